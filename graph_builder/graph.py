@@ -1,0 +1,518 @@
+"""The graph model: nodes, ports and edges, edited only through reversible commands.
+
+Every edit is a command whose `apply(graph)` performs it and returns the command that undoes
+it (DESIGN.md decision 3), so undo/redo needs no Qt and is tested on its own. The editor wraps
+the same commands in a QUndoStack. Events (psygnal) tell views what changed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from psygnal import Signal, SignalGroup
+
+from graph_builder.catalog import LayerSpec, get_spec
+from graph_builder.errors import CycleError, EditError, NodeNameError, PortError
+
+MAX_NAME_LENGTH = 100
+
+
+@dataclass
+class Node:
+    """One layer instance placed on the canvas."""
+
+    id: str
+    type_id: str
+    name: str
+    params: dict
+    pos: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def spec(self) -> LayerSpec:
+        return get_spec(self.type_id)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A wire from an output port to an input port."""
+
+    src: str
+    dst: str
+    src_port: str = "out"
+    dst_port: str = "in"
+
+
+class GraphEvents(SignalGroup):
+    """What views listen to; `changed` fires once after every applied command."""
+
+    node_added = Signal(object)
+    node_removed = Signal(object)
+    edge_added = Signal(object)
+    edge_removed = Signal(object)
+    param_changed = Signal(str, str, object)
+    node_renamed = Signal(str, str)
+    node_moved = Signal(str, object)
+    changed = Signal()
+
+
+# ---------------------------------------------------------------- commands
+
+
+class Command:
+    """A reversible edit: `apply` performs it and returns its inverse."""
+
+    title = "Edit"
+
+    def apply(self, graph: "Graph") -> "Command":
+        raise NotImplementedError
+
+
+@dataclass
+class AddNode(Command):
+    node_id: str
+    type_id: str
+    name: str
+    params: dict
+    pos: tuple[float, float] = (0.0, 0.0)
+    index: int | None = None  # position in the node order (undo restores it)
+
+    @property
+    def title(self) -> str:
+        return f"Add {self.name}"
+
+    def apply(self, graph: "Graph") -> Command:
+        graph._insert_node(Node(self.node_id, self.type_id, self.name, dict(self.params), tuple(self.pos)),
+                           self.index)
+        return RemoveNode(self.node_id)
+
+
+@dataclass
+class RemoveNode(Command):
+    node_id: str
+
+    @property
+    def title(self) -> str:
+        return f"Delete {self.node_id}"
+
+    def apply(self, graph: "Graph") -> Command:
+        node = graph.node(self.node_id)
+        index = list(graph.nodes).index(self.node_id)
+        touching = [(i, e) for i, e in enumerate(graph.edges) if self.node_id in (e.src, e.dst)]
+        for _, edge in reversed(touching):
+            graph._remove_edge(edge)
+        graph._remove_node(self.node_id)
+        restore: list[Command] = [AddNode(node.id, node.type_id, node.name, dict(node.params), node.pos, index)]
+        restore += [Connect(e, index=i, check=False) for i, e in touching]
+        return Batch(restore, f"Restore {node.name}")
+
+
+@dataclass
+class Connect(Command):
+    edge: Edge
+    index: int | None = None
+    check: bool = True
+
+    title = "Connect"
+
+    def apply(self, graph: "Graph") -> Command:
+        if self.check:
+            graph.check_connect(self.edge)
+        graph._insert_edge(self.edge, self.index)
+        return Disconnect(self.edge)
+
+
+@dataclass
+class Disconnect(Command):
+    edge: Edge
+
+    title = "Disconnect"
+
+    def apply(self, graph: "Graph") -> Command:
+        index = graph.edges.index(self.edge) if self.edge in graph.edges else None
+        if index is None:
+            raise EditError(f"there is no wire {graph.describe_edge(self.edge)}")
+        graph._remove_edge(self.edge)
+        return Connect(self.edge, index=index, check=False)
+
+
+@dataclass
+class SetParam(Command):
+    node_id: str
+    name: str
+    value: Any
+
+    @property
+    def title(self) -> str:
+        return f"Set {self.name}"
+
+    def apply(self, graph: "Graph") -> Command:
+        node = graph.node(self.node_id)
+        spec = node.spec
+        try:
+            pspec = spec.param(self.name)
+        except KeyError:
+            raise EditError(f"{node.name} ({spec.type_id}) has no parameter {self.name!r}") from None
+        value = pspec.coerce(self.value)
+        old = node.params[self.name]
+        node.params[self.name] = value
+        graph.events.param_changed.emit(node.id, self.name, value)
+        return SetParam(self.node_id, self.name, old)
+
+
+@dataclass
+class Rename(Command):
+    node_id: str
+    name: str
+
+    title = "Rename"
+
+    def apply(self, graph: "Graph") -> Command:
+        node = graph.node(self.node_id)
+        name = graph.check_name(self.name, exclude=self.node_id)
+        old = node.name
+        node.name = name
+        graph.events.node_renamed.emit(node.id, name)
+        return Rename(self.node_id, old)
+
+
+@dataclass
+class Move(Command):
+    node_id: str
+    pos: tuple[float, float]
+
+    title = "Move"
+
+    def apply(self, graph: "Graph") -> Command:
+        node = graph.node(self.node_id)
+        old = node.pos
+        node.pos = (float(self.pos[0]), float(self.pos[1]))
+        graph.events.node_moved.emit(node.id, node.pos)
+        return Move(self.node_id, old)
+
+
+@dataclass
+class Batch(Command):
+    """Several commands applied as one edit (one undo step)."""
+
+    commands: list[Command] = field(default_factory=list)
+    label: str = "Edit"
+
+    @property
+    def title(self) -> str:
+        return self.label
+
+    def apply(self, graph: "Graph") -> Command:
+        inverses: list[Command] = []
+        try:
+            for command in self.commands:
+                inverses.append(command.apply(graph))
+        except Exception:
+            # Leave the graph as it was: undo what already ran, newest first.
+            for inverse in reversed(inverses):
+                inverse.apply(graph)
+            raise
+        return Batch(list(reversed(inverses)), self.label)
+
+
+# ---------------------------------------------------------------- graph
+
+
+_NAME_TAIL = re.compile(r"^(.*?)(?:_(\d+))?$")
+
+
+class Graph:
+    """Nodes (in insertion order) and edges (ordered), changed only through commands."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, Node] = {}
+        self.edges: list[Edge] = []
+        self.events = GraphEvents()
+        self._next_id = 1
+        self._depth = 0  # nesting of apply(); `changed` fires at depth 0 only
+
+    # ------------------------------------------------------------ public editing API
+
+    def apply(self, command: Command) -> Command:
+        """Perform `command` and return its inverse."""
+        self._depth += 1
+        try:
+            inverse = command.apply(self)
+        finally:
+            self._depth -= 1
+        if self._depth == 0:
+            self.events.changed.emit()
+        return inverse
+
+    def add_node(self, type_id: str, name: str | None = None, params: dict | None = None,
+                 pos: tuple[float, float] = (0.0, 0.0)) -> Node:
+        """Add a layer of `type_id`; parameters not given take their defaults."""
+        command = self.add_node_command(type_id, name, params, pos)
+        self.apply(command)
+        return self.nodes[command.node_id]
+
+    def add_node_command(self, type_id: str, name: str | None = None, params: dict | None = None,
+                         pos: tuple[float, float] = (0.0, 0.0)) -> AddNode:
+        """The AddNode command `add_node` would apply (for undo stacks and batches)."""
+        spec = get_spec(type_id)
+        values = spec.coerce_params(params or {})
+        name = self.check_name(name) if name is not None else self.unique_name(spec.type_id.lower())
+        return AddNode(self.new_id(), spec.type_id, name, values, (float(pos[0]), float(pos[1])))
+
+    def connect(self, src: str, dst: str, src_port: str = "out", dst_port: str | None = None) -> Edge:
+        """Wire `src`'s output to `dst`'s input (its first free input when dst_port is None)."""
+        edge = self.edge_to(src, dst, src_port, dst_port)
+        self.apply(Connect(edge))
+        return edge
+
+    def edge_to(self, src: str, dst: str, src_port: str = "out", dst_port: str | None = None) -> Edge:
+        """The Edge `connect` would add, choosing dst's first free input port if none is named."""
+        if dst_port is None:
+            ports = self.node(dst).spec.inputs
+            dst_port = self.free_input_port(dst) or (ports[0].name if ports else "in")
+        return Edge(src, dst, src_port, dst_port)
+
+    def disconnect(self, edge: Edge) -> None:
+        """Remove a wire."""
+        self.apply(Disconnect(edge))
+
+    def remove_node(self, node_id: str) -> None:
+        """Remove a node and every wire touching it."""
+        self.apply(RemoveNode(node_id))
+
+    def set_param(self, node_id: str, name: str, value: Any) -> None:
+        """Set one parameter; a bad value raises ParamError and changes nothing."""
+        self.apply(SetParam(node_id, name, value))
+
+    def rename(self, node_id: str, name: str) -> None:
+        """Give a node a new name (unique in this graph)."""
+        self.apply(Rename(node_id, name))
+
+    def move(self, node_id: str, pos: tuple[float, float]) -> None:
+        """Move a node on the canvas."""
+        self.apply(Move(node_id, pos))
+
+    def insert_on_edge_command(self, edge: Edge, type_id: str, params: dict | None = None) -> Batch:
+        """The edit that splices a new `type_id` layer into the wire `edge` (one undo step)."""
+        index = self.edges.index(edge)
+        src, dst = self.node(edge.src), self.node(edge.dst)
+        pos = ((src.pos[0] + dst.pos[0]) / 2, (src.pos[1] + dst.pos[1]) / 2)
+        add = self.add_node_command(type_id, params=params, pos=pos)
+        in_port = get_spec(type_id).inputs[0].name
+        return Batch(
+            [
+                Disconnect(edge),
+                add,
+                Connect(Edge(edge.src, add.node_id, edge.src_port, in_port)),
+                Connect(Edge(add.node_id, edge.dst, "out", edge.dst_port), index=index + 1),
+            ],
+            f"Insert {add.name}",
+        )
+
+    # ------------------------------------------------------------ queries
+
+    def node(self, node_id: str) -> Node:
+        try:
+            return self.nodes[node_id]
+        except (KeyError, TypeError):
+            raise EditError(f"there is no node with id {node_id!r}") from None
+
+    def node_by_name(self, name: str) -> Node:
+        for node in self.nodes.values():
+            if node.name == name:
+                return node
+        raise EditError(f"there is no node named {name!r}")
+
+    def in_edges(self, node_id: str) -> list[Edge]:
+        """Edges into `node_id`, in port order then wire order."""
+        node = self.node(node_id)
+        order = {p.name: i for i, p in enumerate(node.spec.inputs)}
+        edges = [e for e in self.edges if e.dst == node_id]
+        return sorted(edges, key=lambda e: order.get(e.dst_port, len(order)))
+
+    def out_edges(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.src == node_id]
+
+    def free_input_port(self, node_id: str) -> str | None:
+        """The first input port of `node_id` that can take another wire."""
+        node = self.node(node_id)
+        used = {e.dst_port for e in self.edges if e.dst == node_id}
+        for port in node.spec.inputs:
+            if port.multi or port.name not in used:
+                return port.name
+        return None
+
+    def describe_edge(self, edge: Edge) -> str:
+        def label(node_id: str) -> str:
+            node = self.nodes.get(node_id)
+            return node.name if node else node_id
+        return f"{label(edge.src)}.{edge.src_port} → {label(edge.dst)}.{edge.dst_port}"
+
+    def inputs(self) -> list[Node]:
+        """Input nodes in graph order (the model's positional inputs)."""
+        return [n for n in self.nodes.values() if n.type_id == "Input"]
+
+    def outputs(self) -> list[Node]:
+        """Output nodes in graph order (the model's return values)."""
+        return [n for n in self.nodes.values() if n.type_id == "Output"]
+
+    def to_networkx(self):
+        """A networkx MultiDiGraph of node ids, edges keyed by port names."""
+        import networkx as nx
+
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(self.nodes)
+        for e in self.edges:
+            g.add_edge(e.src, e.dst, key=(e.src_port, e.dst_port))
+        return g
+
+    def ancestors(self, node_id: str) -> set[str]:
+        """Every node with a path into `node_id`."""
+        parents: dict[str, list[str]] = {}
+        for e in self.edges:
+            parents.setdefault(e.dst, []).append(e.src)
+        seen: set[str] = set()
+        stack = [node_id]
+        while stack:
+            for p in parents.get(stack.pop(), ()):
+                if p not in seen:
+                    seen.add(p)
+                    stack.append(p)
+        return seen
+
+    # ------------------------------------------------------------ checks shared with the editor
+
+    def check_connect(self, edge: Edge) -> None:
+        """Raise EditError (PortError, CycleError) if `edge` may not be added."""
+        src, dst = self.node(edge.src), self.node(edge.dst)
+        if edge.src_port not in {p.name for p in src.spec.outputs}:
+            raise PortError(f"{src.name} has no output port {edge.src_port!r}")
+        ports = {p.name: p for p in dst.spec.inputs}
+        if edge.dst_port not in ports:
+            raise PortError(f"{dst.name} has no input port {edge.dst_port!r}")
+        if edge.src == edge.dst:
+            raise CycleError(f"{src.name} cannot feed itself: that would be a cycle")
+        if edge in self.edges:
+            raise PortError(f"{self.describe_edge(edge)} is already connected")
+        if not ports[edge.dst_port].multi and any(
+            e.dst == edge.dst and e.dst_port == edge.dst_port for e in self.edges
+        ):
+            raise PortError(
+                f"{dst.name}.{edge.dst_port} already has an input; remove that wire first "
+                "or merge the branches with Add or Concatenate"
+            )
+        if edge.dst in self.ancestors(edge.src):
+            raise CycleError(
+                f"connecting {src.name} → {dst.name} would create a cycle "
+                f"({dst.name} already feeds {src.name})"
+            )
+
+    def can_connect(self, edge: Edge) -> tuple[bool, str]:
+        """(True, "") if `edge` may be added, else (False, the reason) for hover feedback."""
+        try:
+            self.check_connect(edge)
+        except EditError as exc:
+            return False, str(exc)
+        return True, ""
+
+    def check_name(self, name: str, exclude: str | None = None) -> str:
+        """`name` stripped, or NodeNameError if it is empty, too long or taken."""
+        if not isinstance(name, str) or not name.strip():
+            raise NodeNameError("a node name cannot be empty")
+        name = name.strip()
+        if len(name) > MAX_NAME_LENGTH:
+            raise NodeNameError(f"a node name can have at most {MAX_NAME_LENGTH} characters")
+        for node in self.nodes.values():
+            if node.name == name and node.id != exclude:
+                raise NodeNameError(f"another node is already named {name!r}; names are unique in a graph")
+        return name
+
+    def unique_name(self, base: str, taken: Iterable[str] = ()) -> str:
+        """`base`, or `base_1`, `base_2` … : the first not used in this graph (or in `taken`)."""
+        used = {n.name for n in self.nodes.values()} | set(taken)
+        if base not in used:
+            return base
+        stem = _NAME_TAIL.match(base).group(1) or base
+        i = 1
+        while f"{stem}_{i}" in used:
+            i += 1
+        return f"{stem}_{i}"
+
+    def new_id(self) -> str:
+        """A node id never used in this graph."""
+        while f"n{self._next_id}" in self.nodes:
+            self._next_id += 1
+        node_id = f"n{self._next_id}"
+        self._next_id += 1
+        return node_id
+
+    # ------------------------------------------------------------ primitive mutations (commands only)
+
+    def _insert_node(self, node: Node, index: int | None) -> None:
+        if node.id in self.nodes:
+            raise EditError(f"a node with id {node.id!r} already exists")
+        self.check_name(node.name)
+        if index is None or index >= len(self.nodes):
+            self.nodes[node.id] = node
+        else:
+            items = list(self.nodes.items())
+            items.insert(index, (node.id, node))
+            self.nodes = dict(items)
+        self.events.node_added.emit(node)
+
+    def _remove_node(self, node_id: str) -> None:
+        node = self.nodes.pop(node_id)
+        self.events.node_removed.emit(node)
+
+    def _insert_edge(self, edge: Edge, index: int | None) -> None:
+        if edge.src not in self.nodes or edge.dst not in self.nodes:
+            raise EditError(f"cannot wire {self.describe_edge(edge)}: a node is missing")
+        if index is None or index >= len(self.edges):
+            self.edges.append(edge)
+        else:
+            self.edges.insert(index, edge)
+        self.events.edge_added.emit(edge)
+
+    def _remove_edge(self, edge: Edge) -> None:
+        self.edges.remove(edge)
+        self.events.edge_removed.emit(edge)
+
+    # ------------------------------------------------------------ serialisation
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready data: nodes (with params and positions) and edges, in order."""
+        return {
+            "nodes": [
+                {
+                    "id": n.id,
+                    "type": n.type_id,
+                    "name": n.name,
+                    "params": {k: list(v) if isinstance(v, tuple) else v for k, v in n.params.items()},
+                    "pos": [n.pos[0], n.pos[1]],
+                }
+                for n in self.nodes.values()
+            ],
+            "edges": [
+                {"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port}
+                for e in self.edges
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "$") -> "Graph":
+        """Build a graph from `to_dict` data; raises ProjectError naming the first bad JSON path."""
+        from graph_builder.project import read_graph
+
+        return read_graph(data, path)
+
+    def copy(self) -> "Graph":
+        return Graph.from_dict(self.to_dict())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Graph) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # mutable
+
+    def __repr__(self) -> str:
+        return f"<Graph {len(self.nodes)} nodes, {len(self.edges)} edges>"
