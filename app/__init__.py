@@ -1,0 +1,1 @@
+"""NetCanvas's Qt GUI. Importing this package imports no Qt; modules below do."""

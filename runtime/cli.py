@@ -1,0 +1,50 @@
+"""The headless `netcanvas` command line (no Qt): layers, validate, export, train, templates.
+
+Each subcommand lives in runtime/commands/<name>.py with a `register(subparsers)` that adds its
+parser and sets `func(args) -> exit code`. Exit codes: 0 success, 1 the project has errors or
+the run failed, 2 the input could not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = [
+    "runtime.commands.layers",
+    "runtime.commands.validate",
+]
+
+EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netcanvas",
+        description="Design, train and export neural networks. Without a command, opens the editor.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one CLI command and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_UNREADABLE
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `netcanvas layers | head`
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the `netcanvas` CLI; each module exposes register(subparsers)."""
