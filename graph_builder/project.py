@@ -19,7 +19,7 @@ from typing import Any
 
 from graph_builder.catalog import get_spec, has_spec
 from graph_builder.errors import GraphBuilderError, ProjectError
-from graph_builder.graph import Edge, Graph, Node
+from graph_builder.graph import MAX_NAME_LENGTH, Edge, Graph, Node
 
 FORMAT = "netcanvas"
 VERSION = 1
@@ -103,10 +103,12 @@ def read_graph(data: Any, path: str = "$") -> Graph:
     if not isinstance(edges, list):
         raise ProjectError(f"edges must be a list, not {_kind(edges)}", f"{path}.edges")
     graph = Graph()
+    names: set[str] = set()
     with graph.events.blocked():
         for i, raw in enumerate(nodes):
-            node = _read_node(raw, f"{path}.nodes[{i}]", graph)
+            node = _read_node(raw, f"{path}.nodes[{i}]", graph, names)
             graph.nodes[node.id] = node
+            names.add(node.name)
         seen: set[Edge] = set()
         for i, raw in enumerate(edges):
             edge = _read_edge(raw, f"{path}.edges[{i}]", graph)
@@ -117,7 +119,7 @@ def read_graph(data: Any, path: str = "$") -> Graph:
     return graph
 
 
-def _read_node(raw: Any, path: str, graph: Graph) -> Node:
+def _read_node(raw: Any, path: str, graph: Graph, names: set[str]) -> Node:
     if not isinstance(raw, dict):
         raise ProjectError(f"a node must be an object, not {_kind(raw)}", path)
     node_id = raw.get("id")
@@ -132,10 +134,14 @@ def _read_node(raw: Any, path: str, graph: Graph) -> Node:
         except GraphBuilderError as exc:
             raise ProjectError(str(exc), f"{path}.type") from None
     spec = get_spec(type_id)
-    try:
-        name = graph.check_name(raw.get("name"))
-    except GraphBuilderError as exc:
-        raise ProjectError(str(exc), f"{path}.name") from None
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME_LENGTH:
+        raise ProjectError(f"name must be a non-empty text of at most {MAX_NAME_LENGTH} characters",
+                           f"{path}.name")
+    name = name.strip()
+    if name in names:
+        raise ProjectError(f"another node is already named {name!r}; names are unique in a graph",
+                           f"{path}.name")
     params = raw.get("params", {})
     if not isinstance(params, dict):
         raise ProjectError(f"params must be an object, not {_kind(params)}", f"{path}.params")
