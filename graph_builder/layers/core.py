@@ -91,7 +91,7 @@ register(
         shape=_input_shape, inputs=(),
         params=(
             ParamSpec("shape", "ints", (1, 8, 8), "Tensor shape without the batch dimension.",
-                      min=1, arg="none", key=True),
+                      min=1, max=1_000_000, allow_int=False, arg="none", key=True),
             ParamSpec("dtype", "choice", "float32", "float32 for features, int64 for token ids.",
                       choices=("float32", "int64"), arg="none"),
         ),

@@ -68,3 +68,13 @@ def test_console_script_runs_headless(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["valid"] is True
+
+
+def test_layer_reference_in_docs_is_generated_from_the_current_catalog(capsys):
+    from pathlib import Path
+
+    assert main(["layers", "--markdown"]) == 0
+    generated = capsys.readouterr().out
+    committed = (Path(__file__).resolve().parents[2] / "docs" / "layers.md").read_text(encoding="utf-8")
+    assert committed == generated, "docs/layers.md is stale: run `netcanvas layers --markdown > docs/layers.md`"
+    assert "### Conv2d (`Conv2d`)" in generated and "| `kernel_size` | `3` |" in generated
