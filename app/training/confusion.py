@@ -1,0 +1,161 @@
+"""Confusion-matrix heatmap with counts and a colour bar, and the per-class metrics table.
+
+One ImageItem is updated with `setImage(levels=…)` each epoch, so colours stay stable between
+updates; the count labels are created once per class count and only re-texted afterwards.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+
+def per_class_metrics(matrix: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall, F1 and support per class from a (true × predicted) count matrix."""
+    m = np.asarray(matrix, dtype=np.float64)
+    tp = np.diag(m)
+    predicted = m.sum(axis=0)
+    support = m.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        recall = np.where(support > 0, tp / support, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    return {"precision": precision, "recall": recall, "f1": f1, "support": support.astype(np.int64)}
+
+
+class ConfusionView(QWidget):
+    """Heatmap of true (rows) × predicted (columns) counts; clicking a cell emits it."""
+
+    cell_clicked = Signal(int, int)  # true class, predicted class
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._widget = pg.GraphicsLayoutWidget()
+        self._widget.setBackground(None)
+        self.caption = QLabel("The confusion matrix appears after the first epoch.")
+        self.caption.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.caption)
+        layout.addWidget(self._widget, 1)
+        self.plot_item = self._widget.addPlot()
+        self.plot_item.setLabel("bottom", "predicted class")
+        self.plot_item.setLabel("left", "true class")
+        self.plot_item.setMouseEnabled(x=False, y=False)
+        self.plot_item.hideButtons()
+        self.plot_item.setMenuEnabled(False)
+        self.plot_item.invertY(True)  # row 0 at the top, as matrices are read
+        self.plot_item.setAspectLocked(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot_item.addItem(self.image)
+        cmap = pg.colormap.get("CET-L12") if "CET-L12" in pg.colormap.listMaps() else pg.colormap.get("viridis")
+        self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=cmap, interactive=False, width=14,
+                                         label="count")
+        self.color_bar.setImageItem(self.image, insert_in=self.plot_item)
+        self.matrix: np.ndarray | None = None
+        self.class_names: list[str] = []
+        self._texts: list[pg.TextItem] = []
+        self._widget.scene().sigMouseClicked.connect(self._on_scene_clicked)
+
+    def set_matrix(self, matrix, class_names: list[str] | None = None, caption: str = "") -> None:
+        """Show `matrix` (rows: true class, columns: predicted class)."""
+        m = np.asarray(matrix, dtype=np.int64)
+        if m.ndim != 2 or m.shape[0] != m.shape[1]:
+            raise ValueError(f"a confusion matrix is square (classes × classes), received shape {m.shape}")
+        n = m.shape[0]
+        names = list(class_names) if class_names and len(class_names) == n else [str(i) for i in range(n)]
+        top = max(int(m.max()), 1)
+        self.image.setImage(m.astype(np.float32), levels=(0, top))
+        self.color_bar.setLevels((0, top))
+        if n != len(self._texts) or names != self.class_names:
+            self._build_labels(n, names)
+        self._update_labels(m, top)
+        self.matrix = m
+        self.class_names = names
+        self.caption.setText(caption or f"{int(m.sum())} samples; diagonal = correct")
+
+    def _build_labels(self, n: int, names: list[str]) -> None:
+        for t in self._texts:
+            self.plot_item.removeItem(t)
+        self._texts = []
+        font_px = 11 if n <= 10 else 8 if n <= 20 else 0
+        if font_px:  # beyond 20 classes the numbers would not fit; hover the colour instead
+            for i in range(n):
+                for j in range(n):
+                    t = pg.TextItem("", anchor=(0.5, 0.5))
+                    font = t.textItem.font()
+                    font.setPixelSize(font_px)
+                    t.setFont(font)
+                    t.setPos(j + 0.5, i + 0.5)
+                    self.plot_item.addItem(t)
+                    self._texts.append(t)
+        ticks = [(k + 0.5, name) for k, name in enumerate(names)]
+        self.plot_item.getAxis("bottom").setTicks([ticks])
+        self.plot_item.getAxis("left").setTicks([ticks])
+        self.plot_item.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+
+    def _update_labels(self, m: np.ndarray, top: int) -> None:
+        if not self._texts:
+            return
+        n = m.shape[0]
+        for i in range(n):
+            for j in range(n):
+                value = int(m[i, j])
+                t = self._texts[i * n + j]
+                t.setText(str(value) if value else "")
+                # Light text on the dark end of the colour map, dark text on the light end.
+                t.setColor("#ffffff" if value / top > 0.55 else "#1f2430")
+
+    def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
+        """(true, predicted) for a point in image coordinates, or None outside the matrix."""
+        if self.matrix is None:
+            return None
+        n = self.matrix.shape[0]
+        col, row = int(np.floor(x)), int(np.floor(y))
+        if 0 <= row < n and 0 <= col < n:
+            return row, col
+        return None
+
+    def _on_scene_clicked(self, event) -> None:
+        if event.button() != Qt.LeftButton:
+            return
+        pos = self.image.mapFromScene(event.scenePos())
+        cell = self.cell_at(pos.x(), pos.y())
+        if cell is not None:
+            self.cell_clicked.emit(*cell)
+
+
+class ClassMetricsTable(QTableWidget):
+    """Per-class precision, recall, F1 and support, plus the macro averages."""
+
+    HEADERS = ("class", "precision", "recall", "F1", "support")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, len(self.HEADERS), parent)
+        self.setHorizontalHeaderLabels(list(self.HEADERS))
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.setAlternatingRowColors(True)
+
+    def set_matrix(self, matrix, class_names: list[str]) -> None:
+        """Fill the table from a confusion matrix."""
+        metrics = per_class_metrics(matrix)
+        n = len(metrics["support"])
+        self.setRowCount(n + 1)
+        for i in range(n):
+            self._set_row(i, class_names[i] if i < len(class_names) else str(i), metrics["precision"][i],
+                          metrics["recall"][i], metrics["f1"][i], metrics["support"][i])
+        self._set_row(n, "macro average", metrics["precision"].mean(), metrics["recall"].mean(),
+                      metrics["f1"].mean(), metrics["support"].sum())
+
+    def _set_row(self, row: int, name: str, p: float, r: float, f: float, support: int) -> None:
+        for col, text in enumerate((name, f"{p:.3f}", f"{r:.3f}", f"{f:.3f}", str(int(support)))):
+            item = QTableWidgetItem(text)
+            if col:
+                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            self.setItem(row, col, item)

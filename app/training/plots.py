@@ -1,0 +1,208 @@
+"""Live line plots for the training dashboard.
+
+Items are created once; points are appended to growable numpy buffers and pushed to the
+curves with `setData` only from `refresh()`, which the dashboard calls on its 20–30 Hz timer
+(STYLE.md, pyqtgraph notes). Long series are clipped to the view and peak-downsampled.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+# Colour-blind-friendly series colours (Okabe–Ito).
+TRAIN = "#0072B2"
+TRAIN_EPOCH = "#56B4E9"
+VALID = "#D55E00"
+EXTRA = "#009E73"
+OVERLAY = ("#CC79A7", "#E69F00", "#999999", "#F0E442", "#000000")
+
+
+class SeriesBuffer:
+    """Growable (x, y) arrays: amortised O(1) append, views without copies."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._x = np.empty(capacity, dtype=np.float64)
+        self._y = np.empty(capacity, dtype=np.float64)
+        self.size = 0
+
+    def append(self, x: float, y: float) -> None:
+        """Add one point."""
+        if self.size == len(self._x):
+            self._x = np.resize(self._x, 2 * len(self._x))
+            self._y = np.resize(self._y, 2 * len(self._y))
+        self._x[self.size] = x
+        self._y[self.size] = y
+        self.size += 1
+
+    def clear(self) -> None:
+        """Forget every point (keeps the memory)."""
+        self.size = 0
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.size]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.size]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a plot: its key, legend label, colour and whether it shows markers."""
+
+    key: str
+    label: str
+    color: str
+    symbols: bool = False
+    width: float = 1.5
+
+
+class LivePlot(QWidget):
+    """A titled plot holding several named series, updated on the dashboard's timer."""
+
+    def __init__(self, title: str, y_label: str, x_label: str, series: list[Series],
+                 log_y: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = title
+        self.x_label = x_label
+        self._widget = pg.PlotWidget()
+        self._widget.setBackground(None)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._widget)
+        item = self._widget.getPlotItem()
+        item.setTitle(title, size="10pt")
+        item.setLabel("left", y_label)
+        item.setLabel("bottom", x_label)
+        item.showGrid(x=True, y=True, alpha=0.25)
+        item.setLogMode(y=log_y)
+        item.setClipToView(True)
+        item.setDownsampling(auto=True, mode="peak")
+        item.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        item.setMenuEnabled(True)
+        self.plot_item = item
+        self.buffers: dict[str, SeriesBuffer] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._labels: dict[str, str] = {}
+        for s in series:
+            self._add_curve(s)
+        self._overlays: list[pg.PlotDataItem] = []
+        self._dirty: set[str] = set()
+        # Hover readout: one text item, moved and re-labelled on mouse moves (no per-point items).
+        self._hover = pg.TextItem(anchor=(0, 1), color="#333", fill=pg.mkBrush(255, 255, 255, 215))
+        self._hover.setZValue(100)
+        self._hover.hide()
+        item.addItem(self._hover, ignoreBounds=True)
+        self._widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    def _add_curve(self, s: Series) -> None:
+        pen = pg.mkPen(s.color, width=s.width)
+        kwargs = {"symbol": "o", "symbolSize": 5, "symbolBrush": s.color, "symbolPen": None} if s.symbols else {}
+        curve = self.plot_item.plot([], [], pen=pen, name=s.label, **kwargs)
+        self.buffers[s.key] = SeriesBuffer()
+        self.curves[s.key] = curve
+        self._labels[s.key] = s.label
+
+    # ----- data
+    def add_point(self, key: str, x: float, y: float) -> None:
+        """Append one point to series `key`; shown on the next `refresh()`."""
+        if y is None or not np.isfinite(y):
+            return  # a NaN would break the auto-range; the dashboard reports NaN in words
+        self.buffers[key].append(float(x), float(y))
+        self._dirty.add(key)
+
+    def refresh(self) -> None:
+        """Push changed series to their curves (one `setData` per changed series)."""
+        for key in self._dirty:
+            buf = self.buffers[key]
+            self.curves[key].setData(buf.x, buf.y)
+        self._dirty.clear()
+
+    def clear(self) -> None:
+        """Empty every series and remove overlays."""
+        for key, buf in self.buffers.items():
+            buf.clear()
+            self.curves[key].setData([], [])
+        self.clear_overlays()
+        self._hover.hide()
+
+    def point_count(self, key: str) -> int:
+        """How many points series `key` holds."""
+        return self.buffers[key].size
+
+    def add_overlay(self, label: str, x, y, index: int) -> None:
+        """A dashed line for a past run (runs panel overlay)."""
+        pen = pg.mkPen(OVERLAY[index % len(OVERLAY)], width=1.5, style=Qt.DashLine)
+        curve = self.plot_item.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), pen=pen, name=label)
+        self._overlays.append(curve)
+
+    def clear_overlays(self) -> None:
+        """Remove every overlay line."""
+        for curve in self._overlays:
+            self.plot_item.removeItem(curve)
+            self.plot_item.legend.removeItem(curve)
+        self._overlays.clear()
+
+    # ----- hover
+    def _on_mouse_moved(self, pos) -> None:
+        vb = self.plot_item.vb
+        if not self.plot_item.sceneBoundingRect().contains(pos):
+            self._hover.hide()
+            return
+        point = vb.mapSceneToView(pos)
+        text = self.readout(point.x())
+        if not text:
+            self._hover.hide()
+            return
+        self._hover.setText(text)
+        self._hover.setPos(point.x(), point.y())
+        self._hover.show()
+
+    def readout(self, x: float) -> str:
+        """The values of every series at the point nearest to `x` (the hover text)."""
+        lines = []
+        for key, buf in self.buffers.items():
+            if buf.size == 0:
+                continue
+            i = int(np.clip(np.searchsorted(buf.x, x), 0, buf.size - 1))
+            if i > 0 and abs(buf.x[i - 1] - x) < abs(buf.x[i] - x):
+                i -= 1
+            lines.append(f"{self._labels[key]}: {buf.y[i]:.4g}  ({self.x_label} {buf.x[i]:g})")
+        return "\n".join(lines)
+
+    # ----- export
+    def export_png(self, path: str | Path, width: int = 1200) -> Path:
+        """Write the plot as a PNG image."""
+        from pyqtgraph.exporters import ImageExporter
+
+        exporter = ImageExporter(self.plot_item)
+        exporter.parameters()["width"] = width
+        exporter.export(str(path))
+        return Path(path)
+
+    def rows(self) -> list[tuple[str, float, float]]:
+        """Every point as (series label, x, y)."""
+        out = []
+        for key, buf in self.buffers.items():
+            out.extend((self._labels[key], float(x), float(y)) for x, y in zip(buf.x, buf.y))
+        return out
+
+
+def write_metrics_csv(path: str | Path, plots: list[LivePlot]) -> Path:
+    """Write every point of `plots` as CSV rows: plot, series, x axis, x, y."""
+    path = Path(path)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["plot", "series", "x_axis", "x", "y"])
+        for plot in plots:
+            for label, x, y in plot.rows():
+                writer.writerow([plot.title, label, plot.x_label, f"{x:g}", repr(y)])
+    return path

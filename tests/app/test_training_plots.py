@@ -1,0 +1,92 @@
+"""Live plots and the confusion heatmap: points reach the curves, counts reach the cells."""
+
+import csv
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+
+from app.training.confusion import ClassMetricsTable, ConfusionView, per_class_metrics
+from app.training.plots import LivePlot, Series, SeriesBuffer, write_metrics_csv
+
+
+def test_series_buffer_grows_past_its_capacity_and_keeps_order():
+    buf = SeriesBuffer(capacity=2)
+    for i in range(1000):
+        buf.append(i, i * i)
+    assert buf.size == 1000
+    assert buf.x[-1] == 999 and buf.y[10] == 100
+
+
+def test_points_reach_the_curve_only_on_refresh(qtbot):
+    plot = LivePlot("Loss", "loss", "step", [Series("train", "train", "#000"), Series("val", "val", "#f00", True)])
+    qtbot.addWidget(plot)
+    for i in range(50):
+        plot.add_point("train", i, 1.0 / (i + 1))
+    plot.add_point("val", 49, float("nan"))  # non-finite values are not plotted
+    assert plot.curves["train"].getData()[0] is None or len(plot.curves["train"].getData()[0]) == 0
+    plot.refresh()
+    x, y = plot.curves["train"].getData()
+    assert len(x) == 50 and y[0] == 1.0
+    assert plot.point_count("val") == 0
+    assert "train: 0.1" in plot.readout(9.2)
+
+
+def test_plot_exports_png_and_csv(qtbot, tmp_path):
+    plot = LivePlot("Accuracy", "accuracy", "epoch", [Series("val", "validation", "#f00")])
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.show()
+    for epoch, acc in enumerate([0.5, 0.8, 0.9], start=1):
+        plot.add_point("val", epoch, acc)
+    plot.refresh()
+    png = plot.export_png(tmp_path / "acc.png", width=400)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = list(csv.reader(open(write_metrics_csv(tmp_path / "m.csv", [plot]))))
+    assert rows[0] == ["plot", "series", "x_axis", "x", "y"]
+    assert rows[1:] == [["Accuracy", "validation", "epoch", str(e), repr(a)] for e, a in
+                        zip((1, 2, 3), (0.5, 0.8, 0.9))]
+
+
+def test_per_class_metrics_match_scikit_learn():
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 4, 300)
+    y_pred = np.where(rng.random(300) < 0.7, y_true, rng.integers(0, 4, 300))
+    m = confusion_matrix(y_true, y_pred)
+    ours = per_class_metrics(m)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, zero_division=0)
+    np.testing.assert_allclose(ours["precision"], p)
+    np.testing.assert_allclose(ours["recall"], r)
+    np.testing.assert_allclose(ours["f1"], f)
+    assert list(ours["support"]) == list(s)
+
+
+def test_confusion_view_shows_counts_and_reports_clicked_cell(qtbot):
+    view = ConfusionView()
+    qtbot.addWidget(view)
+    view.resize(420, 380)
+    view.show()
+    m = np.array([[5, 1, 0], [2, 7, 0], [0, 0, 9]])
+    view.set_matrix(m, ["a", "b", "c"])
+    assert view.image.image.shape == (3, 3)
+    assert [t.toPlainText() for t in view._texts] == ["5", "1", "", "2", "7", "", "", "", "9"]
+    assert view.color_bar.levels() == (0, 9)
+    qtbot.waitExposed(view)
+    # Click the centre of row 1 ("b" true), column 0 ("a" predicted) with the mouse.
+    gv = view._widget
+    scene_pt = view.image.mapToScene(QPointF(0.5, 1.5))
+    vp_pt = gv.mapFromScene(scene_pt)
+    with qtbot.waitSignal(view.cell_clicked) as sig:
+        qtbot.mouseClick(gv.viewport(), Qt.LeftButton, pos=vp_pt)
+    assert sig.args == [1, 0]
+
+
+def test_metrics_table_lists_classes_and_macro_average(qtbot):
+    table = ClassMetricsTable()
+    qtbot.addWidget(table)
+    table.set_matrix(np.array([[3, 1], [0, 4]]), ["cat", "dog"])
+    assert table.rowCount() == 3
+    assert table.item(0, 0).text() == "cat" and table.item(0, 2).text() == "0.750"
+    assert table.item(1, 1).text() == "0.800" and table.item(2, 0).text() == "macro average"
+    assert table.item(2, 4).text() == "8"
