@@ -16,9 +16,13 @@ def _pool_rule(n: int, dilated: bool):
         s = check_tuple_len("stride", stride, n)
         pad = check_tuple_len("padding", p["padding"], n)
         d = check_tuple_len("dilation", p.get("dilation", 1), n) if dilated else (1,) * n
-        for kk, pp, dd in zip(k, pad, d):
-            if pp > ((kk - 1) * dd + 1) // 2:
-                raise ShapeError(f"padding {p['padding']} must be at most half the kernel size {p['kernel_size']}")
+        if any(pp > kk // 2 for kk, pp in zip(k, pad)):  # torch checks the kernel, not the dilated window
+            raise ShapeError(f"padding {p['padding']} must be at most half the kernel size {p['kernel_size']}")
+        if n == 3 and not dilated and any(size < kk for size, kk in zip(x[2:], k)):
+            # torch's avg_pool3d alone refuses an unpadded input smaller than the window
+            raise ShapeError(
+                f"window {k} is larger than the input {format_shape(x)}; use a smaller kernel or remove this pooling"
+            )
         out = tuple(pool_out(size, kk, ss, pp, dd, p["ceil_mode"])
                     for size, kk, ss, pp, dd in zip(x[2:], k, s, pad, d))
         if any(o < 1 for o in out):
