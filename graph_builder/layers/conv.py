@@ -33,14 +33,15 @@ def _conv_rule(n: int):
         pairs = padding_pairs(pad, k, d)
         sizes = x[2:]
         mode = p["padding_mode"]
-        if mode != "zeros":
-            for size, (pl, pr) in zip(sizes, pairs):
-                limit_ok = max(pl, pr) < size if mode == "reflect" else max(pl, pr) <= size
-                if not limit_ok:
-                    raise ShapeError(
-                        f"padding_mode={mode!r} needs padding smaller than the input "
-                        f"({format_shape(x)}); lower padding or use padding_mode='zeros'"
-                    )
+        # torch: reflect mirrors inside the input (pad < size), circular wraps at most once
+        # (pad <= size); zeros and replicate take any padding
+        limit = {"reflect": 0, "circular": 1}.get(mode)
+        if limit is not None and any(max(pl, pr) >= size + limit for size, (pl, pr) in zip(sizes, pairs)):
+            bound = "smaller than" if mode == "reflect" else "at most"
+            raise ShapeError(
+                f"padding_mode={mode!r} needs padding {bound} the input size ({format_shape(x)}); "
+                "lower padding or use padding_mode='zeros'"
+            )
         out = tuple(conv_out(size, kk, ss, pl, pr, dd)
                     for size, kk, ss, (pl, pr), dd in zip(sizes, k, s, pairs, d))
         if any(o < 1 for o in out):
