@@ -72,6 +72,15 @@ def _groupnorm_rule(p, ins):
     return x
 
 
+def _instancenorm_rule(p, ins):
+    (x,) = ins
+    require_rank(x, 4)
+    if prod(x[2:]) == 1:  # torch refuses it when training: one value has no variance
+        raise ShapeError(f"needs more than one spatial position per channel but receives {format_shape(x)}; "
+                         "normalize before pooling down to 1×1, or use BatchNorm2d")
+    return x
+
+
 register(
     _batchnorm(1, (2, 3)),
     _batchnorm(2, (4,)),
@@ -109,7 +118,7 @@ register(
     LayerSpec(
         "InstanceNorm2d", "InstanceNorm2d", "Normalization",
         "Normalizes each channel of each sample separately (style transfer, GAN generators).",
-        shape=_same_with_rank((4,)),
+        shape=_instancenorm_rule,
         params=(
             _EPS,
             ParamSpec("affine", "bool", False, "Learn a per-channel scale and shift.", torch_default=False),
