@@ -9,15 +9,23 @@ from graph_builder.shape_math import broadcast, format_shape, normalize_dim, pro
 _MULTI = (PortSpec("in", multi=True, help="Two or more inputs."),)
 
 
+def _same_rank(ins) -> int:
+    """Inputs of one rank, so every batch dimension lines up with the others."""
+    rank = len(ins[0])
+    if any(len(s) != rank for s in ins):
+        listed = ", ".join(format_shape(s) for s in ins)
+        raise ShapeError(f"needs inputs with the same number of dimensions but receives {listed}; "
+                         "add a Reshape or Unflatten to one branch")
+    return rank
+
+
 def _broadcast_rule(p, ins):
+    _same_rank(ins)  # torch would also broadcast (N, 5) against (N, 1, 5), mixing the batch in
     return broadcast(ins)
 
 
 def _concat_rule(p, ins):
-    rank = len(ins[0])
-    if any(len(s) != rank for s in ins):
-        listed = ", ".join(format_shape(s) for s in ins)
-        raise ShapeError(f"needs inputs with the same number of dimensions but receives {listed}")
+    rank = _same_rank(ins)
     dim = normalize_dim(p["dim"], rank)
     if dim == 0:
         raise ShapeError("cannot concatenate along the batch dimension; use dim ≥ 1 (1 is channels)")
