@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graph_builder.catalog import LayerSpec, ParamSpec, register
 from graph_builder.errors import ShapeError
-from graph_builder.shape_math import format_shape, prod, require_rank
+from graph_builder.shape_math import prod, require_rank
 
 _GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 
@@ -70,8 +70,6 @@ def _rnn(kind: str, help: str) -> LayerSpec:
 
 def _embedding_rule(p, ins):
     (x,) = ins
-    if len(x) < 2:
-        raise ShapeError(f"expects token ids (N, L) but receives {format_shape(x)}")
     if p["padding_idx"] is not None and p["padding_idx"] >= p["num_embeddings"]:
         raise ShapeError(f"padding_idx={p['padding_idx']} must be below num_embeddings={p['num_embeddings']}")
     return (*x, p["embedding_dim"])
