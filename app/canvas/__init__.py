@@ -1,0 +1,1 @@
+"""The node canvas on Qt Graphics View: the scene mirrors the graph model by id."""

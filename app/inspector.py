@@ -1,0 +1,317 @@
+"""The inspector: editors built from each parameter's spec, rename, help, inferred values.
+
+Model -> view updates happen inside QSignalBlocker so they never loop back as edits (napari).
+A value the model refuses is reported next to its field and the field shows the kept value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QLabel,
+                               QLineEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+
+from app.commands import Editor
+from graph_builder.catalog import ParamSpec
+from graph_builder.graph import Graph, Rename, SetParam
+from graph_builder.shape_math import format_shape
+from graph_builder.validation import Validation
+
+INT_LIMIT = 2**31 - 1
+
+
+def format_value(value: Any) -> str:
+    """How a parameter value reads in a text field: (3, 3) -> '3, 3', None -> ''."""
+    if value is None:
+        return ""
+    if isinstance(value, (tuple, list)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def parse_value(spec: ParamSpec, text: str) -> Any:
+    """Text from a field to a value for `spec.coerce` (which does the real checking)."""
+    text = text.strip()
+    if spec.kind == "str":
+        return text
+    if not text:
+        return None
+    if spec.kind == "ints":
+        if text in spec.strings:
+            return text
+        parts = [p for p in text.strip("()[] ").replace(",", " ").split()]
+        numbers = [_number(p) for p in parts]
+        if len(numbers) == 1 and spec.allow_int and "," not in text:
+            return numbers[0]
+        return tuple(numbers)
+    return _number(text)
+
+
+def _number(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text  # coerce names the problem ("must be a whole number, not 'abc'")
+
+
+class Inspector(QWidget):
+    """Shows and edits the selected node."""
+
+    def __init__(self, editor: Editor, parent=None):
+        super().__init__(parent)
+        self.editor = editor
+        self.node_id: str | None = None
+        self.fields: dict[str, QWidget] = {}
+        self.errors: dict[str, QLabel] = {}
+        self._validation: Validation | None = None
+        self._graph: Graph | None = None
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        self._body = QWidget()
+        scroll.setWidget(self._body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self._layout = QVBoxLayout(self._body)
+        self._layout.setContentsMargins(10, 8, 10, 8)
+        self._follow(editor.graph)
+        editor.graph_replaced.connect(self._on_graph_replaced)
+        self.show_nodes([])
+
+    # ------------------------------------------------------------ following the model
+
+    def _follow(self, graph: Graph) -> None:
+        if self._graph is not None:
+            self._graph.events.param_changed.disconnect(self._on_param_changed)
+            self._graph.events.node_renamed.disconnect(self._on_node_renamed)
+            self._graph.events.node_removed.disconnect(self._on_node_removed)
+        self._graph = graph
+        graph.events.param_changed.connect(self._on_param_changed)
+        graph.events.node_renamed.connect(self._on_node_renamed)
+        graph.events.node_removed.connect(self._on_node_removed)
+
+    def _on_graph_replaced(self, graph: Graph) -> None:
+        self._follow(graph)
+        self.show_nodes([])
+
+    def detach(self) -> None:
+        """Stop following the model (the window is closing)."""
+        if self._graph is not None:
+            self._graph.events.param_changed.disconnect(self._on_param_changed)
+            self._graph.events.node_renamed.disconnect(self._on_node_renamed)
+            self._graph.events.node_removed.disconnect(self._on_node_removed)
+            self._graph = None
+
+    def _on_param_changed(self, node_id: str, name: str, value: Any) -> None:
+        if node_id == self.node_id and name in self.fields:
+            self._show_value(name, value)
+            self.errors[name].hide()
+
+    def _on_node_renamed(self, node_id: str, name: str) -> None:
+        if node_id == self.node_id:
+            with QSignalBlocker(self.name_edit):
+                self.name_edit.setText(name)
+            self.name_error.hide()
+
+    def _on_node_removed(self, node) -> None:
+        if node.id == self.node_id:
+            self.show_nodes([])
+
+    # ------------------------------------------------------------ building the form
+
+    def show_nodes(self, node_ids: list[str]) -> None:
+        """Edit the one selected node, or say what is selected."""
+        self._clear()
+        self.fields, self.errors = {}, {}
+        self.node_id = node_ids[0] if len(node_ids) == 1 else None
+        if self.node_id is None:
+            text = (f"{len(node_ids)} layers selected." if node_ids
+                    else "Select a layer to edit its parameters.\n\nAdd layers from the palette, "
+                         "or press Tab on the canvas.")
+            note = QLabel(text)
+            note.setWordWrap(True)
+            note.setObjectName("inspectorHelp")
+            self._layout.addWidget(note)
+            self._layout.addStretch(1)
+            return
+        node = self.editor.graph.nodes[self.node_id]
+        spec = node.spec
+        title = QLabel(spec.title)
+        title.setObjectName("inspectorTitle")
+        help_label = QLabel(spec.help)
+        help_label.setWordWrap(True)
+        help_label.setObjectName("inspectorHelp")
+        self._layout.addWidget(title)
+        self._layout.addWidget(help_label)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        self.name_edit = QLineEdit(node.name)
+        self.name_edit.setToolTip("Unique name of this layer; it names the attribute in the generated code.")
+        self.name_edit.editingFinished.connect(self._on_name_edited)
+        self.name_error = _error_label()
+        form.addRow("name", self.name_edit)
+        form.addRow("", self.name_error)
+        for pspec in spec.params:
+            widget = self._make_field(pspec)
+            widget.setToolTip(f"{pspec.help}\nAccepts {pspec.describe()}.")
+            self.fields[pspec.name] = widget
+            self.errors[pspec.name] = _error_label()
+            label = QLabel(pspec.name)
+            label.setToolTip(widget.toolTip())
+            form.addRow(label, widget)
+            form.addRow("", self.errors[pspec.name])
+            self._show_value(pspec.name, node.params[pspec.name])
+        self._layout.addLayout(form)
+        self.inferred_box = QLabel()
+        self.inferred_box.setObjectName("inferredNote")
+        self.inferred_box.setWordWrap(True)
+        self.inferred_box.setTextFormat(Qt.RichText)
+        self._layout.addWidget(self.inferred_box)
+        self._layout.addStretch(1)
+        if self._validation is not None:
+            self.set_validation(self._validation)
+
+    def _clear(self) -> None:
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+            elif item.layout():
+                _delete_layout(item.layout())
+
+    def _make_field(self, pspec: ParamSpec) -> QWidget:
+        name = pspec.name
+        if pspec.kind == "bool":
+            box = QCheckBox()
+            box.toggled.connect(lambda v, n=name: self._edit(n, v))
+            return box
+        if pspec.kind == "choice":
+            combo = QComboBox()
+            for choice in pspec.choices:
+                combo.addItem(str(choice), choice)
+            combo.currentIndexChanged.connect(lambda i, n=name, c=combo: self._edit(n, c.itemData(i)))
+            return combo
+        if pspec.kind == "int" and not pspec.optional:
+            spin = QSpinBox()
+            spin.setRange(int(max(-INT_LIMIT, pspec.min if pspec.min is not None else -INT_LIMIT)),
+                          int(min(INT_LIMIT, pspec.max if pspec.max is not None else INT_LIMIT)))
+            spin.setKeyboardTracking(False)
+            spin.valueChanged.connect(lambda v, n=name: self._edit(n, v))
+            return spin
+        if pspec.kind == "float" and not pspec.optional:
+            spin = QDoubleSpinBox()
+            spin.setDecimals(6)
+            spin.setRange(pspec.min if pspec.min is not None else -1e12,
+                          pspec.max if pspec.max is not None else 1e12)
+            spin.setSingleStep(0.1 if (pspec.max or 10) <= 10 else 1.0)
+            spin.setKeyboardTracking(False)
+            spin.valueChanged.connect(lambda v, n=name: self._edit(n, v))
+            return spin
+        edit = QLineEdit()
+        edit.setPlaceholderText("none (torch decides)" if pspec.optional else pspec.describe())
+        edit.editingFinished.connect(lambda n=name, e=edit, s=pspec: self._edit(n, parse_value(s, e.text())))
+        return edit
+
+    def _show_value(self, name: str, value: Any) -> None:
+        widget = self.fields[name]
+        with QSignalBlocker(widget):
+            if isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
+            elif isinstance(widget, QComboBox):
+                widget.setCurrentIndex(max(0, widget.findData(value)))
+            elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+                widget.setValue(value)
+            else:
+                widget.setText(format_value(value))
+
+    # ------------------------------------------------------------ view -> model
+
+    def _edit(self, name: str, value: Any) -> None:
+        node = self.editor.graph.nodes.get(self.node_id)
+        if node is None or node.params.get(name) == value:
+            self.errors[name].hide()
+            self._show_value(name, node.params[name]) if node else None
+            return
+        if self.editor.push(SetParam(self.node_id, name, value)):
+            self.errors[name].hide()
+        else:
+            self.errors[name].setText(self.editor.last_refusal)
+            self.errors[name].show()
+            self._show_value(name, node.params[name])  # the kept value
+
+    def _on_name_edited(self) -> None:
+        node = self.editor.graph.nodes.get(self.node_id)
+        text = self.name_edit.text()
+        if node is None or text.strip() == node.name:
+            return
+        if self.editor.push(Rename(self.node_id, text)):
+            self.name_error.hide()
+        else:
+            self.name_error.setText(self.editor.last_refusal)
+            self.name_error.show()
+            with QSignalBlocker(self.name_edit):
+                self.name_edit.setText(node.name)
+
+    # ------------------------------------------------------------ inferred values
+
+    def set_validation(self, validation: Validation) -> None:
+        """Show the constructor arguments inferred from the input, read-only, with their source."""
+        self._validation = validation
+        if self.node_id is None or self.node_id not in self.editor.graph.nodes:
+            return
+        graph = self.editor.graph
+        shapes = validation.shapes
+        node = graph.nodes[self.node_id]
+        rows = []
+        inferred = shapes.inferred.get(self.node_id, {})
+        in_edges = graph.in_edges(self.node_id)
+        source = ""
+        if in_edges:
+            src = graph.nodes[in_edges[0].src]
+            source = f"{src.name}'s output {format_shape(shapes.out.get(src.id))}"
+        for name in node.spec.inferred:
+            if name in inferred:
+                rows.append(f"<tr><td><b>{name}</b></td><td>&nbsp;= {inferred[name]}</td>"
+                            f"<td>&nbsp;&nbsp;from {_html(source)}</td></tr>")
+            else:
+                rows.append(f"<tr><td><b>{name}</b></td><td>&nbsp;= ?</td>"
+                            f"<td>&nbsp;&nbsp;set once the input shape is known</td></tr>")
+        out = shapes.out.get(self.node_id)
+        lines = []
+        if rows:
+            lines.append("Inferred from the input (read-only):<table>" + "".join(rows) + "</table>")
+        if out is not None:
+            lines.append(f"Output shape: <b>{format_shape(out)}</b>")
+        if self.node_id in shapes.params:
+            lines.append(f"Parameters: <b>{shapes.params[self.node_id]:,}</b>")
+        for issue in validation.for_node(self.node_id):
+            color = "#d64545" if issue.severity == "error" else "#b58900"
+            lines.append(f"<span style='color:{color}'>{_html(issue.message)}</span>")
+        self.inferred_box.setText("<br>".join(lines))
+
+
+def _error_label() -> QLabel:
+    label = QLabel()
+    label.setObjectName("fieldError")
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+def _delete_layout(layout) -> None:
+    while layout.count():
+        item = layout.takeAt(0)
+        if item.widget():
+            item.widget().deleteLater()
+        elif item.layout():
+            _delete_layout(item.layout())
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,725 @@
+"""The NetCanvas main window: canvas in the middle, palette, inspector, problems and summary docks.
+
+Extension points (the training dashboard under app/training/ plugs in here):
+
+- ``window.project``: the current graph_builder ``Project`` (``window.project.graph`` is its Graph).
+- ``project_replaced(Project)``: emitted when a different project/graph object becomes current
+  (new, open, template, recovery). Re-read ``window.project`` then; the old one is stale.
+- ``graph_edited()``: emitted after every edit of the current graph (undo and redo included).
+- ``validated(Validation)``: emitted after each (debounced) validation with issues and shapes.
+- ``menu(name) -> QMenu`` for "&File", "&Edit", "&View", "&Train", "E&xport" (and "&Help").
+- ``add_dock(widget, title, area, object_name) -> QDockWidget``: a dock whose place and size
+  are remembered between runs (QSettings saveState/restoreState; give a stable object_name),
+  with a toggle in the View menu.
+- ``status_message(text, timeout_ms=6000)``: a short message in the status bar.
+- ``editor``: the ``app.commands.Editor``; ``editor.push(command)`` applies a graph_builder
+  command as one undo step (returns False and shows the reason if the model refuses).
+
+Settings use QSettings("NetCanvas", "NetCanvas"), or an ini file in NETCANVAS_SETTINGS_DIR.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QMimeData, QPointF, QSize, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu,
+                               QMessageBox, QUndoView, QWidget)
+
+from app.canvas.clipboard import GRAPH_MIME, copy_nodes, paste_command
+from app.canvas.layout import layered_positions
+from app.canvas.nodes import GRID, NODE_WIDTH
+from app.canvas.scene import GraphScene
+from app.canvas.view import GraphView
+from app.commands import Editor
+from app.inspector import Inspector
+from app.palette import Palette, QuickAdd
+from app.problems import ProblemsPanel
+from app.projects import Autosave, RecentFiles, RecoveryFile, data_dir, settings
+from app.summary import SummaryPanel, status_text
+from app.theme import icon
+from graph_builder.errors import GraphBuilderError
+from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode
+from graph_builder.project import Project, load_project, save_project
+from graph_builder.validation import Validation, check
+
+MENUS = ("&File", "&Edit", "&View", "&Train", "E&xport", "&Help")
+AUTOSAVE_MS = int(os.environ.get("NETCANVAS_AUTOSAVE_MS", "30000"))
+PASTE_OFFSET = 40.0
+
+
+class _Warmup(QThread):
+    """Imports torch (and the runtime) in the background so the first Train click is quick."""
+
+    def run(self) -> None:
+        try:
+            import torch  # noqa: F401
+        except Exception:  # the editor works without torch; training will say what is missing
+            pass
+
+
+class MainWindow(QMainWindow):
+    """The editor window (see the module docstring for the extension points)."""
+
+    project_replaced = Signal(object)
+    graph_edited = Signal()
+    validated = Signal(object)
+    first_painted = Signal()
+
+    def __init__(self, project: Project | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("NetCanvasMainWindow")
+        self.setWindowIcon(icon("app"))
+        self.setAcceptDrops(True)
+        self.settings = settings()
+        self.recent = RecentFiles(self.settings)
+        self.autosave = Autosave(data_dir())
+        self.project = project or Project()
+        self.path: Path | None = None
+        self.validation: Validation | None = None
+        self.recovery_box: QMessageBox | None = None
+        self.last_dialog: QMessageBox | None = None
+        self._unsaved_outside_history = False  # recovered or template projects count as unsaved
+        self._painted = False
+        self._paste_count = 0
+        self._warmup: _Warmup | None = None
+        self._graph: Graph | None = None
+
+        self.editor = Editor(self.project.graph, self)
+        self.scene = GraphScene(self.editor, self)
+        self.view = GraphView(self.scene)
+        self.setCentralWidget(self.view)
+        self.view.viewport().installEventFilter(self)
+
+        self._menus: dict[str, QMenu] = {}
+        for name in MENUS:
+            self._menus[name] = self.menuBar().addMenu(name)
+        self._docks: dict[str, QDockWidget] = {}
+        self.palette = Palette()
+        self.inspector = Inspector(self.editor)
+        self.problems = ProblemsPanel(self.editor)
+        self.summary = SummaryPanel()
+        self.history = QUndoView(self.editor.stack)
+        self.history.setEmptyLabel("<opened>")
+        self.quick_add = QuickAdd(self)
+        self._build_actions()
+        self.add_dock(self.palette, "Layers", Qt.LeftDockWidgetArea, "paletteDock")
+        self.add_dock(self.inspector, "Inspector", Qt.RightDockWidgetArea, "inspectorDock")
+        self.add_dock(self.problems, "Problems", Qt.BottomDockWidgetArea, "problemsDock")
+        self.add_dock(self.summary, "Summary", Qt.BottomDockWidgetArea, "summaryDock")
+        self.add_dock(self.history, "History", Qt.RightDockWidgetArea, "historyDock")
+        self.tabifyDockWidget(self._docks["problemsDock"], self._docks["summaryDock"])
+        self._docks["problemsDock"].raise_()
+        self._docks["historyDock"].hide()
+        self.resizeDocks([self._docks["paletteDock"], self._docks["inspectorDock"]], [230, 300], Qt.Horizontal)
+        self.resizeDocks([self._docks["problemsDock"]], [150], Qt.Vertical)
+
+        self.summary_label = QLabel()
+        self.problem_label = QLabel()
+        self.statusBar().addPermanentWidget(self.problem_label)
+        self.statusBar().addPermanentWidget(self.summary_label)
+
+        self._validate_timer = QTimer(self, singleShot=True, interval=0)
+        self._validate_timer.timeout.connect(self.validate_now)
+        self._autosave_timer = QTimer(self, interval=AUTOSAVE_MS)
+        self._autosave_timer.timeout.connect(self.autosave_now)
+        self._autosave_timer.start()
+
+        self.editor.refused.connect(lambda reason: self.status_message(f"Not changed: {reason}", 8000))
+        self.editor.stack.cleanChanged.connect(lambda _: self._update_title())
+        self.scene.message.connect(lambda text: self.status_message(text, 8000))
+        self.scene.selectionChanged.connect(self._on_selection_changed)
+        self.view.layer_dropped.connect(lambda type_id, pos: self.add_layer(type_id, pos))
+        self.view.quick_add_requested.connect(self._on_quick_add_requested)
+        self.view.file_dropped.connect(self.open_project)
+        self.palette.add_requested.connect(lambda type_id: self.add_layer(type_id, self.view.visible_center()))
+        self.quick_add.chosen.connect(lambda type_id: self.add_layer(type_id, self._quick_add_pos))
+        self.problems.node_activated.connect(self.reveal_node)
+        self._quick_add_pos = QPointF()
+
+        self.resize(1400, 860)
+        self._restore_layout()
+        self._attach(self.project.graph)
+        self.scene.set_graph(self.project.graph)
+        self.validate_now()
+        self._update_title()
+
+    # ------------------------------------------------------------ extension points
+
+    def menu(self, name: str) -> QMenu:
+        """The menu called `name` ("&File", "&Edit", "&View", "&Train", "E&xport", "&Help")."""
+        if name not in self._menus:
+            raise KeyError(f"there is no menu {name!r}; menus: {', '.join(self._menus)}")
+        return self._menus[name]
+
+    def add_dock(self, widget: QWidget, title: str, area=Qt.RightDockWidgetArea,
+                 object_name: str | None = None) -> QDockWidget:
+        """Add `widget` in a dock whose place is remembered between runs; returns the dock."""
+        object_name = object_name or f"{title.lower().replace(' ', '_')}Dock"
+        dock = QDockWidget(title, self)
+        dock.setObjectName(object_name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
+                         | QDockWidget.DockWidgetFloatable)
+        if not self.restoreDockWidget(dock):
+            self.addDockWidget(area, dock)
+        self._docks[object_name] = dock
+        toggle = dock.toggleViewAction()
+        toggle.setText(title)
+        self._panels_menu.addAction(toggle)
+        return dock
+
+    def status_message(self, text: str, timeout_ms: int = 6000) -> None:
+        """Show `text` in the status bar for a while."""
+        self.statusBar().showMessage(text, timeout_ms)
+
+    # ------------------------------------------------------------ actions and menus
+
+    def _build_actions(self) -> None:
+        std = QKeySequence.StandardKey
+        # One row per action: menu, text, shortcuts, slot, icon, on the toolbar.
+        rows = [
+            ("&File", "&New", [std.New], self.new_project, "new", True),
+            ("&File", "New from &Template…", ["Ctrl+Shift+N"], self.new_from_template, "template", True),
+            ("&File", "&Open…", [std.Open], self.open_dialog, "open", True),
+            ("&File", None, None, None, None, False),
+            ("&File", "&Save", [std.Save], self.save, "save", True),
+            ("&File", "Save &As…", [std.SaveAs, "Ctrl+Shift+S"], self.save_as_dialog, None, False),
+            ("&File", None, None, None, None, False),
+            ("&File", "&Quit", [std.Quit, "Ctrl+Q"], self.close, None, False),
+            ("&Edit", "&Undo", [std.Undo], self.editor.stack.undo, "undo", True),
+            ("&Edit", "&Redo", [std.Redo, "Ctrl+Shift+Z"], self.editor.stack.redo, "redo", True),
+            ("&Edit", None, None, None, None, False),
+            ("&Edit", "Cu&t", [std.Cut], self.cut, None, False),
+            ("&Edit", "&Copy", [std.Copy], self.copy, None, False),
+            ("&Edit", "&Paste", [std.Paste], self.paste, None, False),
+            ("&Edit", "D&uplicate", ["Ctrl+D"], self.duplicate, None, False),
+            ("&Edit", "&Delete", [std.Delete, "Backspace"], self.delete_selection, "delete", False),
+            ("&Edit", "Select &All", [std.SelectAll], self.select_all, None, False),
+            ("&Edit", None, None, None, None, False),
+            ("&Edit", "&Add Layer…\tTab", [], lambda: self._on_quick_add_requested(self.view.visible_center()),
+             None, False),
+            ("&Edit", "&Find Layer in Palette", [std.Find], self.focus_palette_search, None, False),
+            ("&Edit", "&History", ["Ctrl+H"], self.show_history, None, False),
+            ("&View", "&Fit to View", ["F", "Ctrl+0"], self.view.fit_all, "fit", True),
+            ("&View", "Zoom &In", [std.ZoomIn, "Ctrl+="], lambda: self.view.zoom_about_center(1.25), None, False),
+            ("&View", "Zoom &Out", [std.ZoomOut], lambda: self.view.zoom_about_center(0.8), None, False),
+            ("&View", "&Actual Size", ["Ctrl+1"], self.actual_size, None, False),
+            ("&View", None, None, None, None, False),
+            ("&View", "Auto &Layout", ["Ctrl+L"], self.auto_layout, "layout", True),
+            ("&View", "Layout &Selection", ["Ctrl+Shift+L"], lambda: self.auto_layout(selection=True),
+             None, False),
+            ("&Help", "&Keyboard Shortcuts", [std.HelpContents, "F1"], self.show_shortcuts, None, False),
+            ("&Help", "&About NetCanvas", [], self.show_about, None, False),
+        ]
+        self.actions_by_text: dict[str, QAction] = {}
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setIconSize(QSize(18, 18))
+        toolbar.setMovable(False)
+        for menu_name, text, keys, slot, icon_name, on_toolbar in rows:
+            menu = self._menus[menu_name]
+            if text is None:
+                menu.addSeparator()
+                continue
+            action = QAction(text, self)
+            if icon_name:
+                action.setIcon(icon(icon_name))
+            shortcuts = []
+            for key in keys:
+                shortcuts += QKeySequence.keyBindings(key) if isinstance(key, QKeySequence.StandardKey) \
+                    else [QKeySequence(key)]
+            action.setShortcuts(list(dict.fromkeys(s for s in shortcuts if not s.isEmpty())))
+            action.triggered.connect(lambda _=False, f=slot: f())
+            menu.addAction(action)
+            if on_toolbar:
+                toolbar.addAction(action)
+            self.actions_by_text[text.replace("&", "").split("\t")[0].rstrip("…")] = action
+        self._recent_menu = self._menus["&File"].addMenu("Open &Recent")
+        self._menus["&File"].insertMenu(self.actions_by_text["Save"], self._recent_menu)
+        self._recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._menus["&File"].insertSeparator(self.actions_by_text["Save"])
+        undo, redo = self.actions_by_text["Undo"], self.actions_by_text["Redo"]
+        self.editor.stack.canUndoChanged.connect(undo.setEnabled)
+        self.editor.stack.canRedoChanged.connect(redo.setEnabled)
+        undo.setEnabled(False)
+        redo.setEnabled(False)
+        view_menu = self._menus["&View"]
+        view_menu.addSeparator()
+        self.grid_action = view_menu.addAction("Show &Grid")
+        self.grid_action.setCheckable(True)
+        self.grid_action.setChecked(True)
+        self.grid_action.setShortcut(QKeySequence("Ctrl+'"))
+        self.grid_action.toggled.connect(self._set_grid)
+        self.snap_action = view_menu.addAction("&Snap to Grid")
+        self.snap_action.setCheckable(True)
+        self.snap_action.setChecked(True)
+        self.snap_action.setShortcut(QKeySequence("Ctrl+Shift+'"))
+        self.snap_action.toggled.connect(lambda on: setattr(self.scene, "snap", on))
+        view_menu.addSeparator()
+        self._panels_menu = view_menu.addMenu("&Panels")
+
+    def _set_grid(self, on: bool) -> None:
+        self.view.show_grid = on
+        self.view.viewport().update()
+
+    def _fill_recent_menu(self) -> None:
+        self._recent_menu.clear()
+        paths = self.recent.paths()
+        for i, path in enumerate(paths):
+            action = self._recent_menu.addAction(f"&{i + 1}  {Path(path).name}")
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_project(p))
+        if not paths:
+            self._recent_menu.addAction("(none)").setEnabled(False)
+
+    # ------------------------------------------------------------ the current graph
+
+    def _attach(self, graph: Graph) -> None:
+        if self._graph is not None:
+            self._graph.events.changed.disconnect(self._on_graph_changed)
+        self._graph = graph
+        graph.events.changed.connect(self._on_graph_changed)
+
+    def _on_graph_changed(self) -> None:
+        self._validate_timer.start()
+        self.graph_edited.emit()
+
+    def validate_now(self) -> Validation:
+        """Check the graph and update badges, wire labels, problems, inspector and summary."""
+        self._validate_timer.stop()
+        graph = self.project.graph
+        validation = check(graph)
+        self.validation = validation
+        self.scene.apply_validation(validation)
+        self.problems.set_issues(validation.issues)
+        self.inspector.set_validation(validation)
+        summary = self.summary.set_shapes(graph, validation.shapes)
+        errors = len(validation.errors)
+        warnings = len(validation.issues) - errors
+        if not graph.nodes:
+            self.problem_label.setText("Empty canvas")
+        elif errors:
+            self.problem_label.setText(f"⛔ {errors} error{'s' * (errors != 1)}")
+        elif warnings:
+            self.problem_label.setText(f"⚠ {warnings} warning{'s' * (warnings != 1)}")
+        else:
+            self.problem_label.setText("✓ valid")
+        self.summary_label.setText(status_text(summary))
+        self.validated.emit(validation)
+        return validation
+
+    def set_project(self, project: Project, path: str | os.PathLike | None, unsaved: bool = False) -> None:
+        """Make `project` current (the scene is rebuilt through the same path as live edits)."""
+        self.project = project
+        self.path = Path(path).resolve() if path else None
+        self._unsaved_outside_history = unsaved
+        self._paste_count = 0
+        self.editor.set_graph(project.graph)
+        self._attach(project.graph)
+        self.scene.set_graph(project.graph)
+        self.validate_now()
+        self.view.fit_all()
+        self._update_title()
+        self.project_replaced.emit(project)
+
+    def is_dirty(self) -> bool:
+        """True when there are changes that are not in the project file."""
+        return self._unsaved_outside_history or not self.editor.stack.isClean()
+
+    def _update_title(self) -> None:
+        name = self.path.name if self.path else "Untitled"
+        self.setWindowTitle(f"{name}[*] — NetCanvas")
+        self.setWindowModified(self.is_dirty())
+
+    # ------------------------------------------------------------ editing
+
+    def add_layer(self, type_id: str, center: QPointF) -> str | None:
+        """Add a `type_id` layer centred on `center` (scene coordinates); returns its id."""
+        graph = self.project.graph
+        x, y = center.x() - NODE_WIDTH / 2, center.y() - 40
+        if self.scene.snap:
+            x, y = round(x / GRID) * GRID, round(y / GRID) * GRID
+        try:
+            command = graph.add_node_command(type_id, pos=(x, y))
+        except GraphBuilderError as exc:
+            self.status_message(f"Not added: {exc}", 8000)
+            return None
+        if not self.editor.push(command):
+            return None
+        self.scene.select_nodes([command.node_id])
+        self.view.setFocus()
+        return command.node_id
+
+    def _on_quick_add_requested(self, scene_pos: QPointF) -> None:
+        self._quick_add_pos = scene_pos
+        self.quick_add.popup(self.view.viewport().mapToGlobal(self.view.mapFromScene(scene_pos)))
+
+    def delete_selection(self) -> None:
+        """Delete the selected layers and wires (one undo step)."""
+        nodes = self.scene.selected_node_ids()
+        gone = set(nodes)
+        wires = [e for e in self.scene.selected_edges() if e.src not in gone and e.dst not in gone]
+        commands = [Disconnect(e) for e in wires] + [RemoveNode(n) for n in nodes]
+        if commands:
+            count = len(nodes) or len(wires)
+            what = "layer" if nodes else "wire"
+            self.editor.push(Batch(commands, f"Delete {count} {what}{'s' * (count != 1)}"))
+
+    def copy(self) -> bool:
+        """Copy the selected layers (and the wires between them) to the clipboard."""
+        nodes = self.scene.selected_node_ids()
+        if not nodes:
+            self.status_message("Select layers to copy")
+            return False
+        mime = QMimeData()
+        text = copy_nodes(self.project.graph, nodes)
+        mime.setData(GRAPH_MIME, text.encode("utf-8"))
+        mime.setText(text)
+        QApplication.clipboard().setMimeData(mime)
+        self._paste_count = 0
+        return True
+
+    def cut(self) -> None:
+        if self.copy():
+            self.delete_selection()
+
+    def paste(self, text: str | None = None) -> list[str]:
+        """Paste copied layers next to the originals; returns the new ids (selected afterwards)."""
+        if text is None:
+            mime = QApplication.clipboard().mimeData()
+            if mime is None or not mime.hasFormat(GRAPH_MIME):
+                self.status_message("Nothing to paste: copy some layers first")
+                return []
+            text = bytes(mime.data(GRAPH_MIME)).decode("utf-8")
+        self._paste_count += 1
+        offset = PASTE_OFFSET * self._paste_count
+        result = paste_command(self.project.graph, text, (offset, offset))
+        if result is None:
+            self.status_message("The clipboard does not hold NetCanvas layers")
+            return []
+        command, ids = result
+        if not self.editor.push(command):
+            return []
+        self.scene.select_nodes(ids)
+        return ids
+
+    def duplicate(self) -> list[str]:
+        nodes = self.scene.selected_node_ids()
+        if not nodes:
+            return []
+        self._paste_count = 0
+        return self.paste(copy_nodes(self.project.graph, nodes))
+
+    def select_all(self) -> None:
+        self.scene.select_nodes(self.project.graph.nodes)
+
+    def auto_layout(self, selection: bool = False) -> None:
+        """Arrange the graph (or the selected layers) in layers from left to right."""
+        graph = self.project.graph
+        ids = self.scene.selected_node_ids() if selection else None
+        if selection and not ids:
+            self.status_message("Select the layers to arrange")
+            return
+        origin = (0.0, 0.0)
+        if ids:
+            origin = (min(graph.nodes[n].pos[0] for n in ids), min(graph.nodes[n].pos[1] for n in ids))
+        positions = layered_positions(graph, set(ids) if ids else None, origin)
+        if ids:  # keep the selection's top-left corner where it was
+            dy = origin[1] - min(p[1] for p in positions.values())
+            positions = {n: (x, y + dy) for n, (x, y) in positions.items()}
+        moves = [Move(n, p) for n, p in positions.items() if graph.nodes[n].pos != p]
+        if moves:
+            self.editor.push(Batch(moves, "Auto layout"))
+        if not selection:
+            self.view.fit_all()
+
+    def actual_size(self) -> None:
+        self.view.resetTransform()
+
+    def reveal_node(self, node_id: str) -> None:
+        """Select `node_id` and centre the view on it."""
+        self.scene.select_nodes([node_id])
+        self.view.center_on_node(node_id)
+
+    def focus_palette_search(self) -> None:
+        self._docks["paletteDock"].show()
+        self.palette.search.setFocus()
+        self.palette.search.selectAll()
+
+    def show_history(self) -> None:
+        dock = self._docks["historyDock"]
+        dock.show()
+        dock.raise_()
+
+    def _on_selection_changed(self) -> None:
+        self.inspector.show_nodes(self.scene.selected_node_ids())
+
+    # ------------------------------------------------------------ projects
+
+    def confirm_discard(self) -> str:
+        """Ask what to do with unsaved changes: "save", "discard" or "cancel"."""
+        box = QMessageBox(QMessageBox.Warning, "Unsaved changes",
+                          f"{self.path.name if self.path else 'This project'} has changes that are not saved.",
+                          QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
+        box.setInformativeText("Save them before continuing?")
+        answer = box.exec()
+        return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
+
+    def maybe_discard(self) -> bool:
+        """True when the current work may be replaced (saved, discarded or unchanged)."""
+        if not self.is_dirty():
+            return True
+        answer = self.confirm_discard()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def discard_changes(self) -> None:
+        """Forget unsaved changes (the history stays, marked clean) and the recovery file."""
+        self._unsaved_outside_history = False
+        self.editor.stack.setClean()
+        self.autosave.discard()
+
+    def new_project(self) -> None:
+        if self.maybe_discard():
+            self.autosave.discard()
+            self.set_project(Project(), None)
+
+    def new_from_template(self) -> None:
+        from app.templates_gallery import TemplateGallery
+
+        if not self.maybe_discard():
+            return
+        gallery = TemplateGallery(self)
+        if gallery.exec():
+            try:
+                project = gallery.chosen()
+            except GraphBuilderError as exc:
+                self.show_error("Cannot use this template", str(exc))
+                return
+            self.autosave.discard()
+            self.set_project(project or Project(), None, unsaved=project is not None)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", self._last_folder(),
+                                              "NetCanvas projects (*.json);;All files (*)")
+        if path:
+            self.open_project(path)
+
+    def open_project(self, path: str | os.PathLike) -> bool:
+        """Open a project file (asking about unsaved work first); False if it cannot be read."""
+        if not self.maybe_discard():
+            return False
+        try:
+            project = load_project(path)
+        except GraphBuilderError as exc:
+            self.show_error("Cannot open project", f"{Path(path).name} could not be opened:\n{exc}")
+            return False
+        self.autosave.discard()
+        self.set_project(project, path)
+        self.recent.add(path)
+        self.status_message(f"Opened {Path(path).name}")
+        return True
+
+    def save(self) -> bool:
+        if self.path is None:
+            return self.save_as_dialog()
+        return self.save_project_as(self.path)
+
+    def save_as_dialog(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", self._last_folder(),
+                                              "NetCanvas projects (*.json)")
+        if not path:
+            return False
+        if not path.lower().endswith(".json"):
+            path += ".json"
+        return self.save_project_as(path)
+
+    def save_project_as(self, path: str | os.PathLike) -> bool:
+        """Write the project to `path` (atomically) and make it the current file."""
+        try:
+            save_project(self.project, path)
+        except OSError as exc:
+            self.show_error("Cannot save", f"Could not write {path}: {exc.strerror or exc}")
+            return False
+        self.path = Path(path).resolve()
+        self._unsaved_outside_history = False
+        self.editor.stack.setClean()
+        self.autosave.discard()
+        self.recent.add(self.path)
+        self._update_title()
+        self.status_message(f"Saved {self.path.name}")
+        return True
+
+    def _last_folder(self) -> str:
+        recent = self.recent.paths()
+        return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+    def autosave_now(self) -> None:
+        """Write the recovery file when there are unsaved changes (removes it otherwise)."""
+        try:
+            if self.is_dirty():
+                self.autosave.write(self.project, str(self.path) if self.path else None)
+            else:
+                self.autosave.discard()
+        except OSError as exc:
+            self.status_message(f"Autosave failed: {exc.strerror or exc}")
+
+    def offer_recovery(self) -> RecoveryFile | None:
+        """If a session ended without closing, offer to recover its autosave (non-blocking)."""
+        if os.environ.get("NETCANVAS_NO_AUTOSAVE_PROMPT"):
+            return None
+        leftovers = self.autosave.leftovers()
+        if not leftovers:
+            return None
+        found = leftovers[0]
+        box = QMessageBox(QMessageBox.Question, "Recover unsaved work?",
+                          "NetCanvas did not close normally last time.", QMessageBox.NoButton, self)
+        box.setInformativeText(f"Unsaved work was kept: {found.describe()}.\nRecover it?")
+        recover = box.addButton("Recover", QMessageBox.AcceptRole)
+        box.addButton("Discard", QMessageBox.DestructiveRole)
+        box.setDefaultButton(recover)
+        box.setWindowModality(Qt.WindowModal)
+
+        def answered(button) -> None:
+            if button is recover:
+                self.recover(found)
+            else:
+                for leftover in leftovers:
+                    leftover.discard()
+            self.recovery_box = None
+
+        box.buttonClicked.connect(answered)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        self.recovery_box = box
+        box.open()
+        return found
+
+    def recover(self, found: RecoveryFile) -> bool:
+        """Open the autosaved project as unsaved work (its file is removed once loaded)."""
+        try:
+            project = found.load()
+        except GraphBuilderError as exc:
+            self.show_error("Cannot recover", f"The autosave could not be read: {exc}")
+            return False
+        self.set_project(project, found.source, unsaved=True)
+        found.discard()
+        self.autosave_now()
+        self.status_message("Recovered unsaved work; save it to keep it")
+        return True
+
+    def show_error(self, title: str, text: str) -> QMessageBox:
+        """A plain-words message that does not block the event loop."""
+        box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.setWindowModality(Qt.WindowModal)
+        self.last_dialog = box
+        box.finished.connect(lambda _: setattr(self, "last_dialog", None))
+        box.open()
+        return box
+
+    # ------------------------------------------------------------ help
+
+    def show_shortcuts(self) -> None:
+        rows = []
+        for text, action in self.actions_by_text.items():
+            keys = ", ".join(s.toString(QKeySequence.NativeText) for s in action.shortcuts())
+            if keys:
+                rows.append(f"<tr><td>{text}</td><td>&nbsp;&nbsp;<b>{keys}</b></td></tr>")
+        rows += ["<tr><td>Add layer at the mouse</td><td>&nbsp;&nbsp;<b>Tab</b> or double-click</td></tr>",
+                 "<tr><td>Pan</td><td>&nbsp;&nbsp;<b>middle drag</b> or <b>Space+drag</b></td></tr>",
+                 "<tr><td>Zoom</td><td>&nbsp;&nbsp;<b>mouse wheel</b></td></tr>"]
+        box = QMessageBox(QMessageBox.NoIcon, "Keyboard shortcuts", "<table>" + "".join(rows) + "</table>",
+                          QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About NetCanvas",
+                          "NetCanvas: design, train and export neural networks as node graphs.")
+
+    # ------------------------------------------------------------ window events
+
+    def eventFilter(self, obj, event) -> bool:
+        if not self._painted and obj is self.view.viewport() and event.type() == QEvent.Paint:
+            self._painted = True
+            QTimer.singleShot(0, self.first_painted.emit)  # after this paint has finished
+        return super().eventFilter(obj, event)
+
+    def start_warmup(self) -> None:
+        """Import torch in a background thread (called once the window is on screen)."""
+        if self._warmup is None:
+            self._warmup = _Warmup(self)
+            self._warmup.start(QThread.LowPriority)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_project(url.toLocalFile())
+                event.acceptProposedAction()
+                return
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        """Remember the window size and dock layout for the next run."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def closeEvent(self, event) -> None:
+        if not self.maybe_discard():
+            event.ignore()
+            return
+        self.save_layout()
+        self._autosave_timer.stop()
+        self._validate_timer.stop()
+        self.autosave.discard()
+        if self._warmup is not None:
+            self._warmup.wait()
+        self.scene.detach()
+        self.inspector.detach()
+        if self._graph is not None:
+            self._graph.events.changed.disconnect(self._on_graph_changed)
+            self._graph = None
+        super().closeEvent(event)
+
+
+def install_excepthook(window: MainWindow) -> None:
+    """Unexpected errors become a plain-words message; the traceback goes to a log file."""
+    log = data_dir() / "netcanvas.log"
+
+    def hook(kind, value, tb) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, value, tb)
+            return
+        try:
+            with open(log, "a", encoding="utf-8") as f:
+                f.write("".join(traceback.format_exception(kind, value, tb)) + "\n")
+        except OSError:
+            pass
+        try:
+            window.autosave_now()
+            reason = str(value) if isinstance(value, GraphBuilderError) else f"{kind.__name__}: {value}"
+            window.show_error("Something went wrong",
+                              f"NetCanvas could not finish that action ({reason}).\n\nNothing was lost: "
+                              f"your work is autosaved. Details were written to {log}.")
+        except Exception:
+            sys.__excepthook__(kind, value, tb)
+
+    sys.excepthook = hook

@@ -1,0 +1,131 @@
+"""Model summary: parameters, multiply-accumulates and a memory estimate, like torchinfo's table."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QSpinBox,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from graph_builder.graph import Graph
+from graph_builder.shape_math import format_shape
+from graph_builder.shapes import ShapeReport
+
+BYTES_PER_VALUE = 4  # float32
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Totals for one graph at one batch size."""
+
+    rows: list[tuple[str, str, str, int, int]]  # name, type, output shape, params, MACs
+    total_params: int
+    total_macs: int
+    memory_bytes: int
+    batch_size: int
+
+
+def summarize(graph: Graph, shapes: ShapeReport, batch_size: int) -> Summary:
+    """Rows in execution order; memory = weights + gradients + Adam state + saved activations."""
+    rows = []
+    activations = 0
+    for node_id in shapes.order:
+        node = graph.nodes[node_id]
+        out = shapes.out.get(node_id)
+        if out is not None:
+            activations += math.prod(d for d in out[1:])
+        rows.append((node.name, node.type_id, format_shape(out) if out is not None else "?",
+                     shapes.params.get(node_id, 0), shapes.macs.get(node_id, 0)))
+    params = shapes.total_params
+    memory = BYTES_PER_VALUE * (4 * params + 2 * activations * batch_size)
+    return Summary(rows, params, shapes.total_macs, memory, batch_size)
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def format_big(n: int) -> str:
+    for size, unit in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if n >= size:
+            return f"{n / size:.2f}{unit}"
+    return str(n)
+
+
+def status_text(summary: Summary) -> str:
+    """One line for the status bar."""
+    return (f"{format_big(summary.total_params)} params · {format_big(summary.total_macs)} MACs · "
+            f"≈ {format_bytes(summary.memory_bytes)} to train at batch {summary.batch_size}")
+
+
+class SummaryPanel(QWidget):
+    """A per-layer table and totals, for the batch size chosen in the spin box."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 65536)
+        self.batch.setValue(32)
+        self.batch.setToolTip("Batch size used for the memory estimate")
+        self.totals = QLabel()
+        self.totals.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["Layer", "Type", "Output shape", "Params", "MACs"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.NoSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Batch size"))
+        top.addWidget(self.batch)
+        top.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.table)
+        layout.addWidget(self.totals)
+        self.summary: Summary | None = None
+        self._graph: Graph | None = None
+        self._shapes: ShapeReport | None = None
+        self.batch.valueChanged.connect(lambda _: self._refresh())
+
+    def set_shapes(self, graph: Graph, shapes: ShapeReport) -> Summary:
+        """Recompute from a shape report; returns the summary (the status bar shows it too)."""
+        self._graph, self._shapes = graph, shapes
+        return self._refresh()
+
+    def _refresh(self) -> Summary | None:
+        if self._graph is None:
+            return None
+        self.summary = summarize(self._graph, self._shapes, self.batch.value())
+        if self.isVisible():
+            self._fill_table()
+        else:
+            self._table_stale = True
+        s = self.summary
+        self.totals.setText(f"Total parameters: <b>{s.total_params:,}</b> &nbsp; MACs per sample: "
+                            f"<b>{s.total_macs:,}</b> &nbsp; Training memory ≈ <b>{format_bytes(s.memory_bytes)}</b>")
+        return self.summary
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if getattr(self, "_table_stale", False):
+            self._fill_table()
+
+    def _fill_table(self) -> None:
+        self._table_stale = False
+        rows = self.summary.rows
+        self.table.setRowCount(len(rows))
+        for r, (name, type_id, shape, params, macs) in enumerate(rows):
+            for c, value in enumerate((name, type_id, shape, f"{params:,}", f"{macs:,}")):
+                item = QTableWidgetItem(value)
+                if c >= 3:
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.table.setItem(r, c, item)

@@ -1,0 +1,295 @@
+"""Wires the training docks, the Train menu and the Export menu into the main window.
+
+The controller owns the bridge (one run at a time) and keeps the panels in step with the
+window's project. Each run trains a snapshot of the project taken when Train is pressed, so
+editing the graph while it trains changes nothing in the run.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
+
+from app.training.bridge import TrainingBridge
+
+DOCKS = (  # object name, title, area — one row per dock (declarative)
+    ("data_dock", "Data", Qt.RightDockWidgetArea),
+    ("training_dock", "Training", Qt.RightDockWidgetArea),
+    ("dashboard_dock", "Dashboard", Qt.BottomDockWidgetArea),
+    ("runs_dock", "Runs", Qt.BottomDockWidgetArea),
+    ("inference_dock", "Inference", Qt.BottomDockWidgetArea),
+)
+
+
+def runs_root(project_path: str | os.PathLike | None) -> Path:
+    """Where a project's runs live: next to the project file, or in the user's data folder."""
+    override = os.environ.get("NETCANVAS_RUNS_DIR")
+    if override:
+        return Path(override)
+    if project_path:
+        p = Path(project_path)
+        return p.parent / "runs" / p.stem
+    base = QStandardPaths.writableLocation(QStandardPaths.AppLocalDataLocation) or str(Path.home() / ".netcanvas")
+    return Path(base) / "runs" / "untitled"
+
+
+def new_run_dir(root: Path) -> Path:
+    """A fresh, sortable run folder name under `root` (created)."""
+    root.mkdir(parents=True, exist_ok=True)
+    stem = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        candidate = root / (stem if n == 0 else f"{stem}-{n}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise OSError(f"could not create a run folder under {root}; remove old runs and try again")
+
+
+class _DockBody(QWidget):
+    """A dock's fixed content widget; the real panel is put in after the first paint."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.box = QVBoxLayout(self)
+        self.box.setContentsMargins(0, 0, 0, 0)
+        self.placeholder = QLabel("Loading…")
+        self.placeholder.setAlignment(Qt.AlignCenter)
+        self.box.addWidget(self.placeholder)
+
+    def put(self, widget: QWidget) -> None:
+        self.box.removeWidget(self.placeholder)
+        self.placeholder.deleteLater()
+        self.box.addWidget(widget)
+
+
+class TrainingController(QObject):
+    """The training side of the main window."""
+
+    run_finished = Signal(str, str)  # outcome, message (after the dashboard shows it)
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.bridge = TrainingBridge(self)
+        self.built = False
+        self.current_run: Path | None = None  # the run whose weights export and inference use
+        self.bodies: dict[str, _DockBody] = {}
+        self.docks = {}
+        for object_name, title, area in DOCKS:
+            body = _DockBody()
+            self.bodies[object_name] = body
+            self.docks[object_name] = window.add_dock(body, title, area, object_name)
+        self._make_train_menu()
+        from app.training.export_actions import ExportActions
+
+        self.exports = ExportActions(self)
+        window.project_replaced.connect(self._on_project_replaced)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.bridge.kill)
+        if hasattr(window, "first_painted"):
+            window.first_painted.connect(self._after_first_paint)
+        else:
+            QTimer.singleShot(0, self._after_first_paint)
+
+    # ----- menus
+    def _make_train_menu(self) -> None:
+        menu = self.window.menu("&Train")
+        rows = (  # attribute, text, shortcut, slot
+            ("train_action", "&Train", "Ctrl+T", self.train),
+            ("pause_action", "&Pause / Resume", "Ctrl+Shift+P", self.toggle_pause),
+            ("stop_action", "&Stop", "Ctrl+.", self.stop),
+        )
+        for attr, text, shortcut, slot in rows:
+            action = QAction(text, self.window)
+            action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(slot)
+            menu.addAction(action)
+            setattr(self, attr, action)
+        menu.addSeparator()
+        for object_name, title, _area in DOCKS:
+            dock = self.docks[object_name]
+            if dock is not None and hasattr(dock, "toggleViewAction"):
+                menu.addAction(dock.toggleViewAction())
+        self._on_state_changed("idle")
+
+    def _after_first_paint(self) -> None:
+        QTimer.singleShot(0, self.ensure_built)
+        if os.environ.get("NETCANVAS_AUTOTRAIN"):  # for screenshots and the latency bench
+            QTimer.singleShot(300, self.train)
+
+    # ----- building (deferred: pyqtgraph takes ~0.4 s to import)
+    def ensure_built(self) -> None:
+        """Create the real panels inside the docks (once)."""
+        if self.built:
+            return
+        self.built = True
+        from app.training.dashboard import Dashboard
+        from app.training.data_panel import DataPanel
+        from app.training.inference_panel import InferencePanel
+        from app.training.runs_panel import RunsPanel
+        from app.training.training_panel import TrainingPanel
+
+        self.dashboard = Dashboard()
+        self.training_panel = TrainingPanel()
+        self.data_panel = DataPanel(self)
+        self.runs_panel = RunsPanel(self)
+        self.inference_panel = InferencePanel(self)
+        self.bodies["data_dock"].put(self.data_panel)
+        self.bodies["training_dock"].put(self.training_panel)
+        self.bodies["dashboard_dock"].put(self.dashboard)
+        self.bodies["runs_dock"].put(self.runs_panel)
+        self.bodies["inference_dock"].put(self.inference_panel)
+
+        self.training_panel.train_clicked.connect(self.train)
+        self.training_panel.pause_clicked.connect(self.toggle_pause)
+        self.training_panel.stop_clicked.connect(self.stop)
+        self.training_panel.settings_changed.connect(self._on_training_setting)
+        self.data_panel.settings_changed.connect(self._on_dataset_setting)
+        self.dashboard.cell_clicked.connect(self.inference_panel.show_cell)
+        self.runs_panel.run_selected.connect(self.select_run)
+        self.bridge.event_received.connect(self.dashboard.handle_event)
+        self.bridge.event_received.connect(self._on_event)
+        self.bridge.drained.connect(self.dashboard.refresh)
+        self.bridge.state_changed.connect(self._on_state_changed)
+        self.bridge.run_ended.connect(self._on_run_ended)
+        self._on_project_replaced()
+
+    # ----- project sync
+    @property
+    def project(self):
+        return self.window.project
+
+    def project_path(self) -> str | None:
+        """The open project's file, if it has been saved."""
+        for attr in ("project_path", "path", "file_path"):
+            value = getattr(self.window, attr, None)
+            if callable(value):
+                value = value()
+            if value:
+                return str(value)
+        return None
+
+    def runs_root(self) -> Path:
+        return runs_root(self.project_path())
+
+    def _on_project_replaced(self, *_args) -> None:
+        if not self.built:
+            return
+        self.training_panel.set_values(self.project.training)
+        self.data_panel.set_values(self.project.dataset)
+        self.runs_panel.reload()
+
+    def _on_training_setting(self, name: str, value) -> None:
+        self.project.training[name] = value
+        self._mark_modified()
+
+    def _on_dataset_setting(self, name: str, value) -> None:
+        self.project.dataset[name] = value
+        self._mark_modified()
+
+    def _mark_modified(self) -> None:
+        for attr in ("mark_modified", "set_modified"):
+            fn = getattr(self.window, attr, None)
+            if callable(fn):
+                fn()
+                return
+
+    # ----- running
+    def snapshot(self) -> dict:
+        """The project as the run will see it: a deep copy, immune to later edits."""
+        from graph_builder.project import project_to_dict
+
+        data = copy.deepcopy(project_to_dict(self.project))
+        if self.built:
+            data["training"] = {**data.get("training", {}), **self.training_panel.values()}
+            data["dataset"] = {**data.get("dataset", {}), **self.data_panel.values()}
+        return data
+
+    def train(self) -> bool:
+        """Start a run of the current project; False (with a message) when it cannot start."""
+        self.ensure_built()
+        if self.bridge.is_active:
+            self.status("A run is already going: stop it before starting another.")
+            return False
+        problem = self._blocking_problem()
+        if problem:
+            self.dashboard.set_outcome("failed", problem)
+            self.status(problem)
+            self._show("dashboard_dock")
+            return False
+        try:
+            run_dir = new_run_dir(self.runs_root())
+        except OSError as exc:
+            self.dashboard.set_outcome("failed", f"Cannot create the run folder: {exc}")
+            return False
+        self.dashboard.reset()
+        self.current_run = run_dir
+        self.bridge.start(self.snapshot(), str(run_dir))
+        self._show("dashboard_dock")
+        self.status(f"Training started: {run_dir.name}")
+        return True
+
+    def _blocking_problem(self) -> str | None:
+        from graph_builder.validation import validate
+
+        errors = [i for i in validate(self.project.graph) if i.severity == "error"]
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            return f"The graph has a problem to fix before training: {errors[0].message}{more}"
+        return None
+
+    def toggle_pause(self) -> None:
+        """Pause a running run, or resume a paused one."""
+        if self.bridge.state == "paused":
+            self.bridge.resume()
+        else:
+            self.bridge.pause()
+
+    def stop(self) -> None:
+        """Stop the run (it is terminated if it does not end within the grace period)."""
+        self.bridge.stop()
+
+    def _on_state_changed(self, state: str) -> None:
+        active = state != "idle"
+        self.train_action.setEnabled(not active)
+        self.pause_action.setEnabled(state in ("running", "paused"))
+        self.stop_action.setEnabled(state in ("starting", "running", "paused"))
+        if self.built:
+            self.training_panel.set_state(state)
+            self.dashboard.set_state(state)
+
+    def _on_event(self, event: dict) -> None:
+        if event.get("type") == "epoch":
+            self.runs_panel.note_live_epoch()
+
+    def _on_run_ended(self, outcome: str, message: str) -> None:
+        self.dashboard.set_outcome(outcome, message)
+        self.dashboard.refresh()
+        self.status(self.dashboard.status.text())
+        self.runs_panel.reload()
+        self.run_finished.emit(outcome, message)
+
+    def select_run(self, run_dir: str) -> None:
+        """Use `run_dir`'s weights for export and inference."""
+        self.current_run = Path(run_dir)
+
+    # ----- window helpers
+    def status(self, text: str) -> None:
+        fn = getattr(self.window, "status_message", None)
+        if callable(fn):
+            fn(text)
+
+    def _show(self, object_name: str) -> None:
+        dock = self.docks.get(object_name)
+        if dock is not None and hasattr(dock, "raise_"):
+            dock.show()
+            dock.raise_()

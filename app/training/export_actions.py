@@ -1,0 +1,177 @@
+"""The Export menu: Python code, training script, ONNX (with its parity result), weights and
+torch.export, using the trained weights of the chosen run.
+
+Each export asks for a file, then runs on a worker thread (torch work must not freeze the
+window); the outcome is shown in plain words and emitted as `export_done(kind, report)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app.training.background import run_in_background
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    """One row of the Export menu."""
+
+    key: str
+    text: str
+    file_filter: str
+    suffix: str
+    needs_weights: bool
+
+
+EXPORTS = (
+    ExportKind("python", "&Python code…", "Python files (*.py)", ".py", False),
+    ExportKind("script", "Python &training script…", "Python files (*.py)", ".py", False),
+    ExportKind("onnx", "&ONNX…", "ONNX models (*.onnx)", ".onnx", True),
+    ExportKind("weights", "&Weights (safetensors)…", "safetensors files (*.safetensors)", ".safetensors", True),
+    ExportKind("pt2", "torch.e&xport program…", "torch.export programs (*.pt2)", ".pt2", True),
+)
+
+
+class ExportActions(QObject):
+    """The Export menu's actions and the export jobs they start."""
+
+    export_done = Signal(str, dict)  # kind, report (always has "ok" and "message")
+
+    def __init__(self, controller) -> None:
+        super().__init__(controller)
+        self.controller = controller
+        self.window = controller.window
+        self.actions: dict[str, QAction] = {}
+        self.dialog: QFileDialog | None = None
+        self.last_report: dict | None = None
+        self._jobs = []
+        menu = self.window.menu("E&xport")
+        for kind in EXPORTS:
+            action = QAction(kind.text, self.window)
+            action.setObjectName(f"export_{kind.key}")
+            action.triggered.connect(lambda _checked=False, k=kind: self.ask_path(k))
+            menu.addAction(action)
+            self.actions[kind.key] = action
+
+    def ask_path(self, kind: ExportKind) -> QFileDialog:
+        """Open a (non-modal) save dialog; the export starts when a file is chosen."""
+        run = self.controller.current_run
+        folder = Path(self.controller.project_path() or Path.home()).parent if not run else Path(run)
+        dialog = QFileDialog(self.window, f"Export {kind.text.replace('&', '').rstrip('…')}", str(folder))
+        dialog.setObjectName("export_dialog")
+        dialog.setAcceptMode(QFileDialog.AcceptSave)
+        dialog.setFileMode(QFileDialog.AnyFile)
+        dialog.setNameFilter(kind.file_filter)
+        dialog.setDefaultSuffix(kind.suffix.lstrip("."))
+        dialog.setOption(QFileDialog.DontUseNativeDialog, True)  # same dialog everywhere, testable
+        dialog.selectFile(f"model{kind.suffix}")
+        dialog.fileSelected.connect(lambda path, k=kind: self.export(k, path))
+        dialog.finished.connect(dialog.deleteLater)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def export(self, kind: ExportKind | str, path: str) -> None:
+        """Export to `path` on the worker thread."""
+        if isinstance(kind, str):
+            kind = next(k for k in EXPORTS if k.key == kind)
+        project_dict, weights, note = self._source(kind)
+        self.controller.status(f"Exporting {kind.key} to {path}…")
+        job = run_in_background(perform_export, kind.key, project_dict, weights, path,
+                                on_done=lambda report, k=kind: self._on_done(k, report, note),
+                                on_error=lambda exc, k=kind, p=path: self._on_error(k, p, exc),
+                                parent=self)
+        self._jobs.append(job)
+
+    def _source(self, kind: ExportKind) -> tuple[dict, str | None, str]:
+        """The graph and weights to export: the chosen run's snapshot, else the current graph."""
+        from app.training.runs_panel import read_run
+
+        run = self.controller.current_run
+        if run is not None:
+            info = read_run(run)
+            if info.project is not None and (info.weights or not kind.needs_weights):
+                return info.project, info.weights, f"with the weights of run {info.name}"
+        note = "with untrained weights (no finished run chosen)" if kind.needs_weights else ""
+        return self.controller.snapshot(), None, note
+
+    def _on_done(self, kind: ExportKind, report: dict, note: str) -> None:
+        if note and report.get("ok"):
+            report["message"] = f"{report['message']} ({note})"
+        self._report(kind, report)
+
+    def _on_error(self, kind: ExportKind, path: str, exc: BaseException) -> None:
+        self._report(kind, {"ok": False, "path": path,
+                            "message": f"Export to {Path(path).name} failed: {exc}. Nothing usable was written; "
+                                       "fix the problem named above and export again."})
+
+    def _report(self, kind: ExportKind, report: dict) -> None:
+        self.last_report = report
+        self.controller.status(report["message"])
+        box = QMessageBox(QMessageBox.Information if report.get("ok") else QMessageBox.Warning,
+                          "Export", report["message"], QMessageBox.Ok, self.window)
+        box.setObjectName("export_report")
+        box.finished.connect(box.deleteLater)
+        box.open()
+        self.export_done.emit(kind.key, report)
+
+
+def perform_export(kind: str, project_dict: dict, weights: str | None, path: str) -> dict:
+    """Write one export (runs on the worker thread); returns {"ok", "message", "path", …}."""
+    from graph_builder.project import project_from_dict
+
+    project = project_from_dict(project_dict)
+    graph = project.graph
+    out = Path(path)
+    if kind == "python":
+        from runtime.export import export_python
+
+        export_python(graph, out)
+        return {"ok": True, "path": str(out), "message": f"Wrote the model's Python code to {out}."}
+    if kind == "script":
+        from runtime.export_script import export_training_script
+
+        export_training_script(project, out)
+        return {"ok": True, "path": str(out), "message": f"Wrote a standalone training script to {out}."}
+    from runtime.compiler import build_module
+    from runtime.export import export_onnx, export_pt2, export_weights, load_weights
+
+    module = build_module(graph)
+    if weights:
+        load_weights(module, weights)
+    module.eval()
+    if kind == "weights":
+        export_weights(module, out)
+        return {"ok": True, "path": str(out), "message": f"Wrote the weights to {out}."}
+    if kind == "pt2":
+        export_pt2(module, graph, out)
+        return {"ok": True, "path": str(out), "message": f"Wrote a torch.export program to {out}."}
+    if kind == "onnx":
+        report = export_onnx(module, graph, out)
+        return onnx_report(report, out)
+    raise ValueError(f"unknown export kind {kind!r}")
+
+
+def onnx_report(report, out: Path) -> dict:
+    """Plain words for runtime.export's ONNX report (parity with onnxruntime included)."""
+    get = (lambda k, d=None: report.get(k, d)) if isinstance(report, dict) else (lambda k, d=None: getattr(report, k, d))
+    max_diff = get("max_abs_diff")
+    parity = get("parity_ok", get("ok"))
+    opset = get("opset")
+    text = f"Wrote the ONNX model to {out}"
+    if opset:
+        text += f" (opset {opset})"
+    if parity is None:
+        text += "; the onnxruntime parity check did not run."
+    elif parity:
+        text += f". onnxruntime parity: OK (largest difference {max_diff:.2e})." if max_diff is not None \
+            else ". onnxruntime parity: OK."
+    else:
+        text += f". onnxruntime parity FAILED (largest difference {max_diff}); the file may not match the model."
+    return {"ok": bool(parity) if parity is not None else True, "path": str(out), "message": text,
+            "parity_ok": parity, "max_abs_diff": max_diff}

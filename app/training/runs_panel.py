@@ -1,0 +1,182 @@
+"""The Runs panel: the project's past runs with their final metrics; overlay several runs'
+curves on the dashboard; reopen a run's confusion matrix; choose the run whose weights
+export and inference use. Reads only the run folders' JSON files (no torch).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+WEIGHT_FILES = ("best.safetensors", "weights/best.safetensors", "last.safetensors", "weights/last.safetensors")
+
+
+@dataclass
+class RunInfo:
+    """What a run folder holds, as far as the dashboard needs it."""
+
+    path: Path
+    name: str
+    project: dict | None = None
+    weights: str | None = None
+    epochs: list[dict] = field(default_factory=list)
+    confusion: dict | None = None  # the last confusion event
+    outcome: str = "unfinished"
+    final: dict = field(default_factory=dict)
+
+    def curve(self, split: str, metric: str) -> tuple[list[float], list[float]]:
+        """(epochs, values) of `split`'s `metric` (e.g. "val", "loss")."""
+        xs, ys = [], []
+        for ev in self.epochs:
+            section = ev.get(split) or (ev.get("validation") if split == "val" else None) or {}
+            value = section.get(metric)
+            if isinstance(value, (int, float)):
+                xs.append(float(ev.get("epoch", len(xs) + 1)))
+                ys.append(float(value))
+        return xs, ys
+
+
+def read_run(path: str | Path) -> RunInfo:
+    """Read a run folder (tolerant: a run killed mid-write still lists what it has)."""
+    path = Path(path)
+    info = RunInfo(path=path, name=path.name)
+    config = path / "config.json"
+    if config.is_file():
+        try:
+            data = json.loads(config.read_text(encoding="utf-8"))
+            info.project = data.get("project", data) if isinstance(data, dict) else None
+            if isinstance(info.project, dict) and "graph" not in info.project:
+                info.project = None
+        except (OSError, ValueError):
+            pass
+    for name in WEIGHT_FILES:
+        if (path / name).is_file():
+            info.weights = str(path / name)
+            break
+    metrics = path / "metrics.jsonl"
+    if metrics.is_file():
+        try:
+            lines = metrics.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            lines = []
+        for line in lines:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a killed run
+            if not isinstance(ev, dict):
+                continue
+            kind = ev.get("type")
+            if kind == "epoch":
+                info.epochs.append(ev)
+            elif kind == "confusion":
+                info.confusion = ev
+            elif kind in ("finished", "failed", "stopped"):
+                info.outcome = kind
+                info.final = ev
+    return info
+
+
+def list_runs(root: Path) -> list[RunInfo]:
+    """Every run under `root`, newest first."""
+    if not root.is_dir():
+        return []
+    return [read_run(p) for p in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True)]
+
+
+def _fmt(value) -> str:
+    return f"{value:.4g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+
+
+class RunsPanel(QWidget):
+    """Past runs of the project."""
+
+    run_selected = Signal(str)  # the run whose weights export and inference use
+    COLUMNS = ("run", "outcome", "epochs", "val loss", "val accuracy", "test accuracy")
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.runs: list[RunInfo] = []
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("runs_list")
+        self.tree.setHeaderLabels(list(self.COLUMNS))
+        self.tree.setRootIsDecorated(False)
+        self.tree.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.tree.header().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.tree.itemSelectionChanged.connect(self._on_selection)
+        self.overlay_button = QPushButton("Overlay selected curves")
+        self.overlay_button.setObjectName("overlay_runs")
+        self.overlay_button.clicked.connect(self.overlay_selected)
+        self.confusion_button = QPushButton("Show confusion matrix")
+        self.confusion_button.setObjectName("show_run_confusion")
+        self.confusion_button.clicked.connect(self.show_selected_confusion)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.reload)
+        self.hint = QLabel("Select runs to overlay their validation curves; the first selected run's "
+                           "weights are used by Export and Inference.")
+        self.hint.setWordWrap(True)
+        buttons = QHBoxLayout()
+        for b in (self.overlay_button, self.confusion_button, self.refresh_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.tree, 1)
+        layout.addLayout(buttons)
+
+    def reload(self) -> None:
+        """Re-read the runs folder."""
+        self.runs = list_runs(self.controller.runs_root())
+        self.tree.clear()
+        for info in self.runs:
+            last = info.epochs[-1] if info.epochs else {}
+            val = last.get("val") or last.get("validation") or {}
+            test = info.final.get("test") or {}
+            item = QTreeWidgetItem([info.name, info.outcome, str(len(info.epochs)), _fmt(val.get("loss")),
+                                    _fmt(val.get("accuracy")), _fmt(test.get("accuracy"))])
+            item.setData(0, Qt.UserRole, str(info.path))
+            self.tree.addTopLevelItem(item)
+
+    def note_live_epoch(self) -> None:
+        """A running run finished an epoch (the list refreshes when it ends)."""
+
+    def selected(self) -> list[RunInfo]:
+        paths = {item.data(0, Qt.UserRole) for item in self.tree.selectedItems()}
+        return [r for r in self.runs if str(r.path) in paths]
+
+    def _on_selection(self) -> None:
+        chosen = self.selected()
+        if chosen:
+            self.run_selected.emit(str(chosen[0].path))
+
+    def overlay_selected(self) -> None:
+        """Draw the selected runs' validation loss and metric as dashed lines on the dashboard."""
+        dash = self.controller.dashboard
+        dash.loss_plot.clear_overlays()
+        dash.metric_plot.clear_overlays()
+        for i, info in enumerate(self.selected()):
+            x, y = info.curve("val", "loss")
+            if x:
+                dash.loss_plot.add_overlay(f"{info.name} val", x, y, i)
+            x, y = info.curve("val", dash.metric_name)
+            if x:
+                dash.metric_plot.add_overlay(f"{info.name} val", x, y, i)
+        self.controller._show("dashboard_dock")
+
+    def show_selected_confusion(self) -> None:
+        """Reopen the first selected run's last confusion matrix on the dashboard."""
+        for info in self.selected():
+            if info.confusion:
+                ev = info.confusion
+                caption = f"Run {info.name}, {ev.get('split', 'validation')} set, epoch {ev.get('epoch', '?')}"
+                self.controller.dashboard.show_confusion(ev.get("matrix"), ev.get("classes") or [], caption)
+                self.controller._show("dashboard_dock")
+                return
+        self.controller.status("The selected run has no confusion matrix (it is not a classification run, "
+                               "or it ended before its first epoch).")
