@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
@@ -87,6 +87,8 @@ class TrainingController(QObject):
             body = _DockBody()
             self.bodies[object_name] = body
             self.docks[object_name] = window.add_dock(body, title, area, object_name)
+        if getattr(window, "settings", None) is None or window.settings.value("window/state") is None:
+            self._default_layout()
         self._make_train_menu()
         from app.training.export_actions import ExportActions
 
@@ -95,10 +97,24 @@ class TrainingController(QObject):
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.bridge.kill)
+        window.installEventFilter(self)
         if hasattr(window, "first_painted"):
             window.first_painted.connect(self._after_first_paint)
         else:
             QTimer.singleShot(0, self._after_first_paint)
+
+    def _default_layout(self) -> None:
+        """First start: dashboard, runs and inference share the bottom; data and training the right."""
+        d = self.docks
+        w = self.window
+        if not hasattr(w, "tabifyDockWidget"):
+            return
+        w.tabifyDockWidget(d["dashboard_dock"], d["runs_dock"])
+        w.tabifyDockWidget(d["runs_dock"], d["inference_dock"])
+        w.tabifyDockWidget(d["training_dock"], d["data_dock"])
+        d["dashboard_dock"].raise_()
+        d["training_dock"].raise_()
+        w.resizeDocks([d["dashboard_dock"]], [380], Qt.Vertical)
 
     # ----- menus
     def _make_train_menu(self) -> None:
@@ -114,11 +130,6 @@ class TrainingController(QObject):
             action.triggered.connect(slot)
             menu.addAction(action)
             setattr(self, attr, action)
-        menu.addSeparator()
-        for object_name, title, _area in DOCKS:
-            dock = self.docks[object_name]
-            if dock is not None and hasattr(dock, "toggleViewAction"):
-                menu.addAction(dock.toggleViewAction())
         self._on_state_changed("idle")
 
     def _after_first_paint(self) -> None:
@@ -281,6 +292,15 @@ class TrainingController(QObject):
     def select_run(self, run_dir: str) -> None:
         """Use `run_dir`'s weights for export and inference."""
         self.current_run = Path(run_dir)
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.window and event.type() == QEvent.Close:
+            QTimer.singleShot(0, self._after_close)
+        return False
+
+    def _after_close(self) -> None:
+        if not self.window.isVisible():  # the close was not refused: end the child with the window
+            self.bridge.kill()
 
     # ----- window helpers
     def status(self, text: str) -> None:

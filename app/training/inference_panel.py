@@ -1,0 +1,241 @@
+"""Inspect results: the samples behind a confusion-matrix cell (sorted by confidence), and
+the predicted class probabilities of a chosen sample or of a digit drawn on a small canvas.
+
+The model (the chosen run's graph and weights) is built and run on the worker thread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from app.training.background import run_in_background
+from app.training.samples import SampleView
+
+
+class Predictor:
+    """A run's model and data split, loaded once, answering probability queries."""
+
+    def __init__(self, project_dict: dict, weights: str | None) -> None:
+        import torch
+
+        from graph_builder.project import project_from_dict
+        from runtime.compiler import build_module
+        from runtime.data import load_splits
+        from runtime.export import load_weights
+
+        project = project_from_dict(project_dict)
+        self.module = build_module(project.graph)
+        if weights:
+            load_weights(self.module, weights)
+        self.module.eval()
+        self.splits = load_splits(project.dataset)
+        self.torch = torch
+
+    def split_arrays(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        x, y = self.splits[split]
+        return np.asarray(x), np.asarray(y)
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Softmax class probabilities for a batch of raw inputs."""
+        with self.torch.no_grad():
+            logits = self.module(self.torch.as_tensor(np.asarray(x, dtype=np.float32)))
+            if isinstance(logits, tuple):
+                logits = logits[0]
+            return self.torch.softmax(logits.float(), dim=-1).numpy()
+
+
+class DrawCanvas(QWidget):
+    """A small square to draw a digit on with the mouse; `pixels(size)` gives it as an array."""
+
+    drawn = Signal()
+
+    def __init__(self, side: int = 160, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFixedSize(side, side)
+        self.setObjectName("draw_canvas")
+        self.setCursor(Qt.CrossCursor)
+        self.image = QImage(side, side, QImage.Format_Grayscale8)
+        self.image.fill(0)
+        self._last: QPoint | None = None
+
+    def clear(self) -> None:
+        self.image.fill(0)
+        self.update()
+
+    def mousePressEvent(self, event) -> None:
+        self._last = event.position().toPoint()
+        self._stroke(self._last)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._last is not None:
+            self._stroke(event.position().toPoint())
+
+    def mouseReleaseEvent(self, event) -> None:
+        self._last = None
+        self.drawn.emit()
+
+    def _stroke(self, to: QPoint) -> None:
+        painter = QPainter(self.image)
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setPen(QPen(QColor(255, 255, 255), self.width() / 9, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
+        painter.drawLine(self._last, to)
+        painter.end()
+        self._last = to
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.drawImage(0, 0, self.image)
+        painter.setPen(QColor("#888"))
+        painter.drawRect(0, 0, self.width() - 1, self.height() - 1)
+
+    def pixels(self, size: int = 8) -> np.ndarray:
+        """The drawing averaged down to size × size, in 0..1."""
+        ptr = self.image.constBits()
+        a = np.frombuffer(ptr, dtype=np.uint8).reshape(self.image.height(), self.image.bytesPerLine())
+        a = a[:, : self.image.width()].astype(np.float32) / 255.0
+        k = a.shape[0] // size
+        return a[: k * size, : k * size].reshape(size, k, size, k).mean(axis=(1, 3))
+
+
+class InferencePanel(QWidget):
+    """Predictions of the chosen run on one sample, a drawing, or one confusion cell."""
+
+    predicted = Signal(object)  # probabilities (np.ndarray)
+    cell_shown = Signal(int, int, int)  # true, predicted, number of samples
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self._predictor: Predictor | None = None
+        self._predictor_key = None
+        self.split = QComboBox()
+        self.split.addItems(["val", "test", "train"])
+        self.index = QSpinBox()
+        self.index.setRange(0, 0)
+        self.index.setObjectName("sample_index")
+        self.predict_button = QPushButton("Predict sample")
+        self.predict_button.setObjectName("predict_sample")
+        self.predict_button.clicked.connect(self.predict_sample)
+        self.canvas = DrawCanvas()
+        self.canvas.drawn.connect(self.predict_drawing)
+        clear = QPushButton("Clear drawing")
+        clear.clicked.connect(self.canvas.clear)
+        self.message = QLabel("Finish a run, then pick a sample, draw a digit, or click a confusion-matrix cell.")
+        self.message.setWordWrap(True)
+        self.message.setObjectName("inference_message")
+        self.bars_plot = pg.PlotWidget()
+        self.bars_plot.setBackground(None)
+        self.bars_plot.setMouseEnabled(x=False, y=False)
+        self.bars_plot.setYRange(0, 1)
+        self.bars_plot.getPlotItem().setTitle("class probabilities", size="9pt")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#0072B2")
+        self.bars_plot.addItem(self.bars)
+        self.cell_samples = SampleView()
+        self.cell_samples.setMinimumWidth(220)
+
+        pick = QHBoxLayout()
+        for w in (QLabel("split"), self.split, QLabel("sample"), self.index, self.predict_button):
+            pick.addWidget(w)
+        pick.addStretch(1)
+        left = QVBoxLayout()
+        left.addLayout(pick)
+        draw_row = QHBoxLayout()
+        draw_row.addWidget(self.canvas)
+        draw_row.addWidget(clear, 0, Qt.AlignBottom)
+        draw_row.addStretch(1)
+        left.addLayout(draw_row)
+        left.addWidget(self.message)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 2)
+        layout.addWidget(self.bars_plot, 2)
+        layout.addWidget(self.cell_samples, 2)
+        self._jobs = []
+
+    # ----- model
+    def _with_predictor(self, then) -> None:
+        """Load (or reuse) the chosen run's model off the GUI thread, then call `then(predictor)`."""
+        run = self.controller.current_run
+        if run is None:
+            self.message.setText("There is no run yet: train the model first, or choose a run in the Runs panel.")
+            return
+        from app.training.runs_panel import read_run
+
+        info = read_run(run)
+        if info.project is None or info.weights is None:
+            self.message.setText(f"Run {info.name} has no saved weights yet; wait for its first epoch to finish.")
+            return
+        key = (info.weights, (info.path / "config.json").stat().st_mtime_ns)
+        if self._predictor is not None and self._predictor_key == key:
+            then(self._predictor)
+            return
+        self.message.setText(f"Loading the model of run {info.name}…")
+
+        def loaded(predictor):
+            self._predictor, self._predictor_key = predictor, key
+            then(predictor)
+
+        self._jobs.append(run_in_background(Predictor, info.project, info.weights, on_done=loaded,
+                                            on_error=self._on_error, parent=self))
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.message.setText(f"The model could not be run: {exc}")
+
+    def _show_probabilities(self, probs: np.ndarray, caption: str) -> None:
+        probs = np.asarray(probs).reshape(-1)
+        self.bars.setOpts(x=np.arange(len(probs)), height=probs, width=0.8)
+        names = self.controller.dashboard.class_names or [str(i) for i in range(len(probs))]
+        self.bars_plot.getPlotItem().getAxis("bottom").setTicks([[(i, n) for i, n in enumerate(names[: len(probs)])]])
+        best = int(np.argmax(probs))
+        label = names[best] if best < len(names) else str(best)
+        self.message.setText(f"{caption}: predicted {label} with probability {probs[best]:.1%}.")
+        self.predicted.emit(probs)
+
+    # ----- actions
+    def predict_sample(self) -> None:
+        """Predict the chosen sample of the chosen split."""
+        split, i = self.split.currentText(), self.index.value()
+
+        def go(p: Predictor) -> None:
+            x, y = p.split_arrays(split)
+            self.index.setMaximum(len(x) - 1)
+            k = min(i, len(x) - 1)
+            self.cell_samples.show_samples(x[k: k + 1], y[k: k + 1], self.controller.dashboard.class_names)
+            self._show_probabilities(p.probabilities(x[k: k + 1])[0], f"{split} sample {k} (true {y[k]})")
+
+        self._with_predictor(go)
+
+    def predict_drawing(self) -> None:
+        """Predict the digit drawn on the canvas (scaled like sklearn's digits, 0..16)."""
+        def go(p: Predictor) -> None:
+            x, _ = p.split_arrays("train")
+            pixels = self.canvas.pixels(x.shape[-1]) if x.ndim == 4 else None
+            if pixels is None:
+                self.message.setText("Drawing works for image datasets such as digits.")
+                return
+            # Match the training data's value range so the model sees familiar inputs.
+            lo, hi = float(x.min()), float(x.max())
+            sample = (lo + pixels * (hi - lo)).reshape(1, 1, *pixels.shape).astype(np.float32)
+            self._show_probabilities(p.probabilities(sample)[0], "your drawing")
+
+        self._with_predictor(go)
+
+    def show_cell(self, true: int, pred: int) -> None:
+        """Show the validation samples with this (true, predicted) pair, most confident first."""
+        def go(p: Predictor) -> None:
+            x, y = p.split_arrays("val")
+            probs = p.probabilities(x)
+            chosen = np.flatnonzero((y == true) & (probs.argmax(1) == pred))
+            order = chosen[np.argsort(-probs[chosen, pred])]
+            if len(order):
+                self.cell_samples.show_samples(x[order], y[order], self.controller.dashboard.class_names, columns=6)
+            self.message.setText(f"{len(order)} validation samples of class {true} predicted as {pred}, "
+                                 "most confident first.")
+            self.cell_shown.emit(true, pred, len(order))
+
+        self.controller._show("inference_dock")
+        self._with_predictor(go)
