@@ -147,6 +147,9 @@ class MainWindow(QMainWindow):
         self.scene.set_graph(self.project.graph)
         self.validate_now()
         self._update_title()
+        from app.training import install as install_training  # training docks, Train and Export menus
+
+        install_training(self)
 
     # ------------------------------------------------------------ extension points
 
