@@ -181,6 +181,7 @@ class GraphScene(QGraphicsScene):
                 self._start_drag(port, event.scenePos())
                 event.accept()
                 return
+        _shift_extends_selection(event)
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
@@ -200,6 +201,7 @@ class GraphScene(QGraphicsScene):
                 self.message.emit(f"Cannot connect: {reason}")
             event.accept()
             return
+        _shift_extends_selection(event)
         super().mouseReleaseEvent(event)
         self._commit_moves()
 
@@ -223,6 +225,12 @@ class GraphScene(QGraphicsScene):
         if self._drag is not None:
             self._drag.finish(None)
             self._drag = None
+
+
+def _shift_extends_selection(event: QGraphicsSceneMouseEvent) -> None:
+    """Shift-click adds to the selection, as Ctrl-click does in Qt."""
+    if event.modifiers() & Qt.ShiftModifier:
+        event.setModifiers(event.modifiers() | Qt.ControlModifier)
 
 
 class _WireDrag:

@@ -1,0 +1,106 @@
+"""Fixtures for the editor's Qt tests: isolated settings, a window that must not leak, real mouse helpers."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QDialog, QMainWindow
+
+from graph_builder.graph import Graph
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    """Settings, recent files and recovery files live in a per-test folder."""
+    folder = tmp_path / "settings"
+    monkeypatch.setenv("NETCANVAS_SETTINGS_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def make_window(qtbot, isolated_settings):
+    """Build shown, active MainWindows; on teardown close them and fail on leaked widgets or threads."""
+    from app.main_window import MainWindow
+
+    app = QApplication.instance()
+    before_widgets = set(QApplication.topLevelWidgets())
+    before_threads = threading.active_count()
+    windows = []
+
+    def make(project=None):
+        window = MainWindow(project)
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.discard_changes()
+        window.close()
+    app.processEvents()  # let close handlers run while the windows still exist
+    for window in windows:
+        window.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    gc.collect()
+    app.processEvents()
+    # Hidden parentless menus (pyqtgraph's) are not windows; anything shown or any of ours is.
+    leaked = [w for w in QApplication.topLevelWidgets() if w not in before_widgets
+              and (w.isVisible() or isinstance(w, (QMainWindow, QDialog)))]
+    assert not leaked, f"widgets left behind: {leaked}"
+    assert threading.active_count() == before_threads, "a thread was left running"
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()
+
+
+class Mouse:
+    """Real mouse events on a GraphView's viewport, addressed in scene coordinates."""
+
+    def __init__(self, view):
+        self.view = view
+
+    def point(self, scene_pos) -> QPoint:
+        return self.view.mapFromScene(QPointF(scene_pos))
+
+    def click(self, scene_pos, modifiers=Qt.NoModifier) -> None:
+        QTest.mouseClick(self.view.viewport(), Qt.LeftButton, modifiers, self.point(scene_pos))
+
+    def drag(self, start, end, button=Qt.LeftButton, steps: int = 6) -> None:
+        viewport = self.view.viewport()
+        a, b = self.point(start), self.point(end)
+        QTest.mousePress(viewport, button, Qt.NoModifier, a)
+        for i in range(1, steps + 1):
+            QTest.mouseMove(viewport, a + (b - a) * i / steps)
+        QTest.mouseRelease(viewport, button, Qt.NoModifier, b)
+
+
+@pytest.fixture
+def mouse(window):
+    return Mouse(window.view)
+
+
+def chain(*specs) -> Graph:
+    """A graph of layers wired in a row: chain(("Input", {...}), ("Linear", {...}), ...)."""
+    graph = Graph()
+    previous = None
+    for i, (type_id, params) in enumerate(specs):
+        node = graph.add_node(type_id, params=params, pos=(i * 300.0, 0.0))
+        if previous is not None:
+            graph.connect(previous.id, node.id)
+        previous = node
+    return graph
+
+
+@pytest.fixture
+def mlp_graph():
+    return chain(("Input", {"shape": [16]}), ("Linear", {"out_features": 32}), ("ReLU", {}),
+                 ("Linear", {"out_features": 4}), ("Output", {}))

@@ -1,0 +1,43 @@
+"""The `netcanvas` script: CLI commands never load Qt; the GUI path shows the window before torch."""
+
+import subprocess
+import sys
+
+CHECK = """
+import sys
+from app.entry import main
+code = main({argv!r})
+loaded = sorted(m for m in ("PySide6", "torch") if m in sys.modules)
+print("LOADED", loaded, "CODE", code)
+"""
+
+
+def run(argv):
+    out = subprocess.run([sys.executable, "-c", CHECK.format(argv=argv)], capture_output=True, text=True,
+                         timeout=120)
+    return out.stdout
+
+
+def test_cli_command_never_imports_qt():
+    out = run(["layers"])
+    assert "Conv2d" in out  # the real command ran
+    assert "LOADED [] CODE 0" in out
+
+
+def test_open_without_a_file_is_a_usage_error_without_qt():
+    out = run(["open"])
+    assert "LOADED [] CODE 2" in out
+
+
+def test_gui_start_paints_before_torch_is_imported(tmp_path):
+    script = """
+import os, sys
+os.environ["NETCANVAS_REPORT_STARTUP"] = "exit"
+from app.entry import main
+code = main([])
+print("TORCH", "torch" in sys.modules, "CODE", code)
+"""
+    env = {"QT_QPA_PLATFORM": "offscreen", "NETCANVAS_SETTINGS_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert "first-paint" in out.stdout, out.stderr
+    assert "TORCH False CODE 0" in out.stdout, out.stderr
