@@ -7,11 +7,9 @@ Errors come back as the exception object; callers turn them into plain words.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import threading
 
 from PySide6.QtCore import QObject, Signal
-
-_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netcanvas-work")
 
 
 class _Relay(QObject):
@@ -41,7 +39,13 @@ class Job(QObject):
             else:
                 relay.done.emit(value, None)
 
-        _pool.submit(call)
+        # One short-lived thread per job: jobs are rare (exports, previews) and nothing lingers.
+        self._thread = threading.Thread(target=call, name="netcanvas-job", daemon=True)
+        self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the worker thread has ended (tests and shutdown)."""
+        self._thread.join(timeout)
 
     def _on_done(self, result, error) -> None:
         self.done = True
