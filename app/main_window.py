@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         self.palette.add_requested.connect(lambda type_id: self.add_layer(type_id, self.view.visible_center()))
         self.quick_add.chosen.connect(lambda type_id: self.add_layer(type_id, self._quick_add_pos))
         self.problems.node_activated.connect(self.reveal_node)
+        self.summary.batch.valueChanged.connect(lambda _: self.summary_label.setText(status_text(self.summary.summary)))
         self._quick_add_pos = QPointF()
 
         self.resize(1400, 860)
