@@ -149,29 +149,19 @@ def perform_export(kind: str, project_dict: dict, weights: str | None, path: str
         export_weights(module, out)
         return {"ok": True, "path": str(out), "message": f"Wrote the weights to {out}."}
     if kind == "pt2":
-        export_pt2(module, graph, out)
+        export_pt2(module, None, out)
         return {"ok": True, "path": str(out), "message": f"Wrote a torch.export program to {out}."}
     if kind == "onnx":
-        report = export_onnx(module, graph, out)
-        return onnx_report(report, out)
+        return onnx_report(export_onnx(module, out, graph=graph), out)
     raise ValueError(f"unknown export kind {kind!r}")
 
 
 def onnx_report(report, out: Path) -> dict:
-    """Plain words for runtime.export's ONNX report (parity with onnxruntime included)."""
-    get = (lambda k, d=None: report.get(k, d)) if isinstance(report, dict) else (lambda k, d=None: getattr(report, k, d))
-    max_diff = get("max_abs_diff")
-    parity = get("parity_ok", get("ok"))
-    opset = get("opset")
-    text = f"Wrote the ONNX model to {out}"
-    if opset:
-        text += f" (opset {opset})"
-    if parity is None:
-        text += "; the onnxruntime parity check did not run."
-    elif parity:
-        text += f". onnxruntime parity: OK (largest difference {max_diff:.2e})." if max_diff is not None \
-            else ". onnxruntime parity: OK."
-    else:
-        text += f". onnxruntime parity FAILED (largest difference {max_diff}); the file may not match the model."
-    return {"ok": bool(parity) if parity is not None else True, "path": str(out), "message": text,
-            "parity_ok": parity, "max_abs_diff": max_diff}
+    """Plain words for runtime.export's OnnxReport (parity with onnxruntime included)."""
+    parity = bool(report.ok)
+    text = (f"Wrote the ONNX model to {out} ({report.size_bytes:,} bytes, opset {report.opset}). "
+            f"onnxruntime parity: {'OK' if parity else 'FAILED'}: largest difference from torch "
+            f"{report.max_abs_diff:.2e} (tolerance {report.tolerance:g}) for batch sizes "
+            f"{', '.join(map(str, report.batch_sizes))}.")
+    return {"ok": parity, "path": str(out), "message": text, "parity_ok": parity,
+            "max_abs_diff": report.max_abs_diff, "opset": report.opset}
