@@ -14,6 +14,7 @@ import sys
 COMMAND_MODULES = [
     "runtime.commands.layers",
     "runtime.commands.validate",
+    "runtime.commands.export",
 ]
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
