@@ -42,7 +42,8 @@ def _module_attributes() -> set[str]:
     """Attributes every nn.Module has: a layer called `forward` or `training` would clobber them."""
     import torch.nn
 
-    return set(dir(torch.nn.Module))
+    instance = set(vars(torch.nn.Module()))  # `training` is set in __init__, so dir(class) misses it
+    return set(dir(torch.nn.Module)) | instance
 
 
 _RESERVED = None
