@@ -55,7 +55,7 @@ CAPS = {
 # ---------------------------------------------------------------- drawing parameters and shapes
 
 # Values that make most drawn layers valid, so both the shape path and the error path get cases.
-LEANS = {"dilation": (1, 1, 1, 2, 3), "padding": (0, 0, 1, 1, 2, 3), "stride": (1, 1, 2, 3)}
+LEANS = {"dilation": (1, 1, 1, 2, 3), "padding": (0, 0, 1, 1, 2, 3), "stride": (1, 1, 1, 2, 3)}
 
 
 def param_strategy(p, cap: int | None = None):
@@ -243,10 +243,15 @@ def conv_case(type_id: str, n: int):
     @st.composite
     def case(draw):
         p = {q.name: param_strategy(q, caps.get(q.name)) for q in get_spec(type_id).params}
-        p["groups"] = st.sampled_from((1, 1, 2, 3, 4))
+        groups = draw(st.sampled_from((1, 1, 2, 3, 4)))
+        # channels are usually multiples of groups, so grouped convolutions get valid cases too
+        multiple = st.integers(1, 3).map(lambda m: m * groups)
+        p.update(groups=groups, out_channels=multiple | st.integers(1, 6))
         params = draw_params(draw, type_id, **p)
-        x = shape_of(draw, draw(rank_near(n + 2)), hi=6 if small else 12, channels=4 if small else 12)
-        return params, [x]
+        x = list(shape_of(draw, draw(rank_near(n + 2)), hi=6 if small else 12))
+        if len(x) > 1:
+            x[1] = draw(multiple | st.integers(1, 6))
+        return params, [tuple(x)]
     return case()
 
 
