@@ -561,6 +561,14 @@ def test_every_reference_names_a_catalog_layer():
     # grouped and depthwise convolution
     ("Conv2d", {"out_channels": 6, "kernel_size": 3, "groups": 3, "padding": 1}, [(None, 9, 4, 4)], (None, 6, 4, 4)),
     ("Conv1d", {"out_channels": 8, "kernel_size": 3, "groups": 4}, [(None, 4, 8)], (None, 8, 6)),
+    # replicate padding may exceed the input; circular may wrap around once
+    ("Conv1d", {"out_channels": 1, "kernel_size": 3, "padding": 5, "padding_mode": "replicate"}, [(None, 1, 1)],
+     (None, 1, 9)),
+    ("Conv1d", {"out_channels": 1, "kernel_size": 3, "padding": 3, "padding_mode": "circular"}, [(None, 1, 3)],
+     (None, 1, 7)),
+    # a dilated max pool still limits padding by half the (undilated) kernel
+    ("MaxPool1d", {"kernel_size": 3, "padding": 1, "dilation": 2}, [(None, 1, 6)], (None, 1, 2)),
+    ("Embedding", {"num_embeddings": 5, "embedding_dim": 4}, [(None,)], (None, 4)),
 ])
 def test_notable_shapes_match_torch(type_id, params, ins, expected):
     assert check_agreement(type_id, params, ins) == expected
@@ -576,6 +584,12 @@ def test_notable_shapes_match_torch(type_id, params, ins, expected):
     ("Upsample", {"scale_factor": 2.0, "mode": "bilinear"}, [(None, 1, 9)]),
     ("PositionalEncoding", {"max_len": 4}, [(None, 5, 8)]),
     ("MultiheadAttention", {"num_heads": 3}, [(None, 4, 8)]),
+    ("Conv1d", {"out_channels": 1, "kernel_size": 3, "padding": 4, "padding_mode": "circular"}, [(None, 1, 3)]),
+    ("MaxPool1d", {"kernel_size": 3, "padding": 2, "dilation": 2}, [(None, 1, 6)]),
+    ("AvgPool3d", {"kernel_size": 3, "padding": 1}, [(None, 1, 3, 3, 2)]),  # torch wants input >= window
+    ("InstanceNorm2d", {}, [(None, 3, 1, 1)]),  # one spatial value: no variance when training
+    ("ConvTranspose1d", {"out_channels": 1, "kernel_size": 1, "padding": 1}, [(None, 1, 2)]),  # empty output
+    ("Add", {}, [(None, 5), (None, 1, 5)]),  # would broadcast the batch into dim 1
 ])
 def test_notable_errors_match_torch(type_id, params, ins):
     assert check_agreement(type_id, params, ins) is None
