@@ -169,7 +169,8 @@ class PositionalEncoding(nn.Module):
             self.pe = nn.Parameter(torch.randn(max_len, d_model) * 0.02)
         else:
             position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
-            div_term = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-9.210340371976184 / d_model))
+            div_term = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32)
+                                 * (-torch.log(torch.tensor(10000.0)) / d_model))
             pe = torch.zeros(max_len, d_model)
             pe[:, 0::2] = torch.sin(position * div_term)
             pe[:, 1::2] = torch.cos(position * div_term[: d_model // 2])
