@@ -322,7 +322,11 @@ def export_pt2(module: nn.Module, example: tuple[torch.Tensor, ...] | None, path
     try:
         batch = torch.export.Dim("batch", min=1, max=1 << 20)
         try:
-            program = torch.export.export(module, tuple(example), dynamic_shapes=tuple({0: batch} for _ in example))
+            with warnings.catch_warnings():
+                # RNN/LSTM/GRU re-assign their flat weight list when traced; harmless here
+                warnings.filterwarnings("ignore", message=".*_flat_weights.*")
+                program = torch.export.export(module, tuple(example),
+                                              dynamic_shapes=tuple({0: batch} for _ in example))
         except Exception as exc:  # noqa: BLE001 — name the cause for the user
             raise ExportError(f"torch.export failed: {type(exc).__name__}: {str(exc).strip()[:500]}") from exc
         torch.export.save(program, str(tmp))
