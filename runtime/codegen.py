@@ -115,11 +115,12 @@ class Statement:
 
 @dataclass(frozen=True)
 class ModelInput:
-    name: str  # identifier: forward argument and ONNX input name
+    name: str  # the forward argument (a Python identifier: `input` becomes `input_1`)
     node_id: str
     shape: tuple  # with None for the batch dimension
     dtype: str  # float32 | int64
     vocab: int | None = None  # for int64 inputs: the smallest Embedding size they feed
+    export_name: str = ""  # the name in ONNX files: sanitised, but builtins like `input` are fine
 
 
 @dataclass(frozen=True)
@@ -184,10 +185,11 @@ def lower(graph: Graph, class_name: str = "Net") -> LoweredModel:
     # Inputs first (graph order = positional order), then layers in topological order.
     var: dict[str, str] = {}
     inputs = []
+    export_names = Namespace()  # ONNX names: unique across inputs and outputs, no Python reservations
     for node in graph.inputs():
         var[node.id] = names.create(node.name, "x")
         inputs.append(ModelInput(var[node.id], node.id, shapes.out[node.id], node.params["dtype"],
-                                 _vocab(graph, node.id)))
+                                 _vocab(graph, node.id), export_names.create(node.name, "input")))
 
     model = LoweredModel(ModelInterface(class_name, (), ()))
     helpers: list[str] = []
@@ -215,10 +217,9 @@ def lower(graph: Graph, class_name: str = "Net") -> LoweredModel:
         model.layer_count += 1
 
     outs = []
-    out_names = Namespace(reserved_names() | {i.name for i in inputs})
     for node in outputs:
         src = edges_in[node.id][0].src
-        outs.append(ModelOutput(out_names.create(node.name, "output"), node.id, var[src], shapes.out[node.id]))
+        outs.append(ModelOutput(export_names.create(node.name, "output"), node.id, var[src], shapes.out[node.id]))
     model.interface = ModelInterface(class_name, tuple(inputs), tuple(outs))
     model.helpers = helpers
     return model

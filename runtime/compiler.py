@@ -68,6 +68,15 @@ def failing_node(exc: BaseException) -> tuple[str, int, str] | None:
     return found
 
 
+def explain_failure(exc: BaseException, graph: Graph) -> str | None:
+    """`in node conv (Conv2d), generated line 23: conv = self.conv(act)` for an error raised in forward."""
+    where = failing_node(exc)
+    if where is None or where[0] not in graph.nodes:
+        return None
+    node = graph.nodes[where[0]]
+    return f"in node {node.name} ({node.type_id}), generated line {where[1]}: {where[2]}"
+
+
 def build_module(graph: Graph, init: str = "default", seed: int = 0, class_name: str = "Net",
                  orthogonal_recurrent: bool = False) -> nn.Module:
     """Generate, compile and instantiate `graph`'s module with seeded weights.

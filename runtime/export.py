@@ -210,7 +210,7 @@ def _unsupported(graph: Graph | None) -> None:
 
 
 def _export_torchscript(module, args, tmp: Path, iface: ModelInterface, opset: int) -> None:
-    input_names = [i.name for i in iface.inputs]
+    input_names = [i.export_name for i in iface.inputs]
     output_names = [o.name for o in iface.outputs]
     axes = {name: {0: "batch"} for name in input_names + output_names}
     with warnings.catch_warnings():
@@ -225,7 +225,7 @@ def _export_dynamo(module, args, tmp: Path, iface: ModelInterface, opset: int) -
     shapes = tuple({0: batch} for _ in args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        program = torch.onnx.export(module, args, dynamo=True, input_names=[i.name for i in iface.inputs],
+        program = torch.onnx.export(module, args, dynamo=True, input_names=[i.export_name for i in iface.inputs],
                                     output_names=[o.name for o in iface.outputs], dynamic_shapes=shapes,
                                     opset_version=opset, verbose=False, optimize=True)
         program.save(str(tmp), external_data=False)
@@ -277,6 +277,10 @@ def export_onnx(target: Graph | nn.Module, path: str | os.PathLike, *, graph: Gr
                 raise OnnxExportError(f"ONNX export failed; {'; '.join(notes + [message])}") from exc
         session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
         names = [i.name for i in session.get_inputs()]
+        wanted = ([i.export_name for i in iface.inputs], [o.name for o in iface.outputs])
+        if (names, [o.name for o in session.get_outputs()]) != wanted:
+            raise OnnxExportError(f"the ONNX file names its inputs/outputs {names} / "
+                                  f"{[o.name for o in session.get_outputs()]} instead of {wanted[0]} / {wanted[1]}")
         worst = 0.0
         batches = (3, 1)  # other than the export batch: proves the batch dimension is dynamic
         for b in batches:

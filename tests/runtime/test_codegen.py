@@ -16,7 +16,7 @@ import torch
 
 from graph_builder.graph import Graph
 from runtime.codegen import GraphInvalidError, generate_source, sanitize
-from runtime.compiler import INIT_SCHEMES, InitSchemeError, build_module, failing_node
+from runtime.compiler import INIT_SCHEMES, InitSchemeError, build_module, explain_failure, failing_node
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -191,6 +191,7 @@ def test_traceback_shows_the_generated_line_and_the_node():
     node_id, lineno, line = failing_node(info.value)
     assert graph.nodes[node_id].name == "conv"
     assert line == "conv = self.conv(act)  # (N, 8, 8, 8)"
+    assert explain_failure(info.value, graph).startswith("in node conv (Conv2d), generated line ")
     text = "".join(traceback.format_exception(info.value))
     assert "<netcanvas Net " in text and "conv = self.conv(act)" in text
 

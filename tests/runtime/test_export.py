@@ -253,3 +253,13 @@ def test_cli_bad_inputs_give_clear_errors(project_file, tmp_path, capsys):
     assert cli(["export", str(project_file), "--format", "weights", "--out", str(tmp_path / "no" / "w")]) == 1
     assert "does not exist" in capsys.readouterr().err
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["broken.json", "proj.json"]
+
+
+def test_onnx_keeps_default_names_that_python_must_rename(tmp_path):
+    g = Graph()
+    chain(g, g.add_node("Input", "input", {"shape": (3,)}), g.add_node("Linear", "class", {"out_features": 2}),
+          g.add_node("Output", "output"))
+    module = build_module(g)
+    assert "def forward(self, input_1: torch.Tensor)" in module.netcanvas_source  # no builtin shadowed
+    report = export_onnx(g, tmp_path / "m.onnx")
+    assert report.input_names == ["input"] and report.output_names == ["output"]
