@@ -1,0 +1,102 @@
+"""The dataset registry: one entry per dataset (STYLE rule 4); the loader turns settings into RawData."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from runtime.data import files, synthetic
+from runtime.data.errors import UnknownDatasetError
+from runtime.data.raw import RawData
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """One dataset: how to load it and what it is."""
+
+    name: str
+    title: str
+    description: str
+    load: Callable[[dict], RawData]
+    source: str  # "bundled", "synthetic" or "file"
+    synthetic: str | None = None  # name of the runtime.data.synthetic generator, for the script export
+
+
+def _sklearn(loader: str, image: bool = False) -> Callable[[dict], RawData]:
+    def load(config: dict) -> RawData:
+        import sklearn.datasets
+
+        bunch = getattr(sklearn.datasets, loader)()
+        x = bunch.images[:, None].astype(np.float32) if image else bunch.data.astype(np.float32)
+        return RawData(x, bunch.target.astype(np.int64), "classification",
+                       tuple(str(c) for c in bunch.target_names), image=image)
+    return load
+
+
+def _noise(c: dict, default: float) -> float:
+    return default if c.get("noise") is None else c["noise"]
+
+
+def _moons(c: dict) -> RawData:
+    x, y = synthetic.make_moons(c.get("samples", 1000), _noise(c, 0.1), c.get("seed", 0))
+    return RawData(x, y, "classification", ("upper", "lower"))
+
+
+def _spirals(c: dict) -> RawData:
+    x, y = synthetic.make_spirals(c.get("samples", 1000), _noise(c, 0.1), c.get("seed", 0))
+    return RawData(x, y, "classification", ("arm 0", "arm 1", "arm 2"))
+
+
+def _sine(c: dict) -> RawData:
+    x, y = synthetic.make_sine(c.get("samples", 1000), c.get("seq_len", 32), c.get("horizon", 1),
+                               _noise(c, 0.05), c.get("seed", 0))
+    return RawData(x, y, "regression")
+
+
+def _waveforms(c: dict) -> RawData:
+    x, y = synthetic.make_waveforms(c.get("samples", 1000), c.get("seq_len", 32), _noise(c, 0.1),
+                                    c.get("seed", 0))
+    return RawData(x, y, "classification", synthetic.WAVEFORM_KINDS)
+
+
+ENTRIES = (
+    DatasetEntry("digits", "Digits (8x8)", "1,797 handwritten digits, 8x8 grey images, 10 classes (scikit-learn).",
+                 _sklearn("load_digits", image=True), "bundled"),
+    DatasetEntry("iris", "Iris", "150 flowers, 4 measurements, 3 species (scikit-learn).",
+                 _sklearn("load_iris"), "bundled"),
+    DatasetEntry("wine", "Wine", "178 wines, 13 chemical measurements, 3 cultivars (scikit-learn).",
+                 _sklearn("load_wine"), "bundled"),
+    DatasetEntry("breast_cancer", "Breast cancer", "569 tumours, 30 features, malignant or benign (scikit-learn).",
+                 _sklearn("load_breast_cancer"), "bundled"),
+    DatasetEntry("moons", "Two moons", "Two interleaving half circles in 2-D, 2 classes (synthetic).",
+                 _moons, "synthetic", "make_moons"),
+    DatasetEntry("spirals", "Spirals", "Three interleaved spirals in 2-D, 3 classes (synthetic).",
+                 _spirals, "synthetic", "make_spirals"),
+    DatasetEntry("sine", "Sine-wave forecasting", "Predict the next value(s) of noisy sine waves (regression on "
+                 "sequences, synthetic).", _sine, "synthetic", "make_sine"),
+    DatasetEntry("waveforms", "Waveform kinds", "Classify sequences as sine, square, triangle or sawtooth waves "
+                 "(synthetic).", _waveforms, "synthetic", "make_waveforms"),
+    DatasetEntry("csv", "CSV file", "A table: numeric feature columns and a target column.",
+                 lambda c: files.load_csv(c.get("path"), c.get("target"), c.get("target_type", "auto")), "file"),
+    DatasetEntry("npz", "NumPy .npz", "Arrays x (inputs) and y (labels or targets) in one .npz file.",
+                 lambda c: files.load_npz(c.get("path")), "file"),
+    DatasetEntry("image_folder", "Image folder", "One sub-folder of images per class, resized to a square.",
+                 lambda c: files.load_image_folder(c.get("path"), c.get("image_size", 32)), "file"),
+    DatasetEntry("mnist", "MNIST (IDX files)", "MNIST from a local folder of IDX files, gzipped or not.",
+                 lambda c: files.load_idx_folder(c.get("path")), "file"),
+    DatasetEntry("fashion_mnist", "Fashion-MNIST (IDX files)", "Fashion-MNIST from a local folder of IDX files.",
+                 lambda c: files.load_idx_folder(c.get("path"), fashion=True), "file"),
+    DatasetEntry("cifar10", "CIFAR-10 (binary)", "CIFAR-10's binary version from a local folder.",
+                 lambda c: files.load_cifar10(c.get("path")), "file"),
+)
+DATASETS = {e.name: e for e in ENTRIES}
+
+
+def get_dataset(name: str) -> DatasetEntry:
+    """The registry entry called `name`; raises UnknownDatasetError listing the known names."""
+    try:
+        return DATASETS[name]
+    except (KeyError, TypeError):
+        raise UnknownDatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}") from None
