@@ -183,7 +183,7 @@ def coerce_setting(spec: SettingSpec, value: Any, path: str) -> Any:
     return value
 
 
-def _validate(data: Any, specs: dict[str, SettingSpec], path: str, section: str) -> dict:
+def _validate(data: Any, specs: dict[str, SettingSpec], path: str, section: str, fill: bool) -> dict:
     if not isinstance(data, dict):
         raise SettingsError(f"{section} must be an object, not {_kind(data)}", path)
     out = {}
@@ -193,12 +193,17 @@ def _validate(data: Any, specs: dict[str, SettingSpec], path: str, section: str)
             raise SettingsError(f"unknown {section} setting {key!r}; known settings: {', '.join(specs)}",
                                 f"{path}.{key if str(key).isidentifier() else repr(key)}")
         out[key] = coerce_setting(spec, value, f"{path}.{key}")
-    return {name: out.get(name, spec.default) for name, spec in specs.items()}
+    full = {name: out.get(name, spec.default) for name, spec in specs.items()}
+    return full if fill else {name: value for name, value in full.items() if name in out}
 
 
-def validate_dataset_section(data: Any, path: str = "$.dataset") -> dict:
-    """The dataset section with defaults filled in; raises SettingsError with a JSON path."""
-    d = _validate(data, _DATASET_SPECS, path, "dataset")
+def validate_dataset_section(data: Any, path: str = "$.dataset", fill_defaults: bool = False) -> dict:
+    """The dataset section checked (with every default filled in when asked); raises SettingsError.
+
+    Project files keep only what the user set, so a saved project reads back equal; the trainer
+    asks for the defaults.
+    """
+    d = _validate(data, _DATASET_SPECS, path, "dataset", True)
     if d["val_fraction"] + d["test_fraction"] > 0.9:
         raise SettingsError(f"validation ({d['val_fraction']:g}) and test ({d['test_fraction']:g}) fractions add up "
                             "to more than 0.9, leaving too little to train on; lower one of them",
@@ -206,12 +211,12 @@ def validate_dataset_section(data: Any, path: str = "$.dataset") -> dict:
     if d["name"] in FILE_DATASETS and not d["path"]:
         raise SettingsError(f"the {d['name']} dataset reads your files: set path to the "
                             f"{'file' if d['name'] in ('csv', 'npz') else 'folder'}", f"{path}.path")
-    return d
+    return d if fill_defaults else _given(data, d)
 
 
-def validate_training_section(data: Any, path: str = "$.training") -> dict:
-    """The training section with defaults filled in; raises SettingsError with a JSON path."""
-    t = _validate(data, _TRAINING_SPECS, path, "training")
+def validate_training_section(data: Any, path: str = "$.training", fill_defaults: bool = False) -> dict:
+    """The training section checked (with every default filled in when asked); raises SettingsError."""
+    t = _validate(data, _TRAINING_SPECS, path, "training", True)
     if t["nesterov"] and (t["optimizer"] != "sgd" or t["momentum"] <= 0):
         raise SettingsError("Nesterov momentum needs optimizer sgd with momentum above 0", f"{path}.nesterov")
     if t["task"] in ("regression", "reconstruction") and t["loss"] in CLASS_LOSSES:
@@ -220,4 +225,8 @@ def validate_training_section(data: Any, path: str = "$.training") -> dict:
     if t["task"] == "classification" and t["loss"] in ("mse", "l1", "huber"):
         raise SettingsError(f"loss {t['loss']} is for values, but the task is classification; use cross_entropy, "
                             "bce_with_logits or nll", f"{path}.loss")
-    return t
+    return t if fill_defaults else _given(data, t)
+
+
+def _given(data: dict, full: dict) -> dict:
+    return {key: full[key] for key in data}

@@ -86,7 +86,7 @@ def dataset_config(config: dict | None) -> dict:
     from graph_builder.settings import validate_dataset_section
 
     try:
-        return validate_dataset_section(dict(config or {}), "$.dataset")
+        return validate_dataset_section(dict(config or {}), "$.dataset", fill_defaults=True)
     except ProjectError as exc:
         raise DatasetSettingError(f"dataset setting {exc.path.removeprefix('$.dataset.')}: {exc.message}") from None
 

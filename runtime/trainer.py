@@ -1,0 +1,795 @@
+"""The training engine: a generator of small plain-dict events (docs/events.md).
+
+    for event in train(project, run_dir="runs/1"):
+        print(event["type"])
+
+The same generator runs in-process (the CLI) and in a spawned child process (the app, through
+`run_in_child`, events over a multiprocessing queue). Stop and pause are flags checked before
+every batch. The data is held on the device and batched by index (DESIGN.md decision 7).
+Batch and progress events are throttled to ~20 per second, and the loss is checked for
+NaN/inf on the device, so the loop never waits for the host between those points.
+
+A run folder holds config.json, metrics.jsonl (every event but batch and progress), best and
+last weights (safetensors), checkpoint.pt (plain tensors and dicts, read back with
+weights_only=True) and confusion matrices (confusion/*.json). `resume=True` continues it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from runtime.data import Augmentation, DataError, DeviceSplit, Splits, dataset_config, load_splits
+from runtime.errors import NetCanvasRuntimeError
+from runtime.metrics import ClassificationMeter, RegressionMeter, better
+
+EVENT_INTERVAL_S = 0.05  # batch/progress events at most ~20 per second
+LOGGED = ("started", "epoch", "confusion", "paused", "resumed", "finished", "failed", "stopped")
+CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_FORMAT = "netcanvas-checkpoint"
+EVAL_BATCH = 1024
+
+
+class TrainingError(NetCanvasRuntimeError):
+    """Base of the trainer's own errors; `kind` names the kind in the failed event."""
+
+    kind = "error"
+
+
+class TrainingSettingError(TrainingError, ValueError):
+    """A training setting that cannot work with this model or data."""
+
+    kind = "settings"
+
+
+class DeviceUnavailableError(TrainingError):
+    """A chosen device (cuda, mps) that this machine does not have."""
+
+    kind = "device"
+
+
+class ModelDataMismatchError(TrainingError):
+    """The model's inputs or outputs do not fit the dataset."""
+
+    kind = "model"
+
+
+class NonFiniteLossError(TrainingError):
+    """The loss became NaN or infinite."""
+
+    kind = "nan"
+
+
+class TrainingMemoryError(TrainingError, MemoryError):
+    """The device ran out of memory; `batch_size_to_try` is a smaller batch size."""
+
+    kind = "oom"
+
+    def __init__(self, message: str, batch_size_to_try: int) -> None:
+        super().__init__(message)
+        self.batch_size_to_try = batch_size_to_try
+
+
+class CheckpointError(TrainingError):
+    """A run folder that cannot be resumed (no checkpoint, or an unreadable one)."""
+
+    kind = "checkpoint"
+
+
+@dataclass
+class Control:
+    """Flags the loop checks before each batch; members may be threading or multiprocessing Events."""
+
+    stop: Any = field(default_factory=threading.Event)
+    pause: Any = field(default_factory=threading.Event)
+
+    @classmethod
+    def of(cls, control: Any) -> "Control":
+        """A Control from None, a Control, or a dict {"stop": Event, "pause": Event} (the app's form)."""
+        if control is None:
+            return cls()
+        if isinstance(control, Control):
+            return control
+        if isinstance(control, dict):
+            return cls(control.get("stop") or threading.Event(), control.get("pause") or threading.Event())
+        return cls(getattr(control, "stop"), getattr(control, "pause"))
+
+
+# ---------------------------------------------------------------- devices
+
+def select_device(name: str = "auto") -> torch.device:
+    """`auto`: CUDA, then Apple MPS, then CPU; a named device must exist."""
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps and mps.is_available())
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DeviceUnavailableError("device cuda was chosen but this machine has no usable CUDA GPU (or this torch "
+                                     "build has no CUDA); choose auto or cpu")
+    if name == "mps" and not has_mps:
+        raise DeviceUnavailableError("device mps was chosen but Apple MPS is not available here; choose auto or cpu")
+    if name not in ("cpu", "cuda", "mps"):
+        raise DeviceUnavailableError(f"unknown device {name!r}; choose auto, cpu, cuda or mps")
+    return torch.device(name)
+
+
+def device_name(device: torch.device) -> str:
+    """A readable name of `device`, e.g. 'NVIDIA H100 (cuda)' or 'CPU, 2 threads'."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (cuda)"
+    if device.type == "mps":
+        return "Apple GPU (mps)"
+    return f"CPU {platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def amp_dtype(device: torch.device, enabled: bool) -> torch.dtype | None:
+    """bf16 autocast on CUDA where supported, else fp16; None (off) on other devices."""
+    if not enabled or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for CUDA/MPS out-of-memory errors and CPU allocator failures."""
+    if isinstance(exc, getattr(torch, "OutOfMemoryError", ())) or isinstance(exc, MemoryError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "DefaultCPUAllocator" in text
+                                              or "not enough memory" in text)
+
+
+# ---------------------------------------------------------------- public entry points
+
+def train(project: Any = None, *, module: nn.Module | None = None, dataset: dict | None = None,
+          training: dict | None = None, run_dir: str | os.PathLike | None = None, control: Any = None,
+          resume: bool = False, live: bool = True) -> Iterator[dict]:
+    """Train and yield events; ends with exactly one finished, stopped or failed event.
+
+    `project` (a Project or its dict) gives the graph and both settings sections; `module`
+    replaces the graph's model, and `dataset`/`training` override single settings. With
+    `resume`, `run_dir`'s checkpoint is continued. `live=False` leaves out batch/progress events.
+    """
+    return _Run(project, module, dataset, training, run_dir, Control.of(control), resume, live).events()
+
+
+def run_in_child(project_dict: dict, run_dir: str, queue, control, resume: bool = False) -> None:
+    """Entry point of the spawned training process: events go to `queue`, one dict at a time."""
+    for event in train(project_dict, run_dir=run_dir, control=control, resume=resume):
+        queue.put(event)
+
+
+def last_event(events: Iterator[dict]) -> dict:
+    """Drain an event generator and return its final event."""
+    event: dict = {}
+    for event in events:
+        pass
+    return event
+
+
+# ---------------------------------------------------------------- the run
+
+class _Stopped(Exception):
+    pass
+
+
+class _Run:
+    def __init__(self, project, module, dataset, training, run_dir, control: Control, resume: bool, live: bool):
+        self.project_in = project
+        self.module_in = module
+        self.dataset_over = dataset or {}
+        self.training_over = training or {}
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.control = control
+        self.resume = resume
+        self.live = live
+        self.epoch = 0
+        self.batch = None
+        self.batch_size = None
+        self.device: torch.device | None = None
+        self._log = None
+        self._t0 = time.perf_counter()
+
+    # ----- event plumbing
+    def _emit(self, type_: str, **data) -> dict:
+        event = {"type": type_, **data}
+        if self._log is not None and type_ in LOGGED:
+            self._log.write(json.dumps(event, allow_nan=False, default=_jsonable) + "\n")
+            self._log.flush()
+        return event
+
+    def events(self) -> Iterator[dict]:
+        try:
+            yield from self._events()
+        except _Stopped:
+            pass
+        except GeneratorExit:
+            raise
+        except BaseException as exc:  # every failure ends the stream with one failed event
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            yield self._failed(exc)
+        finally:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
+
+    def _failed(self, exc: BaseException) -> dict:
+        where = {"epoch": self.epoch or None, "batch": self.batch}
+        if isinstance(exc, TrainingMemoryError):
+            return self._emit("failed", kind="oom", message=str(exc), batch_size_to_try=exc.batch_size_to_try, **where)
+        if is_out_of_memory(exc):
+            bs = self.batch_size or 0
+            smaller = max(1, bs // 2)
+            at = f" at epoch {self.epoch}, batch {self.batch + 1}" if self.batch is not None and self.epoch else ""
+            message = (f"Ran out of memory on {self.device or 'the device'}{at} with batch size {bs}. "
+                       f"Try batch size {smaller}, or a smaller model.")
+            return self._emit("failed", kind="oom", message=message, batch_size_to_try=smaller, **where)
+        if isinstance(exc, TrainingError):
+            return self._emit("failed", kind=exc.kind, message=str(exc), **where)
+        if isinstance(exc, DataError):
+            return self._emit("failed", kind="data", message=f"The dataset could not be used: {exc}", **where)
+        if isinstance(exc, NetCanvasRuntimeError):
+            return self._emit("failed", kind="model", message=f"The model could not be built: {exc}", **where)
+        from graph_builder.errors import GraphBuilderError
+
+        if isinstance(exc, GraphBuilderError):
+            return self._emit("failed", kind="project", message=f"The project is not valid: {exc}", **where)
+        at = f" (epoch {self.epoch}, batch {self.batch + 1})" if self.batch is not None and self.epoch else ""
+        return self._emit("failed", kind="error", message=f"Training stopped because of an error{at}: "
+                          f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=8), **where)
+
+    # ----- setup
+    def _settings(self) -> None:
+        from graph_builder.errors import ProjectError
+        from graph_builder.project import Project, project_from_dict, project_to_dict
+        from graph_builder.settings import validate_training_section
+
+        project = self.project_in
+        if project is None and self.resume and self.run_dir is not None:
+            project = _read_config(self.run_dir).get("project")
+        if isinstance(project, dict):
+            project = project_from_dict(project)
+        if project is not None and not isinstance(project, Project):
+            raise TypeError(f"train() takes a Project or its dict, not {type(project).__name__}")
+        if project is None and self.module_in is None:
+            raise TrainingSettingError("nothing to train: give a project (with a graph) or a module")
+        self.project = project
+        training = {**(project.training if project else {}), **self.training_over}
+        try:
+            self.t = validate_training_section(training, "$.training", fill_defaults=True)
+        except ProjectError as exc:
+            raise TrainingSettingError(f"training setting {exc.path.removeprefix('$.training.')}: "
+                                       f"{exc.message}") from None
+        self.d = dataset_config({**(project.dataset if project else {}), **self.dataset_over})
+        snapshot = project_to_dict(project) if project else {"dataset": {}, "training": {}}
+        snapshot["dataset"], snapshot["training"] = dict(self.d), dict(self.t)
+        if self.module_in is not None:
+            snapshot.pop("graph", None)  # the graph did not make this model
+        self.snapshot = snapshot
+
+    def _setup(self) -> None:
+        t = self.t
+        self.batch_size = t["batch_size"]
+        torch.manual_seed(t["seed"])
+        self.device = device = select_device(t["device"])
+        self.amp = amp_dtype(device, t["mixed_precision"])
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            torch.set_float32_matmul_precision("high")
+        self.splits: Splits = load_splits(self.d)
+        s = self.splits
+        task = s.task if t["task"] == "auto" else t["task"]
+        if task == "classification" and s.task != "classification":
+            raise TrainingSettingError(f"the task is classification but the {s.title} dataset has no classes (it is "
+                                       f"{s.task}); set the task to auto or regression")
+        if task == "regression" and s.task != "regression":
+            raise TrainingSettingError(f"the task is regression but {s.title} is a classification dataset; set the "
+                                       "task to auto or classification (or reconstruction for an autoencoder)")
+        self.task = task
+        self.classes = s.classes if task == "classification" else ()
+        self.model = self._model()
+        self._check_inputs()
+        target_dtype = torch.long if task == "classification" else torch.float32
+        self.data = {k: DeviceSplit.from_arrays(*s[k], device, target_dtype) for k in ("train", "val", "test")}
+        self.model.to(device)
+        self.loss_name = self._loss_name()
+        self._check_outputs()
+        self.monitor_split, self.monitor_key = self._monitor()
+        self.augment = Augmentation.from_config(self.d)
+        self.shuffle_gen = torch.Generator().manual_seed(t["seed"])
+        self.augment_gen = torch.Generator(device=device).manual_seed(t["seed"] + 1)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        if not self.params:
+            raise ModelDataMismatchError("the model has no trainable parameters; add a layer with weights "
+                                         "(Linear, Conv2d, …) before training")
+        self.l1_params = [p for p in self.params if p.dim() > 1]  # weights, not biases or norm scales
+        self.optimizer = self._optimizer()
+        self.batches = self.data["train"].num_batches(t["batch_size"])
+        self.scheduler = self._scheduler()
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp == torch.float16 else None
+
+    def _model(self) -> nn.Module:
+        if self.module_in is not None:
+            return self.module_in
+        if self.project is None or not self.project.graph.nodes:
+            raise ModelDataMismatchError("the graph is empty; add an Input, some layers and an Output")
+        from runtime.compiler import build_module
+
+        return build_module(self.project.graph, init=self.t["init"], seed=self.t["seed"])
+
+    def _check_inputs(self) -> None:
+        from runtime.compiler import interface_of
+
+        iface = interface_of(self.model)
+        if iface is None:
+            return
+        if len(iface.inputs) != 1:
+            raise ModelDataMismatchError(f"the model has {len(iface.inputs)} inputs but a dataset feeds one; "
+                                         "keep a single Input node")
+        inp = iface.inputs[0]
+        want = tuple(inp.shape)
+        have = self.splits.input_shape
+        if want != have:
+            raise ModelDataMismatchError(
+                f"the Input node {inp.name!r} has shape {want} but {self.splits.title} samples have shape {have}; "
+                f"set the Input shape to {list(have)}")
+        if inp.dtype != self.splits.dtype:
+            raise ModelDataMismatchError(f"the Input node {inp.name!r} is {inp.dtype} but {self.splits.title} "
+                                         f"gives {self.splits.dtype}; set the Input dtype to {self.splits.dtype}")
+
+    def _loss_name(self) -> str:
+        loss = self.t["loss"]
+        if self.task == "classification":
+            if loss in ("mse", "l1", "huber"):
+                raise TrainingSettingError(f"loss {loss} is for values but {self.splits.title} has classes; use "
+                                           "cross_entropy, bce_with_logits or nll")
+            return "cross_entropy" if loss == "auto" else loss
+        if loss in ("cross_entropy", "bce_with_logits", "nll"):
+            raise TrainingSettingError(f"loss {loss} is for classes but the task is {self.task}; use mse, l1 or huber")
+        return "mse" if loss == "auto" else loss
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.amp is not None:
+            with torch.autocast(self.device.type, dtype=self.amp):
+                out = self.model(x)
+        else:
+            out = self.model(x)
+        if isinstance(out, (tuple, list)):
+            out = out[0]  # several Outputs: the first one is trained
+        return out
+
+    def _check_outputs(self) -> None:
+        probe = self.data["train"].x[:2]
+        if not self.data["train"].resident:
+            probe = probe.to(self.device)
+        was = self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            out = self._forward(probe)
+        self.model.train(was)
+        shape = tuple(out.shape[1:])
+        self.binary_logit = False
+        if self.task == "classification":
+            k = len(self.classes)
+            if self.loss_name == "bce_with_logits" and k == 2 and math.prod(shape) == 1:
+                self.binary_logit = True
+                return
+            if shape != (k,):
+                fix = (f"end with Linear(out_features={k})" if len(shape) == 1
+                       else f"Flatten and end with Linear(out_features={k})")
+                raise ModelDataMismatchError(
+                    f"the model's output has shape (N, {', '.join(map(str, shape))}) but {self.splits.title} has {k} "
+                    f"classes, so it must be (N, {k}) (one score per class); {fix}")
+        else:
+            target = self.splits.input_shape if self.task == "reconstruction" else self.splits.target_shape
+            if math.prod(shape) != math.prod(target):
+                raise ModelDataMismatchError(
+                    f"the model's output has shape (N, {', '.join(map(str, shape))}) but the {self.task} target has "
+                    f"shape (N, {', '.join(map(str, target))}); make the last layer produce {math.prod(target)} "
+                    "values per sample")
+
+    def _monitor(self) -> tuple[str, str]:
+        name = self.t["monitor"]
+        split, _, key = name.partition("_")
+        valid = {"loss"} | ({"accuracy", "f1_macro"} | ({"auc"} if len(self.classes) == 2 else set())
+                            if self.task == "classification" else {"mae", "mse", "r2"})
+        if key not in valid:
+            raise TrainingSettingError(f"monitor {name} does not exist for this {self.task} task; choose one of "
+                                       f"{', '.join('val_' + v for v in sorted(valid))}")
+        if split == "val" and len(self.data["val"]) == 0:
+            split = "train"  # no validation split: watch the training metric
+        return split, key
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        t = self.t
+        name, lr, wd = t["optimizer"], t["lr"], t["weight_decay"]
+        if name == "sgd":
+            return torch.optim.SGD(self.params, lr=lr, momentum=t["momentum"], nesterov=t["nesterov"],
+                                   weight_decay=wd)
+        if name == "adam":
+            return torch.optim.Adam(self.params, lr=lr, weight_decay=wd)
+        if name == "adamw":
+            return torch.optim.AdamW(self.params, lr=lr, weight_decay=wd)
+        return torch.optim.RMSprop(self.params, lr=lr, momentum=t["momentum"], weight_decay=wd)
+
+    def _scheduler(self):
+        t, opt = self.t, self.optimizer
+        kind = t["schedule"]
+        if kind == "step":
+            return torch.optim.lr_scheduler.StepLR(opt, step_size=t["step_size"], gamma=t["gamma"])
+        if kind == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t["epochs"])
+        if kind == "plateau":
+            mode = "min" if self.monitor_key in ("loss", "mae", "mse") else "max"
+            return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode=mode, factor=t["gamma"],
+                                                              patience=t["schedule_patience"])
+        if kind == "one_cycle":
+            return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=t["lr"], total_steps=t["epochs"] * self.batches)
+        return None
+
+    # ----- loss and metrics
+    def _loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        out = out.float()
+        name = self.loss_name
+        if self.task == "classification":
+            if name == "cross_entropy":
+                return F.cross_entropy(out, target)
+            if name == "nll":
+                return F.nll_loss(out, target)
+            if self.binary_logit:
+                return F.binary_cross_entropy_with_logits(out.reshape(-1), target.float())
+            return F.binary_cross_entropy_with_logits(out, F.one_hot(target, out.shape[1]).float())
+        out = out.reshape(target.shape)
+        if name == "mse":
+            return F.mse_loss(out, target)
+        if name == "l1":
+            return F.l1_loss(out, target)
+        return F.huber_loss(out, target, delta=self.t["huber_delta"])
+
+    def _meter(self, keep_scores: bool):
+        if self.task == "classification":
+            return ClassificationMeter(len(self.classes), self.device, keep_scores=keep_scores)
+        return RegressionMeter(self.device)
+
+    def _update(self, meter, out: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
+        n = target.shape[0]
+        if self.task != "classification":
+            meter.update(out.float(), target, loss * n)
+            return
+        out = out.detach().float()
+        if self.binary_logit:
+            logit = out.reshape(-1)
+            meter.update((logit > 0).long(), target, loss * n, torch.sigmoid(logit))
+            return
+        positive = None
+        if meter.keep_scores:
+            positive = out[:, 1].exp() if self.loss_name == "nll" else (
+                torch.sigmoid(out[:, 1]) if self.loss_name == "bce_with_logits" else torch.softmax(out, 1)[:, 1])
+        meter.update(out.argmax(1), target, loss * n, positive)
+
+    def _target(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return x if self.task == "reconstruction" else y
+
+    @torch.no_grad()
+    def _evaluate(self, split: str):
+        data = self.data[split]
+        if len(data) == 0:
+            return {}, None
+        meter = self._meter(keep_scores=True)
+        was = self.model.training
+        self.model.eval()
+        for xb, yb in data.batches(max(EVAL_BATCH, self.t["batch_size"])):
+            target = self._target(xb, yb)
+            out = self._forward(xb)
+            self._update(meter, out, target, self._loss(out, target))
+        self.model.train(was)
+        metrics = meter.compute()
+        matrix = meter.matrix.tolist() if self.task == "classification" else None
+        return metrics, matrix
+
+    def _lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    # ----- files
+    def _prepare_folder(self) -> None:
+        if self.run_dir is None:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        config = {
+            "format": "netcanvas-run", "version": 1,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "project": self.snapshot,
+            "resolved": {
+                "task": self.task, "loss": self.loss_name, "device": str(self.device),
+                "amp": _dtype_name(self.amp), "classes": list(self.classes),
+                "input_shape": list(self.splits.input_shape), "target_shape": list(self.splits.target_shape),
+                "normalization": None if self.splits.mean is None else {
+                    "mean": self.splits.mean.reshape(-1).tolist(), "std": self.splits.std.reshape(-1).tolist()},
+            },
+        }
+        if not (self.resume and (self.run_dir / "config.json").exists()):
+            _write_atomic(self.run_dir / "config.json", json.dumps(config, indent=2, default=_jsonable).encode())
+        (self.run_dir / "confusion").mkdir(exist_ok=True)
+        self._log = open(self.run_dir / "metrics.jsonl", "a" if self.resume else "w", encoding="utf-8")
+
+    def _save_weights(self, name: str, state: dict | None = None) -> None:
+        if self.run_dir is None:
+            return
+        from safetensors.torch import save
+
+        state = state if state is not None else self.model.state_dict()
+        tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+        _write_atomic(self.run_dir / name, save(tensors, metadata={"format": "netcanvas", "epoch": str(self.epoch)}))
+
+    def _save_checkpoint(self, epoch: int) -> None:
+        if self.run_dir is None:
+            return
+        state = {
+            "format": CHECKPOINT_FORMAT, "version": 1, "epoch": epoch,
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "rng": {"torch": torch.get_rng_state(), "shuffle": self.shuffle_gen.get_state(),
+                    "augment": self.augment_gen.get_state().cpu(),
+                    "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None},
+            "best": {"epoch": self.best_epoch, "value": self.best_value},
+            "wait": self.wait,
+            "step": self.step,
+        }
+        tmp = self.run_dir / f".{CHECKPOINT}.tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, self.run_dir / CHECKPOINT)
+
+    def _load_checkpoint(self) -> int:
+        path = self.run_dir / CHECKPOINT if self.run_dir else None
+        if path is None or not path.is_file():
+            raise CheckpointError(f"there is no {CHECKPOINT} in {str(self.run_dir)!r} to resume from; a run writes it "
+                                  "after its first epoch")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # unpickling refused or a damaged file
+            raise CheckpointError(f"{path} cannot be read safely ({type(exc).__name__}: {exc}); start a new run") \
+                from None
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"{path} is not a NetCanvas checkpoint; start a new run")
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"the checkpoint in {self.run_dir} was made for a different model or optimizer "
+                                  f"({exc}); resume with the same project or start a new run") from None
+        if self.scheduler is not None and state.get("scheduler"):
+            self.scheduler.load_state_dict(state["scheduler"])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"])
+        self.shuffle_gen.set_state(rng["shuffle"])
+        self.augment_gen.set_state(rng["augment"].to(self.augment_gen.device) if self.device.type != "cpu"
+                                   else rng["augment"])
+        if rng.get("cuda") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.device)
+        self.best_epoch, self.best_value = state["best"]["epoch"], state["best"]["value"]
+        self.wait, self.step = state["wait"], state["step"]
+        best = self.run_dir / "best.safetensors"
+        if best.is_file() and self.best_epoch is not None:
+            from safetensors.torch import load_file
+
+            self.best_state = {k: v.to(self.device) for k, v in load_file(str(best)).items()}
+        return int(state["epoch"])
+
+    # ----- the loop
+    def _events(self) -> Iterator[dict]:
+        self._settings()
+        self._setup()
+        t = self.t
+        self.best_epoch: int | None = None
+        self.best_value: float | None = None
+        self.best_state: dict | None = None
+        self.wait = 0
+        self.step = 0
+        start = 0
+        if self.resume:
+            start = self._load_checkpoint()
+        self._prepare_folder()
+        epochs = t["epochs"]
+        n_train = len(self.data["train"])
+        yield self._emit(
+            "started", run_dir=str(self.run_dir) if self.run_dir else None, epochs=epochs, start_epoch=start + 1,
+            resumed=self.resume, batches_per_epoch=self.batches, batch_size=t["batch_size"], train_size=n_train,
+            val_size=len(self.data["val"]), test_size=len(self.data["test"]), classes=list(self.classes),
+            task=self.task, metric="accuracy" if self.task == "classification" else "mae", loss=self.loss_name,
+            optimizer=t["optimizer"], monitor=t["monitor"], device=str(self.device),
+            device_name=device_name(self.device), amp=_dtype_name(self.amp), dataset=self.splits.name,
+            input_shape=list(self.splits.input_shape), params=sum(p.numel() for p in self.params))
+        stop, pause = self.control.stop, self.control.pause
+        total_batches = max(1, (epochs - start) * self.batches)
+        done_batches = 0
+        train_started = time.perf_counter()
+        last_emit = -math.inf
+        stopped_early = False
+        bad_at = torch.full((), -1, dtype=torch.long, device=self.device)  # first batch with a non-finite loss
+        clip = t["grad_clip"]
+        l1 = t["l1"]
+        one_cycle = t["schedule"] == "one_cycle"
+        for epoch in range(start + 1, epochs + 1):
+            self.epoch = epoch
+            self.model.train()
+            meter = self._meter(keep_scores=False)
+            epoch_started = time.perf_counter()
+            order = torch.randperm(n_train, generator=self.shuffle_gen)
+            for b, (xb, yb) in enumerate(self.data["train"].batches(t["batch_size"], order)):
+                self.batch = b
+                if pause.is_set() and not stop.is_set():
+                    yield self._emit("paused", epoch=epoch, batch=b)
+                    while pause.is_set() and not stop.is_set():
+                        stop.wait(0.05)
+                    if not stop.is_set():
+                        yield self._emit("resumed", epoch=epoch, batch=b)
+                if stop.is_set():
+                    self._save_weights("last.safetensors")
+                    yield self._emit("stopped", message=f"Training stopped at epoch {epoch}, batch {b + 1} of "
+                                     f"{self.batches}.", epoch=epoch, batch=b, best_epoch=self.best_epoch)
+                    raise _Stopped
+                target = self._target(xb, yb)
+                if self.augment.enabled:
+                    xb = self.augment(xb, self.augment_gen, image=self.splits.image)
+                out = self._forward(xb)
+                loss = self._loss(out, target)
+                total = loss + l1 * sum(p.abs().sum() for p in self.l1_params) if l1 > 0 else loss
+                self.optimizer.zero_grad(set_to_none=True)
+                if self.scaler is not None:
+                    self.scaler.scale(total).backward()
+                    if clip is not None:
+                        self.scaler.unscale_(self.optimizer)
+                        nn.utils.clip_grad_norm_(self.params, clip)
+                    self.scaler.step(self.optimizer)
+                    self.scaler.update()
+                else:
+                    total.backward()
+                    if clip is not None:
+                        nn.utils.clip_grad_norm_(self.params, clip)
+                    self.optimizer.step()
+                if one_cycle:
+                    self.scheduler.step()
+                self.step += 1
+                done_batches += 1
+                bad_at = torch.where((bad_at < 0) & ~torch.isfinite(total.detach()), b, bad_at)
+                self._update(meter, out, target, loss.detach())
+                now = time.perf_counter()
+                if self.live and now - last_emit >= EVENT_INTERVAL_S:
+                    last_emit = now
+                    self._check_finite(bad_at)
+                    yield self._emit("batch", epoch=epoch, batch=b, batches=self.batches, step=self.step,
+                                     loss=float(loss.detach()), lr=self._lr())
+                    yield self._progress(epoch, b + 1, done_batches, total_batches, train_started, n_train)
+            self.batch = None
+            self._check_finite(bad_at)
+            train_time = time.perf_counter() - epoch_started
+            train_metrics = meter.compute()
+            val_metrics, matrix = self._evaluate("val")
+            lr = self._lr()
+            monitored = (val_metrics if self.monitor_split == "val" else train_metrics).get(self.monitor_key)
+            improved = monitored is not None and better(self.monitor_key, monitored, self.best_value, t["min_delta"])
+            if improved:
+                self.best_epoch, self.best_value, self.wait = epoch, monitored, 0
+                self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                self._save_weights("best.safetensors", self.best_state)
+            else:
+                self.wait += 1
+            if self.scheduler is not None and not one_cycle:
+                if t["schedule"] == "plateau":
+                    if monitored is not None:
+                        self.scheduler.step(monitored)
+                else:
+                    self.scheduler.step()
+            yield self._emit("epoch", epoch=epoch, epochs=epochs, train=train_metrics, val=val_metrics, lr=lr,
+                             next_lr=self._lr(), time_s=round(train_time, 4),
+                             samples_per_s=round(n_train / train_time, 1) if train_time > 0 else None,
+                             monitor=t["monitor"], monitor_value=monitored, improved=improved,
+                             best_epoch=self.best_epoch, best_value=self.best_value)
+            if matrix is not None:
+                yield self._confusion(epoch, "validation", matrix)
+            self._save_weights("last.safetensors")
+            self._save_checkpoint(epoch)
+            if self.live:
+                yield self._progress(epoch, self.batches, done_batches, total_batches, train_started, n_train)
+            if t["early_stopping"] and self.wait >= t["patience"] and epoch < epochs:
+                stopped_early = True
+                break
+        self.epoch = epochs if not stopped_early else self.epoch
+        restored = False
+        if t["restore_best"] and self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+            restored = True
+        test_metrics, matrix = self._evaluate("test")
+        if matrix is not None:
+            yield self._confusion(self.epoch, "test", matrix)
+        elapsed = time.perf_counter() - self._t0
+        summary = _summary(self.task, test_metrics)
+        why = (f"stopped early after epoch {self.epoch}: {t['monitor']} did not improve for {t['patience']} epochs"
+               if stopped_early else f"finished {self.epoch} epochs")
+        yield self._emit("finished", message=f"Training {why}{'; ' + summary if summary else ''}.",
+                         epochs_run=self.epoch, stopped_early=stopped_early, best_epoch=self.best_epoch,
+                         best_value=self.best_value, restored_best=restored, test=test_metrics,
+                         elapsed_s=round(elapsed, 3), run_dir=str(self.run_dir) if self.run_dir else None)
+
+    def _check_finite(self, bad_at: torch.Tensor) -> None:
+        b = int(bad_at)
+        if b >= 0:
+            raise NonFiniteLossError(
+                f"The loss became NaN or infinite at epoch {self.epoch}, batch {b + 1}. Lower the learning rate "
+                f"(now {self.t['lr']:g}), turn on gradient clipping, or check the data for extreme values.")
+
+    def _progress(self, epoch: int, batch: int, done: int, total: int, started: float, n_train: int) -> dict:
+        elapsed = time.perf_counter() - started
+        fraction = min(1.0, done / total)
+        eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+        epoch_batches = (epoch - 1) * self.batches + batch
+        return self._emit("progress", epoch=epoch, epochs=self.t["epochs"], batch=batch, batches=self.batches,
+                          fraction=round(fraction, 5), elapsed_s=round(elapsed, 3),
+                          eta_s=round(eta, 3) if eta is not None else None,
+                          samples_per_s=round(done * n_train / self.batches / elapsed, 1) if elapsed > 0 else None,
+                          step=epoch_batches)
+
+    def _confusion(self, epoch: int, split: str, matrix: list) -> dict:
+        event = self._emit("confusion", epoch=epoch, split=split, matrix=matrix, classes=list(self.classes))
+        if self.run_dir is not None:
+            name = f"{split}_epoch{epoch:04d}.json" if split == "validation" else "test.json"
+            _write_atomic(self.run_dir / "confusion" / name,
+                          json.dumps({"epoch": epoch, "split": split, "classes": list(self.classes),
+                                      "matrix": matrix}).encode())
+        return event
+
+
+# ---------------------------------------------------------------- small helpers
+
+def _summary(task: str, metrics: dict) -> str:
+    if not metrics:
+        return ""
+    if task == "classification":
+        return f"test accuracy {metrics['accuracy']:.2%}, macro F1 {metrics['f1_macro']:.3f}"
+    r2 = metrics.get("r2")
+    return f"test MSE {metrics['mse']:.4g}, MAE {metrics['mae']:.4g}" + (f", R² {r2:.3f}" if r2 is not None else "")
+
+
+def _dtype_name(dtype: torch.dtype | None) -> str | None:
+    return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype) if dtype is not None else None
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _read_config(run_dir: Path) -> dict:
+    try:
+        return json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{str(run_dir)!r} is not a run folder (it has no config.json)") from None
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"the config.json of {str(run_dir)!r} cannot be read ({exc})") from None
