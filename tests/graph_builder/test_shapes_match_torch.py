@@ -33,9 +33,11 @@ from graph_builder.errors import ParamError, ShapeError
 BATCH = 2
 
 # What torch raises when it refuses an input or an argument (AssertionError: MultiheadAttention's
-# head check; IndexError: a dimension that does not exist). KeyError/NameError stay out so a bug
-# in a reference below fails loudly instead of passing as "torch refused".
-TORCH_REFUSALS = (RuntimeError, ValueError, IndexError, TypeError, AssertionError, NotImplementedError)
+# head check; IndexError: a dimension that does not exist; ZeroDivisionError: GroupNorm(0, C)).
+# KeyError/NameError stay out so a bug in a reference below fails loudly instead of passing as
+# "torch refused".
+TORCH_REFUSALS = (RuntimeError, ValueError, IndexError, TypeError, AssertionError, NotImplementedError,
+                  ZeroDivisionError)
 
 AGREEMENT = settings(
     max_examples=int(os.environ.get("NETCANVAS_SHAPE_EXAMPLES", 60)), deadline=None, derandomize=True, database=None,
@@ -56,6 +58,10 @@ CAPS = {
 
 # Values that make most drawn layers valid, so both the shape path and the error path get cases.
 LEANS = {"dilation": (1, 1, 1, 2, 3), "padding": (0, 0, 1, 1, 2, 3), "stride": (1, 1, 1, 2, 3)}
+# Parameters whose lower bound is torch's own: one below it, coercion and torch must both refuse.
+# (Not padding: a negative reflect/replicate padding crops in torch; NetCanvas never crops.)
+TORCH_MINIMUMS = {"kernel_size", "stride", "dilation", "output_padding", "out_channels", "groups",
+                  "hidden_size", "num_layers", "num_heads", "nhead", "num_groups", "upscale_factor", "max_len"}
 
 
 def param_strategy(p, cap: int | None = None):
@@ -73,6 +79,8 @@ def param_strategy(p, cap: int | None = None):
         item = st.integers(lo, int(hi))
         if p.name in LEANS:
             item = st.sampled_from([v for v in LEANS[p.name] if lo <= v <= hi]) | item
+        if p.name in TORCH_MINIMUMS:
+            item = item | st.just(lo - 1)
         s = item
         if p.kind == "ints":
             s = item | st.tuples(*[item] * p.length)
