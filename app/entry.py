@@ -66,3 +66,7 @@ def _after_first_paint(window) -> None:
             QTimer.singleShot(0, QApplication.quit)
             return
     window.start_warmup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

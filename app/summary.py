@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QSpinBox,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QSpinBox, QTableView,
+                               QVBoxLayout, QWidget)
 
 from graph_builder.graph import Graph
 from graph_builder.shape_math import format_shape
@@ -64,6 +64,42 @@ def status_text(summary: Summary) -> str:
             f"≈ {format_bytes(summary.memory_bytes)} to train at batch {summary.batch_size}")
 
 
+class SummaryModel(QAbstractTableModel):
+    """The summary rows as a Qt model (one reset per validation, no per-cell widgets)."""
+
+    HEADERS = ("Layer", "Type", "Output shape", "Params", "MACs")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[tuple] = []
+
+    def set_rows(self, rows: list[tuple]) -> None:
+        if rows == self.rows:
+            return
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if role == Qt.DisplayRole:
+            value = self.rows[index.row()][index.column()]
+            return f"{value:,}" if isinstance(value, int) else value
+        if role == Qt.TextAlignmentRole and index.column() >= 3:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        return None
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+
 class SummaryPanel(QWidget):
     """A per-layer table and totals, for the batch size chosen in the spin box."""
 
@@ -75,13 +111,19 @@ class SummaryPanel(QWidget):
         self.batch.setToolTip("Batch size used for the memory estimate")
         self.totals = QLabel()
         self.totals.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Layer", "Type", "Output shape", "Params", "MACs"])
+        self.model = SummaryModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.NoSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate((160, 130, 130, 100)):
+            self.table.setColumnWidth(column, width)
         top = QHBoxLayout()
         top.addWidget(QLabel("Batch size"))
         top.addWidget(self.batch)
@@ -105,27 +147,8 @@ class SummaryPanel(QWidget):
         if self._graph is None:
             return None
         self.summary = summarize(self._graph, self._shapes, self.batch.value())
-        if self.isVisible():
-            self._fill_table()
-        else:
-            self._table_stale = True
+        self.model.set_rows(self.summary.rows)
         s = self.summary
         self.totals.setText(f"Total parameters: <b>{s.total_params:,}</b> &nbsp; MACs per sample: "
                             f"<b>{s.total_macs:,}</b> &nbsp; Training memory ≈ <b>{format_bytes(s.memory_bytes)}</b>")
         return self.summary
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if getattr(self, "_table_stale", False):
-            self._fill_table()
-
-    def _fill_table(self) -> None:
-        self._table_stale = False
-        rows = self.summary.rows
-        self.table.setRowCount(len(rows))
-        for r, (name, type_id, shape, params, macs) in enumerate(rows):
-            for c, value in enumerate((name, type_id, shape, f"{params:,}", f"{macs:,}")):
-                item = QTableWidgetItem(value)
-                if c >= 3:
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                self.table.setItem(r, c, item)

@@ -82,7 +82,7 @@ class EdgeItem(QGraphicsPathItem):
         painter.setPen(QPen(QColor(color), 2.4 if self.isSelected() else 1.8))
         painter.setBrush(Qt.NoBrush)
         painter.drawPath(self.path())
-        if self.label:
+        if self.label and option.levelOfDetailFromTransform(painter.worldTransform()) >= 0.3:
             painter.setPen(QPen(QColor(colors.node_border), 0.8))
             painter.setBrush(QColor(colors.wire_label_bg))
             painter.drawRoundedRect(self._label_rect, 4, 4)

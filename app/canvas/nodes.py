@@ -123,6 +123,8 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(self.category_color)
         painter.drawPath(header.simplified())
 
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.3:
+            return  # zoomed far out: text would be unreadable; skipping it keeps big graphs fast
         painter.setFont(_TITLE_FONT)
         painter.setPen(QColor("#ffffff"))
         right = NODE_WIDTH - (30 if self.badge else 10)
