@@ -258,7 +258,7 @@ class _Run:
         from graph_builder.settings import validate_training_section
 
         project = self.project_in
-        if project is None and self.resume and self.run_dir is not None:
+        if project is None and self.module_in is None and self.resume and self.run_dir is not None:
             project = _read_config(self.run_dir).get("project")
         if isinstance(project, dict):
             project = project_from_dict(project)
@@ -340,7 +340,7 @@ class _Run:
             raise ModelDataMismatchError(f"the model has {len(iface.inputs)} inputs but a dataset feeds one; "
                                          "keep a single Input node")
         inp = iface.inputs[0]
-        want = tuple(inp.shape)
+        want = tuple(inp.shape[1:])  # without the batch dimension
         have = self.splits.input_shape
         if want != have:
             raise ModelDataMismatchError(
