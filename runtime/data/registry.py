@@ -76,7 +76,7 @@ ENTRIES = (
                  _spirals, "synthetic", "make_spirals"),
     DatasetEntry("sine", "Sine-wave forecasting", "Predict the next value(s) of noisy sine waves (regression on "
                  "sequences, synthetic).", _sine, "synthetic", "make_sine"),
-    DatasetEntry("waveforms", "Waveform kinds", "Classify sequences as sine, square, triangle or sawtooth waves "
+    DatasetEntry("waveforms", "Waveform kinds", "Classify sequences as sine, square, sawtooth or pulse waves "
                  "(synthetic).", _waveforms, "synthetic", "make_waveforms"),
     DatasetEntry("csv", "CSV file", "A table: numeric feature columns and a target column.",
                  lambda c: files.load_csv(c.get("path"), c.get("target"), c.get("target_type", "auto")), "file"),

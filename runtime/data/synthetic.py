@@ -6,7 +6,7 @@ embeds their source verbatim: the script's data is exactly what the app trained 
 
 from __future__ import annotations
 
-WAVEFORM_KINDS = ("sine", "square", "triangle", "sawtooth")
+WAVEFORM_KINDS = ("sine", "square", "sawtooth", "pulse")
 
 
 def make_moons(samples=1000, noise=0.1, seed=0):
@@ -54,7 +54,7 @@ def make_sine(samples=1000, seq_len=32, horizon=1, noise=0.05, seed=0):
 
 
 def make_waveforms(samples=1000, seq_len=32, noise=0.1, seed=0):
-    """Sequence classification: x (N, seq_len, 1) of a sine, square, triangle or sawtooth wave; y (N,) its kind."""
+    """Sequence classification: x (N, seq_len, 1) of a sine, square, sawtooth or pulse wave; y (N,) its kind."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -67,8 +67,8 @@ def make_waveforms(samples=1000, seq_len=32, noise=0.1, seed=0):
     waves = np.stack([
         np.sin(2 * np.pi * u),
         np.where(u < 0.5, 1.0, -1.0),
-        4.0 * np.abs(u - 0.5) - 1.0,
         2.0 * u - 1.0,
+        np.where(u < 0.2, 1.0, -0.25),  # short pulses on a low baseline
     ])  # (4, N, seq_len)
     x = amplitude * waves[y, np.arange(samples)] + rng.normal(0.0, noise, (samples, seq_len))
     return x[:, :, None].astype(np.float32), y

@@ -1,0 +1,237 @@
+"""Writes the example projects in this folder from the graph_builder API (one table row per template).
+
+    python resources/templates/build_templates.py
+
+Node positions come from a left-to-right layered layout: the column is the longest path from
+the Input, rows are spread around the middle. Training budgets are sized for a laptop CPU.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from graph_builder import Graph, Project, save_project  # noqa: E402
+
+FOLDER = Path(__file__).resolve().parent
+COLUMN = 190.0
+ROW = 110.0
+
+
+class Chain:
+    """Builds a graph by appending layers, wiring each to the previous one unless told otherwise."""
+
+    def __init__(self) -> None:
+        self.graph = Graph()
+        self.last: str | None = None
+
+    def add(self, type_id: str, name: str | None = None, after: str | None | bool = True, **params) -> str:
+        node = self.graph.add_node(type_id, name=name, params=params or None)
+        src = self.last if after is True else after
+        if src:
+            self.graph.connect(src, node.id)
+        self.last = node.id
+        return node.id
+
+    def wire(self, src: str, dst: str) -> None:
+        self.graph.connect(src, dst)
+
+
+def lay_out(graph: Graph) -> None:
+    """Columns by longest path from the inputs, rows centred on y = 0."""
+    depth: dict[str, int] = {}
+    for node_id in graph.nodes:  # insertion order is a topological order for these builders
+        preds = [e.src for e in graph.in_edges(node_id)]
+        depth[node_id] = 1 + max((depth[p] for p in preds), default=-1)
+    columns: dict[int, list[str]] = {}
+    for node_id, d in depth.items():
+        columns.setdefault(d, []).append(node_id)
+    for d, ids in columns.items():
+        for i, node_id in enumerate(ids):
+            graph.move(node_id, (d * COLUMN, (i - (len(ids) - 1) / 2) * ROW))
+
+
+# ---------------------------------------------------------------- the networks
+
+def mlp_digits() -> Graph:
+    c = Chain()
+    c.add("Input", "digit", after=None, shape=(1, 8, 8))
+    c.add("Flatten")
+    c.add("Linear", "hidden", out_features=128)
+    c.add("ReLU")
+    c.add("Dropout", p=0.2)
+    c.add("Linear", "classifier", out_features=10)
+    c.add("Output", "logits")
+    return c.graph
+
+
+def lenet_digits() -> Graph:
+    c = Chain()
+    c.add("Input", "digit", after=None, shape=(1, 8, 8))
+    c.add("Conv2d", "conv1", out_channels=16, kernel_size=3, padding=1)
+    c.add("ReLU", "relu1")
+    c.add("MaxPool2d", "pool1", kernel_size=2)
+    c.add("Conv2d", "conv2", out_channels=32, kernel_size=3, padding=1)
+    c.add("ReLU", "relu2")
+    c.add("MaxPool2d", "pool2", kernel_size=2)
+    c.add("Flatten")
+    c.add("Linear", "fc1", out_features=64)
+    c.add("ReLU", "relu3")
+    c.add("Dropout", p=0.2)
+    c.add("Linear", "classifier", out_features=10)
+    c.add("Output", "logits")
+    return c.graph
+
+
+def residual_digits() -> Graph:
+    c = Chain()
+    c.add("Input", "digit", after=None, shape=(1, 8, 8))
+    c.add("Conv2d", "stem", out_channels=32, kernel_size=3, padding=1)
+    c.add("BatchNorm2d", "stem_bn")
+    x = c.add("ReLU", "stem_relu")
+    for block in (1, 2):  # two residual blocks: conv-bn-relu-conv-bn, plus the skip connection
+        c.add("Conv2d", f"block{block}_conv1", out_channels=32, kernel_size=3, padding=1)
+        c.add("BatchNorm2d", f"block{block}_bn1")
+        c.add("ReLU", f"block{block}_relu1")
+        c.add("Conv2d", f"block{block}_conv2", out_channels=32, kernel_size=3, padding=1)
+        c.add("BatchNorm2d", f"block{block}_bn2")
+        add = c.add("Add", f"block{block}_add")
+        c.wire(x, add)
+        x = c.add("ReLU", f"block{block}_out")
+    c.add("GlobalAvgPool", "pool")
+    c.add("Linear", "classifier", out_features=10)
+    c.add("Output", "logits")
+    return c.graph
+
+
+def mlp_iris() -> Graph:
+    c = Chain()
+    c.add("Input", "measurements", after=None, shape=(4,))
+    c.add("Linear", "hidden", out_features=32)
+    c.add("ReLU")
+    c.add("Linear", "classifier", out_features=3)
+    c.add("Output", "logits")
+    return c.graph
+
+
+def recurrent_waveforms(kind: str) -> Callable[[], Graph]:
+    def build() -> Graph:
+        c = Chain()
+        c.add("Input", "sequence", after=None, shape=(32, 1))
+        c.add(kind, kind.lower(), hidden_size=32, output="last")
+        c.add("Linear", "classifier", out_features=4)
+        c.add("Output", "logits")
+        return c.graph
+    return build
+
+
+def transformer_waveforms() -> Graph:
+    c = Chain()
+    c.add("Input", "sequence", after=None, shape=(32, 1))
+    c.add("Reshape", "patches", shape=(8, 4))  # 8 tokens of 4 steps: each token sees the local shape
+    c.add("Linear", "embed", out_features=32)
+    c.add("PositionalEncoding", "positions")
+    c.add("TransformerEncoderLayer", "encoder", nhead=4, dim_feedforward=64, dropout=0.0)
+    c.add("Reduce", "mean_over_tokens", op="mean", dim=1)
+    c.add("Linear", "classifier", out_features=4)
+    c.add("Output", "logits")
+    return c.graph
+
+
+def sine_forecaster() -> Graph:
+    c = Chain()
+    c.add("Input", "history", after=None, shape=(32, 1))
+    c.add("GRU", "gru", hidden_size=32, output="last")
+    c.add("Linear", "head", out_features=1)
+    c.add("Output", "next_value")
+    return c.graph
+
+
+def conv_autoencoder() -> Graph:
+    c = Chain()
+    c.add("Input", "digit", after=None, shape=(1, 8, 8))
+    c.add("Conv2d", "enc_conv1", out_channels=16, kernel_size=3, padding=1)
+    c.add("ReLU", "enc_relu1")
+    c.add("MaxPool2d", "enc_pool", kernel_size=2)
+    c.add("Conv2d", "code", out_channels=8, kernel_size=3, padding=1)
+    c.add("ReLU", "code_relu")
+    c.add("Upsample", "dec_up", scale_factor=2.0)
+    c.add("Conv2d", "dec_conv1", out_channels=16, kernel_size=3, padding=1)
+    c.add("ReLU", "dec_relu1")
+    c.add("Conv2d", "dec_out", out_channels=1, kernel_size=3, padding=1)
+    c.add("Output", "reconstruction")
+    return c.graph
+
+
+@dataclass(frozen=True)
+class Template:
+    """One example project."""
+
+    name: str
+    title: str
+    description: str
+    build: Callable[[], Graph]
+    dataset: dict
+    training: dict
+
+
+SEQ = {"samples": 1200}
+TEMPLATES = (
+    Template("mlp_digits", "MLP on digits", "A two-layer perceptron classifying 8x8 handwritten digits.",
+             mlp_digits, {"name": "digits", "val_fraction": 0.1},
+             {"epochs": 30, "batch_size": 32, "lr": 0.002, "optimizer": "adamw", "weight_decay": 1e-4}),
+    Template("lenet_digits", "LeNet-style CNN on digits", "Two convolution and pooling stages, then a small "
+             "classifier: the classic LeNet layout, sized for 8x8 digits.",
+             lenet_digits, {"name": "digits", "val_fraction": 0.1},
+             {"epochs": 30, "batch_size": 32, "lr": 0.002, "optimizer": "adamw", "weight_decay": 1e-4}),
+    Template("residual_cnn_digits", "Residual CNN on digits", "A convolutional stem and two residual blocks "
+             "with skip connections (Add) and batch normalisation, then global average pooling.",
+             residual_digits, {"name": "digits"}, {"epochs": 15, "batch_size": 32, "lr": 0.002}),
+    Template("mlp_iris", "MLP on iris", "A small perceptron telling three iris species apart from four "
+             "measurements.", mlp_iris, {"name": "iris"}, {"epochs": 60, "batch_size": 16, "lr": 0.01}),
+    Template("lstm_waveforms", "LSTM sequence classifier", "An LSTM reads a 32-step signal and its last state "
+             "tells sine, square, sawtooth and pulse waves apart.", recurrent_waveforms("LSTM"),
+             {"name": "waveforms", **SEQ}, {"epochs": 25, "batch_size": 32, "lr": 0.01}),
+    Template("gru_waveforms", "GRU sequence classifier", "A GRU reads a 32-step signal and classifies its "
+             "waveform.", recurrent_waveforms("GRU"), {"name": "waveforms", **SEQ},
+             {"epochs": 20, "batch_size": 32, "lr": 0.005}),
+    Template("transformer_waveforms", "Transformer sequence classifier", "The signal is cut into patches of 4 "
+             "steps, each patch is embedded, position encodings are added, a transformer encoder layer mixes the "
+             "patches, and their mean is classified.", transformer_waveforms, {"name": "waveforms", **SEQ},
+             {"epochs": 25, "batch_size": 32, "lr": 0.003, "schedule": "cosine"}),
+    Template("sine_forecaster", "Sine-wave forecaster", "A GRU reads 32 noisy values of a sine wave and "
+             "predicts the next one (regression).", sine_forecaster, {"name": "sine"},
+             {"epochs": 20, "batch_size": 32, "lr": 0.005}),
+    Template("conv_autoencoder_digits", "Convolutional autoencoder on digits", "An encoder squeezes each digit "
+             "to an 8x4x4 code and a decoder rebuilds it; trained to reproduce its input.", conv_autoencoder,
+             {"name": "digits"}, {"task": "reconstruction", "epochs": 20, "batch_size": 32, "lr": 0.003}),
+)
+
+
+def template_project(t: Template) -> Project:
+    """The Project of template `t` (laid out)."""
+    graph = t.build()
+    lay_out(graph)
+    return Project(graph, dict(t.dataset), dict(t.training), {"title": t.title, "description": t.description,
+                                                              "template": t.name})
+
+
+def main(folder: Path = FOLDER) -> list[Path]:
+    """Write every template as <name>.json into `folder`."""
+    written = []
+    for t in TEMPLATES:
+        path = folder / f"{t.name}.json"
+        save_project(template_project(t), path)
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for p in main():
+        print(p.relative_to(ROOT))
