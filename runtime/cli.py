@@ -15,6 +15,8 @@ COMMAND_MODULES = [
     "runtime.commands.layers",
     "runtime.commands.validate",
     "runtime.commands.export",
+    "runtime.commands.train",
+    "runtime.commands.templates",
 ]
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
