@@ -20,8 +20,8 @@ if str(ROOT) not in sys.path:
 from graph_builder import Graph, Project, save_project  # noqa: E402
 
 FOLDER = Path(__file__).resolve().parent
-COLUMN = 190.0
-ROW = 110.0
+COLUMN = 300.0  # the editor draws 180-px cards: leave room for the shape label on each wire
+ROW = 140.0
 
 
 class Chain:
