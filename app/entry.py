@@ -46,7 +46,10 @@ def run_gui(path: str | None) -> int:
     window = MainWindow()
     install_excepthook(window)
     window.first_painted.connect(lambda: _after_first_paint(window))
-    window.show()
+    if window.settings.value("window/geometry") is None:
+        window.showMaximized()  # first run: the canvas wants room
+    else:
+        window.show()
     if path:
         window.open_project(path)
     window.offer_recovery()

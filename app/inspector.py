@@ -132,13 +132,19 @@ class Inspector(QWidget):
         self.node_id = node_ids[0] if len(node_ids) == 1 else None
         if self.node_id is None:
             text = (f"{len(node_ids)} layers selected." if node_ids
-                    else "Select a layer to edit its parameters.\n\nAdd layers from the palette, "
+                    else "Select a layer to edit its parameters. Add layers from the palette, "
                          "or press Tab on the canvas.")
+            self.overview = QLabel()
+            self.overview.setTextFormat(Qt.RichText)
+            self.overview.setWordWrap(True)
             note = QLabel(text)
             note.setWordWrap(True)
             note.setObjectName("inspectorHelp")
+            self._layout.addWidget(self.overview)
             self._layout.addWidget(note)
             self._layout.addStretch(1)
+            if self._validation is not None:
+                self._show_overview(self._validation)
             return
         node = self.editor.graph.nodes[self.node_id]
         spec = node.spec
@@ -263,7 +269,10 @@ class Inspector(QWidget):
     def set_validation(self, validation: Validation) -> None:
         """Show the constructor arguments inferred from the input, read-only, with their source."""
         self._validation = validation
-        if self.node_id is None or self.node_id not in self.editor.graph.nodes:
+        if self.node_id is None:
+            self._show_overview(validation)
+            return
+        if self.node_id not in self.editor.graph.nodes:
             return
         graph = self.editor.graph
         shapes = validation.shapes
@@ -294,6 +303,24 @@ class Inspector(QWidget):
             color = "#d64545" if issue.severity == "error" else "#b58900"
             lines.append(f"<span style='color:{color}'>{_html(issue.message)}</span>")
         self.inferred_box.setText("<br>".join(lines))
+
+
+    def _show_overview(self, validation: Validation) -> None:
+        """With nothing selected: the network's inputs, outputs and size."""
+        graph, shapes = self.editor.graph, validation.shapes
+        if not graph.nodes:
+            self.overview.setText("")
+            return
+        def ends(nodes, shape_of):
+            return "<br>".join(f"&nbsp;&nbsp;{_html(n.name)} {format_shape(shape_of(n))}" for n in nodes) or "&nbsp;&nbsp;none"
+        inputs = ends(graph.inputs(), lambda n: shapes.out.get(n.id))
+        outputs = ends(graph.outputs(), lambda n: (shapes.in_shapes.get(n.id) or [None])[0])
+        state = (f"<span style='color:#d64545'>{len(validation.errors)} error(s)</span>" if validation.errors
+                 else "ready to train")
+        self.overview.setText(
+            f"<b>Network</b><br>{len(graph.nodes)} layers, {len(graph.edges)} wires, {state}<br>"
+            f"Parameters: <b>{shapes.total_params:,}</b><br><br><b>Inputs</b><br>{inputs}<br>"
+            f"<b>Outputs</b><br>{outputs}<br>")
 
 
 def _error_label() -> QLabel:

@@ -327,7 +327,7 @@ class MainWindow(QMainWindow):
         self._attach(project.graph)
         self.scene.set_graph(project.graph)
         self.validate_now()
-        self.view.fit_all()
+        self.view.show_graph()
         self._update_title()
         self.project_replaced.emit(project)
 
@@ -677,8 +677,26 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        else:
+            screen = self.screen().availableGeometry()
+            self.resize(int(screen.width() * 0.94), int(screen.height() * 0.92))
+            self.move(screen.center() - self.rect().center())
         if state is not None:
             self.restoreState(state)
+        else:  # first run: once every dock is in (the training ones come last), size them
+            QTimer.singleShot(0, self._first_run_layout)
+
+    def _first_run_layout(self) -> None:
+        """Docks take a modest share of the window; the canvas gets the rest."""
+        docks = list(self._docks.values())
+        bottom = [d for d in docks if self.dockWidgetArea(d) == Qt.BottomDockWidgetArea and d.isVisible()]
+        right = [d for d in docks if self.dockWidgetArea(d) == Qt.RightDockWidgetArea and d.isVisible()]
+        if bottom:
+            self.resizeDocks([bottom[0]], [max(190, self.height() // 4)], Qt.Vertical)
+        if right:
+            self.resizeDocks([right[0]], [max(300, self.width() // 5)], Qt.Horizontal)
+        self.resizeDocks([self._docks["paletteDock"]], [210], Qt.Horizontal)
+        self.view.show_graph()
 
     def save_layout(self) -> None:
         """Remember the window size and dock layout for the next run."""

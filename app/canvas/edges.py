@@ -17,8 +17,14 @@ _METRICS = None
 
 def wire_path(p1: QPointF, p2: QPointF) -> QPainterPath:
     """A horizontal S-curve from an output at p1 to an input at p2."""
-    dx = max(40.0, abs(p2.x() - p1.x()) * 0.5)
+    span = p2.x() - p1.x()
+    dx = max(40.0, abs(span) * 0.5)
     path = QPainterPath(p1)
+    if span > 420 and abs(p2.y() - p1.y()) < 60:
+        # A skip connection along a row would hide behind the layers it jumps over: arc above them.
+        lift = min(260.0, 90.0 + 0.1 * span)
+        path.cubicTo(QPointF(p1.x() + 120, p1.y() - lift), QPointF(p2.x() - 120, p2.y() - lift), p2)
+        return path
     path.cubicTo(QPointF(p1.x() + dx, p1.y()), QPointF(p2.x() - dx, p2.y()), p2)
     return path
 

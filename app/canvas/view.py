@@ -67,6 +67,16 @@ class GraphView(QGraphicsView):
         elif self.zoom() < MIN_ZOOM:
             self.zoom_about_center(MIN_ZOOM / self.zoom())
 
+    def show_graph(self, readable_zoom: float = 0.7) -> None:
+        """Fit the whole graph, but never below a zoom where titles are readable: then show its start."""
+        self.fit_all()
+        if self.zoom() >= readable_zoom or not self.scene().nodes:
+            return
+        self.zoom_about_center(readable_zoom / self.zoom())
+        rect = self.scene().graph_rect()
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        self.centerOn(rect.left() - 40 + visible.width() / 2, rect.center().y())
+
     def zoom_about_center(self, factor: float) -> None:
         anchor = self.transformationAnchor()
         self.setTransformationAnchor(QGraphicsView.AnchorViewCenter)
