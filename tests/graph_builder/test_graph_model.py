@@ -157,7 +157,7 @@ def _apply_random_edit(g: Graph, op: int, a: int, b: int):
             batch = Batch(
                 [g.add_node_command("ReLU"), RemoveNode(na)], "combo")
             return g.apply(batch)
-    except EditError:
+    except (EditError, ParamError):
         return None  # refused edits change nothing, which the final comparison also proves
     return None
 
