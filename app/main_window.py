@@ -20,6 +20,8 @@ Settings use QSettings("NetCanvas", "NetCanvas"), or an ini file in NETCANVAS_SE
 
 from __future__ import annotations
 
+import atexit
+
 import os
 import sys
 import traceback
@@ -60,6 +62,33 @@ class _Warmup(QThread):
             import torch  # noqa: F401
         except Exception:  # the editor works without torch; training will say what is missing
             pass
+
+
+_CLIPBOARD_HOOKED = False
+
+
+def _hand_clipboard_back_at_exit() -> None:
+    """At interpreter exit, swap our Python-made QMimeData for Qt's own plain text.
+
+    Qt deletes the clipboard's QMimeData while Python is finalising; when that object was made
+    in Python the process dies with a segmentation fault on the way out. Keeping the copied
+    layers as text (what other programs could paste anyway) avoids it and loses nothing.
+    """
+    global _CLIPBOARD_HOOKED
+    if _CLIPBOARD_HOOKED:
+        return
+    _CLIPBOARD_HOOKED = True
+
+    def hand_back() -> None:
+        app = QApplication.instance()
+        if app is None:
+            return
+        clipboard = QApplication.clipboard()
+        mime = clipboard.mimeData()
+        if mime is not None and mime.hasFormat(GRAPH_MIME):
+            clipboard.setText(mime.text())
+
+    atexit.register(hand_back)
 
 
 class MainWindow(QMainWindow):
@@ -385,6 +414,7 @@ class MainWindow(QMainWindow):
         mime.setData(GRAPH_MIME, text.encode("utf-8"))
         mime.setText(text)
         QApplication.clipboard().setMimeData(mime)
+        _hand_clipboard_back_at_exit()
         self._paste_count = 0
         return True
 

@@ -12,6 +12,7 @@ import os
 import time
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
@@ -295,11 +296,12 @@ class TrainingController(QObject):
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.window and event.type() == QEvent.Close:
-            QTimer.singleShot(0, self._after_close)
+            QTimer.singleShot(0, self, self._after_close)  # cancelled if we are deleted first
         return False
 
     def _after_close(self) -> None:
-        if not self.window.isVisible():  # the close was not refused: end the child with the window
+        window_gone = not shiboken6.isValid(self.window)
+        if window_gone or not self.window.isVisible():  # the close was not refused: end the child too
             self.bridge.kill()
 
     # ----- window helpers

@@ -41,3 +41,23 @@ print("TORCH", "torch" in sys.modules, "CODE", code)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
     assert "first-paint" in out.stdout, out.stderr
     assert "TORCH False CODE 0" in out.stdout, out.stderr
+
+
+def test_the_process_exits_cleanly_after_copying_layers(tmp_path):
+    """Copied layers stay on the clipboard as text and the interpreter exits with 0, not a crash."""
+    script = """
+from PySide6.QtWidgets import QApplication
+from graph_builder import Graph, Project
+from app.main_window import MainWindow
+app = QApplication([])
+g = Graph()
+a = g.add_node("Input", params={"shape": [4]}); b = g.add_node("ReLU"); g.connect(a.id, b.id)
+w = MainWindow(Project(g))
+w.scene.nodes[b.id].setSelected(True)
+print("COPIED", w.copy())
+"""
+    env = {"QT_QPA_PLATFORM": "offscreen", "NETCANVAS_SETTINGS_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         env=env)
+    assert "COPIED True" in out.stdout, out.stderr
+    assert out.returncode == 0, f"exit code {out.returncode}: {out.stderr[-2000:]}"
