@@ -1,0 +1,188 @@
+"""Trainer speed against its peers, measured in one run (not a test).
+
+The same models (an MLP and a LeNet-style CNN on sklearn digits), batch size, epochs and
+optimizer (Adam) in three engines:
+
+  * NetCanvas's trainer, with live events (batch/progress/epoch/confusion) and with them off;
+  * the idiomatic PyTorch loop: TensorDataset + DataLoader(shuffle=True), loss.item() per batch;
+  * Keras 3 `fit` on its torch backend (pip install keras; the `bench` extra).
+
+Every engine trains and validates once per epoch. Times are the median of several repeats
+after a warm-up; ratios > 1 mean NetCanvas is faster. Targets (DESIGN.md): >= 1.2x the
+DataLoader loop on CPU (2x on GPU), >= 3x Keras, live-event overhead <= 5 %.
+
+    python bench/bench_trainer.py [--epochs 20] [--repeats 5] [--device auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+from runtime.data import load_splits  # noqa: E402
+from runtime.trainer import select_device, train  # noqa: E402
+
+BATCH = 32
+LR = 1e-3
+
+
+def torch_model(kind: str) -> nn.Module:
+    torch.manual_seed(0)
+    if kind == "mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 2 * 2, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+def keras_model(kind: str):
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    if kind == "mlp":
+        body = [layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10)]
+    else:
+        body = [layers.Conv2D(16, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
+                layers.Conv2D(32, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
+                layers.Flatten(), layers.Dense(64, activation="relu"), layers.Dense(10)]
+    model = keras.Sequential([keras.Input((8, 8, 1)), *body])
+    model.compile(optimizer=keras.optimizers.Adam(LR),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    return model
+
+
+def time_netcanvas(kind: str, epochs: int, device: str, live: bool) -> tuple[float, float]:
+    """Seconds from `started` to the last `epoch` event (train + validate), and the final val accuracy."""
+    module = torch_model(kind)
+    start = end = None
+    acc = float("nan")
+    for event in train(module=module, dataset={"name": "digits"}, live=live,
+                       training={"epochs": epochs, "batch_size": BATCH, "lr": LR, "device": device}):
+        if event["type"] == "started":
+            start = time.perf_counter()
+        elif event["type"] == "epoch":
+            end = time.perf_counter()
+            acc = event["val"]["accuracy"]
+        elif event["type"] == "failed":
+            raise RuntimeError(event["message"])
+    return end - start, acc
+
+
+def time_dataloader(kind: str, epochs: int, device: str) -> tuple[float, float]:
+    """The loop most tutorials write: DataLoader batches, copy to device, loss.item() per batch."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    splits = load_splits({"name": "digits"})
+    dev = select_device(device)
+    model = torch_model(kind).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    train_loader = DataLoader(TensorDataset(*(torch.from_numpy(np.array(a)) for a in splits["train"])),
+                              batch_size=BATCH, shuffle=True)
+    val_loader = DataLoader(TensorDataset(*(torch.from_numpy(np.array(a)) for a in splits["val"])),
+                            batch_size=256)
+    acc = float("nan")
+    start = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        running = 0.0
+        for xb, yb in train_loader:
+            xb, yb = xb.to(dev), yb.to(dev)
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            running += loss.item() * len(xb)
+        model.eval()
+        correct = total = 0
+        val_loss = 0.0
+        with torch.no_grad():
+            for xb, yb in val_loader:
+                xb, yb = xb.to(dev), yb.to(dev)
+                out = model(xb)
+                val_loss += F.cross_entropy(out, yb, reduction="sum").item()
+                correct += (out.argmax(1) == yb).sum().item()
+                total += len(yb)
+        acc = correct / total
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start, acc
+
+
+def time_keras(kind: str, epochs: int) -> tuple[float, float]:
+    splits = load_splits({"name": "digits"})
+    x, y = (np.array(a) for a in splits["train"])
+    xv, yv = (np.array(a) for a in splits["val"])
+    to_nhwc = lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))  # noqa: E731  Keras is channels-last
+    model = keras_model(kind)
+    start = time.perf_counter()
+    history = model.fit(to_nhwc(x), y, batch_size=BATCH, epochs=epochs, validation_data=(to_nhwc(xv), yv),
+                        shuffle=True, verbose=0)
+    return time.perf_counter() - start, history.history["val_accuracy"][-1]
+
+
+def interleaved(engines: dict, repeats: int) -> dict[str, tuple[float, float]]:
+    """Median seconds and last accuracy per engine; runs alternate so machine noise hits all alike."""
+    for fn in engines.values():
+        fn()  # warm-up: imports, allocator, autotuning
+    runs: dict[str, list] = {name: [] for name in engines}
+    for _ in range(repeats):
+        for name, fn in engines.items():
+            runs[name].append(fn())
+    return {name: (statistics.median(r[0] for r in rs), rs[-1][1]) for name, rs in runs.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--no-keras", action="store_true")
+    args = parser.parse_args()
+    dev = select_device(args.device)
+    print(f"digits, batch {BATCH}, Adam lr {LR}, {args.epochs} epochs, median of {args.repeats}; device {dev}, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    for kind in ("mlp", "cnn"):
+        engines = {
+            "live": lambda: time_netcanvas(kind, args.epochs, args.device, True),
+            "quiet": lambda: time_netcanvas(kind, args.epochs, args.device, False),
+            "loader": lambda: time_dataloader(kind, args.epochs, args.device),
+        }
+        keras_note = ""
+        if not args.no_keras:
+            try:
+                import keras  # noqa: F401
+            except ImportError:
+                keras_note = "not installed: pip install keras"
+            else:
+                engines["keras"] = lambda: time_keras(kind, args.epochs)
+        t = interleaved(engines, args.repeats)
+        ours, quiet, loader = t["live"][0], t["quiet"][0], t["loader"][0]
+        print(f"\n{kind.upper()}")
+        print(f"  NetCanvas trainer, live events  {ours:8.3f} s   val acc {t['live'][1]:.3f}")
+        print(f"  NetCanvas trainer, events off   {quiet:8.3f} s")
+        print(f"  PyTorch DataLoader loop         {loader:8.3f} s   val acc {t['loader'][1]:.3f}")
+        if "keras" in t:
+            print(f"  Keras 3 fit (torch backend)     {t['keras'][0]:8.3f} s   val acc {t['keras'][1]:.3f}")
+        elif keras_note:
+            print(f"  Keras 3 fit (torch backend)     {keras_note}")
+        print(f"  speed-up vs DataLoader loop     {loader / ours:6.2f}x  (target >= 1.2x CPU, 2x GPU)")
+        if "keras" in t:
+            print(f"  speed-up vs Keras fit           {t['keras'][0] / ours:6.2f}x  (target >= 3x)")
+        print(f"  live-event overhead             {100 * (ours / quiet - 1):+6.1f} %  (target <= 5 %)")
+
+if __name__ == "__main__":
+    main()
