@@ -37,6 +37,9 @@ FALLBACK_DATASET_FIELDS = (
 )
 
 
+REFRESH_DELAY_MS = 150
+
+
 def load_preview(config: dict, augmented: bool = False) -> dict:
     """Description and a few samples of the dataset `config` (worker thread; imports torch)."""
     from runtime import data
@@ -44,6 +47,21 @@ def load_preview(config: dict, augmented: bool = False) -> dict:
     desc = data.describe_dataset(config)
     x, y = data.sample_batch(config, 32, augmented=augmented)
     return {"description": desc, "x": np.asarray(x), "y": np.asarray(y) if y is not None else None}
+
+
+def explain_failure(exc: BaseException, config: dict) -> str:
+    """Plain words for a dataset that could not be loaded (never a traceback)."""
+    from graph_builder.errors import ProjectError
+    from runtime.errors import NetCanvasRuntimeError
+
+    if isinstance(exc, (NetCanvasRuntimeError, ProjectError)):  # these already say what is wrong and what to do
+        detail = exc.message if isinstance(exc, ProjectError) else str(exc)
+        return f"The dataset could not be loaded: {detail[:1].lower()}{detail[1:]}"
+    name = config.get("name") or "the chosen"
+    where = f" from {config['path']}" if config.get("path") else ""
+    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    return (f"The {name} dataset could not be loaded{where} ({first_line}). Check that the file is a "
+            f"{name} dataset of the expected layout, or choose another dataset.")
 
 
 def describe_text(desc: dict) -> str:
@@ -55,10 +73,16 @@ def describe_text(desc: dict) -> str:
         parts.append(f"input {tuple(desc['input_shape'])}")
     counts = desc.get("counts") or desc.get("sizes") or {}
     if counts:
-        parts.append(", ".join(f"{k} {v}" for k, v in counts.items()))
+        total = sum(v for v in counts.values() if isinstance(v, int))
+        parts.append(f"{total} samples: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     classes = desc.get("classes") or []
     if classes:
         parts.append(f"{len(classes)} classes")
+        per_class = [v for v in (desc.get("class_counts") or {}).values() if isinstance(v, int)]
+        if per_class:  # the balance in words; the bar chart below shows it per class
+            lo, hi = min(per_class), max(per_class)
+            verdict = "balanced" if lo >= 0.8 * hi else "imbalanced"
+            parts.append(f"{verdict}: {lo}–{hi} training samples per class")
     elif desc.get("task"):
         parts.append(desc["task"])
     return " · ".join(parts)
@@ -119,6 +143,12 @@ class DataPanel(QWidget):
         layout.addWidget(split)
         self._job = None
         self._pending: bool | None = None
+        self._augmented = False  # the kind of preview last asked for; edits refresh the same kind
+        self._stale = True  # the shown description does not match the settings
+        self._refresh_timer = QTimer(self)  # typing in a spin box must not load the data per key
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
+        self._refresh_timer.timeout.connect(lambda: self.load(self._augmented))
         self.last_preview: dict | None = None
 
     def values(self) -> dict:
@@ -127,14 +157,28 @@ class DataPanel(QWidget):
     def set_values(self, values: dict) -> None:
         self.form.set_values(values)
         self.summary.setText("Choose a dataset; its description appears here.")
+        self._schedule_refresh()
 
     def _on_changed(self, name: str, value) -> None:
         self.settings_changed.emit(name, value)
-        if self.last_preview is not None:  # keep a shown preview in step with the settings
-            QTimer.singleShot(0, lambda: self.load(False))
+        self._schedule_refresh()
+
+    def _schedule_refresh(self) -> None:
+        """Describe the data again soon when it is on screen; otherwise when it is next shown."""
+        self._stale = True
+        if self.isVisible():
+            self._refresh_timer.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:  # settings changed while the panel was hidden (or it was never loaded)
+            self._refresh_timer.start()
 
     def load(self, augmented: bool = False) -> None:
         """Describe the dataset and show samples (on the worker thread)."""
+        self._augmented = augmented
+        self._stale = False
+        self._refresh_timer.stop()
         if self._job is not None and not self._job.done:
             self._pending = augmented  # one load at a time; the latest request wins
             return
@@ -144,6 +188,9 @@ class DataPanel(QWidget):
                                       on_error=self._on_failed, parent=self)
 
     def _on_loaded(self, preview: dict) -> None:
+        if self._pending is not None:  # the settings changed while loading: this preview is already old
+            self._next()
+            return
         self.last_preview = preview
         desc = preview["description"]
         self.summary.setText(describe_text(desc))
@@ -162,8 +209,14 @@ class DataPanel(QWidget):
         self._next()
 
     def _on_failed(self, exc: BaseException) -> None:
-        message = f"The dataset could not be loaded: {exc}"
+        if self._pending is not None:
+            self._next()
+            return
+        message = explain_failure(exc, {**self.controller.project.dataset, **self.values()})
+        self.last_preview = None
         self.summary.setText(message)
+        self.balance.hide()
+        self.samples.show_message("No samples: the dataset could not be loaded.")
         self.preview_failed.emit(message)
         self._next()
 

@@ -73,14 +73,28 @@ class SampleView(QStackedWidget):
         for w in (self.image_label, self.table, self.plot):
             self.addWidget(w)
         self.kind = ""
+        self.shown = 0  # how many samples are on screen
+        self.grid: np.ndarray | None = None  # the image mosaic, before scaling
+
+    def show_message(self, text: str) -> None:
+        """Replace the samples by a line of text (nothing to show, or the data failed to load)."""
+        self.kind, self.shown, self.grid = "", 0, None
+        self.image_label.clear()
+        self.image_label.setToolTip("")
+        self.image_label.setText(text)
+        self.setCurrentWidget(self.image_label)
 
     def show_samples(self, x, y=None, class_names: list[str] | None = None, columns: int = 8) -> None:
         """Show up to a few dozen samples of `x` (labels `y` where given)."""
         x = np.asarray(x)
         self.kind = sample_kind(x)
         names = class_names or []
+        if len(x) == 0:
+            self.show_message("The chosen split holds no samples.")
+            return
         if self.kind == "image":
-            grid = mosaic(x[: columns * 4], columns)
+            self.shown = min(len(x), columns * 4)
+            grid = self.grid = mosaic(x[: columns * 4], columns)
             scale = max(1, min(8, 320 // max(grid.shape[1], 1)))
             self.image_label.setPixmap(array_to_pixmap(grid, scale))
             if y is not None:
@@ -89,6 +103,7 @@ class SampleView(QStackedWidget):
             self.setCurrentWidget(self.image_label)
         elif self.kind == "sequence":
             self.plot.clear()
+            self.shown, self.grid = min(len(x), 6), None
             colors = (TRAIN, VALID, EXTRA) + OVERLAY
             for k, seq in enumerate(x[:6]):
                 label = None
@@ -99,6 +114,7 @@ class SampleView(QStackedWidget):
             self.setCurrentWidget(self.plot)
         else:
             rows = x[:20].reshape(min(len(x), 20), -1)
+            self.shown, self.grid = len(rows), None
             cols = rows.shape[1] + (1 if y is not None else 0)
             self.table.setRowCount(len(rows))
             self.table.setColumnCount(cols)

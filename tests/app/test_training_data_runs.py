@@ -1,0 +1,97 @@
+"""Data panel and Runs panel, driven by real clicks and typing, with real data and real child-process runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "resources" / "templates"
+
+
+@pytest.fixture
+def app_window(make_window, qtbot, tmp_path, monkeypatch):
+    """A shown main window with its training docks built and runs kept in the test's folder."""
+    monkeypatch.setenv("NETCANVAS_RUNS_DIR", str(tmp_path / "runs"))
+    w = make_window()
+    qtbot.waitUntil(lambda: w.training.built, timeout=10000)
+    yield w
+    c = w.training
+    c.bridge.kill()  # no child may outlive the test
+    job = c.data_panel._job
+    if job is not None:
+        job.wait(60)  # the preview thread must end before the leak check
+        qtbot.waitUntil(lambda: job.done, timeout=10000)
+
+
+@pytest.fixture
+def data(app_window):
+    """The Data panel, shown in its dock."""
+    app_window.training._show("data_dock")
+    return app_window.training.data_panel
+
+
+def choose(qtbot, combo: QComboBox, value) -> None:
+    """Open the combo's list and click the entry holding `value`, as a user does."""
+    index = combo.findData(value)
+    assert index >= 0, f"{value!r} is not offered by {combo.objectName()}"
+    combo.showPopup()
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible)
+    rect = view.visualRect(view.model().index(index, 0))
+    view.scrollTo(view.model().index(index, 0))
+    rect = view.visualRect(view.model().index(index, 0))
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: not view.isVisible())
+    assert combo.currentData() == value
+
+
+def type_into(qtbot, editor, text: str) -> None:
+    """Replace a spin box's or line edit's text by typing, then press Enter."""
+    editor.setFocus()
+    editor.selectAll()
+    qtbot.keyClicks(editor, text)
+    qtbot.keyClick(editor, Qt.Key_Enter)
+
+
+def wait_loaded(qtbot, panel, timeout: int = 30000) -> None:
+    """Wait until the panel's description job has ended and nothing is pending."""
+    qtbot.waitUntil(lambda: panel._job is not None and panel._job.done and panel._pending is None
+                    and not panel.summary.text().startswith("Loading"), timeout=timeout)
+
+
+def editor(panel, name: str):
+    return panel.form.editors[name]
+
+
+# ----- data panel ---------------------------------------------------------------------------
+
+def test_choosing_digits_describes_it_and_shows_a_grid_of_sample_images(app_window, data, qtbot):
+    project = app_window.project
+    choose(qtbot, editor(data, "name"), "iris")
+    assert project.dataset["name"] == "iris"
+    choose(qtbot, editor(data, "name"), "digits")
+    assert project.dataset["name"] == "digits"
+    wait_loaded(qtbot, data)
+    text = data.summary.text()
+    # sklearn's 1797 digits: 20 % validation, 20 % test by default, stratified
+    assert "1797 samples: train 1078, val 360, test 359" in text and "10 classes" in text, text
+    assert "balanced" in text and "imbalanced" not in text
+    assert data.balance.isVisible()
+    heights = data._bars.opts["height"]
+    assert len(heights) == 10 and heights.sum() == 1078 and heights.min() > 100
+    assert data.samples.kind == "image"
+    assert data.samples.currentWidget() is data.samples.image_label
+    pixmap = data.samples.image_label.pixmap()
+    assert not pixmap.isNull()
+    assert data.samples.shown == 32
+    # 32 8x8 digits tiled 8 per row with a 1-pixel gutter, scaled by a whole factor
+    grid = data.samples.grid
+    assert grid.shape == (4 * 9 + 1, 8 * 9 + 1)
+    assert pixmap.width() % grid.shape[1] == 0 and pixmap.width() // grid.shape[1] == pixmap.height() // grid.shape[0]
+    assert len(np.unique(grid)) > 2  # real pixel values, not a blank mosaic
+    assert len(data.samples.image_label.toolTip().split(":")[1].split()) == 32
