@@ -95,3 +95,57 @@ def test_choosing_digits_describes_it_and_shows_a_grid_of_sample_images(app_wind
     assert pixmap.width() % grid.shape[1] == 0 and pixmap.width() // grid.shape[1] == pixmap.height() // grid.shape[0]
     assert len(np.unique(grid)) > 2  # real pixel values, not a blank mosaic
     assert len(data.samples.image_label.toolTip().split(":")[1].split()) == 32
+
+
+def table_rows(table) -> list[list[str]]:
+    return [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
+
+
+@pytest.mark.parametrize("name, features, classes", [
+    ("iris", 4, ("setosa", "versicolor", "virginica")),
+    ("wine", 13, ("class_0", "class_1", "class_2")),
+    ("breast_cancer", 30, ("malignant", "benign")),
+    ("moons", 2, None),
+    ("spirals", 2, None),
+])
+def test_a_tabular_dataset_shows_a_table_of_rows(app_window, data, qtbot, name, features, classes):
+    choose(qtbot, editor(data, "name"), name)
+    assert app_window.project.dataset["name"] == name
+    wait_loaded(qtbot, data)
+    text = data.summary.text()
+    assert f"input ({features},)" in text and "samples:" in text and "classes" in text, text
+    view = data.samples
+    assert view.kind == "table" and view.currentWidget() is view.table
+    table = view.table
+    assert table.rowCount() == 20 and table.columnCount() == features + 1
+    header = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert header[-1] == "target" and header[0] == "x0"
+    rows = table_rows(table)
+    assert all(float(v) == float(v) for row in rows for v in row[:-1])  # numbers, not NaN
+    targets = {row[-1] for row in rows}
+    if classes:
+        assert targets <= set(classes) and len(targets) >= 1
+        assert f"{len(classes)} classes" in text
+
+
+def test_a_sequence_dataset_shows_sequence_plots_and_follows_its_length(app_window, data, qtbot):
+    choose(qtbot, editor(data, "name"), "waveforms")
+    wait_loaded(qtbot, data)
+    view = data.samples
+    assert view.kind == "sequence" and view.currentWidget() is view.plot
+    curves = view.plot.getPlotItem().listDataItems()
+    assert len(curves) == 6 and all(len(c.getData()[0]) == 32 for c in curves)
+    assert "input (32, 1)" in data.summary.text()
+
+    type_into(qtbot, editor(data, "seq_len"), "48")
+    assert app_window.project.dataset["seq_len"] == 48
+    qtbot.waitUntil(lambda: "input (48, 1)" in data.summary.text(), timeout=30000)
+    curves = view.plot.getPlotItem().listDataItems()
+    assert len(curves) == 6 and all(len(c.getData()[0]) == 48 for c in curves)
+
+    choose(qtbot, editor(data, "name"), "sine")
+    qtbot.waitUntil(lambda: "regression" in data.summary.text(), timeout=30000)
+    wait_loaded(qtbot, data)
+    assert view.kind == "sequence" and "classes" not in data.summary.text()
+    assert len(view.plot.getPlotItem().listDataItems()) == 6
+    assert not data.balance.isVisible()  # no classes, no class balance
