@@ -61,7 +61,7 @@ def main() -> int:
     os.environ.setdefault("NETCANVAS_SETTINGS_DIR", tempfile.mkdtemp(prefix="nc-bench-settings-"))
     os.environ.setdefault("NETCANVAS_RUNS_DIR", tempfile.mkdtemp(prefix="nc-bench-runs-"))
 
-    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow
@@ -80,6 +80,7 @@ def main() -> int:
         timer.setInterval(10)
         last = [None]
         end = time.monotonic() + seconds
+        loop = QEventLoop()  # not app.exec(): app.quit() would emit aboutToQuit, which ends training
 
         def tick():
             now = clock.nsecsElapsed() / 1e6
@@ -88,12 +89,12 @@ def main() -> int:
             last[0] = now
             if time.monotonic() >= end or (until is not None and until()):
                 timer.stop()
-                app.quit()
+                loop.quit()
 
         clock.start()
         timer.timeout.connect(tick)
         timer.start()
-        app.exec()
+        loop.exec()
         return late
 
     window.training.ensure_built()
