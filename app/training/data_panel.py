@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
+                               QWidget)
 from PySide6.QtCore import Qt
 
 from app.training.background import run_in_background
@@ -38,6 +39,9 @@ FALLBACK_DATASET_FIELDS = (
 
 
 REFRESH_DELAY_MS = 150
+# File datasets and what the "Choose…" dialog picks for each: a file, or a folder
+FILE_FILTERS = {"csv": "CSV tables (*.csv *.txt)", "npz": "NumPy archives (*.npz)"}
+FOLDER_DATASETS = ("image_folder", "mnist", "fashion_mnist", "cifar10")
 
 
 def load_preview(config: dict, augmented: bool = False) -> dict:
@@ -118,6 +122,11 @@ class DataPanel(QWidget):
         self.augment_button = QPushButton("Preview augmentation")
         self.augment_button.setObjectName("preview_augmentation")
         self.augment_button.clicked.connect(lambda: self.load(True))
+        self.file_button = QPushButton("Choose file…")
+        self.file_button.setObjectName("choose_dataset_file")
+        self.file_button.setToolTip("Pick the file or folder the dataset is read from")
+        self.file_button.clicked.connect(self.choose_path)
+        self.file_dialog: QFileDialog | None = None
         buttons = QHBoxLayout()
         buttons.addWidget(self.load_button)
         buttons.addWidget(self.augment_button)
@@ -128,6 +137,7 @@ class DataPanel(QWidget):
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addWidget(scroll)
+        tl.addWidget(self.file_button)
         bottom = QWidget()
         bl = QVBoxLayout(bottom)
         bl.setContentsMargins(0, 0, 0, 0)
@@ -150,6 +160,7 @@ class DataPanel(QWidget):
         self._refresh_timer.setInterval(REFRESH_DELAY_MS)
         self._refresh_timer.timeout.connect(lambda: self.load(self._augmented))
         self.last_preview: dict | None = None
+        self._update_file_button()
 
     def values(self) -> dict:
         return self.form.values()
@@ -157,11 +168,51 @@ class DataPanel(QWidget):
     def set_values(self, values: dict) -> None:
         self.form.set_values(values)
         self.summary.setText("Choose a dataset; its description appears here.")
+        self._update_file_button()
         self._schedule_refresh()
 
     def _on_changed(self, name: str, value) -> None:
         self.settings_changed.emit(name, value)
+        if name == "name":
+            self._update_file_button()
         self._schedule_refresh()
+
+    def _file_kind(self) -> str | None:
+        """'file' or 'folder' when the chosen dataset is read from the user's files, else None."""
+        name = self.form.value("name") if "name" in self.form.fields else None
+        if name in FOLDER_DATASETS:
+            return "folder"
+        return "file" if name in FILE_FILTERS else None
+
+    def _update_file_button(self) -> None:
+        kind = self._file_kind()
+        self.file_button.setVisible(kind is not None and "path" in self.form.fields)
+        self.file_button.setText(f"Choose {kind or 'file'}…")
+
+    def choose_path(self) -> QFileDialog:
+        """Open a (non-modal) dialog for the dataset's file or folder; the choice becomes `path`."""
+        name = self.form.value("name")
+        current = self.form.value("path") if "path" in self.form.fields else None
+        dialog = QFileDialog(self, f"Choose the {name} data", str(current or ""))
+        dialog.setObjectName("dataset_file_dialog")
+        dialog.setOption(QFileDialog.DontUseNativeDialog, True)  # same dialog everywhere, testable
+        if self._file_kind() == "folder":
+            dialog.setFileMode(QFileDialog.Directory)
+            dialog.setOption(QFileDialog.ShowDirsOnly, True)
+        else:
+            dialog.setFileMode(QFileDialog.ExistingFile)
+            dialog.setNameFilters([FILE_FILTERS.get(name, "All files (*)"), "All files (*)"])
+        dialog.fileSelected.connect(self._on_path_chosen)
+        dialog.finished.connect(dialog.deleteLater)
+        self.file_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_path_chosen(self, path: str) -> None:
+        if not path:
+            return
+        self.form.set_values({"path": path})
+        self._on_changed("path", self.form.value("path"))
 
     def _schedule_refresh(self) -> None:
         """Describe the data again soon when it is on screen; otherwise when it is next shown."""

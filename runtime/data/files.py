@@ -135,6 +135,9 @@ def _target_column(target, header: list[str], name: str) -> int:
 def load_npz(path: str | Path) -> RawData:
     """A NumPy .npz archive with arrays `x` (inputs) and `y` (class labels or regression targets)."""
     p = _existing(path, "NumPy")
+    if not zipfile.is_zipfile(p):  # else numpy reads it as a pickle and suggests allow_pickle, which we refuse
+        raise DatasetFormatError(f"{p.name} is not a readable .npz archive (it is not a zip file); "
+                                 "write it with np.savez(path, x=inputs, y=targets)")
     try:
         with np.load(p, allow_pickle=False) as archive:
             keys = set(archive.files)

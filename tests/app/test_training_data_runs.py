@@ -149,3 +149,94 @@ def test_a_sequence_dataset_shows_sequence_plots_and_follows_its_length(app_wind
     assert view.kind == "sequence" and "classes" not in data.summary.text()
     assert len(view.plot.getPlotItem().listDataItems()) == 6
     assert not data.balance.isVisible()  # no classes, no class balance
+
+
+def pick_file(qtbot, panel, path: Path) -> None:
+    """Click "Choose file…" and pick `path` in the dialog."""
+    assert panel.file_button.isVisible()
+    qtbot.mouseClick(panel.file_button, Qt.LeftButton)
+    dialog = panel.file_dialog
+    qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible())
+    dialog.selectFile(str(path))
+    dialog.accept()
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+
+
+def write_flowers_csv(path: Path, rows: int = 90) -> Path:
+    """A CSV whose target column is in the middle, with text labels."""
+    rng = np.random.default_rng(0)
+    lines = ["length,species,width,depth"]
+    for i in range(rows):
+        kind = ("rose", "tulip", "lily")[i % 3]
+        base = (i % 3) * 2.0
+        lines.append(f"{base + rng.normal():.3f},{kind},{base + rng.normal():.3f},{rng.normal():.3f}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_csv_file_with_a_target_column_is_described_and_tabulated(app_window, data, qtbot, tmp_path):
+    csv_path = write_flowers_csv(tmp_path / "flowers.csv")
+    assert not data.file_button.isVisible()  # built-in datasets need no file
+    choose(qtbot, editor(data, "name"), "csv")
+    type_into(qtbot, editor(data, "target"), "species")
+    pick_file(qtbot, data, csv_path)
+    dataset = app_window.project.dataset
+    assert dataset["name"] == "csv" and dataset["target"] == "species" and Path(dataset["path"]) == csv_path
+    qtbot.waitUntil(lambda: "3 classes" in data.summary.text(), timeout=30000)
+    wait_loaded(qtbot, data)
+    text = data.summary.text()
+    assert "input (3,)" in text and "90 samples" in text, text
+    assert data.samples.kind == "table"
+    targets = {row[-1] for row in table_rows(data.samples.table)}
+    assert targets <= {"rose", "tulip", "lily"} and len(targets) >= 2
+
+
+def test_an_npz_of_images_shows_its_grid(app_window, data, qtbot, tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, size=(50, 12, 12), dtype=np.uint8)
+    y = np.arange(50) % 5
+    np.savez(tmp_path / "tiles.npz", x=x, y=y)
+    choose(qtbot, editor(data, "name"), "npz")
+    pick_file(qtbot, data, tmp_path / "tiles.npz")
+    qtbot.waitUntil(lambda: "5 classes" in data.summary.text(), timeout=30000)
+    wait_loaded(qtbot, data)
+    assert "input (1, 12, 12)" in data.summary.text()
+    assert data.samples.kind == "image" and data.samples.shown == 30  # 60 % of 50 are training samples
+    assert data.samples.grid.shape == (4 * 13 + 1, 8 * 13 + 1)
+
+
+@pytest.mark.parametrize("name, make, expected", [
+    ("npz", lambda p: p.write_bytes(b"this is not a zip archive at all" * 10), "is not a readable .npz"),
+    ("npz", lambda p: np.savez(p, x=np.zeros((10, 3)), labels=np.zeros(10)), "has no array 'y'"),
+    ("csv", lambda p: p.write_bytes(bytes(range(256)) * 8), "flowers.csv is not a UTF-8 text file"),
+    ("csv", lambda p: p.write_text("a,b\n1,2\n", encoding="utf-8"), "has a single class"),
+])
+def test_a_corrupt_or_wrong_file_is_explained_in_plain_words(app_window, data, qtbot, tmp_path, name, make,
+                                                             expected):
+    bad = tmp_path / f"flowers.{name}"
+    make(bad)
+    choose(qtbot, editor(data, "name"), name)
+    pick_file(qtbot, data, bad)
+    qtbot.waitUntil(lambda: data.summary.text().startswith("The dataset could not be loaded")
+                    and expected in data.summary.text(), timeout=30000)
+    wait_loaded(qtbot, data)
+    text = data.summary.text()
+    assert "Traceback" not in text and 'File "' not in text
+    assert data.samples.shown == 0 and not data.balance.isVisible()
+    assert app_window.project.dataset["path"] == str(bad)
+
+    # The app keeps working: a good dataset loads right after.
+    choose(qtbot, editor(data, "name"), "digits")
+    qtbot.waitUntil(lambda: "10 classes" in data.summary.text(), timeout=30000)
+    wait_loaded(qtbot, data)
+    assert data.samples.kind == "image" and data.samples.shown == 32
+    assert app_window.isVisible()
+
+
+def test_a_typed_path_that_does_not_exist_is_explained(app_window, data, qtbot, tmp_path):
+    choose(qtbot, editor(data, "name"), "csv")
+    missing = tmp_path / "nowhere" / "table.csv"
+    type_into(qtbot, editor(data, "path"), str(missing))
+    assert app_window.project.dataset["path"] == str(missing)
+    qtbot.waitUntil(lambda: "there is no file" in data.summary.text(), timeout=30000)
+    assert "check the path" in data.summary.text() and "Traceback" not in data.summary.text()
