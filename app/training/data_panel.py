@@ -44,13 +44,36 @@ FILE_FILTERS = {"csv": "CSV tables (*.csv *.txt)", "npz": "NumPy archives (*.npz
 FOLDER_DATASETS = ("image_folder", "mnist", "fashion_mnist", "cifar10")
 
 
-def load_preview(config: dict, augmented: bool = False) -> dict:
+def augmentation_words(config: dict, image: bool) -> list[str]:
+    """The augmentations `config` turns on for this kind of data, in words."""
+    words = []
+    if image:  # flip, rotation and crop move pixels: they apply to images only
+        if config.get("augment_flip"):
+            words.append("random flip")
+        if (config.get("augment_rotation") or 0) > 0:
+            words.append(f"rotation up to ±{config['augment_rotation']:g}°")
+        if (config.get("augment_crop_padding") or 0) > 0:
+            words.append(f"crop with {config['augment_crop_padding']} px padding")
+    if (config.get("augment_noise") or 0) > 0:
+        words.append(f"noise σ {config['augment_noise']:g}")
+    return words
+
+
+def load_preview(config: dict, augmented: bool = False, seed: int = 0) -> dict:
     """Description and a few samples of the dataset `config` (worker thread; imports torch)."""
     from runtime import data
 
     desc = data.describe_dataset(config)
-    x, y = data.sample_batch(config, 32, augmented=augmented)
-    return {"description": desc, "x": np.asarray(x), "y": np.asarray(y) if y is not None else None}
+    x, y = data.sample_batch(config, 32, augmented=augmented, seed=seed)
+    if not augmented:
+        caption = "Training samples, as the model sees them."
+    else:
+        words = augmentation_words(config, bool(desc.get("image")))
+        caption = (f"Augmented training samples ({', '.join(words)}); press again for another draw." if words else
+                   "Augmentation is off for this data, so these are the plain training samples; turn on "
+                   "flip, rotation or crop (images) or input noise to preview it.")
+    return {"description": desc, "x": np.asarray(x), "y": np.asarray(y) if y is not None else None,
+            "augmented": augmented, "caption": caption}
 
 
 def explain_failure(exc: BaseException, config: dict) -> str:
@@ -114,6 +137,9 @@ class DataPanel(QWidget):
         self.balance.getPlotItem().setTitle("class balance", size="9pt")
         self._bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#56B4E9")
         self.balance.addItem(self._bars)
+        self.caption = QLabel("")
+        self.caption.setObjectName("samples_caption")
+        self.caption.setWordWrap(True)
         self.samples = SampleView()
         self.samples.setMinimumHeight(160)
         self.load_button = QPushButton("Show samples")
@@ -144,6 +170,7 @@ class DataPanel(QWidget):
         bl.addWidget(self.summary)
         bl.addWidget(self.balance)
         bl.addLayout(buttons)
+        bl.addWidget(self.caption)
         bl.addWidget(self.samples, 1)
         split = QSplitter(Qt.Vertical)
         split.addWidget(top)
@@ -154,6 +181,7 @@ class DataPanel(QWidget):
         self._job = None
         self._pending: bool | None = None
         self._augmented = False  # the kind of preview last asked for; edits refresh the same kind
+        self._draws = 0  # each augmentation preview shows a fresh random draw
         self._stale = True  # the shown description does not match the settings
         self._refresh_timer = QTimer(self)  # typing in a spin box must not load the data per key
         self._refresh_timer.setSingleShot(True)
@@ -235,7 +263,9 @@ class DataPanel(QWidget):
             return
         self.summary.setText("Loading the dataset…")
         config = {**self.controller.project.dataset, **self.values()}
-        self._job = run_in_background(load_preview, config, augmented, on_done=self._on_loaded,
+        if augmented:
+            self._draws += 1
+        self._job = run_in_background(load_preview, config, augmented, self._draws, on_done=self._on_loaded,
                                       on_error=self._on_failed, parent=self)
 
     def _on_loaded(self, preview: dict) -> None:
@@ -256,6 +286,7 @@ class DataPanel(QWidget):
         else:
             self.balance.hide()
         self.samples.show_samples(preview["x"], preview["y"], classes)
+        self.caption.setText(preview.get("caption", ""))
         self.preview_ready.emit(preview)
         self._next()
 
@@ -268,6 +299,7 @@ class DataPanel(QWidget):
         self.summary.setText(message)
         self.balance.hide()
         self.samples.show_message("No samples: the dataset could not be loaded.")
+        self.caption.setText("")
         self.preview_failed.emit(message)
         self._next()
 

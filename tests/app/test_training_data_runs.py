@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QComboBox, QStyle, QStyleOptionButton
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "resources" / "templates"
@@ -56,6 +56,14 @@ def type_into(qtbot, editor, text: str) -> None:
     editor.selectAll()
     qtbot.keyClicks(editor, text)
     qtbot.keyClick(editor, Qt.Key_Enter)
+
+
+def tick(qtbot, box) -> None:
+    """Click a check box on its indicator (a form stretches the box far wider than what is clickable)."""
+    option = QStyleOptionButton()
+    option.initFrom(box)
+    indicator = box.style().subElementRect(QStyle.SE_CheckBoxIndicator, option, box)
+    qtbot.mouseClick(box, Qt.LeftButton, pos=indicator.center())
 
 
 def wait_loaded(qtbot, panel, timeout: int = 30000) -> None:
@@ -240,3 +248,62 @@ def test_a_typed_path_that_does_not_exist_is_explained(app_window, data, qtbot, 
     assert app_window.project.dataset["path"] == str(missing)
     qtbot.waitUntil(lambda: "there is no file" in data.summary.text(), timeout=30000)
     assert "check the path" in data.summary.text() and "Traceback" not in data.summary.text()
+
+
+def counts_in(text: str) -> dict[str, int]:
+    """{"train": 1078, "val": 360, "test": 359} from the panel's description."""
+    import re
+
+    return {k: int(v) for k, v in re.findall(r"\b(train|val|test) (\d+)", text)}
+
+
+def test_split_normalisation_and_augmentation_reach_the_project_and_the_preview(app_window, data, qtbot):
+    dataset = app_window.project.dataset
+    choose(qtbot, editor(data, "name"), "wine")
+    choose(qtbot, editor(data, "name"), "digits")
+    qtbot.waitUntil(lambda: counts_in(data.summary.text()).get("val") == 360, timeout=30000)
+    wait_loaded(qtbot, data)
+    plain = data.last_preview["x"].copy()
+    assert plain.min() < 0 < plain.max()  # standardised with the training split's statistics
+
+    type_into(qtbot, editor(data, "val_fraction"), "0.3")
+    assert dataset["val_fraction"] == pytest.approx(0.3)
+    qtbot.waitUntil(lambda: counts_in(data.summary.text()).get("val") == 539, timeout=30000)
+    assert sum(counts_in(data.summary.text()).values()) == 1797
+
+    normalise = editor(data, "normalize")
+    assert normalise.isChecked()
+    tick(qtbot, normalise)
+    assert dataset["normalize"] is False
+    qtbot.waitUntil(lambda: data.last_preview["x"].min() == 0.0 and data.last_preview["x"].max() == 16.0,
+                    timeout=30000)  # digits' raw pixel range
+    tick(qtbot, normalise)
+    assert dataset["normalize"] is True
+    qtbot.waitUntil(lambda: data.last_preview["x"].min() < 0, timeout=30000)
+    wait_loaded(qtbot, data)
+    plain = data.last_preview["x"].copy()
+    plain_grid = data.samples.grid.copy()
+
+    # Augmentation off: the preview says so and shows the plain samples.
+    qtbot.mouseClick(data.augment_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "Augmentation is off" in data.caption.text(), timeout=30000)
+    np.testing.assert_array_equal(data.last_preview["x"], plain)
+
+    type_into(qtbot, editor(data, "augment_rotation"), "30")
+    tick(qtbot, editor(data, "augment_flip"))
+    assert dataset["augment_rotation"] == 30.0 and dataset["augment_flip"] is True
+    qtbot.waitUntil(lambda: data.caption.text().startswith("Augmented")
+                    and "random flip" in data.caption.text() and "±30°" in data.caption.text(), timeout=30000)
+    wait_loaded(qtbot, data)
+    first = data.last_preview["x"].copy()
+    assert first.shape == plain.shape
+    changed = [not np.allclose(a, b, atol=1e-3) for a, b in zip(first, plain)]
+    assert sum(changed) >= 24, f"only {sum(changed)} of 32 samples changed"
+    assert not np.array_equal(data.samples.grid, plain_grid)
+
+    qtbot.mouseClick(data.augment_button, Qt.LeftButton)  # another random draw
+    qtbot.waitUntil(lambda: not np.array_equal(data.last_preview["x"], first), timeout=30000)
+    wait_loaded(qtbot, data)
+    qtbot.mouseClick(data.load_button, Qt.LeftButton)  # back to the plain samples
+    qtbot.waitUntil(lambda: data.caption.text().startswith("Training samples"), timeout=30000)
+    np.testing.assert_array_equal(data.last_preview["x"], plain)
