@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -25,7 +25,8 @@ class RunInfo:
     project: dict | None = None
     weights: str | None = None
     epochs: list[dict] = field(default_factory=list)
-    confusion: dict | None = None  # the last confusion event
+    confusion: dict | None = None  # the last validation confusion event (the one the dashboard showed)
+    test_confusion: dict | None = None  # the confusion on the test split, once the run finished
     outcome: str = "unfinished"
     final: dict = field(default_factory=dict)
 
@@ -75,7 +76,10 @@ def read_run(path: str | Path) -> RunInfo:
             if kind == "epoch":
                 info.epochs.append(ev)
             elif kind == "confusion":
-                info.confusion = ev
+                if ev.get("split") == "test":
+                    info.test_confusion = ev
+                else:
+                    info.confusion = ev
             elif kind in ("finished", "failed", "stopped"):
                 info.outcome = kind
                 info.final = ev
@@ -93,11 +97,19 @@ def _fmt(value) -> str:
     return f"{value:.4g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
 
 
+def headline(metrics: dict) -> str:
+    """A run's headline metric in words: accuracy for classes, mean absolute error for values."""
+    for key, label in (("accuracy", "accuracy"), ("mae", "MAE")):
+        if isinstance(metrics.get(key), (int, float)):
+            return f"{label} {_fmt(metrics[key])}"
+    return ""
+
+
 class RunsPanel(QWidget):
     """Past runs of the project."""
 
     run_selected = Signal(str)  # the run whose weights export and inference use
-    COLUMNS = ("run", "outcome", "epochs", "val loss", "val accuracy", "test accuracy")
+    COLUMNS = ("run", "outcome", "epochs", "val loss", "val metric", "test metric")
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,8 +130,8 @@ class RunsPanel(QWidget):
         self.confusion_button.clicked.connect(self.show_selected_confusion)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.reload)
-        self.hint = QLabel("Select runs to overlay their validation curves; the first selected run's "
-                           "weights are used by Export and Inference.")
+        self.hint = QLabel("Select runs to overlay their validation curves; the run you click last (in bold) "
+                           "is the one whose weights Export and Inference use.")
         self.hint.setWordWrap(True)
         buttons = QHBoxLayout()
         for b in (self.overlay_button, self.confusion_button, self.refresh_button):
@@ -133,15 +145,37 @@ class RunsPanel(QWidget):
     def reload(self) -> None:
         """Re-read the runs folder."""
         self.runs = list_runs(self.controller.runs_root())
+        blocker = QSignalBlocker(self.tree)  # re-listing is not the user choosing a run
         self.tree.clear()
         for info in self.runs:
             last = info.epochs[-1] if info.epochs else {}
             val = last.get("val") or last.get("validation") or {}
             test = info.final.get("test") or {}
             item = QTreeWidgetItem([info.name, info.outcome, str(len(info.epochs)), _fmt(val.get("loss")),
-                                    _fmt(val.get("accuracy")), _fmt(test.get("accuracy"))])
+                                    headline(val), headline(test)])
             item.setData(0, Qt.UserRole, str(info.path))
+            item.setToolTip(0, info.final.get("message") or f"{info.path}")
             self.tree.addTopLevelItem(item)
+        del blocker
+        self.mark_current()
+
+    def item_for(self, run_dir) -> QTreeWidgetItem | None:
+        """The list row of `run_dir`, if it is listed."""
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if run_dir is not None and Path(item.data(0, Qt.UserRole)) == Path(run_dir):
+                return item
+        return None
+
+    def mark_current(self) -> None:
+        """Show in bold the run whose weights Export and Inference use."""
+        current = self.item_for(self.controller.current_run)
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            for col in range(len(self.COLUMNS)):
+                font = item.font(col)
+                font.setBold(item is current)
+                item.setFont(col, font)
 
     def note_live_epoch(self) -> None:
         """A running run finished an epoch (the list refreshes when it ends)."""
@@ -152,8 +186,12 @@ class RunsPanel(QWidget):
 
     def _on_selection(self) -> None:
         chosen = self.selected()
-        if chosen:
-            self.run_selected.emit(str(chosen[0].path))
+        if not chosen:
+            return
+        item = self.tree.currentItem()  # the row clicked last, when it is among the selected ones
+        path = item.data(0, Qt.UserRole) if item is not None and item.isSelected() else str(chosen[0].path)
+        self.run_selected.emit(path)
+        self.mark_current()
 
     def overlay_selected(self) -> None:
         """Draw the selected runs' validation loss and metric as dashed lines on the dashboard."""
@@ -172,8 +210,8 @@ class RunsPanel(QWidget):
     def show_selected_confusion(self) -> None:
         """Reopen the first selected run's last confusion matrix on the dashboard."""
         for info in self.selected():
-            if info.confusion:
-                ev = info.confusion
+            ev = info.confusion or info.test_confusion
+            if ev:
                 caption = f"Run {info.name}, {ev.get('split', 'validation')} set, epoch {ev.get('epoch', '?')}"
                 self.controller.dashboard.show_confusion(ev.get("matrix"), ev.get("classes") or [], caption)
                 self.controller._show("dashboard_dock")

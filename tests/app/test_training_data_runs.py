@@ -307,3 +307,102 @@ def test_split_normalisation_and_augmentation_reach_the_project_and_the_preview(
     qtbot.mouseClick(data.load_button, Qt.LeftButton)  # back to the plain samples
     qtbot.waitUntil(lambda: data.caption.text().startswith("Training samples"), timeout=30000)
     np.testing.assert_array_equal(data.last_preview["x"], plain)
+
+
+# ----- runs panel ---------------------------------------------------------------------------
+
+def open_template(window, stem: str):
+    from graph_builder.project import load_project
+
+    project = load_project(TEMPLATES / f"{stem}.json")
+    window.set_project(project, None, unsaved=True)
+    return project
+
+
+def train_once(qtbot, window, epochs: int) -> Path:
+    """Set the epochs by typing, press Train, wait for the run to finish; returns its folder."""
+    c = window.training
+    type_into(qtbot, c.training_panel.form.editors["epochs"], str(epochs))
+    with qtbot.waitSignal(c.run_finished, timeout=120000) as ended:
+        qtbot.mouseClick(c.training_panel.train_button, Qt.LeftButton)
+        assert c.bridge.is_active
+    assert ended.args[0] == "finished", ended.args
+    qtbot.waitUntil(lambda: not c.bridge.is_active, timeout=10000)
+    return Path(c.bridge.run_dir)
+
+
+def row_texts(tree, row: int) -> list[str]:
+    item = tree.topLevelItem(row)
+    return [item.text(col) for col in range(tree.columnCount())]
+
+
+def click_row(qtbot, tree, run_dir: Path, modifier=Qt.NoModifier) -> None:
+    item = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+                if Path(tree.topLevelItem(i).data(0, Qt.UserRole)) == run_dir)
+    rect = tree.visualItemRect(item)
+    qtbot.mouseClick(tree.viewport(), Qt.LeftButton, modifier, rect.center())
+
+
+def overlay_points(plot, run_name: str) -> list[int]:
+    """Point counts of the overlay curves a run drew on a dashboard plot."""
+    return [len(item.getData()[0]) for item in plot.plot_item.listDataItems()
+            if (item.name() or "").startswith(run_name)]
+
+
+def validation_size(window) -> int:
+    from runtime.data import describe_dataset
+
+    return int(describe_dataset(window.training.snapshot()["dataset"])["counts"]["val"])
+
+
+def test_finished_runs_are_listed_overlaid_reopened_and_chosen_for_export(app_window, qtbot, tmp_path):
+    window, c = app_window, app_window.training
+    open_template(window, "mlp_digits")
+    first = train_once(qtbot, window, 2)
+    second = train_once(qtbot, window, 3)
+    assert c.current_run == second  # the newest run is the one in use
+
+    panel = c.runs_panel
+    c._show("runs_dock")
+    tree = panel.tree
+    assert tree.topLevelItemCount() == 2
+    newest, oldest = row_texts(tree, 0), row_texts(tree, 1)
+    assert newest[:3] == [second.name, "finished", "3"] and oldest[:3] == [first.name, "finished", "2"]
+    for row in (newest, oldest):
+        assert float(row[3]) > 0  # validation loss
+        assert row[4].startswith("accuracy ") and 0.5 < float(row[4].split()[1]) <= 1.0
+        assert row[5].startswith("accuracy ") and 0.5 < float(row[5].split()[1]) <= 1.0
+    assert tree.topLevelItem(0).font(0).bold() and not tree.topLevelItem(1).font(0).bold()
+
+    # Select both and overlay their validation curves.
+    click_row(qtbot, tree, first)
+    click_row(qtbot, tree, second, Qt.ControlModifier)
+    assert {r.path for r in panel.selected()} == {first, second}
+    qtbot.mouseClick(panel.overlay_button, Qt.LeftButton)
+    dash = c.dashboard
+    assert overlay_points(dash.loss_plot, first.name) == [2]
+    assert overlay_points(dash.loss_plot, second.name) == [3]
+    assert overlay_points(dash.metric_plot, first.name) == [2]
+    assert overlay_points(dash.metric_plot, second.name) == [3]
+
+    # Choose the older run alone: its confusion matrix comes back, and its weights are the ones used.
+    click_row(qtbot, tree, first)
+    assert c.current_run == first
+    assert tree.topLevelItem(1).font(0).bold() and not tree.topLevelItem(0).font(0).bold()
+    qtbot.mouseClick(panel.confusion_button, Qt.LeftButton)
+    val_size = validation_size(window)
+    assert int(dash.confusion.matrix.sum()) == val_size
+    assert first.name in dash.confusion.caption.text() and "epoch 2" in dash.confusion.caption.text()
+
+    target = tmp_path / "chosen.safetensors"
+    with qtbot.waitSignal(c.exports.export_done, timeout=120000) as done:
+        c.exports.export("weights", str(target))
+    assert done.args[1]["ok"] and first.name in done.args[1]["message"]
+    from safetensors.numpy import load_file
+
+    exported = load_file(str(target))
+    chosen = load_file(str(first / "best.safetensors"))
+    other = load_file(str(second / "best.safetensors"))
+    assert set(exported) == set(chosen)
+    assert all(np.array_equal(exported[k], chosen[k]) for k in chosen)
+    assert not all(np.array_equal(exported[k], other[k]) for k in other)
