@@ -57,11 +57,13 @@ class ConfusionView(QWidget):
         self.color_bar.setImageItem(self.image, insert_in=self.plot_item)
         self.matrix: np.ndarray | None = None
         self.class_names: list[str] = []
+        self.split = "validation"
         self._texts: list[pg.TextItem] = []
         self._widget.scene().sigMouseClicked.connect(self._on_scene_clicked)
 
-    def set_matrix(self, matrix, class_names: list[str] | None = None, caption: str = "") -> None:
-        """Show `matrix` (rows: true class, columns: predicted class)."""
+    def set_matrix(self, matrix, class_names: list[str] | None = None, caption: str = "",
+                   split: str = "validation") -> None:
+        """Show `matrix` (rows: true class, columns: predicted class) of the data `split`."""
         m = np.asarray(matrix, dtype=np.int64)
         if m.ndim != 2 or m.shape[0] != m.shape[1]:
             raise ValueError(f"a confusion matrix is square (classes × classes), received shape {m.shape}")
@@ -75,6 +77,7 @@ class ConfusionView(QWidget):
         self._update_labels(m, top)
         self.matrix = m
         self.class_names = names
+        self.split = split  # which samples a clicked cell stands for
         self.caption.setText(caption or f"{int(m.sum())} samples; diagonal = correct")
 
     def _build_labels(self, n: int, names: list[str]) -> None:

@@ -247,16 +247,28 @@ class TrainingController(QObject):
         self.current_run = run_dir
         self.bridge.start(self.snapshot(), str(run_dir))
         self._show("dashboard_dock")
+        self._give_dashboard_room()
         self.status(f"Training started: {run_dir.name}")
         return True
 
     def _blocking_problem(self) -> str | None:
+        from graph_builder.settings import SettingsError, validate_dataset_section, validate_training_section
         from graph_builder.validation import validate
 
         errors = [i for i in validate(self.project.graph) if i.severity == "error"]
         if errors:
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             return f"The graph has a problem to fix before training: {errors[0].message}{more}"
+        # Refuse settings that cannot work here, before a child process is spent on them.
+        snapshot = self.snapshot()
+        for section, check, panel in (("training", validate_training_section, "Training"),
+                                      ("dataset", validate_dataset_section, "Data")):
+            try:
+                check(snapshot.get(section) or {}, f"$.{section}", fill_defaults=True)
+            except SettingsError as exc:
+                setting = exc.path.rsplit(".", 1)[-1].replace("_", " ")
+                return (f"Training was not started: the {setting} setting cannot work: {exc.message}. "
+                        f"Change it in the {panel} panel and press Train again.")
         return None
 
     def toggle_pause(self) -> None:
@@ -280,8 +292,12 @@ class TrainingController(QObject):
             self.dashboard.set_state(state)
 
     def _on_event(self, event: dict) -> None:
-        if event.get("type") == "epoch":
+        kind = event.get("type")
+        if kind == "epoch":
             self.runs_panel.note_live_epoch()
+        elif kind == "started":
+            self.inference_panel.set_split_sizes({"train": event.get("train_size"), "val": event.get("val_size"),
+                                                  "test": event.get("test_size")})
 
     def _on_run_ended(self, outcome: str, message: str) -> None:
         self.dashboard.set_outcome(outcome, message)
@@ -305,6 +321,15 @@ class TrainingController(QObject):
             self.bridge.kill()
 
     # ----- window helpers
+    def _give_dashboard_room(self, share: float = 0.42) -> None:
+        """Grow the dashboard dock to a readable height (plots and a clickable confusion matrix)."""
+        dock, w = self.docks.get("dashboard_dock"), self.window
+        if dock is None or not hasattr(w, "resizeDocks") or dock.isFloating():
+            return
+        wanted = int(w.height() * share)
+        if dock.height() < wanted:
+            w.resizeDocks([dock], [wanted], Qt.Vertical)
+
     def status(self, text: str) -> None:
         fn = getattr(self.window, "status_message", None)
         if callable(fn):

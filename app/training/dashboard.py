@@ -77,6 +77,7 @@ class Dashboard(QWidget):
         self.plots = [self.loss_plot, self.metric_plot, self.lr_plot, self.speed_plot]
 
         self.confusion = ConfusionView()
+        self.confusion.setMinimumSize(220, 190)  # ten classes stay readable and clickable in a small dock
         self.confusion.cell_clicked.connect(self.cell_clicked)
         self.class_table = ClassMetricsTable()
         self.class_table.setObjectName("class_metrics")
@@ -220,12 +221,12 @@ class Dashboard(QWidget):
         names = [str(c) for c in (ev.get("classes") or self.class_names)]
         split = ev.get("split", "validation")
         caption = f"{split.capitalize()} set, epoch {ev.get('epoch', '?')}: {int(matrix.sum())} samples"
-        self.show_confusion(matrix, names, caption)
+        self.show_confusion(matrix, names, caption, split)
         self.confusion_epoch = ev.get("epoch")
 
-    def show_confusion(self, matrix, names: list[str], caption: str = "") -> None:
-        """Show a confusion matrix and its per-class table."""
-        self.confusion.set_matrix(matrix, names, caption)
+    def show_confusion(self, matrix, names: list[str], caption: str = "", split: str = "validation") -> None:
+        """Show a confusion matrix of the data `split` and its per-class table."""
+        self.confusion.set_matrix(matrix, names, caption, split)
         self.class_table.set_matrix(matrix, self.confusion.class_names)
 
     def _on_progress_event(self, ev: dict) -> None:

@@ -115,6 +115,8 @@ class InferencePanel(QWidget):
         self._predictor_key = None
         self.split = QComboBox()
         self.split.addItems(["val", "test", "train"])
+        self.split.currentTextChanged.connect(self._update_index_range)
+        self.split_sizes: dict[str, int] = {}  # samples per split of the chosen run's data
         self.index = QSpinBox()
         self.index.setRange(0, 0)
         self.index.setObjectName("sample_index")
@@ -155,6 +157,17 @@ class InferencePanel(QWidget):
         layout.addWidget(self.bars_plot, 2)
         layout.addWidget(self.cell_samples, 2)
         self._jobs = []
+        self.cell_indices = np.zeros(0, dtype=np.int64)  # the shown cell's samples, in display order
+        self.cell_confidences = np.zeros(0, dtype=np.float32)
+
+    def set_split_sizes(self, sizes: dict[str, int]) -> None:
+        """Let the sample index cover each split (from the run's started event or its data)."""
+        self.split_sizes = {k: int(v) for k, v in sizes.items() if v is not None}
+        self._update_index_range()
+
+    def _update_index_range(self, *_args) -> None:
+        size = self.split_sizes.get(self.split.currentText(), 0)
+        self.index.setMaximum(max(size - 1, 0))
 
     # ----- model
     def _with_predictor(self, then) -> None:
@@ -177,6 +190,7 @@ class InferencePanel(QWidget):
 
         def loaded(predictor):
             self._predictor, self._predictor_key = predictor, key
+            self.set_split_sizes({k: len(predictor.split_arrays(k)[1]) for k in ("train", "val", "test")})
             then(predictor)
 
         self._jobs.append(run_in_background(Predictor, info.project, info.weights, on_done=loaded,
@@ -202,7 +216,9 @@ class InferencePanel(QWidget):
 
         def go(p: Predictor) -> None:
             x, y = p.split_arrays(split)
-            self.index.setMaximum(len(x) - 1)
+            if not len(x):
+                self.message.setText(f"The {SPLIT_WORDS[split]} split of this run's data is empty; choose another split.")
+                return
             k = min(i, len(x) - 1)
             self.cell_samples.show_samples(x[k: k + 1], y[k: k + 1], self.controller.dashboard.class_names)
             self._show_probabilities(p.probabilities(x[k: k + 1])[0], f"{split} sample {k} (true {y[k]})")
@@ -225,17 +241,41 @@ class InferencePanel(QWidget):
         self._with_predictor(go)
 
     def show_cell(self, true: int, pred: int) -> None:
-        """Show the validation samples with this (true, predicted) pair, most confident first."""
+        """Show the samples of the shown matrix's split with this (true, predicted) pair, most confident first."""
+        view = self.controller.dashboard.confusion
+        split = SPLIT_KEYS.get(view.split, "val")
+        expected = int(view.matrix[true, pred]) if view.matrix is not None else None
+        names = self.controller.dashboard.class_names or view.class_names
+
+        def name(k: int) -> str:
+            return names[k] if k < len(names) else str(k)
+
         def go(p: Predictor) -> None:
-            x, y = p.split_arrays("val")
+            x, y = p.split_arrays(split)
             probs = p.probabilities(x)
             chosen = np.flatnonzero((y == true) & (probs.argmax(1) == pred))
-            order = chosen[np.argsort(-probs[chosen, pred])]
+            order = chosen[np.argsort(-probs[chosen, pred], kind="stable")]
+            self.cell_indices = order
+            self.cell_confidences = probs[order, pred]
             if len(order):
-                self.cell_samples.show_samples(x[order], y[order], self.controller.dashboard.class_names, columns=6)
-            self.message.setText(f"{len(order)} validation samples of class {true} predicted as {pred}, "
-                                 "most confident first.")
+                self.cell_samples.show_samples(x[order], y[order], names, columns=6)
+                self.cell_samples.setToolTip("Confidence, most confident first: "
+                                             + " ".join(f"{c:.0%}" for c in self.cell_confidences[:24]))
+            words = SPLIT_WORDS[split]
+            text = (f"{len(order)} {words} samples of class {name(true)} predicted as {name(pred)}, "
+                    "most confident first" + (f" ({self.cell_confidences[0]:.1%} to {self.cell_confidences[-1]:.1%})."
+                                              if len(order) else "."))
+            if expected is not None and expected != len(order):
+                # The matrix came from other weights (an earlier epoch) than the run's saved best ones.
+                text += (f" The matrix shows {expected}: it was computed with that epoch's weights, these "
+                         "predictions use the run's saved weights.")
+            self.message.setText(text)
             self.cell_shown.emit(true, pred, len(order))
 
         self.controller._show("inference_dock")
         self._with_predictor(go)
+
+
+# The confusion events' split names, and the keys of runtime.data's splits.
+SPLIT_KEYS = {"validation": "val", "val": "val", "test": "test", "train": "train"}
+SPLIT_WORDS = {"val": "validation", "test": "test", "train": "training"}
