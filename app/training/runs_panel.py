@@ -213,7 +213,8 @@ class RunsPanel(QWidget):
             ev = info.confusion or info.test_confusion
             if ev:
                 caption = f"Run {info.name}, {ev.get('split', 'validation')} set, epoch {ev.get('epoch', '?')}"
-                self.controller.dashboard.show_confusion(ev.get("matrix"), ev.get("classes") or [], caption)
+                self.controller.dashboard.show_confusion(ev.get("matrix"), ev.get("classes") or [], caption,
+                                                        ev.get("split", "validation"))
                 self.controller._show("dashboard_dock")
                 return
         self.controller.status("The selected run has no confusion matrix (it is not a classification run, "
