@@ -194,7 +194,10 @@ class DataPanel(QWidget):
         return self.form.values()
 
     def set_values(self, values: dict) -> None:
-        self.form.set_values(values)
+        """Show a project's dataset section (settings it leaves out show their defaults)."""
+        # A project file keeps only what its user set: without the defaults, the previous
+        # project's edits would stay in the editors and reach the next run's snapshot.
+        self.form.set_values({**{f.name: f.default for f in self.form.fields.values()}, **values})
         self.summary.setText("Choose a dataset; its description appears here.")
         self._update_file_button()
         self._schedule_refresh()

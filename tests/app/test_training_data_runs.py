@@ -406,3 +406,19 @@ def test_finished_runs_are_listed_overlaid_reopened_and_chosen_for_export(app_wi
     assert set(exported) == set(chosen)
     assert all(np.array_equal(exported[k], chosen[k]) for k in chosen)
     assert not all(np.array_equal(exported[k], other[k]) for k in other)
+
+
+def test_opening_another_project_shows_its_dataset_not_the_previous_edits(app_window, data, qtbot):
+    type_into(qtbot, editor(data, "val_fraction"), "0.35")
+    tick(qtbot, editor(data, "normalize"))
+    assert app_window.project.dataset["val_fraction"] == pytest.approx(0.35)
+    open_template(app_window, "mlp_iris")  # its dataset section is just {"name": "iris"}
+    assert editor(data, "name").currentData() == "iris"
+    assert editor(data, "val_fraction").value() == pytest.approx(0.2)
+    assert editor(data, "normalize").isChecked()
+    snapshot = app_window.training.snapshot()["dataset"]
+    assert snapshot["name"] == "iris" and snapshot["val_fraction"] == pytest.approx(0.2)
+    assert snapshot["normalize"] is True
+    qtbot.waitUntil(lambda: "3 classes" in data.summary.text(), timeout=30000)
+    wait_loaded(qtbot, data)
+    assert counts_in(data.summary.text()) == {"train": 90, "val": 30, "test": 30}
