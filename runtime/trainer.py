@@ -416,14 +416,16 @@ class _Run:
     def _optimizer(self) -> torch.optim.Optimizer:
         t = self.t
         name, lr, wd = t["optimizer"], t["lr"], t["weight_decay"]
+        # torch's defaults loop over parameters in Python on the CPU; the fused Adam kernels (CPU and
+        # CUDA) and the multi-tensor ones cut most of a step's time for the small models drawn here.
+        fused = self.device.type in ("cpu", "cuda")
         if name == "sgd":
             return torch.optim.SGD(self.params, lr=lr, momentum=t["momentum"], nesterov=t["nesterov"],
-                                   weight_decay=wd)
-        if name == "adam":
-            return torch.optim.Adam(self.params, lr=lr, weight_decay=wd)
-        if name == "adamw":
-            return torch.optim.AdamW(self.params, lr=lr, weight_decay=wd)
-        return torch.optim.RMSprop(self.params, lr=lr, momentum=t["momentum"], weight_decay=wd)
+                                   weight_decay=wd, foreach=True)
+        if name in ("adam", "adamw"):
+            cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+            return cls(self.params, lr=lr, weight_decay=wd, **({"fused": True} if fused else {"foreach": True}))
+        return torch.optim.RMSprop(self.params, lr=lr, momentum=t["momentum"], weight_decay=wd, foreach=True)
 
     def _scheduler(self):
         t, opt = self.t, self.optimizer
