@@ -47,7 +47,8 @@ def field_from_spec(spec: Any) -> Field:
         kind = "choice"
     return Field(name=get("name"), kind=kind, default=get("default"), label=get("label") or get("title") or "",
                  help=get("help") or get("doc") or "", choices=choices, min=get("min"), max=get("max"),
-                 optional=bool(get("optional") or get("nullable") or False))
+                 optional=bool(get("optional") or get("nullable") or False),
+                 visible_when=dict(get("visible_when") or {}))
 
 
 class SettingsForm(QWidget):

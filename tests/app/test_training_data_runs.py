@@ -422,3 +422,19 @@ def test_opening_another_project_shows_its_dataset_not_the_previous_edits(app_wi
     qtbot.waitUntil(lambda: "3 classes" in data.summary.text(), timeout=30000)
     wait_loaded(qtbot, data)
     assert counts_in(data.summary.text()) == {"train": 90, "val": 30, "test": 30}
+
+
+def test_only_the_settings_of_the_chosen_dataset_are_offered(app_window, data, qtbot):
+    rows = data.form._layout
+
+    def shown(name: str) -> bool:
+        return rows.isRowVisible(editor(data, name))
+
+    choose(qtbot, editor(data, "name"), "digits")
+    assert not shown("path") and not shown("target") and not shown("seq_len") and shown("val_fraction")
+    choose(qtbot, editor(data, "name"), "csv")
+    assert shown("path") and shown("target") and not shown("seq_len")
+    choose(qtbot, editor(data, "name"), "waveforms")
+    assert shown("seq_len") and shown("samples") and not shown("path") and not shown("horizon")
+    choose(qtbot, editor(data, "name"), "sine")
+    assert shown("horizon")
