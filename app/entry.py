@@ -36,13 +36,13 @@ def run_gui(path: str | None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow, install_excepthook
-    from app.theme import apply_theme
+    from app.theme import follow_system_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("NetCanvas")
     app.setApplicationName("NetCanvas")
     app.setApplicationDisplayName("NetCanvas")
-    apply_theme(app)
+    follow_system_theme(app)
     window = MainWindow()
     install_excepthook(window)
     window.first_painted.connect(lambda: _after_first_paint(window))

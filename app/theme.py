@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QGraphicsView
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
@@ -88,6 +88,20 @@ def apply_theme(app: QApplication, dark: bool | None = None) -> None:
     if extra.exists():
         sheet += "\n" + extra.read_text(encoding="utf-8")
     app.setStyleSheet(sheet)
+
+
+def follow_system_theme(app: QApplication) -> None:
+    """Apply the system's scheme now and again whenever the user switches it while we run."""
+    apply_theme(app)
+    app.styleHints().colorSchemeChanged.connect(lambda scheme: _restyle(app, scheme))
+
+
+def _restyle(app: QApplication, scheme: Qt.ColorScheme) -> None:
+    apply_theme(app, dark=scheme == Qt.ColorScheme.Dark)
+    for widget in app.allWidgets():  # canvas items read canvas_colors() when they paint
+        if isinstance(widget, QGraphicsView):
+            widget.resetCachedContent()
+            widget.viewport().update()
 
 
 def _light_palette() -> QPalette:
