@@ -127,6 +127,7 @@ class TrainingController(QObject):
         )
         for attr, text, shortcut, slot in rows:
             action = QAction(text, self.window)
+            action.setObjectName(attr)
             action.setShortcut(QKeySequence(shortcut))
             action.triggered.connect(slot)
             menu.addAction(action)

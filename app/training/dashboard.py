@@ -125,6 +125,7 @@ class Dashboard(QWidget):
         layout.addLayout(header)
         layout.addWidget(splitter, 1)
 
+        self.state = "idle"
         self.epochs_total: int | None = None
         self.batches_per_epoch: int | None = None
         self.class_names: list[str] = []
@@ -144,6 +145,7 @@ class Dashboard(QWidget):
 
     def set_state(self, state: str) -> None:
         """Show the bridge's state in words."""
+        self.state = state
         if state in STATE_WORDS and state != "idle":
             self.status.setText(STATE_WORDS[state])
 
@@ -248,6 +250,14 @@ class Dashboard(QWidget):
         if "eta_s" in ev:
             parts.append(f"ETA {format_duration(ev['eta_s'])}")
         self.progress_text.setText(" · ".join(parts))
+
+    def _on_paused_event(self, ev: dict) -> None:
+        if self.state != "paused":  # already resumed or stopping: the child's news is stale
+            return
+        done, total = ev.get("batch") or 0, ev.get("batches") or self.batches_per_epoch
+        where = (f"after batch {done}" + (f" of {total}" if total else "")) if done else "at its start"
+        self.status.setText(f"Paused in epoch {ev.get('epoch', '?')}, {where}. "
+                            "Press Resume to go on, or Stop to end the run.")
 
     def _on_finished_event(self, ev: dict) -> None:
         self.progress.setValue(1000)

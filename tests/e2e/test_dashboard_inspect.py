@@ -119,7 +119,7 @@ def test_pause_holds_the_run_resume_finishes_it_and_edits_meanwhile_do_not_touch
     c = window.training
     dash = c.dashboard
     editors = open_template(window, "lenet_digits.json")
-    type_number(qtbot, editors["epochs"], 3)
+    type_number(qtbot, editors["epochs"], 2)
     fc1_width = node_named(window.project.graph, "fc1").params["out_features"]
     events = record_events(c.bridge)
     qtbot.mouseClick(c.training_panel.train_button, Qt.LeftButton)
@@ -129,7 +129,7 @@ def test_pause_holds_the_run_resume_finishes_it_and_edits_meanwhile_do_not_touch
     # Device and progress while it trains.
     assert "cpu" in dash.device.text().lower(), dash.device.text()
     progress = dash.progress_text.text()
-    assert re.search(r"epoch \d/3 · batch \d+/\d+ · [\d,]+ samples/s · ETA \d+:\d\d", progress), progress
+    assert re.search(r"epoch \d/2 · batch \d+/\d+ · [\d,]+ samples/s · ETA \d+:\d\d", progress), progress
 
     # The user edits the graph while it trains: a wider fc1 and no dropout.
     graph = window.project.graph
@@ -147,11 +147,14 @@ def test_pause_holds_the_run_resume_finishes_it_and_edits_meanwhile_do_not_touch
     dash.refresh()
     assert dash.loss_plot.point_count("train_batch") == held
     assert [e["type"] for e in events[seen:]] == []
-    assert dash.status.text().startswith("Paused"), dash.status.text()
+    paused = next(e for e in events if e["type"] == "paused")
+    assert dash.status.text().startswith(f"Paused in epoch {paused['epoch']}, "), dash.status.text()
+    assert "Resume" in dash.status.text()
     assert c.bridge.is_active and not any(e["type"] in ("finished", "stopped", "failed") for e in events)
 
-    qtbot.mouseClick(c.training_panel.pause_button, Qt.LeftButton)  # now labelled Resume
+    click_menu_action(qtbot, window, "&Train", "pause_action")  # Train ▸ Pause / Resume resumes
     assert c.bridge.state == "running" and c.training_panel.pause_button.text() == "Pause"
+    assert dash.status.text() == "Training…"
     qtbot.waitUntil(lambda: not c.bridge.is_active, timeout=120000)
     assert dash.status.text().startswith("Finished"), dash.status.text()
     kinds = [e["type"] for e in events]
@@ -159,7 +162,7 @@ def test_pause_holds_the_run_resume_finishes_it_and_edits_meanwhile_do_not_touch
     after_resume = kinds[kinds.index("resumed"):]
     assert after_resume.count("epoch") >= 1 and "batch" in after_resume
     assert dash.loss_plot.point_count("train_batch") > held
-    assert dash.metric_plot.point_count("val_epoch") == 3
+    assert dash.metric_plot.point_count("val_epoch") == 2
 
     # The run kept the snapshot taken at Train: its architecture, and weights that fit only it.
     run = c.current_run
