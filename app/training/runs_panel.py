@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -86,11 +86,34 @@ def read_run(path: str | Path) -> RunInfo:
     return info
 
 
-def list_runs(root: Path) -> list[RunInfo]:
-    """Every run under `root`, newest first."""
+def run_folders(root: Path) -> list[Path]:
+    """Every run folder under `root`, newest first (names are start times)."""
     if not root.is_dir():
         return []
-    return [read_run(p) for p in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True)]
+    return sorted((p for p in root.iterdir() if p.is_dir()), key=_start_order, reverse=True)
+
+
+def _start_order(path: Path) -> tuple[str, int]:
+    parts = path.name.split("-")  # "20260101-120000-12": the thirteenth run started that second
+    n = parts[2] if len(parts) == 3 else ""
+    return ("-".join(parts[:2]), int(n)) if n.isdigit() else (path.name, 0)
+
+
+def list_runs(root: Path) -> list[RunInfo]:
+    """Every run under `root`, newest first."""
+    return [read_run(p) for p in run_folders(root)]
+
+
+def _stamp(path: Path) -> tuple:
+    """What changes when a run folder's files change (to re-read only those)."""
+    out = []
+    for name in ("config.json", "metrics.jsonl") + WEIGHT_FILES:
+        try:
+            st = (path / name).stat()
+            out.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append(None)
+    return tuple(out)
 
 
 def _fmt(value) -> str:
@@ -115,6 +138,11 @@ class RunsPanel(QWidget):
         super().__init__(parent)
         self.controller = controller
         self.runs: list[RunInfo] = []
+        self._cache: dict[Path, tuple[tuple, RunInfo]] = {}  # runs are re-listed each epoch: read what changed
+        self._ended: dict[str, str] = {}  # run folder -> how the bridge saw it end (a killed child writes nothing)
+        bridge = getattr(controller, "bridge", None)
+        if bridge is not None:
+            bridge.run_ended.connect(self._on_run_ended)
         self.tree = QTreeWidget()
         self.tree.setObjectName("runs_list")
         self.tree.setHeaderLabels(list(self.COLUMNS))
@@ -142,21 +170,49 @@ class RunsPanel(QWidget):
         layout.addWidget(self.tree, 1)
         layout.addLayout(buttons)
 
+    def _read(self, path: Path) -> RunInfo:
+        stamp = _stamp(path)
+        cached = self._cache.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = self._cache[path] = (stamp, read_run(path))
+        return cached[1]
+
+    def outcome(self, info: RunInfo) -> str:
+        """How a run ended, in one word: from its own log, else from what the app saw."""
+        if info.outcome != "unfinished":
+            return info.outcome
+        bridge = getattr(self.controller, "bridge", None)
+        if bridge is not None and bridge.is_active and bridge.run_dir and Path(bridge.run_dir) == info.path:
+            return "running"
+        return self._ended.get(str(info.path), "interrupted")  # else: the app ended during the run
+
+    def _on_run_ended(self, outcome: str, _message: str) -> None:
+        bridge = self.controller.bridge
+        if bridge.run_dir:
+            self._ended[str(Path(bridge.run_dir))] = outcome
+
     def reload(self) -> None:
-        """Re-read the runs folder."""
-        self.runs = list_runs(self.controller.runs_root())
+        """Re-read the runs folder (the selection is kept)."""
+        self.runs = [self._read(p) for p in run_folders(self.controller.runs_root())]
+        kept = {item.data(0, Qt.UserRole) for item in self.tree.selectedItems()}
+        current = self.tree.currentItem()
+        current_path = current.data(0, Qt.UserRole) if current is not None else None
         blocker = QSignalBlocker(self.tree)  # re-listing is not the user choosing a run
+        selection = QSignalBlocker(self.tree.selectionModel())
         self.tree.clear()
         for info in self.runs:
             last = info.epochs[-1] if info.epochs else {}
             val = last.get("val") or last.get("validation") or {}
             test = info.final.get("test") or {}
-            item = QTreeWidgetItem([info.name, info.outcome, str(len(info.epochs)), _fmt(val.get("loss")),
+            item = QTreeWidgetItem([info.name, self.outcome(info), str(len(info.epochs)), _fmt(val.get("loss")),
                                     headline(val), headline(test)])
             item.setData(0, Qt.UserRole, str(info.path))
             item.setToolTip(0, info.final.get("message") or f"{info.path}")
             self.tree.addTopLevelItem(item)
-        del blocker
+            if str(info.path) == current_path:
+                self.tree.setCurrentItem(item, 0, QItemSelectionModel.NoUpdate)
+            item.setSelected(str(info.path) in kept)
+        del selection, blocker
         self.mark_current()
 
     def item_for(self, run_dir) -> QTreeWidgetItem | None:
@@ -178,7 +234,8 @@ class RunsPanel(QWidget):
                 item.setFont(col, font)
 
     def note_live_epoch(self) -> None:
-        """A running run finished an epoch (the list refreshes when it ends)."""
+        """A running run finished an epoch: list it with its metrics so far."""
+        self.reload()
 
     def selected(self) -> list[RunInfo]:
         paths = {item.data(0, Qt.UserRole) for item in self.tree.selectedItems()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -438,3 +440,24 @@ def test_only_the_settings_of_the_chosen_dataset_are_offered(app_window, data, q
     assert shown("seq_len") and shown("samples") and not shown("path") and not shown("horizon")
     choose(qtbot, editor(data, "name"), "sine")
     assert shown("horizon")
+
+
+def test_a_running_run_is_listed_live_and_a_killed_one_says_it_crashed(app_window, qtbot):
+    window, c = app_window, app_window.training
+    open_template(window, "mlp_digits")
+    c._show("runs_dock")
+    tree = c.runs_panel.tree
+    type_into(qtbot, c.training_panel.form.editors["epochs"], "200")  # far more than we wait for
+    qtbot.mouseClick(c.training_panel.train_button, Qt.LeftButton)
+    run = c.current_run
+    qtbot.waitUntil(lambda: tree.topLevelItemCount() == 1 and row_texts(tree, 0)[1] == "running"
+                    and int(row_texts(tree, 0)[2]) >= 2, timeout=60000)
+    assert row_texts(tree, 0)[0] == run.name and row_texts(tree, 0)[4].startswith("accuracy ")
+    click_row(qtbot, tree, run)  # a selection made during the run survives the live updates
+    qtbot.waitUntil(lambda: int(row_texts(tree, 0)[2]) >= 3, timeout=60000)
+    assert tree.topLevelItem(0).isSelected()
+    os.kill(c.bridge.pid, signal.SIGKILL)  # the child dies without writing a last event
+    qtbot.waitUntil(lambda: not c.bridge.is_active, timeout=10000)
+    row = row_texts(tree, 0)
+    assert row[1] == "crashed" and int(row[2]) >= 3 and row[5] == ""  # no test split was evaluated
+    assert tree.topLevelItem(0).isSelected()
