@@ -114,9 +114,11 @@ class GraphView(QGraphicsView):
 
     def pan_by(self, dx: float, dy: float) -> None:
         """Move the view contents by (dx, dy) pixels."""
-        zoom = self.zoom()
-        center = self.mapToScene(self.viewport().rect().center())
-        self.centerOn(center - QPointF(dx / zoom, dy / zoom))
+        # Scroll bars count whole pixels: moving them by the mouse's delta is exact, where
+        # centerOn() rounds on every move and a slow drag would drift behind the mouse.
+        h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+        h.setValue(h.value() - round(dx))
+        v.setValue(v.value() - round(dy))
 
     def mouseReleaseEvent(self, event) -> None:
         if self._pan_from is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
