@@ -169,6 +169,7 @@ class RunsPanel(QWidget):
         layout.addWidget(self.hint)
         layout.addWidget(self.tree, 1)
         layout.addLayout(buttons)
+        self._update_buttons()
 
     def _read(self, path: Path) -> RunInfo:
         stamp = _stamp(path)
@@ -214,6 +215,12 @@ class RunsPanel(QWidget):
             item.setSelected(str(info.path) in kept)
         del selection, blocker
         self.mark_current()
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        chosen = bool(self.tree.selectedItems())  # both act on the selected runs
+        self.overlay_button.setEnabled(chosen)
+        self.confusion_button.setEnabled(chosen)
 
     def item_for(self, run_dir) -> QTreeWidgetItem | None:
         """The list row of `run_dir`, if it is listed."""
@@ -242,6 +249,7 @@ class RunsPanel(QWidget):
         return [r for r in self.runs if str(r.path) in paths]
 
     def _on_selection(self) -> None:
+        self._update_buttons()
         chosen = self.selected()
         if not chosen:
             return
@@ -255,6 +263,7 @@ class RunsPanel(QWidget):
         dash = self.controller.dashboard
         dash.loss_plot.clear_overlays()
         dash.metric_plot.clear_overlays()
+        drawn, empty = [], []
         for i, info in enumerate(self.selected()):
             x, y = info.curve("val", "loss")
             if x:
@@ -262,6 +271,12 @@ class RunsPanel(QWidget):
             x, y = info.curve("val", dash.metric_name)
             if x:
                 dash.metric_plot.add_overlay(f"{info.name} val", x, y, i)
+            (drawn if info.epochs else empty).append(info.name)
+        if empty:
+            self.controller.status(f"Run {', '.join(empty)} has no finished epoch, so there is no curve to "
+                                   "overlay; choose a run that trained at least one epoch.")
+        elif drawn:
+            self.controller.status(f"Overlaid the validation curves of {', '.join(drawn)} (dashed).")
         self.controller._show("dashboard_dock")
 
     def show_selected_confusion(self) -> None:

@@ -377,7 +377,9 @@ def test_finished_runs_are_listed_overlaid_reopened_and_chosen_for_export(app_wi
     assert tree.topLevelItem(0).font(0).bold() and not tree.topLevelItem(1).font(0).bold()
 
     # Select both and overlay their validation curves.
+    assert not panel.overlay_button.isEnabled() and not panel.confusion_button.isEnabled()  # nothing selected
     click_row(qtbot, tree, first)
+    assert panel.overlay_button.isEnabled() and panel.confusion_button.isEnabled()
     click_row(qtbot, tree, second, Qt.ControlModifier)
     assert {r.path for r in panel.selected()} == {first, second}
     qtbot.mouseClick(panel.overlay_button, Qt.LeftButton)
