@@ -463,3 +463,25 @@ def test_a_running_run_is_listed_live_and_a_killed_one_says_it_crashed(app_windo
     row = row_texts(tree, 0)
     assert row[1] == "crashed" and int(row[2]) >= 3 and row[5] == ""  # no test split was evaluated
     assert tree.topLevelItem(0).isSelected()
+
+
+def test_an_image_folder_is_chosen_with_the_folder_dialog(app_window, data, qtbot, tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "shapes"
+    rng = np.random.default_rng(2)
+    for label, level in (("dark", 40), ("light", 210)):
+        (root / label).mkdir(parents=True)
+        for i in range(10):
+            pixels = np.clip(rng.normal(level, 20, size=(20, 20, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / label / f"{i}.png")
+    choose(qtbot, editor(data, "name"), "image_folder")
+    assert data.file_button.text() == "Choose folder…"
+    type_into(qtbot, editor(data, "image_size"), "16")
+    pick_file(qtbot, data, root)
+    assert Path(app_window.project.dataset["path"]) == root
+    qtbot.waitUntil(lambda: "2 classes" in data.summary.text(), timeout=30000)
+    wait_loaded(qtbot, data)
+    assert "input (3, 16, 16)" in data.summary.text() and "20 samples" in data.summary.text()
+    assert data.samples.kind == "image" and data.samples.grid.shape[2] == 3  # colour mosaic
+    assert data.samples.shown == 12  # 60 % of 20 are training samples
