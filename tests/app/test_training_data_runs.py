@@ -411,6 +411,14 @@ def test_finished_runs_are_listed_overlaid_reopened_and_chosen_for_export(app_wi
     assert all(np.array_equal(exported[k], chosen[k]) for k in chosen)
     assert not all(np.array_equal(exported[k], other[k]) for k in other)
 
+    # Inference answers with the chosen run's model too.
+    inference = c.inference_panel
+    c._show("inference_dock")
+    with qtbot.waitSignal(inference.predicted, timeout=60000) as predicted:
+        qtbot.mouseClick(inference.predict_button, Qt.LeftButton)
+    split, index = inference.split.currentText(), inference.index.value()
+    np.testing.assert_allclose(predicted.args[0], expected_probabilities(first, split, index), atol=1e-5)
+
 
 def test_opening_another_project_shows_its_dataset_not_the_previous_edits(app_window, data, qtbot):
     type_into(qtbot, editor(data, "val_fraction"), "0.35")
@@ -485,3 +493,23 @@ def test_an_image_folder_is_chosen_with_the_folder_dialog(app_window, data, qtbo
     assert "input (3, 16, 16)" in data.summary.text() and "20 samples" in data.summary.text()
     assert data.samples.kind == "image" and data.samples.grid.shape[2] == 3  # colour mosaic
     assert data.samples.shown == 12  # 60 % of 20 are training samples
+
+
+def expected_probabilities(run_dir: Path, split: str, index: int) -> np.ndarray:
+    """What `run_dir`'s best weights predict for one sample, computed here without the app."""
+    import json
+
+    import torch
+
+    from graph_builder.project import project_from_dict
+    from runtime.compiler import build_module
+    from runtime.data import load_splits
+    from runtime.export import load_weights
+
+    project = project_from_dict(json.loads((run_dir / "config.json").read_text())["project"])
+    module = build_module(project.graph)
+    load_weights(module, str(run_dir / "best.safetensors"))
+    module.eval()
+    x = load_splits(project.dataset)[split][0][index: index + 1]
+    with torch.no_grad():
+        return torch.softmax(module(torch.as_tensor(np.array(x))), dim=-1).numpy()[0]
