@@ -1,18 +1,17 @@
 """The Data panel: choose the dataset, see its size, classes and balance and a few samples,
 set split, normalisation and augmentation, and preview augmented samples.
 
-Describing and sampling the data needs runtime (torch), so it runs on the worker thread the
-first time the panel needs it, never at start-up.
+Describing and sampling the data needs runtime (torch), so it runs on the worker thread,
+never at start-up: when the panel is shown, and again shortly after each edit while it is.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
                                QWidget)
-from PySide6.QtCore import Qt
 
 from app.training.background import run_in_background
 from app.training.samples import SampleView
@@ -268,6 +267,8 @@ class DataPanel(QWidget):
         config = {**self.controller.project.dataset, **self.values()}
         if augmented:
             self._draws += 1
+        if self._job is not None:
+            self._job.deleteLater()  # it has ended; it would otherwise hold its samples until the panel goes
         self._job = run_in_background(load_preview, config, augmented, self._draws, on_done=self._on_loaded,
                                       on_error=self._on_failed, parent=self)
 

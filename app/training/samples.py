@@ -98,7 +98,8 @@ class SampleView(QStackedWidget):
             scale = max(1, min(8, 320 // max(grid.shape[1], 1)))
             self.image_label.setPixmap(array_to_pixmap(grid, scale))
             if y is not None:
-                labels = [names[int(v)] if names and int(v) < len(names) else str(v) for v in np.asarray(y)[: columns * 4]]
+                labels = [names[int(v)] if names and int(v) < len(names) else str(v)
+                          for v in np.asarray(y)[: columns * 4]]
                 self.image_label.setToolTip("Labels, row by row: " + " ".join(labels))
             self.setCurrentWidget(self.image_label)
         elif self.kind == "sequence":
