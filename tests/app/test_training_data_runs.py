@@ -513,3 +513,34 @@ def expected_probabilities(run_dir: Path, split: str, index: int) -> np.ndarray:
     x = load_splits(project.dataset)[split][0][index: index + 1]
     with torch.no_grad():
         return torch.softmax(module(torch.as_tensor(np.array(x))), dim=-1).numpy()[0]
+
+
+def test_damaged_or_empty_run_folders_are_listed_and_explained(app_window, qtbot, tmp_path):
+    import json
+
+    c = app_window.training
+    root = c.runs_root()
+    damaged = root / "20260101-090000"
+    (damaged / "confusion").mkdir(parents=True)
+    (damaged / "config.json").write_text("{not json", encoding="utf-8")
+    epoch = {"type": "epoch", "epoch": 1, "epochs": 5, "train": {"loss": 0.9}, "val": {"loss": 0.7, "accuracy": 0.8}}
+    (damaged / "metrics.jsonl").write_text(json.dumps(epoch) + '\n{"type": "epo', encoding="utf-8")
+    empty = root / "20260101-100000"
+    empty.mkdir()
+    c._show("runs_dock")
+    panel = c.runs_panel
+    qtbot.mouseClick(panel.refresh_button, Qt.LeftButton)
+    tree = panel.tree
+    assert [row_texts(tree, r)[:3] for r in range(2)] == [[empty.name, "interrupted", "0"],
+                                                         [damaged.name, "interrupted", "1"]]
+    assert row_texts(tree, 1)[3:5] == ["0.7", "accuracy 0.8"]
+
+    click_row(qtbot, tree, empty)
+    qtbot.mouseClick(panel.overlay_button, Qt.LeftButton)
+    assert "has no finished epoch" in app_window.statusBar().currentMessage()
+    qtbot.mouseClick(panel.confusion_button, Qt.LeftButton)
+    assert "no confusion matrix" in app_window.statusBar().currentMessage()
+    click_row(qtbot, tree, damaged)
+    qtbot.mouseClick(panel.overlay_button, Qt.LeftButton)
+    assert overlay_points(c.dashboard.loss_plot, damaged.name) == [1]
+    assert c.current_run == damaged
