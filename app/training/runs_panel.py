@@ -132,7 +132,7 @@ class RunsPanel(QWidget):
     """Past runs of the project."""
 
     run_selected = Signal(str)  # the run whose weights export and inference use
-    COLUMNS = ("run", "outcome", "epochs", "val loss", "val metric", "test metric")
+    COLUMNS = ("run", "outcome", "epochs", "val loss", "val metric", "test metric", "dataset")
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -205,8 +205,9 @@ class RunsPanel(QWidget):
             last = info.epochs[-1] if info.epochs else {}
             val = last.get("val") or last.get("validation") or {}
             test = info.final.get("test") or {}
+            dataset = (info.project or {}).get("dataset") or {}
             item = QTreeWidgetItem([info.name, self.outcome(info), str(len(info.epochs)), _fmt(val.get("loss")),
-                                    headline(val), headline(test)])
+                                    headline(val), headline(test), str(dataset.get("name") or "")])
             item.setData(0, Qt.UserRole, str(info.path))
             item.setToolTip(0, info.final.get("message") or f"{info.path}")
             self.tree.addTopLevelItem(item)

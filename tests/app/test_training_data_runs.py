@@ -374,6 +374,7 @@ def test_finished_runs_are_listed_overlaid_reopened_and_chosen_for_export(app_wi
         assert float(row[3]) > 0  # validation loss
         assert row[4].startswith("accuracy ") and 0.5 < float(row[4].split()[1]) <= 1.0
         assert row[5].startswith("accuracy ") and 0.5 < float(row[5].split()[1]) <= 1.0
+        assert row[6] == "digits"
     assert tree.topLevelItem(0).font(0).bold() and not tree.topLevelItem(1).font(0).bold()
 
     # Select both and overlay their validation curves.
