@@ -6,6 +6,8 @@ The model (the chosen run's graph and weights) is built and run on the worker th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, Qt, Signal
@@ -42,7 +44,8 @@ class Predictor:
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """Softmax class probabilities for a batch of raw inputs."""
         with self.torch.no_grad():
-            logits = self.module(self.torch.as_tensor(np.asarray(x, dtype=np.float32)))
+            # A copy: the cached splits are read-only and torch wants writable memory.
+            logits = self.module(self.torch.from_numpy(np.array(x, dtype=np.float32)))
             if isinstance(logits, tuple):
                 logits = logits[0]
             return self.torch.softmax(logits.float(), dim=-1).numpy()
@@ -182,7 +185,13 @@ class InferencePanel(QWidget):
         if info.project is None or info.weights is None:
             self.message.setText(f"Run {info.name} has no saved weights yet; wait for its first epoch to finish.")
             return
-        key = (info.weights, (info.path / "config.json").stat().st_mtime_ns)
+        # The weights' time too: a live run rewrites best.safetensors whenever it improves.
+        try:
+            key = (info.weights, Path(info.weights).stat().st_mtime_ns,
+                   (info.path / "config.json").stat().st_mtime_ns)
+        except OSError:  # replaced between listing and reading
+            self.message.setText(f"Run {info.name}'s weights are being written; try again in a moment.")
+            return
         if self._predictor is not None and self._predictor_key == key:
             then(self._predictor)
             return

@@ -255,8 +255,9 @@ def test_inspect_a_confusion_cell_predict_a_sample_and_a_drawing_then_export_cod
     view = dash.confusion
     assert view.split == "test"  # the final matrix is the test set's
     x, y = load_splits(project.dataset)["test"]
+    x = np.array(x)  # a writable copy: the cached splits are read-only
     with torch.no_grad():
-        ref_probs = torch.softmax(reference(torch.as_tensor(np.asarray(x))), dim=-1).numpy()
+        ref_probs = torch.softmax(reference(torch.as_tensor(x)), dim=-1).numpy()
     assert int(view.matrix.sum()) == len(y)
 
     # Click the largest cell (with at least two samples, so the order means something).
@@ -285,6 +286,18 @@ def test_inspect_a_confusion_cell_predict_a_sample_and_a_drawing_then_export_cod
     best = int(probs.argmax())
     assert f"predicted {dash.class_names[best]} with probability {probs[best]:.1%}" in panel.message.text()
 
+    # A live run rewrites its best weights when it improves: the next prediction uses the new ones.
+    from runtime.export import export_weights
+
+    fresh = build_module(project.graph, seed=7)
+    export_weights(fresh, run / "best.safetensors")
+    with qtbot.waitSignal(panel.predicted, timeout=60000) as predicted:
+        qtbot.mouseClick(panel.predict_button, Qt.LeftButton)
+    with torch.no_grad():
+        fresh_probs = torch.softmax(fresh.eval()(torch.as_tensor(x[5:6])), dim=-1).numpy()[0]
+    assert np.allclose(np.asarray(predicted.args[0]), fresh_probs, atol=1e-5)
+    export_weights(reference, run / "best.safetensors")  # the trained weights again, for what follows
+
     # Draw a digit with real mouse drags, then the drawing is predicted.
     canvas = panel.canvas
     assert canvas.pixels(8).max() == 0
@@ -307,8 +320,8 @@ def test_inspect_a_confusion_cell_predict_a_sample_and_a_drawing_then_export_cod
     assert "weights of run" in export_through_menu(qtbot, window, "weights", weights)["message"]
     export_through_menu(qtbot, window, "script", script)
     with torch.no_grad():
-        expected = reference(torch.as_tensor(np.asarray(x[:4]))).numpy()
-    np.save(tmp_path / "x.npy", np.asarray(x[:4]))
+        expected = reference(torch.as_tensor(x[:4])).numpy()
+    np.save(tmp_path / "x.npy", x[:4])
     np.save(tmp_path / "expected.npy", expected)
     trained = subprocess.run([sys.executable, str(script), "--epochs", "1", "--out", str(tmp_path / "script.pt")],
                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
