@@ -364,6 +364,11 @@ class MainWindow(QMainWindow):
         """True when there are changes that are not in the project file."""
         return self._unsaved_outside_history or not self.editor.stack.isClean()
 
+    def mark_modified(self) -> None:
+        """Count a change made outside the graph's undo history (dataset or training settings) as unsaved."""
+        self._unsaved_outside_history = True
+        self._update_title()
+
     def _update_title(self) -> None:
         name = self.path.name if self.path else "Untitled"
         self.setWindowTitle(f"{name}[*] — NetCanvas")
