@@ -545,3 +545,18 @@ def test_damaged_or_empty_run_folders_are_listed_and_explained(app_window, qtbot
     qtbot.mouseClick(panel.overlay_button, Qt.LeftButton)
     assert overlay_points(c.dashboard.loss_plot, damaged.name) == [1]
     assert c.current_run == damaged
+
+
+
+def test_a_dataset_edit_counts_as_an_unsaved_change_and_reaches_the_file(app_window, data, qtbot, tmp_path):
+    from graph_builder.project import load_project
+
+    assert not app_window.is_dirty()
+    choose(qtbot, editor(data, "name"), "iris")
+    assert app_window.is_dirty() and app_window.isWindowModified()
+    path = tmp_path / "iris_project.json"
+    assert app_window.save_project_as(path)
+    assert not app_window.is_dirty()
+    assert load_project(path).dataset["name"] == "iris"
+    type_into(qtbot, editor(data, "test_fraction"), "0.25")
+    assert app_window.is_dirty()
