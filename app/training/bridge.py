@@ -109,11 +109,15 @@ class TrainingBridge(QObject):
         self._set_state("stopping")
 
     def kill(self) -> None:
-        """End the child at once (used when the window closes)."""
-        if self._process is not None and self._process.is_alive():
-            self._process.kill()
-            self._process.join(1.0)
-        self._on_tick()
+        """End the child at once and close the run (used when the window closes)."""
+        process = self._process
+        if process is None:
+            return
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+        self._drain(0.05)  # what it sent before it died, so the run's end is reported truly
+        self._finish(process.exitcode)
 
     # ----- draining
     def _on_tick(self) -> None:
