@@ -38,6 +38,8 @@ FALLBACK_DATASET_FIELDS = (
 
 
 REFRESH_DELAY_MS = 150
+IDLE_TEXT = ("Press “Show samples” to see the dataset's size, classes and a few samples; "
+             "from then on they follow your edits.")
 # File datasets and what the "Choose…" dialog picks for each: a file, or a folder
 FILE_FILTERS = {"csv": "CSV tables (*.csv *.txt)", "npz": "NumPy archives (*.npz)"}
 FOLDER_DATASETS = ("image_folder", "mnist", "fashion_mnist", "cifar10")
@@ -126,7 +128,7 @@ class DataPanel(QWidget):
         self.controller = controller
         self.form = SettingsForm(dataset_fields())
         self.form.changed.connect(self._on_changed)
-        self.summary = QLabel("Choose a dataset; its description appears here.")
+        self.summary = QLabel(IDLE_TEXT)
         self.summary.setObjectName("dataset_summary")
         self.summary.setWordWrap(True)
         self.balance = pg.PlotWidget()
@@ -182,6 +184,9 @@ class DataPanel(QWidget):
         self._augmented = False  # the kind of preview last asked for; edits refresh the same kind
         self._draws = 0  # each augmentation preview shows a fresh random draw
         self._stale = True  # the shown description does not match the settings
+        # Loading imports torch (seconds): only once the user has asked for the data (a button or
+        # an edit), never just because the panel came up with the window.
+        self._wanted = False
         self._refresh_timer = QTimer(self)  # typing in a spin box must not load the data per key
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_DELAY_MS)
@@ -197,7 +202,7 @@ class DataPanel(QWidget):
         # A project file keeps only what its user set: without the defaults, the previous
         # project's edits would stay in the editors and reach the next run's snapshot.
         self.form.set_values({**{f.name: f.default for f in self.form.fields.values()}, **values})
-        self.summary.setText("Choose a dataset; its description appears here.")
+        self.summary.setText(IDLE_TEXT)
         self._update_file_button()
         self._schedule_refresh()
 
@@ -205,6 +210,7 @@ class DataPanel(QWidget):
         self.settings_changed.emit(name, value)
         if name == "name":
             self._update_file_button()
+        self._wanted = True
         self._schedule_refresh()
 
     def _file_kind(self) -> str | None:
@@ -247,16 +253,17 @@ class DataPanel(QWidget):
     def _schedule_refresh(self) -> None:
         """Describe the data again soon when it is on screen; otherwise when it is next shown."""
         self._stale = True
-        if self.isVisible():
+        if self.isVisible() and self._wanted:
             self._refresh_timer.start()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self._stale:  # settings changed while the panel was hidden (or it was never loaded)
+        if self._stale and self._wanted:  # settings changed while the panel was hidden
             self._refresh_timer.start()
 
     def load(self, augmented: bool = False) -> None:
         """Describe the dataset and show samples (on the worker thread)."""
+        self._wanted = True
         self._augmented = augmented
         self._stale = False
         self._refresh_timer.stop()

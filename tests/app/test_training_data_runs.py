@@ -82,6 +82,8 @@ def editor(panel, name: str):
 
 def test_choosing_digits_describes_it_and_shows_a_grid_of_sample_images(app_window, data, qtbot):
     project = app_window.project
+    qtbot.wait(300)  # longer than the panel's refresh delay
+    assert data._job is None and "Show samples" in data.summary.text()  # nothing loads torch unasked
     choose(qtbot, editor(data, "name"), "iris")
     assert project.dataset["name"] == "iris"
     choose(qtbot, editor(data, "name"), "digits")
