@@ -202,11 +202,19 @@ class TrainingController(QObject):
         self.runs_panel.reload()
 
     def _on_training_setting(self, name: str, value) -> None:
-        self.project.training[name] = value
-        self._mark_modified()
+        self._store_setting(self.project.training, self.training_panel.form, name, value)
 
     def _on_dataset_setting(self, name: str, value) -> None:
-        self.project.dataset[name] = value
+        self._store_setting(self.project.dataset, getattr(self.data_panel, "form", None), name, value)
+
+    def _store_setting(self, section: dict, form, name: str, value) -> None:
+        section[name] = value
+        if form is not None:
+            # A setting the form now hides (Nesterov after leaving SGD) no longer applies; keeping it
+            # would make the project file contradict itself and refuse to open.
+            for other in form.fields:
+                if other != name and not form.applies(other):
+                    section.pop(other, None)
         self._mark_modified()
 
     def _mark_modified(self) -> None:

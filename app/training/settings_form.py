@@ -128,8 +128,14 @@ class SettingsForm(QWidget):
         return None if (f.optional and not text) else text
 
     def values(self) -> dict:
-        """Every field's value."""
-        return {name: self.value(name) for name in self.fields}
+        """Every field's value; a field hidden by its visible_when rule gives its default (it does not apply)."""
+        return {name: self.value(name) if self.applies(name) else self.fields[name].default
+                for name in self.fields}
+
+    def applies(self, name: str) -> bool:
+        """Whether field `name` is offered for the other fields' current values (its visible_when rule)."""
+        f = self.fields[name]
+        return all(self.value(other) in allowed for other, allowed in f.visible_when.items() if other in self.fields)
 
     def set_values(self, values: dict) -> None:
         """Show `values` (unknown keys are ignored; missing keys keep their editor's value)."""
@@ -160,6 +166,4 @@ class SettingsForm(QWidget):
         for f in self.fields.values():
             if not f.visible_when:
                 continue
-            show = all(self.value(other) in allowed for other, allowed in f.visible_when.items()
-                       if other in self.fields)
-            self._layout.setRowVisible(self.editors[f.name], show)
+            self._layout.setRowVisible(self.editors[f.name], self.applies(f.name))

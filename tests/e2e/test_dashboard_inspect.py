@@ -210,9 +210,15 @@ def test_a_nan_run_is_reported_in_words_and_an_impossible_setting_is_refused(win
     assert "cross_entropy is for classes" in text and "Training panel" in text, text
     assert c.training_panel.train_button.isEnabled()
 
-    # Fixed settings: a new run starts and finishes.
+    # Fixed settings: a new run starts and finishes. Nesterov, ticked while SGD was chosen, no longer
+    # applies once the optimizer is Adam: it neither blocks the run nor stays in the project.
     choose(qtbot, editors["task"], "auto")
     choose(qtbot, editors["loss"], "auto")
+    editors["nesterov"].setFocus()
+    qtbot.keyClick(editors["nesterov"], Qt.Key_Space)
+    assert editors["nesterov"].isChecked() and window.project.training["nesterov"] is True
+    choose(qtbot, editors["optimizer"], "adam")
+    assert "nesterov" not in window.project.training
     type_number(qtbot, editors["lr"], 0.05)
     type_number(qtbot, editors["epochs"], 3)
     qtbot.mouseClick(c.training_panel.train_button, Qt.LeftButton)
@@ -220,6 +226,10 @@ def test_a_nan_run_is_reported_in_words_and_an_impossible_setting_is_refused(win
     qtbot.waitUntil(lambda: not c.bridge.is_active, timeout=60000)
     assert dash.status.text().startswith("Finished"), dash.status.text()
     assert np.all(np.isfinite(dash.loss_plot.curves["train_epoch"].getData()[1]))
+    assert json.loads((c.current_run / "config.json").read_text())["project"]["training"]["optimizer"] == "adam"
+    from graph_builder.project import project_from_dict, project_to_dict
+
+    assert project_from_dict(project_to_dict(window.project)).training["optimizer"] == "adam"  # the file opens
 
 
 def click_confusion_cell(qtbot, view, true: int, pred: int) -> None:
