@@ -366,12 +366,22 @@ print("script weights load")
 """
 
 
-def test_closing_the_window_while_it_trains_ends_the_training_child(window, qtbot):
+def test_stop_while_paused_ends_the_run_and_closing_the_window_mid_run_ends_the_child(window, qtbot):
     c = window.training
+    dash = c.dashboard
     editors = open_template(window, "mlp_iris.json")
     type_number(qtbot, editors["epochs"], 5000)
     qtbot.mouseClick(c.training_panel.train_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: c.dashboard.loss_plot.point_count("train_batch") > 0, timeout=60000)
+    qtbot.waitUntil(lambda: dash.loss_plot.point_count("train_batch") > 0, timeout=60000)
+    qtbot.mouseClick(c.training_panel.pause_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dash.status.text().startswith("Paused in epoch"), timeout=10000)
+    qtbot.mouseClick(c.training_panel.stop_button, Qt.LeftButton)  # a paused run must wake up to stop
+    qtbot.waitUntil(lambda: not c.bridge.is_active, timeout=5000)
+    assert dash.status.text().startswith("Stopped"), dash.status.text()
+    assert (c.current_run / "last.safetensors").is_file()  # the trainer stopped cleanly, saving its weights
+
+    qtbot.mouseClick(c.training_panel.train_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dash.loss_plot.point_count("train_batch") > 0, timeout=60000)
     pid = c.bridge.pid
     assert Path(f"/proc/{pid}").exists()
     window.discard_changes()  # nothing to save: the close goes through without a prompt
