@@ -92,6 +92,37 @@ def explain_failure(exc: BaseException, config: dict) -> str:
             f"{name} dataset of the expected layout, or choose another dataset.")
 
 
+def fit_warnings(graph, desc: dict, shapes=None) -> list[str]:
+    """Where the graph and the data do not fit each other (Input shape or dtype, number of classes)."""
+    inputs = [n for n in graph.nodes.values() if n.type_id == "Input"]
+    outputs = [n for n in graph.nodes.values() if n.type_id == "Output"]
+    title = desc.get("title") or desc.get("name") or "the dataset"
+    found = []
+    data_shape = tuple(desc.get("input_shape") or ())
+    if len(inputs) == 1 and data_shape:
+        node = inputs[0]
+        shape = tuple(node.params.get("shape") or ())
+        if shape != data_shape:
+            found.append(f"The graph's Input {node.name!r} takes {shape} but {title} samples are {data_shape}: "
+                         f"set its shape to {list(data_shape)} in the Inspector, or choose data of that shape.")
+        dtype, data_dtype = node.params.get("dtype"), desc.get("dtype")
+        if dtype and data_dtype and dtype != data_dtype:
+            found.append(f"The graph's Input {node.name!r} is {dtype} but {title} holds {data_dtype} values: set its "
+                         f"dtype to {data_dtype}.")
+    classes = len(desc.get("classes") or [])
+    if desc.get("task") == "classification" and classes and len(outputs) == 1:
+        if shapes is None:
+            from graph_builder.shapes import infer_shapes
+
+            shapes = infer_shapes(graph)
+        out = shapes.out.get(outputs[0].id)
+        width = out[-1] if out and len(out) == 2 else None
+        if width is not None and width != classes and not (classes == 2 and width == 1):  # 1 logit: BCE
+            found.append(f"The output {outputs[0].name!r} gives {width} values per sample but {title} has "
+                         f"{classes} classes: set the last layer's size to {classes}.")
+    return found
+
+
 def describe_text(desc: dict) -> str:
     """One paragraph about a dataset description."""
     parts = []
@@ -138,6 +169,11 @@ class DataPanel(QWidget):
         self.balance.getPlotItem().setTitle("class balance", size="9pt")
         self._bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#56B4E9")
         self.balance.addItem(self._bars)
+        self.fit = QLabel("")
+        self.fit.setObjectName("dataset_fit")
+        self.fit.setWordWrap(True)
+        self.fit.setStyleSheet("color: #D55E00;")  # the palette's vermilion: a warning, not an error
+        self.fit.hide()
         self.caption = QLabel("")
         self.caption.setObjectName("samples_caption")
         self.caption.setWordWrap(True)
@@ -169,6 +205,7 @@ class DataPanel(QWidget):
         bl = QVBoxLayout(bottom)
         bl.setContentsMargins(0, 0, 0, 0)
         bl.addWidget(self.summary)
+        bl.addWidget(self.fit)
         bl.addWidget(self.balance)
         bl.addLayout(buttons)
         bl.addWidget(self.caption)
@@ -193,6 +230,9 @@ class DataPanel(QWidget):
         self._refresh_timer.timeout.connect(lambda: self.load(self._augmented))
         self.last_preview: dict | None = None
         self._update_file_button()
+        validated = getattr(controller.window, "validated", None)
+        if validated is not None:  # the graph was edited: does it fit the data now?
+            validated.connect(self._on_validated)
 
     def values(self) -> dict:
         return self.form.values()
@@ -298,6 +338,7 @@ class DataPanel(QWidget):
             self.balance.hide()
         self.samples.show_samples(preview["x"], preview["y"], classes)
         self.caption.setText(preview.get("caption", ""))
+        self.check_fit()
         self.preview_ready.emit(preview)
         self._next()
 
@@ -311,8 +352,24 @@ class DataPanel(QWidget):
         self.balance.hide()
         self.samples.show_message("No samples: the dataset could not be loaded.")
         self.caption.setText("")
+        self.check_fit()
         self.preview_failed.emit(message)
         self._next()
+
+    def check_fit(self, shapes=None) -> list[str]:
+        """Show where the graph does not fit the described data (nothing when it fits or is unknown)."""
+        found = []
+        if self.last_preview is not None:
+            try:
+                found = fit_warnings(self.controller.project.graph, self.last_preview["description"], shapes)
+            except Exception:  # a graph mid-edit: the Problems panel reports it, this hint just waits
+                found = []
+        self.fit.setText("\n".join(found))
+        self.fit.setVisible(bool(found))
+        return found
+
+    def _on_validated(self, validation) -> None:
+        self.check_fit(getattr(validation, "shapes", None))
 
     def _next(self) -> None:
         if self._pending is not None:
