@@ -9,10 +9,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+LIVE_RELOAD_MS = 500
 WEIGHT_FILES = ("best.safetensors", "weights/best.safetensors", "last.safetensors", "weights/last.safetensors")
 
 
@@ -140,6 +141,10 @@ class RunsPanel(QWidget):
         self.runs: list[RunInfo] = []
         self._cache: dict[Path, tuple[tuple, RunInfo]] = {}  # runs are re-listed each epoch: read what changed
         self._ended: dict[str, str] = {}  # run folder -> how the bridge saw it end (a killed child writes nothing)
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_RELOAD_MS)
+        self._live_timer.timeout.connect(self.reload)
         bridge = getattr(controller, "bridge", None)
         if bridge is not None:
             bridge.run_ended.connect(self._on_run_ended)
@@ -242,8 +247,9 @@ class RunsPanel(QWidget):
                 item.setFont(col, font)
 
     def note_live_epoch(self) -> None:
-        """A running run finished an epoch: list it with its metrics so far."""
-        self.reload()
+        """A running run finished an epoch: list it with its metrics so far (at most twice a second)."""
+        if not self._live_timer.isActive():  # tiny models finish dozens of epochs a second
+            self._live_timer.start()
 
     def selected(self) -> list[RunInfo]:
         paths = {item.data(0, Qt.UserRole) for item in self.tree.selectedItems()}
