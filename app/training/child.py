@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+
+
+def exit_with_parent(parent: int, interval_s: float = 0.5) -> threading.Thread:
+    """End this process when `parent` (the GUI) is gone: killed or crashed, it can no longer stop us."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        os._exit(1)  # no clean exit: flushing the queue to a dead reader would hang forever
+
+    watcher = threading.Thread(target=watch, name="netcanvas-parent-watch", daemon=True)
+    watcher.start()
+    return watcher
+
 
 def run_training_child(project_dict: dict, run_dir: str, queue, control) -> None:
     """Train `project_dict` into `run_dir`, streaming events to `queue` (runs in the child)."""
+    exit_with_parent(os.getppid())
     try:
         from runtime.trainer import run_in_child  # torch loads here, in the child only
     except Exception as exc:  # a broken install must still reach the dashboard in words

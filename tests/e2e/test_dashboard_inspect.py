@@ -388,3 +388,52 @@ def test_stop_while_paused_ends_the_run_and_closing_the_window_mid_run_ends_the_
     window.close()
     qtbot.waitUntil(lambda: c.bridge.pid is None, timeout=10000)
     assert not Path(f"/proc/{pid}").exists(), "the training child outlived the window"
+
+
+def process_gone(pid: int) -> bool:
+    """True when `pid` has ended (a zombie waiting for its reaper counts as ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+# A GUI-side process (the real bridge on a Qt event loop) that prints its training child's pid and waits.
+BRIDGE_HOST = """
+import sys
+from PySide6.QtCore import QCoreApplication
+from app.training.bridge import TrainingBridge
+from graph_builder.project import load_project, project_to_dict
+app = QCoreApplication([])
+project = project_to_dict(load_project(sys.argv[1]))
+project["training"]["epochs"] = 100000
+bridge = TrainingBridge()
+def on_event(event):
+    if event["type"] == "batch":
+        print(bridge.pid, flush=True)
+bridge.event_received.connect(on_event)
+bridge.start(project, sys.argv[2])
+app.exec()
+"""
+
+
+def test_a_training_child_ends_when_the_app_is_killed(qtbot, tmp_path):
+    import os
+    import signal
+
+    host = subprocess.Popen([sys.executable, "-c", BRIDGE_HOST, str(TEMPLATES / "mlp_iris.json"), str(tmp_path)],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(host.stdout.readline())
+        assert not process_gone(child)
+    finally:
+        host.kill()  # SIGKILL: the app gets no chance to end its child itself
+        host.wait(10)
+        host.stdout.close()
+    assert host.returncode == -signal.SIGKILL
+    try:
+        qtbot.waitUntil(lambda: process_gone(child), timeout=10000)
+    finally:
+        if not process_gone(child):  # never leave it behind, even when the test fails
+            os.kill(child, signal.SIGKILL)
