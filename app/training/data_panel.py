@@ -336,7 +336,10 @@ class DataPanel(QWidget):
             self.balance.show()
         else:
             self.balance.hide()
-        self.samples.show_samples(preview["x"], preview["y"], classes)
+        x = preview["x"]
+        # The description knows what the data is; (N, 6, 6) may be six steps of six features.
+        kind = "image" if desc.get("image") else "sequence" if np.ndim(x) == 3 else "table"
+        self.samples.show_samples(x, preview["y"], classes, kind=kind)
         self.caption.setText(preview.get("caption", ""))
         self.check_fit()
         self.preview_ready.emit(preview)

@@ -84,10 +84,11 @@ class SampleView(QStackedWidget):
         self.image_label.setText(text)
         self.setCurrentWidget(self.image_label)
 
-    def show_samples(self, x, y=None, class_names: list[str] | None = None, columns: int = 8) -> None:
-        """Show up to a few dozen samples of `x` (labels `y` where given)."""
+    def show_samples(self, x, y=None, class_names: list[str] | None = None, columns: int = 8,
+                     kind: str | None = None) -> None:
+        """Show up to a few dozen samples of `x` (labels `y` where given); `kind` overrides the guess."""
         x = np.asarray(x)
-        self.kind = sample_kind(x)
+        self.kind = kind or sample_kind(x)
         names = class_names or []
         if len(x) == 0:
             self.show_message("The chosen split holds no samples.")

@@ -592,3 +592,15 @@ def test_the_panel_says_when_the_graph_does_not_fit_the_data(app_window, data, q
     choose(qtbot, editor(data, "name"), "iris")
     graph.set_param(classifier.id, "out_features", 3)
     qtbot.waitUntil(lambda: "input (4,)" in data.summary.text() and not data.fit.isVisible(), timeout=30000)
+
+
+def test_square_sequences_are_plotted_as_sequences_not_images(app_window, data, qtbot, tmp_path):
+    rng = np.random.default_rng(3)
+    steps = np.sin(np.linspace(0, 3, 6))[None, :, None] * rng.normal(1, 0.2, size=(40, 1, 6))
+    np.savez(tmp_path / "square.npz", x=steps.astype(np.float32), y=np.arange(40) % 2)
+    choose(qtbot, editor(data, "name"), "npz")
+    pick_file(qtbot, data, tmp_path / "square.npz")
+    qtbot.waitUntil(lambda: "input (6, 6)" in data.summary.text(), timeout=30000)
+    wait_loaded(qtbot, data)
+    assert data.samples.kind == "sequence" and data.samples.currentWidget() is data.samples.plot
+    assert all(len(c.getData()[0]) == 6 for c in data.samples.plot.getPlotItem().listDataItems())
