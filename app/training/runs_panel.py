@@ -287,8 +287,10 @@ class RunsPanel(QWidget):
         self.controller._show("dashboard_dock")
 
     def show_selected_confusion(self) -> None:
-        """Reopen the first selected run's last confusion matrix on the dashboard."""
-        for info in self.selected():
+        """Reopen the last validation confusion matrix of the run in use (else another selected run)."""
+        current = self.controller.current_run
+        chosen = sorted(self.selected(), key=lambda r: current is None or r.path != Path(current))
+        for info in chosen:
             ev = info.confusion or info.test_confusion
             if ev:
                 caption = f"Run {info.name}, {ev.get('split', 'validation')} set, epoch {ev.get('epoch', '?')}"
