@@ -330,6 +330,21 @@ class TrainingController(QObject):
             self.bridge.kill()
 
     # ----- window helpers
+    def show_beside_dashboard(self, object_name: str) -> None:
+        """Show a dock next to the dashboard (not as a tab behind it), so both stay in view."""
+        dash, dock, w = self.docks["dashboard_dock"], self.docks.get(object_name), self.window
+        if dock is None or not hasattr(w, "tabifiedDockWidgets"):
+            return
+        if dock in w.tabifiedDockWidgets(dash):
+            # Qt splits a tab group only by re-adding the dock to the area: it lands beside the group.
+            w.removeDockWidget(dock)
+            w.addDockWidget(w.dockWidgetArea(dash), dock, Qt.Horizontal)
+            dock.show()
+            w.resizeDocks([dash, dock], [int(w.width() * 0.6), int(w.width() * 0.4)], Qt.Horizontal)
+        dock.show()
+        dock.raise_()
+        dash.raise_()
+
     def _give_dashboard_room(self, share: float = 0.42) -> None:
         """Grow the dashboard dock to a readable height (plots and a clickable confusion matrix)."""
         dock, w = self.docks.get("dashboard_dock"), self.window

@@ -270,6 +270,12 @@ class InferencePanel(QWidget):
                 self.cell_samples.show_samples(x[order], y[order], names, columns=6)
                 self.cell_samples.setToolTip("Confidence, most confident first: "
                                              + " ".join(f"{c:.0%}" for c in self.cell_confidences[:24]))
+            else:  # an empty cell: the previous cell's samples must not linger
+                grid = self.cell_samples.image_label
+                grid.clear()
+                grid.setText("No samples in this cell.")
+                self.cell_samples.setCurrentWidget(grid)
+                self.cell_samples.setToolTip("")
             words = SPLIT_WORDS[split]
             text = (f"{len(order)} {words} samples of class {name(true)} predicted as {name(pred)}, "
                     "most confident first" + (f" ({self.cell_confidences[0]:.1%} to {self.cell_confidences[-1]:.1%})."
@@ -281,7 +287,7 @@ class InferencePanel(QWidget):
             self.message.setText(text)
             self.cell_shown.emit(true, pred, len(order))
 
-        self.controller._show("inference_dock")
+        self.controller.show_beside_dashboard("inference_dock")  # the matrix stays in view for the next click
         self._with_predictor(go)
 
 

@@ -283,7 +283,15 @@ def test_inspect_a_confusion_cell_predict_a_sample_and_a_drawing_then_export_cod
     assert np.all(np.diff(confidences) <= 1e-6), "samples are not sorted by descending confidence"
     assert np.allclose(panel.cell_confidences, confidences, atol=1e-5)
     assert f"{len(panel.cell_indices)} test samples of class" in panel.message.text()
-    assert c.docks["inference_dock"].isVisible()
+    # The inference panel opens beside the dashboard: the matrix stays in view for the next click.
+    assert panel.isVisible() and not panel.visibleRegion().isEmpty()
+    assert view.isVisible() and not view.visibleRegion().isEmpty()
+    empty = np.argwhere(view.matrix == 0)
+    if len(empty):  # an empty cell shows no samples, not the previous cell's
+        with qtbot.waitSignal(panel.cell_shown, timeout=60000) as shown:
+            click_confusion_cell(qtbot, view, int(empty[0][0]), int(empty[0][1]))
+        assert shown.args[2] == 0 and panel.message.text().startswith("0 test samples")
+        assert panel.cell_samples.image_label.text() == "No samples in this cell."
 
     # Predict one chosen test sample.
     choose(qtbot, panel.split, "test")
