@@ -23,7 +23,13 @@ def run_training_child(project_dict: dict, run_dir: str, queue, control) -> None
     """Train `project_dict` into `run_dir`, streaming events to `queue` (runs in the child)."""
     exit_with_parent(os.getppid())
     try:
+        import torch
+
         from runtime.trainer import run_in_child  # torch loads here, in the child only
+
+        # Leave one core to the window: with every core busy in torch, the GUI's event loop
+        # waits hundreds of milliseconds for the CPU (bench/bench_ui_latency.py).
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
     except Exception as exc:  # a broken install must still reach the dashboard in words
         queue.put({"type": "failed", "message": f"The training engine could not start: {exc}",
                    "kind": "import"})

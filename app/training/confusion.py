@@ -59,6 +59,7 @@ class ConfusionView(QWidget):
         self.class_names: list[str] = []
         self.split = "validation"
         self._texts: list[pg.TextItem] = []
+        self._labelled_classes = 0  # the n of the n×n labels built (each epoch only updates them)
         self._widget.scene().sigMouseClicked.connect(self._on_scene_clicked)
 
     def set_matrix(self, matrix, class_names: list[str] | None = None, caption: str = "",
@@ -72,7 +73,7 @@ class ConfusionView(QWidget):
         top = max(int(m.max()), 1)
         self.image.setImage(m.astype(np.float32), levels=(0, top))
         self.color_bar.setLevels((0, top))
-        if n != len(self._texts) or names != self.class_names:
+        if n != self._labelled_classes or names != self.class_names:  # rebuild only when classes change
             self._build_labels(n, names)
         self._update_labels(m, top)
         self.matrix = m
@@ -84,6 +85,7 @@ class ConfusionView(QWidget):
         for t in self._texts:
             self.plot_item.removeItem(t)
         self._texts = []
+        self._labelled_classes = n
         font_px = 11 if n <= 10 else 8 if n <= 20 else 0
         if font_px:  # beyond 20 classes the numbers would not fit; hover the colour instead
             for i in range(n):
@@ -108,9 +110,13 @@ class ConfusionView(QWidget):
             for j in range(n):
                 value = int(m[i, j])
                 t = self._texts[i * n + j]
-                t.setText(str(value) if value else "")
+                text = str(value) if value else ""
                 # Light text on the dark end of the colour map, dark text on the light end.
-                t.setColor("#ffffff" if value / top > 0.55 else "#1f2430")
+                color = "#ffffff" if value / top > 0.55 else "#1f2430"
+                if (text, color) != getattr(t, "_shown", None):  # restyling a TextItem is costly
+                    t.setText(text)
+                    t.setColor(color)
+                    t._shown = (text, color)
 
     def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
         """(true, predicted) for a point in image coordinates, or None outside the matrix."""
