@@ -21,28 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def lenet_project(epochs: int):
-    """The LeNet-style template if it exists, else the same network built here."""
-    from graph_builder.project import Project, load_project
+    """The bundled LeNet-style template (digits), set to train for `epochs`."""
+    from graph_builder.project import load_project
 
-    template = Path(__file__).resolve().parents[1] / "resources" / "templates" / "lenet_digits.json"
-    if template.exists():
-        project = load_project(template)
-    else:
-        from graph_builder.graph import Graph
-
-        graph = Graph()
-        rows = [("Input", {"shape": [1, 8, 8]}), ("Conv2d", {"out_channels": 16, "kernel_size": 3, "padding": 1}),
-                ("ReLU", {}), ("MaxPool2d", {"kernel_size": 2}),
-                ("Conv2d", {"out_channels": 32, "kernel_size": 3, "padding": 1}), ("ReLU", {}),
-                ("MaxPool2d", {"kernel_size": 2}), ("Flatten", {}), ("Linear", {"out_features": 64}),
-                ("ReLU", {}), ("Linear", {"out_features": 10}), ("Output", {})]
-        prev = None
-        for i, (type_id, params) in enumerate(rows):
-            node = graph.add_node(type_id, params=params, pos=(i * 260.0, 0.0))
-            if prev is not None:
-                graph.connect(prev.id, node.id)
-            prev = node
-        project = Project(graph=graph, dataset={"name": "digits"}, training={})
+    project = load_project(Path(__file__).resolve().parents[1] / "resources" / "templates" / "lenet_digits.json")
     project.training = {**project.training, "epochs": epochs}
     return project
 

@@ -59,6 +59,7 @@ class ConfusionView(QWidget):
         self.class_names: list[str] = []
         self.split = "validation"
         self._texts: list[pg.TextItem] = []
+        self._shown: list[tuple[str, str] | None] = []
         self._labelled_classes = 0  # the n of the n×n labels built (each epoch only updates them)
         self._widget.scene().sigMouseClicked.connect(self._on_scene_clicked)
 
@@ -97,6 +98,7 @@ class ConfusionView(QWidget):
                     t.setPos(j + 0.5, i + 0.5)
                     self.plot_item.addItem(t)
                     self._texts.append(t)
+        self._shown: list[tuple[str, str] | None] = [None] * len(self._texts)  # what each label shows
         ticks = [(k + 0.5, name) for k, name in enumerate(names)]
         self.plot_item.getAxis("bottom").setTicks([ticks])
         self.plot_item.getAxis("left").setTicks([ticks])
@@ -109,14 +111,14 @@ class ConfusionView(QWidget):
         for i in range(n):
             for j in range(n):
                 value = int(m[i, j])
-                t = self._texts[i * n + j]
+                k = i * n + j
                 text = str(value) if value else ""
                 # Light text on the dark end of the colour map, dark text on the light end.
                 color = "#ffffff" if value / top > 0.55 else "#1f2430"
-                if (text, color) != getattr(t, "_shown", None):  # restyling a TextItem is costly
-                    t.setText(text)
-                    t.setColor(color)
-                    t._shown = (text, color)
+                if (text, color) != self._shown[k]:  # restyling a TextItem is costly
+                    self._texts[k].setText(text)
+                    self._texts[k].setColor(color)
+                    self._shown[k] = (text, color)
 
     def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
         """(true, predicted) for a point in image coordinates, or None outside the matrix."""

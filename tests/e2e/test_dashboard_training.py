@@ -8,31 +8,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "resources" / "templates"
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    """A shown main window with settings and runs in the test's folder; the child never outlives it."""
-    monkeypatch.setenv("NETCANVAS_SETTINGS_DIR", str(tmp_path / "settings"))
-    monkeypatch.setenv("NETCANVAS_RUNS_DIR", str(tmp_path / "runs"))
-    from app.main_window import MainWindow
-
-    w = MainWindow()
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.training.built, timeout=10000)
-    yield w
-    w.training.bridge.kill()
-    w.discard_changes()
-    w.close()
-    w.deleteLater()
-    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
 
 
 def lenet_template() -> Path:
