@@ -143,6 +143,11 @@ class PortSpec:
     name: str
     multi: bool = False
     help: str = ""
+    label: str = ""  # what the canvas shows, when it is not the name (a block's port shows its Input's name)
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
 
 
 def _no_params(params: dict) -> int:
@@ -269,6 +274,7 @@ CATEGORY_ORDER = (
     "Attention",
     "Merge",
     "Reshape",
+    "Blocks",
 )
 
 

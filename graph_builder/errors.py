@@ -55,3 +55,11 @@ class ProjectError(GraphBuilderError):
         super().__init__(f"{path}: {message}" if path else message)
         self.message = message
         self.path = path
+
+
+class NetworkError(EditError):
+    """A project-level edit of networks the project refuses (name taken, network in use, unknown)."""
+
+
+class BlockRecursionError(NetworkError):
+    """A block that would make a network contain itself; the message names the chain."""

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from psygnal import Signal, SignalGroup
 
-from graph_builder.catalog import LayerSpec, get_spec
+from graph_builder.catalog import LayerSpec, PortSpec, get_spec
 from graph_builder.errors import CycleError, EditError, NodeNameError, PortError
 
 MAX_NAME_LENGTH = 100
@@ -155,6 +155,8 @@ class SetParam(Command):
         except KeyError:
             raise EditError(f"{node.name} ({spec.type_id}) has no parameter {self.name!r}") from None
         value = pspec.coerce(self.value)
+        if node.type_id == "Block" and graph.library is not None:
+            graph.library.check_block(graph, value)
         old = node.params[self.name]
         node.params[self.name] = value
         graph.events.param_changed.emit(node.id, self.name, value)
@@ -229,6 +231,7 @@ class Graph:
         self.nodes: dict[str, Node] = {}
         self.edges: list[Edge] = []
         self.events = GraphEvents()
+        self.library = None  # the project's Networks when this graph is one of them (blocks resolve there)
         self._next_id = 1
         self._depth = 0  # nesting of apply(); `changed` fires at depth 0 only
 
@@ -260,16 +263,19 @@ class Graph:
         name = self.check_name(name) if name is not None else self.unique_name(spec.type_id.lower())
         return AddNode(self.new_id(), spec.type_id, name, values, (float(pos[0]), float(pos[1])))
 
-    def connect(self, src: str, dst: str, src_port: str = "out", dst_port: str | None = None) -> Edge:
-        """Wire `src`'s output to `dst`'s input (its first free input when dst_port is None)."""
+    def connect(self, src: str, dst: str, src_port: str | None = None, dst_port: str | None = None) -> Edge:
+        """Wire `src`'s output (its first when src_port is None) to `dst`'s input (its first free one)."""
         edge = self.edge_to(src, dst, src_port, dst_port)
         self.apply(Connect(edge))
         return edge
 
-    def edge_to(self, src: str, dst: str, src_port: str = "out", dst_port: str | None = None) -> Edge:
-        """The Edge `connect` would add, choosing dst's first free input port if none is named."""
+    def edge_to(self, src: str, dst: str, src_port: str | None = None, dst_port: str | None = None) -> Edge:
+        """The Edge `connect` would add, choosing src's first output and dst's first free input if not named."""
+        if src_port is None:
+            ports = self.output_ports(src)
+            src_port = ports[0].name if ports else "out"
         if dst_port is None:
-            ports = self.node(dst).spec.inputs
+            ports = self.input_ports(dst)
             dst_port = self.free_input_port(dst) or (ports[0].name if ports else "in")
         return Edge(src, dst, src_port, dst_port)
 
@@ -327,18 +333,41 @@ class Graph:
     def in_edges(self, node_id: str) -> list[Edge]:
         """Edges into `node_id`, in port order then wire order."""
         node = self.node(node_id)
-        order = {p.name: i for i, p in enumerate(node.spec.inputs)}
+        order = {p.name: i for i, p in enumerate(self.input_ports(node_id))}
         edges = [e for e in self.edges if e.dst == node_id]
         return sorted(edges, key=lambda e: order.get(e.dst_port, len(order)))
 
     def out_edges(self, node_id: str) -> list[Edge]:
         return [e for e in self.edges if e.src == node_id]
 
+    def block_network(self, node_id: str) -> "Graph | None":
+        """The network a Block node stands for (None for other nodes, or when it is not in the project)."""
+        node = self.node(node_id)
+        if node.type_id != "Block" or self.library is None:
+            return None
+        return self.library.get(node.params["network"])
+
+    def input_ports(self, node_id: str) -> tuple[PortSpec, ...]:
+        """The node's input ports: its spec's, or for a block its network's Inputs (named by node id)."""
+        node = self.node(node_id)
+        if node.type_id != "Block":
+            return node.spec.inputs
+        inner = self.block_network(node_id)
+        return tuple(PortSpec(n.id, label=n.name) for n in inner.inputs()) if inner is not None else ()
+
+    def output_ports(self, node_id: str) -> tuple[PortSpec, ...]:
+        """The node's output ports: its spec's, or for a block its network's Outputs."""
+        node = self.node(node_id)
+        if node.type_id != "Block":
+            return node.spec.outputs
+        inner = self.block_network(node_id)
+        return tuple(PortSpec(n.id, label=n.name) for n in inner.outputs()) if inner is not None else ()
+
     def free_input_port(self, node_id: str) -> str | None:
         """The first input port of `node_id` that can take another wire."""
         node = self.node(node_id)
         used = {e.dst_port for e in self.edges if e.dst == node_id}
-        for port in node.spec.inputs:
+        for port in self.input_ports(node_id):
             if port.multi or port.name not in used:
                 return port.name
         return None
@@ -386,9 +415,9 @@ class Graph:
     def check_connect(self, edge: Edge) -> None:
         """Raise EditError (PortError, CycleError) if `edge` may not be added."""
         src, dst = self.node(edge.src), self.node(edge.dst)
-        if edge.src_port not in {p.name for p in src.spec.outputs}:
+        if edge.src_port not in {p.name for p in self.output_ports(src.id)}:
             raise PortError(f"{src.name} has no output port {edge.src_port!r}")
-        ports = {p.name: p for p in dst.spec.inputs}
+        ports = {p.name: p for p in self.input_ports(dst.id)}
         if edge.dst_port not in ports:
             raise PortError(f"{dst.name} has no input port {edge.dst_port!r}")
         if edge.src == edge.dst:
@@ -453,6 +482,8 @@ class Graph:
         if node.id in self.nodes:
             raise EditError(f"a node with id {node.id!r} already exists")
         self.check_name(node.name)
+        if node.type_id == "Block" and self.library is not None:
+            self.library.check_block(self, node.params["network"])
         if index is None or index >= len(self.nodes):
             self.nodes[node.id] = node
         else:

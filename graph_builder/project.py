@@ -1,7 +1,9 @@
 """Project files: JSON that is validated on load and never executes anything (DESIGN.md decision 8).
 
-    {"format": "netcanvas", "version": 1, "meta": {...}, "graph": {...},
-     "dataset": {...}, "training": {...}}
+    {"format": "netcanvas", "version": 2, "meta": {...}, "main": "Net",
+     "networks": [{"name": "Net", "graph": {...}}, ...], "dataset": {...}, "training": {...}}
+
+Version 1 files hold one network as "graph"; they open unchanged as a one-network project.
 
 Loading reports the first problem with its JSON path (`$.graph.nodes[2].params.kernel_size`).
 Saving is atomic: a temporary file in the same folder is written, fsynced and renamed.
@@ -13,28 +15,46 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from graph_builder.catalog import get_spec, has_spec
 from graph_builder.errors import GraphBuilderError, ProjectError
 from graph_builder.graph import MAX_NAME_LENGTH, Edge, Graph, Node
+from graph_builder.networks import DEFAULT_NETWORK, MAX_NETWORK_NAME, Networks
 
 FORMAT = "netcanvas"
-VERSION = 1
+VERSION = 2  # 2: several named networks ("networks", "main"); 1: one "graph"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ID_LENGTH = 64
+MAX_NETWORKS = 200
 
 
-@dataclass
 class Project:
-    """A graph plus the dataset and training settings it is trained with."""
+    """The document: the networks (one main), plus the dataset and training settings they train with.
 
-    graph: Graph = field(default_factory=Graph)
-    dataset: dict = field(default_factory=dict)
-    training: dict = field(default_factory=dict)
-    meta: dict = field(default_factory=dict)
+    `Project(graph)` makes a one-network project; `project.graph` is always the main network.
+    """
+
+    def __init__(self, graph: Graph | None = None, dataset: dict | None = None, training: dict | None = None,
+                 meta: dict | None = None, networks: Networks | None = None) -> None:
+        if networks is None:
+            networks = Networks({DEFAULT_NETWORK: graph if graph is not None else Graph()})
+        elif graph is not None:
+            raise ValueError("give either graph or networks, not both")
+        self.networks = networks
+        self.dataset = dataset if dataset is not None else {}
+        self.training = training if training is not None else {}
+        self.meta = meta if meta is not None else {}
+
+    @property
+    def graph(self) -> Graph:
+        """The main network."""
+        return self.networks.main_graph
+
+    def network(self, name: str | None = None) -> Graph:
+        """The network called `name` (the main one when None); NetworkError naming the choices."""
+        return self.networks.main_graph if name is None else self.networks.network(name)
 
     def to_dict(self) -> dict:
         return project_to_dict(self)
@@ -42,21 +62,34 @@ class Project:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Project) and self.to_dict() == other.to_dict()
 
+    __hash__ = None  # mutable
+
+    def __repr__(self) -> str:
+        return f"<Project {len(self.networks)} network(s), main {self.networks.main!r}>"
+
 
 def project_to_dict(project: Project) -> dict:
-    """The JSON document for `project`."""
+    """The JSON document for `project` (always the current format version)."""
     return {
         "format": FORMAT,
         "version": VERSION,
         "meta": project.meta,
-        "graph": project.graph.to_dict(),
+        "main": project.networks.main,
+        "networks": project.networks.to_list(),
         "dataset": project.dataset,
         "training": project.training,
     }
 
 
+_SECTIONS = {1: {"format", "version", "meta", "graph", "dataset", "training"},
+             2: {"format", "version", "meta", "main", "networks", "dataset", "training"}}
+
+
 def project_from_dict(data: Any) -> Project:
-    """Validate a decoded JSON document and build the Project; raises ProjectError."""
+    """Validate a decoded JSON document and build the Project; raises ProjectError.
+
+    Version-1 files (one "graph") open as a project whose only network is the main one.
+    """
     if not isinstance(data, dict):
         raise ProjectError(f"a project file holds a JSON object, not {_kind(data)}", "$")
     if data.get("format") != FORMAT:
@@ -68,21 +101,84 @@ def project_from_dict(data: Any) -> Project:
     if version > VERSION:
         raise ProjectError(f"this project was made by a newer NetCanvas (format version {version}; this "
                            f"version reads up to {VERSION}); update NetCanvas to open it", "$.version")
-    known = {"format", "version", "meta", "graph", "dataset", "training"}
+    known = _SECTIONS[version]
     for key in data:
         if key not in known:
             raise ProjectError(f"unknown section {key!r} (allowed: {', '.join(sorted(known))})", f"$.{_safe(key)}")
-    if "graph" not in data:
-        raise ProjectError("the project has no graph section", "$")
     sections = {}
     for key in ("meta", "dataset", "training"):
         value = data.get(key, {})
         if not isinstance(value, dict):
             raise ProjectError(f"{key} must be an object, not {_kind(value)}", f"$.{key}")
         sections[key] = value
-    graph = read_graph(data["graph"], "$.graph")
+    if version == 1:
+        if "graph" not in data:
+            raise ProjectError("the project has no graph section", "$")
+        networks = Networks({DEFAULT_NETWORK: read_graph(data["graph"], "$.graph")})
+        paths = {DEFAULT_NETWORK: "$.graph"}
+    else:
+        networks, paths = _read_networks(data)
+    _check_blocks(networks, paths)
     dataset, training = _validate_settings(sections["dataset"], sections["training"])
-    return Project(graph, dataset, training, sections["meta"])
+    return Project(dataset=dataset, training=training, meta=sections["meta"], networks=networks)
+
+
+def _read_networks(data: dict) -> tuple[Networks, dict[str, str]]:
+    raw = data.get("networks")
+    if not isinstance(raw, list) or not raw:
+        raise ProjectError("networks must be a non-empty list of {\"name\": …, \"graph\": …}", "$.networks")
+    if len(raw) > MAX_NETWORKS:
+        raise ProjectError(f"a project holds at most {MAX_NETWORKS} networks, not {len(raw)}", "$.networks")
+    graphs: dict[str, Graph] = {}
+    paths: dict[str, str] = {}
+    for i, entry in enumerate(raw):
+        path = f"$.networks[{i}]"
+        if not isinstance(entry, dict):
+            raise ProjectError(f"a network must be an object, not {_kind(entry)}", path)
+        for key in entry:
+            if key not in ("name", "graph"):
+                raise ProjectError(f"unknown key {key!r} in a network (allowed: graph, name)", f"{path}.{_safe(key)}")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NETWORK_NAME:
+            raise ProjectError(f"name must be a non-empty text of at most {MAX_NETWORK_NAME} characters",
+                               f"{path}.name")
+        name = name.strip()
+        if name in graphs:
+            raise ProjectError(f"two networks are named {name!r}; network names are unique", f"{path}.name")
+        if "graph" not in entry:
+            raise ProjectError(f"network {name} has no graph", path)
+        graphs[name] = read_graph(entry["graph"], f"{path}.graph")
+        paths[name] = f"{path}.graph"
+    main = data.get("main", next(iter(graphs)))
+    if not isinstance(main, str) or main not in graphs:
+        raise ProjectError(f"main must name one of the networks ({', '.join(graphs)}), not {main!r}", "$.main")
+    return Networks(graphs, main), paths
+
+
+def _check_blocks(networks: Networks, paths: dict[str, str]) -> None:
+    """Every Block stands for a network of the project, on ports it has, and no network contains itself."""
+    for name, graph in networks.items():
+        for i, node in enumerate(graph.nodes.values()):
+            if node.type_id != "Block":
+                continue
+            target = node.params["network"]
+            if target not in networks:
+                raise ProjectError(f"block {node.name} stands for network {target!r}, which this project does "
+                                   f"not have (its networks: {', '.join(networks)})",
+                                   f"{paths[name]}.nodes[{i}].params.network")
+        for i, edge in enumerate(graph.edges):
+            for end, port, ports in (("src", edge.src_port, graph.output_ports(edge.src)),
+                                     ("dst", edge.dst_port, graph.input_ports(edge.dst))):
+                node = graph.nodes[edge.src if end == "src" else edge.dst]
+                if node.type_id == "Block" and port not in {p.name for p in ports}:
+                    listed = ", ".join(f"{p.name} ({p.label})" for p in ports) or "none"
+                    raise ProjectError(f"block {node.name} has no port {port!r} (its network "
+                                       f"{node.params['network']} gives: {listed})", f"{paths[name]}.edges[{i}].{end}_port")
+    for name in networks:
+        try:
+            networks.dependencies(name)
+        except GraphBuilderError as exc:
+            raise ProjectError(str(exc), paths[name]) from None
 
 
 def _validate_settings(dataset: dict, training: dict) -> tuple[dict, dict]:
@@ -171,10 +267,14 @@ def _read_edge(raw: Any, path: str, graph: Graph) -> Edge:
         node_id = raw.get(end)
         if not isinstance(node_id, str) or node_id not in graph.nodes:
             raise ProjectError(f"{end} must be the id of a node in this graph, not {node_id!r}", f"{path}.{end}")
-        ports = [p.name for p in getattr(graph.nodes[node_id].spec, direction)]
+        node = graph.nodes[node_id]
+        ports = [p.name for p in getattr(node.spec, direction)]
         default = ports[0] if ports else None
         port = raw.get(f"{end}_port", default)
-        if port not in ports:
+        if node.type_id == "Block":  # its ports come from its network: checked once every network is read
+            if not isinstance(port, str) or not port or len(port) > MAX_ID_LENGTH:
+                raise ProjectError(f"{end}_port must name a port of block {node.name}", f"{path}.{end}_port")
+        elif port not in ports:
             kind = "output" if end == "src" else "input"
             listed = ", ".join(ports) or "none"
             raise ProjectError(f"{graph.nodes[node_id].name} has no {kind} port {port!r} (its {kind}s: {listed})",

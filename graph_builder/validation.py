@@ -70,15 +70,21 @@ def validate(graph: Graph) -> list[Issue]:
     return check(graph).issues
 
 
-def check(graph: Graph) -> Validation:
-    """Validate and keep the shape report (one inference pass for both)."""
-    shapes = infer_shapes(graph)
+def check(graph: Graph, _memo: "_Memo | None" = None) -> Validation:
+    """Validate and keep the shape report (one inference pass for both).
+
+    Blocks are checked through their networks: a network with errors gives its Block nodes an
+    error too (each network is checked once per pass, however often it is used).
+    """
+    memo = _memo if _memo is not None else _Memo()
+    shapes = infer_shapes(graph, memo.shapes)
     issues: list[Issue] = []
     issues += _endpoints(graph)
     cyclic = _cycles(graph, issues)
     edges_in = incoming(graph)
     broken = _arity(graph, edges_in, issues)
     _params(graph, issues)
+    _blocks(graph, shapes, memo, issues)
     _reachability(graph, cyclic | broken, issues)
     _shape_issues(graph, shapes, edges_in, issues)
     issues.sort(key=lambda i: i.severity != ERROR)
@@ -95,7 +101,7 @@ def _endpoints(graph: Graph) -> list[Issue]:
         issues.append(Issue(ERROR, "no-input", "the graph has no Input; add an Input layer and set its shape"))
     if not graph.outputs():
         fix = None
-        sinks = [n for n in graph.nodes.values() if n.spec.outputs and not graph.out_edges(n.id)]
+        sinks = [n for n in graph.nodes.values() if graph.output_ports(n.id) and not graph.out_edges(n.id)]
         if len(sinks) == 1:
             add = graph.add_node_command("Output", pos=(sinks[0].pos[0] + 220, sinks[0].pos[1]))
             fix = Fix(f"Add an Output after {sinks[0].name}",
@@ -123,10 +129,18 @@ def _cycles(graph: Graph, issues: list[Issue]) -> set[str]:
 
 def _arity(graph: Graph, edges_in: dict[str, list[Edge]], issues: list[Issue]) -> set[str]:
     broken = set()
+    for edge in graph.edges:  # a block's ports follow its network, so a wire can outlive its port
+        src = graph.nodes.get(edge.src)
+        if src is not None and edge.src_port not in {p.name for p in graph.output_ports(src.id)}:
+            issues.append(Issue(ERROR, "stale-port", f"{src.name} no longer has the output this wire leaves "
+                                f"from (its network changed); delete the wire and connect it again",
+                                (src.id, edge.dst)))
+            broken.add(edge.dst)
     for node in graph.nodes.values():
-        for port in node.spec.inputs:
+        ports = graph.input_ports(node.id)
+        for port in ports:
             count = sum(1 for e in edges_in[node.id] if e.dst_port == port.name)
-            label = f"input {port.name!r}" if len(node.spec.inputs) > 1 else "input"
+            label = f"input {port.title!r}" if len(ports) > 1 else "input"
             if count == 0:
                 issues.append(Issue(ERROR, "unconnected", f"{node.name} has nothing connected to its {label}; "
                                     "wire a layer's output into it", (node.id,)))
@@ -154,6 +168,32 @@ def _params(graph: Graph, issues: list[Issue]) -> None:
         if spec.type_id in ("RNN", "LSTM", "GRU") and node.params["dropout"] > 0 and node.params["num_layers"] == 1:
             issues.append(Issue(WARNING, "no-effect", f"{node.name}: dropout only acts between stacked layers; "
                                 "with num_layers=1 it does nothing", (node.id,)))
+
+
+@dataclass
+class _Memo:
+    """Per-pass results of the networks used as blocks (None while one is being checked)."""
+
+    checks: dict = field(default_factory=dict)
+    shapes: dict = field(default_factory=dict)
+
+
+def _blocks(graph: Graph, shapes: ShapeReport, memo: _Memo, issues: list[Issue]) -> None:
+    for node in graph.nodes.values():
+        inner = graph.block_network(node.id)
+        if inner is None or node.id in shapes.errors:
+            continue  # a missing network or a recursion is a shape error on the block already
+        name = node.params["network"]
+        if name not in memo.checks:
+            memo.checks[name] = None
+            memo.checks[name] = check(inner, memo)
+        inner_check = memo.checks[name]
+        if inner_check is None or inner_check.ok:
+            continue
+        errors = inner_check.errors
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        issues.append(Issue(ERROR, "block-invalid", f"{node.name}: its network {name} has a problem{more}: "
+                            f"{errors[0].message}; double-click {node.name} to open {name} and fix it", (node.id,)))
 
 
 def _reachability(graph: Graph, skip: set[str], issues: list[Issue]) -> None:
@@ -195,7 +235,7 @@ def _shape_issues(graph: Graph, shapes: ShapeReport, edges_in: dict[str, list[Ed
 
 def _fix_for(graph: Graph, shapes: ShapeReport, node_id: str, in_edges: list[Edge], kind: str | None):
     node = graph.nodes[node_id]
-    ins = [shapes.out.get(e.src) for e in in_edges]
+    ins = [shapes.edge_shape(e) for e in in_edges]
     if kind in ("Unflatten", "Reshape") and len(in_edges) == 1 and len(ins[0]) == 2:
         size = _square_unflatten(ins[0][1], _wanted_rank(node.type_id))
         if size:

@@ -79,6 +79,11 @@ def _permute_shape(p, ins):
     return (None, *(x[d] for d in dims))
 
 
+def _block_shape(p, ins):
+    # Shape inference goes through the block's network (graph_builder.shapes); never called directly.
+    raise ShapeError("a block's shape comes from its network")
+
+
 def _identity(p, ins):
     return ins[0]
 
@@ -101,6 +106,16 @@ register(
         "Output", "Output", "Input/Output",
         "A model output: what the model returns (the logits for classification).",
         shape=_output_shape, outputs=(), input_dtype="any",
+    ),
+    LayerSpec(
+        "Block", "Block", "Blocks",
+        "Another network of the project used as one layer: its Inputs are this node's inputs and its "
+        "Outputs its outputs. Double-click it to open that network.",
+        shape=_block_shape, inputs=(), outputs=(), input_dtype="any",
+        params=(
+            ParamSpec("network", "str", "", "The network of this project that the block stands for.",
+                      arg="none", key=True),
+        ),
     ),
     LayerSpec(
         "Linear", "Linear (dense)", "Core",

@@ -41,21 +41,25 @@ def doc():
 
 @pytest.mark.parametrize("mutate, path, words", [
     (lambda d: d.update(format="keras"), "$.format", "not a NetCanvas project"),
-    (lambda d: d.update(version=2), "$.version", "made by a newer NetCanvas"),
+    (lambda d: d.update(version=3), "$.version", "made by a newer NetCanvas"),
     (lambda d: d.update(version="1"), "$.version", "whole number"),
-    (lambda d: d["graph"]["nodes"][1].update(type="Conv9d"), "$.graph.nodes[1].type", "unknown layer type"),
-    (lambda d: d["graph"]["nodes"][1]["params"].update(kernel_size=0), "$.graph.nodes[1].params.kernel_size",
+    (lambda d: d["networks"][0]["graph"]["nodes"][1].update(type="Conv9d"), "$.networks[0].graph.nodes[1].type", "unknown layer type"),
+    (lambda d: d["networks"][0]["graph"]["nodes"][1]["params"].update(kernel_size=0), "$.networks[0].graph.nodes[1].params.kernel_size",
      "at least 1"),
-    (lambda d: d["graph"]["nodes"][1]["params"].update(bogus=1), "$.graph.nodes[1].params.bogus",
+    (lambda d: d["networks"][0]["graph"]["nodes"][1]["params"].update(bogus=1), "$.networks[0].graph.nodes[1].params.bogus",
      "no parameter 'bogus'"),
-    (lambda d: d["graph"]["nodes"][2].update(name="conv2d"), "$.graph.nodes[2].name", "already named"),
-    (lambda d: d["graph"]["nodes"][2].update(id="n1"), "$.graph.nodes[2].id", "used by two nodes"),
-    (lambda d: d["graph"]["nodes"][0].update(pos=[0, "x"]), "$.graph.nodes[0].pos", "two finite numbers"),
-    (lambda d: d["graph"]["edges"][0].update(dst="nope"), "$.graph.edges[0].dst", "id of a node"),
-    (lambda d: d["graph"]["edges"][0].update(dst_port="memory"), "$.graph.edges[0].dst_port", "no input port"),
-    (lambda d: d["graph"]["edges"].append(dict(d["graph"]["edges"][0])), "$.graph.edges[4]", "appears twice"),
+    (lambda d: d["networks"][0]["graph"]["nodes"][2].update(name="conv2d"), "$.networks[0].graph.nodes[2].name", "already named"),
+    (lambda d: d["networks"][0]["graph"]["nodes"][2].update(id="n1"), "$.networks[0].graph.nodes[2].id", "used by two nodes"),
+    (lambda d: d["networks"][0]["graph"]["nodes"][0].update(pos=[0, "x"]), "$.networks[0].graph.nodes[0].pos", "two finite numbers"),
+    (lambda d: d["networks"][0]["graph"]["edges"][0].update(dst="nope"), "$.networks[0].graph.edges[0].dst", "id of a node"),
+    (lambda d: d["networks"][0]["graph"]["edges"][0].update(dst_port="memory"), "$.networks[0].graph.edges[0].dst_port", "no input port"),
+    (lambda d: d["networks"][0]["graph"]["edges"].append(dict(d["networks"][0]["graph"]["edges"][0])), "$.networks[0].graph.edges[4]", "appears twice"),
     (lambda d: d.update(training=[]), "$.training", "must be an object"),
-    (lambda d: d.pop("graph"), "$", "no graph"),
+    (lambda d: d.pop("networks"), "$.networks", "non-empty list"),
+    (lambda d: d["networks"][0].pop("graph"), "$.networks[0]", "has no graph"),
+    (lambda d: d["networks"].append(dict(d["networks"][0])), "$.networks[1].name", "two networks are named"),
+    (lambda d: d.update(main="Nope"), "$.main", "main must name one of the networks"),
+    (lambda d: d.update(graph={}), "$.graph", "unknown section 'graph'"),
 ])
 def test_first_problem_is_reported_with_its_json_path(mutate, path, words):
     data = doc()
@@ -85,7 +89,7 @@ def test_unreadable_files_raise_project_error(tmp_path):
 
 def test_loading_never_executes_anything(tmp_path):
     data = doc()
-    data["graph"]["nodes"][3]["name"] = "__import__('os').system('touch PWNED')"
+    data["networks"][0]["graph"]["nodes"][3]["name"] = "__import__('os').system('touch PWNED')"
     data["meta"]["title"] = "{{7*7}} $(touch PWNED2)"
     path = tmp_path / "p.json"
     path.write_text(json.dumps(data))

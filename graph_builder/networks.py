@@ -1,0 +1,315 @@
+"""The networks of a project (DESIGN.md decision 10): named graphs, one of them the main network.
+
+A network with Inputs and Outputs can stand in another as a Block node (`params["network"]`
+names it). Project-level edits are reversible commands like graph edits: `apply(networks)`
+performs one and returns its inverse, so adding, renaming and deleting networks, and grouping a
+selection into a block, undo on the same stack as everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from psygnal import Signal, SignalGroup
+
+from graph_builder.errors import BlockRecursionError, GraphBuilderError, NetworkError
+from graph_builder.graph import Command, Graph, SetParam
+
+MAX_NETWORK_NAME = 60
+DEFAULT_NETWORK = "Net"
+
+
+class NetworkEvents(SignalGroup):
+    """What views listen to; `changed` fires once after every applied command."""
+
+    added = Signal(str)
+    removed = Signal(str)
+    renamed = Signal(str, str)  # old, new
+    main_changed = Signal(str)
+    changed = Signal()
+
+
+class Networks(Mapping):
+    """Named graphs in tab order; `main` is the one trained and exported by default."""
+
+    def __init__(self, graphs: Mapping[str, Graph] | None = None, main: str | None = None) -> None:
+        self._graphs: dict[str, Graph] = {}
+        self.events = NetworkEvents()
+        self._depth = 0
+        for name, graph in (graphs or {}).items():
+            self._insert(self.check_name(name), graph, None)
+        if not self._graphs:
+            self._insert(DEFAULT_NETWORK, Graph(), None)
+        self.main = main if main in self._graphs else next(iter(self._graphs))
+
+    # ------------------------------------------------------------ Mapping
+
+    def __getitem__(self, name: str) -> Graph:
+        return self._graphs[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._graphs)
+
+    def __len__(self) -> int:
+        return len(self._graphs)
+
+    @property
+    def main_graph(self) -> Graph:
+        return self._graphs[self.main]
+
+    def name_of(self, graph: Graph) -> str | None:
+        """The name under which `graph` is held here (None when it is not one of these networks)."""
+        for name, g in self._graphs.items():
+            if g is graph:
+                return name
+        return None
+
+    def network(self, name: str) -> Graph:
+        """The network called `name`; NetworkError listing the names otherwise."""
+        try:
+            return self._graphs[name]
+        except (KeyError, TypeError):
+            raise NetworkError(f"this project has no network {name!r} (its networks: "
+                               f"{', '.join(self._graphs)})") from None
+
+    # ------------------------------------------------------------ blocks
+
+    def blocks_of(self, name: str) -> list[str]:
+        """Names of the networks that `name`'s Block nodes stand for (direct uses, in node order)."""
+        graph = self._graphs.get(name)
+        if graph is None:
+            return []
+        used = [n.params["network"] for n in graph.nodes.values() if n.type_id == "Block"]
+        return list(dict.fromkeys(u for u in used if u))
+
+    def dependencies(self, name: str) -> list[str]:
+        """Every network `name` uses through blocks, each after the networks it uses (`name` last)."""
+        order: list[str] = []
+        visiting: list[str] = []
+
+        def visit(current: str) -> None:
+            if current in order:
+                return
+            if current in visiting:
+                chain = visiting[visiting.index(current):] + [current]
+                raise BlockRecursionError(f"network {current} contains itself: {' → '.join(chain)}; "
+                                          "a block cannot (even through other blocks) stand in its own network")
+            visiting.append(current)
+            for used in self.blocks_of(current):
+                if used in self._graphs:
+                    visit(used)
+            visiting.pop()
+            order.append(current)
+
+        visit(name)
+        return order
+
+    def users(self, name: str) -> list[tuple[str, str]]:
+        """(network, node id) of every Block that stands for `name`."""
+        return [(net, node.id) for net, graph in self._graphs.items() for node in graph.nodes.values()
+                if node.type_id == "Block" and node.params["network"] == name]
+
+    def check_block(self, graph: Graph, target: str) -> None:
+        """Refuse a Block in `graph` standing for `target` when that would make a network contain itself."""
+        host = self.name_of(graph)
+        if host is None or not target or target not in self._graphs:
+            return  # validation names a missing network; nothing can recurse through it
+        if target == host:
+            raise BlockRecursionError(f"network {host} cannot contain itself as a block ({host} → {host})")
+        try:
+            chain = self._path(target, host)
+        except BlockRecursionError:
+            return  # an existing cycle elsewhere is reported by validation
+        if chain:
+            names = " → ".join([host, *chain])
+            raise BlockRecursionError(f"a block of {target} here would make {host} contain itself: {names}")
+
+    def _path(self, start: str, goal: str) -> list[str] | None:
+        """The chain of block uses from `start` to `goal` ([start, …, goal]), or None."""
+        stack = [(start, [start])]
+        seen = set()
+        while stack:
+            current, path = stack.pop()
+            if current == goal:
+                return path
+            if current in seen:
+                continue
+            seen.add(current)
+            for used in self.blocks_of(current):
+                stack.append((used, [*path, used]))
+        return None
+
+    # ------------------------------------------------------------ names
+
+    def check_name(self, name: str, exclude: str | None = None) -> str:
+        """`name` stripped, or NetworkError when it is empty, too long or taken."""
+        if not isinstance(name, str) or not name.strip():
+            raise NetworkError("a network needs a name")
+        name = name.strip()
+        if len(name) > MAX_NETWORK_NAME:
+            raise NetworkError(f"a network name can have at most {MAX_NETWORK_NAME} characters")
+        if name in self._graphs and name != exclude:
+            raise NetworkError(f"this project already has a network named {name!r}; choose another name")
+        return name
+
+    def unique_name(self, base: str) -> str:
+        """`base`, or `base2`, `base3` …: the first name not taken."""
+        if base not in self._graphs:
+            return base
+        i = 2
+        while f"{base}{i}" in self._graphs:
+            i += 1
+        return f"{base}{i}"
+
+    # ------------------------------------------------------------ editing
+
+    def apply(self, command: "NetworkCommand | Command") -> Command:
+        """Perform a project-level command and return its inverse."""
+        self._depth += 1
+        try:
+            inverse = command.apply(self)
+        finally:
+            self._depth -= 1
+        if self._depth == 0:
+            self.events.changed.emit()
+        return inverse
+
+    def _insert(self, name: str, graph: Graph, index: int | None) -> None:
+        items = list(self._graphs.items())
+        items.insert(len(items) if index is None else index, (name, graph))
+        self._graphs = dict(items)
+        graph.library = self
+
+    def _pop(self, name: str) -> tuple[Graph, int]:
+        index = list(self._graphs).index(name)
+        graph = self._graphs.pop(name)
+        graph.library = None
+        return graph, index
+
+    def to_list(self) -> list[dict]:
+        """JSON-ready networks in tab order."""
+        return [{"name": name, "graph": graph.to_dict()} for name, graph in self._graphs.items()]
+
+
+class NetworkCommand(Command):
+    """A reversible edit of a project's networks."""
+
+    def apply(self, networks: Networks) -> Command:  # type: ignore[override]
+        raise NotImplementedError
+
+
+@dataclass
+class AddNetwork(NetworkCommand):
+    name: str
+    graph: Graph = field(default_factory=Graph)
+    index: int | None = None
+
+    @property
+    def title(self) -> str:
+        return f"Add network {self.name}"
+
+    def apply(self, networks: Networks) -> Command:
+        name = networks.check_name(self.name)
+        networks._insert(name, self.graph, self.index)
+        networks.events.added.emit(name)
+        return RemoveNetwork(name)
+
+
+@dataclass
+class RemoveNetwork(NetworkCommand):
+    name: str
+
+    @property
+    def title(self) -> str:
+        return f"Delete network {self.name}"
+
+    def apply(self, networks: Networks) -> Command:
+        networks.network(self.name)
+        if self.name == networks.main:
+            raise NetworkError(f"{self.name} is the main network; make another network the main one first")
+        users = [f"{networks[net].nodes[node].name} in {net}" for net, node in networks.users(self.name)
+                 if net != self.name]
+        if users:
+            raise NetworkError(f"{self.name} is used as a block ({', '.join(users)}); delete or ungroup "
+                               "those blocks first")
+        graph, index = networks._pop(self.name)
+        networks.events.removed.emit(self.name)
+        return AddNetwork(self.name, graph, index)  # the same graph object: older undo steps stay valid
+
+
+@dataclass
+class RenameNetwork(NetworkCommand):
+    old: str
+    new: str
+
+    @property
+    def title(self) -> str:
+        return f"Rename network {self.old} to {self.new}"
+
+    def apply(self, networks: Networks) -> Command:
+        networks.network(self.old)
+        new = networks.check_name(self.new, exclude=self.old)
+        users = [(net, node) for net, node in networks.users(self.old)]
+        items = [(new if k == self.old else k, g) for k, g in networks._graphs.items()]
+        networks._graphs = dict(items)
+        if networks.main == self.old:
+            networks.main = new
+        for net, node_id in users:  # blocks follow the rename
+            networks[new if net == self.old else net].apply(SetParam(node_id, "network", new))
+        networks.events.renamed.emit(self.old, new)
+        return RenameNetwork(new, self.old)
+
+
+@dataclass
+class SetMainNetwork(NetworkCommand):
+    name: str
+
+    @property
+    def title(self) -> str:
+        return f"Make {self.name} the main network"
+
+    def apply(self, networks: Networks) -> Command:
+        networks.network(self.name)
+        old = networks.main
+        networks.main = self.name
+        networks.events.main_changed.emit(self.name)
+        return SetMainNetwork(old)
+
+
+@dataclass
+class OnNetwork(NetworkCommand):
+    """A graph command applied to one network by name (so it can sit in a project-level batch)."""
+
+    network: str
+    command: Command
+
+    @property
+    def title(self) -> str:
+        return self.command.title
+
+    def apply(self, networks: Networks) -> Command:
+        return OnNetwork(self.network, networks.network(self.network).apply(self.command))
+
+
+@dataclass
+class NetworkBatch(NetworkCommand):
+    """Several project-level commands as one edit (one undo step); all or nothing."""
+
+    commands: list = field(default_factory=list)
+    label: str = "Edit"
+
+    @property
+    def title(self) -> str:
+        return self.label
+
+    def apply(self, networks: Networks) -> Command:
+        inverses: list[Command] = []
+        try:
+            for command in self.commands:
+                inverses.append(command.apply(networks))
+        except GraphBuilderError:
+            for inverse in reversed(inverses):
+                inverse.apply(networks)
+            raise
+        return NetworkBatch(list(reversed(inverses)), self.label)
