@@ -313,3 +313,131 @@ class NetworkBatch(NetworkCommand):
                 inverse.apply(networks)
             raise
         return NetworkBatch(list(reversed(inverses)), self.label)
+
+
+# ---------------------------------------------------------------- group and ungroup
+
+
+def group_command(networks: Networks, host: str, node_ids, name: str | None = None) -> NetworkBatch:
+    """The edit that turns `node_ids` of network `host` into a new network used there as one Block.
+
+    Each distinct value entering the selection becomes an Input of the new network (with the
+    shape it carries now), each value leaving it an Output; the wires outside are kept, now on
+    the block's ports. One undo step restores everything exactly.
+    """
+    from graph_builder.graph import AddNode, Batch, Connect, Edge, RemoveNode
+    from graph_builder.shapes import infer_shapes
+
+    graph = networks.network(host)
+    chosen = [n for n in graph.nodes if n in set(node_ids)]
+    if not chosen:
+        raise NetworkError("select the layers to group first")
+    kinds = {graph.nodes[n].type_id for n in chosen}
+    if kinds & {"Input", "Output"}:
+        raise NetworkError("a group cannot hold the network's own Input or Output nodes; select the layers "
+                           "between them")
+    inside = set(chosen)
+    entering = [e for e in graph.edges if e.dst in inside and e.src not in inside]
+    leaving = [e for e in graph.edges if e.src in inside and e.dst not in inside]
+    if not entering:
+        raise NetworkError("the selection receives nothing from outside it; a block needs at least one input")
+    if not leaving:
+        raise NetworkError("nothing outside the selection uses its result; a block needs at least one output")
+    shapes = infer_shapes(graph)
+    name = networks.check_name(name) if name else networks.unique_name("Block")
+
+    inner = Graph()
+    xs = [graph.nodes[n].pos[0] for n in chosen]
+    ys = [graph.nodes[n].pos[1] for n in chosen]
+    top, left = min(ys), min(xs)
+    for n in chosen:
+        node = graph.nodes[n]
+        inner.apply(AddNode(node.id, node.type_id, node.name, dict(node.params), node.pos))
+    for e in graph.edges:
+        if e.src in inside and e.dst in inside:
+            inner.apply(Connect(e, check=False))
+    sources: dict[tuple[str, str], str] = {}  # (outside node, port) -> the new Input's id
+    for e in entering:
+        key = (e.src, e.src_port)
+        if key not in sources:
+            shape = shapes.edge_shape(e)
+            if shape is None:
+                raise NetworkError(f"the shape entering {graph.nodes[e.dst].name} is not known yet; fix the "
+                                   "problems before the selection first")
+            dtype = "int64" if shapes.edge_dtype(e) == "int" else "float32"
+            base = graph.nodes[e.src].name if len({(x.src, x.src_port) for x in entering}) > 1 else "x"
+            add = inner.add_node_command("Input", inner.unique_name(base),
+                                         {"shape": tuple(shape[1:]), "dtype": dtype},
+                                         (left + 220 * len(sources), top - 160))
+            inner.apply(add)
+            sources[key] = add.node_id
+        inner.apply(Connect(Edge(sources[key], e.dst, "out", e.dst_port)))
+    results: dict[tuple[str, str], str] = {}  # (inside node, port) -> the new Output's id
+    for e in leaving:
+        key = (e.src, e.src_port)
+        if key not in results:
+            base = "y" if len({(x.src, x.src_port) for x in leaving}) == 1 else f"{graph.nodes[e.src].name}_out"
+            add = inner.add_node_command("Output", inner.unique_name(base), {},
+                                         (left + 220 * len(results), max(ys) + 160))
+            inner.apply(add)
+            inner.apply(Connect(Edge(e.src, add.node_id, e.src_port, "in")))
+            results[key] = add.node_id
+
+    block = graph.add_node_command("Block", graph.unique_name(name.lower() if name.isidentifier() else "block",
+                                                                 taken=[graph.nodes[n].name for n in chosen]),
+                                   {"network": name}, (sum(xs) / len(xs), sum(ys) / len(ys)))
+    edits: list[Command] = [RemoveNode(n) for n in reversed(chosen)]
+    edits.append(block)
+    for (src, port), input_id in sources.items():  # one wire per value, however many layers inside use it
+        edits.append(Connect(Edge(src, block.node_id, port, input_id), check=False))
+    for e in leaving:
+        edits.append(Connect(Edge(block.node_id, e.dst, results[(e.src, e.src_port)], e.dst_port), check=False))
+    return NetworkBatch([AddNetwork(name, inner, list(networks).index(host) + 1),
+                         OnNetwork(host, Batch(edits, f"Group {len(chosen)} layers into {name}"))],
+                        f"Group into block {name}")
+
+
+def ungroup_command(networks: Networks, host: str, block_id: str) -> NetworkBatch:
+    """The edit that puts a Block's layers back in place of the block (and drops its network if unused)."""
+    from graph_builder.graph import AddNode, Batch, Connect, Edge, RemoveNode
+
+    graph = networks.network(host)
+    block = graph.node(block_id)
+    if block.type_id != "Block":
+        raise NetworkError(f"{block.name} is not a block; select a block to ungroup")
+    name = block.params["network"]
+    inner = networks.network(name)
+    ids: dict[str, str] = {}
+    taken: list[str] = [n.name for n in graph.nodes.values() if n.id != block_id]
+    edits: list[Command] = []
+    layers = [n for n in inner.nodes.values() if n.type_id not in ("Input", "Output")]
+    cx = sum(n.pos[0] for n in layers) / max(len(layers), 1)
+    cy = sum(n.pos[1] for n in layers) / max(len(layers), 1)
+    for n in layers:
+        new_id = graph.new_id()  # distinct on every call, though nothing is inserted yet
+        new_name = graph.unique_name(n.name, taken)
+        taken.append(new_name)
+        ids[n.id] = new_id
+        pos = (block.pos[0] + n.pos[0] - cx, block.pos[1] + n.pos[1] - cy)
+        edits.append(AddNode(new_id, n.type_id, new_name, dict(n.params), pos))
+    outside_in = {e.dst_port: (e.src, e.src_port) for e in graph.edges if e.dst == block_id}
+    outside_out = [e for e in graph.edges if e.src == block_id]
+    wires: list[Edge] = []
+    for e in inner.edges:
+        src_kind, dst_kind = inner.nodes[e.src].type_id, inner.nodes[e.dst].type_id
+        if src_kind == "Input":
+            if e.src not in outside_in:
+                continue
+            src, src_port = outside_in[e.src]
+        else:
+            src, src_port = ids[e.src], e.src_port
+        if dst_kind == "Output":
+            wires += [Edge(src, o.dst, src_port, o.dst_port) for o in outside_out if o.src_port == e.dst]
+        else:
+            wires.append(Edge(src, ids[e.dst], src_port, e.dst_port))
+    commands: list[Command] = [OnNetwork(host, Batch([RemoveNode(block_id), *edits,
+                                                      *[Connect(w, check=False) for w in wires]],
+                                                     f"Ungroup {block.name}"))]
+    if [u for u in networks.users(name) if u != (host, block_id)] == []:
+        commands.append(RemoveNetwork(name))
+    return NetworkBatch(commands, f"Ungroup {block.name}")

@@ -149,6 +149,7 @@ class LoweredModel:
     statements: list[Statement] = field(default_factory=list)
     helpers: list[str] = field(default_factory=list)
     layer_count: int = 0
+    dependencies: list["LoweredModel"] = field(default_factory=list)  # the block classes, users last
 
 
 # ---------------------------------------------------------------- lowering
@@ -165,25 +166,59 @@ def check_valid(graph: Graph) -> None:
         )
 
 
-def lower(graph: Graph, class_name: str = "Net") -> LoweredModel:
-    """Lower a valid graph to submodules and statements in topological order."""
+def class_identifier(name: str, fallback: str = "Net") -> str:
+    """A network name as a PascalCase class name: 'residual block' and 'residual_block' -> ResidualBlock."""
+    parts = [p for p in re.split(r"[^0-9a-zA-Z]+", str(name)) if p]
+    text = "".join(p[0].upper() + p[1:] for p in parts)
+    return sanitize(text, fallback)
+
+
+def lower(graph: Graph, class_name: str | None = None) -> LoweredModel:
+    """Lower a valid graph to submodules and statements in topological order.
+
+    The networks its blocks stand for are lowered too (`dependencies`, each before its users):
+    one class per network, a block being an instance of its network's class. The class is named
+    `class_name`, else after the network (PascalCase), else Net.
+    """
     check_valid(graph)
-    shapes = infer_shapes(graph)
+    library = graph.library
+    own = library.name_of(graph) if library is not None else None
+    deps = library.dependencies(own)[:-1] if own is not None else []
+    classes = Namespace(reserved_names())
+    class_names = {dep: classes.create(class_identifier(dep, "Block"), "Block") for dep in deps}
+    target = classes.create(class_identifier(class_name or own or "Net"), "Net")
+    taken = set(class_names.values()) | {target}
+    memo = {}
+    lowered = [_lower_one(library[dep], class_names[dep], class_names, taken, memo) for dep in deps]
+    model = _lower_one(graph, target, class_names, taken, memo)
+    model.dependencies = lowered
+    helpers = [h for m in [*lowered, model] for h in m.helpers]
+    model.helpers = list(dict.fromkeys(helpers))
+    return model
+
+
+def _lower_one(graph: Graph, class_name: str, class_names: dict[str, str], taken: set[str],
+               memo: dict) -> LoweredModel:
+    shapes = infer_shapes(graph, memo)
     edges_in = incoming(graph)
     order = topological_order(graph)
     outputs = graph.outputs()
     live = {o.id for o in outputs}
     for o in outputs:
         live |= graph.ancestors(o.id)
+    names = Namespace(reserved_names() | taken)
 
-    class_name = sanitize(class_name, "Net")
-    if class_name[0].islower():
-        class_name = class_name[0].upper() + class_name[1:]
-    names = Namespace(reserved_names())
-    class_name = names.create(class_name, "Net")
+    # A layer whose only use is an Output gets that Output's name: `logits = self.classifier(x)`.
+    named_by_output: dict[str, str] = {}
+    for o in outputs:
+        edge = edges_in[o.id][0]
+        src = graph.nodes[edge.src]
+        if src.type_id not in ("Input", "Block") and [e.dst for e in graph.out_edges(src.id)] == [o.id]:
+            named_by_output[src.id] = o.name
 
     # Inputs first (graph order = positional order), then layers in topological order.
     var: dict[str, str] = {}
+    port_var: dict[tuple[str, str], str] = {}
     inputs = []
     export_names = Namespace()  # ONNX names: unique across inputs and outputs, no Python reservations
     for node in graph.inputs():
@@ -191,26 +226,34 @@ def lower(graph: Graph, class_name: str = "Net") -> LoweredModel:
         inputs.append(ModelInput(var[node.id], node.id, shapes.out[node.id], node.params["dtype"],
                                  _vocab(graph, node.id), export_names.create(node.name, "input")))
 
+    def source(edge) -> str:
+        return port_var.get((edge.src, edge.src_port), var.get(edge.src))
+
     model = LoweredModel(ModelInterface(class_name, (), ()))
     helpers: list[str] = []
     for node_id in order:
         node = graph.nodes[node_id]
         entry = lowering_for(node.type_id)
-        if entry.role != "layer" or node_id not in live:
+        if entry.role not in ("layer", "block") or node_id not in live:
             continue
         spec = get_spec(node.type_id)
-        name = names.create(node.name, spec.type_id.lower())
+        if entry.role == "block":
+            _lower_block(graph, node, class_names, names, source, edges_in, shapes, var, port_var, model)
+            continue
+        attr = names.create(node.name, spec.type_id.lower()) if entry.module else None
+        name = names.create(named_by_output[node_id], "y") if node_id in named_by_output else \
+            attr or names.create(node.name, spec.type_id.lower())
         var[node_id] = name
         ctx = NodeContext(
             node_id=node_id, type_id=node.type_id, params=dict(node.params),
             inferred=dict(shapes.inferred.get(node_id, {})),
-            attr=name if entry.module else None, var=name,
-            inputs=tuple(var[e.src] for e in edges_in[node_id]),
-            in_shapes=tuple(shapes.out[e.src] for e in edges_in[node_id]),
+            attr=attr, var=name,
+            inputs=tuple(source(e) for e in edges_in[node_id]),
+            in_shapes=tuple(shapes.edge_shape(e) for e in edges_in[node_id]),
             out_shape=shapes.out[node_id],
         )
         if entry.module:
-            model.submodules.append(Submodule(node_id, name, entry.module, _constructor_args(spec, ctx, entry)))
+            model.submodules.append(Submodule(node_id, attr, entry.module, _constructor_args(spec, ctx, entry)))
             if entry.helper and entry.helper not in helpers:
                 helpers.append(entry.helper)
         model.statements.append(Statement(node_id, tuple(entry.call(ctx)), format_shape(ctx.out_shape)))
@@ -218,11 +261,40 @@ def lower(graph: Graph, class_name: str = "Net") -> LoweredModel:
 
     outs = []
     for node in outputs:
-        src = edges_in[node.id][0].src
-        outs.append(ModelOutput(export_names.create(node.name, "output"), node.id, var[src], shapes.out[node.id]))
+        edge = edges_in[node.id][0]
+        returned = source(edge)
+        if edge.src not in named_by_output:  # the value has other uses too: give it the Output's name
+            returned = names.create(node.name, "y")
+            model.statements.append(Statement(node.id, (f"{returned} = {source(edge)}",),
+                                              format_shape(shapes.out[node.id])))
+        outs.append(ModelOutput(export_names.create(node.name, "output"), node.id, returned, shapes.out[node.id]))
     model.interface = ModelInterface(class_name, tuple(inputs), tuple(outs))
     model.helpers = helpers
     return model
+
+
+def _lower_block(graph, node, class_names, names, source, edges_in, shapes, var, port_var, model) -> None:
+    """`self.block1 = ResidualBlock()` in __init__; `block1 = self.block1(x)` in forward."""
+    inner = graph.block_network(node.id)
+    attr = names.create(node.name, "block")
+    model.submodules.append(Submodule(node.id, attr, class_names[node.params["network"]], ()))
+    args = ", ".join(source(e) for e in edges_in[node.id])
+    ports = graph.output_ports(node.id)
+    if len(ports) == 1:
+        var[node.id] = attr
+        port_var[(node.id, ports[0].name)] = attr
+        line = f"{attr} = self.{attr}({args})"
+    else:
+        targets = []
+        for port in ports:
+            port_var[(node.id, port.name)] = names.create(f"{node.name}_{port.label}", "out")
+            targets.append(port_var[(node.id, port.name)])
+        var[node.id] = targets[0]
+        line = f"{', '.join(targets)} = self.{attr}({args})"
+    shape = ", ".join(format_shape(shapes.port_out[(node.id, p.name)]) for p in ports)
+    model.statements.append(Statement(node.id, (line,), shape))
+    model.layer_count += 1
+    del inner
 
 
 def _vocab(graph: Graph, input_id: str) -> int | None:
@@ -307,9 +379,30 @@ def render(model: LoweredModel, main: bool = False) -> RenderedSource:
         emit()
         for line in HELPERS[helper].rstrip("\n").split("\n"):
             emit(line)
+    for dep in model.dependencies:
+        _render_class(dep, lambda text="", node_id=None: emit(text), doc=True)
+    _render_class(model, emit, doc=False)
+    if main:
+        _render_main(iface, emit)
+    text = "\n".join(lines) + "\n"
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:  # a bug in a lowering, never user input: say where
+        raise CodegenError(f"generated code does not parse at line {exc.lineno}: {exc.msg}") from exc
+    return RenderedSource(text, owners, iface)
+
+
+def _render_class(model: LoweredModel, emit, doc: bool) -> None:
+    """One `class …(nn.Module)`: submodules in __init__, one line per node in forward."""
+    iface = model.interface
     emit()
     emit()
     emit(f"class {iface.class_name}(nn.Module):")
+    if doc:
+        ins = ", ".join(f"{i.name} {format_shape(i.shape)}" for i in iface.inputs)
+        outs = ", ".join(f"{o.var} {format_shape(o.shape)}" for o in iface.outputs)
+        emit(f'    """A block of {model.layer_count} layers: {ins} -> {outs}."""')
+        emit()
     emit("    def __init__(self) -> None:")
     emit("        super().__init__()")
     for sub in model.submodules:
@@ -326,14 +419,6 @@ def render(model: LoweredModel, main: bool = False) -> RenderedSource:
             emit(f"        {line}", st.node_id)
         emit(f"        {st.lines[-1]}  # {st.shape}", st.node_id)
     emit(f"        return {', '.join(o.var for o in iface.outputs)}")
-    if main:
-        _render_main(iface, emit)
-    text = "\n".join(lines) + "\n"
-    try:
-        ast.parse(text)
-    except SyntaxError as exc:  # a bug in a lowering, never user input: say where
-        raise CodegenError(f"generated code does not parse at line {exc.lineno}: {exc.msg}") from exc
-    return RenderedSource(text, owners, iface)
 
 
 def _render_main(iface: ModelInterface, emit) -> None:
@@ -357,16 +442,16 @@ def _render_main(iface: ModelInterface, emit) -> None:
     emit('        print(name, tuple(output.shape))')
 
 
-def generate(graph: Graph, class_name: str = "Net", main: bool = False) -> RenderedSource:
+def generate(graph: Graph, class_name: str | None = None, main: bool = False) -> RenderedSource:
     """Lower and render in one step."""
     return render(lower(graph, class_name), main=main)
 
 
-def generate_source(graph: Graph, class_name: str = "Net", main: bool = False) -> str:
+def generate_source(graph: Graph, class_name: str | None = None, main: bool = False) -> str:
     """The readable PyTorch module for `graph` (raises GraphInvalidError on a graph with errors)."""
     return generate(graph, class_name, main).text
 
 
-def model_interface(graph: Graph, class_name: str = "Net") -> ModelInterface:
+def model_interface(graph: Graph, class_name: str | None = None) -> ModelInterface:
     """The generated model's inputs and outputs (names, shapes, dtypes)."""
     return lower(graph, class_name).interface

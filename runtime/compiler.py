@@ -77,7 +77,7 @@ def explain_failure(exc: BaseException, graph: Graph) -> str | None:
     return f"in node {node.name} ({node.type_id}), generated line {where[1]}: {where[2]}"
 
 
-def build_module(graph: Graph, init: str = "default", seed: int = 0, class_name: str = "Net",
+def build_module(graph: Graph, init: str = "default", seed: int = 0, class_name: str | None = None,
                  orthogonal_recurrent: bool = False) -> nn.Module:
     """Generate, compile and instantiate `graph`'s module with seeded weights.
 

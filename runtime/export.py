@@ -98,7 +98,7 @@ def _resolve(target: Graph | nn.Module) -> tuple[nn.Module, ModelInterface]:
 # ---------------------------------------------------------------- python
 
 
-def export_python(graph: Graph, path: str | os.PathLike, class_name: str = "Net") -> Path:
+def export_python(graph: Graph, path: str | os.PathLike, class_name: str | None = None) -> Path:
     """Write the generated module as a standalone file (imports only torch) with a runnable demo."""
     path = _check_target(path)
     source = generate_source(graph, class_name, main=True)

@@ -68,7 +68,7 @@ class Lowering:
     extra: Callable[[NodeContext], list[tuple[str, Any]]] | None = None  # keyword args decided per node
     helper: str | None = None  # name of a helper class in HELPERS emitted when used
     onnx: str | None = None  # why ONNX export cannot handle it; None when it can
-    role: str = "layer"  # layer | input | output
+    role: str = "layer"  # layer | input | output | block
 
 
 # ---------------------------------------------------------------- inline ops
@@ -199,6 +199,7 @@ _PLAIN_MODULES = (
 LOWERINGS: dict[str, Lowering] = {
     "Input": Lowering(role="input"),
     "Output": Lowering(role="output"),
+    "Block": Lowering(role="block"),  # an instance of the class generated for its network
     **{type_id: Lowering(module=f"nn.{type_id}") for type_id in _PLAIN_MODULES},
     "Upsample": Lowering(module="nn.Upsample", extra=_upsample_extra),
     "RNN": Lowering(module="nn.RNN", fixed=_BATCH_FIRST, call=_recurrent),

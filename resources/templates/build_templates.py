@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from graph_builder import Graph, Project, save_project  # noqa: E402
+from graph_builder.networks import Networks  # noqa: E402
 
 FOLDER = Path(__file__).resolve().parent
 COLUMN = 300.0  # the editor draws 180-px cards: leave room for the shape label on each wire
@@ -27,8 +28,8 @@ ROW = 140.0
 class Chain:
     """Builds a graph by appending layers, wiring each to the previous one unless told otherwise."""
 
-    def __init__(self) -> None:
-        self.graph = Graph()
+    def __init__(self, graph: Graph | None = None) -> None:
+        self.graph = graph if graph is not None else Graph()
         self.last: str | None = None
 
     def add(self, type_id: str, name: str | None = None, after: str | None | bool = True, **params) -> str:
@@ -89,25 +90,35 @@ def lenet_digits() -> Graph:
     return c.graph
 
 
-def residual_digits() -> Graph:
+def residual_block() -> Graph:
+    """conv-bn-relu-conv-bn plus the skip connection, then ReLU: used twice by the residual CNN."""
     c = Chain()
+    x = c.add("Input", "x", after=None, shape=(32, 8, 8))
+    c.add("Conv2d", "conv1", out_channels=32, kernel_size=3, padding=1)
+    c.add("BatchNorm2d", "bn1")
+    c.add("ReLU", "relu1")
+    c.add("Conv2d", "conv2", out_channels=32, kernel_size=3, padding=1)
+    c.add("BatchNorm2d", "bn2")
+    add = c.add("Add", "skip")
+    c.wire(x, add)
+    c.add("ReLU", "relu2")
+    c.add("Output", "y")
+    return c.graph
+
+
+def residual_digits() -> Networks:
+    networks = Networks({"ResidualCNN": Graph(), "ResidualBlock": residual_block()}, "ResidualCNN")
+    c = Chain(networks["ResidualCNN"])
     c.add("Input", "digit", after=None, shape=(1, 8, 8))
     c.add("Conv2d", "stem", out_channels=32, kernel_size=3, padding=1)
     c.add("BatchNorm2d", "stem_bn")
-    x = c.add("ReLU", "stem_relu")
-    for block in (1, 2):  # two residual blocks: conv-bn-relu-conv-bn, plus the skip connection
-        c.add("Conv2d", f"block{block}_conv1", out_channels=32, kernel_size=3, padding=1)
-        c.add("BatchNorm2d", f"block{block}_bn1")
-        c.add("ReLU", f"block{block}_relu1")
-        c.add("Conv2d", f"block{block}_conv2", out_channels=32, kernel_size=3, padding=1)
-        c.add("BatchNorm2d", f"block{block}_bn2")
-        add = c.add("Add", f"block{block}_add")
-        c.wire(x, add)
-        x = c.add("ReLU", f"block{block}_out")
+    c.add("ReLU", "stem_relu")
+    c.add("Block", "block1", network="ResidualBlock")
+    c.add("Block", "block2", network="ResidualBlock")
     c.add("GlobalAvgPool", "pool")
     c.add("Linear", "classifier", out_features=10)
     c.add("Output", "logits")
-    return c.graph
+    return networks
 
 
 def mlp_iris() -> Graph:
@@ -176,7 +187,7 @@ class Template:
     name: str
     title: str
     description: str
-    build: Callable[[], Graph]
+    build: Callable[[], Graph | Networks]  # one network, or several (blocks)
     dataset: dict
     training: dict
 
@@ -191,7 +202,8 @@ TEMPLATES = (
              lenet_digits, {"name": "digits", "val_fraction": 0.1},
              {"epochs": 30, "batch_size": 32, "lr": 0.002, "optimizer": "adamw", "weight_decay": 1e-4}),
     Template("residual_cnn_digits", "Residual CNN on digits", "A convolutional stem and two residual blocks "
-             "with skip connections (Add) and batch normalisation, then global average pooling.",
+             "(one ResidualBlock network used twice: conv, batch norm, ReLU, conv, batch norm, plus the skip "
+             "connection), then global average pooling.",
              residual_digits, {"name": "digits"}, {"epochs": 15, "batch_size": 32, "lr": 0.002}),
     Template("mlp_iris", "MLP on iris", "A small perceptron telling three iris species apart from four "
              "measurements.", mlp_iris, {"name": "iris"}, {"epochs": 60, "batch_size": 16, "lr": 0.01}),
@@ -216,10 +228,12 @@ TEMPLATES = (
 
 def template_project(t: Template) -> Project:
     """The Project of template `t` (laid out)."""
-    graph = t.build()
-    lay_out(graph)
-    return Project(graph, dict(t.dataset), dict(t.training), {"title": t.title, "description": t.description,
-                                                              "template": t.name})
+    built = t.build()
+    networks = built if isinstance(built, Networks) else Networks({"Net": built})
+    for graph in networks.values():
+        lay_out(graph)
+    return Project(dataset=dict(t.dataset), training=dict(t.training), networks=networks,
+                   meta={"title": t.title, "description": t.description, "template": t.name})
 
 
 def main(folder: Path = FOLDER) -> list[Path]:

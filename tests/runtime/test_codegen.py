@@ -138,7 +138,8 @@ def test_generated_module_reads_like_hand_written_code():
     assert "self.pool = nn.MaxPool2d(2)" in source
     assert "skip = conv + act  # (N, 8, 8, 8)" in source
     assert "gap = pool.mean(dim=(2, 3))  # (N, 8)" in source
-    assert "return classifier" in source
+    assert "logits = self.classifier(gap)  # (N, 10)" in source
+    assert "return logits" in source  # forward returns a variable named after the Output node
     # submodules are created in topological order
     order = [line.split("=")[0].strip() for line in source.splitlines() if line.startswith("        self.")]
     assert order == ["self.stem", "self.bn", "self.act", "self.conv", "self.pool", "self.classifier"]
@@ -153,7 +154,7 @@ def test_nodes_that_lead_to_no_output_are_dropped():
     assert classes.shape == (2, 4) and box.shape == (2, 2)
     assert "def forward(self, image: torch.Tensor, meta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:" \
         in source
-    assert "return class_head, box_head" in source
+    assert "return classes, box" in source
 
 
 def test_unused_input_stays_a_forward_argument():

@@ -53,7 +53,7 @@ INPUTS: dict[str, list[tuple[tuple, str]]] = {
     "Upsample": [((3, 4, 4), "float32")],
     "PixelShuffle": [((8, 3, 3), "float32")],
 }
-ENDPOINTS = ("Input", "Output")
+ENDPOINTS = ("Input", "Output", "Block")  # a Block stands for a network: tests/runtime/test_blocks.py
 LAYERS = [s.type_id for s in all_specs() if s.type_id not in ENDPOINTS]
 
 

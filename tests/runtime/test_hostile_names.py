@@ -160,5 +160,5 @@ def test_names_that_sanitise_alike_get_distinct_identifiers():
 def test_hostile_class_name_is_sanitised():
     graph = chain_graph(["x", "fc", "y"])
     source = generate_source(graph, class_name="Evil(nn.Module):\n    pass\nclass X")
-    assert "class Evil_nn_Module_pass_class_X(nn.Module):" in source
+    assert "class EvilNnModulePassClassX(nn.Module):" in source  # PascalCase, nothing else survives
     assert generate_source(graph, class_name="print").count("class Print(nn.Module)") == 1

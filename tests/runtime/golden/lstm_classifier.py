@@ -20,5 +20,5 @@ class Net(nn.Module):
         embed = self.embed(tokens)  # (N, 20, 16)
         _, (lstm, _) = self.lstm(embed)
         lstm = torch.cat([lstm[-2], lstm[-1]], dim=1)  # (N, 64)
-        head = self.head(lstm)  # (N, 2)
-        return head
+        logits = self.head(lstm)  # (N, 2)
+        return logits

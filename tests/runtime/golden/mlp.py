@@ -21,5 +21,5 @@ class Net(nn.Module):
         fc1 = self.fc1(features)  # (N, 32)
         act1 = self.act1(fc1)  # (N, 32)
         drop = self.drop(act1)  # (N, 32)
-        fc2 = self.fc2(drop)  # (N, 3)
-        return fc2
+        logits = self.fc2(drop)  # (N, 3)
+        return logits

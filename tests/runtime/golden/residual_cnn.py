@@ -27,5 +27,5 @@ class Net(nn.Module):
         skip = conv + act  # (N, 8, 8, 8)
         pool = self.pool(skip)  # (N, 8, 4, 4)
         gap = pool.mean(dim=(2, 3))  # (N, 8)
-        classifier = self.classifier(gap)  # (N, 10)
-        return classifier
+        logits = self.classifier(gap)  # (N, 10)
+        return logits

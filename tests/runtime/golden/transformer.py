@@ -45,5 +45,5 @@ class Net(nn.Module):
         encoder = self.encoder(position)  # (N, 12, 32)
         attention, _ = self.attention(encoder, encoder, encoder, need_weights=False)  # (N, 12, 32)
         pool = attention.mean(dim=1)  # (N, 32)
-        head = self.head(pool)  # (N, 5)
-        return head
+        logits = self.head(pool)  # (N, 5)
+        return logits

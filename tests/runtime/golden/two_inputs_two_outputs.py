@@ -24,6 +24,6 @@ class Net(nn.Module):
         flat = self.flat(conv)  # (N, 64)
         meta_fc = self.meta_fc(meta)  # (N, 8)
         joined = torch.cat([flat, meta_fc], dim=1)  # (N, 72)
-        class_head = self.class_head(joined)  # (N, 4)
-        box_head = self.box_head(joined)  # (N, 2)
-        return class_head, box_head
+        classes = self.class_head(joined)  # (N, 4)
+        box = self.box_head(joined)  # (N, 2)
+        return classes, box
