@@ -1,4 +1,4 @@
-"""`netcanvas export FILE --format python|onnx|weights|pt2 --out PATH [--weights W]`.
+"""`netcanvas export FILE --format python|onnx|weights|pt2 --out PATH [--weights W] [--network NAME]`.
 
 Exit codes: 0 written, 1 the graph has errors or the export failed (nothing written),
 2 the project or weights file could not be read.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from graph_builder.errors import ProjectError
+from graph_builder.errors import GraphBuilderError, ProjectError
 from graph_builder.project import load_project
 
 from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
@@ -23,7 +23,9 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="the file to write")
     p.add_argument("--weights", help="a .safetensors file of trained weights (e.g. runs/<id>/best.safetensors); "
                                      "without it the model has fresh seeded weights")
-    p.add_argument("--class-name", default="Net", help="name of the generated class (default Net)")
+    p.add_argument("--network", help="which network of the project to export (default: its main network); "
+                                     "the networks its blocks use are written with it")
+    p.add_argument("--class-name", help="name of the generated class (default: the network's name in PascalCase)")
     p.add_argument("--exporter", default="auto", choices=("auto", "torchscript", "dynamo"),
                    help="ONNX exporter (auto: TorchScript, then dynamo if that fails)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fresh weights when --weights is not given")
@@ -50,7 +52,11 @@ def run(args) -> int:
         load_weights,
     )
 
-    graph = project.graph
+    try:
+        graph = project.network(args.network)
+    except GraphBuilderError as exc:
+        print(f"{args.file}: {exc}; pass --network with one of them", file=sys.stderr)
+        return EXIT_UNREADABLE
     try:
         if args.format == "python":
             path = export_python(graph, args.out, class_name=args.class_name)

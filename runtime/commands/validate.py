@@ -1,11 +1,14 @@
-"""`netcanvas validate FILE [--json]`: exit 0 valid, 1 errors, 2 unreadable."""
+"""`netcanvas validate FILE [--network NAME] [--json]`: exit 0 valid, 1 errors, 2 unreadable.
+
+Every network of the project is checked (the main one first); `--network` checks one.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from graph_builder.errors import ProjectError
+from graph_builder.errors import GraphBuilderError, ProjectError
 from graph_builder.project import load_project
 from graph_builder.shape_math import format_shape
 from graph_builder.validation import check
@@ -16,6 +19,7 @@ from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
 def register(sub) -> None:
     p = sub.add_parser("validate", help="check a project's graph: structure, parameters and shapes")
     p.add_argument("file", help="a .json project file")
+    p.add_argument("--network", help="check only this network (default: every network, the main one first)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -29,23 +33,42 @@ def run(args) -> int:
         else:
             print(f"cannot read {args.file}: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
-    graph = project.graph
-    result = check(graph)
+    try:
+        chosen = [args.network] if args.network else \
+            [project.networks.main, *[n for n in project.networks if n != project.networks.main]]
+        results = {name: check(project.network(name)) for name in chosen}
+    except GraphBuilderError as exc:
+        if args.json:
+            print(json.dumps({"readable": True, "error": str(exc)}))
+        else:
+            print(f"{args.file}: {exc}; pass --network with one of them", file=sys.stderr)
+        return EXIT_UNREADABLE
+    ok = all(r.ok for r in results.values())
     if args.json:
-        print(json.dumps({
-            "readable": True,
-            "valid": result.ok,
-            "issues": [issue.to_dict() for issue in result.issues],
-            "total_params": result.shapes.total_params,
-            "total_macs": result.shapes.total_macs,
-            "shapes": {graph.nodes[n].name: format_shape(s) for n, s in result.shapes.out.items()},
-        }, indent=2))
-    else:
+        reports = {name: _report(project.network(name), r) for name, r in results.items()}
+        first = reports[chosen[0]]
+        print(json.dumps({"readable": True, **first, "valid": ok, "network": chosen[0], "networks": reports},
+                         indent=2))
+        return EXIT_OK if ok else EXIT_INVALID
+    several = len(results) > 1
+    for name, result in results.items():
+        graph = project.network(name)
+        where = f"{name}: " if several else ""
         for issue in result.issues:
-            print(f"{issue.severity}: {issue.message}" + (f"  (fix: {issue.fix.title})" if issue.fix else ""))
+            print(f"{issue.severity}: {where}{issue.message}" + (f"  (fix: {issue.fix.title})" if issue.fix else ""))
         if result.ok:
-            print(f"valid: {len(graph.nodes)} nodes, {result.shapes.total_params:,} parameters, "
+            print(f"valid: {where}{len(graph.nodes)} nodes, {result.shapes.total_params:,} parameters, "
                   f"{result.shapes.total_macs:,} multiply-accumulates per sample")
         else:
-            print(f"{len(result.errors)} error(s)")
-    return EXIT_OK if result.ok else EXIT_INVALID
+            print(f"{where}{len(result.errors)} error(s)")
+    return EXIT_OK if ok else EXIT_INVALID
+
+
+def _report(graph, result) -> dict:
+    return {
+        "valid": result.ok,
+        "issues": [issue.to_dict() for issue in result.issues],
+        "total_params": result.shapes.total_params,
+        "total_macs": result.shapes.total_macs,
+        "shapes": {graph.nodes[n].name: format_shape(s) for n, s in result.shapes.out.items()},
+    }

@@ -81,8 +81,8 @@ def test_save_then_reopen_gives_the_identical_project(make_window, tmp_path, qtb
     again = make_window()
     assert again.open_project(path)
     assert again.project.to_dict() == saved
-    assert set(again.scene.nodes) == set(saved_id["id"] for saved_id in saved["graph"]["nodes"])
-    assert len(again.scene.edges) == len(saved["graph"]["edges"])
+    assert set(again.scene.nodes) == set(saved_id["id"] for saved_id in saved["networks"][0]["graph"]["nodes"])
+    assert len(again.scene.edges) == len(saved["networks"][0]["graph"]["edges"])
     assert again.save_project_as(path)
     assert path.read_bytes() == first_bytes
     assert str(path.resolve()) in again.recent.paths()
@@ -141,7 +141,7 @@ def test_autosave_writes_the_recovery_file_and_a_clean_close_removes_it(make_win
     window.add_layer("Input", QPointF(0, 0))
     window.autosave_now()
     data = json.loads(window.autosave.path.read_text())
-    assert [n["type"] for n in data["project"]["graph"]["nodes"]] == ["Input"]
+    assert [n["type"] for n in data["project"]["networks"][0]["graph"]["nodes"]] == ["Input"]
     path = window.autosave.path
     window.discard_changes()
     window.close()

@@ -38,7 +38,7 @@ def test_run_folder_holds_config_metrics_weights_checkpoint_and_confusion(tmp_pa
     events = list(train(project, run_dir=tmp_path))
     assert events[-1]["type"] == "finished"
     config = json.loads((tmp_path / "config.json").read_text())
-    assert config["project"]["graph"]["nodes"][1]["type"] == "Linear"
+    assert config["project"]["networks"][0]["graph"]["nodes"][1]["type"] == "Linear"
     assert config["project"]["training"]["epochs"] == 3 and config["project"]["training"]["optimizer"] == "adam"
     assert config["resolved"]["classes"] == ["setosa", "versicolor", "virginica"]
     assert len(config["resolved"]["normalization"]["mean"]) == 4
