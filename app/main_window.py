@@ -2,7 +2,8 @@
 
 Extension points (the training dashboard under app/training/ plugs in here):
 
-- ``window.project``: the current graph_builder ``Project`` (``window.project.graph`` is its Graph).
+- ``window.project``: the current graph_builder ``Project`` (``window.project.graph`` is its main network;
+  ``window.editor.graph`` is the network on the canvas, one tab per network).
 - ``project_replaced(Project)``: emitted when a different project/graph object becomes current
   (new, open, template, recovery). Re-read ``window.project`` then; the old one is stale.
 - ``graph_edited()``: emitted after every edit of the current graph (undo and redo included).
@@ -27,10 +28,10 @@ import sys
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QPointF, QSize, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QEvent, QMimeData, QPointF, QSignalBlocker, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu,
-                               QMessageBox, QUndoView, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
+                               QMenu, QMessageBox, QTabBar, QUndoView, QVBoxLayout, QWidget)
 
 from app.canvas.clipboard import GRAPH_MIME, copy_nodes, paste_command
 from app.canvas.layout import layered_positions
@@ -46,10 +47,12 @@ from app.summary import SummaryPanel, status_text
 from app.theme import icon
 from graph_builder.errors import GraphBuilderError
 from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode
+from graph_builder.networks import (AddNetwork, Networks, RemoveNetwork, RenameNetwork, SetMainNetwork,
+                                    group_command, ungroup_command)
 from graph_builder.project import Project, load_project, save_project
 from graph_builder.validation import Validation, check
 
-MENUS = ("&File", "&Edit", "&View", "&Train", "E&xport", "&Help")
+MENUS = ("&File", "&Edit", "&Network", "&View", "&Train", "E&xport", "&Help")
 AUTOSAVE_MS = int(os.environ.get("NETCANVAS_AUTOSAVE_MS", "30000"))
 PASTE_OFFSET = 40.0
 
@@ -121,7 +124,22 @@ class MainWindow(QMainWindow):
         self.editor = Editor(self.project.graph, self)
         self.scene = GraphScene(self.editor, self)
         self.view = GraphView(self.scene)
-        self.setCentralWidget(self.view)
+        self._networks: Networks | None = None
+        self.network_tabs = QTabBar()
+        self.network_tabs.setObjectName("networkTabs")
+        self.network_tabs.setDocumentMode(True)
+        self.network_tabs.setExpanding(False)
+        self.network_tabs.setMovable(False)
+        self.network_tabs.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.network_tabs.setToolTip("The networks of this project (★ the main one). Double-click to rename; "
+                                     "right-click for more.")
+        centre = QWidget()
+        box = QVBoxLayout(centre)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.network_tabs)
+        box.addWidget(self.view, 1)
+        self.setCentralWidget(centre)
         self.view.viewport().installEventFilter(self)
 
         self._menus: dict[str, QMenu] = {}
@@ -165,6 +183,11 @@ class MainWindow(QMainWindow):
         self.view.layer_dropped.connect(lambda type_id, pos: self.add_layer(type_id, pos))
         self.view.quick_add_requested.connect(self._on_quick_add_requested)
         self.view.file_dropped.connect(self.open_project)
+        self.view.node_double_clicked.connect(self._on_node_double_clicked)
+        self.network_tabs.currentChanged.connect(self._on_tab_changed)
+        self.network_tabs.tabBarDoubleClicked.connect(lambda i: self.rename_network_dialog(self._tab_name(i)))
+        self.network_tabs.customContextMenuRequested.connect(self._on_tab_menu)
+        self.editor.undone_or_redone.connect(self._on_undone_or_redone)
         self.palette.add_requested.connect(lambda type_id: self.add_layer(type_id, self.view.visible_center()))
         self.quick_add.chosen.connect(lambda type_id: self.add_layer(type_id, self._quick_add_pos))
         self.problems.node_activated.connect(self.reveal_node)
@@ -173,6 +196,7 @@ class MainWindow(QMainWindow):
 
         self.resize(1400, 860)
         self._restore_layout()
+        self._follow_networks(self.project.networks)
         self._attach(self.project.graph)
         self.scene.set_graph(self.project.graph)
         self.validate_now()
@@ -238,6 +262,19 @@ class MainWindow(QMainWindow):
              None, False),
             ("&Edit", "&Find Layer in Palette", [std.Find], self.focus_palette_search, None, False),
             ("&Edit", "&History", ["Ctrl+H"], self.show_history, None, False),
+            ("&Edit", None, None, None, None, False),
+            ("&Edit", "&Group into Block", ["Ctrl+G"], self.group_selection, None, False),
+            ("&Edit", "U&ngroup Block", ["Ctrl+Shift+G"], self.ungroup_selection, None, False),
+            ("&Network", "&New Network", ["Ctrl+Alt+N"], self.add_network, None, False),
+            ("&Network", "&Rename Network…", [], lambda: self.rename_network_dialog(self.current_network()),
+             None, False),
+            ("&Network", "&Delete Network", [], lambda: self.delete_network(self.current_network()), None, False),
+            ("&Network", "Make &Main Network", [], lambda: self.set_main_network(self.current_network()),
+             None, False),
+            ("&Network", None, None, None, None, False),
+            ("&Network", "&Open Block's Network", [], self.open_selected_block, None, False),
+            ("&Network", "&Back to Main Network", ["Alt+Home"], lambda: self.show_network(self.project.networks.main),
+             None, False),
             ("&View", "&Fit to View", ["F", "Ctrl+0"], self.view.fit_all, "fit", True),
             ("&View", "Zoom &In", [std.ZoomIn, "Ctrl+="], lambda: self.view.zoom_about_center(1.25), None, False),
             ("&View", "Zoom &Out", [std.ZoomOut], lambda: self.view.zoom_about_center(0.8), None, False),
@@ -323,9 +360,9 @@ class MainWindow(QMainWindow):
         self.graph_edited.emit()
 
     def validate_now(self) -> Validation:
-        """Check the graph and update badges, wire labels, problems, inspector and summary."""
+        """Check the shown network and update badges, wire labels, problems, inspector and summary."""
         self._validate_timer.stop()
-        graph = self.project.graph
+        graph = self.editor.graph
         validation = check(graph)
         self.validation = validation
         self.scene.apply_validation(validation)
@@ -353,6 +390,7 @@ class MainWindow(QMainWindow):
         self._unsaved_outside_history = unsaved
         self._paste_count = 0
         self.editor.set_graph(project.graph)
+        self._follow_networks(project.networks)
         self._attach(project.graph)
         self.scene.set_graph(project.graph)
         self.validate_now()
@@ -378,7 +416,7 @@ class MainWindow(QMainWindow):
 
     def add_layer(self, type_id: str, center: QPointF) -> str | None:
         """Add a `type_id` layer centred on `center` (scene coordinates); returns its id."""
-        graph = self.project.graph
+        graph = self.editor.graph
         x, y = center.x() - NODE_WIDTH / 2, center.y() - 40
         if self.scene.snap:
             x, y = round(x / GRID) * GRID, round(y / GRID) * GRID
@@ -415,7 +453,7 @@ class MainWindow(QMainWindow):
             self.status_message("Select layers to copy")
             return False
         mime = QMimeData()
-        text = copy_nodes(self.project.graph, nodes)
+        text = copy_nodes(self.editor.graph, nodes)
         mime.setData(GRAPH_MIME, text.encode("utf-8"))
         mime.setText(text)
         QApplication.clipboard().setMimeData(mime)
@@ -437,7 +475,7 @@ class MainWindow(QMainWindow):
             text = bytes(mime.data(GRAPH_MIME)).decode("utf-8")
         self._paste_count += 1
         offset = PASTE_OFFSET * self._paste_count
-        result = paste_command(self.project.graph, text, (offset, offset))
+        result = paste_command(self.editor.graph, text, (offset, offset))
         if result is None:
             self.status_message("The clipboard does not hold NetCanvas layers")
             return []
@@ -452,14 +490,14 @@ class MainWindow(QMainWindow):
         if not nodes:
             return []
         self._paste_count = 0
-        return self.paste(copy_nodes(self.project.graph, nodes))
+        return self.paste(copy_nodes(self.editor.graph, nodes))
 
     def select_all(self) -> None:
-        self.scene.select_nodes(self.project.graph.nodes)
+        self.scene.select_nodes(self.editor.graph.nodes)
 
     def auto_layout(self, selection: bool = False) -> None:
         """Arrange the graph (or the selected layers) in layers from left to right."""
-        graph = self.project.graph
+        graph = self.editor.graph
         ids = self.scene.selected_node_ids() if selection else None
         if selection and not ids:
             self.status_message("Select the layers to arrange")
@@ -497,6 +535,163 @@ class MainWindow(QMainWindow):
 
     def _on_selection_changed(self) -> None:
         self.inspector.show_nodes(self.scene.selected_node_ids())
+
+    # ------------------------------------------------------------ networks
+
+    def _follow_networks(self, networks: Networks) -> None:
+        if self._networks is not None:
+            self._networks.events.changed.disconnect(self._on_networks_changed)
+        self._networks = networks
+        networks.events.changed.connect(self._on_networks_changed)
+        self._fill_tabs()
+
+    def _tab_name(self, index: int) -> str | None:
+        return self.network_tabs.tabData(index) if 0 <= index < self.network_tabs.count() else None
+
+    def _fill_tabs(self) -> None:
+        networks = self.project.networks
+        current = networks.name_of(self.editor.graph) or networks.main
+        with QSignalBlocker(self.network_tabs):
+            while self.network_tabs.count():
+                self.network_tabs.removeTab(0)
+            for name in networks:
+                index = self.network_tabs.addTab(f"★ {name}" if name == networks.main else name)
+                self.network_tabs.setTabData(index, name)
+                graph = networks[name]
+                self.network_tabs.setTabToolTip(index, f"{name}: {len(graph.nodes)} nodes"
+                                                + (" (the main network: trained and exported)"
+                                                   if name == networks.main else ""))
+            self.network_tabs.setCurrentIndex(list(networks).index(current))
+        self.network_tabs.setVisible(True)
+
+    def _on_networks_changed(self) -> None:
+        networks = self.project.networks
+        if networks.name_of(self.editor.graph) is None:  # the shown network was deleted (or undone away)
+            self.show_network(networks.main)
+        self._fill_tabs()
+        self._validate_timer.start()
+
+    def _on_tab_changed(self, index: int) -> None:
+        name = self._tab_name(index)
+        if name is not None:
+            self.show_network(name)
+
+    def current_network(self) -> str:
+        """The name of the network on the canvas."""
+        return self.project.networks.name_of(self.editor.graph) or self.project.networks.main
+
+    def show_network(self, name: str) -> bool:
+        """Put network `name` on the canvas (the undo history is the project's: it stays)."""
+        networks = self.project.networks
+        if name not in networks:
+            self.status_message(f"There is no network {name!r}")
+            return False
+        graph = networks[name]
+        if graph is not self.editor.graph:
+            self.editor.show_graph(graph)
+            self._attach(graph)
+            self.scene.set_graph(graph)
+            self._paste_count = 0
+            self.validate_now()
+            self.view.show_graph()
+        with QSignalBlocker(self.network_tabs):
+            self.network_tabs.setCurrentIndex(list(networks).index(name))
+        return True
+
+    def add_network(self, name: str | None = None) -> str | None:
+        """Add an empty network (one undo step) and show it; returns its name."""
+        networks = self.project.networks
+        name = name or networks.unique_name("Network")
+        if not self.editor.push_on(networks, AddNetwork(name)):
+            return None
+        self.show_network(name)
+        return name
+
+    def rename_network_dialog(self, name: str | None) -> None:
+        if not name:
+            return
+        new, ok = QInputDialog.getText(self, "Rename network", f"New name for {name}:", text=name)
+        if ok and new.strip() and new.strip() != name:
+            self.rename_network(name, new)
+
+    def rename_network(self, old: str, new: str) -> bool:
+        """Rename a network; the blocks that use it follow (one undo step)."""
+        return self.editor.push_on(self.project.networks, RenameNetwork(old, new))
+
+    def delete_network(self, name: str) -> bool:
+        """Delete a network no block uses (one undo step)."""
+        return self.editor.push_on(self.project.networks, RemoveNetwork(name))
+
+    def set_main_network(self, name: str) -> bool:
+        """Make `name` the network that is trained and exported."""
+        if name == self.project.networks.main:
+            return True
+        return self.editor.push_on(self.project.networks, SetMainNetwork(name))
+
+    def _on_tab_menu(self, pos) -> None:
+        name = self._tab_name(self.network_tabs.tabAt(pos))
+        menu = QMenu(self)
+        if name:
+            menu.addAction("Rename…", lambda: self.rename_network_dialog(name))
+            menu.addAction("Make Main Network", lambda: self.set_main_network(name))
+            menu.addAction("Delete", lambda: self.delete_network(name))
+            menu.addSeparator()
+        menu.addAction("New Network", self.add_network)
+        menu.popup(self.network_tabs.mapToGlobal(pos))
+
+    def group_selection(self, name: str | None = None) -> str | None:
+        """Turn the selected layers into a new network placed here as one block (Ctrl+G)."""
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            self.status_message("Select the layers to group into a block")
+            return None
+        networks = self.project.networks
+        try:
+            command = group_command(networks, self.current_network(), ids, name)
+        except GraphBuilderError as exc:
+            self.status_message(f"Not grouped: {exc}", 8000)
+            return None
+        if not self.editor.push_on(networks, command):
+            return None
+        block = next(n for n in self.editor.graph.nodes.values() if n.type_id == "Block"
+                     and n.params["network"] == command.commands[0].name and n.id not in ids)
+        self.scene.select_nodes([block.id])
+        self.status_message(f"Grouped {len(ids)} layers into block {block.name} (network "
+                            f"{command.commands[0].name}); double-click it to open")
+        return command.commands[0].name
+
+    def ungroup_selection(self) -> bool:
+        """Put the selected block's layers back in its place (Ctrl+Shift+G)."""
+        blocks = [n for n in self.scene.selected_node_ids() if self.editor.graph.nodes[n].type_id == "Block"]
+        if len(blocks) != 1:
+            self.status_message("Select one block to ungroup")
+            return False
+        try:
+            command = ungroup_command(self.project.networks, self.current_network(), blocks[0])
+        except GraphBuilderError as exc:
+            self.status_message(f"Not ungrouped: {exc}", 8000)
+            return False
+        return self.editor.push_on(self.project.networks, command)
+
+    def open_selected_block(self) -> None:
+        blocks = [n for n in self.scene.selected_node_ids() if self.editor.graph.nodes[n].type_id == "Block"]
+        if blocks:
+            self._on_node_double_clicked(blocks[0])
+        else:
+            self.status_message("Select a block to open its network")
+
+    def _on_node_double_clicked(self, node_id: str) -> None:
+        node = self.editor.graph.nodes.get(node_id)
+        if node is not None and node.type_id == "Block":
+            if not self.show_network(node.params["network"]):
+                self.status_message(f"{node.name} stands for no network of this project; choose one in the "
+                                    "Inspector")
+
+    def _on_undone_or_redone(self, target) -> None:
+        """An undo or redo in a network not on the canvas shows that network, so the change is seen."""
+        name = self.project.networks.name_of(target) if isinstance(target, Graph) else None
+        if name is not None and target is not self.editor.graph:
+            self.show_network(name)
 
     # ------------------------------------------------------------ projects
 
@@ -754,6 +949,9 @@ class MainWindow(QMainWindow):
         if self._graph is not None:
             self._graph.events.changed.disconnect(self._on_graph_changed)
             self._graph = None
+        if self._networks is not None:
+            self._networks.events.changed.disconnect(self._on_networks_changed)
+            self._networks = None
         super().closeEvent(event)
 
 

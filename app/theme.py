@@ -60,6 +60,7 @@ CATEGORY_COLORS = {
     "Attention": "#a0438f",
     "Merge": "#5e6b7d",
     "Reshape": "#56708a",
+    "Blocks": "#1f7a6b",
 }
 
 _current = LIGHT

@@ -42,10 +42,12 @@ def format_count(n: int) -> str:
 class NodeItem(QGraphicsItem):
     """The view of one graph node; ports are child items, wires are updated when it moves."""
 
-    def __init__(self, node: Node):
+    def __init__(self, node: Node, inputs=None, outputs=None):
         super().__init__()
         self.node_id = node.id
         spec = node.spec
+        inputs = spec.inputs if inputs is None else inputs  # a block's ports come from its network
+        outputs = spec.outputs if outputs is None else outputs
         self.category_color = QColor(CATEGORY_COLORS.get(spec.category, "#5e6b7d"))
         self.type_title = spec.title
         self.badge: str | None = None  # "error" | "warning" | None
@@ -56,14 +58,14 @@ class NodeItem(QGraphicsItem):
                       | QGraphicsItem.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.setZValue(1)
-        rows = max(len(spec.inputs), len(spec.outputs), 1)
+        rows = max(len(inputs), len(outputs), 1)
         self.height = max(HEADER + 3 * LINE + 14, HEADER + 14 + rows * PORT_GAP)
         self.inputs: dict[str, PortItem] = {}
         self.outputs: dict[str, PortItem] = {}
-        for ports, is_output, x in ((spec.inputs, False, 0.0), (spec.outputs, True, NODE_WIDTH)):
+        for ports, is_output, x in ((inputs, False, 0.0), (outputs, True, NODE_WIDTH)):
             top = HEADER + (self.height - HEADER - (len(ports) - 1) * PORT_GAP) / 2
             for i, port in enumerate(ports):
-                item = PortItem(self, node.id, port.name, is_output, port.multi, port.help)
+                item = PortItem(self, node.id, port.name, is_output, port.multi, port.help, port.title)
                 item.setPos(x, top + i * PORT_GAP)
                 (self.outputs if is_output else self.inputs)[port.name] = item
         self.edges: list = []  # EdgeItems touching this node (the scene keeps it current)
@@ -76,6 +78,8 @@ class NodeItem(QGraphicsItem):
         """Re-read the name and key parameters from the model node."""
         keys = [p for p in node.spec.params if p.key]
         text = "  ".join(f"{p.name}={_format_value(node.params[p.name])}" for p in keys[:3])
+        if node.type_id == "Block":
+            text = f"▣ {node.params['network'] or '(no network)'}"
         if (node.name, text) != (self.name, self.key_text):
             self.name, self.key_text = node.name, text
             self.update()

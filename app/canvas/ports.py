@@ -18,7 +18,7 @@ class PortItem(QGraphicsItem):
     NORMAL, OK, REFUSED = "normal", "ok", "refused"
 
     def __init__(self, parent: QGraphicsItem, node_id: str, name: str, is_output: bool, multi: bool,
-                 help_text: str = ""):
+                 help_text: str = "", label: str = ""):
         super().__init__(parent)
         self.node_id = node_id
         self.name = name
@@ -29,7 +29,7 @@ class PortItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CrossCursor)
         kind = "output" if is_output else ("input (takes several wires)" if multi else "input")
-        self.setToolTip(f"{name}: {kind}" + (f"\n{help_text}" if help_text else "")
+        self.setToolTip(f"{label or name}: {kind}" + (f"\n{help_text}" if help_text else "")
                         + "\nDrag to another port to connect.")
         self.setZValue(2)
 

@@ -65,7 +65,7 @@ class GraphScene(QGraphicsScene):
             handler(self, *info.args)
 
     def _on_node_added(self, node: Node) -> None:
-        item = NodeItem(node)
+        item = NodeItem(node, self.graph.input_ports(node.id), self.graph.output_ports(node.id))
         self.addItem(item)
         self.nodes[node.id] = item
 
@@ -76,6 +76,8 @@ class GraphScene(QGraphicsScene):
 
     def _on_edge_added(self, edge: Edge) -> None:
         src, dst = self.nodes[edge.src], self.nodes[edge.dst]
+        if edge.src_port not in src.outputs or edge.dst_port not in dst.inputs:
+            return  # a block port its network no longer has: validation says so on the node
         item = EdgeItem(edge, src.outputs[edge.src_port], dst.inputs[edge.dst_port])
         self.addItem(item)
         self.edges[edge] = item
@@ -97,7 +99,24 @@ class GraphScene(QGraphicsScene):
             port.set_connected(any(e.src is port or e.dst is port for e in self.edges.values()))
 
     def _on_node_changed(self, node_id: str, *args) -> None:
-        self.nodes[node_id].refresh(self.graph.nodes[node_id])
+        node = self.graph.nodes[node_id]
+        if node.type_id == "Block":  # another network: other ports, so a new item
+            self.rebuild_node(node_id)
+            return
+        self.nodes[node_id].refresh(node)
+
+    def rebuild_node(self, node_id: str) -> None:
+        """Replace a node's item (its ports changed) and redraw its wires."""
+        node = self.graph.nodes[node_id]
+        wires = [e for e in self.graph.edges if node_id in (e.src, e.dst)]
+        for edge in wires:
+            self._on_edge_removed(edge)
+        selected = self.nodes[node_id].isSelected()
+        self._on_node_removed(node)
+        self._on_node_added(node)
+        self.nodes[node_id].setSelected(selected)
+        for edge in wires:
+            self._on_edge_added(edge)
 
     def _on_node_moved(self, node_id: str, pos) -> None:
         item = self.nodes[node_id]
@@ -128,7 +147,7 @@ class GraphScene(QGraphicsScene):
             lines += [("⛔ " if i.severity == ERROR else "⚠ ") + i.message for i in issues]
             changed += item.set_status(badge, "\n".join(lines), shapes.params.get(node_id))
         for edge, item in self.edges.items():
-            shape = shapes.out.get(edge.src)
+            shape = shapes.edge_shape(edge)
             text = format_shape(shape) if shape is not None else ""
             changed += item.set_label(text, error=edge.dst in shapes.errors)
         return changed

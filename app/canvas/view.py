@@ -19,6 +19,7 @@ class GraphView(QGraphicsView):
     layer_dropped = Signal(str, QPointF)  # type id, scene position of the drop
     quick_add_requested = Signal(QPointF)  # scene position where the layer should go
     file_dropped = Signal(str)
+    node_double_clicked = Signal(str)  # node id (a block opens its network)
 
     def __init__(self, scene, parent=None):
         super().__init__(scene, parent)
@@ -130,10 +131,13 @@ class GraphView(QGraphicsView):
 
     def mouseDoubleClickEvent(self, event) -> None:
         pos = self.mapToScene(event.position().toPoint())
-        if event.button() == Qt.LeftButton and self.scene().node_at(pos) is None:
+        node_id = self.scene().node_at(pos) if event.button() == Qt.LeftButton else None
+        if event.button() == Qt.LeftButton and node_id is None:
             self.quick_add_requested.emit(pos)
             event.accept()
             return
+        if node_id is not None:
+            self.node_double_clicked.emit(node_id)
         super().mouseDoubleClickEvent(event)
 
     def keyPressEvent(self, event) -> None:
