@@ -172,6 +172,16 @@ class Networks(Mapping):
         finally:
             self._depth -= 1
         if self._depth == 0:
+            try:  # a rename or a new network can complete a loop through a block left dangling
+                for name in self._graphs:
+                    self.dependencies(name)
+            except BlockRecursionError:
+                self._depth += 1
+                try:
+                    inverse.apply(self)
+                finally:
+                    self._depth -= 1
+                raise
             self.events.changed.emit()
         return inverse
 

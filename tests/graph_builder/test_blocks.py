@@ -192,3 +192,90 @@ def test_the_residual_template_uses_one_block_network_twice():
     uses = [n.params["network"] for n in project.graph.nodes.values() if n.type_id == "Block"]
     assert uses == ["ResidualBlock", "ResidualBlock"]
     assert check(project.graph).shapes.total_params == 37_962
+
+
+# ---------------------------------------------------------------- random project edits, then undo all
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from graph_builder.errors import EditError, ParamError  # noqa: E402
+from graph_builder.graph import Connect, Move, RemoveNode, SetParam  # noqa: E402
+from graph_builder.networks import OnNetwork, SetMainNetwork  # noqa: E402
+
+LAYERS = ["Linear", "ReLU", "Add", "Output", "Input", "Block", "Block"]
+
+
+def _random_project_edit(project: Project, op: int, a: int, b: int):
+    networks = project.networks
+    names = list(networks)
+    net = names[a % len(names)]
+    graph = networks[net]
+    ids = list(graph.nodes)
+    try:
+        if op == 0 or not ids:
+            type_id = LAYERS[b % len(LAYERS)]
+            params = {"network": names[b % len(names)]} if type_id == "Block" else None
+            return networks.apply(OnNetwork(net, graph.add_node_command(type_id, params=params, pos=(a % 300, 0))))
+        na, nb = ids[a % len(ids)], ids[b % len(ids)]
+        if op == 1:
+            return networks.apply(OnNetwork(net, RemoveNode(na)))
+        if op == 2:
+            return networks.apply(OnNetwork(net, Connect(graph.edge_to(na, nb))))
+        if op == 3:
+            return networks.apply(OnNetwork(net, Move(na, (a, b))))
+        if op == 4:
+            return networks.apply(AddNetwork(f"N{b % 5}", Graph()))
+        if op == 5:
+            return networks.apply(RemoveNetwork(names[b % len(names)]))
+        if op == 6:
+            return networks.apply(RenameNetwork(net, f"R{b % 4}"))
+        if op == 7:
+            return networks.apply(SetMainNetwork(names[b % len(names)]))
+        if op == 8 and graph.nodes[na].type_id == "Block":
+            return networks.apply(OnNetwork(net, SetParam(na, "network", names[b % len(names)])))
+        if op == 9:
+            chosen = [ids[(a + k) % len(ids)] for k in range(1 + b % 3)]
+            return networks.apply(group_command(networks, net, chosen))
+        if op == 10:
+            blocks = [n for n in ids if graph.nodes[n].type_id == "Block" and graph.block_network(n) is not None]
+            if blocks:
+                return networks.apply(ungroup_command(networks, net, blocks[b % len(blocks)]))
+    except (EditError, ParamError):
+        return None  # refused: the comparison below proves it changed nothing
+    return None
+
+
+@settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 10), st.integers(0, 10_000), st.integers(0, 10_000)), min_size=1,
+                max_size=30))
+def test_any_sequence_of_network_and_block_edits_undone_restores_the_project_exactly(script):
+    project = two_block_project()
+    original = project_to_dict(project)
+    inverses = []
+    for op, a, b in script:
+        before = project_to_dict(project)
+        inverse = _random_project_edit(project, op, a, b)
+        if inverse is None:
+            assert project_to_dict(project) == before
+        else:
+            inverses.append(inverse)
+            project.networks.dependencies(project.networks.main)  # never a network containing itself
+            for name in project.networks:
+                check(project.networks[name])  # validation copes with whatever the edits made
+    for inverse in reversed(inverses):
+        project.networks.apply(inverse)
+    assert project_to_dict(project) == original
+
+
+def test_naming_a_network_after_a_dangling_block_cannot_close_a_loop():
+    project = two_block_project()
+    networks = project.networks
+    res = networks["Res"]
+    res.add_node("Block", "later", {"network": "Future"})  # dangling: no such network yet
+    networks.apply(AddNetwork("Wrapper", Graph()))
+    networks["Wrapper"].add_node("Block", "uses_net", {"network": "Net"})
+    before = project_to_dict(project)
+    with pytest.raises(BlockRecursionError, match="contain(s)? itself"):
+        networks.apply(RenameNetwork("Wrapper", "Future"))  # Res → Future(=Wrapper) → Net → Res
+    assert project_to_dict(project) == before
