@@ -70,14 +70,14 @@ def validate(graph: Graph) -> list[Issue]:
     return check(graph).issues
 
 
-def check(graph: Graph, _memo: "_Memo | None" = None) -> Validation:
+def check(graph: Graph, _memo: "_Memo | None" = None, _shapes: ShapeReport | None = None) -> Validation:
     """Validate and keep the shape report (one inference pass for both).
 
     Blocks are checked through their networks: a network with errors gives its Block nodes an
     error too (each network is checked once per pass, however often it is used).
     """
     memo = _memo if _memo is not None else _Memo()
-    shapes = infer_shapes(graph, memo.shapes)
+    shapes = _shapes if _shapes is not None else infer_shapes(graph, memo.shapes)
     issues: list[Issue] = []
     issues += _endpoints(graph)
     cyclic = _cycles(graph, issues)
@@ -186,7 +186,7 @@ def _blocks(graph: Graph, shapes: ShapeReport, memo: _Memo, issues: list[Issue])
         name = node.params["network"]
         if name not in memo.checks:
             memo.checks[name] = None
-            memo.checks[name] = check(inner, memo)
+            memo.checks[name] = check(inner, memo, memo.shapes.get(name))  # its shapes are known already
         inner_check = memo.checks[name]
         if inner_check is None or inner_check.ok:
             continue
