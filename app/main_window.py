@@ -40,7 +40,7 @@ from app.canvas.scene import GraphScene
 from app.canvas.view import GraphView
 from app.commands import Editor
 from app.inspector import Inspector
-from app.palette import Palette, QuickAdd
+from app.palette import BLOCK_PREFIX, Palette, QuickAdd
 from app.problems import ProblemsPanel
 from app.projects import Autosave, RecentFiles, RecoveryFile, data_dir, settings
 from app.summary import SummaryPanel, status_text
@@ -48,7 +48,7 @@ from app.theme import icon
 from graph_builder.errors import GraphBuilderError
 from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode
 from graph_builder.networks import (AddNetwork, Networks, RemoveNetwork, RenameNetwork, SetMainNetwork,
-                                    group_command, ungroup_command)
+                                    block_node_name, group_command, ungroup_command)
 from graph_builder.project import Project, load_project, save_project
 from graph_builder.validation import Validation, check
 
@@ -420,8 +420,12 @@ class MainWindow(QMainWindow):
         x, y = center.x() - NODE_WIDTH / 2, center.y() - 40
         if self.scene.snap:
             x, y = round(x / GRID) * GRID, round(y / GRID) * GRID
+        params = None
+        if type_id.startswith(BLOCK_PREFIX):  # a network of the project, used here as a block
+            type_id, params = "Block", {"network": type_id[len(BLOCK_PREFIX):]}
         try:
-            command = graph.add_node_command(type_id, pos=(x, y))
+            name = graph.unique_name(block_node_name(params["network"])) if params else None
+            command = graph.add_node_command(type_id, name, params, pos=(x, y))
         except GraphBuilderError as exc:
             self.status_message(f"Not added: {exc}", 8000)
             return None
@@ -563,6 +567,7 @@ class MainWindow(QMainWindow):
                                                    if name == networks.main else ""))
             self.network_tabs.setCurrentIndex(list(networks).index(current))
         self.network_tabs.setVisible(True)
+        self._offer_blocks()
 
     def _on_networks_changed(self) -> None:
         networks = self.project.networks
@@ -570,6 +575,21 @@ class MainWindow(QMainWindow):
             self.show_network(networks.main)
         self._fill_tabs()
         self._validate_timer.start()
+
+    def _offer_blocks(self) -> None:
+        """The palette lists the other networks with Inputs and Outputs as blocks to drag in (not those
+        that contain the shown network: that block would be refused)."""
+        networks = self.project.networks
+        current = self.current_network()
+        offered = []
+        for name, g in networks.items():
+            try:
+                inside = networks.dependencies(name)
+            except GraphBuilderError:
+                continue
+            if current not in inside and g.inputs() and g.outputs():
+                offered.append(name)
+        self.palette.set_networks(offered)
 
     def _on_tab_changed(self, index: int) -> None:
         name = self._tab_name(index)
@@ -596,6 +616,7 @@ class MainWindow(QMainWindow):
             self.view.show_graph()
         with QSignalBlocker(self.network_tabs):
             self.network_tabs.setCurrentIndex(list(networks).index(name))
+        self._offer_blocks()
         return True
 
     def add_network(self, name: str | None = None) -> str | None:

@@ -12,6 +12,12 @@ from app.theme import CATEGORY_COLORS
 from graph_builder.catalog import LayerSpec, all_specs, categories
 
 TYPE_ROLE = Qt.UserRole + 1
+BLOCK_PREFIX = "Block:"  # a palette entry "Block:Name" adds a Block standing for network Name
+
+
+def block_entry(network: str) -> str:
+    """The palette/drag id of a block standing for `network`."""
+    return f"{BLOCK_PREFIX}{network}"
 
 
 def matches(spec: LayerSpec, text: str) -> bool:
@@ -68,8 +74,12 @@ class Palette(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.tree)
         self.items: dict[str, QTreeWidgetItem] = {}
+        self.blocks_group: QTreeWidgetItem | None = None
         for category, specs in categories().items():
+            specs = [s for s in specs if s.type_id != "Block"]  # blocks are listed per network below
             group = QTreeWidgetItem(self.tree, [category])
+            if category == "Blocks":
+                self.blocks_group = group
             group.setFlags(Qt.ItemIsEnabled)
             font = group.font(0)
             font.setBold(True)
@@ -81,10 +91,36 @@ class Palette(QWidget):
                 item.setToolTip(0, tooltip(spec))
                 item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
                 self.items[spec.type_id] = item
+        self.set_networks([])
         self.tree.expandAll()
         self.search.textChanged.connect(self._on_search)
         self.search.returnPressed.connect(self._add_first_visible)
         self.tree.itemActivated.connect(self._on_activated)
+
+    def set_networks(self, names: list[str]) -> None:
+        """List the project's other networks under Blocks: drag one in (or press Enter) to use it."""
+        group = self.blocks_group
+        if group is None:
+            return
+        for key in [k for k in self.items if k.startswith(BLOCK_PREFIX)]:
+            del self.items[key]
+        group.takeChildren()
+        for name in names:
+            item = QTreeWidgetItem(group, [name])
+            item.setData(0, TYPE_ROLE, block_entry(name))
+            item.setToolTip(0, f"<b>{name}</b> <i>(a network of this project)</i><br>Add it here as a block: its "
+                               "Inputs and Outputs become the block's ports. Double-click the block to open it.")
+            item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
+            self.items[block_entry(name)] = item
+        if not names:
+            hint = QTreeWidgetItem(group, ["select layers, then Ctrl+G"])
+            hint.setToolTip(0, "Group layers into a block (Edit ▸ Group into Block) or add a network "
+                               "(Network ▸ New Network); the project's other networks are listed here.")
+            hint.setFlags(Qt.ItemIsEnabled)
+            hint.setForeground(0, QColor("#8a8f98"))
+        group.setExpanded(True)
+        if self.search.text():
+            self._on_search(self.search.text())
 
     def _on_search(self, text: str) -> None:
         for i in range(self.tree.topLevelItemCount()):
@@ -92,7 +128,10 @@ class Palette(QWidget):
             shown = 0
             for j in range(group.childCount()):
                 item = group.child(j)
-                hit = matches(self.spec_of(item), text)
+                if not item.data(0, TYPE_ROLE):
+                    item.setHidden(bool(text))
+                    continue
+                hit = matches(self.spec_of(item), text) or text.lower() in item.text(0).lower()
                 item.setHidden(not hit)
                 shown += hit
             group.setHidden(shown == 0)
@@ -101,7 +140,8 @@ class Palette(QWidget):
     def spec_of(item: QTreeWidgetItem) -> LayerSpec:
         from graph_builder.catalog import get_spec
 
-        return get_spec(item.data(0, TYPE_ROLE))
+        type_id = item.data(0, TYPE_ROLE)
+        return get_spec("Block" if type_id.startswith(BLOCK_PREFIX) else type_id)
 
     def visible_type_ids(self) -> list[str]:
         return [t for t, item in self.items.items() if not item.isHidden() and not item.parent().isHidden()]
@@ -135,7 +175,7 @@ class QuickAdd(QFrame):
         layout.addWidget(self.search)
         layout.addWidget(self.list)
         self.resize(280, 320)
-        self._specs = all_specs()
+        self._specs = [s for s in all_specs() if s.type_id != "Block"]  # blocks come from the palette
         self.search.textChanged.connect(self._fill)
         self.search.installEventFilter(self)
         self.list.itemActivated.connect(self._choose)

@@ -328,6 +328,14 @@ class NetworkBatch(NetworkCommand):
 # ---------------------------------------------------------------- group and ungroup
 
 
+def block_node_name(name: str) -> str:
+    """ResidualBlock -> residual_block: a block node's default name after its network."""
+    import re
+
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower() or "block"
+
+
 def group_command(networks: Networks, host: str, node_ids, name: str | None = None) -> NetworkBatch:
     """The edit that turns `node_ids` of network `host` into a new network used there as one Block.
 
@@ -393,8 +401,7 @@ def group_command(networks: Networks, host: str, node_ids, name: str | None = No
             inner.apply(Connect(Edge(e.src, add.node_id, e.src_port, "in")))
             results[key] = add.node_id
 
-    block = graph.add_node_command("Block", graph.unique_name(name.lower() if name.isidentifier() else "block",
-                                                                 taken=[graph.nodes[n].name for n in chosen]),
+    block = graph.add_node_command("Block", graph.unique_name(block_node_name(name), taken=[graph.nodes[n].name for n in chosen]),
                                    {"network": name}, (sum(xs) / len(xs), sum(ys) / len(ys)))
     edits: list[Command] = [RemoveNode(n) for n in reversed(chosen)]
     edits.append(block)

@@ -94,6 +94,28 @@ def mouse(window):
     return Mouse(window.view)
 
 
+@pytest.fixture
+def drop_layer():
+    """drop_layer(window, palette_id, scene_pos): the palette's own drag data delivered to the viewport
+    as Qt drag-enter/move/drop events; returns whether the drop was accepted."""
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+
+    def drop(window, type_id, scene_pos) -> bool:
+        tree = window.palette.tree
+        mime = tree.mimeData([window.palette.items[type_id]])
+        viewport = window.view.viewport()
+        point = QPointF(window.view.mapFromScene(scene_pos))
+        for cls in (QDragEnterEvent, QDragMoveEvent):
+            event = cls(point.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+            QApplication.sendEvent(viewport, event)
+            assert event.isAccepted()
+        event = QDropEvent(point, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+        QApplication.sendEvent(viewport, event)
+        return event.isAccepted()
+
+    return drop
+
+
 def chain(*specs) -> Graph:
     """A graph of layers wired in a row: chain(("Input", {...}), ("Linear", {...}), ...)."""
     graph = Graph()

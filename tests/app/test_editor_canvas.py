@@ -1,7 +1,7 @@
 """Canvas editing with real mouse and keyboard events on the viewport; outcomes read from the model."""
 
 from PySide6.QtCore import QMimeData, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent
 from PySide6.QtWidgets import QApplication
 
 from app.canvas.edges import EdgeItem
@@ -15,22 +15,7 @@ def port_pos(window, node_id, port, output):
     return (item.outputs if output else item.inputs)[port].scenePos()
 
 
-def drop_layer(window, type_id, scene_pos):
-    """Deliver the palette's own drag data to the viewport as Qt drag-enter/move/drop events."""
-    tree = window.palette.tree
-    mime = tree.mimeData([window.palette.items[type_id]])
-    viewport = window.view.viewport()
-    point = QPointF(window.view.mapFromScene(scene_pos))
-    for cls in (QDragEnterEvent, QDragMoveEvent):
-        event = cls(point.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-        QApplication.sendEvent(viewport, event)
-        assert event.isAccepted()
-    drop = QDropEvent(point, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    QApplication.sendEvent(viewport, drop)
-    return drop.isAccepted()
-
-
-def test_dropping_a_palette_layer_places_it_at_the_drop_point(window):
+def test_dropping_a_palette_layer_places_it_at_the_drop_point(window, drop_layer):
     target = window.view.mapToScene(window.view.viewport().rect().center()) + QPointF(60, 40)
     assert drop_layer(window, "Conv2d", target)
     (node,) = window.project.graph.nodes.values()

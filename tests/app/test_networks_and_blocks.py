@@ -113,3 +113,20 @@ def test_undo_of_an_edit_in_a_hidden_network_shows_that_network(make_window):
     QTest.keyClick(window.view, Qt.Key_Z, Qt.ControlModifier)
     assert window.current_network() == "ResidualBlock"
     assert window.scene.nodes[conv.id].pos() == QPointF(*inner.nodes[conv.id].pos)
+
+
+def test_the_palette_offers_the_other_networks_as_blocks_to_drag_in(make_window, drop_layer):
+    window = make_window(load_project(TEMPLATES / "residual_cnn_digits.json"))
+    assert "Block:ResidualBlock" in window.palette.items
+    assert "Block:ResidualCNN" not in window.palette.items  # not itself
+    graph = window.project.graph
+    target = window.view.mapToScene(window.view.viewport().rect().center()) + QPointF(0, 300)
+    assert drop_layer(window, "Block:ResidualBlock", target)
+    added = window.scene.node_at(target)
+    node = graph.nodes[added]
+    assert node.type_id == "Block" and node.params["network"] == "ResidualBlock"
+    assert node.name == "residual_block"
+    assert [p.label for p in graph.input_ports(added)] == ["x"]
+    assert set(window.scene.nodes[added].inputs) == {window.project.networks["ResidualBlock"].inputs()[0].id}
+    click_tab(window, "ResidualBlock")  # the CNN contains this block, so it is not offered here
+    assert not [k for k in window.palette.items if k.startswith("Block:")]
