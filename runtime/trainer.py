@@ -32,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from graph_builder.files import atomic_path, write_atomic
+
 from runtime.data import Augmentation, DataError, DeviceSplit, Splits, dataset_config, load_splits
 from runtime.errors import NetCanvasRuntimeError
 from runtime.metrics import ClassificationMeter, RegressionMeter, better
@@ -523,7 +525,7 @@ class _Run:
             },
         }
         if not (self.resume and (self.run_dir / "config.json").exists()):
-            _write_atomic(self.run_dir / "config.json", json.dumps(config, indent=2, default=_jsonable).encode())
+            write_atomic(self.run_dir / "config.json", json.dumps(config, indent=2, default=_jsonable).encode())
         (self.run_dir / "confusion").mkdir(exist_ok=True)
         self._log = open(self.run_dir / "metrics.jsonl", "a" if self.resume else "w", encoding="utf-8")
 
@@ -534,7 +536,7 @@ class _Run:
 
         state = state if state is not None else self.model.state_dict()
         tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-        _write_atomic(self.run_dir / name, save(tensors, metadata={"format": "netcanvas", "epoch": str(self.epoch)}))
+        write_atomic(self.run_dir / name, save(tensors, metadata={"format": "netcanvas", "epoch": str(self.epoch)}))
 
     def _save_checkpoint(self, epoch: int) -> None:
         if self.run_dir is None:
@@ -552,9 +554,8 @@ class _Run:
             "wait": self.wait,
             "step": self.step,
         }
-        tmp = self.run_dir / f".{CHECKPOINT}.tmp"
-        torch.save(state, tmp)
-        os.replace(tmp, self.run_dir / CHECKPOINT)
+        with atomic_path(self.run_dir / CHECKPOINT) as tmp:
+            torch.save(state, tmp)
 
     def _load_checkpoint(self) -> int:
         path = self.run_dir / CHECKPOINT if self.run_dir else None
@@ -752,7 +753,7 @@ class _Run:
         event = self._emit("confusion", epoch=epoch, split=split, matrix=matrix, classes=list(self.classes))
         if self.run_dir is not None:
             name = f"{split}_epoch{epoch:04d}.json" if split == "validation" else "test.json"
-            _write_atomic(self.run_dir / "confusion" / name,
+            write_atomic(self.run_dir / "confusion" / name,
                           json.dumps({"epoch": epoch, "split": split, "classes": list(self.classes),
                                       "matrix": matrix}).encode())
         return event
@@ -779,13 +780,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def _read_config(run_dir: Path) -> dict:
