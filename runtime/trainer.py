@@ -516,6 +516,7 @@ class _Run:
             "format": "netcanvas-run", "version": 1,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "project": self.snapshot,
+            "network": self._network_record(),
             "resolved": {
                 "task": self.task, "loss": self.loss_name, "device": str(self.device),
                 "amp": _dtype_name(self.amp), "classes": list(self.classes),
@@ -528,6 +529,14 @@ class _Run:
             write_atomic(self.run_dir / "config.json", json.dumps(config, indent=2, default=_jsonable).encode())
         (self.run_dir / "confusion").mkdir(exist_ok=True)
         self._log = open(self.run_dir / "metrics.jsonl", "a" if self.resume else "w", encoding="utf-8")
+
+    def _network_record(self) -> dict | None:
+        """The fingerprint, parameter count and title of the network trained (None for a given module)."""
+        if self.project is None or self.module_in is not None:
+            return None
+        from graph_builder.runs import network_record
+
+        return network_record(self.project, sum(p.numel() for p in self.model.parameters()))
 
     def _save_weights(self, name: str, state: dict | None = None) -> None:
         if self.run_dir is None:
@@ -562,6 +571,13 @@ class _Run:
         if path is None or not path.is_file():
             raise CheckpointError(f"there is no {CHECKPOINT} in {str(self.run_dir)!r} to resume from; a run writes it "
                                   "after its first epoch")
+        if self.project is not None and self.module_in is None:
+            from graph_builder.runs import RunsError, check_run_fits
+
+            try:
+                check_run_fits(self.run_dir, self.project)
+            except RunsError as exc:
+                raise CheckpointError(f"cannot resume: {exc}") from None
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # unpickling refused or a damaged file
