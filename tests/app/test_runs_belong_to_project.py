@@ -171,3 +171,23 @@ def test_every_untitled_document_gets_its_own_runs_folder(app_window, tmp_path):
     third = c.runs_root()
     assert len({first, second, third}) == 3
     assert all(p.parent == tmp_path / "runs" / "untitled" for p in (first, second, third))
+
+
+def test_saving_while_an_untitled_project_trains_moves_its_runs_when_the_run_ends(app_window, qtbot, tmp_path):
+    window, c = app_window, app_window.training
+    window.set_project(template("mlp_iris", epochs=100000), None, unsaved=True)  # runs until stopped
+    untitled = c.runs_root()
+    with qtbot.waitSignal(c.run_finished, timeout=180000) as ended:
+        qtbot.mouseClick(c.training_panel.train_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: c.bridge.state == "running", timeout=60000)
+        run = Path(c.bridge.run_dir)
+        assert window.save_project_as(tmp_path / "live.json")
+        assert run.is_dir() and not (tmp_path / "live.runs").exists()  # the child still writes there
+        assert "when this training ends" in window.statusBar().currentMessage()
+        qtbot.mouseClick(c.training_panel.stop_button, Qt.LeftButton)
+    assert ended.args[0] == "stopped", ended.args
+    moved = tmp_path / "live.runs" / run.name
+    qtbot.waitUntil(lambda: moved.is_dir(), timeout=5000)
+    assert not untitled.exists() and c.current_run == moved
+    assert json.loads((moved / "metrics.jsonl").read_text().splitlines()[-1])["type"] == "stopped"
+    assert listed(window) == [moved]
