@@ -203,6 +203,7 @@ class _Run:
         self.device: torch.device | None = None
         self._log = None
         self._t0 = time.perf_counter()
+        self.network: dict | None = None  # what config.json says was trained (fingerprint, parameters, title)
 
     # ----- event plumbing
     def _emit(self, type_: str, **data) -> dict:
@@ -512,11 +513,12 @@ class _Run:
         if self.run_dir is None:
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.network = self._network_record()
         config = {
             "format": "netcanvas-run", "version": 1,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "project": self.snapshot,
-            "network": self._network_record(),
+            "network": self.network,
             "resolved": {
                 "task": self.task, "loss": self.loss_name, "device": str(self.device),
                 "amp": _dtype_name(self.amp), "classes": list(self.classes),
@@ -545,7 +547,10 @@ class _Run:
 
         state = state if state is not None else self.model.state_dict()
         tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-        write_atomic(self.run_dir / name, save(tensors, metadata={"format": "netcanvas", "epoch": str(self.epoch)}))
+        metadata = {"format": "netcanvas", "epoch": str(self.epoch)}
+        if self.network is not None:  # weights copied out of the run still say what they fit
+            metadata["fingerprint"] = self.network["fingerprint"]
+        write_atomic(self.run_dir / name, save(tensors, metadata=metadata))
 
     def _save_checkpoint(self, epoch: int) -> None:
         if self.run_dir is None:

@@ -105,10 +105,28 @@ def _wrong_run(weights: str, project) -> str | None:
 
     path = Path(weights)
     run = next((d for d in (path.parent, path.parent.parent) if (d / "config.json").is_file()), None)
-    if run is None:
-        return None  # a weights file outside a run: only its tensor shapes can be checked
+    if run is not None:
+        try:
+            check_run_fits(run, project)
+        except RunsError as exc:
+            return str(exc)
+        return None
+    # A weights file outside its run: the trainer wrote the fingerprint into its metadata.
+    from graph_builder.fingerprint import project_fingerprint, short
+
+    recorded = _recorded_fingerprint(path)
+    mine = project_fingerprint(project)
+    if recorded is not None and recorded != mine:
+        return (f"{path.name} was trained for a different network (fingerprint {short(recorded)}) than this project's "
+                f"(fingerprint {short(mine)}); use weights from a run of this network, or train it")
+    return None  # no record (an exported or older file): only the tensor shapes can be checked
+
+
+def _recorded_fingerprint(path: Path) -> str | None:
     try:
-        check_run_fits(run, project)
-    except RunsError as exc:
-        return str(exc)
-    return None
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="numpy") as f:
+            return (f.metadata() or {}).get("fingerprint")
+    except Exception:  # noqa: BLE001 — unreadable files are reported by the weights loader, in its words
+        return None

@@ -174,3 +174,19 @@ def test_cli_export_weights_without_weights_refuses_unless_untrained_is_asked_fo
     assert not out.exists()
     assert main(["export", str(path), "--format", "weights", "--out", str(out), "--untrained"]) == 0
     assert "untrained weights" in capsys.readouterr().out and out.stat().st_size > 0
+
+
+def test_weights_copied_out_of_their_run_still_name_the_network_they_fit(run16, tmp_path, capsys):
+    import shutil
+
+    loose = tmp_path / "copied.safetensors"
+    shutil.copy(run16 / "best.safetensors", loose)
+    path = tmp_path / "wider.json"
+    save_project(iris(32), path)
+    out = tmp_path / "w.safetensors"
+    assert main(["export", str(path), "--format", "weights", "--out", str(out), "--weights", str(loose)]) == 1
+    err = capsys.readouterr().err
+    assert "copied.safetensors was trained for a different network" in err and not out.exists()
+    same = tmp_path / "same.json"
+    save_project(iris(16), same)
+    assert main(["export", str(same), "--format", "weights", "--out", str(out), "--weights", str(loose)]) == 0
