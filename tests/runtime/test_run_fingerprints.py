@@ -190,3 +190,13 @@ def test_weights_copied_out_of_their_run_still_name_the_network_they_fit(run16, 
     same = tmp_path / "same.json"
     save_project(iris(16), same)
     assert main(["export", str(same), "--format", "weights", "--out", str(out), "--weights", str(loose)]) == 0
+
+
+def test_cli_resume_refuses_a_run_of_a_different_network(run16, tmp_path, capsys):
+    path = tmp_path / "wider.json"
+    save_project(iris(32), path)
+    before = (run16 / "checkpoint.pt").read_bytes()
+    assert main(["train", str(path), "--out", str(run16), "--resume", "--epochs", "3"]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot resume: run {run16.name} trained a different network (131 parameters" in err
+    assert (run16 / "checkpoint.pt").read_bytes() == before
