@@ -775,8 +775,8 @@ class _Run:
         if self.run_dir is not None:
             name = f"{split}_epoch{epoch:04d}.json" if split == "validation" else "test.json"
             write_atomic(self.run_dir / "confusion" / name,
-                          json.dumps({"epoch": epoch, "split": split, "classes": list(self.classes),
-                                      "matrix": matrix}).encode())
+                         json.dumps({"epoch": epoch, "split": split, "classes": list(self.classes),
+                                     "matrix": matrix}).encode())
         return event
 
 
