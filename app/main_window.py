@@ -6,6 +6,8 @@ Extension points (the training dashboard under app/training/ plugs in here):
   ``window.editor.graph`` is the network on the canvas, one tab per network).
 - ``project_replaced(Project)``: emitted when a different project/graph object becomes current
   (new, open, template, recovery). Re-read ``window.project`` then; the old one is stale.
+- ``project_saved(str, str)``: emitted after a save: the previous file ("" when it was untitled)
+  and the file written.
 - ``graph_edited()``: emitted after every edit of the current graph (undo and redo included).
 - ``validated(Validation)``: emitted after each (debounced) validation with issues and shapes.
 - ``menu(name) -> QMenu`` for "&File", "&Edit", "&View", "&Train", "E&xport" (and "&Help").
@@ -98,6 +100,7 @@ class MainWindow(QMainWindow):
     """The editor window (see the module docstring for the extension points)."""
 
     project_replaced = Signal(object)
+    project_saved = Signal(str, str)
     graph_edited = Signal()
     validated = Signal(object)
     first_painted = Signal()
@@ -802,6 +805,7 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.show_error("Cannot save", f"Could not write {path}: {exc.strerror or exc}")
             return False
+        previous = str(self.path) if self.path else ""
         self.path = Path(path).resolve()
         self._unsaved_outside_history = False
         self.editor.stack.setClean()
@@ -809,6 +813,7 @@ class MainWindow(QMainWindow):
         self.recent.add(self.path)
         self._update_title()
         self.status_message(f"Saved {self.path.name}")
+        self.project_saved.emit(previous, str(self.path))
         return True
 
     def _last_folder(self) -> str:

@@ -15,7 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QStandardPaths
 
 from graph_builder.errors import GraphBuilderError, ProjectError
-from graph_builder.project import Project, dumps_project, loads_project, write_atomic
+from graph_builder.files import write_atomic
+from graph_builder.project import Project, dumps_project, loads_project
 
 MAX_RECENT = 10
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from graph_builder.catalog import get_spec, has_spec
 from graph_builder.errors import GraphBuilderError, ProjectError
+from graph_builder.files import write_atomic
 from graph_builder.graph import MAX_NAME_LENGTH, Edge, Graph, Node
 from graph_builder.networks import DEFAULT_NETWORK, MAX_NETWORK_NAME, Networks
 
@@ -333,35 +333,6 @@ def dumps_project(project: Project) -> str:
 def save_project(project: Project, path: str | os.PathLike) -> None:
     """Write atomically: a crash mid-save leaves the old file intact."""
     write_atomic(Path(path), dumps_project(project).encode("utf-8"))
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a fsynced temporary file and a rename."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 def _kind(value: Any) -> str:

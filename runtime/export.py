@@ -7,7 +7,6 @@ export leaves nothing behind and never a half-written file.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ import torch
 from torch import nn
 
 from graph_builder.graph import Graph
-from graph_builder.project import write_atomic
+from graph_builder.files import replace_atomic, temp_beside, write_atomic
 from graph_builder.shapes import format_shape
 
 from runtime.codegen import ModelInterface, generate_source, model_interface
@@ -67,12 +66,6 @@ def example_inputs(iface: ModelInterface, batch: int = 2, seed: int = 0) -> tupl
         else:
             tensors.append(torch.randn(shape, generator=gen))
     return tuple(tensors)
-
-
-def _temp_beside(path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
 
 
 def _check_target(path: str | os.PathLike) -> Path:
@@ -255,7 +248,7 @@ def export_onnx(target: Graph | nn.Module, path: str | os.PathLike, *, graph: Gr
     started = time.perf_counter()
     was_training = module.training
     module.eval()
-    tmp = _temp_beside(path)
+    tmp = temp_beside(path)
     try:
         args = example_inputs(iface, batch=2, seed=seed)
         notes: list[str] = []
@@ -301,7 +294,7 @@ def export_onnx(target: Graph | nn.Module, path: str | os.PathLike, *, graph: Gr
                         f"onnxruntime differs from torch by {diff:.3g} on output {o.name} (batch {b}); "
                         f"the tolerance is {tolerance:g}. The ONNX file was not written."
                     )
-        os.replace(tmp, path)
+        replace_atomic(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
         module.train(was_training)
@@ -322,7 +315,7 @@ def export_pt2(module: nn.Module, example: tuple[torch.Tensor, ...] | None, path
         example = example_inputs(iface)
     was_training = module.training
     module.eval()
-    tmp = _temp_beside(path)
+    tmp = temp_beside(path)
     try:
         batch = torch.export.Dim("batch", min=1, max=1 << 20)
         try:
@@ -334,7 +327,7 @@ def export_pt2(module: nn.Module, example: tuple[torch.Tensor, ...] | None, path
         except Exception as exc:  # noqa: BLE001 — name the cause for the user
             raise ExportError(f"torch.export failed: {type(exc).__name__}: {str(exc).strip()[:500]}") from exc
         torch.export.save(program, str(tmp))
-        os.replace(tmp, path)
+        replace_atomic(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
         module.train(was_training)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from graph_builder.project import Project, write_atomic
+from graph_builder.files import atomic_path, write_atomic
+from graph_builder.project import Project
 from runtime.codegen import generate_source
 from runtime.data import augment, dataset_config, get_dataset, splits, synthetic
 from runtime.errors import NetCanvasRuntimeError
@@ -91,9 +92,8 @@ def _write_data_file(d: dict, path: Path) -> None:
               "image": np.array(raw.image)}
     if raw.x_test is not None:
         arrays["x_test"], arrays["y_test"] = raw.x_test, raw.y_test
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
 
 
 def export_training_script(project: Project, path: str | os.PathLike) -> Path:

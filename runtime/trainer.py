@@ -32,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from graph_builder.files import atomic_path, write_atomic
+
 from runtime.data import Augmentation, DataError, DeviceSplit, Splits, dataset_config, load_splits
 from runtime.errors import NetCanvasRuntimeError
 from runtime.metrics import ClassificationMeter, RegressionMeter, better
@@ -201,6 +203,7 @@ class _Run:
         self.device: torch.device | None = None
         self._log = None
         self._t0 = time.perf_counter()
+        self.network: dict | None = None  # what config.json says was trained (fingerprint, parameters, title)
 
     # ----- event plumbing
     def _emit(self, type_: str, **data) -> dict:
@@ -510,10 +513,12 @@ class _Run:
         if self.run_dir is None:
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.network = self._network_record()
         config = {
             "format": "netcanvas-run", "version": 1,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "project": self.snapshot,
+            "network": self.network,
             "resolved": {
                 "task": self.task, "loss": self.loss_name, "device": str(self.device),
                 "amp": _dtype_name(self.amp), "classes": list(self.classes),
@@ -523,9 +528,17 @@ class _Run:
             },
         }
         if not (self.resume and (self.run_dir / "config.json").exists()):
-            _write_atomic(self.run_dir / "config.json", json.dumps(config, indent=2, default=_jsonable).encode())
+            write_atomic(self.run_dir / "config.json", json.dumps(config, indent=2, default=_jsonable).encode())
         (self.run_dir / "confusion").mkdir(exist_ok=True)
         self._log = open(self.run_dir / "metrics.jsonl", "a" if self.resume else "w", encoding="utf-8")
+
+    def _network_record(self) -> dict | None:
+        """The fingerprint, parameter count and title of the network trained (None for a given module)."""
+        if self.project is None or self.module_in is not None:
+            return None
+        from graph_builder.runs import network_record
+
+        return network_record(self.project, sum(p.numel() for p in self.model.parameters()))
 
     def _save_weights(self, name: str, state: dict | None = None) -> None:
         if self.run_dir is None:
@@ -534,7 +547,10 @@ class _Run:
 
         state = state if state is not None else self.model.state_dict()
         tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-        _write_atomic(self.run_dir / name, save(tensors, metadata={"format": "netcanvas", "epoch": str(self.epoch)}))
+        metadata = {"format": "netcanvas", "epoch": str(self.epoch)}
+        if self.network is not None:  # weights copied out of the run still say what they fit
+            metadata["fingerprint"] = self.network["fingerprint"]
+        write_atomic(self.run_dir / name, save(tensors, metadata=metadata))
 
     def _save_checkpoint(self, epoch: int) -> None:
         if self.run_dir is None:
@@ -552,15 +568,21 @@ class _Run:
             "wait": self.wait,
             "step": self.step,
         }
-        tmp = self.run_dir / f".{CHECKPOINT}.tmp"
-        torch.save(state, tmp)
-        os.replace(tmp, self.run_dir / CHECKPOINT)
+        with atomic_path(self.run_dir / CHECKPOINT) as tmp:
+            torch.save(state, tmp)
 
     def _load_checkpoint(self) -> int:
         path = self.run_dir / CHECKPOINT if self.run_dir else None
         if path is None or not path.is_file():
             raise CheckpointError(f"there is no {CHECKPOINT} in {str(self.run_dir)!r} to resume from; a run writes it "
                                   "after its first epoch")
+        if self.project is not None and self.module_in is None:
+            from graph_builder.runs import RunsError, check_run_fits
+
+            try:
+                check_run_fits(self.run_dir, self.project)
+            except RunsError as exc:
+                raise CheckpointError(f"cannot resume: {exc}") from None
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # unpickling refused or a damaged file
@@ -752,9 +774,9 @@ class _Run:
         event = self._emit("confusion", epoch=epoch, split=split, matrix=matrix, classes=list(self.classes))
         if self.run_dir is not None:
             name = f"{split}_epoch{epoch:04d}.json" if split == "validation" else "test.json"
-            _write_atomic(self.run_dir / "confusion" / name,
-                          json.dumps({"epoch": epoch, "split": split, "classes": list(self.classes),
-                                      "matrix": matrix}).encode())
+            write_atomic(self.run_dir / "confusion" / name,
+                         json.dumps({"epoch": epoch, "split": split, "classes": list(self.classes),
+                                     "matrix": matrix}).encode())
         return event
 
 
@@ -779,13 +801,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def _read_config(run_dir: Path) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import os
-import time
 from pathlib import Path
 
 import shiboken6
@@ -18,6 +17,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
 from app.training.bridge import TrainingBridge
+from graph_builder.runs import RunsError, carry_runs, new_run_dir, runs_folder, untitled_runs_folder
 
 DOCKS = (  # object name, title, area — one row per dock (declarative)
     ("data_dock", "Data", Qt.RightDockWidgetArea),
@@ -28,30 +28,18 @@ DOCKS = (  # object name, title, area — one row per dock (declarative)
 )
 
 
-def runs_root(project_path: str | os.PathLike | None) -> Path:
-    """Where a project's runs live: next to the project file, or in the user's data folder."""
+def runs_root(project_path: str | os.PathLike) -> Path:
+    """Where a saved project's runs live: `<name>.runs/` beside its file (graph_builder.runs)."""
+    return runs_folder(project_path)
+
+
+def untitled_runs_base() -> Path:
+    """Where untitled projects get their own runs folders: NETCANVAS_RUNS_DIR, else the app's data folder."""
     override = os.environ.get("NETCANVAS_RUNS_DIR")
     if override:
         return Path(override)
-    if project_path:
-        p = Path(project_path)
-        return p.parent / "runs" / p.stem
     base = QStandardPaths.writableLocation(QStandardPaths.AppLocalDataLocation) or str(Path.home() / ".netcanvas")
-    return Path(base) / "runs" / "untitled"
-
-
-def new_run_dir(root: Path) -> Path:
-    """A fresh, sortable run folder name under `root` (created)."""
-    root.mkdir(parents=True, exist_ok=True)
-    stem = time.strftime("%Y%m%d-%H%M%S")
-    for n in range(1000):
-        candidate = root / (stem if n == 0 else f"{stem}-{n}")
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
-    raise OSError(f"could not create a run folder under {root}; remove old runs and try again")
+    return Path(base) / "runs"
 
 
 class _DockBody(QWidget):
@@ -82,6 +70,8 @@ class TrainingController(QObject):
         self.bridge = TrainingBridge(self)
         self.built = False
         self.current_run: Path | None = None  # the run whose weights export and inference use
+        self.untitled_runs = untitled_runs_folder(untitled_runs_base())  # this untitled document's own
+        self._pending_carry: tuple[Path, Path] | None = None  # runs to move once the active run ends
         self.bodies: dict[str, _DockBody] = {}
         self.docks = {}
         for object_name, title, area in DOCKS:
@@ -95,6 +85,7 @@ class TrainingController(QObject):
 
         self.exports = ExportActions(self)
         window.project_replaced.connect(self._on_project_replaced)
+        window.project_saved.connect(self._on_project_saved)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.bridge.kill)
@@ -192,9 +183,15 @@ class TrainingController(QObject):
         return None
 
     def runs_root(self) -> Path:
-        return runs_root(self.project_path())
+        """The open project's runs folder: beside its file, or this untitled document's own."""
+        path = self.project_path()
+        return runs_root(path) if path else self.untitled_runs
 
     def _on_project_replaced(self, *_args) -> None:
+        # Another document: its own runs, and no run of the previous one stays chosen.
+        self.current_run = None
+        if not self.project_path():
+            self.untitled_runs = untitled_runs_folder(untitled_runs_base())
         if not self.built:
             return
         self.training_panel.set_values(self.project.training)
@@ -308,7 +305,34 @@ class TrainingController(QObject):
             self.inference_panel.set_split_sizes({"train": event.get("train_size"), "val": event.get("val_size"),
                                                   "test": event.get("test_size")})
 
+    def _on_project_saved(self, previous: str, path: str) -> None:
+        """The first Save of an untitled project carries its runs folder to `<name>.runs/`."""
+        if previous:
+            return  # a saved project's runs stay beside the file they were made for
+        source, target = self.untitled_runs, runs_root(path)
+        if self.bridge.is_active:  # the child writes into the folder: move it when the run ends
+            self._pending_carry = (source, target)
+            self.status(f"The runs move to {target} when this training ends.")
+            return
+        self._carry(source, target)
+
+    def _carry(self, source: Path, target: Path) -> None:
+        self._pending_carry = None
+        try:
+            moved = carry_runs(source, target)
+        except (RunsError, OSError) as exc:
+            self.window.show_error("Runs not moved", f"The project was saved, but {exc}.")
+            return
+        if moved:
+            if self.current_run is not None and self.current_run.parent == source:
+                self.current_run = target / self.current_run.name
+            self.status(f"Saved; its runs moved to {target}")
+        if self.built:
+            self.runs_panel.reload()
+
     def _on_run_ended(self, outcome: str, message: str) -> None:
+        if self._pending_carry is not None:
+            self._carry(*self._pending_carry)
         self.dashboard.set_outcome(outcome, message)
         self.dashboard.refresh()
         self.status(self.dashboard.status.text())

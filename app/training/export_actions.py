@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.training.background import run_in_background
+from app.training.run_check import refuse_wrong_run
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ class ExportActions(QObject):
         if isinstance(kind, str):
             kind = next(k for k in EXPORTS if k.key == kind)
         project_dict, weights, note = self._source(kind)
+        if weights is not None and refuse_wrong_run(self.controller, self.controller.current_run,
+                                                    f"Export {kind.text.replace('&', '').rstrip('…')}"):
+            return
         self.controller.status(f"Exporting {kind.key} to {path}…")
         job = run_in_background(perform_export, kind.key, project_dict, weights, path,
                                 on_done=lambda report, k=kind: self._on_done(k, report, note),
@@ -89,13 +93,16 @@ class ExportActions(QObject):
         self._jobs.append(job)
 
     def _source(self, kind: ExportKind) -> tuple[dict, str | None, str]:
-        """The graph and weights to export: the chosen run's snapshot, else the current graph."""
+        """The graph and weights to export: the chosen run's snapshot and weights, else the current graph.
+
+        Code and the training script are always of the open network: they use no weights.
+        """
         from app.training.runs_panel import read_run
 
         run = self.controller.current_run
-        if run is not None:
+        if run is not None and kind.needs_weights:
             info = read_run(run)
-            if info.project is not None and (info.weights or not kind.needs_weights):
+            if info.project is not None and info.weights:
                 return info.project, info.weights, f"with the weights of run {info.name}"
         note = "with untrained weights (no finished run chosen)" if kind.needs_weights else ""
         return self.controller.snapshot(), None, note

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from app.training.background import run_in_background
+from app.training.run_check import refuse_wrong_run
 from app.training.samples import SampleView
 
 
@@ -184,6 +185,10 @@ class InferencePanel(QWidget):
         info = read_run(run)
         if info.project is None or info.weights is None:
             self.message.setText(f"Run {info.name} has no saved weights yet; wait for its first epoch to finish.")
+            return
+        refused = refuse_wrong_run(self.controller, run, "Inference")
+        if refused:
+            self.message.setText(f"Inference was not done: {refused}.")
             return
         # The weights' time too: a live run rewrites best.safetensors whenever it improves.
         try:

@@ -16,6 +16,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from graph_builder.files import atomic_path
+
 # Colour-blind-friendly series colours (Okabe–Ito).
 TRAIN = "#0072B2"
 TRAIN_EPOCH = "#56B4E9"
@@ -199,7 +201,7 @@ class LivePlot(QWidget):
 def write_metrics_csv(path: str | Path, plots: list[LivePlot]) -> Path:
     """Write every point of `plots` as CSV rows: plot, series, x axis, x, y."""
     path = Path(path)
-    with path.open("w", newline="", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["plot", "series", "x_axis", "x", "y"])
         for plot in plots:

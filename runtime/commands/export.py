@@ -1,12 +1,17 @@
-"""`netcanvas export FILE --format python|onnx|weights|pt2 --out PATH [--weights W] [--network NAME]`.
+"""`netcanvas export FILE --format python|onnx|weights|pt2 --out PATH [--weights W | --untrained] [--network NAME]`.
 
-Exit codes: 0 written, 1 the graph has errors or the export failed (nothing written),
-2 the project or weights file could not be read.
+Weights from a run are checked against the project: a run of a different network (another
+fingerprint) is refused, naming both. `--format weights` needs `--weights` or `--untrained`:
+a weights file of fresh, untrained values is never written by accident.
+
+Exit codes: 0 written, 1 the graph has errors, the weights belong to another network or the
+export failed (nothing written), 2 the project or weights file could not be read.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from graph_builder.errors import GraphBuilderError, ProjectError
 from graph_builder.project import load_project
@@ -21,8 +26,12 @@ def register(sub) -> None:
     p.add_argument("file", help="a .json project file")
     p.add_argument("--format", required=True, choices=FORMATS, help="what to write")
     p.add_argument("--out", required=True, help="the file to write")
-    p.add_argument("--weights", help="a .safetensors file of trained weights (e.g. runs/<id>/best.safetensors); "
-                                     "without it the model has fresh seeded weights")
+    p.add_argument("--weights", metavar="RUN/best.safetensors",
+                   help="trained weights from a run of this network (e.g. <project>.runs/<id>/best.safetensors); a "
+                        "run of a different network is refused. Without it ONNX and pt2 get fresh seeded weights, "
+                        "and --format weights refuses unless --untrained is given")
+    p.add_argument("--untrained", action="store_true",
+                   help="with --format weights and no --weights: write the fresh seeded (untrained) weights")
     p.add_argument("--network", help="which network of the project to export (default: its main network); "
                                      "the networks its blocks use are written with it")
     p.add_argument("--class-name", help="name of the generated class (default: the network's name in PascalCase)")
@@ -42,6 +51,18 @@ def run(args) -> int:
         print("--weights does not apply to --format python: the Python file holds the architecture; "
               "export the weights with --format weights", file=sys.stderr)
         return EXIT_UNREADABLE
+    if args.weights and args.untrained:
+        print("--weights and --untrained contradict each other; give one", file=sys.stderr)
+        return EXIT_UNREADABLE
+    if args.format == "weights" and not args.weights and not args.untrained:
+        print("--format weights needs trained weights: pass --weights RUN/best.safetensors (a run of this "
+              "network), or --untrained to write freshly initialised, untrained weights", file=sys.stderr)
+        return EXIT_INVALID
+    if args.weights:
+        problem = _wrong_run(args.weights, project)
+        if problem:
+            print(f"cannot use --weights {args.weights}: {problem}", file=sys.stderr)
+            return EXIT_INVALID
 
     # torch loads only once the project is known to be readable (importing it takes seconds)
     from runtime.codegen import GraphInvalidError
@@ -66,7 +87,8 @@ def run(args) -> int:
         if args.weights:
             load_weights(module, args.weights)
         if args.format == "weights":
-            print(f"wrote {export_weights(module, args.out)}")
+            untrained = "" if args.weights else f" (untrained weights, seed {args.seed})"
+            print(f"wrote {export_weights(module, args.out)}{untrained}")
         elif args.format == "pt2":
             print(f"wrote {export_pt2(module, None, args.out)}")
         else:
@@ -81,3 +103,36 @@ def run(args) -> int:
         print(f"export failed, nothing was written: {exc}", file=sys.stderr)
         return EXIT_INVALID
     return EXIT_OK
+
+
+def _wrong_run(weights: str, project) -> str | None:
+    """Why `weights` must not be used with `project` (a run of another network), or None."""
+    from graph_builder.runs import RunsError, check_run_fits
+
+    path = Path(weights)
+    run = next((d for d in (path.parent, path.parent.parent) if (d / "config.json").is_file()), None)
+    if run is not None:
+        try:
+            check_run_fits(run, project)
+        except RunsError as exc:
+            return str(exc)
+        return None
+    # A weights file outside its run: the trainer wrote the fingerprint into its metadata.
+    from graph_builder.fingerprint import project_fingerprint, short
+
+    recorded = _recorded_fingerprint(path)
+    mine = project_fingerprint(project)
+    if recorded is not None and recorded != mine:
+        return (f"{path.name} was trained for a different network (fingerprint {short(recorded)}) than this project's "
+                f"(fingerprint {short(mine)}); use weights from a run of this network, or train it")
+    return None  # no record (an exported or older file): only the tensor shapes can be checked
+
+
+def _recorded_fingerprint(path: Path) -> str | None:
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="numpy") as f:
+            return (f.metadata() or {}).get("fingerprint")
+    except Exception:  # noqa: BLE001 — unreadable files are reported by the weights loader, in its words
+        return None

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 from graph_builder.errors import ProjectError
 from graph_builder.project import load_project
+from graph_builder.runs import new_run_dir, runs_folder
 from graph_builder.validation import validate
 
 from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
@@ -29,21 +29,15 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, metavar="N", help="override the batch size")
     p.add_argument("--lr", type=float, metavar="X", help="override the learning rate")
     p.add_argument("--seed", type=int, metavar="N", help="override the seed")
-    p.add_argument("--out", metavar="DIR", help="the run folder (default: runs/<project>/<time> beside the file)")
+    p.add_argument("--out", metavar="DIR", help="the run folder (default: <project>.runs/<time> beside the file)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--json", action="store_true", help="print every event as one JSON line")
     p.set_defaults(func=run)
 
 
 def default_run_dir(project_file: Path) -> Path:
-    """runs/<project stem>/<timestamp> next to the project file (as the app does)."""
-    root = project_file.resolve().parent / "runs" / project_file.stem
-    stem = time.strftime("%Y%m%d-%H%M%S")
-    for n in range(1000):
-        candidate = root / (stem if n == 0 else f"{stem}-{n}")
-        if not candidate.exists():
-            return candidate
-    return root / f"{stem}-{time.time_ns()}"
+    """A new run folder in `<name>.runs/` beside the project file (the app's rule: graph_builder.runs)."""
+    return new_run_dir(runs_folder(project_file.resolve()))
 
 
 def run(args) -> int:

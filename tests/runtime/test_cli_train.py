@@ -102,6 +102,6 @@ def test_the_netcanvas_command_trains_a_template_end_to_end(tmp_path):
                           timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Training finished 3 epochs; test accuracy" in done.stdout
-    runs = list((tmp_path / "runs" / "lenet").iterdir())  # the default run folder sits beside the project
+    runs = list((tmp_path / "lenet.runs").iterdir())  # the default run folder sits beside the project
     assert len(runs) == 1 and (runs[0] / "last.safetensors").is_file()
     assert "PySide6" not in done.stderr

@@ -211,7 +211,8 @@ def project_file(tmp_path):
 @pytest.mark.parametrize("fmt", ["python", "onnx", "weights", "pt2"])
 def test_cli_exports_each_format(fmt, project_file, tmp_path, capsys):
     out = tmp_path / f"out.{fmt}"
-    assert cli(["export", str(project_file), "--format", fmt, "--out", str(out)]) == 0
+    untrained = ["--untrained"] if fmt == "weights" else []  # weights without --weights: only when asked for
+    assert cli(["export", str(project_file), "--format", fmt, "--out", str(out), *untrained]) == 0
     assert out.stat().st_size > 0
     assert str(out) in capsys.readouterr().out
 
@@ -250,7 +251,8 @@ def test_cli_bad_inputs_give_clear_errors(project_file, tmp_path, capsys):
     save_project(Project(graph, {}, {}), broken)
     assert cli(["export", str(broken), "--format", "onnx", "--out", str(tmp_path / "b.onnx")]) == 1
     assert "orphan has nothing connected" in capsys.readouterr().err
-    assert cli(["export", str(project_file), "--format", "weights", "--out", str(tmp_path / "no" / "w")]) == 1
+    assert cli(["export", str(project_file), "--format", "weights", "--out", str(tmp_path / "no" / "w"),
+                "--untrained"]) == 1
     assert "does not exist" in capsys.readouterr().err
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["broken.json", "proj.json"]
 

@@ -1,0 +1,200 @@
+"""Where a project's runs live and what each run trained (DESIGN.md decision 13).
+
+The runs of `foo.json` live beside it in `foo.runs/`, one folder per run named by its start
+time. An untitled project gets a folder of its own (`untitled/<unique>` under the app's data
+folder) that its first Save carries to `<name>.runs/`. The app and the CLI use these rules,
+so `netcanvas train foo.json` and the Train button put runs in the same place.
+
+A run's config.json records the fingerprint of the network it trained. Anything that uses a
+run's weights asks `check_run_fits` first, which refuses a run of another network, naming both.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graph_builder.errors import GraphBuilderError
+from graph_builder.fingerprint import project_fingerprint, short
+
+SUFFIX = ".runs"
+
+
+class RunsError(GraphBuilderError):
+    """Base of the errors about run folders."""
+
+
+class RunsFolderExistsError(RunsError):
+    """A runs folder that cannot be carried along because the target already exists."""
+
+
+class RunMismatchError(RunsError):
+    """A run whose weights belong to a different network than the one open."""
+
+
+class RunPredatesFingerprintsError(RunMismatchError):
+    """A run made before runs recorded what they trained: it cannot be checked."""
+
+
+def runs_folder(project_path: str | os.PathLike) -> Path:
+    """The runs folder of a project file: `foo.json` -> `foo.runs` beside it."""
+    path = Path(project_path).absolute()
+    return path.with_name(path.stem + SUFFIX)
+
+
+def untitled_runs_folder(base: str | os.PathLike) -> Path:
+    """A new, unique runs folder for an untitled project under `base` (created when first used)."""
+    unique = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
+    return Path(base) / "untitled" / unique
+
+
+def new_run_dir(root: str | os.PathLike) -> Path:
+    """A fresh, sortable run folder under `root`, named by the time it starts (created)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    stem = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        candidate = root / (stem if n == 0 else f"{stem}-{n}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise OSError(f"could not create a run folder under {root}; remove old runs and try again")
+
+
+def carry_runs(source: str | os.PathLike, target: str | os.PathLike) -> bool:
+    """Move an untitled project's runs folder to its saved place; False when there was nothing to move.
+
+    A target that already holds something is left alone, and so is the source: raises
+    RunsFolderExistsError naming both.
+    """
+    source, target = Path(source), Path(target)
+    if not source.is_dir() or not any(source.iterdir()):
+        return False
+    if target.exists() and not (target.is_dir() and not any(target.iterdir())):
+        raise RunsFolderExistsError(
+            f"the runs of the untitled project were not moved: {target} already exists. They stay in {source}; "
+            f"move them into {target} by hand if they belong there")
+    if target.is_dir():
+        target.rmdir()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(source, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.copytree(source, target)  # another disk: copy, then remove the original
+        shutil.rmtree(source)
+    return True
+
+
+# ---------------------------------------------------------------- what a run trained
+
+
+@dataclass(frozen=True)
+class RunNetwork:
+    """What a run says about the network it trained (from its config.json)."""
+
+    run: Path
+    fingerprint: str | None
+    parameters: int | None
+    title: str | None
+    project: dict | None  # the project snapshot the run trained, when it stored one
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    def describe(self) -> str:
+        return _describe(self.parameters, self.fingerprint)
+
+
+def network_record(project: Any, parameters: int | None) -> dict:
+    """The `network` section a run's config.json holds: fingerprint, parameter count, title."""
+    return {"fingerprint": project_fingerprint(project), "parameters": parameters,
+            "title": network_title(project)}
+
+
+def network_title(project: Any) -> str:
+    """A readable name for the project's network: its title, else its layers in brief."""
+    title = (getattr(project, "meta", None) or {}).get("title")
+    if isinstance(title, str) and title.strip():
+        return title.strip()
+    return f"an untitled network of {len(project.graph.nodes)} nodes"
+
+
+def read_run_network(run: str | os.PathLike) -> RunNetwork:
+    """What `run` trained; a run without a recorded fingerprint is fingerprinted from its snapshot."""
+    run = Path(run)
+    try:
+        config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunsError(f"{run} is not a run folder (it has no config.json)") from None
+    except (OSError, ValueError) as exc:
+        raise RunsError(f"the config.json of run {run.name} cannot be read ({exc})") from None
+    config = config if isinstance(config, dict) else {}
+    snapshot = config.get("project") if isinstance(config.get("project"), dict) else None
+    record = config.get("network") if isinstance(config.get("network"), dict) else {}
+    fingerprint = record.get("fingerprint") if isinstance(record.get("fingerprint"), str) else None
+    parameters = record.get("parameters") if isinstance(record.get("parameters"), int) else None
+    title = record.get("title") if isinstance(record.get("title"), str) else None
+    if fingerprint is None and snapshot is not None and "graph" in snapshot:
+        project = _project_of(snapshot)
+        if project is not None:  # a run from before fingerprints, but it kept its project
+            fingerprint, title = project_fingerprint(project), title or network_title(project)
+            parameters = parameters if parameters is not None else _parameters(project)
+    return RunNetwork(run, fingerprint, parameters, title, snapshot if snapshot and "graph" in snapshot else None)
+
+
+def check_run_fits(run: str | os.PathLike, project: Any) -> RunNetwork:
+    """The run's record when it trained `project`'s network; raises RunMismatchError otherwise."""
+    trained = read_run_network(run)
+    if trained.fingerprint is None:
+        raise RunPredatesFingerprintsError(
+            f"run {trained.name} predates fingerprints: it does not record which network it trained, so its "
+            "weights cannot be checked against the open network; train this network again to get weights that "
+            "are known to fit")
+    mine = project_fingerprint(project)
+    if trained.fingerprint != mine:
+        raise RunMismatchError(
+            f"run {trained.name} trained a different network ({trained.describe()}) than the open one "
+            f"({_describe(_parameters(project), mine)}); choose a run of this network, train this network, "
+            "or open the run's own network as a new project")
+    return trained
+
+
+def _describe(parameters: int | None, fingerprint: str | None) -> str:
+    count = f"{parameters:,} parameters" if isinstance(parameters, int) else "parameter count unknown"
+    return f"{count}, fingerprint {short(fingerprint)}"
+
+
+def _parameters(project: Any) -> int | None:
+    from graph_builder.shapes import infer_shapes
+
+    try:
+        return infer_shapes(project.graph).total_params
+    except GraphBuilderError:
+        return None
+
+
+def _project_of(snapshot: dict):
+    from graph_builder.project import project_from_dict, read_graph
+
+    try:
+        return project_from_dict(snapshot)
+    except GraphBuilderError:
+        pass
+    try:  # settings an older version accepted: the graph is what matters here
+        from graph_builder.project import Project
+
+        return Project(graph=read_graph(snapshot["graph"], "$.graph"))
+    except GraphBuilderError:
+        return None
