@@ -39,8 +39,7 @@ def network_fingerprint(graph: Graph, networks: Mapping[str, Graph] | None = Non
 
 def project_fingerprint(project: Any) -> str:
     """The fingerprint of a project's main network."""
-    # Multi-network projects (issue 9) give a Project a `networks` mapping; older ones have none.
-    return network_fingerprint(project.graph, getattr(project, "networks", None))
+    return network_fingerprint(project.graph, project.networks)
 
 
 def short(fingerprint: str | None) -> str:

@@ -146,12 +146,13 @@ def read_run_network(run: str | os.PathLike) -> RunNetwork:
     fingerprint = record.get("fingerprint") if isinstance(record.get("fingerprint"), str) else None
     parameters = record.get("parameters") if isinstance(record.get("parameters"), int) else None
     title = record.get("title") if isinstance(record.get("title"), str) else None
-    if fingerprint is None and snapshot is not None and "graph" in snapshot:
+    has_networks = snapshot is not None and ("networks" in snapshot or "graph" in snapshot)  # format 2 or 1
+    if fingerprint is None and has_networks:
         project = _project_of(snapshot)
         if project is not None:  # a run from before fingerprints, but it kept its project
             fingerprint, title = project_fingerprint(project), title or network_title(project)
             parameters = parameters if parameters is not None else _parameters(project)
-    return RunNetwork(run, fingerprint, parameters, title, snapshot if snapshot and "graph" in snapshot else None)
+    return RunNetwork(run, fingerprint, parameters, title, snapshot if has_networks else None)
 
 
 def check_run_fits(run: str | os.PathLike, project: Any) -> RunNetwork:

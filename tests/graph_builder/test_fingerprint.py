@@ -157,9 +157,17 @@ def test_a_network_that_contains_itself_is_refused_with_the_chain_named():
         network_fingerprint(_block(Graph(), "A"), networks)
 
 
-@pytest.mark.skip(reason="TODO(lead, issue 9): a real Block node (project.networks, the Block spec) — check that a "
-                         "project whose main network holds ResidualBlock twice changes fingerprint when the block's "
-                         "network changes, and not when the block network is renamed")
 def test_block_fingerprint_with_real_block_nodes():
-    project = Project()
-    assert project_fingerprint(project)
+    from pathlib import Path
+
+    from graph_builder import load_project
+    from graph_builder.networks import RenameNetwork
+
+    template = Path(__file__).resolve().parents[2] / "resources" / "templates" / "residual_cnn_digits.json"
+    project = load_project(template)
+    first = project_fingerprint(project)
+    project.networks.apply(RenameNetwork("ResidualBlock", "Res"))  # names never count
+    assert project_fingerprint(project) == first
+    inner = project.networks["Res"]
+    inner.set_param(inner.node_by_name("conv1").id, "kernel_size", 5)  # the block's architecture does
+    assert project_fingerprint(project) != first
