@@ -54,3 +54,30 @@ def test_a_file_dataset_is_described_from_its_load(tmp_path):
     assert description.label == "the data in table.csv"
     assert (description.input_shape, description.dtype, description.task, description.classes) == \
         ((3,), "float32", "classification", ("x", "y"))
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN))
+def test_the_trainer_refuses_a_mismatched_input_with_the_checks_own_message(name, tmp_path):
+    from graph_builder import Graph
+    from graph_builder.datafit import check_fit
+    from graph_builder.project import Project
+    from graph_builder.shapes import infer_shapes
+    from runtime.trainer import last_event, train
+
+    dataset = {"name": name}
+    if name in ("mnist", "fashion_mnist"):
+        dataset["path"] = str(write_mnist(tmp_path / "mnist"))
+    elif name == "cifar10":
+        dataset["path"] = str(write_cifar(tmp_path / "cifar"))
+    g = Graph()
+    x = g.add_node("Input", name="features", params={"shape": (7, 3)})  # fits none of them
+    flat = g.add_node("Flatten")
+    head = g.add_node("Linear", params={"out_features": 4})
+    y = g.add_node("Output", name="scores")
+    for a, b in ((x, flat), (flat, head), (head, y)):
+        g.connect(a.id, b.id)
+    issues = check_fit(g, infer_shapes(g), describe_builtin(dataset))
+    assert issues and issues[0].code == "fit-input-shape" and issues[0].message.startswith("features expects")
+    final = last_event(train(Project(g, dataset, {"epochs": 1})))
+    assert final["type"] == "failed" and final["kind"] == "model"
+    assert final["message"] == issues[0].message
