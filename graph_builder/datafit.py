@@ -88,6 +88,33 @@ def describe_builtin(dataset: Mapping | None) -> DataDescription | None:
     return row(dataset) if row is not None else None
 
 
+@dataclass(frozen=True)
+class LoadedData:
+    """The description of a file dataset as last loaded, with the dataset settings it was loaded with."""
+
+    dataset: Mapping
+    description: DataDescription
+
+    def matches(self, dataset: Mapping) -> bool:
+        """True while `dataset` still names the same data (same dataset, file and target)."""
+        return all(self.dataset.get(k) == dataset.get(k) for k in ("name", "path", "target"))
+
+
+def project_description(dataset: Mapping | None, loaded: LoadedData | None = None) -> DataDescription | None:
+    """A built-in dataset's description from its settings, else the last load's if it is of the same data."""
+    dataset = dataset or {}
+    builtin = describe_builtin(dataset)
+    if builtin is not None:
+        return builtin
+    return loaded.description if loaded is not None and loaded.matches(dataset) else None
+
+
+def check_project_fit(project, shapes: ShapeReport, loaded: LoadedData | None = None) -> list[Issue]:
+    """check_fit for a project's main network, its dataset and training sections."""
+    description = project_description(project.dataset, loaded)
+    return check_fit(project.graph, shapes, description, project.training)
+
+
 # ---------------------------------------------------------------- the check
 
 def task_problem(description: DataDescription, task: str | None) -> str | None:
@@ -99,6 +126,11 @@ def task_problem(description: DataDescription, task: str | None) -> str | None:
         return (f"the task is regression but {description.label} is for classification; set the task to auto "
                 "or classification (or reconstruction for an autoencoder)")
     return None
+
+
+def fit_issues(issues: list[Issue]) -> list[Issue]:
+    """The issues among `issues` that come from check_fit (the Data panel shows these)."""
+    return [i for i in issues if i.code.startswith("fit-")]
 
 
 def check_fit(graph: Graph, shapes: ShapeReport, description: DataDescription | None,
@@ -135,18 +167,18 @@ def _input_issues(graph: Graph, data: DataDescription) -> list[Issue]:
     issues = []
     if want != have:
         message = (f"{node.name} expects {format_shape((None, *want))} but {data.label} gives "
-                   f"{format_shape((None, *have))} per batch; set {node.name}'s shape to {_dims(have)}")
+                   f"{format_shape((None, *have))} per batch; set the shape of {node.name} to {_dims(have)}")
         if math.prod(want) == math.prod(have) and want:
             message += f" and insert an Unflatten to {format_shape((None, *want))} after it"
         issues.append(Issue(ERROR, "fit-input-shape", message, (node.id,),
-                            Fix(f"Set {node.name}'s shape to {_dims(have)}",
+                            Fix(f"Set the shape of {node.name} to {_dims(have)}",
                                 SetParam(node.id, "shape", have))))
     dtype = node.params.get("dtype", "float32")
     if dtype != data.dtype:
         what = "integer token ids" if data.dtype == "int64" else "float values"
         issues.append(Issue(ERROR, "fit-input-dtype", f"{node.name} is {dtype} but {data.label} gives {what} "
-                            f"({data.dtype}); set {node.name}'s dtype to {data.dtype}", (node.id,),
-                            Fix(f"Set {node.name}'s dtype to {data.dtype}", SetParam(node.id, "dtype", data.dtype))))
+                            f"({data.dtype}); set the dtype of {node.name} to {data.dtype}", (node.id,),
+                            Fix(f"Set the dtype of {node.name} to {data.dtype}", SetParam(node.id, "dtype", data.dtype))))
     return issues
 
 
@@ -167,24 +199,24 @@ def _output_issues(graph: Graph, shapes: ShapeReport, data: DataDescription, los
         if shape == (k,):
             return []
         if len(shape) == 1 and feeder is not None and feeder.type_id == "Linear":
-            fix = f"set {feeder.name}'s out_features to {k}"
+            fix = f"set out_features of {feeder.name} to {k}"
         elif len(shape) == 1:
             fix = f"end with a Linear(out_features={k}) before {node.name}"
         else:
             fix = f"insert a Flatten and a Linear(out_features={k}) before {node.name}"
         return [Issue(ERROR, "fit-classes", f"{node.name} gives {format_shape(out)} but {data.label} has {k} "
                       f"classes, so it must give (N, {k}) (one score per class); {fix}",
-                      tuple(i for i in (node.id, feeder.id if feeder else None) if i))]
+                      (node.id,))]
     target = tuple(data.target_shape)
     if math.prod(shape) == math.prod(target):
         return []
     what = "reconstruction target (the input)" if data.task == RECONSTRUCTION else "regression target"
     size = math.prod(target)
-    fix = (f"set {feeder.name}'s out_features to {size}" if feeder is not None and feeder.type_id == "Linear"
+    fix = (f"set out_features of {feeder.name} to {size}" if feeder is not None and feeder.type_id == "Linear"
            and len(shape) == 1 else f"make the last layer produce {size} value{'s' * (size != 1)} per sample")
     return [Issue(ERROR, "fit-target", f"{node.name} gives {format_shape(out)} but the {what} of {data.label} is "
                   f"{format_shape((None, *target))}; {fix}",
-                  tuple(i for i in (node.id, feeder.id if feeder else None) if i))]
+                  (node.id,))]
 
 
 def _feeder(graph: Graph, node_id: str):

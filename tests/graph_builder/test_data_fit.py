@@ -47,14 +47,14 @@ def test_input_shape_mismatch_names_the_input_by_its_real_name_and_says_what_to_
     assert issue.severity == ERROR and issue.code == "fit-input-shape"
     assert issue.node_ids == (g.inputs()[0].id,)
     assert issue.message == ("digit expects (N, 64) but the digits data gives (N, 1, 8, 8) per batch; "
-                             "set digit's shape to (1, 8, 8) and insert an Unflatten to (N, 64) after it")
+                             "set the shape of digit to (1, 8, 8) and insert an Unflatten to (N, 64) after it")
 
 
 def test_flat_data_into_an_image_input_asks_for_the_flat_shape():
     flat = DataDescription("the flat digits", (64,), classes=tuple("0123456789"))
     [issue] = fit(mlp(), flat)
     assert issue.message.startswith("digit expects (N, 1, 8, 8) but the flat digits gives (N, 64) per batch; "
-                                    "set digit's shape to 64")
+                                    "set the shape of digit to 64")
 
 
 def test_the_input_shape_fix_makes_the_model_fit():
@@ -71,7 +71,7 @@ def test_dtype_mismatch_is_reported_with_a_fix():
     data = DataDescription("the table", (16,), classes=("a", "b"))
     issues = fit(g, data)
     assert [i.code for i in issues] == ["fit-input-dtype"]
-    assert "tokens is int64 but the table gives float values (float32); set tokens's dtype to float32" \
+    assert "tokens is int64 but the table gives float values (float32); set the dtype of tokens to float32" \
         == issues[0].message
     g.apply(issues[0].fix.command)
     assert fit(g, data) == []
@@ -82,8 +82,8 @@ def test_output_width_against_the_number_of_classes_names_the_last_linear():
     [issue] = fit(g, DIGITS)
     assert issue.code == "fit-classes"
     assert issue.message == ("logits gives (N, 7) but the digits data has 10 classes, so it must give (N, 10) "
-                             "(one score per class); set head's out_features to 10")
-    assert set(issue.node_ids) == {g.outputs()[0].id, next(n.id for n in g.nodes.values() if n.name == "head")}
+                             "(one score per class); set out_features of head to 10")
+    assert issue.node_ids == (g.outputs()[0].id,)  # the badge goes on the Output; the words name the layer
 
 
 def test_an_unflattened_output_asks_for_flatten_and_linear():
@@ -108,14 +108,14 @@ def test_regression_target_shape_follows_the_horizon():
     [issue] = fit(g, sine)
     assert issue.code == "fit-target"
     assert issue.message == ("forecast gives (N, 1) but the regression target of the sine-wave data is (N, 3); "
-                             "set head's out_features to 3")
+                             "set out_features of head to 3")
 
 
 def test_reconstruction_compares_the_output_with_the_input():
     g = mlp(classes=32)
     [issue] = fit(g, DIGITS, {"task": "reconstruction"})
     assert issue.code == "fit-target" and "the reconstruction target (the input) of the digits data is " \
-        "(N, 1, 8, 8); set head's out_features to 64" in issue.message
+        "(N, 1, 8, 8); set out_features of head to 64" in issue.message
     assert fit(mlp(classes=64), DIGITS, {"task": "reconstruction"}) == []
 
 
@@ -149,3 +149,19 @@ def test_the_check_imports_no_torch():
     code = "import sys, graph_builder.datafit; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_file_dataset_is_checked_against_its_last_load_while_it_names_the_same_file():
+    from graph_builder.datafit import LoadedData, check_project_fit
+    from graph_builder.project import Project
+
+    g = mlp(shape=(64,))
+    project = Project(g, {"name": "csv", "path": "/data/table.csv"}, {})
+    table = DataDescription("the data in table.csv", (5,), classes=("a", "b"))
+    loaded = LoadedData({"name": "csv", "path": "/data/table.csv"}, table)
+    shapes = infer_shapes(g)
+    assert check_project_fit(project, shapes, None) == []  # not loaded yet: unknown
+    codes = [i.code for i in check_project_fit(project, shapes, loaded)]
+    assert codes == ["fit-input-shape", "fit-classes"]
+    other = Project(g, {"name": "csv", "path": "/data/other.csv"}, {})
+    assert check_project_fit(other, shapes, loaded) == []  # another file: that load says nothing about it
