@@ -34,10 +34,10 @@ from torch import nn
 
 from runtime.data import Augmentation, DataError, DeviceSplit, Splits, dataset_config, load_splits
 from runtime.errors import NetCanvasRuntimeError
+from runtime.events import LOGGED, make
 from runtime.metrics import ClassificationMeter, RegressionMeter, better
 
 EVENT_INTERVAL_S = 0.05  # batch/progress events at most ~20 per second
-LOGGED = ("started", "epoch", "confusion", "paused", "resumed", "finished", "failed", "stopped")
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = "netcanvas-checkpoint"
 EVAL_BATCH = 1024
@@ -204,7 +204,7 @@ class _Run:
 
     # ----- event plumbing
     def _emit(self, type_: str, **data) -> dict:
-        event = {"type": type_, **data}
+        event = make(type_, **data)  # declared in runtime/events.py
         if self._log is not None and type_ in LOGGED:
             self._log.write(json.dumps(event, allow_nan=False, default=_jsonable) + "\n")
             self._log.flush()
