@@ -250,9 +250,12 @@ class TrainingController(QObject):
         return True
 
     def _blocking_problem(self) -> str | None:
+        from graph_builder.datafit import fit_issues
         from graph_builder.settings import SettingsError, validate_dataset_section, validate_training_section
 
-        errors = self.window.validate_now().errors  # the graph's own problems, then its fit to the data
+        errors = self.window.validate_now().errors
+        misfits = fit_issues(errors)  # the model against the data: after the graph's and the settings' own
+        errors = [i for i in errors if i not in misfits]
         if errors:
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             return f"The graph has a problem to fix before training: {errors[0].message}{more}"
@@ -266,6 +269,9 @@ class TrainingController(QObject):
                 setting = exc.path.rsplit(".", 1)[-1].replace("_", " ")
                 return (f"Training was not started: the {setting} setting cannot work: {exc.message}. "
                         f"Change it in the {panel} panel and press Train again.")
+        if misfits:
+            more = f" (and {len(misfits) - 1} more)" if len(misfits) > 1 else ""
+            return f"The model does not fit the data: {misfits[0].message}{more}"
         return None
 
     def toggle_pause(self) -> None:
