@@ -47,6 +47,7 @@ from app.problems import ProblemsPanel
 from app.projects import Autosave, RecentFiles, RecoveryFile, data_dir, settings
 from app.summary import SummaryPanel, status_text
 from app.theme import icon
+from graph_builder.datafit import LoadedData, check_project_fit
 from graph_builder.errors import GraphBuilderError
 from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode
 from graph_builder.networks import (AddNetwork, Networks, RemoveNetwork, RenameNetwork, SetMainNetwork,
@@ -116,6 +117,7 @@ class MainWindow(QMainWindow):
         self.project = project or Project()
         self.path: Path | None = None
         self.validation: Validation | None = None
+        self.loaded_data: LoadedData | None = None  # the Data panel's last load (file datasets); not saved
         self.recovery_box: QMessageBox | None = None
         self.last_dialog: QMessageBox | None = None
         self._unsaved_outside_history = False  # recovered or template projects count as unsaved
@@ -232,6 +234,10 @@ class MainWindow(QMainWindow):
         toggle.setText(title)
         self._panels_menu.addAction(toggle)
         return dock
+
+    def project_path(self) -> Path | None:
+        """The open project's file, or None while it is untitled."""
+        return self.path
 
     def status_message(self, text: str, timeout_ms: int = 6000) -> None:
         """Show `text` in the status bar for a while."""
@@ -367,6 +373,8 @@ class MainWindow(QMainWindow):
         self._validate_timer.stop()
         graph = self.editor.graph
         validation = check(graph)
+        fit = check_project_fit(self.project, validation.shapes, self.loaded_data)  # model against data
+        validation.issues = [*validation.errors, *fit, *validation.issues[len(validation.errors):]]
         self.validation = validation
         self.scene.apply_validation(validation)
         self.problems.set_issues(validation.issues)

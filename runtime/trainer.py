@@ -36,10 +36,10 @@ from graph_builder.files import atomic_path, write_atomic
 
 from runtime.data import Augmentation, DataError, DeviceSplit, Splits, dataset_config, load_splits
 from runtime.errors import NetCanvasRuntimeError
+from runtime.events import LOGGED, make
 from runtime.metrics import ClassificationMeter, RegressionMeter, better
 
 EVENT_INTERVAL_S = 0.05  # batch/progress events at most ~20 per second
-LOGGED = ("started", "epoch", "confusion", "paused", "resumed", "finished", "failed", "stopped")
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = "netcanvas-checkpoint"
 EVAL_BATCH = 1024
@@ -207,7 +207,7 @@ class _Run:
 
     # ----- event plumbing
     def _emit(self, type_: str, **data) -> dict:
-        event = {"type": type_, **data}
+        event = make(type_, **data)  # declared in runtime/events.py
         if self._log is not None and type_ in LOGGED:
             self._log.write(json.dumps(event, allow_nan=False, default=_jsonable) + "\n")
             self._log.flush()
@@ -294,13 +294,8 @@ class _Run:
             torch.set_float32_matmul_precision("high")
         self.splits: Splits = load_splits(self.d)
         s = self.splits
+        self._check_fit()
         task = s.task if t["task"] == "auto" else t["task"]
-        if task == "classification" and s.task != "classification":
-            raise TrainingSettingError(f"the task is classification but the {s.title} dataset has no classes (it is "
-                                       f"{s.task}); set the task to auto or regression")
-        if task == "regression" and s.task != "regression":
-            raise TrainingSettingError(f"the task is regression but {s.title} is a classification dataset; set the "
-                                       "task to auto or classification (or reconstruction for an autoencoder)")
         self.task = task
         self.classes = s.classes if task == "classification" else ()
         self.model = self._model()
@@ -333,12 +328,29 @@ class _Run:
 
         return build_module(self.project.graph, init=self.t["init"], seed=self.t["seed"])
 
+    def _check_fit(self) -> None:
+        """The one model-against-data check (graph_builder.datafit), before the model is built."""
+        from graph_builder.datafit import check_fit, task_problem
+        from graph_builder.shapes import infer_shapes
+        from runtime.data import describe_splits
+
+        self.description = description = describe_splits(self.splits, self.d)
+        problem = task_problem(description, self.t["task"])
+        if problem:
+            raise TrainingSettingError(problem)
+        if self.module_in is not None or self.project is None:
+            return  # a module given in code: _check_inputs/_check_outputs probe it
+        graph = self.project.graph
+        issues = check_fit(graph, infer_shapes(graph), description, self.t)
+        if issues:
+            raise ModelDataMismatchError(issues[0].message)
+
     def _check_inputs(self) -> None:
         from runtime.compiler import interface_of
 
         iface = interface_of(self.model)
-        if iface is None:
-            return
+        if iface is None or self.module_in is None:
+            return  # a graph's model was checked by _check_fit
         if len(iface.inputs) != 1:
             raise ModelDataMismatchError(f"the model has {len(iface.inputs)} inputs but a dataset feeds one; "
                                          "keep a single Input node")
@@ -347,10 +359,10 @@ class _Run:
         have = self.splits.input_shape
         if want != have:
             raise ModelDataMismatchError(
-                f"the Input node {inp.name!r} has shape {want} but {self.splits.title} samples have shape {have}; "
-                f"set the Input shape to {list(have)}")
+                f"the Input node {inp.name!r} has shape {want} but {self.description.label} has samples of "
+                f"shape {have}; set the Input shape to {list(have)}")
         if inp.dtype != self.splits.dtype:
-            raise ModelDataMismatchError(f"the Input node {inp.name!r} is {inp.dtype} but {self.splits.title} "
+            raise ModelDataMismatchError(f"the Input node {inp.name!r} is {inp.dtype} but {self.description.label} "
                                          f"gives {self.splits.dtype}; set the Input dtype to {self.splits.dtype}")
 
     def _loss_name(self) -> str:
@@ -394,8 +406,8 @@ class _Run:
                 fix = (f"end with Linear(out_features={k})" if len(shape) == 1
                        else f"Flatten and end with Linear(out_features={k})")
                 raise ModelDataMismatchError(
-                    f"the model's output has shape (N, {', '.join(map(str, shape))}) but {self.splits.title} has {k} "
-                    f"classes, so it must be (N, {k}) (one score per class); {fix}")
+                    f"the model's output has shape (N, {', '.join(map(str, shape))}) but {self.description.label} "
+                    f"has {k} classes, so it must be (N, {k}) (one score per class); {fix}")
         else:
             target = self.splits.input_shape if self.task == "reconstruction" else self.splits.target_shape
             if math.prod(shape) != math.prod(target):

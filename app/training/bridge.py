@@ -17,11 +17,11 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.training.child import run_training_child
+from runtime.events import TERMINAL
 
 TICK_MS = 40  # 25 Hz
 TICK_BUDGET_S = 0.008  # at most this long handling events per tick, so the GUI stays smooth
 STOP_GRACE_S = 1.0  # after Stop, how long the child may take to finish its batch
-TERMINAL = ("finished", "failed", "stopped")
 
 
 class TrainingBridgeError(RuntimeError):

@@ -6,6 +6,8 @@ import os
 import threading
 import time
 
+from runtime.events import make
+
 
 def exit_with_parent(parent: int, interval_s: float = 0.5) -> threading.Thread:
     """End this process when `parent` (the GUI) is gone: killed or crashed, it can no longer stop us."""
@@ -31,12 +33,12 @@ def run_training_child(project_dict: dict, run_dir: str, queue, control) -> None
         # waits hundreds of milliseconds for the CPU (bench/bench_ui_latency.py).
         torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
     except Exception as exc:  # a broken install must still reach the dashboard in words
-        queue.put({"type": "failed", "message": f"The training engine could not start: {exc}",
-                   "kind": "import"})
+        queue.put(make("failed", kind="import", message=f"The training engine could not start: {exc}", epoch=None,
+                       batch=None))
         return
     try:
         run_in_child(project_dict, run_dir, queue, control)
     except BaseException as exc:  # the trainer reports its own failures; this is the last net
-        queue.put({"type": "failed", "kind": type(exc).__name__,
-                   "message": f"Training stopped because of an unexpected error: {exc}"})
+        queue.put(make("failed", kind=type(exc).__name__, message=f"Training stopped because of an unexpected error: "
+                       f"{exc}", epoch=None, batch=None))
         raise

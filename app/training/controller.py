@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
 from app.training.bridge import TrainingBridge
+from app.training.host import TrainingHost
 from graph_builder.runs import RunsError, carry_runs, new_run_dir, runs_folder, untitled_runs_folder
 
 DOCKS = (  # object name, title, area — one row per dock (declarative)
@@ -64,7 +65,7 @@ class TrainingController(QObject):
 
     run_finished = Signal(str, str)  # outcome, message (after the dashboard shows it)
 
-    def __init__(self, window) -> None:
+    def __init__(self, window: TrainingHost) -> None:
         super().__init__(window)
         self.window = window
         self.bridge = TrainingBridge(self)
@@ -78,7 +79,7 @@ class TrainingController(QObject):
             body = _DockBody()
             self.bodies[object_name] = body
             self.docks[object_name] = window.add_dock(body, title, area, object_name)
-        if getattr(window, "settings", None) is None or window.settings.value("window/state") is None:
+        if window.settings.value("window/state") is None:
             self._default_layout()
         self._make_train_menu()
         from app.training.export_actions import ExportActions
@@ -90,17 +91,12 @@ class TrainingController(QObject):
         if app is not None:
             app.aboutToQuit.connect(self.bridge.kill)
         window.installEventFilter(self)
-        if hasattr(window, "first_painted"):
-            window.first_painted.connect(self._after_first_paint)
-        else:
-            QTimer.singleShot(0, self._after_first_paint)
+        window.first_painted.connect(self._after_first_paint)
 
     def _default_layout(self) -> None:
         """First start: dashboard, runs and inference share the bottom; data and training the right."""
         d = self.docks
         w = self.window
-        if not hasattr(w, "tabifyDockWidget"):
-            return
         w.tabifyDockWidget(d["dashboard_dock"], d["runs_dock"])
         w.tabifyDockWidget(d["runs_dock"], d["inference_dock"])
         w.tabifyDockWidget(d["training_dock"], d["data_dock"])
@@ -165,6 +161,8 @@ class TrainingController(QObject):
         self.bridge.drained.connect(self.dashboard.refresh)
         self.bridge.state_changed.connect(self._on_state_changed)
         self.bridge.run_ended.connect(self._on_run_ended)
+        for panel in (self.data_panel, self.training_panel):  # after the setting is stored: does it still fit?
+            panel.settings_changed.connect(lambda *_: self.window.validate_now())
         self._on_project_replaced()
 
     # ----- project sync
@@ -174,13 +172,8 @@ class TrainingController(QObject):
 
     def project_path(self) -> str | None:
         """The open project's file, if it has been saved."""
-        for attr in ("project_path", "path", "file_path"):
-            value = getattr(self.window, attr, None)
-            if callable(value):
-                value = value()
-            if value:
-                return str(value)
-        return None
+        path = self.window.project_path()
+        return str(path) if path else None
 
     def runs_root(self) -> Path:
         """The open project's runs folder: beside its file, or this untitled document's own."""
@@ -215,11 +208,7 @@ class TrainingController(QObject):
         self._mark_modified()
 
     def _mark_modified(self) -> None:
-        for attr in ("mark_modified", "set_modified"):
-            fn = getattr(self.window, attr, None)
-            if callable(fn):
-                fn()
-                return
+        self.window.mark_modified()
 
     # ----- running
     def snapshot(self) -> dict:
@@ -258,10 +247,12 @@ class TrainingController(QObject):
         return True
 
     def _blocking_problem(self) -> str | None:
+        from graph_builder.datafit import fit_issues
         from graph_builder.settings import SettingsError, validate_dataset_section, validate_training_section
-        from graph_builder.validation import validate
 
-        errors = [i for i in validate(self.project.graph) if i.severity == "error"]
+        errors = self.window.validate_now().errors
+        misfits = fit_issues(errors)  # the model against the data: after the graph's and the settings' own
+        errors = [i for i in errors if i not in misfits]
         if errors:
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             return f"The graph has a problem to fix before training: {errors[0].message}{more}"
@@ -275,6 +266,9 @@ class TrainingController(QObject):
                 setting = exc.path.rsplit(".", 1)[-1].replace("_", " ")
                 return (f"Training was not started: the {setting} setting cannot work: {exc.message}. "
                         f"Change it in the {panel} panel and press Train again.")
+        if misfits:
+            more = f" (and {len(misfits) - 1} more)" if len(misfits) > 1 else ""
+            return f"The model does not fit the data: {misfits[0].message}{more}"
         return None
 
     def toggle_pause(self) -> None:
@@ -357,7 +351,7 @@ class TrainingController(QObject):
     def show_beside_dashboard(self, object_name: str) -> None:
         """Show a dock next to the dashboard (not as a tab behind it), so both stay in view."""
         dash, dock, w = self.docks["dashboard_dock"], self.docks.get(object_name), self.window
-        if dock is None or not hasattr(w, "tabifiedDockWidgets"):
+        if dock is None:
             return
         if dock in w.tabifiedDockWidgets(dash):
             # Qt splits a tab group only by re-adding the dock to the area: it lands beside the group.
@@ -372,19 +366,17 @@ class TrainingController(QObject):
     def _give_dashboard_room(self, share: float = 0.42) -> None:
         """Grow the dashboard dock to a readable height (plots and a clickable confusion matrix)."""
         dock, w = self.docks.get("dashboard_dock"), self.window
-        if dock is None or not hasattr(w, "resizeDocks") or dock.isFloating():
+        if dock is None or dock.isFloating():
             return
         wanted = int(w.height() * share)
         if dock.height() < wanted:
             w.resizeDocks([dock], [wanted], Qt.Vertical)
 
     def status(self, text: str) -> None:
-        fn = getattr(self.window, "status_message", None)
-        if callable(fn):
-            fn(text)
+        self.window.status_message(text)
 
     def _show(self, object_name: str) -> None:
         dock = self.docks.get(object_name)
-        if dock is not None and hasattr(dock, "raise_"):
+        if dock is not None:
             dock.show()
             dock.raise_()

@@ -185,7 +185,7 @@ class Dashboard(QWidget):
         self.class_names = [str(c) for c in (ev.get("classes") or [])]
         self.validation_size = ev.get("val_size")
         device = ev.get("device_name") or ev.get("device") or ""
-        amp = ev.get("amp") or ev.get("mixed_precision")
+        amp = ev.get("amp")
         self.device.setText(f"Device: {device}" + (f" · mixed precision ({amp})" if amp else ""))
         if ev.get("task"):
             self.set_task(ev["task"], ev.get("metric"))
@@ -207,14 +207,14 @@ class Dashboard(QWidget):
     def _on_epoch_event(self, ev: dict) -> None:
         epoch = ev.get("epoch")
         train = ev.get("train") or {}
-        val = ev.get("val") or ev.get("validation") or {}
+        val = ev.get("val") or {}
         self.loss_plot.add_point("train_epoch", epoch, train.get("loss"))
         self.loss_plot.add_point("val_epoch", epoch, val.get("loss"))
         self.metric_plot.add_point("train_epoch", epoch, train.get(self.metric_name))
         self.metric_plot.add_point("val_epoch", epoch, val.get(self.metric_name))
         if ev.get("lr") is not None and self.lr_plot.point_count("lr") == 0:
             self.lr_plot.add_point("lr", epoch, ev["lr"])
-        speed = ev.get("samples_per_s") or train.get("samples_per_s")
+        speed = ev.get("samples_per_s")
         if speed:
             self.speed_plot.add_point("speed", epoch, speed)
 
@@ -254,7 +254,7 @@ class Dashboard(QWidget):
     def _on_paused_event(self, ev: dict) -> None:
         if self.state != "paused":  # already resumed or stopping: the child's news is stale
             return
-        done, total = ev.get("batch") or 0, ev.get("batches") or self.batches_per_epoch
+        done, total = ev.get("batch") or 0, self.batches_per_epoch
         where = (f"after batch {done}" + (f" of {total}" if total else "")) if done else "at its start"
         self.status.setText(f"Paused in epoch {ev.get('epoch', '?')}, {where}. "
                             "Press Resume to go on, or Stop to end the run.")

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QS
 from app.training.background import run_in_background
 from app.training.samples import SampleView
 from app.training.settings_form import Field, SettingsForm, field_from_spec
+from graph_builder.datafit import LoadedData, fit_issues
 
 
 def dataset_fields() -> list[Field]:
@@ -65,6 +66,7 @@ def load_preview(config: dict, augmented: bool = False, seed: int = 0) -> dict:
     from runtime import data
 
     desc = data.describe_dataset(config)
+    fit = data.describe_data(config)  # what the fit check needs (graph_builder.datafit.DataDescription)
     x, y = data.sample_batch(config, 32, augmented=augmented, seed=seed)
     if not augmented:
         caption = "Training samples, as the model sees them."
@@ -73,7 +75,7 @@ def load_preview(config: dict, augmented: bool = False, seed: int = 0) -> dict:
         caption = (f"Augmented training samples ({', '.join(words)}); press again for another draw." if words else
                    "Augmentation is off for this data, so these are the plain training samples; turn on "
                    "flip, rotation or crop (images) or input noise to preview it.")
-    return {"description": desc, "x": np.asarray(x), "y": np.asarray(y) if y is not None else None,
+    return {"description": desc, "fit": fit, "x": np.asarray(x), "y": np.asarray(y) if y is not None else None,
             "augmented": augmented, "caption": caption}
 
 
@@ -92,37 +94,6 @@ def explain_failure(exc: BaseException, config: dict) -> str:
             f"{name} dataset of the expected layout, or choose another dataset.")
 
 
-def fit_warnings(graph, desc: dict, shapes=None) -> list[str]:
-    """Where the graph and the data do not fit each other (Input shape or dtype, number of classes)."""
-    inputs = [n for n in graph.nodes.values() if n.type_id == "Input"]
-    outputs = [n for n in graph.nodes.values() if n.type_id == "Output"]
-    title = desc.get("title") or desc.get("name") or "the dataset"
-    found = []
-    data_shape = tuple(desc.get("input_shape") or ())
-    if len(inputs) == 1 and data_shape:
-        node = inputs[0]
-        shape = tuple(node.params.get("shape") or ())
-        if shape != data_shape:
-            found.append(f"The graph's Input {node.name!r} takes {shape} but {title} samples are {data_shape}: "
-                         f"set its shape to {list(data_shape)} in the Inspector, or choose data of that shape.")
-        dtype, data_dtype = node.params.get("dtype"), desc.get("dtype")
-        if dtype and data_dtype and dtype != data_dtype:
-            found.append(f"The graph's Input {node.name!r} is {dtype} but {title} holds {data_dtype} values: set its "
-                         f"dtype to {data_dtype}.")
-    classes = len(desc.get("classes") or [])
-    if desc.get("task") == "classification" and classes and len(outputs) == 1:
-        if shapes is None:
-            from graph_builder.shapes import infer_shapes
-
-            shapes = infer_shapes(graph)
-        out = shapes.out.get(outputs[0].id)
-        width = out[-1] if out and len(out) == 2 else None
-        if width is not None and width != classes and not (classes == 2 and width == 1):  # 1 logit: BCE
-            found.append(f"The output {outputs[0].name!r} gives {width} values per sample but {title} has "
-                         f"{classes} classes: set the last layer's size to {classes}.")
-    return found
-
-
 def describe_text(desc: dict) -> str:
     """One paragraph about a dataset description."""
     parts = []
@@ -130,7 +101,7 @@ def describe_text(desc: dict) -> str:
         parts.append(f"<b>{desc.get('title') or desc.get('name')}</b>")
     if desc.get("input_shape") is not None:
         parts.append(f"input {tuple(desc['input_shape'])}")
-    counts = desc.get("counts") or desc.get("sizes") or {}
+    counts = desc.get("counts") or {}
     if counts:
         total = sum(v for v in counts.values() if isinstance(v, int))
         parts.append(f"{total} samples: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
@@ -229,10 +200,10 @@ class DataPanel(QWidget):
         self._refresh_timer.setInterval(REFRESH_DELAY_MS)
         self._refresh_timer.timeout.connect(lambda: self.load(self._augmented))
         self.last_preview: dict | None = None
+        self._loaded_config: dict = {}  # the settings of the load in flight
         self._update_file_button()
-        validated = getattr(controller.window, "validated", None)
-        if validated is not None:  # the graph was edited: does it fit the data now?
-            validated.connect(self._on_validated)
+        controller.window.validated.connect(self.show_fit)  # the graph or the data changed: does it fit now?
+        self.show_fit()  # built-in data is known without loading it
 
     def values(self) -> dict:
         return self.form.values()
@@ -312,6 +283,7 @@ class DataPanel(QWidget):
             return
         self.summary.setText("Loading the dataset…")
         config = {**self.controller.project.dataset, **self.values()}
+        self._loaded_config = config
         if augmented:
             self._draws += 1
         if self._job is not None:
@@ -327,7 +299,7 @@ class DataPanel(QWidget):
         desc = preview["description"]
         self.summary.setText(describe_text(desc))
         classes = [str(c) for c in desc.get("classes") or []]
-        balance = desc.get("class_counts") or desc.get("balance")
+        balance = desc.get("class_counts")
         if balance:
             values = list(balance.values()) if isinstance(balance, dict) else list(balance)
             self._bars.setOpts(x=np.arange(len(values)), height=np.asarray(values, dtype=float), width=0.8)
@@ -341,7 +313,7 @@ class DataPanel(QWidget):
         kind = "image" if desc.get("image") else "sequence" if np.ndim(x) == 3 else "table"
         self.samples.show_samples(x, preview["y"], classes, kind=kind)
         self.caption.setText(preview.get("caption", ""))
-        self.check_fit()
+        self._remember_load(LoadedData(self._loaded_config, preview["fit"]))
         self.preview_ready.emit(preview)
         self._next()
 
@@ -355,24 +327,22 @@ class DataPanel(QWidget):
         self.balance.hide()
         self.samples.show_message("No samples: the dataset could not be loaded.")
         self.caption.setText("")
-        self.check_fit()
+        self._remember_load(None)
         self.preview_failed.emit(message)
         self._next()
 
-    def check_fit(self, shapes=None) -> list[str]:
-        """Show where the graph does not fit the described data (nothing when it fits or is unknown)."""
-        found = []
-        if self.last_preview is not None:
-            try:
-                found = fit_warnings(self.controller.project.graph, self.last_preview["description"], shapes)
-            except Exception:  # a graph mid-edit: the Problems panel reports it, this hint just waits
-                found = []
+    def _remember_load(self, loaded: LoadedData | None) -> None:
+        """Keep the last load's description on the window (file datasets are checked against it)."""
+        self.controller.window.loaded_data = loaded
+        self.controller.window.validate_now()  # shows the fit here too, through validated
+
+    def show_fit(self, validation=None) -> list[str]:
+        """Show the fit problems of the window's validation (graph_builder.datafit's words); [] when it fits."""
+        validation = validation if validation is not None else self.controller.window.validation
+        found = [issue.message for issue in fit_issues(validation.issues if validation is not None else [])]
         self.fit.setText("\n".join(found))
         self.fit.setVisible(bool(found))
         return found
-
-    def _on_validated(self, validation) -> None:
-        self.check_fit(getattr(validation, "shapes", None))
 
     def _next(self) -> None:
         if self._pending is not None:

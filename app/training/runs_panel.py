@@ -35,7 +35,7 @@ class RunInfo:
         """(epochs, values) of `split`'s `metric` (e.g. "val", "loss")."""
         xs, ys = [], []
         for ev in self.epochs:
-            section = ev.get(split) or (ev.get("validation") if split == "val" else None) or {}
+            section = ev.get(split) or {}
             value = section.get(metric)
             if isinstance(value, (int, float)):
                 xs.append(float(ev.get("epoch", len(xs) + 1)))
@@ -208,7 +208,7 @@ class RunsPanel(QWidget):
         self.tree.clear()
         for info in self.runs:
             last = info.epochs[-1] if info.epochs else {}
-            val = last.get("val") or last.get("validation") or {}
+            val = last.get("val") or {}
             test = info.final.get("test") or {}
             dataset = (info.project or {}).get("dataset") or {}
             item = QTreeWidgetItem([info.name, self.outcome(info), str(len(info.epochs)), _fmt(val.get("loss")),

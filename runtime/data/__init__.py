@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from runtime.data.augment import Augmentation
+from runtime.data.description import describe_splits
 from runtime.data.errors import (DataError, DatasetFileNotFoundError, DatasetFormatError, DatasetSettingError,
                                  DatasetTooLargeError, UnknownDatasetError)
 from runtime.data.raw import RawData
@@ -31,7 +32,8 @@ from runtime.data.splits import feature_stats, split_indices
 __all__ = [
     "Augmentation", "DATASETS", "DataError", "DatasetEntry", "DatasetFileNotFoundError", "DatasetFormatError",
     "DatasetSettingError", "DatasetTooLargeError", "DeviceSplit", "ENTRIES", "RawData", "Splits",
-    "UnknownDatasetError", "dataset_config", "describe_dataset", "get_dataset", "load_splits", "sample_batch",
+    "UnknownDatasetError", "dataset_config", "describe_data", "describe_dataset", "describe_splits", "get_dataset",
+    "load_splits", "sample_batch",
 ]
 
 SPLITS = ("train", "val", "test")
@@ -169,6 +171,12 @@ def describe_dataset(config: dict | None = None) -> dict:
         "class_counts": counts,
         "normalized": s.mean is not None,
     }
+
+
+def describe_data(config: dict | None = None):
+    """The dataset of `config` loaded (cached) and described for the fit check (a DataDescription)."""
+    config = dataset_config(config)
+    return describe_splits(load_splits(config), config)
 
 
 def sample_batch(config: dict | None, n: int = 32, augmented: bool = False, split: str = "train",

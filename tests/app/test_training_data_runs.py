@@ -570,25 +570,27 @@ def test_the_panel_says_when_the_graph_does_not_fit_the_data(app_window, data, q
     qtbot.waitUntil(lambda: "input (13,)" in data.summary.text(), timeout=30000)
     wait_loaded(qtbot, data)
     text = data.fit.text()
-    assert data.fit.isVisible() and "takes (4,) but Wine samples are (13,)" in text and "[13]" in text, text
+    assert data.fit.isVisible() and text == ("measurements expects (N, 4) but the wine data gives (N, 13) per "
+                                             "batch; set the shape of measurements to 13"), text
     assert "classes" not in text  # wine has 3 classes, like iris: the output fits
 
     choose(qtbot, editor(data, "name"), "digits")
     qtbot.waitUntil(lambda: "10 classes" in data.summary.text(), timeout=30000)
     wait_loaded(qtbot, data)
     text = data.fit.text()
-    assert "[1, 8, 8]" in text and "gives 3 values per sample" in text and "has 10 classes" in text, text
+    assert "set the shape of measurements to (1, 8, 8)" in text, text
+    assert "logits gives (N, 3) but the digits data has 10 classes" in text and "classifier to 10" in text, text
 
     # Fix the graph: the hints follow the edits.
     graph = project.graph
     classifier = next(n for n in graph.nodes.values() if n.name == "classifier")
     graph.set_param(classifier.id, "out_features", 10)
     qtbot.waitUntil(lambda: "classes" not in data.fit.text(), timeout=10000)
-    assert "[1, 8, 8]" in data.fit.text()
+    assert "(1, 8, 8)" in data.fit.text()
     choose(qtbot, editor(data, "name"), "breast_cancer")
     qtbot.waitUntil(lambda: "input (30,)" in data.summary.text(), timeout=30000)
     wait_loaded(qtbot, data)
-    assert "gives 10 values per sample" in data.fit.text() and "has 2 classes" in data.fit.text()
+    assert "logits gives (N, 10) but the breast-cancer data has 2 classes" in data.fit.text()
     choose(qtbot, editor(data, "name"), "iris")
     graph.set_param(classifier.id, "out_features", 3)
     qtbot.waitUntil(lambda: "input (4,)" in data.summary.text() and not data.fit.isVisible(), timeout=30000)

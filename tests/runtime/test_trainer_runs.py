@@ -127,13 +127,13 @@ def test_running_out_of_memory_names_a_batch_size_to_try():
 
 @pytest.mark.parametrize("graph, dataset, words", [
     (lambda: chain(("Input", {"shape": (4,)}), ("Linear", {"out_features": 5}), ("Output", {})), "iris",
-     "output has shape (N, 5) but Iris has 3 classes"),
+     "output gives (N, 5) but the iris data has 3 classes"),
     (lambda: chain(("Input", {"shape": (8,)}), ("Linear", {"out_features": 3}), ("Output", {})), "iris",
-     "shape (8,) but Iris samples have shape (4,); set the Input shape to [4]"),
+     "input expects (N, 8) but the iris data gives (N, 4) per batch; set the shape of input to 4"),
     (lambda: chain(("Input", {"shape": (1, 8, 8)}), ("Flatten", {}), ("Linear", {"out_features": 2}),
-                   ("Output", {})), "digits", "must be (N, 10) (one score per class); end with Linear(out_features=10)"),
+                   ("Output", {})), "digits", "must give (N, 10) (one score per class); set out_features of linear to 10"),
     (lambda: chain(("Input", {"shape": (32, 1)}), ("Flatten", {}), ("Linear", {"out_features": 3}),
-                   ("Output", {})), "sine", "regression target has shape (N, 1)"),
+                   ("Output", {})), "sine", "regression target of the sine-wave data is (N, 1)"),
     (lambda: Graph(), "iris", "the graph is empty"),
 ])
 def test_a_model_that_does_not_fit_the_data_is_reported(graph, dataset, words):
@@ -143,7 +143,7 @@ def test_a_model_that_does_not_fit_the_data_is_reported(graph, dataset, words):
 
 @pytest.mark.parametrize("training, words", [
     ({"optimizer": "adamx"}, "training setting optimizer: optimizer must be one of"),
-    ({"task": "regression"}, "the task is regression but Iris is a classification dataset"),
+    ({"task": "regression"}, "the task is regression but the iris data is for classification"),
     ({"monitor": "val_r2"}, "monitor val_r2 does not exist for this classification task"),
     ({"loss": "mse"}, "loss mse is for values"),
 ])

@@ -1,0 +1,20 @@
+"""A loaded dataset as graph_builder's DataDescription, so the fit check reads it like a built-in one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graph_builder.datafit import BUILTIN, DataDescription
+
+
+def describe_splits(splits, config: dict | None = None) -> DataDescription:
+    """The DataDescription of loaded `splits` (a runtime.data.Splits) of the dataset section `config`."""
+    config = config or {}
+    if splits.name in BUILTIN:
+        label = BUILTIN[splits.name](config).label
+    elif config.get("path"):
+        label = f"the data in {Path(config['path']).name}"
+    else:
+        label = f"the {splits.title} data"
+    return DataDescription(label, splits.input_shape, splits.dtype, splits.task, tuple(splits.classes),
+                           () if splits.task == "classification" else splits.target_shape, splits.image)

@@ -1,0 +1,83 @@
+"""The events the trainer sends, declared once (DESIGN.md decision 12; docs/events.md tells them).
+
+The trainer builds every event with `make`, so an event cannot carry a key that is not declared
+here or lack one that is; the GUI reads only declared keys (a test scans app/training for reads).
+Plain Python, no torch: the GUI and the spawned training child import it.
+
+    make("paused", epoch=3, batch=12)  ->  {"type": "paused", "epoch": 3, "batch": 12}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runtime.errors import NetCanvasRuntimeError
+
+
+class EventError(NetCanvasRuntimeError, ValueError):
+    """An event of an undeclared type, or with a key its declaration does not have or lacks."""
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One event type: the keys it always has, and those it has only in some cases."""
+
+    type: str
+    keys: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    logged: bool = True  # also appended to the run's metrics.jsonl
+
+    @property
+    def all_keys(self) -> frozenset[str]:
+        return frozenset(("type", *self.keys, *self.optional))
+
+
+SPECS = (
+    EventSpec("started", ("run_dir", "epochs", "start_epoch", "resumed", "batches_per_epoch", "batch_size",
+                          "train_size", "val_size", "test_size", "classes", "task", "metric", "loss", "optimizer",
+                          "monitor", "device", "device_name", "amp", "dataset", "input_shape", "params")),
+    EventSpec("batch", ("epoch", "batch", "batches", "step", "loss", "lr"), logged=False),
+    EventSpec("progress", ("epoch", "epochs", "batch", "batches", "fraction", "elapsed_s", "eta_s", "samples_per_s",
+                           "step"), logged=False),
+    EventSpec("epoch", ("epoch", "epochs", "train", "val", "lr", "next_lr", "time_s", "samples_per_s", "monitor",
+                        "monitor_value", "improved", "best_epoch", "best_value")),
+    EventSpec("confusion", ("epoch", "split", "matrix", "classes")),
+    EventSpec("paused", ("epoch", "batch")),
+    EventSpec("resumed", ("epoch", "batch")),
+    EventSpec("finished", ("message", "epochs_run", "stopped_early", "best_epoch", "best_value", "restored_best",
+                           "test", "elapsed_s", "run_dir")),
+    EventSpec("stopped", ("message", "epoch", "batch", "best_epoch")),
+    EventSpec("failed", ("kind", "message", "epoch", "batch"), optional=("batch_size_to_try", "traceback")),
+)
+EVENTS = {spec.type: spec for spec in SPECS}
+TERMINAL = ("finished", "stopped", "failed")  # a run ends with exactly one of these
+LOGGED = tuple(spec.type for spec in SPECS if spec.logged)
+ALL_KEYS = frozenset().union(*(spec.all_keys for spec in SPECS))
+
+# Keys of the metric dicts in epoch (train, val) and finished (test) events.
+CLASSIFICATION_METRICS = ("loss", "accuracy", "precision_macro", "recall_macro", "f1_macro", "precision", "recall",
+                          "f1", "support", "auc")
+REGRESSION_METRICS = ("loss", "mse", "mae", "r2")
+
+
+def problem(event: dict) -> str | None:
+    """What is wrong with `event` against its declaration, or None when it matches."""
+    spec = EVENTS.get(event.get("type"))
+    if spec is None:
+        return f"event type {event.get('type')!r} is not declared; declared: {', '.join(EVENTS)}"
+    extra = sorted(set(event) - spec.all_keys)
+    missing = [k for k in spec.keys if k not in event]
+    if extra or missing:
+        return (f"a {spec.type} event " + (f"has undeclared keys {extra}" if extra else "")
+                + (" and " if extra and missing else "") + (f"lacks {missing}" if missing else "")
+                + "; declare them in runtime/events.py or send the declared ones")
+    return None
+
+
+def make(type_: str, **data) -> dict:
+    """The event dict of `type_` with `data`; raises EventError when it does not match its declaration."""
+    event = {"type": type_, **data}
+    wrong = problem(event)
+    if wrong:
+        raise EventError(wrong)
+    return event
