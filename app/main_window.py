@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self.path: Path | None = None
         self.validation: Validation | None = None
         self.loaded_data: LoadedData | None = None  # the Data panel's last load (file datasets); not saved
+        self.fit_issues: list = []  # the main network against the data, from the latest validation
         self.recovery_box: QMessageBox | None = None
         self.last_dialog: QMessageBox | None = None
         self._unsaved_outside_history = False  # recovered or template projects count as unsaved
@@ -373,8 +374,11 @@ class MainWindow(QMainWindow):
         self._validate_timer.stop()
         graph = self.editor.graph
         validation = check(graph)
-        fit = check_project_fit(self.project, validation.shapes, self.loaded_data)  # model against data
-        validation.issues = [*validation.errors, *fit, *validation.issues[len(validation.errors):]]
+        main = self.project.graph  # the data is fed to the main network, whichever one is shown
+        main_shapes = validation.shapes if graph is main else check(main).shapes
+        self.fit_issues = check_project_fit(self.project, main_shapes, self.loaded_data)  # model against data
+        if graph is main:
+            validation.issues = [*validation.errors, *self.fit_issues, *validation.issues[len(validation.errors):]]
         self.validation = validation
         self.scene.apply_validation(validation)
         self.problems.set_issues(validation.issues)

@@ -337,9 +337,8 @@ class DataPanel(QWidget):
         self.controller.window.validate_now()  # shows the fit here too, through validated
 
     def show_fit(self, validation=None) -> list[str]:
-        """Show the fit problems of the window's validation (graph_builder.datafit's words); [] when it fits."""
-        validation = validation if validation is not None else self.controller.window.validation
-        found = [issue.message for issue in fit_issues(validation.issues if validation is not None else [])]
+        """Show the main network's fit problems (graph_builder.datafit's words); [] when it fits."""
+        found = [issue.message for issue in fit_issues(self.controller.window.fit_issues)]
         self.fit.setText("\n".join(found))
         self.fit.setVisible(bool(found))
         return found

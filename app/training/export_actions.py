@@ -85,8 +85,12 @@ class ExportActions(QObject):
         if weights is not None and refuse_wrong_run(self.controller, self.controller.current_run,
                                                     f"Export {kind.text.replace('&', '').rstrip('…')}"):
             return
+        # A run's weights are the main network's; otherwise the network on the canvas is exported.
+        network = None if weights is not None or kind.key == "script" else self.window.current_network()
+        if network is not None and network != self.window.project.networks.main:
+            note = f"network {network}" + (f", {note}" if note else "")
         self.controller.status(f"Exporting {kind.key} to {path}…")
-        job = run_in_background(perform_export, kind.key, project_dict, weights, path,
+        job = run_in_background(perform_export, kind.key, project_dict, weights, path, network,
                                 on_done=lambda report, k=kind: self._on_done(k, report, note),
                                 on_error=lambda exc, k=kind, p=path: self._on_error(k, p, exc),
                                 parent=self)
@@ -128,12 +132,13 @@ class ExportActions(QObject):
         self.export_done.emit(kind.key, report)
 
 
-def perform_export(kind: str, project_dict: dict, weights: str | None, path: str) -> dict:
-    """Write one export (runs on the worker thread); returns {"ok", "message", "path", …}."""
+def perform_export(kind: str, project_dict: dict, weights: str | None, path: str,
+                   network: str | None = None) -> dict:
+    """Write one export of `network` (the main one by default) on the worker thread; returns {"ok", …}."""
     from graph_builder.project import project_from_dict
 
     project = project_from_dict(project_dict)
-    graph = project.graph
+    graph = project.network(network)
     out = Path(path)
     if kind == "python":
         from runtime.export import export_python

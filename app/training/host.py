@@ -22,6 +22,7 @@ class TrainingHost(Protocol):
     settings: Any  # QSettings: the dock layout is restored from "window/state"
     validation: Validation | None
     loaded_data: LoadedData | None  # the Data panel's last load; file datasets are checked against it
+    fit_issues: list  # the main network against the data (graph_builder.datafit), whichever network is shown
     # Signals: first_painted(), project_replaced(Project), validated(Validation)
     first_painted: Any
     project_replaced: Any
@@ -29,6 +30,9 @@ class TrainingHost(Protocol):
 
     def project_path(self) -> Path | None:
         """The open project's file, or None while it is untitled."""
+
+    def current_network(self) -> str:
+        """The name of the network on the canvas (the project's main network is `project.networks.main`)."""
 
     def menu(self, name: str) -> Any:
         """The QMenu called `name` ("&Train", "E&xport" …)."""

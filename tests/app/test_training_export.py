@@ -56,3 +56,23 @@ def test_a_failed_export_is_reported_in_plain_words(mlp_window, qtbot, tmp_path)
     assert not report["ok"]
     assert report["message"].startswith("Export to net.onnx failed:")
     assert "Traceback" not in report["message"]
+
+
+def test_export_writes_the_network_on_the_canvas(make_window, qtbot, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from graph_builder import load_project
+
+    monkeypatch.setenv("NETCANVAS_RUNS_DIR", str(tmp_path / "runs"))
+    template = Path(__file__).resolve().parents[2] / "resources" / "templates" / "residual_cnn_digits.json"
+    window = make_window(load_project(template))
+    kind, report = export_via_dialog(qtbot, window, "python", tmp_path / "main.py")
+    text = (tmp_path / "main.py").read_text()
+    assert report["ok"] and "class ResidualBlock(nn.Module)" in text and "class ResidualCNN(nn.Module)" in text
+    window.show_network("ResidualBlock")
+    kind, report = export_via_dialog(qtbot, window, "onnx", tmp_path / "block.onnx")
+    assert report["ok"] and report["parity_ok"] is True and "network ResidualBlock" in report["message"]
+    import onnx
+
+    dims = [d.dim_value for d in onnx.load(str(tmp_path / "block.onnx")).graph.input[0].type.tensor_type.shape.dim]
+    assert dims[1:] == [32, 8, 8]  # the block's own input, not the CNN's digit
