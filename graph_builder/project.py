@@ -20,6 +20,7 @@ from typing import Any
 from graph_builder.catalog import get_spec, has_spec
 from graph_builder.errors import GraphBuilderError, ProjectError
 from graph_builder.graph import MAX_NAME_LENGTH, Edge, Graph, Node
+from graph_builder.settings import SettingsSection, section
 
 FORMAT = "netcanvas"
 VERSION = 1
@@ -32,9 +33,13 @@ class Project:
     """A graph plus the dataset and training settings it is trained with."""
 
     graph: Graph = field(default_factory=Graph)
-    dataset: dict = field(default_factory=dict)
-    training: dict = field(default_factory=dict)
+    dataset: SettingsSection = field(default_factory=dict)  # a dict given here becomes a section
+    training: SettingsSection = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.dataset = section("dataset", self.dataset)
+        self.training = section("training", self.training)
 
     def to_dict(self) -> dict:
         return project_to_dict(self)
@@ -50,8 +55,8 @@ def project_to_dict(project: Project) -> dict:
         "version": VERSION,
         "meta": project.meta,
         "graph": project.graph.to_dict(),
-        "dataset": project.dataset,
-        "training": project.training,
+        "dataset": dict(project.dataset),
+        "training": dict(project.training),
     }
 
 
