@@ -14,6 +14,7 @@ focus leaves): the edits of one drag or one typed number share it and merge into
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, Signal
@@ -79,7 +80,14 @@ class SpinBox(_WheelOnlyWhenFocused, QSpinBox):
 
 
 class DoubleSpinBox(_WheelOnlyWhenFocused, QDoubleSpinBox):
-    pass
+    """Shows 0.001, not 0.00100000: enough decimals for the smallest bound, no trailing zeros."""
+
+    def textFromValue(self, value: float) -> str:
+        text = super().textFromValue(value)
+        point = self.locale().decimalPoint()
+        if point in text:
+            text = text.rstrip("0").rstrip(point)
+        return text
 
 
 class ComboBox(_WheelOnlyWhenFocused, QComboBox):
@@ -125,7 +133,9 @@ class FieldEditor(QObject):
                           int(min(INT_LIMIT, f.max if f.max is not None else INT_LIMIT)))
         elif f.kind == "float":
             spin = DoubleSpinBox()
-            spin.setDecimals(6)
+            # Enough decimals to reach the smallest positive bound (a learning rate of 1e-8).
+            smallest = min((abs(b) for b in (f.min, f.max) if b), default=1.0)
+            spin.setDecimals(max(6, math.ceil(-math.log10(smallest)) if smallest < 1 else 6))
             spin.setRange(float(f.min if f.min is not None else -FLOAT_LIMIT),
                           float(f.max if f.max is not None else FLOAT_LIMIT))
             spin.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)

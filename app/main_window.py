@@ -13,7 +13,9 @@ Extension points (the training dashboard under app/training/ plugs in here):
   with a toggle in the View menu.
 - ``status_message(text, timeout_ms=6000)``: a short message in the status bar.
 - ``editor``: the ``app.commands.Editor``; ``editor.push(command)`` applies a graph_builder
-  command as one undo step (returns False and shows the reason if the model refuses).
+  command as one undo step (returns False and shows the reason if the model refuses);
+  ``editor.push_on(target, command, merge_key)`` does the same for another model (a settings
+  section), on the same undo stack, so the stack alone says whether there is unsaved work.
 
 Settings use QSettings("NetCanvas", "NetCanvas"), or an ini file in NETCANVAS_SETTINGS_DIR.
 """
@@ -363,11 +365,6 @@ class MainWindow(QMainWindow):
     def is_dirty(self) -> bool:
         """True when there are changes that are not in the project file."""
         return self._unsaved_outside_history or not self.editor.stack.isClean()
-
-    def mark_modified(self) -> None:
-        """Count a change made outside the graph's undo history (dataset or training settings) as unsaved."""
-        self._unsaved_outside_history = True
-        self._update_title()
 
     def _update_title(self) -> None:
         name = self.path.name if self.path else "Untitled"
