@@ -76,7 +76,7 @@ class _WheelOnlyWhenFocused:
 
 
 class SpinBox(_WheelOnlyWhenFocused, QSpinBox):
-    pass
+    """A QSpinBox that leaves the wheel alone until it has focus."""
 
 
 class DoubleSpinBox(_WheelOnlyWhenFocused, QDoubleSpinBox):
@@ -91,7 +91,7 @@ class DoubleSpinBox(_WheelOnlyWhenFocused, QDoubleSpinBox):
 
 
 class ComboBox(_WheelOnlyWhenFocused, QComboBox):
-    pass
+    """A QComboBox that leaves the wheel alone until it has focus."""
 
 
 class FieldEditor(QObject):
