@@ -100,3 +100,49 @@ def test_an_empty_training_section_in_a_file_means_every_default():
     project = loads_project('{"format": "netcanvas", "version": 1, "graph": {"nodes": []}, "training": {}}')
     assert dict(project.training) == {}
     assert project.training.full()["epochs"] == 10 and project.training.full()["optimizer"] == "adam"
+
+
+def _values_for(field: Field):
+    """Values a user could give `field`: in range, plus some it refuses."""
+    from hypothesis import strategies as st
+
+    if field.kind == "bool":
+        good = st.booleans()
+    elif field.kind == "choice":
+        good = st.sampled_from(field.choices)
+    elif field.kind == "int":
+        good = st.integers(int(field.min), int(min(field.max, field.min + 1000)))
+    elif field.kind == "float":
+        good = st.floats(field.min, field.max, allow_nan=False)
+    else:
+        good = st.text(max_size=12)
+    bad = st.sampled_from([None, "many", -1e9, [1, 2]])
+    return st.one_of(good, good, bad)
+
+
+def test_random_settings_edits_undo_back_to_the_start_exactly():
+    from hypothesis import given, settings as hsettings
+    from hypothesis import strategies as st
+
+    fields = {f.name: f for f in TRAINING_FIELDS}
+    edits = st.lists(st.sampled_from(sorted(fields)).flatmap(
+        lambda name: st.tuples(st.just(name), _values_for(fields[name]))), max_size=12)
+
+    @hsettings(max_examples=150, deadline=None)
+    @given(edits)
+    def run(sequence):
+        training = section("training", {"epochs": 7, "optimizer": "sgd", "nesterov": True})
+        start = dict(training)
+        history = []
+        for name, value in sequence:
+            try:
+                history.append(training.apply(SetSetting(name, value)))
+            except (ParamError, EditError):
+                pass  # refused: nothing changed
+            assert set(training) <= set(fields)
+            assert all(fields[n].coerce(v) == v for n, v in training.items())
+        for inverse in reversed(history):
+            training.apply(inverse)
+        assert dict(training) == start
+
+    run()
