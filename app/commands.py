@@ -1,11 +1,16 @@
-"""QUndoCommand wrapper over the model's reversible commands (DESIGN.md decision 3).
+"""QUndoCommand wrapper over the model's reversible commands (DESIGN.md decisions 3 and 11).
 
 The model does the work: `redo` applies the command and keeps its inverse, `undo` applies the
-inverse and keeps what it returns (the command again). `push_edit` applies the command *before*
-pushing it, so an edit the model refuses raises nothing into Qt and leaves the stack unchanged.
+inverse and keeps what it returns (the command again). A target is anything with
+`apply(command) -> inverse`: the graph, a settings section, the project. `push_on` applies the
+command *before* pushing it, so an edit the model refuses raises nothing into Qt and leaves the
+stack unchanged. Edits pushed with the same merge key in a row (the ticks of one spin-box drag)
+merge into one undo step.
 """
 
 from __future__ import annotations
+
+from typing import Any, Callable, Hashable, Protocol
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -13,52 +18,82 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from graph_builder.errors import GraphBuilderError
 from graph_builder.graph import Command, Graph
 
+MERGEABLE = 1  # QUndoCommand.id() of every edit with a merge key; mergeWith compares the keys
 
-class GraphEdit(QUndoCommand):
-    """One undo step: a model command and its inverse, on any target with `apply(command) -> inverse`
-    (a network's Graph, the project's Networks, a settings section)."""
 
-    def __init__(self, graph, command: Command, inverse: Command | None = None, on_applied=None):
+class Target(Protocol):
+    """A model that edits only through reversible commands."""
+
+    def apply(self, command: Any) -> Any: ...
+
+
+class ModelEdit(QUndoCommand):
+    """One undo step: a model command, its inverse and the target they apply to."""
+
+    def __init__(self, target: Target, command: Any, inverse: Any = None, merge_key: Hashable | None = None,
+                 on_applied: Callable[[Target], None] | None = None):
         super().__init__(command.title)
-        self._graph = graph
+        self._target = target
         self._command = command
         self._inverse = inverse
-        self._skip_redo = inverse is not None  # already applied by push_edit
-        self._on_applied = on_applied
+        self._merge_key = merge_key
+        self._skip_redo = inverse is not None  # already applied by push_on
+        self._on_applied = on_applied  # told after every undo and redo (the window shows what changed)
 
     @property
-    def target(self):
-        return self._graph
+    def target(self) -> Target:
+        return self._target
 
     def redo(self) -> None:
         if self._skip_redo:
             self._skip_redo = False
             return
-        self._inverse = self._graph.apply(self._command)
+        self._inverse = self._target.apply(self._command)
         if self._on_applied:
-            self._on_applied(self._graph)
+            self._on_applied(self._target)
 
     def undo(self) -> None:
-        self._command = self._graph.apply(self._inverse)
+        self._command = self._target.apply(self._inverse)
         if self._on_applied:
-            self._on_applied(self._graph)
+            self._on_applied(self._target)
+
+    def id(self) -> int:
+        return -1 if self._merge_key is None else MERGEABLE
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        """Absorb the next edit of the same key: this step's inverse still restores the value before both."""
+        if not isinstance(other, ModelEdit) or other._target is not self._target or other._merge_key != self._merge_key:
+            return False
+        self._command = other._command
+        self.setText(other.text())
+        return True
 
 
-def push_edit(stack: QUndoStack, graph, command: Command, on_applied=None) -> str | None:
-    """Apply `command` and push it; return the reason (and change nothing) if the model refuses."""
+GraphEdit = ModelEdit  # the name graph edits had before other targets shared the wrapper
+
+
+def push_on(stack: QUndoStack, target: Target, command: Any, merge_key: Hashable | None = None,
+            on_applied: Callable[[Target], None] | None = None) -> str | None:
+    """Apply `command` to `target` and push it; return the reason (and change nothing) if the model refuses."""
     try:
-        inverse = graph.apply(command)
+        inverse = target.apply(command)
     except GraphBuilderError as exc:
         return str(exc)
-    stack.push(GraphEdit(graph, command, inverse, on_applied))
+    stack.push(ModelEdit(target, command, inverse, merge_key, on_applied))
     return None
+
+
+def push_edit(stack: QUndoStack, graph: Graph, command: Command) -> str | None:
+    """`push_on` for the graph."""
+    return push_on(stack, graph, command)
 
 
 class Editor(QObject):
     """The one door every GUI edit goes through: the current graph plus its undo stack.
 
-    Canvas, inspector and problems panel call `push`; a refused edit changes nothing and is
-    reported through `refused` (the main window shows it in the status bar).
+    Canvas, inspector and problems panel call `push`; the settings forms call `push_on` with
+    their section. A refused edit changes nothing and is reported through `refused` (the main
+    window shows it in the status bar).
     """
 
     refused = Signal(str)
@@ -71,13 +106,13 @@ class Editor(QObject):
         self.stack = QUndoStack(self)
         self.last_refusal: str | None = None  # why the latest push was refused, if it was
 
-    def push(self, command: Command) -> bool:
-        """Apply `command` to the current network as one undo step; False (and `refused`) if refused."""
-        return self.push_on(self.graph, command)
+    def push(self, command: Command, merge_key: Hashable | None = None) -> bool:
+        """Apply a graph `command` as one undo step; False (and a `refused` reason) if the model refuses."""
+        return self.push_on(self.graph, command, merge_key)
 
-    def push_on(self, target, command: Command, merge_key=None) -> bool:
-        """Apply `command` to `target` (anything with `apply(command) -> inverse`) as one undo step."""
-        reason = push_edit(self.stack, target, command, self.undone_or_redone.emit)
+    def push_on(self, target: Target, command: Any, merge_key: Hashable | None = None) -> bool:
+        """Apply `command` to `target` as one undo step (merged with the previous edit of `merge_key`)."""
+        reason = push_on(self.stack, target, command, merge_key, self.undone_or_redone.emit)
         self.last_refusal = reason
         if reason is not None:
             self.refused.emit(reason)

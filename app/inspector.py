@@ -1,7 +1,8 @@
 """The inspector: editors built from each parameter's spec, rename, help, inferred values.
 
-Model -> view updates happen inside QSignalBlocker so they never loop back as edits (napari).
-A value the model refuses is reported next to its field and the field shows the kept value.
+The editors come from the one editor factory (app.fields), as the settings forms' do. Model ->
+view updates happen inside QSignalBlocker so they never loop back as edits (napari). A value the
+model refuses is reported next to its field and the field shows the kept value.
 """
 
 from __future__ import annotations
@@ -9,55 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QLabel,
-                               QLineEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
 from app.commands import Editor
-from graph_builder.catalog import ParamSpec
+from app.fields import FieldEditor
 from graph_builder.graph import Graph, Rename, SetParam
 from graph_builder.shape_math import format_shape
 from graph_builder.validation import Validation
-
-INT_LIMIT = 2**31 - 1
-
-
-def format_value(value: Any) -> str:
-    """How a parameter value reads in a text field: (3, 3) -> '3, 3', None -> ''."""
-    if value is None:
-        return ""
-    if isinstance(value, (tuple, list)):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def parse_value(spec: ParamSpec, text: str) -> Any:
-    """Text from a field to a value for `spec.coerce` (which does the real checking)."""
-    text = text.strip()
-    if spec.kind == "str":
-        return text
-    if not text:
-        return None
-    if spec.kind == "ints":
-        if text in spec.strings:
-            return text
-        parts = [p for p in text.strip("()[] ").replace(",", " ").split()]
-        numbers = [_number(p) for p in parts]
-        if len(numbers) == 1 and spec.allow_int and "," not in text:
-            return numbers[0]
-        return tuple(numbers)
-    return _number(text)
-
-
-def _number(text: str) -> Any:
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text  # coerce names the problem ("must be a whole number, not 'abc'")
-
 
 class Inspector(QWidget):
     """Shows and edits the selected node."""
@@ -67,6 +26,7 @@ class Inspector(QWidget):
         self.editor = editor
         self.node_id: str | None = None
         self.fields: dict[str, QWidget] = {}
+        self.editors: dict[str, FieldEditor] = {}
         self.errors: dict[str, QLabel] = {}
         self._validation: Validation | None = None
         self._graph: Graph | None = None
@@ -128,7 +88,7 @@ class Inspector(QWidget):
     def show_nodes(self, node_ids: list[str]) -> None:
         """Edit the one selected node, or say what is selected."""
         self._clear()
-        self.fields, self.errors = {}, {}
+        self.fields, self.editors, self.errors = {}, {}, {}
         self.node_id = node_ids[0] if len(node_ids) == 1 else None
         if self.node_id is None:
             text = (f"{len(node_ids)} layers selected." if node_ids
@@ -164,7 +124,10 @@ class Inspector(QWidget):
         form.addRow("name", self.name_edit)
         form.addRow("", self.name_error)
         for pspec in spec.params:
-            widget = self._make_field(pspec)
+            editor = FieldEditor(pspec, "none (torch decides)")
+            editor.edited.connect(lambda value, n=pspec.name, e=editor: self._edit(n, value, e.merge_key()))
+            self.editors[pspec.name] = editor
+            widget = editor.widget
             widget.setToolTip(f"{pspec.help}\nAccepts {pspec.describe()}.")
             self.fields[pspec.name] = widget
             self.errors[pspec.name] = _error_label()
@@ -191,60 +154,19 @@ class Inspector(QWidget):
             elif item.layout():
                 _delete_layout(item.layout())
 
-    def _make_field(self, pspec: ParamSpec) -> QWidget:
-        name = pspec.name
-        if pspec.kind == "bool":
-            box = QCheckBox()
-            box.toggled.connect(lambda v, n=name: self._edit(n, v))
-            return box
-        if pspec.kind == "choice":
-            combo = QComboBox()
-            for choice in pspec.choices:
-                combo.addItem(str(choice), choice)
-            combo.currentIndexChanged.connect(lambda i, n=name, c=combo: self._edit(n, c.itemData(i)))
-            return combo
-        if pspec.kind == "int" and not pspec.optional:
-            spin = QSpinBox()
-            spin.setRange(int(max(-INT_LIMIT, pspec.min if pspec.min is not None else -INT_LIMIT)),
-                          int(min(INT_LIMIT, pspec.max if pspec.max is not None else INT_LIMIT)))
-            spin.setKeyboardTracking(False)
-            spin.valueChanged.connect(lambda v, n=name: self._edit(n, v))
-            return spin
-        if pspec.kind == "float" and not pspec.optional:
-            spin = QDoubleSpinBox()
-            spin.setDecimals(6)
-            spin.setRange(pspec.min if pspec.min is not None else -1e12,
-                          pspec.max if pspec.max is not None else 1e12)
-            spin.setSingleStep(0.1 if (pspec.max or 10) <= 10 else 1.0)
-            spin.setKeyboardTracking(False)
-            spin.valueChanged.connect(lambda v, n=name: self._edit(n, v))
-            return spin
-        edit = QLineEdit()
-        edit.setPlaceholderText("none (torch decides)" if pspec.optional else pspec.describe())
-        edit.editingFinished.connect(lambda n=name, e=edit, s=pspec: self._edit(n, parse_value(s, e.text())))
-        return edit
-
     def _show_value(self, name: str, value: Any) -> None:
-        widget = self.fields[name]
-        with QSignalBlocker(widget):
-            if isinstance(widget, QCheckBox):
-                widget.setChecked(bool(value))
-            elif isinstance(widget, QComboBox):
-                widget.setCurrentIndex(max(0, widget.findData(value)))
-            elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
-                widget.setValue(value)
-            else:
-                widget.setText(format_value(value))
+        self.editors[name].set_value(value)
 
     # ------------------------------------------------------------ view -> model
 
-    def _edit(self, name: str, value: Any) -> None:
+    def _edit(self, name: str, value: Any, gesture: Any = None) -> None:
         node = self.editor.graph.nodes.get(self.node_id)
         if node is None or node.params.get(name) == value:
             self.errors[name].hide()
             self._show_value(name, node.params[name]) if node else None
             return
-        if self.editor.push(SetParam(self.node_id, name, value)):
+        merge_key = (self.node_id, gesture) if gesture is not None else None  # one drag: one undo step
+        if self.editor.push(SetParam(self.node_id, name, value), merge_key):
             self.errors[name].hide()
         else:
             self.errors[name].setText(self.editor.last_refusal)

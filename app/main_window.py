@@ -16,7 +16,9 @@ Extension points (the training dashboard under app/training/ plugs in here):
   with a toggle in the View menu.
 - ``status_message(text, timeout_ms=6000)``: a short message in the status bar.
 - ``editor``: the ``app.commands.Editor``; ``editor.push(command)`` applies a graph_builder
-  command as one undo step (returns False and shows the reason if the model refuses).
+  command as one undo step (returns False and shows the reason if the model refuses);
+  ``editor.push_on(target, command, merge_key)`` does the same for another model (a settings
+  section), on the same undo stack, so the stack alone says whether there is unsaved work.
 
 Settings use QSettings("NetCanvas", "NetCanvas"), or an ini file in NETCANVAS_SETTINGS_DIR.
 """
@@ -131,6 +133,7 @@ class MainWindow(QMainWindow):
         self.scene = GraphScene(self.editor, self)
         self.view = GraphView(self.scene)
         self._networks: Networks | None = None
+        self._sections: tuple = ()
         self.network_tabs = QTabBar()
         self.network_tabs.setObjectName("networkTabs")
         self.network_tabs.setDocumentMode(True)
@@ -417,11 +420,6 @@ class MainWindow(QMainWindow):
         """True when there are changes that are not in the project file."""
         return self._unsaved_outside_history or not self.editor.stack.isClean()
 
-    def mark_modified(self) -> None:
-        """Count a change made outside the graph's undo history (dataset or training settings) as unsaved."""
-        self._unsaved_outside_history = True
-        self._update_title()
-
     def _update_title(self) -> None:
         name = self.path.name if self.path else "Untitled"
         self.setWindowTitle(f"{name}[*] — NetCanvas")
@@ -558,10 +556,16 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ networks
 
     def _follow_networks(self, networks: Networks) -> None:
+        """Follow the document's networks (tabs) and settings (the fit to the data is re-checked)."""
         if self._networks is not None:
             self._networks.events.changed.disconnect(self._on_networks_changed)
+        for section in self._sections:
+            section.events.changed.disconnect(self._validate_timer.start)
         self._networks = networks
         networks.events.changed.connect(self._on_networks_changed)
+        self._sections = (self.project.dataset, self.project.training)
+        for section in self._sections:
+            section.events.changed.connect(self._validate_timer.start)
         self._fill_tabs()
 
     def _tab_name(self, index: int) -> str | None:
@@ -990,6 +994,9 @@ class MainWindow(QMainWindow):
         if self._networks is not None:
             self._networks.events.changed.disconnect(self._on_networks_changed)
             self._networks = None
+        for section in self._sections:
+            section.events.changed.disconnect(self._validate_timer.start)
+        self._sections = ()
         super().closeEvent(event)
 
 

@@ -25,7 +25,7 @@ def lenet_project(epochs: int):
     from graph_builder.project import load_project
 
     project = load_project(Path(__file__).resolve().parents[1] / "resources" / "templates" / "lenet_digits.json")
-    project.training = {**project.training, "epochs": epochs}
+    project.training.update({"epochs": epochs})
     return project
 
 

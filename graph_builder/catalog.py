@@ -7,133 +7,18 @@ one, so code generation can pass them through unchanged.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from graph_builder.errors import ParamError, UnknownLayerError
+from graph_builder.schema import FIELD_KINDS, REQUIRED, Field  # noqa: F401  (REQUIRED: re-exported)
 
 Shape = tuple  # (None, d1, d2, ...): the batch dimension is symbolic (None)
 
 
-class _Required:
-    """Marks a torch constructor argument without a default (always written out)."""
-
-    def __repr__(self) -> str:
-        return "REQUIRED"
-
-
-REQUIRED = _Required()
-
-PARAM_KINDS = ("int", "float", "bool", "choice", "ints", "str")
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One typed, bounded parameter of a layer."""
-
-    name: str
-    kind: str
-    default: Any
-    help: str = ""
-    min: float | None = None
-    max: float | None = None
-    choices: tuple = ()
-    length: int | None = None  # ints: exact tuple length; a bare int is broadcast by torch
-    allow_int: bool = True  # ints: a single int is accepted
-    strings: tuple = ()  # ints: string values accepted as well, e.g. ("same", "valid")
-    optional: bool = False  # None is accepted (and means "torch decides")
-    arg: str = "keyword"  # how codegen passes it: positional | keyword | none
-    torch_default: Any = REQUIRED
-    key: bool = False  # shown on the node's face in the editor
-
-    def __post_init__(self) -> None:
-        assert self.kind in PARAM_KINDS, self.kind
-        assert self.arg in ("positional", "keyword", "none"), self.arg
-
-    def coerce(self, value: Any) -> Any:
-        """Return `value` normalised to this parameter's type, or raise ParamError."""
-        if value is None:
-            if self.optional:
-                return None
-            raise ParamError(f"{self.name} needs a value; {self.describe()}", param=self.name)
-        kind = self.kind
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            raise ParamError(f"{self.name} must be true or false, not {value!r}", param=self.name)
-        if kind == "int":
-            return self._bounded(self._as_int(value))
-        if kind == "float":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ParamError(f"{self.name} must be a number, not {value!r}", param=self.name)
-            value = float(value)
-            if not math.isfinite(value):
-                raise ParamError(f"{self.name} must be a finite number, not {value!r}", param=self.name)
-            return self._bounded(value)
-        if kind == "choice":
-            if value in self.choices and isinstance(value, type(self.choices[0])):
-                return value
-            options = ", ".join(repr(c) for c in self.choices)
-            raise ParamError(f"{self.name} must be one of {options}, not {value!r}", param=self.name)
-        if kind == "str":
-            if isinstance(value, str) and len(value) <= 200:
-                return value
-            raise ParamError(f"{self.name} must be a short text, not {value!r}", param=self.name)
-        # kind == "ints"
-        if isinstance(value, str):
-            if value in self.strings:
-                return value
-            raise ParamError(f"{self.name} must be {self.describe()}, not {value!r}", param=self.name)
-        if isinstance(value, (list, tuple)):
-            items = tuple(self._bounded(self._as_int(v)) for v in value)
-            if self.length is not None and len(items) != self.length:
-                raise ParamError(
-                    f"{self.name} needs {self.length} numbers, not {len(items)}; {self.describe()}",
-                    param=self.name,
-                )
-            if not items:
-                raise ParamError(f"{self.name} needs at least one number", param=self.name)
-            return items
-        if self.allow_int:
-            return self._bounded(self._as_int(value))
-        raise ParamError(f"{self.name} must be a list of whole numbers, not {value!r}", param=self.name)
-
-    def _as_int(self, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParamError(f"{self.name} must be a whole number, not {value!r}", param=self.name)
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise ParamError(f"{self.name} must be a whole number, not {value!r}", param=self.name)
-            value = int(value)
-        return value
-
-    def _bounded(self, value: float) -> Any:
-        if self.min is not None and value < self.min:
-            raise ParamError(f"{self.name} must be at least {self.min}, not {value}", param=self.name)
-        if self.max is not None and value > self.max:
-            raise ParamError(f"{self.name} must be at most {self.max}, not {value}", param=self.name)
-        return value
-
-    def describe(self) -> str:
-        """A short human description of the accepted values."""
-        if self.kind == "choice":
-            return "one of " + ", ".join(repr(c) for c in self.choices)
-        bounds = []
-        if self.min is not None:
-            bounds.append(f"≥ {self.min:g}")
-        if self.max is not None:
-            bounds.append(f"≤ {self.max:g}")
-        bound_text = f" ({' and '.join(bounds)})" if bounds else ""
-        if self.kind == "ints":
-            what = f"{self.length} whole numbers" if self.length else "a list of whole numbers"
-            if self.allow_int:
-                what = f"a whole number or {what}"
-            if self.strings:
-                what += " or " + " or ".join(repr(s) for s in self.strings)
-            return what + bound_text
-        names = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text"}
-        return names[self.kind] + bound_text
+# A layer parameter is a schema Field (one class for parameters and settings); the old name stays.
+ParamSpec = Field
+PARAM_KINDS = FIELD_KINDS
 
 
 @dataclass(frozen=True)

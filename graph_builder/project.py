@@ -22,6 +22,7 @@ from graph_builder.errors import GraphBuilderError, ProjectError
 from graph_builder.files import write_atomic
 from graph_builder.graph import MAX_NAME_LENGTH, Edge, Graph, Node
 from graph_builder.networks import DEFAULT_NETWORK, MAX_NETWORK_NAME, Networks
+from graph_builder.settings import SettingsSection, section
 
 FORMAT = "netcanvas"
 VERSION = 2  # 2: several named networks ("networks", "main"); 1: one "graph"
@@ -43,8 +44,8 @@ class Project:
         elif graph is not None:
             raise ValueError("give either graph or networks, not both")
         self.networks = networks
-        self.dataset = dataset if dataset is not None else {}
-        self.training = training if training is not None else {}
+        self.dataset = section("dataset", dataset if dataset is not None else {})  # a dict becomes a section
+        self.training = section("training", training if training is not None else {})
         self.meta = meta if meta is not None else {}
 
     @property
@@ -76,8 +77,8 @@ def project_to_dict(project: Project) -> dict:
         "meta": project.meta,
         "main": project.networks.main,
         "networks": project.networks.to_list(),
-        "dataset": project.dataset,
-        "training": project.training,
+        "dataset": dict(project.dataset),
+        "training": dict(project.training),
     }
 
 

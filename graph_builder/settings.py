@@ -1,37 +1,36 @@
-"""Schema, defaults and validation of a project's `dataset` and `training` sections.
+"""Schema, defaults, validation and the evented models of a project's `dataset` and `training` sections.
 
-One declarative table per section (STYLE rule 4): the Data and Training panels build their
-forms from DATASET_FIELDS / TRAINING_FIELDS, load_project validates with them, and the trainer
-reads the normalised dict. Pure Python: no torch, so projects open and validate instantly.
+One declarative table of schema Fields per section (STYLE rule 4): the Data and Training panels
+build their forms from DATASET_FIELDS / TRAINING_FIELDS, load_project validates with them, and
+the trainer reads the normalised dict. In the document each section is a SettingsSection: a
+read-only mapping of what the user set, changed only through reversible commands (SetSetting,
+ReplaceSettings) that emit events, as the graph is (DESIGN.md decision 11). Pure Python: no
+torch and no Qt, so projects open and validate instantly.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
-from graph_builder.errors import ProjectError
+from psygnal import Signal, SignalGroup
+
+from graph_builder.errors import EditError, ParamError, ProjectError
+from graph_builder.schema import Field
 
 
 class SettingsError(ProjectError):
     """A dataset or training setting that is missing, of the wrong type or out of range."""
 
 
-@dataclass(frozen=True)
-class SettingSpec:
-    """One setting: kind is int, float, bool, choice or str; optional allows None ("off"/"auto")."""
+# A setting is a schema Field, as a layer parameter is (one class, one `coerce`); the old name stays.
+SettingSpec = Field
 
-    name: str
-    kind: str
-    default: Any
-    label: str = ""
-    help: str = ""
-    choices: tuple = ()
-    min: float | None = None
-    max: float | None = None
-    optional: bool = False
-    visible_when: dict = field(default_factory=dict)  # {other setting: allowed values}
+
+def _row(name: str, kind: str, default: Any, label: str, help: str = "", choices: tuple = (), **extra) -> Field:
+    """A table row in the order the tables read: name, kind, default, label, help, choices."""
+    return Field(name, kind, default, help, label=label, choices=choices, **extra)
 
 
 # Names must match runtime.data's registry (a test checks they do; graph_builder cannot import runtime).
@@ -42,40 +41,40 @@ SYNTHETIC_DATASETS = ("moons", "spirals", "sine", "waveforms")
 SEQUENCE_DATASETS = ("sine", "waveforms")
 
 DATASET_FIELDS = (
-    SettingSpec("name", "choice", "digits", "dataset", "Which data to train on: bundled, synthetic or your files.",
+    _row("name", "choice", "digits", "dataset", "Which data to train on: bundled, synthetic or your files.",
                 DATASET_NAMES),
-    SettingSpec("path", "str", None, "file or folder", "Where the data lives (file datasets only).",
-                optional=True, visible_when={"name": FILE_DATASETS}),
-    SettingSpec("target", "str", None, "target column", "CSV column holding the target (name or 0-based index); "
-                "the last column when empty.", optional=True, visible_when={"name": ("csv",)}),
-    SettingSpec("target_type", "choice", "auto", "target type", "classes: labels to predict; values: numbers "
+    _row("path", "str", None, "file or folder", "Where the data lives (file datasets only).",
+                optional=True, max_length=4096, visible_when={"name": FILE_DATASETS}),
+    _row("target", "str", None, "target column", "CSV column holding the target (name or 0-based index); "
+                "the last column when empty.", optional=True, max_length=4096, visible_when={"name": ("csv",)}),
+    _row("target_type", "choice", "auto", "target type", "classes: labels to predict; values: numbers "
                 "to regress; auto decides from the column.", ("auto", "classes", "values"),
                 visible_when={"name": ("csv",)}),
-    SettingSpec("image_size", "int", 32, "image size", "Images are resized to this many pixels square.",
+    _row("image_size", "int", 32, "image size", "Images are resized to this many pixels square.",
                 min=4, max=512, visible_when={"name": ("image_folder",)}),
-    SettingSpec("samples", "int", 1000, "samples", "How many samples to generate.", min=20, max=1_000_000,
+    _row("samples", "int", 1000, "samples", "How many samples to generate.", min=20, max=1_000_000,
                 visible_when={"name": SYNTHETIC_DATASETS}),
-    SettingSpec("noise", "float", None, "noise", "Noise added to the generated data (empty: the dataset's "
+    _row("noise", "float", None, "noise", "Noise added to the generated data (empty: the dataset's "
                 "default).", min=0.0, max=10.0, optional=True, visible_when={"name": SYNTHETIC_DATASETS}),
-    SettingSpec("seq_len", "int", 32, "sequence length", "Time steps per sequence.", min=4, max=4096,
+    _row("seq_len", "int", 32, "sequence length", "Time steps per sequence.", min=4, max=4096,
                 visible_when={"name": SEQUENCE_DATASETS}),
-    SettingSpec("horizon", "int", 1, "forecast horizon", "How many future values to predict.", min=1, max=256,
+    _row("horizon", "int", 1, "forecast horizon", "How many future values to predict.", min=1, max=256,
                 visible_when={"name": ("sine",)}),
-    SettingSpec("seed", "int", 0, "generator seed", "Seed of the synthetic data.", min=0, max=2**31 - 1,
+    _row("seed", "int", 0, "generator seed", "Seed of the synthetic data.", min=0, max=2**31 - 1,
                 visible_when={"name": SYNTHETIC_DATASETS}),
-    SettingSpec("val_fraction", "float", 0.2, "validation fraction", "Share of the data held out to validate "
+    _row("val_fraction", "float", 0.2, "validation fraction", "Share of the data held out to validate "
                 "each epoch.", min=0.0, max=0.9),
-    SettingSpec("test_fraction", "float", 0.2, "test fraction", "Share held out for the final test (ignored "
+    _row("test_fraction", "float", 0.2, "test fraction", "Share held out for the final test (ignored "
                 "when the source has its own test set).", min=0.0, max=0.9),
-    SettingSpec("split_seed", "int", 0, "split seed", "Seed of the stratified split.", min=0, max=2**31 - 1),
-    SettingSpec("normalize", "bool", True, "normalise", "Standardise inputs with the training split's mean and "
+    _row("split_seed", "int", 0, "split seed", "Seed of the stratified split.", min=0, max=2**31 - 1),
+    _row("normalize", "bool", True, "normalise", "Standardise inputs with the training split's mean and "
                 "standard deviation (per channel or feature)."),
-    SettingSpec("augment_flip", "bool", False, "random flip", "Mirror training images left-right at random."),
-    SettingSpec("augment_rotation", "float", 0.0, "random rotation (°)", "Rotate training images by up to this "
+    _row("augment_flip", "bool", False, "random flip", "Mirror training images left-right at random."),
+    _row("augment_rotation", "float", 0.0, "random rotation (°)", "Rotate training images by up to this "
                 "many degrees.", min=0.0, max=180.0),
-    SettingSpec("augment_crop_padding", "int", 0, "random crop padding", "Pad training images by this many "
+    _row("augment_crop_padding", "int", 0, "random crop padding", "Pad training images by this many "
                 "pixels and crop back at a random offset.", min=0, max=64),
-    SettingSpec("augment_noise", "float", 0.0, "input noise", "Add Gaussian noise of this standard deviation "
+    _row("augment_noise", "float", 0.0, "input noise", "Add Gaussian noise of this standard deviation "
                 "to training inputs.", min=0.0, max=10.0),
 )
 
@@ -89,49 +88,49 @@ INITS = ("default", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal"
 CLASS_LOSSES = ("cross_entropy", "bce_with_logits", "nll")
 
 TRAINING_FIELDS = (
-    SettingSpec("task", "choice", "auto", "task", "auto: the dataset's own task; reconstruction trains an "
+    _row("task", "choice", "auto", "task", "auto: the dataset's own task; reconstruction trains an "
                 "autoencoder (the target is the input).", TASKS),
-    SettingSpec("epochs", "int", 10, "epochs", "Passes over the training data.", min=1, max=100_000),
-    SettingSpec("batch_size", "int", 64, "batch size", "Samples per optimisation step.", min=1, max=1 << 20),
-    SettingSpec("optimizer", "choice", "adam", "optimizer", "", OPTIMIZERS),
-    SettingSpec("lr", "float", 1e-3, "learning rate", "Step size (the peak rate for one-cycle).",
+    _row("epochs", "int", 10, "epochs", "Passes over the training data.", min=1, max=100_000),
+    _row("batch_size", "int", 64, "batch size", "Samples per optimisation step.", min=1, max=1 << 20),
+    _row("optimizer", "choice", "adam", "optimizer", "", OPTIMIZERS),
+    _row("lr", "float", 1e-3, "learning rate", "Step size (the peak rate for one-cycle).",
                 min=1e-8, max=10.0),
-    SettingSpec("momentum", "float", 0.9, "momentum", "Momentum of SGD and RMSprop.", min=0.0, max=0.999,
+    _row("momentum", "float", 0.9, "momentum", "Momentum of SGD and RMSprop.", min=0.0, max=0.999,
                 visible_when={"optimizer": ("sgd", "rmsprop")}),
-    SettingSpec("nesterov", "bool", False, "Nesterov", "Nesterov momentum (SGD).",
+    _row("nesterov", "bool", False, "Nesterov", "Nesterov momentum (SGD).",
                 visible_when={"optimizer": ("sgd",)}),
-    SettingSpec("weight_decay", "float", 0.0, "weight decay (L2)", "L2 penalty (decoupled for AdamW).",
+    _row("weight_decay", "float", 0.0, "weight decay (L2)", "L2 penalty (decoupled for AdamW).",
                 min=0.0, max=1.0),
-    SettingSpec("l1", "float", 0.0, "L1 penalty", "Adds this times the sum of absolute weights to the loss.",
+    _row("l1", "float", 0.0, "L1 penalty", "Adds this times the sum of absolute weights to the loss.",
                 min=0.0, max=1.0),
-    SettingSpec("loss", "choice", "auto", "loss", "auto: cross-entropy for classes, MSE for values.", LOSSES),
-    SettingSpec("huber_delta", "float", 1.0, "Huber delta", "", min=1e-6, max=1e6,
+    _row("loss", "choice", "auto", "loss", "auto: cross-entropy for classes, MSE for values.", LOSSES),
+    _row("huber_delta", "float", 1.0, "Huber delta", "", min=1e-6, max=1e6,
                 visible_when={"loss": ("huber",)}),
-    SettingSpec("schedule", "choice", "none", "LR schedule", "", SCHEDULES),
-    SettingSpec("step_size", "int", 10, "step every (epochs)", "", min=1, max=100_000,
+    _row("schedule", "choice", "none", "LR schedule", "", SCHEDULES),
+    _row("step_size", "int", 10, "step every (epochs)", "", min=1, max=100_000,
                 visible_when={"schedule": ("step",)}),
-    SettingSpec("gamma", "float", 0.1, "LR factor", "Multiplies the rate at each step or plateau.",
+    _row("gamma", "float", 0.1, "LR factor", "Multiplies the rate at each step or plateau.",
                 min=1e-6, max=0.999999, visible_when={"schedule": ("step", "plateau")}),
-    SettingSpec("schedule_patience", "int", 3, "plateau patience", "Epochs without improvement before the rate "
+    _row("schedule_patience", "int", 3, "plateau patience", "Epochs without improvement before the rate "
                 "drops.", min=0, max=10_000, visible_when={"schedule": ("plateau",)}),
-    SettingSpec("monitor", "choice", "val_loss", "monitor", "Metric that picks the best weights, drives "
+    _row("monitor", "choice", "val_loss", "monitor", "Metric that picks the best weights, drives "
                 "early stopping and the plateau schedule.", MONITORS),
-    SettingSpec("early_stopping", "bool", False, "early stopping", "Stop when the monitored metric stops "
+    _row("early_stopping", "bool", False, "early stopping", "Stop when the monitored metric stops "
                 "improving."),
-    SettingSpec("patience", "int", 5, "patience", "Epochs without improvement before stopping.", min=1,
+    _row("patience", "int", 5, "patience", "Epochs without improvement before stopping.", min=1,
                 max=100_000, visible_when={"early_stopping": (True,)}),
-    SettingSpec("min_delta", "float", 0.0, "min improvement", "Smaller changes do not count as improvement.",
+    _row("min_delta", "float", 0.0, "min improvement", "Smaller changes do not count as improvement.",
                 min=0.0, max=1e6, visible_when={"early_stopping": (True,)}),
-    SettingSpec("restore_best", "bool", True, "restore best weights", "End with the best epoch's weights (they "
+    _row("restore_best", "bool", True, "restore best weights", "End with the best epoch's weights (they "
                 "are the ones tested)."),
-    SettingSpec("grad_clip", "float", None, "gradient clipping", "Largest gradient norm (empty: off).",
+    _row("grad_clip", "float", None, "gradient clipping", "Largest gradient norm (empty: off).",
                 min=1e-6, max=1e6, optional=True),
-    SettingSpec("seed", "int", 0, "seed", "Seeds weights, shuffling, dropout and augmentation.", min=0,
+    _row("seed", "int", 0, "seed", "Seeds weights, shuffling, dropout and augmentation.", min=0,
                 max=2**31 - 1),
-    SettingSpec("device", "choice", "auto", "device", "auto: CUDA, then Apple MPS, then CPU.", DEVICES),
-    SettingSpec("mixed_precision", "bool", True, "mixed precision", "bf16 (or fp16) autocast on CUDA; no effect "
+    _row("device", "choice", "auto", "device", "auto: CUDA, then Apple MPS, then CPU.", DEVICES),
+    _row("mixed_precision", "bool", True, "mixed precision", "bf16 (or fp16) autocast on CUDA; no effect "
                 "on other devices."),
-    SettingSpec("init", "choice", "default", "weight init", "", INITS),
+    _row("init", "choice", "default", "weight init", "", INITS),
 )
 
 _DATASET_SPECS = {s.name: s for s in DATASET_FIELDS}
@@ -150,41 +149,14 @@ def _kind(value: Any) -> str:
 
 def coerce_setting(spec: SettingSpec, value: Any, path: str) -> Any:
     """`value` checked against `spec`; raises SettingsError naming the JSON path."""
-    if value is None:
-        if spec.optional:
-            return None
-        raise SettingsError(f"{spec.name} cannot be empty (null); its default is {spec.default!r}", path)
-    if spec.kind == "bool":
-        if not isinstance(value, bool):
-            raise SettingsError(f"{spec.name} must be true or false, not {_kind(value)}", path)
-        return value
-    if spec.kind == "choice":
-        if value not in spec.choices or isinstance(value, bool):
-            raise SettingsError(f"{spec.name} must be one of {', '.join(map(str, spec.choices))}, not {value!r}", path)
-        return value
-    if spec.kind == "str":
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise SettingsError(f"{spec.name} must be a text, not {_kind(value)}", path)
-        value = str(value).strip()
-        if len(value) > 4096:
-            raise SettingsError(f"{spec.name} is {len(value)} characters long; at most 4096", path)
-        return value or (None if spec.optional else value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise SettingsError(f"{spec.name} must be a finite number, not {value!r}", path)
-    if spec.kind == "int":
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise SettingsError(f"{spec.name} must be a whole number, not {value!r}", path)
-            value = int(value)
-    else:
-        value = float(value)
-    if spec.min is not None and value < spec.min or spec.max is not None and value > spec.max:
-        raise SettingsError(f"{spec.name} must be between {spec.min:g} and {spec.max:g}, not {value!r}", path)
-    return value
+    try:
+        return spec.coerce(value)
+    except ParamError as exc:
+        raise SettingsError(str(exc), path) from None
 
 
 def _validate(data: Any, specs: dict[str, SettingSpec], path: str, section: str, fill: bool) -> dict:
-    if not isinstance(data, dict):
+    if not isinstance(data, Mapping):
         raise SettingsError(f"{section} must be an object, not {_kind(data)}", path)
     out = {}
     for key, value in data.items():
@@ -230,3 +202,181 @@ def validate_training_section(data: Any, path: str = "$.training", fill_defaults
 
 def _given(data: dict, full: dict) -> dict:
     return {key: full[key] for key in data}
+
+
+# ---------------------------------------------------------------- the document's sections
+
+
+class SettingsEvents(SignalGroup):
+    """What views of a section listen to; `changed` fires once after every applied command."""
+
+    value_changed = Signal(str, object)  # a setting's effective value now (its default when unset)
+    changed = Signal()
+
+
+class SettingsCommand:
+    """A reversible edit of a settings section: `apply` performs it and returns its inverse."""
+
+    title = "Edit settings"
+
+    def apply(self, section: "SettingsSection") -> "SettingsCommand":
+        raise NotImplementedError
+
+
+@dataclass
+class SetSetting(SettingsCommand):
+    """Set one setting; settings it leaves inapplicable (Nesterov after leaving SGD) are unset."""
+
+    name: str
+    value: Any
+
+    @property
+    def title(self) -> str:
+        return f"Set {self.name}"
+
+    def apply(self, section: "SettingsSection") -> SettingsCommand:
+        value = section.field(self.name).coerce(self.value)
+        before = dict(section)
+        # A setting the change makes inapplicable would make the file contradict itself (and
+        # refuse to open), so it goes; undo puts it back.
+        after = section._applicable({**before, self.name: value}, keep=self.name)
+        section._assign(after)
+        if self.name in before and set(after) == set(before):
+            return SetSetting(self.name, before[self.name])
+        return ReplaceSettings(before, self.title)
+
+
+@dataclass
+class ReplaceSettings(SettingsCommand):
+    """Make `values` exactly what the section holds (opening a file, undoing a SetSetting)."""
+
+    values: dict
+    label: str = "Replace settings"
+
+    @property
+    def title(self) -> str:
+        return self.label
+
+    def apply(self, section: "SettingsSection") -> SettingsCommand:
+        after = {name: section.field(name).coerce(value) for name, value in dict(self.values).items()}
+        before = dict(section)
+        section._assign(after)
+        return ReplaceSettings(before, self.label)
+
+
+class SettingsSection(Mapping):
+    """One section of the document (dataset or training): what the user set, defaults on request.
+
+    Reads like a dict of the values the user set (`section.get("epochs")`, `dict(section)`);
+    `full()` fills in every default for the trainer. Changes go through `apply(command)`, which
+    returns the command's inverse and emits `events.value_changed` per changed setting, then
+    `events.changed` once.
+    """
+
+    def __init__(self, name: str, fields: tuple[Field, ...], check: Callable[..., dict],
+                 values: Mapping | None = None) -> None:
+        self.name = name
+        self.fields = {f.name: f for f in fields}
+        self._check = check
+        self._values: dict = {}
+        self.events = SettingsEvents()
+        if values:
+            ReplaceSettings(dict(values)).apply(self)
+
+    # ------------------------------------------------------------ editing (commands only)
+
+    def apply(self, command: SettingsCommand) -> SettingsCommand:
+        """Perform `command` and return its inverse; a refused value raises and changes nothing."""
+        inverse = command.apply(self)
+        self.events.changed.emit()
+        return inverse
+
+    def set(self, name: str, value: Any) -> None:
+        """Set one setting (a bad value raises ParamError and changes nothing)."""
+        self.apply(SetSetting(name, value))
+
+    def update(self, values: Mapping) -> None:
+        """Set several settings at once, keeping the others."""
+        self.apply(ReplaceSettings({**self._values, **values}))
+
+    def replace(self, values: Mapping) -> None:
+        """Hold exactly `values`: every other setting is back at its default."""
+        self.apply(ReplaceSettings(dict(values)))
+
+    # ------------------------------------------------------------ queries
+
+    def field(self, name: str) -> Field:
+        """The schema Field of setting `name`; EditError naming the known ones if there is none."""
+        try:
+            return self.fields[name]
+        except (KeyError, TypeError):
+            known = ", ".join(self.fields)
+            raise EditError(f"there is no {self.name} setting {name!r}; known settings: {known}") from None
+
+    def value(self, name: str) -> Any:
+        """The setting's effective value: what the user set, else its default."""
+        return self._values[name] if name in self._values else self.field(name).default
+
+    def full(self) -> dict:
+        """Every setting, defaults filled in (what the trainer runs with)."""
+        return {name: self.value(name) for name in self.fields}
+
+    def applies(self, name: str) -> bool:
+        """Whether setting `name` means anything for the others' current values (its visible_when)."""
+        return self.field(name).applies(self.full())
+
+    def check(self) -> dict:
+        """The full section checked across settings, as loading a file checks it; raises SettingsError."""
+        return self._check(dict(self._values), f"$.{self.name}", fill_defaults=True)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"<{self.name} settings {self._values!r}>"
+
+    def copy(self) -> "SettingsSection":
+        """A new section (with its own events) holding the same values."""
+        return SettingsSection(self.name, tuple(self.fields.values()), self._check, self._values)
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo: dict) -> "SettingsSection":
+        return self.copy()
+
+    # ------------------------------------------------------------ primitive mutation (commands only)
+
+    def _applicable(self, values: dict, keep: str) -> dict:
+        while True:
+            full = {name: values.get(name, f.default) for name, f in self.fields.items()}
+            dropped = [n for n in values if n != keep and not self.fields[n].applies(full)]
+            if not dropped:
+                return values
+            values = {n: v for n, v in values.items() if n not in dropped}
+
+    def _assign(self, values: dict) -> None:
+        before = self.full()
+        self._values = dict(values)
+        for name, value in self.full().items():
+            if value != before[name] or type(value) is not type(before[name]):
+                self.events.value_changed.emit(name, value)
+
+
+SECTIONS = {  # section name -> (its fields, its whole-section check)
+    "dataset": (DATASET_FIELDS, validate_dataset_section),
+    "training": (TRAINING_FIELDS, validate_training_section),
+}
+
+
+def section(name: str, values: Mapping | None = None) -> SettingsSection:
+    """A `name` section ("dataset" or "training") holding `values`; a section of that name is kept as it is."""
+    if isinstance(values, SettingsSection) and values.name == name:
+        return values
+    fields, check = SECTIONS[name]
+    return SettingsSection(name, fields, check, values)

@@ -152,8 +152,6 @@ class TrainingController(QObject):
         self.training_panel.train_clicked.connect(self.train)
         self.training_panel.pause_clicked.connect(self.toggle_pause)
         self.training_panel.stop_clicked.connect(self.stop)
-        self.training_panel.settings_changed.connect(self._on_training_setting)
-        self.data_panel.settings_changed.connect(self._on_dataset_setting)
         self.dashboard.cell_clicked.connect(self.inference_panel.show_cell)
         self.runs_panel.run_selected.connect(self.select_run)
         self.bridge.event_received.connect(self.dashboard.handle_event)
@@ -161,8 +159,6 @@ class TrainingController(QObject):
         self.bridge.drained.connect(self.dashboard.refresh)
         self.bridge.state_changed.connect(self._on_state_changed)
         self.bridge.run_ended.connect(self._on_run_ended)
-        for panel in (self.data_panel, self.training_panel):  # after the setting is stored: does it still fit?
-            panel.settings_changed.connect(lambda *_: self.window.validate_now())
         self._on_project_replaced()
 
     # ----- project sync
@@ -187,39 +183,21 @@ class TrainingController(QObject):
             self.untitled_runs = untitled_runs_folder(untitled_runs_base())
         if not self.built:
             return
-        self.training_panel.set_values(self.project.training)
-        self.data_panel.set_values(self.project.dataset)
+        # The panels show the new project's own sections: nothing of the previous project stays.
+        self.training_panel.follow(self.project.training, self.window.editor.push_on)
+        self.data_panel.follow(self.project.dataset, self.window.editor.push_on)
         self.runs_panel.reload()
-
-    def _on_training_setting(self, name: str, value) -> None:
-        self._store_setting(self.project.training, self.training_panel.form, name, value)
-
-    def _on_dataset_setting(self, name: str, value) -> None:
-        self._store_setting(self.project.dataset, getattr(self.data_panel, "form", None), name, value)
-
-    def _store_setting(self, section: dict, form, name: str, value) -> None:
-        section[name] = value
-        if form is not None:
-            # A setting the form now hides (Nesterov after leaving SGD) no longer applies; keeping it
-            # would make the project file contradict itself and refuse to open.
-            for other in form.fields:
-                if other != name and not form.applies(other):
-                    section.pop(other, None)
-        self._mark_modified()
-
-    def _mark_modified(self) -> None:
-        self.window.mark_modified()
 
     # ----- running
     def snapshot(self) -> dict:
-        """The project as the run will see it: a deep copy, immune to later edits."""
+        """The project as the run will see it: a deep copy, immune to later edits.
+
+        The settings are the document's (the panels only show them), so a run trains exactly
+        what a save would write.
+        """
         from graph_builder.project import project_to_dict
 
-        data = copy.deepcopy(project_to_dict(self.project))
-        if self.built:
-            data["training"] = {**data.get("training", {}), **self.training_panel.values()}
-            data["dataset"] = {**data.get("dataset", {}), **self.data_panel.values()}
-        return data
+        return copy.deepcopy(project_to_dict(self.project))
 
     def train(self) -> bool:
         """Start a run of the current project; False (with a message) when it cannot start."""
@@ -346,6 +324,9 @@ class TrainingController(QObject):
         window_gone = not shiboken6.isValid(self.window)
         if window_gone or not self.window.isVisible():  # the close was not refused: end the child too
             self.bridge.kill()
+            if self.built:  # the project may outlive its window: its sections must not call dead views
+                self.training_panel.detach()
+                self.data_panel.detach()
 
     # ----- window helpers
     def show_beside_dashboard(self, object_name: str) -> None:

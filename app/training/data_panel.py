@@ -15,27 +15,15 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QS
 
 from app.training.background import run_in_background
 from app.training.samples import SampleView
-from app.training.settings_form import Field, SettingsForm, field_from_spec
+from app.training.settings_form import Push, SettingsForm
 from graph_builder.datafit import LoadedData, fit_issues
+from graph_builder.schema import Field
+from graph_builder.settings import DATASET_FIELDS, SettingsSection
 
 
 def dataset_fields() -> list[Field]:
-    """The dataset section's fields, from graph_builder.settings (the one schema)."""
-    from graph_builder import settings
-
-    specs = getattr(settings, "DATASET_FIELDS", None)
-    if specs:
-        return [field_from_spec(s) for s in specs]
-    return list(FALLBACK_DATASET_FIELDS)
-
-
-FALLBACK_DATASET_FIELDS = (
-    Field("name", "choice", "digits", label="dataset",
-          choices=("digits", "iris", "wine", "breast_cancer", "moons", "spirals", "sine", "waveforms")),
-    Field("val_fraction", "float", 0.2, label="validation fraction", min=0.0, max=0.9, decimals=3),
-    Field("test_fraction", "float", 0.2, label="test fraction", min=0.0, max=0.9, decimals=3),
-    Field("normalize", "bool", True),
-)
+    """The dataset section's fields: graph_builder.settings' table (the one schema)."""
+    return list(DATASET_FIELDS)
 
 
 REFRESH_DELAY_MS = 150
@@ -128,6 +116,7 @@ class DataPanel(QWidget):
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
+        self.section: SettingsSection | None = None
         self.form = SettingsForm(dataset_fields())
         self.form.changed.connect(self._on_changed)
         self.summary = QLabel(IDLE_TEXT)
@@ -206,21 +195,33 @@ class DataPanel(QWidget):
         self.show_fit()  # built-in data is known without loading it
 
     def values(self) -> dict:
+        """The dataset settings the form shows (the section's, since the form follows it)."""
         return self.form.values()
 
-    def set_values(self, values: dict) -> None:
-        """Show a project's dataset section (settings it leaves out show their defaults)."""
-        # A project file keeps only what its user set: without the defaults, the previous
-        # project's edits would stay in the editors and reach the next run's snapshot.
-        self.form.set_values({**{f.name: f.default for f in self.form.fields.values()}, **values})
+    def follow(self, section: SettingsSection, push: Push) -> None:
+        """Show a project's dataset section (every setting it leaves out at its default) and send edits to `push`."""
+        self.detach()
+        self.section = section
+        self.form.follow(section, push)
+        section.events.changed.connect(self._on_section_changed)
         self.summary.setText(IDLE_TEXT)
+        self._update_file_button()
+        self._schedule_refresh()
+
+    def detach(self) -> None:
+        """Stop following the section (a new project, or the window has closed)."""
+        if self.section is not None:
+            self.section.events.changed.disconnect(self._on_section_changed)
+            self.section = None
+        self.form.detach()
+
+    def _on_section_changed(self) -> None:
+        """An edit, an undo or a redo: the file button and the description follow the settings."""
         self._update_file_button()
         self._schedule_refresh()
 
     def _on_changed(self, name: str, value) -> None:
         self.settings_changed.emit(name, value)
-        if name == "name":
-            self._update_file_button()
         self._wanted = True
         self._schedule_refresh()
 
@@ -258,8 +259,7 @@ class DataPanel(QWidget):
     def _on_path_chosen(self, path: str) -> None:
         if not path:
             return
-        self.form.set_values({"path": path})
-        self._on_changed("path", self.form.value("path"))
+        self.form.edit("path", path)
 
     def _schedule_refresh(self) -> None:
         """Describe the data again soon when it is on screen; otherwise when it is next shown."""
@@ -282,7 +282,7 @@ class DataPanel(QWidget):
             self._pending = augmented  # one load at a time; the latest request wins
             return
         self.summary.setText("Loading the dataset…")
-        config = {**self.controller.project.dataset, **self.values()}
+        config = dict(self.controller.project.dataset)
         self._loaded_config = config
         if augmented:
             self._draws += 1
@@ -321,7 +321,7 @@ class DataPanel(QWidget):
         if self._pending is not None:
             self._next()
             return
-        message = explain_failure(exc, {**self.controller.project.dataset, **self.values()})
+        message = explain_failure(exc, dict(self.controller.project.dataset))
         self.last_preview = None
         self.summary.setText(message)
         self.balance.hide()

@@ -43,9 +43,6 @@ class TrainingHost(Protocol):
     def status_message(self, text: str, timeout_ms: int = 6000) -> None:
         """A short message in the status bar."""
 
-    def mark_modified(self) -> None:
-        """Count a change made outside the graph's undo history as unsaved."""
-
     def validate_now(self) -> Validation:
         """Check the graph (and its fit to the data) now and show the result everywhere."""
 

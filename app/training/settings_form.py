@@ -1,169 +1,114 @@
-"""A form built from setting descriptions (one row per field, no hand-written editors).
+"""A form built from schema Fields (one row per field, editors from the one editor factory).
 
-The Data and Training panels describe their fields declaratively (taken from
-graph_builder.settings); this module turns each field into the matching Qt editor, reads and
-writes a plain dict, and emits `changed(name, value)` for user edits only (model→view updates
-run inside a signal blocker, as napari does, so they never loop back).
+The Data and Training panels show a settings section of the document (graph_builder.settings)
+with it. The form is a view: `follow(section, push)` shows the section and keeps showing it (an
+undo, a replaced project), model -> view updates run inside a signal blocker so they never loop
+back (napari), and a user edit becomes a SetSetting command handed to `push` (the window's undo
+stack); the form keeps no copy of the values of its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Hashable
 
-from PySide6.QtCore import QSignalBlocker, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLineEdit, QSpinBox,
-                               QWidget)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFormLayout, QWidget
 
+from app.fields import FieldEditor
+from graph_builder.schema import Field
+from graph_builder.settings import SetSetting, SettingsSection
 
-@dataclass(frozen=True)
-class Field:
-    """One editable setting: kind is int, float, bool, choice or str."""
-
-    name: str
-    kind: str
-    default: Any
-    label: str = ""
-    help: str = ""
-    choices: tuple = ()
-    min: float | None = None
-    max: float | None = None
-    decimals: int = 6
-    optional: bool = False  # None allowed (shown as "auto" / "off")
-    visible_when: dict = field(default_factory=dict)  # {other field: allowed values}
-
-
-def field_from_spec(spec: Any) -> Field:
-    """A Field from a settings description (a dict or an object with the same attribute names)."""
-    def get(key, default=None):
-        if isinstance(spec, dict):
-            return spec.get(key, default)
-        return getattr(spec, key, default)
-
-    kind = get("kind") or get("type") or "str"
-    kind = {"integer": "int", "number": "float", "boolean": "bool", "enum": "choice", "string": "str"}.get(kind, kind)
-    choices = tuple(get("choices") or ())
-    if choices and kind == "str":
-        kind = "choice"
-    return Field(name=get("name"), kind=kind, default=get("default"), label=get("label") or get("title") or "",
-                 help=get("help") or get("doc") or "", choices=choices, min=get("min"), max=get("max"),
-                 optional=bool(get("optional") or get("nullable") or False),
-                 visible_when=dict(get("visible_when") or {}))
+Push = Callable[[SettingsSection, SetSetting, Hashable], bool]  # Editor.push_on
 
 
 class SettingsForm(QWidget):
-    """Editors for a list of Fields; `values()` returns the dict, `set_values()` fills it."""
+    """Editors for a list of Fields; `follow` binds them to a settings section."""
 
-    changed = Signal(str, object)
+    changed = Signal(str, object)  # a user edit the section took (or any user edit, when unbound)
 
     def __init__(self, fields: list[Field], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.fields = {f.name: f for f in fields}
+        self.field_editors: dict[str, FieldEditor] = {}
         self.editors: dict[str, QWidget] = {}
+        self.section: SettingsSection | None = None
+        self._push: Push | None = None
         layout = QFormLayout(self)
         layout.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         layout.setContentsMargins(4, 4, 4, 4)
         self._layout = layout
         for f in fields:
-            editor = self._make_editor(f)
-            editor.setObjectName(f"setting_{f.name}")
-            editor.setToolTip(f.help)
-            self.editors[f.name] = editor
-            layout.addRow(f.label or f.name.replace("_", " "), editor)
+            editor = FieldEditor(f)
+            editor.edited.connect(lambda value, n=f.name: self._on_edited(n, value))
+            widget = editor.widget
+            widget.setObjectName(f"setting_{f.name}")
+            widget.setToolTip(f.help)
+            self.field_editors[f.name] = editor
+            self.editors[f.name] = widget
+            layout.addRow(f.title, widget)
         self.set_values({f.name: f.default for f in fields})
 
-    def _make_editor(self, f: Field) -> QWidget:
-        if f.kind == "bool":
-            editor = QCheckBox()
-            editor.toggled.connect(lambda v, n=f.name: self._emit(n))
-        elif f.kind == "choice":
-            editor = QComboBox()
-            if f.optional:
-                editor.addItem("auto", None)
-            for c in f.choices:
-                editor.addItem(str(c), c)
-            editor.currentIndexChanged.connect(lambda _i, n=f.name: self._emit(n))
-        elif f.kind == "int":
-            editor = QSpinBox()
-            editor.setRange(int(f.min if f.min is not None else -2**31 + 1), int(f.max if f.max is not None else 2**31 - 1))
-            if f.optional:
-                editor.setMinimum(editor.minimum() - 1)
-                editor.setSpecialValueText("off")
-            editor.setAccelerated(True)
-            editor.valueChanged.connect(lambda _v, n=f.name: self._emit(n))
-        elif f.kind == "float":
-            editor = QDoubleSpinBox()
-            editor.setDecimals(f.decimals)
-            lo = f.min if f.min is not None else -1e12
-            editor.setRange(float(lo), float(f.max if f.max is not None else 1e12))
-            if f.optional:
-                editor.setMinimum(editor.minimum() - 1)
-                editor.setSpecialValueText("off")
-            editor.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
-            editor.valueChanged.connect(lambda _v, n=f.name: self._emit(n))
-        else:
-            editor = QLineEdit()
-            if f.optional:
-                editor.setPlaceholderText("none")
-            editor.editingFinished.connect(lambda n=f.name: self._emit(n))
-        return editor
+    # ------------------------------------------------------------ following the model
 
-    def _emit(self, name: str) -> None:
+    def follow(self, section: SettingsSection, push: Push | None = None) -> None:
+        """Show `section` from now on; user edits go to `push(section, command, merge_key)`."""
+        self.detach()
+        self.section, self._push = section, push
+        section.events.value_changed.connect(self._on_value_changed)
+        self.set_values(section.full())
+
+    def detach(self) -> None:
+        """Stop following the section (a new project, or the window is closing)."""
+        if self.section is not None:
+            self.section.events.value_changed.disconnect(self._on_value_changed)
+            self.section = None
+
+    def _on_value_changed(self, name: str, value: Any) -> None:
+        if name in self.field_editors:
+            self.field_editors[name].set_value(value)
+            self._update_visibility()
+
+    # ------------------------------------------------------------ view -> model
+
+    def _on_edited(self, name: str, value: Any) -> None:
+        editor = self.field_editors[name]
+        if self.section is not None and self._push is not None:
+            if not self._push(self.section, SetSetting(name, value), editor.merge_key()):
+                editor.set_value(self.section.value(name))  # refused: show the kept value
+                return
         self._update_visibility()
-        self.changed.emit(name, self.value(name))
+        self.changed.emit(name, value)
+
+    def edit(self, name: str, value: Any) -> None:
+        """A user edit made outside the editor (a file dialog's choice): shown, then pushed."""
+        editor = self.field_editors[name]
+        editor.set_value(value)
+        self._on_edited(name, editor.value())
+
+    # ------------------------------------------------------------ the shown values
 
     def value(self, name: str) -> Any:
-        """The current value of field `name`."""
-        f, editor = self.fields[name], self.editors[name]
-        if f.kind == "bool":
-            return editor.isChecked()
-        if f.kind == "choice":
-            return editor.currentData()
-        if f.kind in ("int", "float"):
-            v = editor.value()
-            if f.optional and v == editor.minimum():
-                return None
-            return int(v) if f.kind == "int" else float(v)
-        text = editor.text().strip()
-        return None if (f.optional and not text) else text
+        """The value field `name` shows."""
+        return self.field_editors[name].value()
 
     def values(self) -> dict:
-        """Every field's value; a field hidden by its visible_when rule gives its default (it does not apply)."""
+        """Every field's shown value; a field hidden by its visible_when rule gives its default (it does not apply)."""
         return {name: self.value(name) if self.applies(name) else self.fields[name].default
                 for name in self.fields}
 
     def applies(self, name: str) -> bool:
-        """Whether field `name` is offered for the other fields' current values (its visible_when rule)."""
-        f = self.fields[name]
-        return all(self.value(other) in allowed for other, allowed in f.visible_when.items() if other in self.fields)
+        """Whether field `name` is offered for the other fields' shown values (its visible_when rule)."""
+        shown = {other: self.value(other) for other in self.fields[name].visible_when if other in self.fields}
+        return self.fields[name].applies(shown)
 
     def set_values(self, values: dict) -> None:
-        """Show `values` (unknown keys are ignored; missing keys keep their editor's value)."""
+        """Show `values` without emitting (unknown keys are ignored; missing keys keep what they show)."""
         for name, value in values.items():
-            if name not in self.fields:
-                continue
-            f, editor = self.fields[name], self.editors[name]
-            blocker = QSignalBlocker(editor)
-            if f.kind == "bool":
-                editor.setChecked(bool(value))
-            elif f.kind == "choice":
-                index = editor.findData(value)
-                if index < 0 and value is not None:
-                    editor.addItem(str(value), value)  # a value from a newer file stays visible
-                    index = editor.count() - 1
-                editor.setCurrentIndex(max(index, 0))
-            elif f.kind in ("int", "float"):
-                if value is None:
-                    editor.setValue(editor.minimum())
-                elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                    editor.setValue(value)
-            else:
-                editor.setText("" if value is None else str(value))
-            del blocker
+            if name in self.field_editors:
+                self.field_editors[name].set_value(value)
         self._update_visibility()
 
     def _update_visibility(self) -> None:
         for f in self.fields.values():
-            if not f.visible_when:
-                continue
-            self._layout.setRowVisible(self.editors[f.name], self.applies(f.name))
+            if f.visible_when:
+                self._layout.setRowVisible(self.editors[f.name], self.applies(f.name))

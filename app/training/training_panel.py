@@ -5,29 +5,14 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
-from app.training.settings_form import Field, SettingsForm, field_from_spec
+from app.training.settings_form import Push, SettingsForm
+from graph_builder.schema import Field
+from graph_builder.settings import TRAINING_FIELDS, SettingsSection
 
 
 def training_fields() -> list[Field]:
-    """The training section's fields, from graph_builder.settings (the one schema)."""
-    from graph_builder import settings
-
-    specs = getattr(settings, "TRAINING_FIELDS", None)
-    if specs:
-        return [field_from_spec(s) for s in specs]
-    return list(FALLBACK_TRAINING_FIELDS)
-
-
-# Used only while graph_builder.settings has no schema table (it is being written).
-FALLBACK_TRAINING_FIELDS = (
-    Field("task", "choice", "classification", choices=("classification", "regression", "reconstruction")),
-    Field("epochs", "int", 10, min=1, max=100000),
-    Field("batch_size", "int", 64, min=1, max=1 << 20),
-    Field("optimizer", "choice", "adam", choices=("sgd", "adam", "adamw", "rmsprop")),
-    Field("lr", "float", 1e-3, label="learning rate", min=1e-8, max=10.0),
-    Field("seed", "int", 0, min=0),
-    Field("device", "choice", "auto", choices=("auto", "cpu", "cuda", "mps")),
-)
+    """The training section's fields: graph_builder.settings' table (the one schema)."""
+    return list(TRAINING_FIELDS)
 
 
 class TrainingPanel(QWidget):
@@ -72,9 +57,13 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(state in ("starting", "running", "paused"))
 
     def values(self) -> dict:
-        """The training section as edited."""
+        """The training settings the form shows (the section's, since the form follows it)."""
         return self.form.values()
 
-    def set_values(self, values: dict) -> None:
-        """Show a project's training section."""
-        self.form.set_values(values)
+    def follow(self, section: SettingsSection, push: Push) -> None:
+        """Show a project's training section and send edits of it to `push` (the undo stack)."""
+        self.form.follow(section, push)
+
+    def detach(self) -> None:
+        """Stop following the section (the window has closed)."""
+        self.form.detach()

@@ -431,7 +431,11 @@ def test_opening_another_project_shows_its_dataset_not_the_previous_edits(app_wi
     assert editor(data, "name").currentData() == "iris"
     assert editor(data, "val_fraction").value() == pytest.approx(0.2)
     assert editor(data, "normalize").isChecked()
-    snapshot = app_window.training.snapshot()["dataset"]
+    from graph_builder.settings import validate_dataset_section
+
+    given = app_window.training.snapshot()["dataset"]
+    assert given == {"name": "iris"}  # the run gets what the file says, nothing of the previous project
+    snapshot = validate_dataset_section(given, fill_defaults=True)  # as the trainer reads it
     assert snapshot["name"] == "iris" and snapshot["val_fraction"] == pytest.approx(0.2)
     assert snapshot["normalize"] is True
     qtbot.waitUntil(lambda: "3 classes" in data.summary.text(), timeout=30000)

@@ -2,7 +2,10 @@
 
 from PySide6.QtCore import Qt
 
-from app.training.settings_form import Field, SettingsForm, field_from_spec
+from app.training.settings_form import SettingsForm
+from app.training.training_panel import training_fields
+from graph_builder.schema import Field
+from graph_builder.settings import TRAINING_FIELDS
 
 FIELDS = [
     Field("optimizer", "choice", "adam", choices=("sgd", "adam")),
@@ -50,7 +53,10 @@ def test_fields_only_shown_when_they_apply(qtbot):
     assert form.editors["momentum"].isVisible()
 
 
-def test_field_from_a_schema_entry():
-    f = field_from_spec({"name": "lr", "type": "number", "default": 0.01, "min": 0.0, "help": "step size"})
-    assert (f.kind, f.default, f.min, f.help) == ("float", 0.01, 0.0, "step size")
-    assert field_from_spec({"name": "loss", "kind": "str", "choices": ["mse", "l1"]}).kind == "choice"
+def test_the_training_form_is_built_from_the_schema_table_itself(qtbot):
+    assert training_fields() == list(TRAINING_FIELDS)  # no adapter guessing attribute names
+    form = SettingsForm(training_fields())
+    qtbot.addWidget(form)
+    assert form.values() == {f.name: f.default for f in TRAINING_FIELDS}
+    lr = next(f for f in TRAINING_FIELDS if f.name == "lr")
+    assert form.editors["lr"].minimum() == lr.min and form.editors["lr"].maximum() == lr.max
