@@ -560,12 +560,12 @@ class MainWindow(QMainWindow):
         if self._networks is not None:
             self._networks.events.changed.disconnect(self._on_networks_changed)
         for section in self._sections:
-            section.events.changed.disconnect(self._validate_timer.start)
+            section.events.changed.disconnect(self._on_settings_changed)
         self._networks = networks
         networks.events.changed.connect(self._on_networks_changed)
         self._sections = (self.project.dataset, self.project.training)
         for section in self._sections:
-            section.events.changed.connect(self._validate_timer.start)
+            section.events.changed.connect(self._on_settings_changed)
         self._fill_tabs()
 
     def _tab_name(self, index: int) -> str | None:
@@ -587,6 +587,9 @@ class MainWindow(QMainWindow):
             self.network_tabs.setCurrentIndex(list(networks).index(current))
         self.network_tabs.setVisible(True)
         self._offer_blocks()
+
+    def _on_settings_changed(self) -> None:
+        self.validate_now()  # the data or the task changed: the fit problems show at once
 
     def _on_networks_changed(self) -> None:
         networks = self.project.networks
@@ -995,7 +998,7 @@ class MainWindow(QMainWindow):
             self._networks.events.changed.disconnect(self._on_networks_changed)
             self._networks = None
         for section in self._sections:
-            section.events.changed.disconnect(self._validate_timer.start)
+            section.events.changed.disconnect(self._on_settings_changed)
         self._sections = ()
         super().closeEvent(event)
 

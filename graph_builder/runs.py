@@ -193,9 +193,10 @@ def _project_of(snapshot: dict):
         return project_from_dict(snapshot)
     except GraphBuilderError:
         pass
-    try:  # settings an older version accepted: the graph is what matters here
+    try:  # settings an older version accepted: the networks are what matters here
         from graph_builder.project import Project
 
-        return Project(graph=read_graph(snapshot["graph"], "$.graph"))
-    except GraphBuilderError:
+        data = {**snapshot, "dataset": {}, "training": {}}
+        return project_from_dict(data) if "networks" in data else Project(graph=read_graph(data["graph"], "$.graph"))
+    except (GraphBuilderError, KeyError):
         return None

@@ -280,7 +280,8 @@ class _Run:
         snapshot = project_to_dict(project) if project else {"dataset": {}, "training": {}}
         snapshot["dataset"], snapshot["training"] = dict(self.d), dict(self.t)
         if self.module_in is not None:
-            snapshot.pop("graph", None)  # the graph did not make this model
+            for key in ("networks", "main", "graph"):
+                snapshot.pop(key, None)  # the networks did not make this model
         self.snapshot = snapshot
 
     def _setup(self) -> None:

@@ -52,7 +52,7 @@ def read_run(path: str | Path) -> RunInfo:
         try:
             data = json.loads(config.read_text(encoding="utf-8"))
             info.project = data.get("project", data) if isinstance(data, dict) else None
-            if isinstance(info.project, dict) and "graph" not in info.project:
+            if isinstance(info.project, dict) and not ({"networks", "graph"} & set(info.project)):  # v2 or v1
                 info.project = None
         except (OSError, ValueError):
             pass
