@@ -7,6 +7,7 @@ model refuses is reported next to its field and the field shows the kept value.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt
@@ -124,6 +125,8 @@ class Inspector(QWidget):
         form.addRow("name", self.name_edit)
         form.addRow("", self.name_error)
         for pspec in spec.params:
+            if node.type_id == "Block" and pspec.name == "network":  # a choice of this project's networks
+                pspec = replace(pspec, kind="choice", choices=self._block_choices(node.params["network"]))
             editor = FieldEditor(pspec, "none (torch decides)")
             editor.edited.connect(lambda value, n=pspec.name, e=editor: self._edit(n, value, e.merge_key()))
             self.editors[pspec.name] = editor
@@ -145,6 +148,17 @@ class Inspector(QWidget):
         self._layout.addStretch(1)
         if self._validation is not None:
             self.set_validation(self._validation)
+
+    def _block_choices(self, current: str) -> tuple[str, ...]:
+        """The networks a block here may stand for: not the shown one, nor any that contains it."""
+        graph = self.editor.graph
+        networks = graph.library
+        if networks is None:
+            return (current,) if current else ()
+        names = networks.block_candidates(networks.name_of(graph))
+        if current and current not in names:
+            names.insert(0, current)  # shown as it is, even when it no longer fits
+        return tuple(names) or ("",)
 
     def _clear(self) -> None:
         while self._layout.count():

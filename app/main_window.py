@@ -601,17 +601,7 @@ class MainWindow(QMainWindow):
     def _offer_blocks(self) -> None:
         """The palette lists the other networks with Inputs and Outputs as blocks to drag in (not those
         that contain the shown network: that block would be refused)."""
-        networks = self.project.networks
-        current = self.current_network()
-        offered = []
-        for name, g in networks.items():
-            try:
-                inside = networks.dependencies(name)
-            except GraphBuilderError:
-                continue
-            if current not in inside and g.inputs() and g.outputs():
-                offered.append(name)
-        self.palette.set_networks(offered)
+        self.palette.set_networks(self.project.networks.block_candidates(self.current_network()))
 
     def _on_tab_changed(self, index: int) -> None:
         name = self._tab_name(index)

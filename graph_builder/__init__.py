@@ -35,12 +35,24 @@ from graph_builder.graph import (
     Rename,
     SetParam,
 )
+from graph_builder.networks import (
+    AddNetwork,
+    Networks,
+    RemoveNetwork,
+    RenameNetwork,
+    SetMainNetwork,
+    group_command,
+    ungroup_command,
+)
 from graph_builder.project import Project, load_project, loads_project, save_project
+from graph_builder.settings import ReplaceSettings, SetSetting, SettingsSection
 from graph_builder.shape_math import format_shape
 from graph_builder.shapes import ShapeReport, infer_shapes
 from graph_builder.validation import ERROR, WARNING, Fix, Issue, Validation, check, validate
 
 __all__ = [
+    "AddNetwork", "Networks", "RemoveNetwork", "RenameNetwork", "ReplaceSettings", "SetMainNetwork", "SetSetting",
+    "SettingsSection", "group_command", "ungroup_command",
     "AddNode", "Batch", "Command", "Connect", "CycleError", "Disconnect", "ERROR", "Edge", "EditError",
     "Fix", "Graph", "GraphBuilderError", "Issue", "LayerSpec", "Move", "Node", "NodeNameError", "ParamError",
     "ParamSpec", "PortError", "PortSpec", "Project", "ProjectError", "RemoveNode", "Rename", "SetParam",

@@ -110,6 +110,18 @@ class Networks(Mapping):
         return [(net, node.id) for net, graph in self._graphs.items() for node in graph.nodes.values()
                 if node.type_id == "Block" and node.params["network"] == name]
 
+    def block_candidates(self, host: str | None) -> list[str]:
+        """The networks a block in `host` may stand for: with Inputs and Outputs, not containing `host`."""
+        names = []
+        for name, graph in self._graphs.items():
+            try:
+                inside = self.dependencies(name)
+            except BlockRecursionError:
+                continue
+            if host not in inside and graph.inputs() and graph.outputs():
+                names.append(name)
+        return names
+
     def check_block(self, graph: Graph, target: str) -> None:
         """Refuse a Block in `graph` standing for `target` when that would make a network contain itself."""
         host = self.name_of(graph)

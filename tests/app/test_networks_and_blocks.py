@@ -130,3 +130,15 @@ def test_the_palette_offers_the_other_networks_as_blocks_to_drag_in(make_window,
     assert set(window.scene.nodes[added].inputs) == {window.project.networks["ResidualBlock"].inputs()[0].id}
     click_tab(window, "ResidualBlock")  # the CNN contains this block, so it is not offered here
     assert not [k for k in window.palette.items if k.startswith("Block:")]
+
+
+def test_the_inspector_offers_the_networks_a_block_may_stand_for(make_window, qtbot):
+    window = make_window(load_project(TEMPLATES / "residual_cnn_digits.json"))
+    graph = window.project.graph
+    window.add_network("Other")  # empty: no Inputs or Outputs, so not a block candidate
+    window.show_network("ResidualCNN")
+    block = graph.node_by_name("block1")
+    window.scene.select_nodes([block.id])
+    combo = window.inspector.fields["network"]
+    assert [combo.itemData(i) for i in range(combo.count())] == ["ResidualBlock"]
+    assert combo.currentData() == "ResidualBlock"

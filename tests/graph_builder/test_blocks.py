@@ -201,12 +201,31 @@ from hypothesis import strategies as st  # noqa: E402
 
 from graph_builder.errors import EditError, ParamError  # noqa: E402
 from graph_builder.graph import Connect, Move, RemoveNode, SetParam  # noqa: E402
+from graph_builder.errors import GraphBuilderError  # noqa: E402
 from graph_builder.networks import OnNetwork, SetMainNetwork  # noqa: E402
+from graph_builder.settings import SetSetting  # noqa: E402
 
 LAYERS = ["Linear", "ReLU", "Add", "Output", "Input", "Block", "Block"]
 
 
+SETTINGS = [("epochs", [1, 5, 0]), ("optimizer", ["sgd", "adam", "bogus"]), ("nesterov", [True, False]),
+            ("momentum", [0.5, 0.0, 2.0]), ("lr", [0.1, 1e-4, -1.0])]
+
+
 def _random_project_edit(project: Project, op: int, a: int, b: int):
+    """One random edit of the document; returns (target, inverse), or None when it was refused."""
+    networks = project.networks
+    if op == 11:  # a training setting: on the same footing as graph and network edits
+        name, values = SETTINGS[a % len(SETTINGS)]
+        try:
+            return project.training, project.training.apply(SetSetting(name, values[b % len(values)]))
+        except GraphBuilderError:
+            return None
+    inverse = _random_network_edit(project, op, a, b)
+    return (networks, inverse) if inverse is not None else None
+
+
+def _random_network_edit(project: Project, op: int, a: int, b: int):
     networks = project.networks
     names = list(networks)
     net = names[a % len(names)]
@@ -247,24 +266,24 @@ def _random_project_edit(project: Project, op: int, a: int, b: int):
 
 
 @settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(0, 10), st.integers(0, 10_000), st.integers(0, 10_000)), min_size=1,
+@given(st.lists(st.tuples(st.integers(0, 11), st.integers(0, 10_000), st.integers(0, 10_000)), min_size=1,
                 max_size=30))
-def test_any_sequence_of_network_and_block_edits_undone_restores_the_project_exactly(script):
+def test_any_sequence_of_network_block_and_settings_edits_undone_restores_the_project_exactly(script):
     project = two_block_project()
     original = project_to_dict(project)
     inverses = []
     for op, a, b in script:
         before = project_to_dict(project)
-        inverse = _random_project_edit(project, op, a, b)
-        if inverse is None:
+        done = _random_project_edit(project, op, a, b)
+        if done is None:
             assert project_to_dict(project) == before
         else:
-            inverses.append(inverse)
+            inverses.append(done)
             project.networks.dependencies(project.networks.main)  # never a network containing itself
             for name in project.networks:
                 check(project.networks[name])  # validation copes with whatever the edits made
-    for inverse in reversed(inverses):
-        project.networks.apply(inverse)
+    for target, inverse in reversed(inverses):
+        target.apply(inverse)
     assert project_to_dict(project) == original
 
 
