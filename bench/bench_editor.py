@@ -102,7 +102,7 @@ def bench_open_and_edit(n: int = 500, repeats: int = 5) -> None:
     from app.main_window import MainWindow
     from app.theme import apply_theme
     from graph_builder.graph import SetParam
-    from graph_builder.project import Project, load_project, save_project
+    from graph_builder.project import Project, save_project
     from graph_builder.validation import check
 
     os.environ["NETCANVAS_SETTINGS_DIR"] = tempfile.mkdtemp(prefix="nc-bench-")

@@ -196,7 +196,10 @@ class Move(Command):
 
 @dataclass
 class Batch(Command):
-    """Several commands applied as one edit (one undo step)."""
+    """Several commands applied as one edit (one undo step), all or nothing.
+
+    It applies to whatever its commands apply to: a Graph, or a project's Networks.
+    """
 
     commands: list[Command] = field(default_factory=list)
     label: str = "Edit"
@@ -211,7 +214,7 @@ class Batch(Command):
             for command in self.commands:
                 inverses.append(command.apply(graph))
         except Exception:
-            # Leave the graph as it was: undo what already ran, newest first.
+            # Leave the target as it was: undo what already ran, newest first.
             for inverse in reversed(inverses):
                 inverse.apply(graph)
             raise
@@ -332,7 +335,6 @@ class Graph:
 
     def in_edges(self, node_id: str) -> list[Edge]:
         """Edges into `node_id`, in port order then wire order."""
-        node = self.node(node_id)
         order = {p.name: i for i, p in enumerate(self.input_ports(node_id))}
         edges = [e for e in self.edges if e.dst == node_id]
         return sorted(edges, key=lambda e: order.get(e.dst_port, len(order)))
@@ -365,7 +367,6 @@ class Graph:
 
     def free_input_port(self, node_id: str) -> str | None:
         """The first input port of `node_id` that can take another wire."""
-        node = self.node(node_id)
         used = {e.dst_port for e in self.edges if e.dst == node_id}
         for port in self.input_ports(node_id):
             if port.multi or port.name not in used:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from psygnal import Signal, SignalGroup
 
-from graph_builder.errors import BlockRecursionError, GraphBuilderError, NetworkError
-from graph_builder.graph import Command, Graph, SetParam
+from graph_builder.errors import BlockRecursionError, NetworkError
+from graph_builder.graph import Batch, Command, Graph, SetParam
 
 MAX_NETWORK_NAME = 60
 DEFAULT_NETWORK = "Net"
@@ -314,27 +314,7 @@ class OnNetwork(NetworkCommand):
         return OnNetwork(self.network, networks.network(self.network).apply(self.command))
 
 
-@dataclass
-class NetworkBatch(NetworkCommand):
-    """Several project-level commands as one edit (one undo step); all or nothing."""
-
-    commands: list = field(default_factory=list)
-    label: str = "Edit"
-
-    @property
-    def title(self) -> str:
-        return self.label
-
-    def apply(self, networks: Networks) -> Command:
-        inverses: list[Command] = []
-        try:
-            for command in self.commands:
-                inverses.append(command.apply(networks))
-        except GraphBuilderError:
-            for inverse in reversed(inverses):
-                inverse.apply(networks)
-            raise
-        return NetworkBatch(list(reversed(inverses)), self.label)
+NetworkBatch = Batch  # several project-level commands as one edit: the graph's Batch works on any target
 
 
 # ---------------------------------------------------------------- group and ungroup

@@ -22,7 +22,7 @@ from graph_builder.errors import GraphBuilderError, ProjectError
 from graph_builder.files import write_atomic
 from graph_builder.graph import MAX_NAME_LENGTH, Edge, Graph, Node
 from graph_builder.networks import DEFAULT_NETWORK, MAX_NETWORK_NAME, Networks
-from graph_builder.settings import SettingsSection, section
+from graph_builder.settings import section
 
 FORMAT = "netcanvas"
 VERSION = 2  # 2: several named networks ("networks", "main"); 1: one "graph"

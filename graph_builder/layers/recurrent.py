@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graph_builder.catalog import LayerSpec, ParamSpec, register
 from graph_builder.errors import ShapeError
-from graph_builder.shape_math import prod, require_rank
+from graph_builder.shape_math import require_rank
 
 _GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 

@@ -90,6 +90,26 @@ class Mouse:
 
 
 @pytest.fixture
+def app_window(make_window, qtbot, tmp_path, monkeypatch):
+    """A shown main window with its training docks built; untitled runs go under the test's folder.
+
+    No training child, inference or export job and no data preview outlives the test.
+    """
+    monkeypatch.setenv("NETCANVAS_RUNS_DIR", str(tmp_path / "runs"))
+    w = make_window()
+    qtbot.waitUntil(lambda: w.training.built, timeout=10000)
+    yield w
+    c = w.training
+    c.bridge.kill()
+    for job in list(c.inference_panel._jobs) + list(c.exports._jobs):
+        job.wait(60)
+    job = c.data_panel._job
+    if job is not None:
+        job.wait(60)  # the preview thread must end before the leak check
+        qtbot.waitUntil(lambda: job.done, timeout=10000)
+
+
+@pytest.fixture
 def mouse(window):
     return Mouse(window.view)
 

@@ -5,7 +5,6 @@ from PySide6.QtGui import QDragEnterEvent
 from PySide6.QtWidgets import QApplication
 
 from app.canvas.edges import EdgeItem
-from app.canvas.view import LAYER_MIME
 from graph_builder.graph import Edge
 from graph_builder.project import Project
 

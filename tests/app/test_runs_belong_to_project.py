@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
@@ -14,23 +13,6 @@ from graph_builder.fingerprint import project_fingerprint
 from graph_builder.project import load_project, project_from_dict, project_to_dict, save_project
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "templates"
-
-
-@pytest.fixture
-def app_window(make_window, qtbot, tmp_path, monkeypatch):
-    """A shown main window with its training docks built; untitled runs go under the test's folder."""
-    monkeypatch.setenv("NETCANVAS_RUNS_DIR", str(tmp_path / "runs"))
-    w = make_window()
-    qtbot.waitUntil(lambda: w.training.built, timeout=10000)
-    yield w
-    c = w.training
-    c.bridge.kill()  # no child may outlive the test
-    for job in list(c.inference_panel._jobs) + list(c.exports._jobs):
-        job.wait(60)
-    job = c.data_panel._job
-    if job is not None:
-        job.wait(60)
-        qtbot.waitUntil(lambda: job.done, timeout=10000)
 
 
 def template(stem: str, epochs: int | None = None):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSpinBox
@@ -15,16 +14,6 @@ from graph_builder.settings import validate_training_section
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "resources" / "templates"
-
-
-@pytest.fixture
-def app_window(make_window, qtbot, tmp_path, monkeypatch):
-    """A shown main window with its training docks built and runs kept in the test's folder."""
-    monkeypatch.setenv("NETCANVAS_RUNS_DIR", str(tmp_path / "runs"))
-    w = make_window()
-    qtbot.waitUntil(lambda: w.training.built, timeout=10000)
-    yield w
-    w.training.bridge.kill()
 
 
 def training_editor(window, name: str):

@@ -16,21 +16,6 @@ TEMPLATES = ROOT / "resources" / "templates"
 
 
 @pytest.fixture
-def app_window(make_window, qtbot, tmp_path, monkeypatch):
-    """A shown main window with its training docks built and runs kept in the test's folder."""
-    monkeypatch.setenv("NETCANVAS_RUNS_DIR", str(tmp_path / "runs"))
-    w = make_window()
-    qtbot.waitUntil(lambda: w.training.built, timeout=10000)
-    yield w
-    c = w.training
-    c.bridge.kill()  # no child may outlive the test
-    job = c.data_panel._job
-    if job is not None:
-        job.wait(60)  # the preview thread must end before the leak check
-        qtbot.waitUntil(lambda: job.done, timeout=10000)
-
-
-@pytest.fixture
 def data(app_window):
     """The Data panel, shown in its dock."""
     app_window.training._show("data_dock")

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import sys
 
 import pytest
 from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMainWindow
 
 from graph_builder.graph import Graph
-from graph_builder.project import Project, load_project, save_project
+from graph_builder.project import Project, save_project
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from graph_builder import Graph, Project, load_project
+from graph_builder import Graph, load_project
 from graph_builder.fingerprint import FingerprintError, network_fingerprint, project_fingerprint
 from graph_builder.graph import Node
 

@@ -8,7 +8,6 @@ import pickle
 
 import pytest
 import torch
-from safetensors.torch import load_file
 from torch import nn
 
 from graph_builder import Graph, Project
