@@ -84,7 +84,7 @@ class Preprocessing:
             text += "; the model normalises them itself with its training split's mean and std"
         return text
 
-    def metadata(self) -> dict[str, str]:
+    def metadata(self, input_name: str = "input") -> dict[str, str]:
         """ONNX metadata properties: class names, task, input description, normalisation, version."""
         from importlib.metadata import PackageNotFoundError, version
 
@@ -92,7 +92,7 @@ class Preprocessing:
             netcanvas = version("netcanvas")
         except PackageNotFoundError:
             netcanvas = "unknown"
-        props = {"classes": json.dumps(list(self.classes)), "task": self.task, "input": self.describe_input(),
+        props = {"classes": json.dumps(list(self.classes)), "task": self.task, "input": self.describe_input(input_name),
                  "normalization": json.dumps(None if self.mean is None else {
                      "mean": self.mean.reshape(-1).tolist(), "std": self.std.reshape(-1).tolist(),
                      "shape": list(self.mean.shape), "applied": "inside the model, (x - mean) / std"}),
@@ -295,7 +295,8 @@ def export_run_onnx(graph, prep: Preprocessing, weights, path, **options):
     from runtime.export import export_onnx
 
     module = build_run_module(graph, prep, weights)
-    return export_onnx(module, path, graph=graph, metadata=prep.metadata(), **options)
+    name = module.netcanvas_interface.inputs[0].export_name
+    return export_onnx(module, path, graph=graph, metadata=prep.metadata(name), **options)
 
 
 def export_run_pt2(graph, prep: Preprocessing, weights, path) -> Path:
@@ -303,4 +304,4 @@ def export_run_pt2(graph, prep: Preprocessing, weights, path) -> Path:
     from runtime.export import export_pt2
 
     module = build_run_module(graph, prep, weights)
-    return export_pt2(module, None, path, extra_files={"netcanvas.json": json.dumps(prep.metadata())})
+    return export_pt2(module, None, path, extra_files={"netcanvas.json": json.dumps(prep.metadata(module.netcanvas_interface.inputs[0].name))})
