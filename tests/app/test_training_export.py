@@ -76,3 +76,26 @@ def test_export_writes_the_network_on_the_canvas(make_window, qtbot, tmp_path, m
 
     dims = [d.dim_value for d in onnx.load(str(tmp_path / "block.onnx")).graph.input[0].type.tensor_type.shape.dim]
     assert dims[1:] == [32, 8, 8]  # the block's own input, not the CNN's digit
+
+
+def test_python_export_of_a_run_writes_its_weights_beside_the_code(make_window, qtbot, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from graph_builder import load_project
+    from runtime.trainer import last_event, train
+
+    monkeypatch.setenv("NETCANVAS_RUNS_DIR", str(tmp_path / "runs"))
+    project = load_project(Path(__file__).resolve().parents[2] / "resources" / "templates" / "mlp_iris.json")
+    window = make_window(project)
+    run = tmp_path / "run"
+    assert last_event(train(project, run_dir=run, training={"epochs": 20, "device": "cpu"}))["type"] == "finished"
+    window.training.select_run(run)
+    kind, report = export_via_dialog(qtbot, window, "python", tmp_path / "iris.py")
+    assert report["ok"] and (tmp_path / "iris.safetensors").is_file()
+    assert "weights to iris.safetensors" in report["message"] and "with the weights of run run" in report["message"]
+    assert "takes raw inputs" in report["message"]
+    demo = subprocess.run([sys.executable, str(tmp_path / "iris.py")], capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    assert "with probability" in demo.stdout and "(true class setosa)" in demo.stdout
