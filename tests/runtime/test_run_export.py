@@ -140,3 +140,93 @@ def test_the_network_alone_is_generated_as_before(digits_run, tmp_path):
     text = run_source(graph, read_preprocessing(run)).text
     assert text.startswith(generate_source(graph).rstrip("\n"))  # the trained classes, unchanged
     assert 'self.register_buffer("mean"' in text and "CLASSES = ['0', '1'" in text
+
+
+def run_predictions(project_path: Path, run: Path) -> np.ndarray:
+    """What the run's own model predicts for its (normalised) test split, as the trainer evaluated it."""
+    import torch
+
+    from runtime.compiler import build_module
+    from runtime.data import load_splits
+    from runtime.export import load_weights
+
+    project = load_project(project_path)
+    module = load_weights(build_module(project.graph), run / "best.safetensors").eval()
+    x, _ = load_splits(project.dataset)["test"]
+    with torch.no_grad():
+        return module(torch.from_numpy(np.array(x))).argmax(1).numpy()
+
+
+def test_predict_on_image_files_agrees_with_the_runs_test_predictions(digits_run, tmp_path, capsys):
+    from PIL import Image
+
+    project_path, run = digits_run
+    x, _ = raw_split(load_project(project_path))
+    files = []
+    for i, sample in enumerate(x):  # 8-bit grey files, as a user would save them: 0-16 -> 0-255
+        files.append(tmp_path / f"digit_{i:03d}.png")
+        Image.fromarray(np.round(sample[0] / 16 * 255).astype(np.uint8)).save(files[-1])
+    capsys.readouterr()
+    assert main(["predict", str(project_path), "--run", str(run), *map(str, files), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["input"] for r in rows] == [f.name for f in files]
+    predicted = np.array([r["index"] for r in rows])
+    agreement = float((predicted == run_predictions(project_path, run)).mean())
+    print(f"predict on {len(files)} PNG files agrees with the run's test predictions: {agreement:.4f}")
+    assert agreement >= 0.99  # 8-bit files round 0-16 to 1/16ths of a level; nearly always the same class
+    assert all(r["class"] == str(r["index"]) and 0 < r["probability"] <= 1 for r in rows)
+    capsys.readouterr()
+    assert main(["predict", str(project_path), "--run", str(run), str(files[0])]) == 0
+    assert capsys.readouterr().out.startswith(f"{files[0].name}: {rows[0]['class']} (")
+
+
+def test_predict_on_csv_rows_and_npz_arrays_of_an_iris_run(iris_run, tmp_path, capsys):
+    project_path, run = iris_run
+    x, y = raw_split(load_project(project_path))
+    (tmp_path / "rows.csv").write_text("sepal length,sepal width,petal length,petal width\n"
+                                       + "\n".join(",".join(f"{v:g}" for v in row) for row in x))
+    np.savez(tmp_path / "rows.npz", x=x)
+    capsys.readouterr()
+    assert main(["predict", str(project_path), "--run", str(run), str(tmp_path / "rows.csv"),
+                 str(tmp_path / "rows.npz"), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    from_csv, from_npz = rows[:len(x)], rows[len(x):]
+    assert [r["class"] for r in from_csv] == [r["class"] for r in from_npz]
+    assert from_csv[0]["input"] == "rows.csv line 2" and from_npz[0]["input"] == "rows.npz[0]"
+    assert np.array_equal([r["index"] for r in from_npz], run_predictions(project_path, run))
+    assert {r["class"] for r in rows} <= {"setosa", "versicolor", "virginica"}
+
+
+def one_message(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err and "\n" not in err and "Traceback" not in err
+    return err
+
+
+def test_predict_refuses_bad_inputs_with_one_message_each(digits_run, iris_run, tmp_path, capsys):
+    digits_project, digits = digits_run
+    iris_project, iris = iris_run
+    (tmp_path / "fake.png").write_text("this is not an image")
+    (tmp_path / "short.csv").write_text("5.1,3.5,1.4,0.2\n6.0,3.0,4.8\n")
+    np.save(tmp_path / "flat.npy", np.zeros((2, 64), np.float32))
+    capsys.readouterr()
+
+    assert main(["predict", str(digits_project), "--run", str(iris), str(tmp_path / "fake.png")]) == 1
+    err = one_message(capsys)
+    assert f"run {iris.name} trained a different network" in err and "fingerprint" in err
+
+    assert main(["predict", str(digits_project), "--run", str(digits), str(tmp_path / "fake.png")]) == 2
+    assert "fake.png is not an image that can be read" in one_message(capsys)
+
+    assert main(["predict", str(iris_project), "--run", str(iris), str(tmp_path / "short.csv")]) == 2
+    assert "short.csv line 2 has 3 values but the model takes 4 per sample" in one_message(capsys)
+
+    assert main(["predict", str(digits_project), "--run", str(digits), str(tmp_path / "flat.npy")]) == 2
+    assert "flat.npy holds an array of shape (2, 64) but the model takes samples of shape (1, 8, 8)" \
+        in one_message(capsys)
+
+    assert main(["predict", str(iris_project), "--run", str(iris), str(tmp_path / "fake.png")]) == 2
+    assert "fake.png is an image but run" in one_message(capsys)  # the wrong type for a table model
+
+    assert main(["predict", str(iris_project), "--run", str(iris), str(tmp_path / "missing.csv")]) == 2
+    assert "there is no file" in one_message(capsys)
