@@ -230,3 +230,28 @@ def test_predict_refuses_bad_inputs_with_one_message_each(digits_run, iris_run, 
 
     assert main(["predict", str(iris_project), "--run", str(iris), str(tmp_path / "missing.csv")]) == 2
     assert "there is no file" in one_message(capsys)
+
+
+def test_test_digits_drawn_on_the_pad_are_read_back_like_the_originals(digits_run):
+    """Each test digit rendered up to the pad's size as smooth strokes, then through the pad's preparation."""
+    import torch
+    from PIL import Image
+
+    from runtime.data.digits_prep import prepare_drawing
+    from runtime.preprocess import build_run_module, read_preprocessing
+
+    project_path, run = digits_run
+    project = load_project(project_path)
+    model = build_run_module(project.graph, read_preprocessing(run), run / "best.safetensors")
+    x, _ = raw_split(project)
+    side = 160  # app.training.inference_panel.DrawCanvas's side
+    drawn = []
+    for sample in x:
+        ink = Image.fromarray(sample[0] / 16, mode="F").resize((side, side), Image.BICUBIC)
+        drawn.append(prepare_drawing(np.clip(np.asarray(ink), 0, 1)))
+    with torch.no_grad():
+        original = model(torch.from_numpy(x)).argmax(1).numpy()
+        read_back = model(torch.from_numpy(np.stack(drawn))).argmax(1).numpy()
+    agreement = float((read_back == original).mean())
+    print(f"drawn test digits read like the originals: {agreement:.4f}")
+    assert agreement >= 0.95, f"only {agreement:.1%} of the drawn digits are read like the originals"
