@@ -125,7 +125,7 @@ def read_preprocessing(run: str | os.PathLike) -> Preprocessing:
         broadcast = norm.get("shape") or ([-1, 1, 1] if image else [1] * (len(shape) - 1) + [-1])
         mean = np.asarray(norm["mean"], dtype=np.float32).reshape(broadcast)
         std = np.asarray(norm["std"], dtype=np.float32).reshape(broadcast)
-    dtype = resolved.get("dtype") or ("float32" if norm else "float32")
+    dtype = resolved.get("dtype") or "float32"
     return Preprocessing(resolved.get("task", "classification"), tuple(str(c) for c in resolved.get("classes", ())),
                          shape, dtype, dataset, image, mean, std, resolved.get("loss"), run.name)
 
@@ -192,8 +192,12 @@ def run_source(graph, prep: Preprocessing, weights_name: str = "model.safetensor
                   f'        self.register_buffer("std", torch.tensor({_floats(prep.std)}).reshape{broadcast})',
                   f"        self.net = {iface.class_name}()",
                   "",
-                  f"    def forward(self, {inp.name}: torch.Tensor):",
-                  f"        return self.net(({inp.name} - self.mean) / self.std)"]
+                  f"    def forward(self, {inp.name}: torch.Tensor):"]
+        if prep.task == "reconstruction" and len(iface.outputs) == 1:  # it learnt the normalised input
+            lines += [f"        restored = self.net(({inp.name} - self.mean) / self.std)",
+                      "        return restored * self.std + self.mean  # in raw values, like its input"]
+        else:
+            lines.append(f"        return self.net(({inp.name} - self.mean) / self.std)")
     target = "model.net" if prep.mean is not None else "model"
     lines += ["", "",
               f"def load_model(weights=None) -> {outer}:",

@@ -255,3 +255,31 @@ def test_test_digits_drawn_on_the_pad_are_read_back_like_the_originals(digits_ru
     agreement = float((read_back == original).mean())
     print(f"drawn test digits read like the originals: {agreement:.4f}")
     assert agreement >= 0.95, f"only {agreement:.1%} of the drawn digits are read like the originals"
+
+
+def template_graph(stem: str):
+    return load_project(ROOT / "resources" / "templates" / f"{stem}.json").graph
+
+
+def test_an_autoencoders_export_gives_its_reconstruction_in_raw_values_too():
+    import torch
+
+    from runtime.preprocess import Preprocessing, build_run_module
+
+    mean, std = np.full((1, 1, 1), 4.0, np.float32), np.full((1, 1, 1), 6.0, np.float32)
+    prep = Preprocessing("reconstruction", (), (1, 8, 8), "float32", "digits", True, mean, std, "mse")
+    module = build_run_module(template_graph("conv_autoencoder_digits"), prep)
+    x = torch.rand(2, 1, 8, 8) * 16
+    with torch.no_grad():
+        assert torch.allclose(module(x), module.net((x - 4.0) / 6.0) * 6.0 + 4.0)
+
+
+def test_a_run_without_normalisation_exports_the_network_itself_with_its_names():
+    from runtime.preprocess import Preprocessing, run_source
+
+    prep = Preprocessing("classification", ("T-shirt/top", 'say "hi"\n', "été"), (1, 8, 8), "float32", None, True)
+    source = run_source(template_graph("lenet_digits"), prep)
+    assert source.class_name == source.network_class and "Preprocessed" not in source.text
+    namespace: dict = {}
+    exec(compile(source.text, "<export>", "exec"), namespace)  # class names are data: they read back as themselves
+    assert namespace["CLASSES"] == ["T-shirt/top", 'say "hi"\n', "été"] and namespace["TASK"] == "classification"
