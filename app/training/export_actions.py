@@ -104,12 +104,26 @@ class ExportActions(QObject):
         from app.training.runs_panel import read_run
 
         run = self.controller.current_run
+        if run is not None and kind.key == "python" and not self._python_takes_run(run):
+            run = None  # code of the network shown: a run of another network has nothing to add to it
         if run is not None and kind.key != "script":  # Python code too: it is written with the run's weights
             info = read_run(run)
             if info.project is not None and info.weights:
                 return info.project, info.weights, f"with the weights of run {info.name}"
         note = "with untrained weights (no finished run chosen)" if kind.needs_weights else ""
         return self.controller.snapshot(), None, note
+
+    def _python_takes_run(self, run) -> bool:
+        """Python code goes with the run's weights when the main network is shown and the run trained it."""
+        from graph_builder.runs import RunsError, check_run_fits
+
+        if self.window.current_network() != self.window.project.networks.main:
+            return False
+        try:
+            check_run_fits(run, self.controller.project)
+        except RunsError:
+            return False
+        return True
 
     def _on_done(self, kind: ExportKind, report: dict, note: str) -> None:
         if note and report.get("ok"):
