@@ -81,14 +81,14 @@ def test_exported_python_with_its_weights_reaches_the_runs_accuracy_on_raw_data(
     x, y = raw_split(load_project(project_path))
     np.savez(tmp_path / "raw.npz", x=x, y=y)
     done = subprocess.run([sys.executable, "-c", EVALUATE, str(out), str(tmp_path / "raw.npz")], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     accuracy, n_classes = done.stdout.split()
     expected = test_accuracy(run)
     print(f"{which}: exported Python {float(accuracy):.4f}, run {expected:.4f}")
     assert abs(float(accuracy) - expected) <= 0.005
     assert int(n_classes) == (10 if which == "digits_run" else 3)
-    demo = subprocess.run([sys.executable, str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    demo = subprocess.run([sys.executable, str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert demo.returncode == 0, demo.stderr
     assert " with probability " in demo.stdout and "(true class " in demo.stdout  # a real raw sample
 
@@ -182,7 +182,7 @@ def test_predict_on_image_files_agrees_with_the_runs_test_predictions(digits_run
 
 def test_predict_on_csv_rows_and_npz_arrays_of_an_iris_run(iris_run, tmp_path, capsys):
     project_path, run = iris_run
-    x, y = raw_split(load_project(project_path))
+    x, _ = raw_split(load_project(project_path))
     (tmp_path / "rows.csv").write_text("sepal length,sepal width,petal length,petal width\n"
                                        + "\n".join(",".join(f"{v:g}" for v in row) for row in x))
     np.savez(tmp_path / "rows.npz", x=x)
@@ -281,5 +281,6 @@ def test_a_run_without_normalisation_exports_the_network_itself_with_its_names()
     source = run_source(template_graph("lenet_digits"), prep)
     assert source.class_name == source.network_class and "Preprocessed" not in source.text
     namespace: dict = {}
-    exec(compile(source.text, "<export>", "exec"), namespace)  # class names are data: they read back as themselves
+    exec(compile(source.text, "<export>", "exec"), namespace)  # noqa: S102 — the generated file, as a user runs it
+    # class names are data: they read back as themselves
     assert namespace["CLASSES"] == ["T-shirt/top", 'say "hi"\n', "été"] and namespace["TASK"] == "classification"
