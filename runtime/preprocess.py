@@ -181,13 +181,16 @@ def run_source(graph, prep: Preprocessing, weights_name: str = "model.safetensor
         outer = Namespace(reserved_names() | taken).create("Preprocessed" + iface.class_name, "Preprocessed")
         broadcast = literal_shape(prep.mean.shape)
         how = "per channel" if prep.image else "per feature"
+        from runtime.data import DATASETS
+
+        source = f"the {prep.dataset}" if prep.dataset in DATASETS else "the"  # a registry name, never file text
         lines += ["", "",
                   f"class {outer}(nn.Module):",
                   f'    """{iface.class_name} on raw inputs: normalises {inp.name} as in training, then runs it."""',
                   "",
                   "    def __init__(self) -> None:",
                   "        super().__init__()",
-                  f"        # mean and std of the {prep.dataset or 'training'} training split, {how}",
+                  f"        # mean and std of {source} training split, {how}",
                   f'        self.register_buffer("mean", torch.tensor({_floats(prep.mean)}).reshape{broadcast})',
                   f'        self.register_buffer("std", torch.tensor({_floats(prep.std)}).reshape{broadcast})',
                   f"        self.net = {iface.class_name}()",

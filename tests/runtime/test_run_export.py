@@ -284,3 +284,18 @@ def test_a_run_without_normalisation_exports_the_network_itself_with_its_names()
     exec(compile(source.text, "<export>", "exec"), namespace)  # noqa: S102 — the generated file, as a user runs it
     # class names are data: they read back as themselves
     assert namespace["CLASSES"] == ["T-shirt/top", 'say "hi"\n', "été"] and namespace["TASK"] == "classification"
+
+
+@pytest.mark.parametrize("shape, image, broadcast", [([3, 4, 4], True, (3, 1, 1)), ([5], False, (5,)),
+                                                     ([6, 2], False, (1, 2))])
+def test_a_run_from_before_the_normalisations_shape_was_recorded_is_read_per_channel_or_feature(
+        tmp_path, shape, image, broadcast):
+    from runtime.preprocess import read_preprocessing
+
+    n = broadcast[0] if image else broadcast[-1]
+    resolved = {"task": "classification", "classes": ["a", "b"], "input_shape": shape,
+                "normalization": {"mean": [0.5] * n, "std": [2.0] * n}}
+    (tmp_path / "config.json").write_text(json.dumps({"project": {"dataset": {"name": "npz"}}, "resolved": resolved}))
+    prep = read_preprocessing(tmp_path)
+    assert prep.mean.shape == broadcast and prep.dataset == "npz" and prep.classes == ("a", "b")
+    assert np.allclose(prep.normalise(np.full(shape, 2.5)), 1.0)
