@@ -138,3 +138,22 @@ def test_a_digit_drawn_on_the_pad_is_prepared_like_the_digits_and_read(make_wind
     probs = predicted.args[0]
     assert int(np.argmax(probs)) == 1, f"the drawn 1 was read as {int(np.argmax(probs))} ({probs.round(2)})"
     assert panel.message.text().startswith("your drawing: predicted 1 with probability")
+
+
+def test_python_export_with_another_networks_run_chosen_writes_the_code_alone(make_window, qtbot, tmp_path,
+                                                                             monkeypatch):
+    from pathlib import Path
+
+    from graph_builder import load_project
+    from runtime.trainer import last_event, train
+
+    monkeypatch.setenv("NETCANVAS_RUNS_DIR", str(tmp_path / "runs"))
+    templates = Path(__file__).resolve().parents[2] / "resources" / "templates"
+    iris = load_project(templates / "mlp_iris.json")
+    run = tmp_path / "iris_run"
+    assert last_event(train(iris, run_dir=run, training={"epochs": 2, "device": "cpu"}))["type"] == "finished"
+    window = make_window(load_project(templates / "lenet_digits.json"))
+    window.training.select_run(run)
+    _, report = export_via_dialog(qtbot, window, "python", tmp_path / "lenet.py")
+    assert report["ok"] and report["message"] == f"Wrote the model's Python code to {tmp_path / 'lenet.py'}."
+    assert not (tmp_path / "lenet.safetensors").exists() and "CLASSES" not in (tmp_path / "lenet.py").read_text()
