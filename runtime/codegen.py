@@ -35,7 +35,8 @@ class GraphInvalidError(CodegenError):
 
 
 # Names the generated file uses itself, or that would shadow something a reader relies on.
-_FILE_NAMES = {"self", "torch", "nn", "F", "math", "model", "output", "outputs", "name", "_"}
+_FILE_NAMES = {"self", "torch", "nn", "F", "math", "model", "output", "outputs", "name", "_",
+               "CLASSES", "TASK", "WEIGHTS", "load_model"}  # the last four: a run's export (runtime.preprocess)
 
 
 def _module_attributes() -> set[str]:

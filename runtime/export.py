@@ -229,12 +229,13 @@ EXPORTERS = {"torchscript": _export_torchscript, "dynamo": _export_dynamo}
 
 def export_onnx(target: Graph | nn.Module, path: str | os.PathLike, *, graph: Graph | None = None,
                 exporter: str = "auto", opset: int = ONNX_OPSET, tolerance: float = ONNX_TOLERANCE,
-                seed: int = 0) -> OnnxReport:
+                seed: int = 0, metadata: dict[str, str] | None = None) -> OnnxReport:
     """Export to ONNX with a dynamic batch dimension, check it, and prove onnxruntime matches torch.
 
     `target` is a graph (exported with fresh weights) or a module from build_module (e.g. after
     training; pass its `graph` too so unsupported layers are named). A mismatch above
-    `tolerance` raises OnnxParityError and writes nothing.
+    `tolerance` raises OnnxParityError and writes nothing. `metadata` becomes the file's
+    metadata properties (runtime.preprocess: class names, input, normalisation, version).
     """
     import numpy as np
     import onnx
@@ -258,6 +259,10 @@ def export_onnx(target: Graph | nn.Module, path: str | os.PathLike, *, graph: Gr
         for attempt, name in enumerate(chosen):
             try:
                 EXPORTERS[name](module, args, tmp, iface, opset)
+                if metadata:
+                    proto = onnx.load(str(tmp))
+                    onnx.helper.set_model_props(proto, {str(k): str(v) for k, v in metadata.items()})
+                    onnx.save(proto, str(tmp))
                 onnx.checker.check_model(onnx.load(str(tmp)), full_check=True)
                 exporter = name
                 break
@@ -305,8 +310,9 @@ def export_onnx(target: Graph | nn.Module, path: str | os.PathLike, *, graph: Gr
 # ---------------------------------------------------------------- torch.export
 
 
-def export_pt2(module: nn.Module, example: tuple[torch.Tensor, ...] | None, path: str | os.PathLike) -> Path:
-    """Save a torch.export ExportedProgram (.pt2) with a dynamic batch dimension."""
+def export_pt2(module: nn.Module, example: tuple[torch.Tensor, ...] | None, path: str | os.PathLike,
+               extra_files: dict[str, str] | None = None) -> Path:
+    """Save a torch.export ExportedProgram (.pt2) with a dynamic batch dimension (and `extra_files` in it)."""
     path = _check_target(path)
     if example is None:
         iface = interface_of(module)
@@ -326,7 +332,7 @@ def export_pt2(module: nn.Module, example: tuple[torch.Tensor, ...] | None, path
                                               dynamic_shapes=tuple({0: batch} for _ in example))
         except Exception as exc:  # noqa: BLE001 — name the cause for the user
             raise ExportError(f"torch.export failed: {type(exc).__name__}: {str(exc).strip()[:500]}") from exc
-        torch.export.save(program, str(tmp))
+        torch.export.save(program, str(tmp), extra_files=extra_files)
         replace_atomic(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

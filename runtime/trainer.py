@@ -537,7 +537,9 @@ class _Run:
                 "amp": _dtype_name(self.amp), "classes": list(self.classes),
                 "input_shape": list(self.splits.input_shape), "target_shape": list(self.splits.target_shape),
                 "normalization": None if self.splits.mean is None else {
-                    "mean": self.splits.mean.reshape(-1).tolist(), "std": self.splits.std.reshape(-1).tolist()},
+                    "mean": self.splits.mean.reshape(-1).tolist(), "std": self.splits.std.reshape(-1).tolist(),
+                    "shape": list(self.splits.mean.shape)},  # broadcasts against one sample (runtime.preprocess)
+                "dataset": self.splits.name, "image": self.splits.image, "dtype": self.splits.dtype,
             },
         }
         if not (self.resume and (self.run_dir / "config.json").exists()):

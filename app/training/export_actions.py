@@ -99,17 +99,31 @@ class ExportActions(QObject):
     def _source(self, kind: ExportKind) -> tuple[dict, str | None, str]:
         """The graph and weights to export: the chosen run's snapshot and weights, else the current graph.
 
-        Code and the training script are always of the open network: they use no weights.
+        The training script is always of the open network; Python code without a run is too.
         """
         from app.training.runs_panel import read_run
 
         run = self.controller.current_run
-        if run is not None and kind.needs_weights:
+        if run is not None and kind.key == "python" and not self._python_takes_run(run):
+            run = None  # code of the network shown: a run of another network has nothing to add to it
+        if run is not None and kind.key != "script":  # Python code too: it is written with the run's weights
             info = read_run(run)
             if info.project is not None and info.weights:
                 return info.project, info.weights, f"with the weights of run {info.name}"
         note = "with untrained weights (no finished run chosen)" if kind.needs_weights else ""
         return self.controller.snapshot(), None, note
+
+    def _python_takes_run(self, run) -> bool:
+        """Python code goes with the run's weights when the main network is shown and the run trained it."""
+        from graph_builder.runs import RunsError, check_run_fits
+
+        if self.window.current_network() != self.window.project.networks.main:
+            return False
+        try:
+            check_run_fits(run, self.controller.project)
+        except RunsError:
+            return False
+        return True
 
     def _on_done(self, kind: ExportKind, report: dict, note: str) -> None:
         if note and report.get("ok"):
@@ -140,6 +154,9 @@ def perform_export(kind: str, project_dict: dict, weights: str | None, path: str
     project = project_from_dict(project_dict)
     graph = project.network(network)
     out = Path(path)
+    run = Path(weights).parent if weights and (Path(weights).parent / "config.json").is_file() else None
+    if run is not None and kind in ("python", "onnx", "pt2"):
+        return _export_run(kind, graph, run, weights, out)
     if kind == "python":
         from runtime.export import export_python
 
@@ -166,6 +183,25 @@ def perform_export(kind: str, project_dict: dict, weights: str | None, path: str
     if kind == "onnx":
         return onnx_report(export_onnx(module, out, graph=graph), out)
     raise ValueError(f"unknown export kind {kind!r}")
+
+
+def _export_run(kind: str, graph, run: Path, weights: str, out: Path) -> dict:
+    """A run's model on raw inputs: its normalisation inside, its class names with it (runtime.preprocess)."""
+    from runtime.preprocess import export_run_onnx, export_run_pt2, export_run_python, read_preprocessing
+
+    prep = read_preprocessing(run)
+    raw = " It takes raw inputs: the run's normalisation is applied inside the model." if prep.mean is not None else ""
+    if kind == "python":
+        code, weights_path = export_run_python(graph, prep, weights, out)
+        return {"ok": True, "path": str(code), "weights_path": str(weights_path),
+                "message": f"Wrote the model's Python code to {code} and its weights to {weights_path.name} beside "
+                           f"it; load_model() reads them.{raw}"}
+    if kind == "pt2":
+        export_run_pt2(graph, prep, weights, out)
+        return {"ok": True, "path": str(out), "message": f"Wrote a torch.export program to {out}.{raw}"}
+    report = onnx_report(export_run_onnx(graph, prep, weights, out), out)
+    report["message"] += raw
+    return report
 
 
 def onnx_report(report, out: Path) -> dict:

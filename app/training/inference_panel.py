@@ -37,6 +37,14 @@ class Predictor:
         self.module.eval()
         self.splits = load_splits(project.dataset)
         self.torch = torch
+        self.preprocessing = None  # the run's raw-input contract, for drawings (runtime.preprocess)
+        if weights and (Path(weights).parent / "config.json").is_file():
+            from runtime.preprocess import PreprocessError, read_preprocessing
+
+            try:
+                self.preprocessing = read_preprocessing(Path(weights).parent)
+            except PreprocessError:
+                pass
 
     def split_arrays(self, split: str) -> tuple[np.ndarray, np.ndarray]:
         x, y = self.splits[split]
@@ -96,6 +104,12 @@ class DrawCanvas(QWidget):
         painter.drawImage(0, 0, self.image)
         painter.setPen(QColor("#888"))
         painter.drawRect(0, 0, self.width() - 1, self.height() - 1)
+
+    def ink(self) -> np.ndarray:
+        """The drawing at full size, ink in 0..1."""
+        ptr = self.image.constBits()
+        a = np.frombuffer(ptr, dtype=np.uint8).reshape(self.image.height(), self.image.bytesPerLine())
+        return a[:, : self.image.width()].astype(np.float32) / 255.0
 
     def pixels(self, size: int = 8) -> np.ndarray:
         """The drawing averaged down to size × size, in 0..1."""
@@ -240,17 +254,21 @@ class InferencePanel(QWidget):
         self._with_predictor(go)
 
     def predict_drawing(self) -> None:
-        """Predict the digit drawn on the canvas (scaled like sklearn's digits, 0..16)."""
+        """Predict the digit drawn on the canvas, prepared as the digits were made, then normalised as in training."""
         def go(p: Predictor) -> None:
-            x, _ = p.split_arrays("train")
-            pixels = self.canvas.pixels(x.shape[-1]) if x.ndim == 4 else None
-            if pixels is None:
-                self.message.setText("Drawing works for image datasets such as digits.")
+            prep = p.preprocessing
+            if prep is None or not prep.image:
+                self.message.setText("Drawing works for image datasets such as digits, with a run that records its "
+                                     "inputs (train it again if it is older).")
                 return
-            # Match the training data's value range so the model sees familiar inputs.
-            lo, hi = float(x.min()), float(x.max())
-            sample = (lo + pixels * (hi - lo)).reshape(1, 1, *pixels.shape).astype(np.float32)
-            self._show_probabilities(p.probabilities(sample)[0], "your drawing")
+            if prep.dataset == "digits":
+                from runtime.data.digits_prep import prepare_drawing
+
+                raw = prepare_drawing(self.canvas.ink())
+            else:  # other image data: the pad averaged down to the input size, white as the data's white
+                channels, height, width = prep.input_shape
+                raw = np.broadcast_to(self.canvas.pixels(width)[:height] * prep.pixel_max, (channels, height, width))
+            self._show_probabilities(p.probabilities(prep.normalise(raw[None]))[0], "your drawing")
 
         self._with_predictor(go)
 

@@ -1,4 +1,8 @@
-"""`netcanvas export FILE --format python|onnx|weights|pt2 --out PATH [--weights W | --untrained] [--network NAME]`.
+"""`netcanvas export FILE --format python|onnx|weights|pt2 --out PATH [--run RUN | --weights W | --untrained] …`.
+
+With a run (`--run`, or `--weights` inside a run folder) the Python, ONNX and pt2 files take raw
+data: the run's normalisation is applied inside the model, its class names travel with it
+(runtime.preprocess), and the Python file loads the run's weights written beside it.
 
 Weights from a run are checked against the project: a run of a different network (another
 fingerprint) is refused, naming both. `--format weights` needs `--weights` or `--untrained`:
@@ -30,6 +34,10 @@ def register(sub) -> None:
                    help="trained weights from a run of this network (e.g. <project>.runs/<id>/best.safetensors); a "
                         "run of a different network is refused. Without it ONNX and pt2 get fresh seeded weights, "
                         "and --format weights refuses unless --untrained is given")
+    p.add_argument("--run", metavar="RUN_DIR",
+                   help="a run folder of this network (e.g. <project>.runs/<id>): its best weights, and its input "
+                        "normalisation, class names and task go with the export, so the Python, ONNX and pt2 files "
+                        "take raw data; --format python writes the weights beside the code")
     p.add_argument("--untrained", action="store_true",
                    help="with --format weights and no --weights: write the fresh seeded (untrained) weights")
     p.add_argument("--network", help="which network of the project to export (default: its main network); "
@@ -47,9 +55,20 @@ def run(args) -> int:
     except ProjectError as exc:
         print(f"cannot read {args.file}: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
-    if args.weights and args.format == "python":
-        print("--weights does not apply to --format python: the Python file holds the architecture; "
-              "export the weights with --format weights", file=sys.stderr)
+    if args.run:
+        if args.weights:
+            print("--run and --weights both name weights; give one (--run uses the run's best weights)",
+                  file=sys.stderr)
+            return EXIT_UNREADABLE
+        args.weights = _run_weights(Path(args.run))
+        if args.weights is None:
+            print(f"cannot use --run {args.run}: it is not a run folder with weights (best.safetensors or "
+                  "last.safetensors); choose a run that finished at least one epoch", file=sys.stderr)
+            return EXIT_UNREADABLE
+    run_dir = _run_of(args.weights) if args.weights else None
+    if args.weights and args.format == "python" and run_dir is None:
+        print("--weights outside a run folder does not apply to --format python: give --run RUN_DIR to write the "
+              "code with the run's weights beside it, or export the weights with --format weights", file=sys.stderr)
         return EXIT_UNREADABLE
     if args.weights and args.untrained:
         print("--weights and --untrained contradict each other; give one", file=sys.stderr)
@@ -79,6 +98,8 @@ def run(args) -> int:
         print(f"{args.file}: {exc}; pass --network with one of them", file=sys.stderr)
         return EXIT_UNREADABLE
     try:
+        if run_dir is not None and args.format != "weights":
+            return _export_run(args, graph, run_dir)
         if args.format == "python":
             path = export_python(graph, args.out, class_name=args.class_name)
             print(f"wrote {path}")
@@ -105,12 +126,41 @@ def run(args) -> int:
     return EXIT_OK
 
 
+def _export_run(args, graph, run_dir: Path) -> int:
+    """Python, ONNX or pt2 of a run's model on raw inputs (runtime.preprocess)."""
+    from runtime.preprocess import export_run_onnx, export_run_pt2, export_run_python, read_preprocessing
+
+    prep = read_preprocessing(run_dir)
+    about = f" (run {run_dir.name}" + ("; the model normalises its raw inputs itself)" if prep.mean is not None else ")")
+    if args.format == "python":
+        code, weights = export_run_python(graph, prep, args.weights, args.out, class_name=args.class_name)
+        print(f"wrote {code} and its weights {weights}{about}")
+    elif args.format == "pt2":
+        print(f"wrote {export_run_pt2(graph, prep, args.weights, args.out)}{about}")
+    else:
+        report = export_run_onnx(graph, prep, args.weights, args.out, exporter=args.exporter, seed=args.seed)
+        print(f"{report.summary()}{about}")
+    return EXIT_OK
+
+
+def _run_weights(run: Path) -> str | None:
+    """The weights of a run folder: its best, else its last."""
+    found = [run / n for n in ("best.safetensors", "last.safetensors") if (run / n).is_file()]
+    return str(found[0]) if found and (run / "config.json").is_file() else None
+
+
+def _run_of(weights: str) -> Path | None:
+    """The run folder holding `weights`, if it lies in one."""
+    path = Path(weights)
+    return next((d for d in (path.parent, path.parent.parent) if (d / "config.json").is_file()), None)
+
+
 def _wrong_run(weights: str, project) -> str | None:
     """Why `weights` must not be used with `project` (a run of another network), or None."""
     from graph_builder.runs import RunsError, check_run_fits
 
     path = Path(weights)
-    run = next((d for d in (path.parent, path.parent.parent) if (d / "config.json").is_file()), None)
+    run = _run_of(weights)
     if run is not None:
         try:
             check_run_fits(run, project)

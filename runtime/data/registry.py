@@ -22,6 +22,7 @@ class DatasetEntry:
     load: Callable[[dict], RawData]
     source: str  # "bundled", "synthetic" or "file"
     synthetic: str | None = None  # name of the runtime.data.synthetic generator, for the script export
+    sklearn: str | None = None  # the sklearn.datasets loader, so an exported model's demo can load a raw sample
 
 
 def _sklearn(loader: str, image: bool = False) -> Callable[[dict], RawData]:
@@ -63,13 +64,13 @@ def _waveforms(c: dict) -> RawData:
 
 ENTRIES = (
     DatasetEntry("digits", "Digits (8x8)", "1,797 handwritten digits, 8x8 grey images, 10 classes (scikit-learn).",
-                 _sklearn("load_digits", image=True), "bundled"),
+                 _sklearn("load_digits", image=True), "bundled", sklearn="load_digits"),
     DatasetEntry("iris", "Iris", "150 flowers, 4 measurements, 3 species (scikit-learn).",
-                 _sklearn("load_iris"), "bundled"),
+                 _sklearn("load_iris"), "bundled", sklearn="load_iris"),
     DatasetEntry("wine", "Wine", "178 wines, 13 chemical measurements, 3 cultivars (scikit-learn).",
-                 _sklearn("load_wine"), "bundled"),
+                 _sklearn("load_wine"), "bundled", sklearn="load_wine"),
     DatasetEntry("breast_cancer", "Breast cancer", "569 tumours, 30 features, malignant or benign (scikit-learn).",
-                 _sklearn("load_breast_cancer"), "bundled"),
+                 _sklearn("load_breast_cancer"), "bundled", sklearn="load_breast_cancer"),
     DatasetEntry("moons", "Two moons", "Two interleaving half circles in 2-D, 2 classes (synthetic).",
                  _moons, "synthetic", "make_moons"),
     DatasetEntry("spirals", "Spirals", "Three interleaved spirals in 2-D, 3 classes (synthetic).",

@@ -1,0 +1,314 @@
+"""What a run's model expects of its raw inputs, and the exported form that applies it itself.
+
+A run's config.json records the dataset's normalisation constants (from its training split),
+its classes and task (`resolved` in runtime/trainer.py). `read_preprocessing` reads them back.
+`run_source` writes the network's generated classes unchanged (codegen parity still holds for
+the network alone) followed by a `Preprocessed<Net>` wrapper: the mean and std as registered
+buffers, `forward` normalising the raw input, then calling the network. Beside it go `CLASSES`,
+`TASK` and `load_model()`, which reads the run's weights (safetensors) from beside the file.
+`build_run_module` compiles that same text, so ONNX and pt2 exports take raw data too.
+
+Class names are data, not code: they reach the text only as `ascii()` literals, each checked
+with `ast.literal_eval` to read back as itself.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from runtime.errors import NetCanvasRuntimeError
+
+# sklearn's digits are counts of on-pixels in 4x4 blocks (0-16); other image sets are read as 0-1.
+PIXEL_MAX = {"digits": 16.0}
+
+
+class PreprocessError(NetCanvasRuntimeError):
+    """A run whose record of its inputs cannot be read."""
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """A run's raw-input contract: shape, dtype, normalisation constants, classes and task."""
+
+    task: str
+    classes: tuple[str, ...]
+    input_shape: tuple[int, ...]  # one sample, without the batch dimension
+    dtype: str
+    dataset: str | None = None
+    image: bool = False
+    mean: np.ndarray | None = None  # shaped to broadcast against one sample: (C, 1, 1) or (F,)
+    std: np.ndarray | None = None
+    loss: str | None = None
+    run: str | None = None
+
+    @property
+    def pixel_max(self) -> float:
+        """The raw value of a white pixel (255 in an 8-bit image file)."""
+        return PIXEL_MAX.get(self.dataset or "", 1.0)
+
+    def normalise(self, x: np.ndarray) -> np.ndarray:
+        """(raw - mean) / std as in training (numpy; the exported model does the same in torch)."""
+        x = np.asarray(x, dtype=np.float32 if self.dtype == "float32" else np.int64)
+        if self.mean is None:
+            return x
+        return ((x - self.mean) / self.std).astype(np.float32)
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, k) from the model's first output, as the trainer's loss reads it."""
+        scores = np.asarray(scores, dtype=np.float64).reshape(len(scores), -1)
+        if scores.shape[1] == 1 and len(self.classes) == 2:  # one logit, binary cross-entropy
+            p = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+            return np.stack([1 - p, p], axis=1)
+        if self.loss == "nll":  # the network ends in LogSoftmax
+            return np.exp(scores)
+        scores = scores - scores.max(axis=1, keepdims=True)
+        e = np.exp(scores)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def describe_input(self, name: str = "input") -> str:
+        """`image (N, 1, 8, 8) float32, raw values as in the digits data (0-16) …` for metadata and docs."""
+        shape = "(N, " + ", ".join(map(str, self.input_shape)) + ")"
+        text = f"{name} {shape} {self.dtype}"
+        source = f"the {self.dataset} data" if self.dataset else "the training data"
+        if self.image:
+            text += f", raw pixel values as in {source} (0-{self.pixel_max:g})"
+        else:
+            text += f", raw values as in {source}"
+        if self.mean is not None:
+            text += "; the model normalises them itself with its training split's mean and std"
+        return text
+
+    def metadata(self, input_name: str = "input") -> dict[str, str]:
+        """ONNX metadata properties: class names, task, input description, normalisation, version."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            netcanvas = version("netcanvas")
+        except PackageNotFoundError:
+            netcanvas = "unknown"
+        props = {"classes": json.dumps(list(self.classes)), "task": self.task, "input": self.describe_input(input_name),
+                 "normalization": json.dumps(None if self.mean is None else {
+                     "mean": self.mean.reshape(-1).tolist(), "std": self.std.reshape(-1).tolist(),
+                     "shape": list(self.mean.shape), "applied": "inside the model, (x - mean) / std"}),
+                 "netcanvas_version": netcanvas}
+        if self.dataset:
+            props["dataset"] = self.dataset
+        if self.run:
+            props["run"] = self.run
+        return props
+
+
+def read_preprocessing(run: str | os.PathLike) -> Preprocessing:
+    """The raw-input contract a run recorded in its config.json; raises PreprocessError."""
+    run = Path(run)
+    try:
+        config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+        resolved = config["resolved"]
+        shape = tuple(int(d) for d in resolved["input_shape"])
+    except FileNotFoundError:
+        raise PreprocessError(f"{run} is not a run folder (it has no config.json)") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PreprocessError(f"the config.json of run {run.name} does not say what its inputs are ({exc}); "
+                              "train the network again") from None
+    dataset = resolved.get("dataset") or (config.get("project") or {}).get("dataset", {}).get("name")
+    image = bool(resolved.get("image", len(shape) == 3))
+    norm = resolved.get("normalization")
+    mean = std = None
+    if norm:
+        # runs from before the shape was recorded: per channel for images, else per last axis
+        broadcast = norm.get("shape") or ([-1, 1, 1] if image else [1] * (len(shape) - 1) + [-1])
+        mean = np.asarray(norm["mean"], dtype=np.float32).reshape(broadcast)
+        std = np.asarray(norm["std"], dtype=np.float32).reshape(broadcast)
+    dtype = resolved.get("dtype") or "float32"
+    return Preprocessing(resolved.get("task", "classification"), tuple(str(c) for c in resolved.get("classes", ())),
+                         shape, dtype, dataset, image, mean, std, resolved.get("loss"), run.name)
+
+
+# ---------------------------------------------------------------- the exported source
+
+
+def text_literal(value: str) -> str:
+    """A data string as a Python literal that reads back as itself (ascii(), checked)."""
+    text = ascii(str(value))
+    if ast.literal_eval(text) != str(value):  # pragma: no cover - ascii() always round-trips
+        raise PreprocessError(f"cannot write {value[:40]!r} into generated code")
+    return text
+
+
+def _floats(a: np.ndarray) -> str:
+    from runtime.lowering import literal
+
+    return literal(tuple(float(v) for v in a.reshape(-1)))
+
+
+@dataclass(frozen=True)
+class RunSource:
+    """The text of a run's export and the names in it."""
+
+    text: str
+    class_name: str  # the class to instantiate: the wrapper, or the network when nothing is normalised
+    network_class: str
+    interface: object  # runtime.codegen.ModelInterface of the class to instantiate
+
+
+def run_source(graph, prep: Preprocessing, weights_name: str = "model.safetensors",
+               class_name: str | None = None) -> RunSource:
+    """The network's module, then CLASSES, TASK, the Preprocessed wrapper, load_model() and a demo."""
+    from runtime.codegen import CodegenError, ModelInterface, Namespace, lower, render, reserved_names
+
+    model = lower(graph, class_name)
+    iface = model.interface
+    if len(iface.inputs) != 1:
+        raise PreprocessError(f"the network has {len(iface.inputs)} inputs but a run's data feeds one; "
+                              "export it without a run")
+    inp = iface.inputs[0]
+    if prep.mean is not None and inp.dtype != "float32":
+        raise PreprocessError(f"input {inp.name} is {inp.dtype} but the run normalised float inputs")
+    text = render(model, main=False).text
+    taken = {d.interface.class_name for d in model.dependencies} | {iface.class_name}
+    outer = iface.class_name
+    lines = [text.rstrip("\n"), "", ""]
+    lines.append(f"CLASSES = [{', '.join(text_literal(c) for c in prep.classes)}]  # the outputs' order")
+    lines.append(f"TASK = {text_literal(prep.task)}")
+    lines.append(f"WEIGHTS = {text_literal(weights_name)}  # the run's weights (safetensors), beside this file")
+    if prep.mean is not None:
+        outer = Namespace(reserved_names() | taken).create("Preprocessed" + iface.class_name, "Preprocessed")
+        broadcast = literal_shape(prep.mean.shape)
+        how = "per channel" if prep.image else "per feature"
+        from runtime.data import DATASETS
+
+        source = f"the {prep.dataset}" if prep.dataset in DATASETS else "the"  # a registry name, never file text
+        lines += ["", "",
+                  f"class {outer}(nn.Module):",
+                  f'    """{iface.class_name} on raw inputs: normalises {inp.name} as in training, then runs it."""',
+                  "",
+                  "    def __init__(self) -> None:",
+                  "        super().__init__()",
+                  f"        # mean and std of {source} training split, {how}",
+                  f'        self.register_buffer("mean", torch.tensor({_floats(prep.mean)}).reshape{broadcast})',
+                  f'        self.register_buffer("std", torch.tensor({_floats(prep.std)}).reshape{broadcast})',
+                  f"        self.net = {iface.class_name}()",
+                  "",
+                  f"    def forward(self, {inp.name}: torch.Tensor):"]
+        if prep.task == "reconstruction" and len(iface.outputs) == 1:  # it learnt the normalised input
+            lines += [f"        restored = self.net(({inp.name} - self.mean) / self.std)",
+                      "        return restored * self.std + self.mean  # in raw values, like its input"]
+        else:
+            lines.append(f"        return self.net(({inp.name} - self.mean) / self.std)")
+    target = "model.net" if prep.mean is not None else "model"
+    lines += ["", "",
+              f"def load_model(weights=None) -> {outer}:",
+              '    """The model with the run\'s weights: WEIGHTS beside this file, or the safetensors file given."""',
+              "    from pathlib import Path",
+              "",
+              "    from safetensors.torch import load_file",
+              "",
+              f"    model = {outer}()",
+              f"    {target}.load_state_dict(load_file(weights or Path(__file__).with_name(WEIGHTS)))",
+              "    return model.eval()"]
+    out_values = int(np.prod([d for d in iface.outputs[0].shape[1:]]))
+    lines += _demo(prep, inp, len(iface.outputs), out_values)
+    text = "\n".join(lines) + "\n"
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:  # a bug here, never user input: say where
+        raise CodegenError(f"generated code does not parse at line {exc.lineno}: {exc.msg}") from exc
+    return RunSource(text, outer, iface.class_name, ModelInterface(outer, iface.inputs, iface.outputs))
+
+
+def literal_shape(shape) -> str:
+    from runtime.lowering import literal
+
+    return literal(tuple(int(d) for d in shape))
+
+
+def _demo(prep: Preprocessing, inp, n_outputs: int, out_values: int) -> list[str]:
+    """`if __name__ == "__main__":` predicting one raw sample (a real one for scikit-learn's datasets)."""
+    from runtime.data import DATASETS
+    from runtime.lowering import literal
+
+    entry = DATASETS.get(prep.dataset or "")
+    lines = ["", "", 'if __name__ == "__main__":', "    model = load_model()"]
+    real = entry is not None and entry.sklearn is not None
+    if real:
+        field = "images[:1, None]" if prep.image else "data[:1]"
+        lines += [f"    from sklearn.datasets import {entry.sklearn}", "",
+                  f"    data = {entry.sklearn}()",
+                  f"    {inp.name} = torch.tensor(data.{field}, dtype=torch.float32)  # sample 0, raw values"]
+    elif inp.dtype == "int64":
+        lines.append(f"    {inp.name} = torch.randint(0, {literal(inp.vocab or 2)}, {literal((1, *inp.shape[1:]))})"
+                     "  # a random input")
+    else:
+        lines.append(f"    {inp.name} = torch.randn{literal((1, *inp.shape[1:]))}  # a random input")
+    lines += ["    with torch.no_grad():", f"        output = model({inp.name})"]
+    if n_outputs > 1:
+        lines.append("    output = output[0]")
+    if prep.task != "classification" or not prep.classes:
+        lines.append("    print(output[0].tolist())")
+        return lines
+    if len(prep.classes) == 2 and out_values == 1:  # one logit, trained with binary cross-entropy
+        lines.append("    positive = float(torch.sigmoid(output.reshape(-1)[0]))")
+        lines.append("    probabilities = torch.tensor([1 - positive, positive])")
+    elif prep.loss == "nll":
+        lines.append("    probabilities = output[0].exp()")
+    else:
+        lines.append("    probabilities = torch.softmax(output[0], dim=0)")
+    lines.append("    best = int(probabilities.argmax())")
+    truth = ' (true class {CLASSES[int(data.target[0])]})' if real else ""
+    lines.append(f'    print(f"{{CLASSES[best]}} with probability {{float(probabilities[best]):.1%}}{truth}")')
+    return lines
+
+
+def build_run_module(graph, prep: Preprocessing, weights: str | os.PathLike | None = None,
+                     class_name: str | None = None):
+    """The exported model as a live module (compiled from run_source's text), with the run's weights."""
+    from runtime.compiler import compile_source, source_filename
+    from runtime.export import load_weights
+
+    source = run_source(graph, prep, class_name=class_name)
+    namespace = compile_source(source.text, source_filename(source.text, source.class_name))
+    module = namespace[source.class_name]()
+    if weights is not None:
+        load_weights(module.net if prep.mean is not None else module, weights)
+    module.netcanvas_interface = source.interface
+    module.netcanvas_source = source.text
+    return module.eval()
+
+
+def export_run_python(graph, prep: Preprocessing, weights: str | os.PathLike, path: str | os.PathLike,
+                      class_name: str | None = None) -> tuple[Path, Path]:
+    """Write a run's model as Python (taking raw data) and its weights beside it as `<stem>.safetensors`."""
+    from graph_builder.files import write_atomic
+
+    from runtime.export import _check_target, export_weights
+
+    path = _check_target(path)
+    weights_path = path.with_suffix(".safetensors")
+    module = build_run_module(graph, prep, weights, class_name)  # proves the weights fit before writing
+    source = run_source(graph, prep, weights_path.name, class_name)
+    export_weights(module.net if prep.mean is not None else module, weights_path)
+    write_atomic(path, source.text.encode("utf-8"))
+    return path, weights_path
+
+
+def export_run_onnx(graph, prep: Preprocessing, weights, path, **options):
+    """ONNX of a run's model on raw inputs, its metadata properties saying what it expects; an OnnxReport."""
+    from runtime.export import export_onnx
+
+    module = build_run_module(graph, prep, weights)
+    name = module.netcanvas_interface.inputs[0].export_name
+    return export_onnx(module, path, graph=graph, metadata=prep.metadata(name), **options)
+
+
+def export_run_pt2(graph, prep: Preprocessing, weights, path) -> Path:
+    """A torch.export program of a run's model on raw inputs; `netcanvas.json` in it holds the metadata."""
+    from runtime.export import export_pt2
+
+    module = build_run_module(graph, prep, weights)
+    return export_pt2(module, None, path, extra_files={"netcanvas.json": json.dumps(prep.metadata(module.netcanvas_interface.inputs[0].name))})
