@@ -211,3 +211,14 @@ def test_sigkill_after_the_second_epoch_line_then_resume_logs_each_epoch_once(tm
     done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert epochs_logged(run) == [1, 2, 3, 4]
+
+
+def test_the_trainers_files_go_through_the_atomic_helper():
+    """Every file the trainer writes is written by graph_builder.files (so it is fsynced)."""
+    import inspect
+
+    import runtime.trainer as trainer
+
+    source = inspect.getsource(trainer)
+    assert "open(" not in source.replace("RunLog(", "")
+    assert "torch.save(state, tmp)" in source and "with atomic_path(" in source
