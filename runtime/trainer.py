@@ -16,6 +16,7 @@ weights_only=True) and confusion matrices (confusion/*.json). `resume=True` cont
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -32,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from graph_builder.files import WriteError, atomic_path, write_atomic
+from graph_builder.files import WriteError, write_atomic
 
 from runtime.data import Augmentation, DataError, DeviceSplit, Splits, dataset_config, load_splits
 from runtime.errors import NetCanvasRuntimeError
@@ -596,8 +597,9 @@ class _Run:
             "step": self.step,
             "log_bytes": self._log.commit() if self._log is not None else None,  # the journal it covers
         }
-        with atomic_path(self.run_dir / CHECKPOINT) as tmp:
-            torch.save(state, tmp)
+        buffer = io.BytesIO()  # serialised first, so a full disk is an OSError from one write, not torch's
+        torch.save(state, buffer)
+        write_atomic(self.run_dir / CHECKPOINT, buffer.getvalue())
 
     def _load_checkpoint(self) -> int:
         path = self.run_dir / CHECKPOINT if self.run_dir else None

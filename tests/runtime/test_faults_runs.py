@@ -221,4 +221,4 @@ def test_the_trainers_files_go_through_the_atomic_helper():
 
     source = inspect.getsource(trainer)
     assert "open(" not in source.replace("RunLog(", "")
-    assert "torch.save(state, tmp)" in source and "with atomic_path(" in source
+    assert "write_atomic(self.run_dir / CHECKPOINT" in source
