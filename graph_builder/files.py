@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,19 @@ class WriteError(OSError):
 
     def __str__(self) -> str:
         return f"cannot write {self.path}: {self.reason}; the file was left as it was"
+
+
+def not_regular(path: str | os.PathLike) -> str | None:
+    """Why `path` cannot be read as a data or weights file (a device, FIFO, socket, folder), or None."""
+    try:
+        mode = os.stat(path).st_mode  # stat does not open: a FIFO cannot block here
+    except OSError:
+        return None  # missing or unreadable: the reader says so in its own words
+    if stat.S_ISREG(mode):
+        return None
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a file")
+    return f"{str(path)!r} is {kind}, not a regular file"
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> Path:

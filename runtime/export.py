@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from graph_builder.graph import Graph
-from graph_builder.files import replace_atomic, temp_beside, write_atomic
+from graph_builder.files import not_regular, replace_atomic, temp_beside, write_atomic
 from graph_builder.shapes import format_shape
 
 from runtime.codegen import ModelInterface, generate_source, model_interface
@@ -122,6 +122,9 @@ def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     from safetensors.torch import load
 
     path = Path(path)
+    problem = not_regular(path)
+    if problem:  # /dev/zero would read until memory runs out, a FIFO block for ever
+        raise WeightsFileError(f"{problem}; weights are read from a .safetensors file")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
