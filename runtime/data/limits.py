@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from graph_builder.files import not_regular
+from graph_builder.footprint import machine_memory, size_text
 from runtime.data.errors import DatasetFormatError, DatasetSettingError, DatasetTooLargeError
 
 DEFAULT_MAX_BYTES = 4 * 2**30
@@ -32,25 +33,6 @@ def data_limit() -> int:
             pass
     memory = machine_memory()
     return min(DEFAULT_MAX_BYTES, memory // 2) if memory else DEFAULT_MAX_BYTES
-
-
-def machine_memory() -> int | None:
-    """The machine's physical memory in bytes, where the system says."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def size_text(n: float) -> str:
-    """Bytes as a person reads them: 512 bytes, 3.4 MiB, 37.3 GiB."""
-    if n < 1024:
-        return f"{int(n)} bytes"
-    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
-        n /= 1024
-        if n < 1024 or unit == "PiB":
-            return f"{n:.1f} {unit}"
-    raise AssertionError("unreachable")
 
 
 def check_regular(path: str | os.PathLike, what: str) -> None:

@@ -176,3 +176,23 @@ def test_train_checks_the_input_against_the_data_before_building_the_model(bombs
     result = bombs["an Input of 4 GB against iris"]
     assert result["error"] == "model" and "the iris data gives (N, 4)" in result["message"], result
     assert result["grew_mb"] < 500
+
+
+def test_validate_warns_when_one_sample_or_the_parameters_exceed_the_machines_memory(tmp_path, capsys):
+    from graph_builder import Graph, Project
+    from graph_builder.footprint import machine_memory
+    from graph_builder.project import save_project
+    from runtime.cli import main
+
+    g = Graph()
+    a = g.add_node("Input", params={"shape": [100000]})
+    b = g.add_node("Linear", params={"out_features": 100000})  # 10 billion parameters
+    c = g.add_node("Output")
+    g.connect(a.id, b.id)
+    g.connect(b.id, c.id)
+    save_project(Project(g, {"name": "iris"}, {}), tmp_path / "huge.json")
+    assert main(["validate", str(tmp_path / "huge.json")]) == 0
+    out = capsys.readouterr().out
+    if machine_memory() and machine_memory() < 10**11 * 16:
+        assert "warning: the network has 10,000,100,000 parameters: 37.3 GiB of weights" in out
+    assert "valid:" in out
