@@ -795,6 +795,7 @@ class _Run:
     def _check_finite(self, bad_at: torch.Tensor) -> None:
         b = int(bad_at)
         if b >= 0:
+            self.batch = b  # the failed event names the batch the message names
             raise NonFiniteLossError(
                 f"The loss became NaN or infinite at epoch {self.epoch}, batch {b + 1}. Lower the learning rate "
                 f"(now {self.t['lr']:g}), turn on gradient clipping, or check the data for extreme values.")

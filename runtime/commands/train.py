@@ -61,10 +61,19 @@ def run(args) -> int:
 
     printer = _JsonPrinter() if args.json else _TextPrinter()
     final = None
-    for event in train(project, training=overrides, run_dir=run_dir, resume=args.resume):
+    dataset = _dataset_beside(project, Path(args.file))
+    for event in train(project, dataset=dataset, training=overrides, run_dir=run_dir, resume=args.resume):
         printer(event)
         final = event
     return EXIT_OK if final and final["type"] == "finished" else EXIT_INVALID
+
+
+def _dataset_beside(project, project_file: Path) -> dict:
+    """A relative dataset path is read from the project file's folder, not the current directory."""
+    path = (project.dataset if project is not None else {}).get("path")
+    if not path or Path(path).expanduser().is_absolute():
+        return {}
+    return {"path": str(project_file.resolve().parent / Path(path))}
 
 
 def _say(args, event: dict) -> None:
