@@ -7,7 +7,7 @@ rename survives a crash. A new file gets 0o666 minus the umask, as `open()` woul
 written through to its target, so the link stays a link. On any failure the temporary file
 is removed and the old file is left as it was, and the failure is a `WriteError` that names
 the file. Temporary files carry their writer's process id, so those left by a writer that was
-killed are removed the next time a file of that name is written.
+killed are removed the next time a file in that folder is written.
 """
 
 from __future__ import annotations
@@ -100,26 +100,32 @@ _live: set[str] = set()  # this process's temporary files still being written
 
 
 def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
-    """Remove the temporary files of `path` left by writers that died; returns those removed.
+    """Remove the temporary files in `path`'s folder left by writers that died; returns those removed.
 
-    Only names of this module's own pattern (`.<name>.<pid>.<random>.tmp[<suffix>]`, or the
-    older `.<name>.<random>.tmp[<suffix>]`) are touched, and only when their writer is gone.
+    Only names of this module's own pattern are touched: `.<name>.<pid>.<random>.tmp[<suffix>]`
+    of any file in the folder whose writer process is gone, and the older pid-less
+    `.<name>.<random>.tmp[<suffix>]` of `path` itself.
     """
     target = Path(path)
-    pattern = re.compile(rf"\.{re.escape(target.name)}\.(?:(\d+)\.)?[A-Za-z0-9_]{{8}}\.tmp"
-                         rf"(?:{re.escape(target.suffix)})?")
+    older = re.compile(rf"\.{re.escape(target.name)}\.[a-z0-9_]{{8}}\.tmp(?:{re.escape(target.suffix)})?")
     removed = []
+    folder = target.parent if str(target.parent) else Path(".")
     try:
-        names = os.listdir(target.parent if str(target.parent) else ".")
+        names = os.listdir(folder)
     except OSError:
         return removed
     for name in names:
-        match = pattern.fullmatch(name)
-        if not match:
+        if not name.startswith(".") or ".tmp" not in name:
             continue
-        stale = target.parent / name
-        pid = int(match.group(1)) if match.group(1) else None
-        if pid == os.getpid() and os.path.abspath(stale) in _live or pid not in (None, os.getpid()) and _alive(pid):
+        match = _TEMP.fullmatch(name)
+        if match and (match.group("suffix") or "") == Path(match.group("name")).suffix:
+            pid = int(match.group("pid"))
+            stale = folder / name
+            if pid == os.getpid() and os.path.abspath(stale) in _live or pid != os.getpid() and _alive(pid):
+                continue
+        elif older.fullmatch(name):
+            stale = folder / name
+        else:
             continue
         try:
             if stale.is_file() and not stale.is_symlink():
@@ -128,6 +134,9 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
         except OSError:
             pass
     return removed
+
+
+_TEMP = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[a-z0-9_]{8}\.tmp(?P<suffix>\.[^.]+)?")
 
 
 def _alive(pid: int) -> bool:

@@ -62,12 +62,13 @@ def test_only_our_own_stale_temp_files_are_removed(tmp_path):
     dead = tmp_path / ".p.json.999999999.abcdefgh.tmp.json"  # no such process
     older = tmp_path / ".p.json.abcd1234.tmp.json"  # the pattern before temps carried a pid
     living = tmp_path / f".p.json.{os.getppid()}.abcdefgh.tmp.json"  # a writer that still runs
-    others = [tmp_path / n for n in (".p.json.notes", "p.json.tmp", ".q.json.999999999.abcdefgh.tmp.json",
-                                     ".p.json.999999999.abc.tmp")]
-    for p in [dead, older, living, *others]:
+    sibling = tmp_path / ".checkpoint.pt.999999999.abcdefgh.tmp.pt"  # another file's, its writer dead too
+    others = [tmp_path / n for n in (".p.json.notes", "p.json.tmp", ".q.json.abcdefgh.tmp.json",
+                                     ".p.json.999999999.abc.tmp", ".q.json.999999999.abcdefgh.tmp.txt")]
+    for p in [dead, older, living, sibling, *others]:
         p.write_text("x")
     write_atomic(path, b'{"new": 1}')
-    assert not dead.exists() and not older.exists()
+    assert not dead.exists() and not older.exists() and not sibling.exists()
     assert living.exists() and all(p.exists() for p in others)
     assert path.read_bytes() == b'{"new": 1}'
 
