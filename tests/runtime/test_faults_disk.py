@@ -37,7 +37,8 @@ def test_new_onto_a_full_disk_names_the_file_and_keeps_the_old_one(disk, capsys)
 
 
 @pytest.mark.parametrize("fmt, name, extra", [("python", "model.py", []),
-                                              ("weights", "model.safetensors", ["--untrained"])])
+                                              ("weights", "model.safetensors", ["--untrained"]),
+                                              ("onnx", "model.onnx", []), ("pt2", "model.pt2", [])])
 def test_export_onto_a_full_disk_names_the_file_and_keeps_the_old_one(disk, capsys, fmt, name, extra):
     out = disk.folder / name
     out.write_bytes(b"old export")
