@@ -539,7 +539,11 @@ class _Run:
     def _prepare_folder(self) -> None:
         if self.run_dir is None:
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "confusion").mkdir(exist_ok=True)
+        except OSError as exc:
+            raise WriteError(self.run_dir, exc) from None
         self.network = self._network_record()
         config = {
             "format": "netcanvas-run", "version": 1,
@@ -556,7 +560,6 @@ class _Run:
         }
         if not (self.resume and (self.run_dir / "config.json").exists()):
             write_atomic(self.run_dir / "config.json", json.dumps(config, indent=2, default=_jsonable).encode())
-        (self.run_dir / "confusion").mkdir(exist_ok=True)
         self._log = RunLog(self.run_dir / METRICS, resume=self.resume, committed=self._log_bytes,
                            last_epoch=self._resumed_epoch)
 

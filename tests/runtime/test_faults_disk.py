@@ -105,3 +105,14 @@ def test_training_that_fills_the_disk_midway_stops_with_one_message_and_no_temp_
     assert "No space left on device" in events[-1]["message"] and str(run) in events[-1]["message"]
     assert [e["type"] for e in events].count("failed") == 1
     assert d.leftovers() == []
+
+
+def test_a_run_folder_that_cannot_be_made_is_named_in_one_failed_event(tmp_path):
+    import torch
+
+    (tmp_path / "taken").write_text("a file where the runs folder should be")
+    events = list(train(module=torch.nn.Linear(4, 3), dataset={"name": "iris"}, training={"epochs": 1},
+                        run_dir=tmp_path / "taken" / "run", live=False))
+    assert [e["type"] for e in events] == ["failed"]
+    assert events[0]["kind"] == "disk" and f"cannot write {tmp_path / 'taken' / 'run'}: " in events[0]["message"]
+    assert "traceback" not in events[0]
