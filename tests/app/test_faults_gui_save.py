@@ -22,3 +22,14 @@ def test_ctrl_s_onto_a_full_disk_names_the_file_and_keeps_the_old_one(make_windo
     assert str(path) in text and "No space left on device" in text and "Traceback" not in text
     window.last_dialog.close()
     assert path.read_bytes() == before and small_disk.leftovers() == []
+
+
+def test_a_run_started_from_the_window_reads_a_relative_dataset_beside_the_project(make_window, tmp_path):
+    project = load_project(template_paths()["mlp_iris"])
+    project.dataset.update({"name": "csv", "path": "data.csv"})
+    save_project(project, tmp_path / "p.json")
+    window = make_window()
+    window.set_project(load_project(tmp_path / "p.json"), tmp_path / "p.json")
+    snapshot = window.training.snapshot()
+    assert snapshot["dataset"]["path"] == str(tmp_path / "data.csv")
+    assert window.project.dataset["path"] == "data.csv"  # the document keeps what the user wrote

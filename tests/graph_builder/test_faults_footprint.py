@@ -29,3 +29,4 @@ def test_one_samples_activations_beyond_memory_are_named():
 def test_a_network_that_fits_gets_no_warning():
     assert memory_warnings(shapes_of(100), memory=2**30) == []
     assert [size_text(n) for n in (512, 1536, 1.04858e6)] == ["512 bytes", "1.5 KiB", "1.0 MiB"]
+
