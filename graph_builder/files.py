@@ -51,9 +51,8 @@ def not_regular(path: str | os.PathLike) -> str | None:
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Replace `path` with `data` atomically; returns the path written (a symlink's target)."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
     return _target(Path(path))
 
 

@@ -31,9 +31,9 @@ class RunLog:
         try:
             if resume and self.path.exists():
                 cut_log(self.path, committed, last_epoch)
-                self._f = open(self.path, "a", encoding="utf-8")
+                self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 — held for the run
             else:
-                self._f = open(self.path, "w", encoding="utf-8")
+                self._f = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 — held for the run
         except OSError as exc:
             raise WriteError(self.path, exc) from None
 

@@ -17,7 +17,11 @@ import numpy as np
 
 from graph_builder.files import not_regular
 from graph_builder.footprint import machine_memory, size_text
-from runtime.data.errors import DatasetFormatError, DatasetSettingError, DatasetTooLargeError
+from runtime.data.errors import (
+    DatasetFormatError,
+    DatasetSettingError,
+    DatasetTooLargeError,
+)
 
 DEFAULT_MAX_BYTES = 4 * 2**30
 MAX_IMAGE_PIXELS = 64_000_000  # one image decoded at full size (8000 x 8000) before it is reduced

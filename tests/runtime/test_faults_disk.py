@@ -10,7 +10,7 @@ import pytest
 
 from runtime.cli import main
 from runtime.runlog import RunLog
-from runtime.trainer import last_event, train
+from runtime.trainer import train
 
 
 @pytest.fixture()

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-import graph_builder.files as files
+from graph_builder import files
 from runtime.runlog import RunLog
 from runtime.trainer import CHECKPOINT, last_event, train
 
@@ -208,7 +208,7 @@ def test_sigkill_after_the_second_epoch_line_then_resume_logs_each_epoch_once(tm
                 break
     child.wait()
     child.stdout.close()
-    done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    done = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
     assert done.returncode == 0, done.stderr
     assert epochs_logged(run) == [1, 2, 3, 4]
 
@@ -217,7 +217,7 @@ def test_the_trainers_files_go_through_the_atomic_helper():
     """Every file the trainer writes is written by graph_builder.files (so it is fsynced)."""
     import inspect
 
-    import runtime.trainer as trainer
+    from runtime import trainer
 
     source = inspect.getsource(trainer)
     assert "open(" not in source.replace("RunLog(", "")
