@@ -627,8 +627,8 @@ class _Run:
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
-        except (RuntimeError, ValueError, KeyError) as exc:
-            raise CheckpointError(f"the checkpoint in {self.run_dir} was made for a different model or optimizer "
+        except (RuntimeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            raise CheckpointError(f"{path} was made for a different model or optimizer, or is damaged "
                                   f"({exc}); resume with the same project or start a new run") from None
         if self.scheduler is not None and state.get("scheduler"):
             self.scheduler.load_state_dict(state["scheduler"])

@@ -161,6 +161,8 @@ def resume(run):
     (lambda s: s.update(step=-1), "'step' is -1"),
     (lambda s: s.pop("optimizer"), "no optimizer state"),
     (lambda s: s.update(best={"epoch": 7, "value": 0.1}), "best epoch is 7"),
+    (lambda s: s["model"].update({"0.weight": "not a tensor"}), "was made for a different model or optimizer"),
+    (lambda s: s["model"].update({"0.weight": torch.zeros(2, 2)}), "was made for a different model or optimizer"),
 ])
 def test_a_damaged_checkpoint_gets_one_message_naming_the_file_and_the_fault(finished_run, damage, words):
     state = torch.load(finished_run / CHECKPOINT, weights_only=True)
