@@ -33,3 +33,18 @@ def test_a_run_started_from_the_window_reads_a_relative_dataset_beside_the_proje
     snapshot = window.training.snapshot()
     assert snapshot["dataset"]["path"] == str(tmp_path / "data.csv")
     assert window.project.dataset["path"] == "data.csv"  # the document keeps what the user wrote
+
+
+def test_an_autosave_onto_a_full_disk_names_the_recovery_file(make_window, small_disk):
+    window = make_window()
+    window.set_project(load_project(template_paths()["mlp_iris"]), None, unsaved=True)
+    window.autosave.folder = small_disk.folder
+    window.autosave.path = small_disk.folder / "autosave-test.json"
+    window.autosave_now()
+    before = window.autosave.path.read_bytes()
+    small_disk.fill()
+    window.autosave_now()
+    text = window.statusBar().currentMessage()
+    assert text.startswith("Autosave failed: cannot write") and str(window.autosave.path) in text
+    assert "No space left on device" in text
+    assert window.autosave.path.read_bytes() == before and small_disk.leftovers() == []
