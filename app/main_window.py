@@ -836,8 +836,8 @@ class MainWindow(QMainWindow):
                 self.autosave.write(self.project, str(self.path) if self.path else None)
             else:
                 self.autosave.discard()
-        except OSError as exc:
-            self.status_message(f"Autosave failed: {exc.strerror or exc}")
+        except OSError as exc:  # a WriteError names the recovery file; the previous copy is intact
+            self.status_message(f"Autosave failed: {exc}")
 
     def offer_recovery(self) -> RecoveryFile | None:
         """If a session ended without closing, offer to recover its autosave (non-blocking)."""

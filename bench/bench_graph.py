@@ -61,7 +61,34 @@ def best_of(fn, repeat: int = 15) -> tuple[float, float]:
     return min(times) * 1e3, statistics.median(times) * 1e3
 
 
+def chain_connect_cost(nodes: int, probe: int = 200) -> tuple[float, float, float]:
+    """Build an Input → ReLU × … chain of `nodes` nodes through the API; returns the build time (s)
+    and the mean cost (µs) of one `connect` and of one `add_node` over the last `probe` nodes."""
+    g = Graph()
+    started = time.perf_counter()
+    prev = g.add_node("Input", params={"shape": [8]})
+    connect_s = add_s = 0.0
+    for i in range(1, nodes):
+        t0 = time.perf_counter()
+        node = g.add_node("ReLU")
+        t1 = time.perf_counter()
+        g.connect(prev.id, node.id)
+        t2 = time.perf_counter()
+        if i >= nodes - probe:
+            add_s += t1 - t0
+            connect_s += t2 - t1
+        prev = node
+    return time.perf_counter() - started, connect_s / probe * 1e6, add_s / probe * 1e6
+
+
 def main() -> None:
+    small_build, small_connect, small_add = chain_connect_cost(1_000)
+    big_build, big_connect, big_add = chain_connect_cost(20_000)
+    print(f"chain through the API: one connect at 1,000 nodes {small_connect:6.1f} µs, at 20,000 nodes "
+          f"{big_connect:6.1f} µs → ratio {big_connect / small_connect:.2f}× (target: does not grow)")
+    print(f"                       one add_node at 1,000 nodes {small_add:6.1f} µs, at 20,000 nodes "
+          f"{big_add:6.1f} µs → ratio {big_add / small_add:.2f}×; whole 20,000-node build {big_build:.2f} s")
+
     g = residual_mlp()
     assert check(g).ok
     full_min, full_med = best_of(lambda: check(g))

@@ -174,7 +174,9 @@ class Rename(Command):
         node = graph.node(self.node_id)
         name = graph.check_name(self.name, exclude=self.node_id)
         old = node.name
+        names = graph._names()
         node.name = name
+        names.rename(node.id, old, name)
         graph.events.node_renamed.emit(node.id, name)
         return Rename(self.node_id, old)
 
@@ -227,12 +229,67 @@ class Batch(Command):
 _NAME_TAIL = re.compile(r"^(.*?)(?:_(\d+))?$")
 
 
+class _Wiring:
+    """Edges into and out of each node, and which edges exist; kept in step with Graph.edges."""
+
+    def __init__(self, edges: list[Edge]) -> None:
+        self.into: dict[str, list[Edge]] = {}
+        self.out: dict[str, list[Edge]] = {}
+        self.present: dict[Edge, int] = {}
+        self.count = 0
+        for edge in edges:
+            self.add(edge)
+
+    def add(self, edge: Edge) -> None:
+        self.into.setdefault(edge.dst, []).append(edge)
+        self.out.setdefault(edge.src, []).append(edge)
+        self.present[edge] = self.present.get(edge, 0) + 1
+        self.count += 1
+
+    def remove(self, edge: Edge) -> None:
+        self.into[edge.dst].remove(edge)
+        self.out[edge.src].remove(edge)
+        self.present[edge] -= 1
+        if not self.present[edge]:
+            del self.present[edge]
+        self.count -= 1
+
+
+class _Names:
+    """Node ids by name, and per name stem the first `stem_<i>` that may be free; kept in step with Graph.nodes."""
+
+    def __init__(self, nodes) -> None:
+        self.ids: dict[str, set[str]] = {}
+        self.first_free: dict[str, int] = {}
+        self.count = 0
+        for node in nodes:
+            self.add(node.id, node.name)
+
+    def add(self, node_id: str, name: str) -> None:
+        self.ids.setdefault(name, set()).add(node_id)
+        self.count += 1
+
+    def remove(self, node_id: str, name: str) -> None:
+        holders = self.ids.get(name, set())
+        holders.discard(node_id)
+        if not holders:
+            self.ids.pop(name, None)
+        self.count -= 1
+        self.first_free.clear()  # a name came free: the first free suffix may be lower now
+
+    def rename(self, node_id: str, old: str, new: str) -> None:
+        self.remove(node_id, old)
+        self.add(node_id, new)
+
+
 class Graph:
     """Nodes (in insertion order) and edges (ordered), changed only through commands."""
 
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {}
         self.edges: list[Edge] = []
+        self._wires: _Wiring | None = None  # edges by node, so an edit need not scan every edge
+        self._name_index: _Names | None = None  # node ids by name, so naming a node need not scan them all
         self.events = GraphEvents()
         self.library = None  # the project's Networks when this graph is one of them (blocks resolve there)
         self._next_id = 1
@@ -367,7 +424,7 @@ class Graph:
 
     def free_input_port(self, node_id: str) -> str | None:
         """The first input port of `node_id` that can take another wire."""
-        used = {e.dst_port for e in self.edges if e.dst == node_id}
+        used = {e.dst_port for e in self._wiring().into.get(node_id, ())}
         for port in self.input_ports(node_id):
             if port.multi or port.name not in used:
                 return port.name
@@ -399,17 +456,38 @@ class Graph:
 
     def ancestors(self, node_id: str) -> set[str]:
         """Every node with a path into `node_id`."""
-        parents: dict[str, list[str]] = {}
-        for e in self.edges:
-            parents.setdefault(e.dst, []).append(e.src)
+        into = self._wiring().into
         seen: set[str] = set()
         stack = [node_id]
         while stack:
-            for p in parents.get(stack.pop(), ()):
-                if p not in seen:
-                    seen.add(p)
-                    stack.append(p)
+            for e in into.get(stack.pop(), ()):
+                if e.src not in seen:
+                    seen.add(e.src)
+                    stack.append(e.src)
         return seen
+
+    def _reaches(self, start: str, goal: str) -> bool:
+        """Whether a path leads from `start` to `goal`: a search over `start`'s descendants only,
+        which for the usual edit (wiring a new node onto the end) is a step or two."""
+        out = self._wiring().out
+        seen = {start}
+        stack = [start]
+        while stack:
+            node = stack.pop()
+            if node == goal:
+                return True
+            for e in out.get(node, ()):
+                if e.dst not in seen:
+                    seen.add(e.dst)
+                    stack.append(e.dst)
+        return False
+
+    def _wiring(self) -> "_Wiring":
+        """The edges by node, rebuilt when `edges` was changed other than by an edit (file loading)."""
+        wires = self._wires
+        if wires is None or wires.count != len(self.edges):
+            wires = self._wires = _Wiring(self.edges)
+        return wires
 
     # ------------------------------------------------------------ checks shared with the editor
 
@@ -423,16 +501,15 @@ class Graph:
             raise PortError(f"{dst.name} has no input port {edge.dst_port!r}")
         if edge.src == edge.dst:
             raise CycleError(f"{src.name} cannot feed itself: that would be a cycle")
-        if edge in self.edges:
+        wires = self._wiring()
+        if edge in wires.present:
             raise PortError(f"{self.describe_edge(edge)} is already connected")
-        if not ports[edge.dst_port].multi and any(
-            e.dst == edge.dst and e.dst_port == edge.dst_port for e in self.edges
-        ):
+        if not ports[edge.dst_port].multi and any(e.dst_port == edge.dst_port for e in wires.into.get(edge.dst, ())):
             raise PortError(
                 f"{dst.name}.{edge.dst_port} already has an input; remove that wire first "
                 "or merge the branches with Add or Concatenate"
             )
-        if edge.dst in self.ancestors(edge.src):
+        if self._reaches(edge.dst, edge.src):
             raise CycleError(
                 f"connecting {src.name} → {dst.name} would create a cycle "
                 f"({dst.name} already feeds {src.name})"
@@ -453,21 +530,31 @@ class Graph:
         name = name.strip()
         if len(name) > MAX_NAME_LENGTH:
             raise NodeNameError(f"a node name can have at most {MAX_NAME_LENGTH} characters")
-        for node in self.nodes.values():
-            if node.name == name and node.id != exclude:
-                raise NodeNameError(f"another node is already named {name!r}; names are unique in a graph")
+        if any(holder != exclude for holder in self._names().ids.get(name, ())):
+            raise NodeNameError(f"another node is already named {name!r}; names are unique in a graph")
         return name
 
     def unique_name(self, base: str, taken: Iterable[str] = ()) -> str:
         """`base`, or `base_1`, `base_2` … : the first not used in this graph (or in `taken`)."""
-        used = {n.name for n in self.nodes.values()} | set(taken)
-        if base not in used:
+        names = self._names()
+        taken = set(taken)
+        if base not in names.ids and base not in taken:
             return base
         stem = _NAME_TAIL.match(base).group(1) or base
-        i = 1
-        while f"{stem}_{i}" in used:
+        i = names.first_free.get(stem, 1)  # every stem_1 … stem_(i-1) is in use: no need to try them again
+        while f"{stem}_{i}" in names.ids:
+            i += 1
+        names.first_free[stem] = i
+        while f"{stem}_{i}" in names.ids or f"{stem}_{i}" in taken:
             i += 1
         return f"{stem}_{i}"
+
+    def _names(self) -> "_Names":
+        """The node names, rebuilt when `nodes` was changed other than by an edit (file loading)."""
+        names = self._name_index
+        if names is None or names.count != len(self.nodes):
+            names = self._name_index = _Names(self.nodes.values())
+        return names
 
     def new_id(self) -> str:
         """A node id never used in this graph."""
@@ -485,29 +572,37 @@ class Graph:
         self.check_name(node.name)
         if node.type_id == "Block" and self.library is not None:
             self.library.check_block(self, node.params["network"])
+        names = self._names()
         if index is None or index >= len(self.nodes):
             self.nodes[node.id] = node
         else:
             items = list(self.nodes.items())
             items.insert(index, (node.id, node))
             self.nodes = dict(items)
+        names.add(node.id, node.name)
         self.events.node_added.emit(node)
 
     def _remove_node(self, node_id: str) -> None:
+        names = self._names()
         node = self.nodes.pop(node_id)
+        names.remove(node.id, node.name)
         self.events.node_removed.emit(node)
 
     def _insert_edge(self, edge: Edge, index: int | None) -> None:
         if edge.src not in self.nodes or edge.dst not in self.nodes:
             raise EditError(f"cannot wire {self.describe_edge(edge)}: a node is missing")
+        wires = self._wiring()
         if index is None or index >= len(self.edges):
             self.edges.append(edge)
         else:
             self.edges.insert(index, edge)
+        wires.add(edge)
         self.events.edge_added.emit(edge)
 
     def _remove_edge(self, edge: Edge) -> None:
+        wires = self._wiring()
         self.edges.remove(edge)
+        wires.remove(edge)
         self.events.edge_removed.emit(edge)
 
     # ------------------------------------------------------------ serialisation

@@ -10,6 +10,7 @@ torch and no Qt, so projects open and validate instantly.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -184,6 +185,17 @@ def validate_dataset_section(data: Any, path: str = "$.dataset", fill_defaults: 
         raise SettingsError(f"the {d['name']} dataset reads your files: set path to the "
                             f"{'file' if d['name'] in ('csv', 'npz') else 'folder'}", f"{path}.path")
     return d if fill_defaults else _given(data, d)
+
+
+def dataset_beside(dataset: Mapping, project_file: str | os.PathLike | None) -> dict:
+    """The dataset section with a relative path read from the project file's folder, not the
+    current directory (an untitled project keeps its path as written)."""
+    d = dict(dataset)
+    path = d.get("path")
+    if not path or project_file is None or os.path.isabs(os.path.expanduser(path)):
+        return d
+    d["path"] = os.path.join(os.path.dirname(os.path.abspath(project_file)), path)
+    return d
 
 
 def validate_training_section(data: Any, path: str = "$.training", fill_defaults: bool = False) -> dict:

@@ -8,8 +8,11 @@ the run failed, 2 the input could not be read.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
+
+from graph_builder.files import WriteError
 
 COMMAND_MODULES = [
     "runtime.commands.layers",
@@ -48,6 +51,18 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `netcanvas layers | head`
         return EXIT_OK
+    except WriteError as exc:  # full disk, read-only folder: one line, the file named
+        print(f"netcanvas {args.command}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRNOS:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"netcanvas {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO}
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ export leaves nothing behind and never a half-written file.
 
 from __future__ import annotations
 
+import io
 import os
 import time
 import warnings
@@ -16,7 +17,7 @@ import torch
 from torch import nn
 
 from graph_builder.graph import Graph
-from graph_builder.files import replace_atomic, temp_beside, write_atomic
+from graph_builder.files import WriteError, not_regular, replace_atomic, temp_beside, write_atomic
 from graph_builder.shapes import format_shape
 
 from runtime.codegen import ModelInterface, generate_source, model_interface
@@ -122,6 +123,9 @@ def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     from safetensors.torch import load
 
     path = Path(path)
+    problem = not_regular(path)
+    if problem:  # /dev/zero would read until memory runs out, a FIFO block for ever
+        raise WeightsFileError(f"{problem}; weights are read from a .safetensors file")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -266,6 +270,8 @@ def export_onnx(target: Graph | nn.Module, path: str | os.PathLike, *, graph: Gr
                 onnx.checker.check_model(onnx.load(str(tmp)), full_check=True)
                 exporter = name
                 break
+            except OSError as exc:  # a full disk or read-only folder: no other exporter will do better
+                raise WriteError(path, exc) from None
             except Exception as exc:  # noqa: BLE001 — the exporters raise many kinds; name the cause
                 first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 message = f"{name} exporter failed: {type(exc).__name__}: {first_line[:400]}"
@@ -321,7 +327,6 @@ def export_pt2(module: nn.Module, example: tuple[torch.Tensor, ...] | None, path
         example = example_inputs(iface)
     was_training = module.training
     module.eval()
-    tmp = temp_beside(path)
     try:
         batch = torch.export.Dim("batch", min=1, max=1 << 20)
         try:
@@ -332,10 +337,10 @@ def export_pt2(module: nn.Module, example: tuple[torch.Tensor, ...] | None, path
                                               dynamic_shapes=tuple({0: batch} for _ in example))
         except Exception as exc:  # noqa: BLE001 — name the cause for the user
             raise ExportError(f"torch.export failed: {type(exc).__name__}: {str(exc).strip()[:500]}") from exc
-        torch.export.save(program, str(tmp), extra_files=extra_files)
-        replace_atomic(tmp, path)
+        buffer = io.BytesIO()  # serialised first: a full disk is then one OSError naming the file, not torch's
+        torch.export.save(program, buffer, extra_files=extra_files)
+        write_atomic(path, buffer.getvalue())
     finally:
-        tmp.unlink(missing_ok=True)
         module.train(was_training)
     return path
 

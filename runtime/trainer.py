@@ -16,6 +16,7 @@ weights_only=True) and confusion matrices (confusion/*.json). `resume=True` cont
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -32,12 +33,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from graph_builder.files import atomic_path, write_atomic
+from graph_builder.files import WriteError, write_atomic
 
 from runtime.data import Augmentation, DataError, DeviceSplit, Splits, dataset_config, load_splits
 from runtime.errors import NetCanvasRuntimeError
 from runtime.events import LOGGED, make
 from runtime.metrics import ClassificationMeter, RegressionMeter, better
+from runtime.runlog import METRICS, RunLog, check_checkpoint, read_config
 
 EVENT_INTERVAL_S = 0.05  # batch/progress events at most ~20 per second
 CHECKPOINT = "checkpoint.pt"
@@ -201,7 +203,9 @@ class _Run:
         self.batch = None
         self.batch_size = None
         self.device: torch.device | None = None
-        self._log = None
+        self._log: RunLog | None = None
+        self._log_bytes: int | None = None  # how much of metrics.jsonl the resumed checkpoint covers
+        self._resumed_epoch: int | None = None
         self._t0 = time.perf_counter()
         self.network: dict | None = None  # what config.json says was trained (fingerprint, parameters, title)
 
@@ -209,8 +213,13 @@ class _Run:
     def _emit(self, type_: str, **data) -> dict:
         event = make(type_, **data)  # declared in runtime/events.py
         if self._log is not None and type_ in LOGGED:
-            self._log.write(json.dumps(event, allow_nan=False, default=_jsonable) + "\n")
-            self._log.flush()
+            try:
+                self._log.write(event, default=_jsonable)
+            except WriteError:
+                if type_ != "failed":
+                    raise
+                self._log.close()  # the failure is reported as an event, not a second traceback
+                self._log = None
         return event
 
     def events(self) -> Iterator[dict]:
@@ -226,11 +235,16 @@ class _Run:
             yield self._failed(exc)
         finally:
             if self._log is not None:
-                self._log.close()
+                self._log.close()  # never raises: a failed write was already reported
                 self._log = None
 
     def _failed(self, exc: BaseException) -> dict:
         where = {"epoch": self.epoch or None, "batch": self.batch}
+        if isinstance(exc, DataError):  # data errors first: a too-large dataset is not a batch-size problem
+            return self._emit("failed", kind="data", message=f"The dataset could not be used: {exc}", **where)
+        if is_out_of_memory(exc) and not hasattr(self, "splits"):
+            return self._emit("failed", kind="data", message="The dataset could not be loaded: it does not fit in "
+                              "memory; use a smaller dataset (or a smaller image size)", **where)
         if isinstance(exc, TrainingMemoryError):
             return self._emit("failed", kind="oom", message=str(exc), batch_size_to_try=exc.batch_size_to_try, **where)
         if is_out_of_memory(exc):
@@ -240,10 +254,10 @@ class _Run:
             message = (f"Ran out of memory on {self.device or 'the device'}{at} with batch size {bs}. "
                        f"Try batch size {smaller}, or a smaller model.")
             return self._emit("failed", kind="oom", message=message, batch_size_to_try=smaller, **where)
+        if isinstance(exc, WriteError):
+            return self._emit("failed", kind="disk", message=f"Training stopped: {exc}.", **where)
         if isinstance(exc, TrainingError):
             return self._emit("failed", kind=exc.kind, message=str(exc), **where)
-        if isinstance(exc, DataError):
-            return self._emit("failed", kind="data", message=f"The dataset could not be used: {exc}", **where)
         if isinstance(exc, NetCanvasRuntimeError):
             return self._emit("failed", kind="model", message=f"The model could not be built: {exc}", **where)
         from graph_builder.errors import GraphBuilderError
@@ -525,7 +539,11 @@ class _Run:
     def _prepare_folder(self) -> None:
         if self.run_dir is None:
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "confusion").mkdir(exist_ok=True)
+        except OSError as exc:
+            raise WriteError(self.run_dir, exc) from None
         self.network = self._network_record()
         config = {
             "format": "netcanvas-run", "version": 1,
@@ -544,8 +562,8 @@ class _Run:
         }
         if not (self.resume and (self.run_dir / "config.json").exists()):
             write_atomic(self.run_dir / "config.json", json.dumps(config, indent=2, default=_jsonable).encode())
-        (self.run_dir / "confusion").mkdir(exist_ok=True)
-        self._log = open(self.run_dir / "metrics.jsonl", "a" if self.resume else "w", encoding="utf-8")
+        self._log = RunLog(self.run_dir / METRICS, resume=self.resume, committed=self._log_bytes,
+                           last_epoch=self._resumed_epoch)
 
     def _network_record(self) -> dict | None:
         """The fingerprint, parameter count and title of the network trained (None for a given module)."""
@@ -582,15 +600,19 @@ class _Run:
             "best": {"epoch": self.best_epoch, "value": self.best_value},
             "wait": self.wait,
             "step": self.step,
+            "log_bytes": self._log.commit() if self._log is not None else None,  # the journal it covers
         }
-        with atomic_path(self.run_dir / CHECKPOINT) as tmp:
-            torch.save(state, tmp)
+        buffer = io.BytesIO()  # serialised first, so a full disk is an OSError from one write, not torch's
+        torch.save(state, buffer)
+        write_atomic(self.run_dir / CHECKPOINT, buffer.getvalue())
 
     def _load_checkpoint(self) -> int:
         path = self.run_dir / CHECKPOINT if self.run_dir else None
         if path is None or not path.is_file():
             raise CheckpointError(f"there is no {CHECKPOINT} in {str(self.run_dir)!r} to resume from; a run writes it "
                                   "after its first epoch")
+        if (self.run_dir / "config.json").exists():
+            read_config(self.run_dir)  # a damaged config.json is refused here, by name
         if self.project is not None and self.module_in is None:
             from graph_builder.runs import RunsError, check_run_fits
 
@@ -603,33 +625,41 @@ class _Run:
         except Exception as exc:  # unpickling refused or a damaged file
             raise CheckpointError(f"{path} cannot be read safely ({type(exc).__name__}: {exc}); start a new run") \
                 from None
-        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-            raise CheckpointError(f"{path} is not a NetCanvas checkpoint; start a new run")
+        state = check_checkpoint(state, path, CHECKPOINT_FORMAT)
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
-        except (RuntimeError, ValueError, KeyError) as exc:
-            raise CheckpointError(f"the checkpoint in {self.run_dir} was made for a different model or optimizer "
+        except (RuntimeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            raise CheckpointError(f"{path} was made for a different model or optimizer, or is damaged "
                                   f"({exc}); resume with the same project or start a new run") from None
         if self.scheduler is not None and state.get("scheduler"):
             self.scheduler.load_state_dict(state["scheduler"])
         if self.scaler is not None and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         rng = state["rng"]
-        torch.set_rng_state(rng["torch"])
-        self.shuffle_gen.set_state(rng["shuffle"])
-        self.augment_gen.set_state(rng["augment"].to(self.augment_gen.device) if self.device.type != "cpu"
-                                   else rng["augment"])
-        if rng.get("cuda") is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state(rng["cuda"], self.device)
+        try:
+            torch.set_rng_state(rng["torch"])
+            self.shuffle_gen.set_state(rng["shuffle"])
+            self.augment_gen.set_state(rng["augment"].to(self.augment_gen.device) if self.device.type != "cpu"
+                                       else rng["augment"])
+            if rng.get("cuda") is not None and self.device.type == "cuda":
+                torch.cuda.set_rng_state(rng["cuda"], self.device)
+        except (RuntimeError, ValueError, TypeError) as exc:
+            raise CheckpointError(f"{path} is damaged: its random-number state cannot be restored ({exc}); "
+                                  "start a new run") from None
         self.best_epoch, self.best_value = state["best"]["epoch"], state["best"]["value"]
         self.wait, self.step = state["wait"], state["step"]
         best = self.run_dir / "best.safetensors"
         if best.is_file() and self.best_epoch is not None:
             from safetensors.torch import load_file
 
-            self.best_state = {k: v.to(self.device) for k, v in load_file(str(best)).items()}
-        return int(state["epoch"])
+            try:
+                self.best_state = {k: v.to(self.device) for k, v in load_file(str(best)).items()}
+            except Exception as exc:  # noqa: BLE001 — a damaged file, in safetensors' words
+                raise CheckpointError(f"{best} is damaged ({exc}); start a new run") from None
+        self._log_bytes = state.get("log_bytes")
+        self._resumed_epoch = state["epoch"]
+        return state["epoch"]
 
     # ----- the loop
     def _events(self) -> Iterator[dict]:
@@ -770,6 +800,7 @@ class _Run:
     def _check_finite(self, bad_at: torch.Tensor) -> None:
         b = int(bad_at)
         if b >= 0:
+            self.batch = b  # the failed event names the batch the message names
             raise NonFiniteLossError(
                 f"The loss became NaN or infinite at epoch {self.epoch}, batch {b + 1}. Lower the learning rate "
                 f"(now {self.t['lr']:g}), turn on gradient clipping, or check the data for extreme values.")
@@ -819,9 +850,4 @@ def _jsonable(value: Any) -> Any:
 
 
 def _read_config(run_dir: Path) -> dict:
-    try:
-        return json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(f"{str(run_dir)!r} is not a run folder (it has no config.json)") from None
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"the config.json of {str(run_dir)!r} cannot be read ({exc})") from None
+    return read_config(run_dir)

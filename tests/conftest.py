@@ -1,6 +1,72 @@
-"""Test-wide settings: Qt always runs offscreen, so tests never need a display."""
+"""Test-wide settings (Qt always runs offscreen, so tests never need a display) and a full-disk fixture."""
 
+import errno
 import os
+import shutil
+import subprocess
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("NETCANVAS_NO_AUTOSAVE_PROMPT", "1")
+
+
+# ---- a full disk for fault tests: a small tmpfs when running as root (as CI does), else ENOSPC writes
+class Disk:
+    def __init__(self, folder: Path, real: bool, monkeypatch) -> None:
+        self.folder, self.real, self._monkeypatch = folder, real, monkeypatch
+
+    def leftovers(self) -> list[str]:
+        """Temporary files a write left behind."""
+        return sorted(p.name for p in self.folder.rglob("*") if ".tmp" in p.name)
+
+    def fill(self) -> None:
+        """Take every free byte (or make every atomic write fail), from now on."""
+        if not self.real:
+            from graph_builder import files
+
+            def no_space(path):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+            self._monkeypatch.setattr(files, "_fsync_file", no_space)
+            return
+        chunk = b"\0" * 65536
+        with open(self.folder / ".filler", "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(chunk)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+        for size in (4096, 512, 1):  # the last partial pages too
+            with open(self.folder / f".filler{size}", "wb", buffering=0) as f:
+                try:
+                    while True:
+                        f.write(b"\0" * size)
+                except OSError:
+                    pass
+
+
+@contextmanager
+def _small_disk(tmp_path: Path, monkeypatch, size: str = "4m"):
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = False
+    if os.geteuid() == 0 and shutil.which("mount"):
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(folder)],
+                              capture_output=True, check=False)
+        mounted = done.returncode == 0
+    try:
+        yield Disk(folder, mounted, monkeypatch)
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.fixture()
+def small_disk(tmp_path, monkeypatch):
+    """A folder on its own small file system (a tmpfs mounted as root, unmounted afterwards), else a
+    folder whose atomic writes fail with ENOSPC once `fill()` is called."""
+    with _small_disk(tmp_path, monkeypatch) as disk:
+        yield disk

@@ -197,7 +197,11 @@ class TrainingController(QObject):
         """
         from graph_builder.project import project_to_dict
 
-        return copy.deepcopy(project_to_dict(self.project))
+        from graph_builder.settings import dataset_beside
+
+        snapshot = copy.deepcopy(project_to_dict(self.project))
+        snapshot["dataset"] = dataset_beside(snapshot["dataset"], self.project_path())  # the run may start elsewhere
+        return snapshot
 
     def train(self) -> bool:
         """Start a run of the current project; False (with a message) when it cannot start."""

@@ -282,13 +282,16 @@ class DataPanel(QWidget):
             self._pending = augmented  # one load at a time; the latest request wins
             return
         self.summary.setText("Loading the dataset…")
+        from graph_builder.settings import dataset_beside
+
         config = dict(self.controller.project.dataset)
         self._loaded_config = config
         if augmented:
             self._draws += 1
         if self._job is not None:
             self._job.deleteLater()  # it has ended; it would otherwise hold its samples until the panel goes
-        self._job = run_in_background(load_preview, config, augmented, self._draws, on_done=self._on_loaded,
+        beside = dataset_beside(config, self.controller.project_path())  # a relative path: the project's folder
+        self._job = run_in_background(load_preview, beside, augmented, self._draws, on_done=self._on_loaded,
                                       on_error=self._on_failed, parent=self)
 
     def _on_loaded(self, preview: dict) -> None:

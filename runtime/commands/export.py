@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from graph_builder.errors import GraphBuilderError, ProjectError
+from graph_builder.files import not_regular
 from graph_builder.project import load_project
 
 from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
@@ -77,6 +78,10 @@ def run(args) -> int:
         print("--format weights needs trained weights: pass --weights RUN/best.safetensors (a run of this "
               "network), or --untrained to write freshly initialised, untrained weights", file=sys.stderr)
         return EXIT_INVALID
+    if args.weights and not_regular(args.weights):  # before anything opens it: a FIFO would block
+        print(f"cannot use --weights {args.weights}: {not_regular(args.weights)}; pass a .safetensors file",
+              file=sys.stderr)
+        return EXIT_UNREADABLE
     if args.weights:
         problem = _wrong_run(args.weights, project)
         if problem:

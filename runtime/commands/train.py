@@ -14,6 +14,7 @@ from pathlib import Path
 from graph_builder.errors import ProjectError
 from graph_builder.project import load_project
 from graph_builder.runs import new_run_dir, runs_folder
+from graph_builder.settings import dataset_beside
 from graph_builder.validation import validate
 
 from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
@@ -61,7 +62,8 @@ def run(args) -> int:
 
     printer = _JsonPrinter() if args.json else _TextPrinter()
     final = None
-    for event in train(project, training=overrides, run_dir=run_dir, resume=args.resume):
+    dataset = {"path": dataset_beside(project.dataset, args.file).get("path")} if project.dataset.get("path") else None
+    for event in train(project, dataset=dataset, training=overrides, run_dir=run_dir, resume=args.resume):
         printer(event)
         final = event
     return EXIT_OK if final and final["type"] == "finished" else EXIT_INVALID

@@ -9,6 +9,7 @@ import json
 import sys
 
 from graph_builder.errors import GraphBuilderError, ProjectError
+from graph_builder.footprint import memory_warnings
 from graph_builder.project import load_project
 from graph_builder.shape_math import format_shape
 from graph_builder.validation import check
@@ -56,6 +57,8 @@ def run(args) -> int:
         where = f"{name}: " if several else ""
         for issue in result.issues:
             print(f"{issue.severity}: {where}{issue.message}" + (f"  (fix: {issue.fix.title})" if issue.fix else ""))
+        for warning in memory_warnings(result.shapes):
+            print(f"warning: {where}{warning}")
         if result.ok:
             print(f"valid: {where}{len(graph.nodes)} nodes, {result.shapes.total_params:,} parameters, "
                   f"{result.shapes.total_macs:,} multiply-accumulates per sample")
@@ -70,5 +73,6 @@ def _report(graph, result) -> dict:
         "issues": [issue.to_dict() for issue in result.issues],
         "total_params": result.shapes.total_params,
         "total_macs": result.shapes.total_macs,
+        "memory_warnings": memory_warnings(result.shapes),
         "shapes": {graph.nodes[n].name: format_shape(s) for n, s in result.shapes.out.items()},
     }

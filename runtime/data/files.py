@@ -17,6 +17,8 @@ import numpy as np
 
 from runtime.data.errors import (DatasetFileNotFoundError, DatasetFormatError, DatasetSettingError,
                                  DatasetTooLargeError)
+from runtime.data.limits import (MAX_IMAGE_PIXELS, check_file_size, check_regular, check_size, data_limit,
+                                 npz_headers, size_text)
 from runtime.data.raw import RawData, label_codes
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -40,26 +42,47 @@ def _existing(path: str | Path | None, what: str, folder: bool = False) -> Path:
         raise DatasetSettingError(f"{str(p)!r} is a file, but the {what} dataset reads a folder; choose its folder")
     if not folder and p.is_dir():
         raise DatasetSettingError(f"{str(p)!r} is a folder, but the {what} dataset reads one file; choose the file")
+    if not folder:
+        check_regular(p, what)  # before anything opens it: /dev/zero reads for ever, a FIFO blocks
     return p
 
 
 # ---------------------------------------------------------------- CSV
 
+CSV_PARSE_FACTOR = 12  # a CSV held as Python rows of cells takes about this many times its size
+
+
 def _number(text: str) -> float | None:
+    """The value of a cell as a finite float32, or None (text, NaN, or beyond float32's range)."""
     try:
         value = float(text)
     except ValueError:
         return None
-    return value if np.isfinite(value) else None
+    return value if np.isfinite(value) and abs(value) <= FLOAT32_MAX else None
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # 1e39 would become inf in the float32 tensors
 
 
 def load_csv(path: str | Path, target: str | int | None = None, target_type: str = "auto") -> RawData:
     """A CSV table: numeric feature columns and one target column (by header name or 0-based index)."""
     p = _existing(path, "CSV")
+    check_file_size(p, "CSV, parsed into rows of cells", factor=CSV_PARSE_FACTOR)
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise DatasetFormatError(f"{p.name} is not a UTF-8 text file; is it really a CSV file?") from None
+    except OSError as exc:
+        raise DatasetFormatError(f"{p} cannot be read ({exc.strerror or exc}); check the file's permissions") \
+            from None
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -94,6 +117,14 @@ def load_csv(path: str | Path, target: str | int | None = None, target_type: str
                     "columns must be numeric (remove the column, make it the target, or fill the value)")
             x[i, k] = value
     raw_target = [row[col].strip() for row in body]
+    for i, value in enumerate(raw_target):
+        line = i + 1 + has_header
+        if not value:
+            raise DatasetFormatError(f"{p.name} line {line}, column {header[col]!r}: the target is empty; every "
+                                     "row needs a target (fill it or remove the row)")
+        if _number(value) is None and _is_float(value):
+            raise DatasetFormatError(f"{p.name} line {line}, column {header[col]!r}: {value!r} is not a finite "
+                                     "number (too large for 32-bit floats, or NaN); fix the value or remove the row")
     numbers = [_number(v) for v in raw_target]
     numeric = all(v is not None for v in numbers)
     if target_type == "auto":
@@ -139,6 +170,7 @@ def load_npz(path: str | Path) -> RawData:
         raise DatasetFormatError(f"{p.name} is not a readable .npz archive (it is not a zip file); "
                                  "write it with np.savez(path, x=inputs, y=targets)")
     try:
+        _check_npz_headers(p)
         with np.load(p, allow_pickle=False) as archive:
             keys = set(archive.files)
             missing = [k for k in ("x", "y") if k not in keys]
@@ -147,7 +179,7 @@ def load_npz(path: str | Path) -> RawData:
                                          f"{', '.join(sorted(keys)) or 'nothing'}); save it with "
                                          "np.savez(path, x=inputs, y=targets)")
             x, y = archive["x"], archive["y"]
-    except DatasetFormatError:
+    except (DatasetFormatError, DatasetTooLargeError):
         raise
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise DatasetFormatError(f"{p.name} is not a readable .npz archive ({exc}); write it with np.savez") from None
@@ -177,11 +209,31 @@ def load_npz(path: str | Path) -> RawData:
         if y.ndim > 1 and y.shape[1:] != (1,):
             raise DatasetFormatError(f"{p.name}: integer y has shape {y.shape}; class labels are one per sample, "
                                      "shape (N,); store regression targets as floats")
+        if len(classes) < 2:
+            raise DatasetFormatError(f"{p.name}: y holds a single class ({classes[0]!r}); classification needs at "
+                                     "least two (or store regression targets as floats)")
         return RawData(x, codes, "classification", classes, image=image)
     y = y.astype(np.float32)
     if not np.all(np.isfinite(y)):
         raise DatasetFormatError(f"{p.name}: y contains NaN or infinite values; clean the data first")
     return RawData(x, y.reshape(len(y), -1) if y.ndim == 1 else y, "regression", image=image)
+
+
+def _check_npz_headers(p: Path) -> None:
+    """Shapes from the headers: a 0-d array or one too large for memory is refused before it is read."""
+    headers = npz_headers(p)
+    need = 0
+    for key in ("x", "y"):
+        if key not in headers:
+            continue  # reported with the archive's contents below
+        shape, dtype = headers[key]
+        if shape == ():
+            raise DatasetFormatError(f"{p.name}: {key} is a single number (a 0-d array), not one entry per sample; "
+                                     f"save {key} with the samples along its first axis")
+        count = int(np.prod(shape, dtype=object))
+        need += count * (dtype.itemsize + 4)  # the array as stored, and as float32 tensors
+    shapes = ", ".join(f"{k} {headers[k][0]} {headers[k][1]}" for k in ("x", "y") if k in headers)
+    check_size(need, f"{p.name} ({shapes})")
 
 
 # ---------------------------------------------------------------- image folders
@@ -204,27 +256,42 @@ def load_image_folder(path: str | Path, image_size: int = 32, grayscale: bool | 
             raise DatasetFormatError(f"class folder {d.name!r} holds no images ({', '.join(IMAGE_SUFFIXES)}); "
                                      "add images or remove the folder")
         files += [(f, label) for f in found]
-    images = []
     modes = set()
-    for f, _ in files:
+    for f, _ in files:  # headers only: mode and size, nothing decoded yet
         try:
             with Image.open(f) as im:
-                im.load()
                 modes.add(im.mode)
-                images.append(im.copy())
+                width, height = im.size
+        except Image.DecompressionBombError as exc:
+            raise DatasetTooLargeError(f"{f.relative_to(root)} is too large to decode ({exc}); scale it down or "
+                                       "remove it") from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise DatasetFormatError(f"{f.relative_to(root)} is not a readable image ({exc}); remove or replace "
                                      "it") from None
+        if width * height > MAX_IMAGE_PIXELS:
+            raise DatasetTooLargeError(
+                f"{f.relative_to(root)} is {width}x{height} pixels; decoding it needs "
+                f"{size_text(width * height * 4)}, and images larger than {MAX_IMAGE_PIXELS:,} pixels are refused; "
+                "scale it down or remove it")
     if grayscale is None:
         grayscale = modes <= {"1", "L", "LA", "I", "I;16", "F"}
     channels = 1 if grayscale else 3
     need = len(files) * channels * image_size * image_size * 4
-    if need > MAX_DECODED_BYTES:
-        raise DatasetTooLargeError(f"{len(files)} images of {image_size}x{image_size} need {need / 2**30:.1f} GiB "
-                                   "in memory; choose a smaller image size or fewer images")
+    limit = min(MAX_DECODED_BYTES, data_limit())
+    if need > limit:
+        raise DatasetTooLargeError(f"{len(files)} images of {image_size}x{image_size} need {size_text(need)} "
+                                   f"in memory, more than the limit of {size_text(limit)}; choose a smaller image "
+                                   "size or fewer images")
     x = np.empty((len(files), channels, image_size, image_size), dtype=np.float32)
-    for i, im in enumerate(images):
-        im = im.convert("L" if grayscale else "RGB").resize((image_size, image_size), Image.BILINEAR)
+    mode = "L" if grayscale else "RGB"
+    for i, (f, _) in enumerate(files):  # one image at a time, reduced while it is decoded
+        try:
+            with Image.open(f) as im:
+                im.draft(mode, (image_size, image_size))  # JPEG decodes at 1/2, 1/4 or 1/8 scale
+                im = im.convert(mode).resize((image_size, image_size), Image.BILINEAR, reducing_gap=2.0)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            raise DatasetFormatError(f"{f.relative_to(root)} is not a readable image ({exc}); remove or replace "
+                                     "it") from None
         arr = np.asarray(im, dtype=np.float32) / 255.0
         x[i] = arr[None] if grayscale else arr.transpose(2, 0, 1)
     y = np.asarray([label for _, label in files], dtype=np.int64)
@@ -251,25 +318,35 @@ def _find_idx(root: Path, key: str) -> Path:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """One IDX file (the MNIST format, optionally gzipped) as a uint8 array."""
+    """One IDX file (the MNIST format, optionally gzipped) as a uint8 array.
+
+    The header is read first and the size it promises checked against the limit (as float32, the
+    form training uses), so a small gzip that inflates to gigabytes is refused before it inflates.
+    """
+    check_regular(path, "MNIST")
     try:
-        data = path.read_bytes()
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
+        with open(path, "rb") as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+        with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as f:
+            head = f.read(4)
+            if len(head) < 4 or head[:2] != b"\x00\x00" or head[2] != 0x08:
+                raise DatasetFormatError(f"{path.name} is not an IDX file of bytes (its header is "
+                                         f"{head.hex() or 'empty'}, expected 0000 08 0n); is it really an MNIST file?")
+            ndim = head[3]
+            dims_bytes = f.read(4 * ndim) if ndim in (1, 3) else b""
+            if ndim not in (1, 3) or len(dims_bytes) < 4 * ndim:
+                raise DatasetFormatError(f"{path.name} declares {ndim} dimensions; MNIST files have 1 (labels) or "
+                                         "3 (images)")
+            dims = struct.unpack(f">{ndim}I", dims_bytes)
+            expected = int(np.prod(dims, dtype=object))
+            check_size(expected * 5, f"{path.name} (shape {dims})")  # the bytes, then as float32
+            body = f.read(expected + 1)  # one more: a padded file is reported, not silently cut
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise DatasetFormatError(f"{path.name} is not a readable gzip file ({exc}); download it again") from None
-    if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] != 0x08:
-        raise DatasetFormatError(f"{path.name} is not an IDX file of bytes (its header is {data[:4].hex() or 'empty'}, "
-                                 "expected 0000 08 0n); is it really an MNIST file?")
-    ndim = data[3]
-    if ndim not in (1, 3) or len(data) < 4 + 4 * ndim:
-        raise DatasetFormatError(f"{path.name} declares {ndim} dimensions; MNIST files have 1 (labels) or 3 (images)")
-    dims = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
-    body = data[4 + 4 * ndim:]
-    expected = int(np.prod(dims))
     if len(body) != expected:
+        holds = "more" if len(body) > expected else f"{len(body):,}"
         raise DatasetFormatError(f"{path.name} is truncated or padded: its header promises {expected:,} bytes of "
-                                 f"data for shape {dims} but it holds {len(body):,}; download it again")
+                                 f"data for shape {dims} but it holds {holds}; download it again")
     return np.frombuffer(body, dtype=np.uint8).reshape(dims)
 
 
@@ -316,6 +393,9 @@ def load_cifar10(path: str | Path) -> RawData:
     if not train_files or not test_file.is_file():
         raise DatasetFileNotFoundError(f"{str(root)!r} has no data_batch_*.bin and test_batch.bin; point to the "
                                        "extracted folder of CIFAR-10's binary version (cifar-10-batches-bin)")
+    for f in [*train_files, test_file]:
+        check_regular(f, "CIFAR-10")
+    check_size(sum(f.stat().st_size for f in [*train_files, test_file]) * 5, f"the CIFAR-10 files in {root}")
     parts = [_read_cifar_batch(f) for f in train_files]
     xt, yt = _read_cifar_batch(test_file)
     x = np.concatenate([p[0] for p in parts]).astype(np.float32) / 255.0
