@@ -91,8 +91,29 @@ class ImportedModel:
     notes: list[str] = field(default_factory=list)
 
 
+COLUMN, ROW = 300.0, 140.0  # the editor's layered layout spacing (app/canvas/layout.py)
+
+
+def lay_out(graph: Graph) -> None:
+    """Columns by longest path from the inputs, rows centred; the editor's Auto layout refines it."""
+    from graph_builder.graph import Move
+    from graph_builder.shapes import topological_order
+
+    depth: dict[str, int] = {}
+    for node_id in topological_order(graph):
+        depth[node_id] = 1 + max((depth.get(e.src, 0) for e in graph.in_edges(node_id)), default=-1)
+    columns: dict[int, list[str]] = {}
+    for node_id, d in depth.items():
+        columns.setdefault(d, []).append(node_id)
+    for d, ids in columns.items():
+        for i, node_id in enumerate(ids):
+            graph.apply(Move(node_id, (d * COLUMN, (i - (len(ids) - 1) / 2) * ROW)))
+
+
 def assemble_networks(graphs: dict[str, Graph], main: str) -> Networks:
-    """A Networks holding `graphs`, main first in tab order; GraphBuilderError from the catalog is a bug."""
+    """A Networks holding `graphs` (laid out), main first in tab order."""
+    for graph in graphs.values():
+        lay_out(graph)
     ordered = {main: graphs[main], **{k: v for k, v in graphs.items() if k != main}}
     try:
         return Networks(ordered, main)
