@@ -148,7 +148,9 @@ class FxImporter:
             except M.NotExpressible as exc:
                 self.problems.append(Unsupported(_join(path, str(node.target)) if node.op == "call_module" else path,
                                                  str(exc)))
-                env[node] = None
+                # carry the input on, so what comes after is checked (and reported) too
+                fed = [env.get(a) for a in node.all_input_nodes]
+                env[node] = next((v for v in fed if _is_value(v)), None)
         return []
 
     def _args(self, node: fx.Node, env: dict):

@@ -67,7 +67,9 @@ class _OnnxReader:
                 continue
             attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
             try:
-                self.env[node.output[0]] = self.node(node, attrs)
+                value = self.node(node, attrs)
+                if value is not None:
+                    self.env[node.output[0]] = value
             except _Refused as exc:
                 self.problems.append(Unsupported(node.name or node.output[0], f"{node.op_type}: {exc}"))
             except (GraphBuilderError, TypeError, ValueError) as exc:
@@ -97,6 +99,9 @@ class _OnnxReader:
 
     def node(self, node, a):
         op = node.op_type
+        if op in _PASS_THROUGH and node.input[0] in self.init:  # an alias of a stored tensor
+            self.init[node.output[0]] = self.init[node.input[0]]
+            return None
         if op in _PASS_THROUGH:
             return self.value(node.input[0])
         if op in _ACTIVATIONS:
