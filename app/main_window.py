@@ -256,6 +256,7 @@ class MainWindow(QMainWindow):
             ("&File", "&New", [std.New], self.new_project, "new", True),
             ("&File", "New from &Template…", ["Ctrl+Shift+N"], self.new_from_template, "template", True),
             ("&File", "&Open…", [std.Open], self.open_dialog, "open", True),
+            ("&File", "&Import…", ["Ctrl+I"], self.import_dialog, None, False),
             ("&File", None, None, None, None, False),
             ("&File", "&Save", [std.Save], self.save, "save", True),
             ("&File", "Save &As…", [std.SaveAs, "Ctrl+Shift+S"], self.save_as_dialog, None, False),
@@ -777,6 +778,35 @@ class MainWindow(QMainWindow):
                                               "NetCanvas projects (*.json);;All files (*)")
         if path:
             self.open_project(path)
+
+    def import_dialog(self) -> None:
+        from app.import_dialog import ImportDialog
+
+        if not self.maybe_discard():
+            return
+        dialog = ImportDialog(self, Path(self._last_folder()))
+        if dialog.exec():
+            self.import_model(dialog.request())
+
+    def import_model(self, request) -> bool:
+        """Import `request` (an app.import_dialog.ImportRequest) and open the project it writes."""
+        from PySide6.QtWidgets import QApplication
+
+        from runtime.importers import ModelImportError, import_model
+
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            report = import_model(request.source, request.out, class_name=request.class_name,
+                                  input_shape=request.input_shape)
+        except ModelImportError as exc:
+            self.show_error("Cannot import", str(exc))
+            return False
+        finally:
+            QApplication.restoreOverrideCursor()
+        opened = self.open_project(report.project_path)
+        if opened:
+            self.status_message(report.summary(), 12000)
+        return opened
 
     def open_project(self, path: str | os.PathLike) -> bool:
         """Open a project file (asking about unsaved work first); False if it cannot be read."""

@@ -36,7 +36,7 @@ def register(sub) -> None:
                                      "the networks its blocks use are written with it")
     p.add_argument("--class-name", help="name of the generated class (default: the network's name in PascalCase)")
     p.add_argument("--exporter", default="auto", choices=("auto", "torchscript", "dynamo"),
-                   help="ONNX exporter (auto: TorchScript, then dynamo if that fails)")
+                   help="ONNX exporter (auto: dynamo, then TorchScript if that fails, saying why)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fresh weights when --weights is not given")
     p.set_defaults(func=run)
 

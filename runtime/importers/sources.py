@@ -29,8 +29,9 @@ def torchvision_names() -> list[str]:
 def source_kind(source: str) -> str:
     """torchvision | python | pt2 | onnx, from the source's suffix (a bare word is a torchvision name)."""
     text = str(source)
-    path_part = text.split(":", 1)[0] if text.endswith(".py") is False and ".py:" in text else text
-    suffix = Path(path_part).suffix.lower()
+    if ".py:" in text:  # FILE.py:Class
+        return "python"
+    suffix = Path(text).suffix.lower()
     if suffix == ".py":
         return "python"
     if suffix == ".pt2":
@@ -95,8 +96,8 @@ def read_source(source: str, class_name: str | None = None,
             module, label = torchvision_model(source), f"torchvision {source}"
             shape = tuple(input_shape or DEFAULT_IMAGE_SHAPE)
         else:
-            file, _, cls = str(source).partition(".py:")
-            file = file + ".py" if cls else str(source)
+            file, _, cls = str(source).rpartition(".py:") if ".py:" in str(source) else (str(source), "", "")
+            file = file + ".py" if cls else file
             cls = cls or class_name
             if not cls:
                 raise ImportSourceError("a Python file needs the class to import: FILE.py:ClassName or --class")
