@@ -2,7 +2,8 @@
 
 `torch.export.load` deserialises the graph and its tensors (no pickle of code, nothing from
 the file runs); each aten call becomes a catalog layer whose tensors come from the program's
-state dict. Layers are named after the module path torch.export recorded (`layer1.0.conv1`).
+state dict. Layers are named after the module path torch.export recorded (`layer1.0.conv1`),
+and the instances of a module class used more than once become blocks (runtime.importers.regions).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from graph_builder.errors import GraphBuilderError
 from runtime.importers.model import (
     ImportedModel, ImportSourceError, NetworkBuilder, Unsupported, UnsupportedModelError, assemble_networks,
 )
+from runtime.importers.regions import regroup
 
 aten = torch.ops.aten
 
@@ -48,6 +50,7 @@ class _Pt2Reader:
         self.weights: dict[tuple[str, ...], dict] = {}
         self.problems: list[Unsupported] = []
         self.env: dict = {}
+        self.stacks: dict[str, tuple] = {}  # node id -> the module calls it ran in
 
     def tensor(self, node) -> torch.Tensor | None:
         if node is None:
@@ -69,7 +72,11 @@ class _Pt2Reader:
                         shape = tuple(int(d) for d in tuple(val.shape)[1:])
                         self.env[node] = (self.b.add("Input", node.name, {"shape": shape}), "out")
                 elif node.op == "call_function":
-                    self.env[node] = self.call(node)
+                    value = self.call(node)
+                    self.env[node] = value
+                    if isinstance(value, tuple) and value[0] not in self.stacks:
+                        stack = (node.meta.get("nn_module_stack") or {}).values()
+                        self.stacks[value[0]] = tuple((path, cls) for path, cls in stack if path)
                 elif node.op == "output":
                     outs = node.args[0]
                     for i, out in enumerate(outs if isinstance(outs, (tuple, list)) else (outs,)):
@@ -82,9 +89,20 @@ class _Pt2Reader:
                 self.problems.append(Unsupported(_module_path(node) or node.name, f"{node.target}: {exc}"))
         if self.problems:
             raise UnsupportedModelError(self.problems, self.source)
-        networks = assemble_networks({"Imported": self.b.graph}, "Imported")
+        main = self.root_class() or "Imported"
+        graphs, weights = regroup(self.b.graph, self.stacks, self.weights, main)
+        networks = assemble_networks(graphs, main)
         module = self.program.module()  # torch's own interpreter of the loaded graph: the reference
-        return ImportedModel(networks, self.weights, self.source, reference=lambda *xs: module(*xs))
+        return ImportedModel(networks, weights, self.source, reference=lambda *xs: module(*xs))
+
+    def root_class(self) -> str | None:
+        """The exported module's class name, as torch.export recorded it."""
+        for node in self.program.graph.nodes:
+            for path, cls in (node.meta.get("nn_module_stack") or {}).values():
+                if path == "":
+                    name = cls.rsplit(".", 1)[-1]
+                    return name if name.isidentifier() else None
+        return None
 
     def value(self, a):
         v = self.env.get(a)
@@ -93,7 +111,13 @@ class _Pt2Reader:
         return v
 
     def name(self, node) -> str:
-        return (_module_path(node) or node.name).replace(".", "_")
+        """The module path of a torch layer (`layer1_0_conv1`); the path and op of anything else (`layer1_0_add`)."""
+        stack = list((node.meta.get("nn_module_stack") or {}).values())
+        op = str(node.target).split(".")[1].rstrip("_") if str(node.target).count(".") >= 1 else node.name
+        if stack and stack[-1][0] and stack[-1][1].startswith("torch.nn.modules."):
+            return stack[-1][0].replace(".", "_")
+        path = stack[-1][0].replace(".", "_") if stack and stack[-1][0] else ""
+        return f"{path}_{op}" if path else op
 
     def layer(self, node, type_id, params, x, tensors=None):
         node_id = self.b.add(type_id, self.name(node), params, inputs=[self.value(x)])
@@ -170,12 +194,12 @@ class _Pt2Reader:
         if t in (aten.add.Tensor, aten.add_.Tensor, aten.mul.Tensor, aten.mul_.Tensor) and \
                 all(hasattr(a, "op") for a in args[:2]) and node.kwargs.get("alpha", 1) == 1:
             kind = "Add" if t in (aten.add.Tensor, aten.add_.Tensor) else "Multiply"
-            node_id = self.b.add(kind, self.name(node) + f"_{kind.lower()}",
+            node_id = self.b.add(kind, self.name(node),
                                  inputs=[self.value(args[0]), self.value(args[1])])
             return (node_id, "out")
         if t is aten.cat.default:
             dim = args[1] if len(args) > 1 else 0
-            node_id = self.b.add("Concatenate", self.name(node) + "_cat", {"dim": dim},
+            node_id = self.b.add("Concatenate", self.name(node), {"dim": dim},
                                  inputs=[self.value(a) for a in args[0]])
             return (node_id, "out")
         if t in (aten._softmax.default, aten.softmax.int):

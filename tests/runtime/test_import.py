@@ -172,6 +172,9 @@ def test_a_pt2_program_is_read_as_data_and_round_trips(tmp_path):
     out = tmp_path / "from_pt2.json"
     report = import_model(str(tmp_path / "net.pt2"), out)
     assert report.max_abs_diff <= 1e-5
+    project = load_project(out)  # the module calls torch.export recorded give the blocks back
+    assert list(project.networks) == ["Net", "Residual"]
+    assert [n.params["network"] for n in project.graph.nodes.values() if n.type_id == "Block"] == ["Residual"] * 2
     ours = reopened(out)
     assert_same_model(ours, original, (3, 16, 16))
     assert export_onnx(ours, tmp_path / "again.onnx", graph=load_project(out).graph).ok
