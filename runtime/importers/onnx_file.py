@@ -3,11 +3,14 @@
 Each ONNX node becomes a catalog layer whose tensors come from the file's initializers; the
 original is checked with onnxruntime (which evaluates the graph; nothing in the file is code).
 Exporters often fold BatchNorm into the convolution before it, so the imported graph holds
-the file's parameters, which may be fewer than those of the model it was exported from.
+the file's parameters, which may be fewer than those of the model it was exported from. Files
+from torch's dynamo exporter record the module call of each node; with them, repeated
+modules become blocks again (runtime.importers.regions).
 """
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from graph_builder.errors import GraphBuilderError
 from runtime.importers.model import (
     ImportedModel, ImportSourceError, NetworkBuilder, Unsupported, UnsupportedModelError, assemble_networks,
 )
+from runtime.importers.regions import regroup
 
 _ACTIVATIONS = {"Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "HardSwish": "Hardswish",
                 "Elu": "ELU", "Selu": "SELU", "Mish": "Mish"}
@@ -49,6 +53,7 @@ class _OnnxReader:
         self.weights: dict[tuple[str, ...], dict] = {}
         self.env: dict[str, tuple[str, str]] = {}
         self.problems: list[Unsupported] = []
+        self.stacks: dict[str, tuple] = {}  # node id -> the module calls the torch exporter recorded
 
     def run(self) -> ImportedModel:
         from onnx import helper
@@ -70,17 +75,33 @@ class _OnnxReader:
                 value = self.node(node, attrs)
                 if value is not None:
                     self.env[node.output[0]] = value
+                    if value[0] not in self.stacks:
+                        self.stacks[value[0]] = tuple(_scope(node))
             except _Refused as exc:
-                self.problems.append(Unsupported(node.name or node.output[0], f"{node.op_type}: {exc}"))
+                self.problems.append(Unsupported(_scope(node)[-1][0] if _scope(node) else node.name or node.output[0],
+                                                 f"{node.op_type}: {exc}"))
             except (GraphBuilderError, TypeError, ValueError) as exc:
-                self.problems.append(Unsupported(node.name or node.output[0], f"{node.op_type}: {exc}"))
+                self.problems.append(Unsupported(_scope(node)[-1][0] if _scope(node) else node.name or node.output[0],
+                                                 f"{node.op_type}: {exc}"))
         for out in graph.output:
             if out.name in self.env:
                 self.b.add("Output", out.name, inputs=[self.env[out.name]])
         if self.problems:
             raise UnsupportedModelError(self.problems, self.source)
-        networks = assemble_networks({"Imported": self.b.graph}, "Imported")
-        return ImportedModel(networks, self.weights, self.source, reference=_onnxruntime_reference(self.model))
+        main = _root_class(graph) or "Imported"
+        graphs, weights = regroup(self.b.graph, self.stacks, self.weights, main)
+        networks = assemble_networks(graphs, main)
+        return ImportedModel(networks, weights, self.source, reference=_onnxruntime_reference(self.model))
+
+    def name(self, node) -> str:
+        """The module path of a torch layer (`layer1_0_conv1`), the path and op of anything else, else the ONNX name."""
+        scope = _scope(node)
+        if not scope:
+            return node.name or node.output[0]
+        path, cls = scope[-1]
+        if cls.startswith("torch.nn.modules."):
+            return path.replace(".", "_")
+        return f"{path.replace('.', '_')}_{node.op_type.lower()}"
 
     def value(self, name: str):
         if name not in self.env:
@@ -88,7 +109,7 @@ class _OnnxReader:
         return self.env[name]
 
     def layer(self, node, type_id, params, tensors=None):
-        node_id = self.b.add(type_id, node.name or node.output[0], params, inputs=[self.value(node.input[0])])
+        node_id = self.b.add(type_id, self.name(node), params, inputs=[self.value(node.input[0])])
         tensors = {k: v for k, v in (tensors or {}).items() if v is not None}
         if tensors:
             self.weights[(node_id,)] = tensors
@@ -175,16 +196,46 @@ class _OnnxReader:
             return self.layer(node, "Linear", {"out_features": w.shape[0], "bias": b is not None},
                               {"weight": w, "bias": b})
         if op in ("Add", "Mul") and all(i in self.env for i in node.input):
-            node_id = self.b.add("Add" if op == "Add" else "Multiply", node.name or node.output[0],
+            node_id = self.b.add("Add" if op == "Add" else "Multiply", self.name(node),
                                  inputs=[self.value(i) for i in node.input])
             return (node_id, "out")
         if op == "Concat":
-            node_id = self.b.add("Concatenate", node.name or node.output[0], {"dim": a["axis"]},
+            node_id = self.b.add("Concatenate", self.name(node), {"dim": a["axis"]},
                                  inputs=[self.value(i) for i in node.input])
             return (node_id, "out")
         if op == "Softmax":
             return self.layer(node, "Softmax", {"dim": a.get("axis", -1)})
         raise _Refused("no catalog layer")
+
+
+def _metadata(node) -> dict[str, str]:
+    return {p.key: p.value for p in node.metadata_props}
+
+
+def _scope(node) -> list[tuple[str, str]]:
+    """The module calls a torch (dynamo) export recorded for `node`: [(path, class), …], outermost first."""
+    meta = _metadata(node)
+    try:  # Python-literal lists of strings; literal_eval reads data and never runs anything
+        scopes = ast.literal_eval(meta.get("pkg.torch.onnx.name_scopes", "[]"))
+        classes = ast.literal_eval(meta.get("pkg.torch.onnx.class_hierarchy", "[]"))
+    except (ValueError, SyntaxError):
+        return []
+    if not (isinstance(scopes, list) and isinstance(classes, list)) or len(scopes) != len(classes):
+        return []
+    pairs = list(zip(scopes, classes))[1:-1]  # neither the root module nor the op itself
+    return [(p, c) for p, c in pairs if isinstance(p, str) and isinstance(c, str) and p]
+
+
+def _root_class(graph) -> str | None:
+    for node in graph.node:
+        try:
+            classes = ast.literal_eval(_metadata(node).get("pkg.torch.onnx.class_hierarchy", "[]"))
+        except (ValueError, SyntaxError):
+            continue
+        if classes and isinstance(classes[0], str):
+            name = classes[0].rsplit(".", 1)[-1]
+            return name if name.isidentifier() else None
+    return None
 
 
 def _onnxruntime_reference(model):

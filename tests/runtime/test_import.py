@@ -235,3 +235,23 @@ def test_cli_import_writes_the_project_or_lists_what_it_cannot_express(tmp_path)
     assert gone.returncode == 2 and "net.safetensors, which is not beside it" in gone.stderr
     unknown = _cli("import", "resnet19", tmp_path / "r.json")
     assert unknown.returncode == 2 and "resnet18" in unknown.stderr
+
+
+def test_an_onnx_file_from_the_dynamo_exporter_gets_its_blocks_back(tmp_path):
+    import onnxruntime as ort
+
+    template = load_project(ROOT / "resources" / "templates" / "residual_cnn_digits.json")
+    source = tmp_path / "residual.onnx"
+    report = export_onnx(template.graph, source, exporter="dynamo")  # records each node's module call
+    out = tmp_path / "residual.json"
+    import_model(str(source), out)
+    project = load_project(out)
+    assert list(project.networks) == ["ResidualCNN", "ResidualBlock"]
+    assert [n.params["network"] for n in project.graph.nodes.values() if n.type_id == "Block"] == \
+        ["ResidualBlock"] * 2
+    ours = reopened(out)
+    x = torch.randn(3, 1, 8, 8)
+    session = ort.InferenceSession(str(source), providers=["CPUExecutionProvider"])
+    expected = session.run(None, {report.input_names[0]: x.numpy()})[0]
+    with torch.no_grad():
+        assert torch.allclose(ours(x), torch.from_numpy(expected), atol=1e-5)
