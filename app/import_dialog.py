@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QVBoxLayout, QWidget)
 
@@ -147,3 +148,27 @@ class ImportDialog(QDialog):
             self.error.setText(str(exc))
             return
         self.accept()
+
+
+class ImportJob(QThread):
+    """Runs one import off the GUI thread (a large model takes seconds); reports once, by signal."""
+
+    succeeded = Signal(object)  # runtime.importers.ImportReport
+    failed = Signal(str)
+
+    def __init__(self, request: ImportRequest, parent=None):
+        super().__init__(parent)
+        self.request = request
+
+    def run(self) -> None:
+        from runtime.importers import ModelImportError, import_model
+
+        r = self.request
+        try:
+            report = import_model(r.source, r.out, class_name=r.class_name, input_shape=r.input_shape)
+        except ModelImportError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 — a user's Python file can raise anything; say what
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+        else:
+            self.succeeded.emit(report)

@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self._painted = False
         self._paste_count = 0
         self._warmup: _Warmup | None = None
+        self._import_job = None  # app.import_dialog.ImportJob while an import runs
         self._graph: Graph | None = None
 
         self.editor = Editor(self.project.graph, self)
@@ -788,25 +789,24 @@ class MainWindow(QMainWindow):
         if dialog.exec():
             self.import_model(dialog.request())
 
-    def import_model(self, request) -> bool:
-        """Import `request` (an app.import_dialog.ImportRequest) and open the project it writes."""
-        from PySide6.QtWidgets import QApplication
+    def import_model(self, request):
+        """Import `request` (an app.import_dialog.ImportRequest) in the background; opens the project it writes."""
+        from app.import_dialog import ImportJob
 
-        from runtime.importers import ModelImportError, import_model
+        if self._import_job is not None and self._import_job.isRunning():
+            self.status_message("An import is already running")
+            return self._import_job
+        job = ImportJob(request, self)
+        job.succeeded.connect(self._on_import_succeeded)
+        job.failed.connect(lambda message: self.show_error("Cannot import", message))
+        self._import_job = job
+        self.status_message(f"Importing {request.source} …", 0)
+        job.start()
+        return job
 
-        QApplication.setOverrideCursor(Qt.WaitCursor)
-        try:
-            report = import_model(request.source, request.out, class_name=request.class_name,
-                                  input_shape=request.input_shape)
-        except ModelImportError as exc:
-            self.show_error("Cannot import", str(exc))
-            return False
-        finally:
-            QApplication.restoreOverrideCursor()
-        opened = self.open_project(report.project_path)
-        if opened:
+    def _on_import_succeeded(self, report) -> None:
+        if self.open_project(report.project_path):
             self.status_message(report.summary(), 12000)
-        return opened
 
     def open_project(self, path: str | os.PathLike) -> bool:
         """Open a project file (asking about unsaved work first); False if it cannot be read."""
@@ -1009,6 +1009,8 @@ class MainWindow(QMainWindow):
         self.autosave.discard()
         if self._warmup is not None:
             self._warmup.wait()
+        if self._import_job is not None:
+            self._import_job.wait()
         self.scene.detach()
         self.inspector.detach()
         if self._graph is not None:

@@ -48,16 +48,21 @@ def test_the_dialog_says_a_python_file_runs_only_when_one_is_chosen(qtbot, tmp_p
     assert dialog.warning.isHidden() and not dialog.class_name.isEnabled()
 
 
-def test_importing_opens_the_project_and_a_refusal_lists_the_op(make_window, tmp_path):
+def test_importing_runs_in_the_background_opens_the_project_and_a_refusal_lists_the_op(make_window, qtbot,
+                                                                                       tmp_path):
     window = make_window()
     assert "Import" in window.actions_by_text
     path = model_file(tmp_path)
     out = tmp_path / "tiny.json"
-    assert window.import_model(ImportRequest(str(path), "Tiny", (3, 8, 8), out))
-    assert window.project_path() == out.resolve()
+    job = window.import_model(ImportRequest(str(path), "Tiny", (3, 8, 8), out))
+    qtbot.waitUntil(lambda: window.project_path() == out.resolve(), timeout=120000)
+    job.wait()
     assert [n.type_id for n in window.project.graph.nodes.values()].count("Conv2d") == 1
     assert window.project.meta["weights"]["file"] == "tiny.safetensors"
-    assert not window.import_model(ImportRequest(str(path), "Odd", (3, 8, 8), tmp_path / "odd.json"))
+    job = window.import_model(ImportRequest(str(path), "Odd", (3, 8, 8), tmp_path / "odd.json"))
+    qtbot.waitUntil(lambda: window.last_dialog is not None, timeout=120000)
+    job.wait()
     assert "torch.cumsum" in window.last_dialog.text()
+    assert window.project_path() == out.resolve()  # the open project stays
     assert not (tmp_path / "odd.json").exists()
     window.last_dialog.close()
