@@ -23,8 +23,7 @@ from graph_builder.graph import Graph
 
 from runtime.importers import modules as M
 from runtime.importers.model import (
-    ImportedModel, ModelImportError, NetworkBuilder, Unsupported, UnsupportedModelError, Value,
-    assemble_networks,
+    ImportedModel, ModelImportError, NetworkBuilder, Unsupported, UnsupportedModelError, assemble_networks,
 )
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)

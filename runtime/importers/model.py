@@ -9,7 +9,8 @@ paths into the keys of the module NetCanvas compiles, so the weights file fits `
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from graph_builder.catalog import get_spec, has_spec
+from graph_builder.catalog import get_spec
 from graph_builder.errors import ParamError
 
 from runtime.lowering import LOWERINGS
@@ -93,10 +93,6 @@ def _plain(value):
 
 
 # ---------------------------------------------------------------- functions and methods
-
-def _same_op(*names):
-    return set(names)
-
 
 # call target -> catalog type for element-wise activations (one tensor argument)
 ACTIVATION_CALLS: dict[Any, str] = {

@@ -135,7 +135,7 @@ class _Pt2Reader:
             if isinstance(self.env.get(args[0]), tuple) and args[1] == 0:
                 return self.env[args[0]]
             raise _Refused("operator.getitem of a multi-output op")
-        if t in _ACTIVATIONS and not node.kwargs.get("approximate", "none") != "none":
+        if t in _ACTIVATIONS and node.kwargs.get("approximate", "none") == "none":
             return self.layer(node, _ACTIVATIONS[t], {}, args[0])
         if t in (aten.hardtanh.default, aten.hardtanh_.default) and tuple(args[1:3]) == (0.0, 6.0):
             return self.layer(node, "ReLU6", {}, args[0])

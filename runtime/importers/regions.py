@@ -26,7 +26,7 @@ def _is_container(cls: str) -> bool:
 
 def regroup(flat: Graph, stacks: dict[str, Stack], weights: dict, main: str) -> tuple[dict[str, Graph], dict]:
     """The networks (main first) and per-node-path weights of `flat` with repeated module instances as blocks."""
-    order = [n for n in topological_order(flat)]
+    order = topological_order(flat)
     shapes = infer_shapes(flat)
     edges_in = incoming(flat)
     members: dict[str, set[str]] = {}
@@ -65,7 +65,7 @@ class _State:
         b = NetworkBuilder()
         env: dict[tuple[str, str], tuple[str, str]] = {}
         for value, name in zip(inputs, input_names):
-            shape = self.shapes.edge_shape(_edge(value))
+            shape = self.shapes.port_out.get(value, self.shapes.out.get(value[0]))
             env[value] = (b.add("Input", name, {"shape": tuple(shape[1:])}), "out")
         rel: dict[tuple[str, ...], dict] = {}
         i = 0
@@ -88,11 +88,8 @@ class _State:
             inside = set(run)
             ext_in = list(dict.fromkeys((e.src, e.src_port) for n in run for e in self.edges_in[n]
                                         if e.src not in inside))
-            later = set(body[i:]) | {o[0] for o in outputs}
-            used_after = {(e.src, e.src_port) for e in self.flat.edges if e.src in inside
-                          and (e.dst not in inside)}
-            ext_out = [(n, "out") for n in run if (n, "out") in used_after or (n, "out") in outputs]
-            del later
+            used_outside = {(e.src, e.src_port) for e in self.flat.edges if e.src in inside and e.dst not in inside}
+            ext_out = [(n, "out") for n in run if (n, "out") in used_outside or (n, "out") in outputs]
             depth_here = [p for p, _ in self.stacks[run[0]]].index(path) + 1
             names_in = ["x" if len(ext_in) == 1 else f"x{k}" for k in range(len(ext_in))]
             names_out = ["y" if len(ext_out) == 1 else f"y{k}" for k in range(len(ext_out))]
@@ -119,12 +116,6 @@ class _State:
         self.graphs[name] = graph
         self.by_structure[key] = name
         return name
-
-
-def _edge(value):
-    from graph_builder.graph import Edge
-
-    return Edge(value[0], "", value[1], "in")
 
 
 def _relative(name: str, scope: str) -> str:
