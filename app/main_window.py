@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self._painted = False
         self._paste_count = 0
         self._warmup: _Warmup | None = None
+        self._import_job = None  # app.import_dialog.ImportJob while an import runs
         self._graph: Graph | None = None
 
         self.editor = Editor(self.project.graph, self)
@@ -256,6 +257,7 @@ class MainWindow(QMainWindow):
             ("&File", "&New", [std.New], self.new_project, "new", True),
             ("&File", "New from &Template…", ["Ctrl+Shift+N"], self.new_from_template, "template", True),
             ("&File", "&Open…", [std.Open], self.open_dialog, "open", True),
+            ("&File", "&Import…", ["Ctrl+I"], self.import_dialog, None, False),
             ("&File", None, None, None, None, False),
             ("&File", "&Save", [std.Save], self.save, "save", True),
             ("&File", "Save &As…", [std.SaveAs, "Ctrl+Shift+S"], self.save_as_dialog, None, False),
@@ -778,6 +780,34 @@ class MainWindow(QMainWindow):
         if path:
             self.open_project(path)
 
+    def import_dialog(self) -> None:
+        from app.import_dialog import ImportDialog
+
+        if not self.maybe_discard():
+            return
+        dialog = ImportDialog(self, Path(self._last_folder()))
+        if dialog.exec():
+            self.import_model(dialog.request())
+
+    def import_model(self, request):
+        """Import `request` (an app.import_dialog.ImportRequest) in the background; opens the project it writes."""
+        from app.import_dialog import ImportJob
+
+        if self._import_job is not None and self._import_job.isRunning():
+            self.status_message("An import is already running")
+            return self._import_job
+        job = ImportJob(request, self)
+        job.succeeded.connect(self._on_import_succeeded)
+        job.failed.connect(lambda message: self.show_error("Cannot import", message))
+        self._import_job = job
+        self.status_message(f"Importing {request.source} …", 0)
+        job.start()
+        return job
+
+    def _on_import_succeeded(self, report) -> None:
+        if self.open_project(report.project_path):
+            self.status_message(report.summary(), 12000)
+
     def open_project(self, path: str | os.PathLike) -> bool:
         """Open a project file (asking about unsaved work first); False if it cannot be read."""
         if not self.maybe_discard():
@@ -979,6 +1009,8 @@ class MainWindow(QMainWindow):
         self.autosave.discard()
         if self._warmup is not None:
             self._warmup.wait()
+        if self._import_job is not None:
+            self._import_job.wait()
         self.scene.detach()
         self.inspector.detach()
         if self._graph is not None:

@@ -1,4 +1,4 @@
-"""The headless `netcanvas` command line (no Qt): layers, validate, export, train, templates, predict.
+"""The headless `netcanvas` command line (no Qt): layers, validate, export, train, templates, predict, import.
 
 Each subcommand lives in runtime/commands/<name>.py with a `register(subparsers)` that adds its
 parser and sets `func(args) -> exit code`. Exit codes: 0 success, 1 the project has errors or
@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "runtime.commands.train",
     "runtime.commands.templates",
     "runtime.commands.predict",
+    "runtime.commands.import_",
 ]
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2

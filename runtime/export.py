@@ -210,22 +210,19 @@ def _export_torchscript(module, args, tmp: Path, iface: ModelInterface, opset: i
     input_names = [i.export_name for i in iface.inputs]
     output_names = [o.name for o in iface.outputs]
     axes = {name: {0: "batch"} for name in input_names + output_names}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's deprecation notice; failures still raise
-        torch.onnx.export(module, args, str(tmp), dynamo=False, input_names=input_names,
-                          output_names=output_names, dynamic_axes=axes, opset_version=opset,
-                          do_constant_folding=True)
+    # torch's deprecation warning for this exporter is left to show: it is the fallback now
+    torch.onnx.export(module, args, str(tmp), dynamo=False, input_names=input_names,
+                      output_names=output_names, dynamic_axes=axes, opset_version=opset,
+                      do_constant_folding=True)
 
 
 def _export_dynamo(module, args, tmp: Path, iface: ModelInterface, opset: int) -> None:
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
     shapes = tuple({0: batch} for _ in args)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(module, args, dynamo=True, input_names=[i.export_name for i in iface.inputs],
-                                    output_names=[o.name for o in iface.outputs], dynamic_shapes=shapes,
-                                    opset_version=opset, verbose=False, optimize=True)
-        program.save(str(tmp), external_data=False)
+    program = torch.onnx.export(module, args, dynamo=True, input_names=[i.export_name for i in iface.inputs],
+                                output_names=[o.name for o in iface.outputs], dynamic_shapes=shapes,
+                                opset_version=opset, verbose=False, optimize=True)
+    program.save(str(tmp), external_data=False)
 
 
 EXPORTERS = {"torchscript": _export_torchscript, "dynamo": _export_dynamo}
@@ -257,9 +254,9 @@ def export_onnx(target: Graph | nn.Module, path: str | os.PathLike, *, graph: Gr
     try:
         args = example_inputs(iface, batch=2, seed=seed)
         notes: list[str] = []
-        # auto: the TorchScript exporter handles every catalog layer here in ~0.1 s each; the
-        # dynamo exporter does too but takes 1-10 s per model, so it is the fallback.
-        chosen = ("torchscript", "dynamo") if exporter == "auto" else (exporter,)
+        # auto: torch's own default, the dynamo (torch.export) exporter, first; the deprecated
+        # TorchScript exporter only when it fails, with the reason kept in the report's notes.
+        chosen = ("dynamo", "torchscript") if exporter == "auto" else (exporter,)
         for attempt, name in enumerate(chosen):
             try:
                 EXPORTERS[name](module, args, tmp, iface, opset)

@@ -180,7 +180,27 @@ class PositionalEncoding(nn.Module):
         return self.dropout(x + self.pe[: x.size(1)])
 '''
 
-HELPERS: dict[str, str] = {"PositionalEncoding": POSITIONAL_ENCODING}
+STOCHASTIC_DEPTH = '''\
+class StochasticDepth(nn.Module):
+    """Drops a residual branch while training (per sample, or the whole batch); the identity in eval."""
+
+    def __init__(self, p: float, mode: str = "row"):
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+'''
+
+HELPERS: dict[str, str] = {"PositionalEncoding": POSITIONAL_ENCODING, "StochasticDepth": STOCHASTIC_DEPTH}
 
 # ---------------------------------------------------------------- the table
 
@@ -192,7 +212,7 @@ _PLAIN_MODULES = (
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm2d",
     "Dropout", "Dropout2d",
     "ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh",
-    "Softmax", "LogSoftmax", "Hardswish",
+    "Softmax", "LogSoftmax", "Hardswish", "Hardsigmoid", "ReLU6",
     "Embedding", "PixelShuffle",
 )
 
@@ -209,6 +229,7 @@ LOWERINGS: dict[str, Lowering] = {
     "TransformerEncoderLayer": Lowering(module="nn.TransformerEncoderLayer", fixed=_BATCH_FIRST),
     "TransformerDecoderLayer": Lowering(module="nn.TransformerDecoderLayer", fixed=_BATCH_FIRST),
     "PositionalEncoding": Lowering(module="PositionalEncoding", helper="PositionalEncoding"),
+    "StochasticDepth": Lowering(module="StochasticDepth", helper="StochasticDepth"),
     "Reshape": Lowering(call=_reshape),
     "Permute": Lowering(call=_permute),
     "GlobalAvgPool": Lowering(call=_global_avg_pool),

@@ -4,9 +4,11 @@ With a run (`--run`, or `--weights` inside a run folder) the Python, ONNX and pt
 data: the run's normalisation is applied inside the model, its class names travel with it
 (runtime.preprocess), and the Python file loads the run's weights written beside it.
 
-Weights from a run are checked against the project: a run of a different network (another
-fingerprint) is refused, naming both. `--format weights` needs `--weights` or `--untrained`:
-a weights file of fresh, untrained values is never written by accident.
+An imported project exports with its own weights (`meta.weights`, beside it) unless
+`--weights` or `--untrained` says otherwise. Weights from a run are checked against the
+project: a run of a different network (another fingerprint) is refused, naming both.
+`--format weights` needs `--weights` or `--untrained` (or an imported project's weights): a
+weights file of fresh, untrained values is never written by accident.
 
 Exit codes: 0 written, 1 the graph has errors, the weights belong to another network or the
 export failed (nothing written), 2 the project or weights file could not be read.
@@ -45,7 +47,7 @@ def register(sub) -> None:
                                      "the networks its blocks use are written with it")
     p.add_argument("--class-name", help="name of the generated class (default: the network's name in PascalCase)")
     p.add_argument("--exporter", default="auto", choices=("auto", "torchscript", "dynamo"),
-                   help="ONNX exporter (auto: TorchScript, then dynamo if that fails)")
+                   help="ONNX exporter (auto: dynamo, then TorchScript if that fails, saying why)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fresh weights when --weights is not given")
     p.set_defaults(func=run)
 
@@ -74,7 +76,8 @@ def run(args) -> int:
     if args.weights and args.untrained:
         print("--weights and --untrained contradict each other; give one", file=sys.stderr)
         return EXIT_UNREADABLE
-    if args.format == "weights" and not args.weights and not args.untrained:
+    imported = isinstance(project.meta.get("weights"), dict) and args.network is None and not args.untrained
+    if args.format == "weights" and not args.weights and not args.untrained and not imported:
         print("--format weights needs trained weights: pass --weights RUN/best.safetensors (a run of this "
               "network), or --untrained to write freshly initialised, untrained weights", file=sys.stderr)
         return EXIT_INVALID
@@ -96,6 +99,7 @@ def run(args) -> int:
         WeightsFileError, WeightsMismatchError, export_onnx, export_pt2, export_python, export_weights,
         load_weights,
     )
+    from runtime.importers import ProjectWeightsError
 
     try:
         graph = project.network(args.network)
@@ -112,6 +116,10 @@ def run(args) -> int:
         module = build_module(graph, seed=args.seed, class_name=args.class_name)
         if args.weights:
             load_weights(module, args.weights)
+        elif imported:  # an imported project: its own weights, referenced from meta.weights
+            from runtime.importers import load_project_weights
+
+            print(f"using the imported weights {load_project_weights(project, args.file, module).name}")
         if args.format == "weights":
             untrained = "" if args.weights else f" (untrained weights, seed {args.seed})"
             print(f"wrote {export_weights(module, args.out)}{untrained}")
@@ -125,6 +133,9 @@ def run(args) -> int:
     except GraphInvalidError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except ProjectWeightsError as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
     except NetCanvasRuntimeError as exc:
         print(f"export failed, nothing was written: {exc}", file=sys.stderr)
         return EXIT_INVALID

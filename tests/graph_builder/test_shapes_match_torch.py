@@ -410,7 +410,7 @@ def merge_build(spec, args, ins):
 
 
 ACTIVATIONS = ("ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh",
-               "Softmax", "LogSoftmax", "Hardswish")
+               "Softmax", "LogSoftmax", "Hardswish", "Hardsigmoid", "ReLU6")
 
 REFERENCES: dict[str, Reference] = {
     "Input": Reference(input_case(), op(lambda a, m: torch.zeros(BATCH, *a["shape"]))),
@@ -458,6 +458,8 @@ REFERENCES: dict[str, Reference] = {
     "TransformerDecoderLayer": Reference(decoder_case(), torch_module({"batch_first": True}),
                                          deliberate=lambda p, ins: len(ins[0]) == len(ins[1]) == 2),
     "PositionalEncoding": Reference(positional_case(), op(positional_forward, positional_parameters)),
+    # torchvision.ops.StochasticDepth; the reference runs in eval mode, where it is the identity
+    "StochasticDepth": Reference(simple("StochasticDepth"), op(lambda a, m, x: x)),
     **{name: Reference(merge_case(name), merge_build, deliberate=ranks_differ) for name in MERGE},
     "Concatenate": Reference(concat_case(), op(lambda a, m, *xs: torch.cat(xs, a["dim"])),
                              deliberate=lambda p, ins: not ranks_differ(p, ins) and folds_batch(p, ins, "dim")),

@@ -1,0 +1,174 @@
+"""File ▸ Import…: a torchvision model by name, or a Python / .pt2 / ONNX file, into a new project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QVBoxLayout, QWidget)
+
+# The models the import is tested with; any other torchvision classification name can be typed.
+SUGGESTED = ("resnet18", "resnet50", "vgg11", "vgg16", "mobilenet_v3_small", "efficientnet_b0")
+PYTHON_WARNING = ("Importing a Python file runs its code (to build the model), as running it yourself would. "
+                  "Import only files you trust. ONNX and .pt2 files are read as data and never run.")
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """What the dialog asks for: the source, the class of a Python file, the input shape, where to write."""
+
+    source: str
+    class_name: str | None
+    input_shape: tuple[int, ...] | None
+    out: Path
+
+
+def parse_shape(text: str) -> tuple[int, ...] | None:
+    """'3, 224, 224' -> (3, 224, 224); empty -> None; ValueError for anything else."""
+    text = text.strip()
+    if not text:
+        return None
+    dims = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
+    if not dims or any(d < 1 for d in dims):
+        raise ValueError(text)
+    return dims
+
+
+class ImportDialog(QDialog):
+    """Choose what to import and where the project goes; `request()` reads the choice."""
+
+    def __init__(self, parent=None, folder: Path | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Import a model")
+        self._folder = folder or Path.home()
+        self.from_torchvision = QRadioButton("torchvision model (random weights, nothing downloaded)")
+        self.from_file = QRadioButton("File: Python (.py), torch.export (.pt2) or ONNX (.onnx)")
+        group = QButtonGroup(self)
+        group.addButton(self.from_torchvision)
+        group.addButton(self.from_file)
+        self.from_torchvision.setChecked(True)
+        self.model_name = QComboBox()
+        self.model_name.setEditable(True)
+        self.model_name.addItems(SUGGESTED)
+        self.file_path = QLineEdit()
+        self.file_path.setPlaceholderText("model.py, model.pt2 or model.onnx")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_source)
+        file_row = QWidget()
+        row = QHBoxLayout(file_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.file_path)
+        row.addWidget(browse)
+        self.class_name = QLineEdit()
+        self.class_name.setPlaceholderText("the nn.Module class of a Python file, e.g. Net")
+        self.input_shape = QLineEdit("3, 224, 224")
+        self.input_shape.setToolTip("Without the batch dimension; .pt2 and ONNX files give their own.")
+        self.warning = QLabel(PYTHON_WARNING)
+        self.warning.setWordWrap(True)
+        self.warning.setObjectName("pythonWarning")
+        self.out_path = QLineEdit(str(self._folder / "imported.json"))
+        save_as = QPushButton("Browse…")
+        save_as.clicked.connect(self._browse_out)
+        out_row = QWidget()
+        row = QHBoxLayout(out_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.out_path)
+        row.addWidget(save_as)
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #c0392b")
+
+        form = QFormLayout()
+        form.addRow(self.from_torchvision)
+        form.addRow("Model", self.model_name)
+        form.addRow(self.from_file)
+        form.addRow("File", file_row)
+        form.addRow("Class", self.class_name)
+        form.addRow("Input shape", self.input_shape)
+        form.addRow("Project", out_row)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Import")
+        buttons.accepted.connect(self._on_accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.warning)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        for signal in (self.from_torchvision.toggled, self.file_path.textChanged):
+            signal.connect(lambda *_: self._update())
+        self._update()
+
+    def _is_python(self) -> bool:
+        return self.from_file.isChecked() and self.file_path.text().strip().lower().endswith(".py")
+
+    def _update(self) -> None:
+        file = self.from_file.isChecked()
+        self.model_name.setEnabled(not file)
+        self.file_path.setEnabled(file)
+        self.class_name.setEnabled(self._is_python())
+        self.warning.setVisible(self._is_python())
+
+    def _browse_source(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import from", str(self._folder),
+                                              "Models (*.py *.pt2 *.onnx);;All files (*)")
+        if path:
+            self.from_file.setChecked(True)
+            self.file_path.setText(path)
+
+    def _browse_out(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Imported project", self.out_path.text(),
+                                              "NetCanvas projects (*.json)")
+        if path:
+            self.out_path.setText(path if path.lower().endswith(".json") else path + ".json")
+
+    def request(self) -> ImportRequest:
+        """The choice; ValueError saying what to fix when a field is not usable."""
+        try:
+            shape = parse_shape(self.input_shape.text())
+        except ValueError:
+            raise ValueError("write the input shape like 3, 224, 224") from None
+        out = Path(self.out_path.text().strip())
+        if out.suffix.lower() != ".json":
+            raise ValueError("the project file should end in .json")
+        if self.from_file.isChecked():
+            source = self.file_path.text().strip()
+            if not source:
+                raise ValueError("choose a file to import")
+            if self._is_python() and not self.class_name.text().strip():
+                raise ValueError("give the nn.Module class of the Python file")
+            return ImportRequest(source, self.class_name.text().strip() or None, shape, out)
+        return ImportRequest(self.model_name.currentText().strip(), None, shape, out)
+
+    def _on_accept(self) -> None:
+        try:
+            self.request()
+        except ValueError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
+
+
+class ImportJob(QThread):
+    """Runs one import off the GUI thread (a large model takes seconds); reports once, by signal."""
+
+    succeeded = Signal(object)  # runtime.importers.ImportReport
+    failed = Signal(str)
+
+    def __init__(self, request: ImportRequest, parent=None):
+        super().__init__(parent)
+        self.request = request
+
+    def run(self) -> None:
+        from runtime.importers import ModelImportError, import_model
+
+        r = self.request
+        try:
+            report = import_model(r.source, r.out, class_name=r.class_name, input_shape=r.input_shape)
+        except ModelImportError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 — a user's Python file can raise anything; say what
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+        else:
+            self.succeeded.emit(report)
