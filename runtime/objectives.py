@@ -1,0 +1,319 @@
+"""Training objectives: the step, evaluation, losses, optimizers and schedules, written once.
+
+The trainer (runtime/trainer.py) drives these, and the exported training script embeds this
+module's source with `inspect.getsource` (runtime/export_script.py), so what the app trains and
+what the script trains cannot drift (DESIGN.md decision 12). Hence plain torch only: nothing
+here imports graph_builder, runtime (but runtime.metrics, embedded beside it) or app.
+
+    objective = Supervised("classification", "cross_entropy", classes=10)
+    step = Step(model, params, make_optimizer(params, settings, device), ...)
+    for xb, yb in batches:
+        out, target, loss = step(objective, xb, yb)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from runtime.metrics import ClassificationMeter, RegressionMeter, better
+
+CHECKPOINT_FORMAT = "netcanvas-checkpoint"
+EVAL_BATCH = 1024
+CLASS_LOSSES = ("cross_entropy", "bce_with_logits", "nll")
+VALUE_LOSSES = ("mse", "l1", "huber")
+
+
+class ObjectiveError(ValueError):
+    """A setting that cannot work with this task (the trainer reports it as a settings failure)."""
+
+
+# ---------------------------------------------------------------- settings resolved
+
+def amp_dtype(device: torch.device, enabled: bool) -> torch.dtype | None:
+    """bf16 autocast on CUDA where supported, else fp16; None (off) on other devices."""
+    if not enabled or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def resolve_loss(task: str, loss: str, title: str = "the dataset") -> str:
+    """The loss a task trains with ('auto' resolved); ObjectiveError when it does not fit the task."""
+    if task == "classification":
+        if loss in VALUE_LOSSES:
+            raise ObjectiveError(f"loss {loss} is for values but {title} has classes; use cross_entropy, "
+                                 "bce_with_logits or nll")
+        return "cross_entropy" if loss == "auto" else loss
+    if loss in CLASS_LOSSES:
+        raise ObjectiveError(f"loss {loss} is for classes but the task is {task}; use mse, l1 or huber")
+    return "mse" if loss == "auto" else loss
+
+
+def resolve_monitor(name: str, task: str, num_classes: int, has_val: bool) -> tuple[str, str]:
+    """(split, metric key) of a monitor setting such as 'val_accuracy'; train when there is no val split."""
+    split, _, key = name.partition("_")
+    valid = {"loss"} | ({"accuracy", "f1_macro"} | ({"auc"} if num_classes == 2 else set())
+                        if task == "classification" else {"mae", "mse", "r2"})
+    if key not in valid:
+        raise ObjectiveError(f"monitor {name} does not exist for this {task} task; choose one of "
+                             f"{', '.join('val_' + v for v in sorted(valid))}")
+    return ("val" if split == "val" and has_val else "train"), key
+
+
+def make_optimizer(params: list, t: dict, device: torch.device) -> torch.optim.Optimizer:
+    """The optimizer of the training settings `t` over `params`."""
+    name, lr, wd = t["optimizer"], t["lr"], t["weight_decay"]
+    # torch's defaults loop over parameters in Python on the CPU; the fused Adam kernels (CPU and
+    # CUDA) and the multi-tensor ones cut most of a step's time for the small models drawn here.
+    fused = device.type in ("cpu", "cuda")
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=t["momentum"], nesterov=t["nesterov"],
+                               weight_decay=wd, foreach=True)
+    if name in ("adam", "adamw"):
+        cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+        return cls(params, lr=lr, weight_decay=wd, **({"fused": True} if fused else {"foreach": True}))
+    return torch.optim.RMSprop(params, lr=lr, momentum=t["momentum"], weight_decay=wd, foreach=True)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, t: dict, steps_per_epoch: int, monitor_key: str):
+    """The learning-rate schedule of `t`, or None; plateau follows the monitored metric's direction."""
+    kind = t["schedule"]
+    if kind == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=t["step_size"], gamma=t["gamma"])
+    if kind == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=t["epochs"])
+    if kind == "plateau":
+        mode = "min" if monitor_key in ("loss", "mae", "mse") else "max"
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=t["gamma"],
+                                                          patience=t["schedule_patience"])
+    if kind == "one_cycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=t["lr"], total_steps=t["epochs"] * steps_per_epoch)
+    return None
+
+
+def end_of_epoch_schedule(scheduler, t: dict, monitored: float | None) -> None:
+    """Step an epoch-wise schedule (one-cycle steps per batch, in Step)."""
+    if scheduler is None or t["schedule"] == "one_cycle":
+        return
+    if t["schedule"] == "plateau":
+        if monitored is not None:
+            scheduler.step(monitored)
+    else:
+        scheduler.step()
+
+
+def first_output(out: Any) -> torch.Tensor:
+    """A model with several Outputs trains its first one."""
+    return out[0] if isinstance(out, (tuple, list)) else out
+
+
+# ---------------------------------------------------------------- objectives
+
+@dataclass
+class Supervised:
+    """Classification or regression: the model's output against the dataset's target."""
+
+    task: str
+    loss_name: str
+    num_classes: int = 0
+    binary_logit: bool = False  # bce_with_logits with one output for two classes
+    huber_delta: float = 1.0
+
+    def inputs(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """What the model is fed for the batch (x, y)."""
+        return x
+
+    def target(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return y
+
+    def loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        out = out.float()
+        name = self.loss_name
+        if self.task == "classification":
+            if name == "cross_entropy":
+                return F.cross_entropy(out, target)
+            if name == "nll":
+                return F.nll_loss(out, target)
+            if self.binary_logit:
+                return F.binary_cross_entropy_with_logits(out.reshape(-1), target.float())
+            return F.binary_cross_entropy_with_logits(out, F.one_hot(target, out.shape[1]).float())
+        out = out.reshape(target.shape)
+        if name == "mse":
+            return F.mse_loss(out, target)
+        if name == "l1":
+            return F.l1_loss(out, target)
+        return F.huber_loss(out, target, delta=self.huber_delta)
+
+    def meter(self, device: torch.device, keep_scores: bool):
+        if self.task == "classification":
+            return ClassificationMeter(self.num_classes, device, keep_scores=keep_scores)
+        return RegressionMeter(device)
+
+    def update(self, meter, out: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
+        """Add one batch to `meter` on the device (no host sync)."""
+        n = target.shape[0]
+        if self.task != "classification":
+            meter.update(out.detach().float(), target, loss * n)
+            return
+        out = out.detach().float()
+        if self.binary_logit:
+            logit = out.reshape(-1)
+            meter.update((logit > 0).long(), target, loss * n, torch.sigmoid(logit))
+            return
+        positive = None
+        if meter.keep_scores:
+            positive = out[:, 1].exp() if self.loss_name == "nll" else (
+                torch.sigmoid(out[:, 1]) if self.loss_name == "bce_with_logits" else torch.softmax(out, 1)[:, 1])
+        meter.update(out.argmax(1), target, loss * n, positive)
+
+
+@dataclass
+class Reconstruction(Supervised):
+    """An autoencoder: the input is the target; with `noise` > 0 it is a denoising one (noisy in, clean out)."""
+
+    noise: float = 0.0
+
+    def inputs(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        if self.noise <= 0:
+            return x
+        return x + self.noise * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+    def target(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return x
+
+    @torch.no_grad()
+    def anomaly_scores(self, model: nn.Module, x: torch.Tensor, batch: int = EVAL_BATCH) -> torch.Tensor:
+        """Per-sample reconstruction error (mean squared), the higher the more anomalous."""
+        was = model.training
+        model.eval()
+        scores = []
+        for i in range(0, len(x), batch):
+            xb = x[i:i + batch]
+            out = first_output(model(xb)).float().reshape(xb.shape)
+            scores.append((out - xb).pow(2).flatten(1).mean(1))
+        model.train(was)
+        return torch.cat(scores) if scores else torch.zeros(0)
+
+
+def make_objective(task: str, loss_name: str, num_classes: int, t: dict, binary_logit: bool = False):
+    """The objective of a task ('reconstruction' gives the autoencoder, with t['denoise'] noise)."""
+    if task == "reconstruction":
+        return Reconstruction(task, loss_name, 0, False, t["huber_delta"], noise=t.get("denoise", 0.0))
+    return Supervised(task, loss_name, num_classes, binary_logit, t["huber_delta"])
+
+
+# ---------------------------------------------------------------- the step
+
+@dataclass
+class Step:
+    """One optimisation step: forward (autocast when `amp`), loss + L1, backward, clipping, update."""
+
+    model: Any  # the module called (a DistributedDataParallel wrapper in the script)
+    params: list
+    optimizer: torch.optim.Optimizer
+    scheduler: Any = None
+    amp: torch.dtype | None = None
+    clip: float | None = None
+    l1: float = 0.0
+    one_cycle: bool = False
+    scaler: Any = None
+    l1_params: list = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.l1_params = [p for p in self.params if p.dim() > 1]  # weights, not biases or norm scales
+        if self.amp == torch.float16 and self.scaler is None:
+            self.scaler = torch.amp.GradScaler("cuda")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return forward(self.model, x, self.amp)
+
+    def __call__(self, objective, xb: torch.Tensor, yb: torch.Tensor, augment=None,
+                 generator: torch.Generator | None = None, image: bool = False):
+        """Train on one batch; returns (output, target, loss, loss with penalties) without a host sync."""
+        target = objective.target(xb, yb)
+        if augment is not None and augment.enabled:
+            xb = augment(xb, generator, image=image)
+        out = self.forward(objective.inputs(xb, yb, generator))
+        loss = objective.loss(out, target)
+        total = loss + self.l1 * sum(p.abs().sum() for p in self.l1_params) if self.l1 > 0 else loss
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(total).backward()
+            if self.clip is not None:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.params, self.clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            total.backward()
+            if self.clip is not None:
+                nn.utils.clip_grad_norm_(self.params, self.clip)
+            self.optimizer.step()
+        if self.one_cycle:
+            self.scheduler.step()
+        return out, target, loss.detach(), total.detach()
+
+
+def forward(model: Any, x: torch.Tensor, amp: torch.dtype | None = None) -> torch.Tensor:
+    """The model's (first) output, under CUDA autocast when `amp` is a dtype."""
+    if amp is not None:
+        with torch.autocast("cuda", dtype=amp):
+            return first_output(model(x))
+    return first_output(model(x))
+
+
+@torch.no_grad()
+def evaluate(objective, model: nn.Module, batches, device: torch.device, amp: torch.dtype | None = None):
+    """A meter filled with `objective`'s metrics over `batches`, the model in eval mode."""
+    meter = objective.meter(device, keep_scores=True)
+    was = model.training
+    model.eval()
+    for xb, yb in batches:
+        target = objective.target(xb, yb)
+        out = forward(model, xb, amp)
+        objective.update(meter, out, target, objective.loss(out, target))
+    model.train(was)
+    return meter
+
+
+# ---------------------------------------------------------------- the run's state
+
+@dataclass
+class RunState:
+    """Where a run stands; `to_checkpoint` with the modules' states is checkpoint.pt."""
+
+    epoch: int = 0
+    step: int = 0
+    best_epoch: int | None = None
+    best_value: float | None = None
+    wait: int = 0
+
+    def observe(self, epoch: int, key: str, monitored: float | None, min_delta: float) -> bool:
+        """Record the epoch's monitored value; True when it is the best so far."""
+        self.epoch = epoch
+        improved = monitored is not None and better(key, monitored, self.best_value, min_delta)
+        if improved:
+            self.best_epoch, self.best_value, self.wait = epoch, monitored, 0
+        else:
+            self.wait += 1
+        return improved
+
+    def should_stop(self, t: dict, epochs: int) -> bool:
+        """Early stopping: the monitored metric did not improve for `patience` epochs."""
+        return bool(t["early_stopping"]) and self.wait >= t["patience"] and self.epoch < epochs
+
+    def to_checkpoint(self, **states: Any) -> dict:
+        """The checkpoint dict: this state plus model/optimizer/scheduler/scaler/rng states."""
+        return {"format": CHECKPOINT_FORMAT, "version": 1, "epoch": self.epoch,
+                "best": {"epoch": self.best_epoch, "value": self.best_value}, "wait": self.wait,
+                "step": self.step, **states}
+
+    @classmethod
+    def from_checkpoint(cls, state: dict) -> "RunState":
+        return cls(int(state["epoch"]), int(state["step"]), state["best"]["epoch"], state["best"]["value"],
+                   int(state["wait"]))
