@@ -90,6 +90,9 @@ CLASS_LOSSES = ("cross_entropy", "bce_with_logits", "nll")
 TRAINING_FIELDS = (
     _row("task", "choice", "auto", "task", "auto: the dataset's own task; reconstruction trains an "
                 "autoencoder (the target is the input).", TASKS),
+    _row("denoise", "float", 0.0, "denoising noise", "Std of Gaussian noise added to the input of an "
+                "autoencoder; the clean input stays the target (0: off).", min=0.0, max=10.0,
+                visible_when={"task": ("reconstruction",)}),
     _row("epochs", "int", 10, "epochs", "Passes over the training data.", min=1, max=100_000),
     _row("batch_size", "int", 64, "batch size", "Samples per optimisation step.", min=1, max=1 << 20),
     _row("optimizer", "choice", "adam", "optimizer", "", OPTIMIZERS),
