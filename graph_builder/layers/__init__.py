@@ -9,4 +9,5 @@ from graph_builder.layers import (  # noqa: F401  (import order is palette order
     recurrent,
     attention,
     merge,
+    generative,
 )
