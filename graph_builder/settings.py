@@ -93,6 +93,10 @@ TRAINING_FIELDS = (
     _row("denoise", "float", 0.0, "denoising noise", "Std of Gaussian noise added to the input of an "
                 "autoencoder; the clean input stays the target (0: off).", min=0.0, max=10.0,
                 visible_when={"task": ("reconstruction",)}),
+    _row("beta", "float", 1.0, "KL weight β", "Weight of a Gaussian latent layer's KL term in a VAE's loss.",
+                min=0.0, max=1000.0, visible_when={"task": ("reconstruction",)}),
+    _row("beta_warmup", "int", 0, "β warm-up (epochs)", "Raise β linearly over these first epochs (0: off).",
+                min=0, max=100_000, visible_when={"task": ("reconstruction",)}),
     _row("epochs", "int", 10, "epochs", "Passes over the training data.", min=1, max=100_000),
     _row("batch_size", "int", 64, "batch size", "Samples per optimisation step.", min=1, max=1 << 20),
     _row("optimizer", "choice", "adam", "optimizer", "", OPTIMIZERS),

@@ -236,7 +236,7 @@ def batches(x, y, size):
 
 
 def shown(metrics, prefix):
-    return "".join(f"  {prefix}{k} {v:.4f}" for k, v in metrics.items() if k in ("loss", "accuracy", "mae"))
+    return "".join(f"  {prefix}{k} {v:.4f}" for k, v in metrics.items() if k in ("loss", "accuracy", "mae", "reconstruction", "kl"))
 
 
 def main():
@@ -279,7 +279,7 @@ def main():
     model.train()
     binary_logit = task == "classification" and loss_name == "bce_with_logits" and len(classes) == 2 \
         and probe[0].numel() == 1
-    objective = make_objective(task, loss_name, len(classes), t, binary_logit)
+    objective = make_objective(task, loss_name, len(classes), t, binary_logit, model)
     monitor_split, monitor_key = resolve_monitor(t["monitor"], task, len(classes), len(data["val"][0]) > 0)
     trained = nn.parallel.DistributedDataParallel(model) if distributed else model
     x_train, y_train = data["train"]
@@ -303,6 +303,7 @@ def main():
         started = time.perf_counter()
         order = torch.randperm(n, generator=shuffle)
         order = torch.cat([order, order[: per_rank * world - n]])[rank::world].to(device)  # equal shards
+        objective.begin_epoch(epoch)
         meter = objective.meter(device, keep_scores=False)
         for i in range(steps):
             idx = order[i * batch:(i + 1) * batch]

@@ -124,6 +124,9 @@ class Supervised:
     binary_logit: bool = False  # bce_with_logits with one output for two classes
     huber_delta: float = 1.0
 
+    def begin_epoch(self, epoch: int) -> None:
+        """Called before each epoch (1-based); the VAE's KL warm-up uses it."""
+
     def inputs(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """What the model is fed for the batch (x, y)."""
         return x
@@ -200,9 +203,112 @@ class Reconstruction(Supervised):
         return torch.cat(scores) if scores else torch.zeros(0)
 
 
-def make_objective(task: str, loss_name: str, num_classes: int, t: dict, binary_logit: bool = False):
-    """The objective of a task ('reconstruction' gives the autoencoder, with t['denoise'] noise)."""
+class TermsMeter:
+    """A metrics meter plus named loss terms averaged over samples (kept on the device)."""
+
+    def __init__(self, inner, names: tuple[str, ...], device: torch.device) -> None:
+        self.inner, self.keep_scores = inner, False
+        self.sums = {name: torch.zeros((), dtype=torch.float64, device=device) for name in names}
+        self.count = 0
+
+    def update(self, pred, target, loss_sum, terms: dict) -> None:
+        self.inner.update(pred, target, loss_sum)
+        n = target.shape[0]
+        for name, value in terms.items():
+            self.sums[name] += value.detach().double() * n
+        self.count += n
+
+    def compute(self) -> dict:
+        out = self.inner.compute()
+        if self.count:
+            out.update({name: float(total / self.count) for name, total in self.sums.items()})
+        return out
+
+
+def is_latent(module: nn.Module) -> bool:
+    """A GaussianLatent layer of the generated code (runtime.lowering), found by what it keeps."""
+    return type(module).__name__ == "GaussianLatent" and hasattr(module, "kl") and hasattr(module, "prior")
+
+
+@dataclass
+class VAE(Reconstruction):
+    """A variational autoencoder: reconstruction error (summed per sample) + beta * KL of its latent layers.
+
+    The KL weight rises linearly from beta/warmup to beta over the first `warmup` epochs (0: off).
+    """
+
+    beta: float = 1.0
+    warmup: int = 0
+    weight: float = 1.0
+    latents: list = field(default_factory=list)
+    terms: dict = field(default_factory=dict)
+
+    def bind(self, model: nn.Module) -> "VAE":
+        self.latents = [m for m in model.modules() if is_latent(m)]
+        self.weight = self.beta
+        return self
+
+    def begin_epoch(self, epoch: int) -> None:
+        self.weight = self.beta * min(1.0, epoch / self.warmup) if self.warmup > 0 else self.beta
+
+    def loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        err = out.float().reshape(target.shape) - target
+        if self.loss_name == "l1":
+            per_value = err.abs()
+        elif self.loss_name == "huber":
+            per_value = F.huber_loss(err, torch.zeros_like(err), delta=self.huber_delta, reduction="none")
+        else:
+            per_value = err.pow(2)
+        reconstruction = per_value.flatten(1).sum(1).mean()
+        kl = sum(m.kl.float() for m in self.latents).mean()
+        self.terms = {"reconstruction": reconstruction.detach(), "kl": kl.detach()}
+        return reconstruction + self.weight * kl
+
+    def meter(self, device: torch.device, keep_scores: bool):
+        return TermsMeter(RegressionMeter(device), ("reconstruction", "kl"), device)
+
+    def update(self, meter, out: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
+        meter.update(out.detach().float(), target, loss * target.shape[0], self.terms)
+
+    @torch.no_grad()
+    def sample(self, model: nn.Module, n: int, input_shape: tuple, device: torch.device,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """`n` samples decoded from the prior N(0, I) (the encoder's output is replaced by them)."""
+        latent = self.latents[0]
+        was = model.training
+        model.eval()
+        probe = torch.zeros((n, *input_shape), device=device)  # the encoder's output is replaced
+        z = torch.randn((n, *self._latent_shape(model, probe)), generator=generator, device=device)
+        latent.prior = z
+        try:
+            out = first_output(model(probe))
+        finally:
+            latent.prior = None
+            model.train(was)
+        return out
+
+    def _latent_shape(self, model: nn.Module, probe: torch.Tensor) -> tuple:
+        seen = {}
+
+        def keep(module, args, out):
+            seen["z"] = out.shape
+
+        handle = self.latents[0].register_forward_hook(keep)
+        try:
+            model(probe)
+        finally:
+            handle.remove()
+        return tuple(seen["z"][1:])
+
+
+def make_objective(task: str, loss_name: str, num_classes: int, t: dict, binary_logit: bool = False,
+                   model: nn.Module | None = None):
+    """The objective of a task: 'reconstruction' gives the autoencoder (with t['denoise'] noise), or
+    the VAE when `model` has a Gaussian latent layer."""
     if task == "reconstruction":
+        if model is not None and any(is_latent(m) for m in model.modules()):
+            return VAE(task, loss_name, 0, False, t["huber_delta"], noise=t.get("denoise", 0.0),
+                       beta=t.get("beta", 1.0), warmup=t.get("beta_warmup", 0)).bind(model)
         return Reconstruction(task, loss_name, 0, False, t["huber_delta"], noise=t.get("denoise", 0.0))
     return Supervised(task, loss_name, num_classes, binary_logit, t["huber_delta"])
 

@@ -300,7 +300,7 @@ class _Run:
         self.loss_name = self._loss_name()
         self._check_outputs()
         self.monitor_split, self.monitor_key = self._monitor()
-        self.objective = make_objective(task, self.loss_name, len(self.classes), t, self.binary_logit)
+        self.objective = make_objective(task, self.loss_name, len(self.classes), t, self.binary_logit, self.model)
         self.augment = Augmentation.from_config(self.d)
         self.shuffle_gen = torch.Generator().manual_seed(t["seed"])
         self.augment_gen = torch.Generator(device=device).manual_seed(t["seed"] + 1)
@@ -542,6 +542,7 @@ class _Run:
         for epoch in range(start + 1, epochs + 1):
             self.epoch = epoch
             self.model.train()
+            self.objective.begin_epoch(epoch)
             meter = self.objective.meter(self.device, keep_scores=False)
             epoch_started = time.perf_counter()
             order = torch.randperm(n_train, generator=self.shuffle_gen)

@@ -69,6 +69,12 @@ def test_a_denoising_autoencoder_trains_the_same_both_ways(tmp_path):
     assert "val mae" in out
 
 
+def test_a_vae_with_kl_warm_up_trains_the_same_both_ways(tmp_path):
+    app, script, out = trained_both_ways(tmp_path, "mlp_vae_digits", beta_warmup=3)
+    assert_same_weights(app, script)
+    assert "val kl" in out and "val reconstruction" in out
+
+
 def test_the_script_embeds_the_engine_source_rather_than_a_copy(tmp_path):
     project = load_project(TEMPLATES / "mlp_digits.json")
     text = export_training_script(project, tmp_path / "train.py").read_text()
