@@ -57,7 +57,7 @@ def resolve_loss(task: str, loss: str, title: str = "the dataset") -> str:
 def resolve_monitor(name: str, task: str, num_classes: int, has_val: bool) -> tuple[str, str]:
     """(split, metric key) of a monitor setting such as 'val_accuracy'; train when there is no val split."""
     split, _, key = name.partition("_")
-    valid = {"loss"} | ({"accuracy", "f1_macro"} | ({"auc"} if num_classes == 2 else set())
+    valid = {"loss"} if task == "gan" else {"loss"} | ({"accuracy", "f1_macro"} | ({"auc"} if num_classes == 2 else set())
                         if task == "classification" else {"mae", "mse", "r2"})
     if key not in valid:
         raise ObjectiveError(f"monitor {name} does not exist for this {task} task; choose one of "
@@ -126,6 +126,10 @@ class Supervised:
 
     def begin_epoch(self, epoch: int) -> None:
         """Called before each epoch (1-based); the VAE's KL warm-up uses it."""
+
+    def nonfinite_network(self) -> str | None:
+        """One network: a non-finite loss is the model's (a GAN names which of its two)."""
+        return None
 
     def inputs(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """What the model is fed for the batch (x, y)."""
@@ -376,6 +380,8 @@ def forward(model: Any, x: torch.Tensor, amp: torch.dtype | None = None) -> torc
 @torch.no_grad()
 def evaluate(objective, model: nn.Module, batches, device: torch.device, amp: torch.dtype | None = None):
     """A meter filled with `objective`'s metrics over `batches`, the model in eval mode."""
+    if hasattr(objective, "evaluate"):  # a GAN judges its own two networks
+        return objective.evaluate(batches, device)
     meter = objective.meter(device, keep_scores=True)
     was = model.training
     model.eval()
@@ -423,3 +429,186 @@ class RunState:
     def from_checkpoint(cls, state: dict) -> "RunState":
         return cls(int(state["epoch"]), int(state["step"]), state["best"]["epoch"], state["best"]["value"],
                    int(state["wait"]))
+
+
+# ---------------------------------------------------------------- GAN
+
+class GANPair(nn.Module):
+    """The generator and discriminator of a GAN as one module, so weights and checkpoints hold both."""
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module) -> None:
+        super().__init__()
+        self.generator, self.discriminator = generator, discriminator
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return first_output(self.generator(z))
+
+
+class Optimizers:
+    """Several optimizers behind one optimizer's state_dict/param_groups (the first sets the reported rate)."""
+
+    def __init__(self, **optimizers: torch.optim.Optimizer) -> None:
+        self.optimizers = optimizers
+        self.param_groups = next(iter(optimizers.values())).param_groups
+
+    def state_dict(self) -> dict:
+        return {name: opt.state_dict() for name, opt in self.optimizers.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state[name])
+
+
+class GANMeter:
+    """Epoch means of the GAN's terms (on the device) plus the spread of its samples."""
+
+    NAMES = ("d_loss", "g_loss", "d_real", "d_fake")
+
+    def __init__(self, device: torch.device) -> None:
+        self.keep_scores = False
+        self.sums = {name: torch.zeros((), dtype=torch.float64, device=device) for name in self.NAMES}
+        self.count = 0
+        self.extra: dict = {}
+
+    def update(self, terms: dict, n: int) -> None:
+        for name in self.NAMES:
+            self.sums[name] += terms[name].detach().double() * n
+        self.count += n
+
+    def compute(self) -> dict:
+        if not self.count:
+            return {}
+        out = {name: float(total / self.count) for name, total in self.sums.items()}
+        out["loss"] = out["d_loss"] + out["g_loss"]
+        return {**out, **self.extra}
+
+
+def sample_diversity(fake: torch.Tensor, real: torch.Tensor) -> float:
+    """Per-pixel spread of generated samples over that of real ones: near 0 when the samples collapse."""
+    spread = lambda x: x.float().flatten(1).std(0).mean()  # noqa: E731
+    return float(spread(fake) / spread(real).clamp(min=1e-12))
+
+
+@dataclass
+class GAN:
+    """Alternating discriminator and generator steps with the non-saturating loss.
+
+    The discriminator learns real → 1 (1 - `smoothing`, one-sided label smoothing) and fake → 0;
+    the generator learns to make the discriminator say 1 for its samples.
+    """
+
+    pair: GANPair
+    noise_shape: tuple
+    d_optimizer: torch.optim.Optimizer
+    g_optimizer: torch.optim.Optimizer
+    smoothing: float = 0.0
+    clip: float | None = None
+    amp: torch.dtype | None = None
+    names: tuple = ("generator", "discriminator")  # the project's network names, for messages
+    task: str = "gan"
+    terms: dict = field(default_factory=dict)
+    bad: Any = None  # first non-finite loss: 0 the discriminator's, 1 the generator's
+
+    def begin_epoch(self, epoch: int) -> None:
+        pass
+
+    def noise(self, n: int, device: torch.device, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn((n, *self.noise_shape), generator=generator, device=device)
+
+    def _d(self, x: torch.Tensor) -> torch.Tensor:
+        return forward(self.pair.discriminator, x, self.amp).float().reshape(-1)
+
+    def _update(self, optimizer, loss: torch.Tensor, params) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.clip is not None:
+            nn.utils.clip_grad_norm_(params, self.clip)
+        optimizer.step()
+
+    def step(self, xb: torch.Tensor, augment=None, generator: torch.Generator | None = None, image: bool = False):
+        """One discriminator step then one generator step; returns the generated batch."""
+        if augment is not None and augment.enabled:
+            xb = augment(xb, generator, image=image)
+        fake = forward(self.pair.generator, self.noise(xb.shape[0], xb.device, generator), self.amp)
+        d_real, d_fake = self._d(xb), self._d(fake.detach())
+        d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 1.0 - self.smoothing))
+                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        self._update(self.d_optimizer, d_loss, self.pair.discriminator.parameters())
+        d_fooled = self._d(fake)
+        g_loss = F.binary_cross_entropy_with_logits(d_fooled, torch.ones_like(d_fooled))  # non-saturating
+        self._update(self.g_optimizer, g_loss, self.pair.generator.parameters())
+        self.terms = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+                      "d_real": torch.sigmoid(d_real).mean().detach(), "d_fake": torch.sigmoid(d_fake).mean().detach()}
+        if self.bad is None:
+            self.bad = torch.full((), -1, dtype=torch.long, device=xb.device)
+        self.bad = torch.where((self.bad < 0) & ~torch.isfinite(d_loss.detach()), 0, self.bad)
+        self.bad = torch.where((self.bad < 0) & ~torch.isfinite(g_loss.detach()), 1, self.bad)
+        return fake.detach(), xb, g_loss.detach(), (d_loss + g_loss).detach()
+
+    def nonfinite_network(self) -> str | None:
+        """The network whose loss first became NaN or infinite, if one did."""
+        if self.bad is None or int(self.bad) < 0:
+            return None
+        return ("discriminator", "generator")[int(self.bad)]
+
+    def meter(self, device: torch.device, keep_scores: bool) -> GANMeter:
+        return GANMeter(device)
+
+    def update(self, meter: GANMeter, out, target, loss) -> None:
+        meter.update(self.terms, target.shape[0])
+
+    @torch.no_grad()
+    def evaluate(self, batches, device: torch.device) -> GANMeter:
+        """The discriminator on real batches and on as many fresh samples; their diversity."""
+        meter = GANMeter(device)
+        was = self.pair.training
+        self.pair.eval()
+        fakes, reals = [], []
+        gen = torch.Generator(device=device).manual_seed(0)  # the same noise every epoch
+        for xb, _ in batches:
+            fake = forward(self.pair.generator, self.noise(xb.shape[0], device, gen), self.amp)
+            d_real, d_fake = self._d(xb), self._d(fake)
+            d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                      + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+            g_loss = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
+            meter.update({"d_loss": d_loss, "g_loss": g_loss, "d_real": torch.sigmoid(d_real).mean(),
+                          "d_fake": torch.sigmoid(d_fake).mean()}, xb.shape[0])
+            fakes.append(fake)
+            reals.append(xb)
+        if fakes:
+            meter.extra["diversity"] = sample_diversity(torch.cat(fakes), torch.cat(reals))
+        self.pair.train(was)
+        return meter
+
+    @torch.no_grad()
+    def sample(self, n: int, device: torch.device, generator: torch.Generator | None = None) -> torch.Tensor:
+        was = self.pair.training
+        self.pair.eval()
+        out = forward(self.pair.generator, self.noise(n, device, generator), self.amp)
+        self.pair.train(was)
+        return out
+
+
+@dataclass
+class GANStep:
+    """The Step of a GAN: the objective alternates its own two optimizers."""
+
+    objective: GAN
+    scheduler: Any = None
+    scaler: Any = None
+
+    def __call__(self, objective: GAN, xb, yb, augment=None, generator=None, image: bool = False):
+        return objective.step(xb, augment, generator, image)
+
+
+def make_gan(generator: nn.Module, discriminator: nn.Module, noise_shape: tuple, t: dict, device: torch.device,
+             names: tuple = ("generator", "discriminator"), amp: torch.dtype | None = None) -> GAN:
+    """The GAN objective with its two Adam optimizers (β1 = t['gan_beta1'], 0.5 by default)."""
+    betas = (t.get("gan_beta1", 0.5), 0.999)
+    fused = {"fused": True} if device.type in ("cpu", "cuda") else {"foreach": True}
+    lr_d = t.get("lr_d") or t["lr"]
+    g_opt = torch.optim.Adam(generator.parameters(), lr=t["lr"], betas=betas, weight_decay=t["weight_decay"], **fused)
+    d_opt = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=betas, weight_decay=t["weight_decay"],
+                             **fused)
+    return GAN(GANPair(generator, discriminator), tuple(noise_shape), d_opt, g_opt, t.get("label_smoothing", 0.0),
+               t["grad_clip"], amp, names)

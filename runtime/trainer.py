@@ -36,9 +36,10 @@ from graph_builder.files import atomic_path, write_atomic
 from runtime.data import Augmentation, DataError, DeviceSplit, Splits, dataset_config, load_splits
 from runtime.errors import NetCanvasRuntimeError
 from runtime.events import LOGGED, make
-from runtime.objectives import (CHECKPOINT_FORMAT, EVAL_BATCH, ObjectiveError, RunState, Step, amp_dtype,
-                                end_of_epoch_schedule, evaluate, forward, make_objective, make_optimizer,
-                                make_scheduler, resolve_loss, resolve_monitor)
+from runtime.gan import gan_problem, is_gan, noise_shape
+from runtime.objectives import (CHECKPOINT_FORMAT, EVAL_BATCH, GANStep, ObjectiveError, Optimizers, RunState, Step,
+                                amp_dtype, end_of_epoch_schedule, evaluate, forward, make_gan, make_objective,
+                                make_optimizer, make_scheduler, resolve_loss, resolve_monitor)
 
 EVENT_INTERVAL_S = 0.05  # batch/progress events at most ~20 per second
 CHECKPOINT = "checkpoint.pt"
@@ -288,6 +289,8 @@ class _Run:
             torch.set_float32_matmul_precision("high")
         self.splits: Splits = load_splits(self.d)
         s = self.splits
+        if is_gan(t):
+            return self._setup_gan()
         self._check_fit()
         task = s.task if t["task"] == "auto" else t["task"]
         self.task = task
@@ -314,6 +317,35 @@ class _Run:
         self.step_fn = Step(self.model, self.params, self.optimizer, self.scheduler, self.amp, t["grad_clip"],
                             t["l1"], t["schedule"] == "one_cycle")
         self.scaler = self.step_fn.scaler
+
+    def _setup_gan(self) -> None:
+        """Two networks of the project, alternating steps (runtime.gan checks them, runtime.objectives trains)."""
+        from runtime.compiler import build_module
+        from runtime.data import describe_splits
+
+        t, s, device = self.t, self.splits, self.device
+        self.description = describe_splits(s, self.d)
+        problem = gan_problem(self.project, t, s.input_shape, self.description.label) if self.project else \
+            "a GAN trains two networks of a project; give a project"
+        if problem:
+            raise ModelDataMismatchError(problem)
+        self.task, self.classes, self.loss_name, self.binary_logit = "gan", (), "gan", False
+        names = (t["generator"], t["discriminator"])
+        g = build_module(self.project.networks[names[0]], init=t["init"], seed=t["seed"])
+        d = build_module(self.project.networks[names[1]], init=t["init"], seed=t["seed"] + 1)
+        self.data = {k: DeviceSplit.from_arrays(*s[k], device) for k in ("train", "val", "test")}
+        amp = self.amp if self.amp != torch.float16 else None  # no loss scaling across two optimizers
+        self.objective = make_gan(g.to(device), d.to(device), noise_shape(self.project, t), t, device, names, amp)
+        self.model = self.objective.pair
+        self.monitor_split, self.monitor_key = self._monitor()
+        self.augment = Augmentation.from_config(self.d)
+        self.shuffle_gen = torch.Generator().manual_seed(t["seed"])
+        self.augment_gen = torch.Generator(device=device).manual_seed(t["seed"] + 1)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = Optimizers(generator=self.objective.g_optimizer, discriminator=self.objective.d_optimizer)
+        self.batches = self.data["train"].num_batches(t["batch_size"])
+        self.scheduler = self.scaler = None
+        self.step_fn = GANStep(self.objective)
 
     def _model(self) -> nn.Module:
         if self.module_in is not None:
@@ -639,8 +671,10 @@ class _Run:
     def _check_finite(self, bad_at: torch.Tensor) -> None:
         b = int(bad_at)
         if b >= 0:
+            role = self.objective.nonfinite_network()
+            whose = f"The {role} network {self.t[role]!r}'s loss" if role else "The loss"
             raise NonFiniteLossError(
-                f"The loss became NaN or infinite at epoch {self.epoch}, batch {b + 1}. Lower the learning rate "
+                f"{whose} became NaN or infinite at epoch {self.epoch}, batch {b + 1}. Lower the learning rate "
                 f"(now {self.t['lr']:g}), turn on gradient clipping, or check the data for extreme values.")
 
     def _progress(self, epoch: int, batch: int, done: int, total: int, started: float, n_train: int) -> dict:
@@ -671,6 +705,9 @@ def _summary(task: str, metrics: dict) -> str:
         return ""
     if task == "classification":
         return f"test accuracy {metrics['accuracy']:.2%}, macro F1 {metrics['f1_macro']:.3f}"
+    if task == "gan":
+        return (f"test D(real) {metrics['d_real']:.2f}, D(fake) {metrics['d_fake']:.2f}, sample diversity "
+                f"{metrics.get('diversity', float('nan')):.2f}")
     r2 = metrics.get("r2")
     return f"test MSE {metrics['mse']:.4g}, MAE {metrics['mae']:.4g}" + (f", R² {r2:.3f}" if r2 is not None else "")
 

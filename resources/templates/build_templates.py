@@ -225,6 +225,32 @@ def conv_vae() -> Graph:
     return c.graph
 
 
+def dcgan() -> Networks:
+    networks = Networks({"Generator": Graph(), "Discriminator": Graph()}, "Generator")
+    g = Chain(networks["Generator"])
+    g.add("Input", "noise", after=None, shape=(32,))
+    g.add("Linear", "project", out_features=128 * 2 * 2)
+    g.add("Unflatten", "to_grid", dim=1, unflattened_size=(128, 2, 2))
+    g.add("BatchNorm2d", "bn0")
+    g.add("ReLU", "relu0")
+    g.add("ConvTranspose2d", "up1", out_channels=64, kernel_size=4, stride=2, padding=1)  # 64x4x4
+    g.add("BatchNorm2d", "bn1")
+    g.add("ReLU", "relu1")
+    g.add("ConvTranspose2d", "up2", out_channels=1, kernel_size=4, stride=2, padding=1)  # 1x8x8
+    g.add("Output", "sample")
+    d = Chain(networks["Discriminator"])
+    d.add("Input", "image", after=None, shape=(1, 8, 8))
+    d.add("Conv2d", "down1", out_channels=64, kernel_size=4, stride=2, padding=1)  # 64x4x4
+    d.add("LeakyReLU", "lrelu1", negative_slope=0.2)
+    d.add("Conv2d", "down2", out_channels=128, kernel_size=4, stride=2, padding=1)  # 128x2x2
+    d.add("BatchNorm2d", "bn2")
+    d.add("LeakyReLU", "lrelu2", negative_slope=0.2)
+    d.add("Flatten", "flat")
+    d.add("Linear", "verdict", out_features=1)
+    d.add("Output", "logit")
+    return networks
+
+
 @dataclass(frozen=True)
 class Template:
     """One example project."""
@@ -279,6 +305,11 @@ TEMPLATES = (
              "a sample of it. Reconstruction error plus β·KL.", conv_vae,
              {"name": "digits"}, {"task": "reconstruction", "epochs": 60, "batch_size": 64, "lr": 0.002,
                                   "beta": 1.0, "beta_warmup": 10}),
+    Template("dcgan_digits", "DCGAN on digits", "Two networks: a Generator turns 32 random numbers into a digit "
+             "with transposed convolutions and batch norm, a Discriminator (strided convolutions, LeakyReLU) tells "
+             "real digits from generated ones; they train in turns.", dcgan, {"name": "digits"},
+             {"generator": "Generator", "discriminator": "Discriminator", "epochs": 60, "batch_size": 64,
+              "lr": 0.0005, "lr_d": 0.0005, "gan_beta1": 0.5, "label_smoothing": 0.1, "restore_best": False}),
 )
 
 
