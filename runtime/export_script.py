@@ -38,9 +38,29 @@ SKLEARN_LOADERS = {"digits": "load_digits", "iris": "load_iris", "wine": "load_w
                    "breast_cancer": "load_breast_cancer"}
 
 
-def _model_source(project: Project) -> str:
-    """The generated model without its module docstring and torch imports (the script has its own)."""
-    source = generate_source(project.graph, "Net")
+def _model_source(project: Project, t: dict | None = None) -> str:
+    """The generated model without its module docstring and torch imports (the script has its own).
+
+    A GAN's script holds both networks' classes, Generator and Discriminator."""
+    if t is not None and (t.get("generator") or t.get("discriminator")):
+        from runtime.gan import gan_problem
+
+        problem = gan_problem(project, t, tuple(get_dataset(project.dataset["name"]).load(
+            dataset_config(project.dataset)).x.shape[1:]))
+        if problem:
+            raise ScriptExportError(problem)
+        return "\n\n".join(_one_class(generate_source(project.networks[t[role]], cls))
+                             for role, cls in (("generator", "Generator"), ("discriminator", "Discriminator")))
+    return _one_class(generate_source(project.graph, "Net"))
+
+
+def _noise_shape(project: Project, t: dict) -> tuple | None:
+    from runtime.gan import is_gan, noise_shape
+
+    return noise_shape(project, t) if is_gan(t) else None
+
+
+def _one_class(source: str) -> str:
     tree = ast.parse(source)
     lines = source.splitlines()
     first = tree.body[0]
@@ -147,12 +167,13 @@ def export_training_script(project: Project, path: str | os.PathLike) -> Path:
         HEADER.format(title=str(title).replace('"""', "'''"), script=path.name,
                       data_note=f"\nIt reads its data from {data_file}, written beside it.\n" if data_file else ""),
         "# ---------------------------------------------------------------- the model (NetCanvas codegen)\n\n",
-        _model_source(project),
+        _model_source(project, t),
         "\n\n# ---------------------------------------------------------------- the training engine\n\n",
         _engine_source(),
         "\n\n# ---------------------------------------------------------------- settings\n\n",
         f"DATASET = {d!r}\n",
         f"TRAINING = {t!r}\n",
+        f"NOISE_SHAPE = {_noise_shape(project, t)!r}  # a GAN generator's Input, without the batch\n",
         "\n\n# ---------------------------------------------------------------- data\n\n",
         _data_source(d, data_file),
         "\n\n",
@@ -221,11 +242,11 @@ def prepare_data(device):
     return tensors, task, classes, image
 
 
-def build_model(seed):
-    """Net with the app's seeded weights and initialisation (runtime.compiler.build_module)."""
+def build_model(seed, cls=None):
+    """Net (or `cls`) with the app's seeded weights and initialisation (runtime.compiler.build_module)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = Net()
+        model = (cls or Net)()
         initialise(model, TRAINING["init"])
     return model
 
@@ -237,6 +258,45 @@ def batches(x, y, size):
 
 def shown(metrics, prefix):
     return "".join(f"  {prefix}{k} {v:.4f}" for k, v in metrics.items() if k in ("loss", "accuracy", "mae", "reconstruction", "kl"))
+
+
+def train_gan(data, image, device, out, rank, distributed):
+    """The GAN objective over Generator and Discriminator, as the app trains it (single process)."""
+    t = TRAINING
+    if distributed:
+        raise SystemExit("this GAN script trains in one process; run it with python, not torchrun")
+    generator = build_model(t["seed"], Generator).to(device)
+    discriminator = build_model(t["seed"] + 1, Discriminator).to(device)
+    amp = amp_dtype(device, t["mixed_precision"])
+    gan = make_gan(generator, discriminator, NOISE_SHAPE, t, device, (t["generator"], t["discriminator"]),
+                   amp if amp != torch.float16 else None)
+    x_train, y_train = data["train"]
+    n, batch = len(x_train), t["batch_size"]
+    augmentation = Augmentation.from_config(DATASET)
+    shuffle = torch.Generator().manual_seed(t["seed"])
+    noise = torch.Generator(device=device).manual_seed(t["seed"] + 1)
+    print(f"1 process(es) on {device}; GAN: train {n}, validation {len(data['val'][0])}; "
+          f"{sum(p.numel() for p in gan.pair.parameters()):,} parameters", flush=True)
+    for epoch in range(1, t["epochs"] + 1):
+        started = time.perf_counter()
+        order = torch.randperm(n, generator=shuffle).to(device)
+        x, y = x_train.index_select(0, order), y_train.index_select(0, order)
+        meter = gan.meter(device, keep_scores=False)
+        for i in range(0, n, batch):
+            fake, real, g_loss, total = gan.step(x[i:i + batch], augmentation, noise, image)
+            gan.update(meter, fake, real, g_loss)
+        bad = gan.nonfinite_network()
+        if bad:
+            raise SystemExit(f"the {bad} network {t[bad]!r}'s loss became NaN or infinite in epoch {epoch}; "
+                             "lower its learning rate")
+        train = meter.compute()
+        val = evaluate(gan, gan.pair, batches(*data["val"], max(EVAL_BATCH, batch)), device).compute() \
+            if len(data["val"][0]) else {}
+        print(f"epoch {epoch}/{t['epochs']}  D loss {train['d_loss']:.4f}  G loss {train['g_loss']:.4f}  "
+              f"D(real) {train['d_real']:.3f}  D(fake) {train['d_fake']:.3f}  "
+              f"diversity {val.get('diversity', float('nan')):.3f}  {time.perf_counter() - started:.2f}s", flush=True)
+    torch.save({k: v.cpu() for k, v in gan.pair.state_dict().items()}, out)
+    print(f"saved the weights of both networks to {out}", flush=True)
 
 
 def main():
@@ -267,6 +327,8 @@ def main():
 
     torch.manual_seed(t["seed"])  # dropout draws as in the app
     data, task, classes, image = prepare_data(device)
+    if t.get("generator"):
+        return train_gan(data, image, device, args.out, rank, distributed)
     task = task if t["task"] == "auto" else t["task"]
     classes = classes if task == "classification" else []
     amp = amp_dtype(device, t["mixed_precision"])

@@ -100,3 +100,25 @@ def test_the_gan_objective_tells_which_loss_went_bad_first():
     assert gan.nonfinite_network() is None
     gan.step(torch.full((8, 1, 8, 8), float("nan")))
     assert gan.nonfinite_network() == "discriminator"
+
+
+def test_the_exported_script_trains_the_gan_standalone_to_the_trainers_weights(tmp_path):
+    import subprocess
+    import sys
+
+    from runtime.export_script import export_training_script
+
+    project = dcgan(epochs=2)
+    assert last_event(train(dcgan(epochs=2), run_dir=tmp_path / "run", live=False))["type"] == "finished"
+    script = export_training_script(project, tmp_path / "train_gan.py")
+    text = script.read_text()
+    assert "class Generator(nn.Module)" in text and "class Discriminator(nn.Module)" in text
+    done = subprocess.run([sys.executable, script.name, "--out", "w.pt"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "D(real)" in done.stdout and "epoch 2/2" in done.stdout
+    app = load_file(str(tmp_path / "run" / "last.safetensors"))
+    ours = torch.load(tmp_path / "w.pt", weights_only=True)
+    assert app.keys() == ours.keys()
+    for key in app:
+        assert torch.allclose(app[key], ours[key], atol=1e-6), key
