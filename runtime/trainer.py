@@ -628,7 +628,7 @@ class _Run:
             "started", run_dir=str(self.run_dir) if self.run_dir else None, epochs=epochs, start_epoch=start + 1,
             resumed=self.resume, batches_per_epoch=self.batches, batch_size=t["batch_size"], train_size=n_train,
             val_size=len(self.data["val"]), test_size=len(self.data["test"]), classes=list(self.classes),
-            task=self.task, metric="accuracy" if self.task == "classification" else "mae", loss=self.loss_name,
+            task=self.task, metric=_HEADLINE.get(self.task, "mae"), loss=self.loss_name,
             optimizer=t["optimizer"], monitor=t["monitor"], device=str(self.device),
             device_name=device_name(self.device), amp=_dtype_name(self.amp), dataset=self.splits.name,
             input_shape=list(self.splits.input_shape), params=sum(p.numel() for p in self.params))
@@ -699,6 +699,9 @@ class _Run:
 
 
 # ---------------------------------------------------------------- small helpers
+
+_HEADLINE = {"classification": "accuracy", "gan": "d_real"}  # the dashboard's metric plot; else mae
+
 
 def _summary(task: str, metrics: dict) -> str:
     if not metrics:

@@ -51,7 +51,7 @@ def test_a_gan_trains_both_networks_and_logs_d_real_and_d_fake(tmp_path):
     events = list(train(dcgan(epochs=2), run_dir=tmp_path / "run", live=False))
     assert events[-1]["type"] == "finished", events[-1]
     started = events[0]
-    assert started["task"] == "gan"
+    assert started["task"] == "gan" and started["metric"] == "d_real"  # the dashboard's metric plot shows D(real)
     for e in (x for x in events if x["type"] == "epoch"):
         for key in ("d_loss", "g_loss", "d_real", "d_fake"):
             assert 0 <= e["train"][key] < 20, key
