@@ -143,6 +143,8 @@ def check_fit(graph: Graph, shapes: ShapeReport, description: DataDescription | 
     if description is None:
         return []
     training = training or {}
+    if training.get("generator") or training.get("discriminator"):
+        return []  # a GAN: runtime.gan checks its two networks against each other and the data
     task = training.get("task") or "auto"
     problem = task_problem(description, task)
     if problem:

@@ -91,6 +91,22 @@ CLASS_LOSSES = ("cross_entropy", "bce_with_logits", "nll")
 TRAINING_FIELDS = (
     _row("task", "choice", "auto", "task", "auto: the dataset's own task; reconstruction trains an "
                 "autoencoder (the target is the input).", TASKS),
+    _row("denoise", "float", 0.0, "denoising noise", "Std of Gaussian noise added to the input of an "
+                "autoencoder; the clean input stays the target (0: off).", min=0.0, max=10.0,
+                visible_when={"task": ("reconstruction",)}),
+    _row("beta", "float", 1.0, "KL weight β", "Weight of a Gaussian latent layer's KL term in a VAE's loss.",
+                min=0.0, max=1000.0, visible_when={"task": ("reconstruction",)}),
+    _row("beta_warmup", "int", 0, "β warm-up (epochs)", "Raise β linearly over these first epochs (0: off).",
+                min=0, max=100_000, visible_when={"task": ("reconstruction",)}),
+    _row("generator", "str", None, "GAN generator", "Name of the network that turns noise (its Input) into "
+                "samples; with a discriminator set, the run trains a GAN.", optional=True),
+    _row("discriminator", "str", None, "GAN discriminator", "Name of the network that tells real samples "
+                "from generated ones (one logit per sample).", optional=True),
+    _row("lr_d", "float", None, "discriminator learning rate", "GAN only (empty: the learning rate).",
+                min=1e-8, max=10.0, optional=True),
+    _row("gan_beta1", "float", 0.5, "GAN Adam β1", "β1 of both GAN optimizers (Adam).", min=0.0, max=0.999),
+    _row("label_smoothing", "float", 0.0, "one-sided label smoothing", "GAN: the discriminator's target for "
+                "real samples is 1 minus this.", min=0.0, max=0.5),
     _row("epochs", "int", 10, "epochs", "Passes over the training data.", min=1, max=100_000),
     _row("batch_size", "int", 64, "batch size", "Samples per optimisation step.", min=1, max=1 << 20),
     _row("optimizer", "choice", "adam", "optimizer", "", OPTIMIZERS),

@@ -58,6 +58,8 @@ ALL_KEYS = frozenset().union(*(spec.all_keys for spec in SPECS))
 CLASSIFICATION_METRICS = ("loss", "accuracy", "precision_macro", "recall_macro", "f1_macro", "precision", "recall",
                           "f1", "support", "auc")
 REGRESSION_METRICS = ("loss", "mse", "mae", "r2")
+VAE_METRICS = (*REGRESSION_METRICS, "reconstruction", "kl")  # loss = reconstruction + β·KL
+GAN_METRICS = ("loss", "d_loss", "g_loss", "d_real", "d_fake", "diversity")  # diversity: validation only
 
 
 def problem(event: dict) -> str | None:

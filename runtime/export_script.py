@@ -1,8 +1,11 @@
 """Export a standalone training script: the same model, data, split and settings as the app.
 
 The script imports only torch, numpy and scikit-learn. The model class is runtime.codegen's
-source (what the app trains); the synthetic generators, the split and the normalisation are
-embedded verbatim from runtime.data, so the script's data is the app's data. Datasets read from
+source (what the app trains); the training engine (runtime.objectives with runtime.metrics, and
+the weight initialisation) is embedded with inspect.getsource, so the script's step, losses,
+optimizers, schedules, monitor and early stopping are the trainer's own (DESIGN.md decision 12);
+the synthetic generators, the split and the normalisation are embedded verbatim from
+runtime.data, so the script's data is the app's data. Datasets read from
 files are decoded once and written beside the script as `<script>_data.npz`.
 
 It runs as `python train.py` or, unchanged, under `torchrun --nproc_per_node=N train.py`
@@ -21,6 +24,7 @@ import numpy as np
 
 from graph_builder.files import atomic_path, write_atomic
 from graph_builder.project import Project
+from runtime import compiler, metrics, objectives
 from runtime.codegen import generate_source
 from runtime.data import augment, dataset_config, get_dataset, splits, synthetic
 from runtime.errors import NetCanvasRuntimeError
@@ -34,9 +38,29 @@ SKLEARN_LOADERS = {"digits": "load_digits", "iris": "load_iris", "wine": "load_w
                    "breast_cancer": "load_breast_cancer"}
 
 
-def _model_source(project: Project) -> str:
-    """The generated model without its module docstring and torch imports (the script has its own)."""
-    source = generate_source(project.graph, "Net")
+def _model_source(project: Project, t: dict | None = None) -> str:
+    """The generated model without its module docstring and torch imports (the script has its own).
+
+    A GAN's script holds both networks' classes, Generator and Discriminator."""
+    if t is not None and (t.get("generator") or t.get("discriminator")):
+        from runtime.gan import gan_problem
+
+        problem = gan_problem(project, t, tuple(get_dataset(project.dataset["name"]).load(
+            dataset_config(project.dataset)).x.shape[1:]))
+        if problem:
+            raise ScriptExportError(problem)
+        return "\n\n".join(_one_class(generate_source(project.networks[t[role]], cls))
+                             for role, cls in (("generator", "Generator"), ("discriminator", "Discriminator")))
+    return _one_class(generate_source(project.graph, "Net"))
+
+
+def _noise_shape(project: Project, t: dict) -> tuple | None:
+    from runtime.gan import is_gan, noise_shape
+
+    return noise_shape(project, t) if is_gan(t) else None
+
+
+def _one_class(source: str) -> str:
     tree = ast.parse(source)
     lines = source.splitlines()
     first = tree.body[0]
@@ -48,6 +72,33 @@ def _model_source(project: Project) -> str:
 
 def _function_source(fn) -> str:
     return inspect.getsource(fn).strip() + "\n"
+
+
+def _module_body(module) -> str:
+    """A module's source without its docstring and imports: the script has its own imports, and the
+    module's runtime.* imports are other embedded modules."""
+    source = inspect.getsource(module)
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    drop = set()
+    for node in tree.body:
+        docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and \
+            isinstance(node.value.value, str)
+        if docstring or isinstance(node, (ast.Import, ast.ImportFrom)):
+            drop.update(range(node.lineno - 1, node.end_lineno))
+    name = module.__name__
+    kept = "\n".join(line for i, line in enumerate(lines) if i not in drop).strip()
+    return f"# ---- {name} (embedded from NetCanvas, unchanged)\n\n{kept}\n"
+
+
+def _engine_source() -> str:
+    """The training engine the app runs: metrics, objectives and the weight initialisation."""
+    init = "\n\n".join([
+        f"INIT_SCHEMES = {compiler.INIT_SCHEMES!r}\n_RECURRENT = (nn.RNN, nn.LSTM, nn.GRU)\n\n\n"
+        "class InitSchemeError(ValueError):\n    pass\n",
+        _function_source(compiler.initialise), _function_source(compiler._init_matrix)])
+    return "\n\n".join([_module_body(metrics), _module_body(objectives),
+                         "# ---- runtime.compiler (weight initialisation, embedded unchanged)\n\n" + init])
 
 
 def _data_source(d: dict, data_file: str | None) -> str:
@@ -116,10 +167,13 @@ def export_training_script(project: Project, path: str | os.PathLike) -> Path:
         HEADER.format(title=str(title).replace('"""', "'''"), script=path.name,
                       data_note=f"\nIt reads its data from {data_file}, written beside it.\n" if data_file else ""),
         "# ---------------------------------------------------------------- the model (NetCanvas codegen)\n\n",
-        _model_source(project),
+        _model_source(project, t),
+        "\n\n# ---------------------------------------------------------------- the training engine\n\n",
+        _engine_source(),
         "\n\n# ---------------------------------------------------------------- settings\n\n",
         f"DATASET = {d!r}\n",
         f"TRAINING = {t!r}\n",
+        f"NOISE_SHAPE = {_noise_shape(project, t)!r}  # a GAN generator's Input, without the batch\n",
         "\n\n# ---------------------------------------------------------------- data\n\n",
         _data_source(d, data_file),
         "\n\n",
@@ -145,11 +199,14 @@ HEADER = '''#!/usr/bin/env python3
 Same model, data, split, normalisation and settings as the app. Needs torch, numpy and
 scikit-learn only.{data_note}"""
 
+from __future__ import annotations
+
 import argparse
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -185,85 +242,61 @@ def prepare_data(device):
     return tensors, task, classes, image
 
 
-def make_loss(task, classes):
-    name = TRAINING["loss"]
-    if TRAINING["task"] == "reconstruction":
-        task = "reconstruction"
-    if name == "auto":
-        name = "cross_entropy" if task == "classification" else "mse"
-
-    def loss_fn(out, target):
-        out = out.float()
-        if name == "cross_entropy":
-            return F.cross_entropy(out, target)
-        if name == "nll":
-            return F.nll_loss(out, target)
-        if name == "bce_with_logits":
-            if out.dim() == 1 or out.shape[1] == 1:
-                return F.binary_cross_entropy_with_logits(out.reshape(-1), target.float())
-            return F.binary_cross_entropy_with_logits(out, F.one_hot(target, out.shape[1]).float())
-        out = out.reshape(target.shape)
-        if name == "mse":
-            return F.mse_loss(out, target)
-        if name == "l1":
-            return F.l1_loss(out, target)
-        return F.huber_loss(out, target, delta=TRAINING["huber_delta"])
-
-    return loss_fn, task
+def build_model(seed, cls=None):
+    """Net (or `cls`) with the app's seeded weights and initialisation (runtime.compiler.build_module)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = (cls or Net)()
+        initialise(model, TRAINING["init"])
+    return model
 
 
-def make_optimizer(params):
+def batches(x, y, size):
+    for i in range(0, len(x), size):
+        yield x[i:i + size], y[i:i + size]
+
+
+def shown(metrics, prefix):
+    return "".join(f"  {prefix}{k} {v:.4f}" for k, v in metrics.items() if k in ("loss", "accuracy", "mae", "reconstruction", "kl"))
+
+
+def train_gan(data, image, device, out, rank, distributed):
+    """The GAN objective over Generator and Discriminator, as the app trains it (single process)."""
     t = TRAINING
-    if t["optimizer"] == "sgd":
-        return torch.optim.SGD(params, lr=t["lr"], momentum=t["momentum"], nesterov=t["nesterov"],
-                               weight_decay=t["weight_decay"])
-    if t["optimizer"] == "adam":
-        return torch.optim.Adam(params, lr=t["lr"], weight_decay=t["weight_decay"])
-    if t["optimizer"] == "adamw":
-        return torch.optim.AdamW(params, lr=t["lr"], weight_decay=t["weight_decay"])
-    return torch.optim.RMSprop(params, lr=t["lr"], momentum=t["momentum"], weight_decay=t["weight_decay"])
-
-
-def make_scheduler(optimizer, epochs, steps_per_epoch):
-    t = TRAINING
-    if t["schedule"] == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=t["step_size"], gamma=t["gamma"])
-    if t["schedule"] == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-    if t["schedule"] == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=t["gamma"],
-                                                          patience=t["schedule_patience"])
-    if t["schedule"] == "one_cycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=t["lr"], total_steps=epochs * steps_per_epoch)
-    return None
-
-
-@torch.no_grad()
-def evaluate(model, x, y, loss_fn, task, target_of):
-    """Loss plus accuracy (classification) or mean absolute error, over a whole split."""
-    if len(x) == 0:
-        return {}
-    model.eval()
-    total, correct, abs_err, values = 0.0, 0, 0.0, 0
-    for i in range(0, len(x), 1024):
-        xb, yb = x[i:i + 1024], y[i:i + 1024]
-        target = target_of(xb, yb)
-        out = model(xb)
-        out = out[0] if isinstance(out, (tuple, list)) else out
-        total += float(loss_fn(out, target)) * len(xb)
-        if task == "classification":
-            pred = (out.reshape(-1) > 0).long() if out.dim() == 1 or out.shape[1] == 1 else out.argmax(1)
-            correct += int((pred == target).sum())
-        else:
-            abs_err += float((out.float().reshape(target.shape) - target).abs().sum())
-            values += target.numel()
-    model.train()
-    result = {"loss": total / len(x)}
-    if task == "classification":
-        result["accuracy"] = correct / len(x)
-    else:
-        result["mae"] = abs_err / values
-    return result
+    if distributed:
+        raise SystemExit("this GAN script trains in one process; run it with python, not torchrun")
+    generator = build_model(t["seed"], Generator).to(device)
+    discriminator = build_model(t["seed"] + 1, Discriminator).to(device)
+    amp = amp_dtype(device, t["mixed_precision"])
+    gan = make_gan(generator, discriminator, NOISE_SHAPE, t, device, (t["generator"], t["discriminator"]),
+                   amp if amp != torch.float16 else None)
+    x_train, y_train = data["train"]
+    n, batch = len(x_train), t["batch_size"]
+    augmentation = Augmentation.from_config(DATASET)
+    shuffle = torch.Generator().manual_seed(t["seed"])
+    noise = torch.Generator(device=device).manual_seed(t["seed"] + 1)
+    print(f"1 process(es) on {device}; GAN: train {n}, validation {len(data['val'][0])}; "
+          f"{sum(p.numel() for p in gan.pair.parameters()):,} parameters", flush=True)
+    for epoch in range(1, t["epochs"] + 1):
+        started = time.perf_counter()
+        order = torch.randperm(n, generator=shuffle).to(device)
+        x, y = x_train.index_select(0, order), y_train.index_select(0, order)
+        meter = gan.meter(device, keep_scores=False)
+        for i in range(0, n, batch):
+            fake, real, g_loss, total = gan.step(x[i:i + batch], augmentation, noise, image)
+            gan.update(meter, fake, real, g_loss)
+        bad = gan.nonfinite_network()
+        if bad:
+            raise SystemExit(f"the {bad} network {t[bad]!r}'s loss became NaN or infinite in epoch {epoch}; "
+                             "lower its learning rate")
+        train = meter.compute()
+        val = evaluate(gan, gan.pair, batches(*data["val"], max(EVAL_BATCH, batch)), device).compute() \
+            if len(data["val"][0]) else {}
+        print(f"epoch {epoch}/{t['epochs']}  D loss {train['d_loss']:.4f}  G loss {train['g_loss']:.4f}  "
+              f"D(real) {train['d_real']:.3f}  D(fake) {train['d_fake']:.3f}  "
+              f"diversity {val.get('diversity', float('nan')):.3f}  {time.perf_counter() - started:.2f}s", flush=True)
+    torch.save({k: v.cpu() for k, v in gan.pair.state_dict().items()}, out)
+    print(f"saved the weights of both networks to {out}", flush=True)
 
 
 def main():
@@ -274,7 +307,8 @@ def main():
     parser.add_argument("--seed", type=int, default=TRAINING["seed"])
     parser.add_argument("--out", default="weights.pt", help="where rank 0 saves the trained state dict")
     args = parser.parse_args()
-    TRAINING["lr"] = args.lr
+    t = TRAINING
+    t.update(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     distributed = world > 1
@@ -284,86 +318,88 @@ def main():
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     else:
         rank, local_rank = 0, 0
-    if torch.cuda.is_available():
+    want = t["device"]
+    if torch.cuda.is_available() and want in ("auto", "cuda"):
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
     else:
         device = torch.device("cpu")
 
+    torch.manual_seed(t["seed"])  # dropout draws as in the app
     data, task, classes, image = prepare_data(device)
-    loss_fn, task = make_loss(task, classes)
-    target_of = (lambda xb, yb: xb) if task == "reconstruction" else (lambda xb, yb: yb)
-    torch.manual_seed(args.seed)  # the same initial weights in every process (and as in the app)
-    model = Net().to(device)
+    if t.get("generator"):
+        return train_gan(data, image, device, args.out, rank, distributed)
+    task = task if t["task"] == "auto" else t["task"]
+    classes = classes if task == "classification" else []
+    amp = amp_dtype(device, t["mixed_precision"])
+    model = build_model(t["seed"]).to(device)  # the same initial weights in every process (and as in the app)
     params = [p for p in model.parameters() if p.requires_grad]
-    l1_params = [p for p in params if p.dim() > 1]
+    loss_name = resolve_loss(task, t["loss"])
+    model.eval()
+    with torch.no_grad():
+        probe = forward(model, data["train"][0][:2], amp)
+    model.train()
+    binary_logit = task == "classification" and loss_name == "bce_with_logits" and len(classes) == 2 \
+        and probe[0].numel() == 1
+    objective = make_objective(task, loss_name, len(classes), t, binary_logit, model)
+    monitor_split, monitor_key = resolve_monitor(t["monitor"], task, len(classes), len(data["val"][0]) > 0)
     trained = nn.parallel.DistributedDataParallel(model) if distributed else model
     x_train, y_train = data["train"]
     n = len(x_train)
     per_rank = math.ceil(n / world)
-    batch = max(1, args.batch_size // world)
+    batch = max(1, t["batch_size"] // world)
     steps = math.ceil(per_rank / batch)
-    optimizer = make_optimizer(params)
-    scheduler = make_scheduler(optimizer, args.epochs, steps)
+    optimizer = make_optimizer(params, t, device)
+    scheduler = make_scheduler(optimizer, t, steps, monitor_key)
+    step = Step(trained, params, optimizer, scheduler, amp, t["grad_clip"], t["l1"], t["schedule"] == "one_cycle")
+    state = RunState()
     augmentation = Augmentation.from_config(DATASET)
-    shuffle = torch.Generator().manual_seed(args.seed)  # the same permutation in every process
-    noise = torch.Generator(device=device).manual_seed(args.seed + 1 + rank)
+    shuffle = torch.Generator().manual_seed(t["seed"])  # the same permutation in every process
+    noise = torch.Generator(device=device).manual_seed(t["seed"] + 1 + rank)
+    eval_batch = max(EVAL_BATCH, t["batch_size"])
     if rank == 0:
         print(f"{world} process(es) on {device}; train {n}, validation {len(data['val'][0])}, "
               f"test {len(data['test'][0])}; {sum(p.numel() for p in params):,} parameters", flush=True)
-    metric = "accuracy" if task == "classification" else "mae"
-    best, best_state, wait = None, None, 0
-    for epoch in range(1, args.epochs + 1):
+    best_state = None
+    for epoch in range(1, t["epochs"] + 1):
         started = time.perf_counter()
         order = torch.randperm(n, generator=shuffle)
         order = torch.cat([order, order[: per_rank * world - n]])[rank::world].to(device)  # equal shards
-        total = 0.0
+        objective.begin_epoch(epoch)
+        meter = objective.meter(device, keep_scores=False)
         for i in range(steps):
             idx = order[i * batch:(i + 1) * batch]
-            xb, yb = x_train[idx], y_train[idx]
-            target = target_of(xb, yb)
-            if augmentation.enabled:
-                xb = augmentation(xb, noise, image=image)
-            out = trained(xb)
-            out = out[0] if isinstance(out, (tuple, list)) else out
-            loss = loss_fn(out, target)
-            full = loss + TRAINING["l1"] * sum(p.abs().sum() for p in l1_params) if TRAINING["l1"] > 0 else loss
-            optimizer.zero_grad(set_to_none=True)
-            full.backward()
-            if TRAINING["grad_clip"] is not None:
-                nn.utils.clip_grad_norm_(params, TRAINING["grad_clip"])
-            optimizer.step()
-            if TRAINING["schedule"] == "one_cycle":
-                scheduler.step()
-            total += float(loss.detach()) * len(idx)
-        if not math.isfinite(total):
+            out, target, loss, total = step(objective, x_train[idx], y_train[idx], augmentation, noise, image)
+            state.step += 1
+            objective.update(meter, out, target, loss)
+        train = meter.compute()
+        if not math.isfinite(train["loss"]):
             raise SystemExit(f"the loss became NaN or infinite in epoch {epoch}; lower the learning rate")
-        train_loss = torch.tensor([total, float(len(order))], dtype=torch.float64)
-        if distributed:
-            dist.all_reduce(train_loss)
-        val = evaluate(model, *data["val"], loss_fn, task, target_of)
-        watched = val.get("loss", float(train_loss[0] / train_loss[1]))
-        if scheduler is not None and TRAINING["schedule"] in ("step", "cosine"):
-            scheduler.step()
-        elif scheduler is not None and TRAINING["schedule"] == "plateau":
-            scheduler.step(watched)
-        if best is None or watched < best - TRAINING["min_delta"]:
-            best, wait = watched, 0
+        if distributed:  # the training loss over every process's shard
+            both = torch.tensor([train["loss"] * len(order), float(len(order))], dtype=torch.float64)
+            dist.all_reduce(both)
+            train["loss"] = float(both[0] / both[1])
+        val = evaluate(objective, model, batches(*data["val"], eval_batch), device, amp).compute() \
+            if len(data["val"][0]) else {}
+        monitored = (val if monitor_split == "val" else train).get(monitor_key)
+        if state.observe(epoch, monitor_key, monitored, t["min_delta"]):
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            wait += 1
+        end_of_epoch_schedule(scheduler, t, monitored)
         if rank == 0:
-            shown = f"  val loss {val['loss']:.4f}  val {metric} {val[metric]:.4f}" if val else ""
-            print(f"epoch {epoch}/{args.epochs}  train loss {float(train_loss[0] / train_loss[1]):.4f}{shown}  "
+            print(f"epoch {epoch}/{t['epochs']}  train loss {train['loss']:.4f}{shown(val, 'val ')}  "
+                  f"{t['monitor']} {monitored if monitored is not None else float('nan'):.4f}  "
                   f"{time.perf_counter() - started:.2f}s", flush=True)
-        if TRAINING["early_stopping"] and wait >= TRAINING["patience"]:
+        if state.should_stop(t, t["epochs"]):
+            if rank == 0:
+                print(f"stopped early: {t['monitor']} did not improve for {t['patience']} epochs", flush=True)
             break
-    if TRAINING["restore_best"] and best_state is not None:
+    if t["restore_best"] and best_state is not None:
         model.load_state_dict(best_state)
-    test = evaluate(model, *data["test"], loss_fn, task, target_of)
+    test = evaluate(objective, model, batches(*data["test"], eval_batch), device, amp).compute() \
+        if len(data["test"][0]) else {}
     if rank == 0:
         if test:
-            print(f"test loss {test['loss']:.4f}  test {metric} {test[metric]:.4f}", flush=True)
+            print(shown(test, "test ").strip(), flush=True)
         torch.save({k: v.cpu() for k, v in model.state_dict().items()}, args.out)
         print(f"saved the weights to {args.out}", flush=True)
     if distributed:

@@ -200,7 +200,30 @@ class StochasticDepth(nn.Module):
         return x * noise
 '''
 
-HELPERS: dict[str, str] = {"PositionalEncoding": POSITIONAL_ENCODING, "StochasticDepth": STOCHASTIC_DEPTH}
+GAUSSIAN_LATENT = '''\
+class GaussianLatent(nn.Module):
+    """VAE sampling: z = mean + exp(log_var / 2) * eps while training, z = mean in eval.
+
+    `kl` keeps each sample's KL divergence from N(0, I) of the last call (the VAE objective adds
+    it to the loss); setting `prior` to a batch of z decodes those instead (sampling the prior).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.kl = None
+        self.prior = None
+
+    def forward(self, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+        self.kl = 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).flatten(1).sum(1)
+        if self.prior is not None:
+            return self.prior
+        if not self.training:
+            return mean
+        return mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
+'''
+
+HELPERS: dict[str, str] = {"PositionalEncoding": POSITIONAL_ENCODING, "StochasticDepth": STOCHASTIC_DEPTH,
+                           "GaussianLatent": GAUSSIAN_LATENT}
 
 # ---------------------------------------------------------------- the table
 
@@ -230,6 +253,7 @@ LOWERINGS: dict[str, Lowering] = {
     "TransformerDecoderLayer": Lowering(module="nn.TransformerDecoderLayer", fixed=_BATCH_FIRST),
     "PositionalEncoding": Lowering(module="PositionalEncoding", helper="PositionalEncoding"),
     "StochasticDepth": Lowering(module="StochasticDepth", helper="StochasticDepth"),
+    "GaussianLatent": Lowering(module="GaussianLatent", helper="GaussianLatent"),
     "Reshape": Lowering(call=_reshape),
     "Permute": Lowering(call=_permute),
     "GlobalAvgPool": Lowering(call=_global_avg_pool),

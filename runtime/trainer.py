@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from graph_builder.files import WriteError, write_atomic
@@ -38,13 +37,14 @@ from graph_builder.files import WriteError, write_atomic
 from runtime.data import Augmentation, DataError, DeviceSplit, Splits, dataset_config, load_splits
 from runtime.errors import NetCanvasRuntimeError
 from runtime.events import LOGGED, make
-from runtime.metrics import ClassificationMeter, RegressionMeter, better
 from runtime.runlog import METRICS, RunLog, check_checkpoint, read_config
+from runtime.gan import gan_problem, is_gan, noise_shape
+from runtime.objectives import (CHECKPOINT_FORMAT, EVAL_BATCH, GANStep, ObjectiveError, Optimizers, RunState, Step,
+                                amp_dtype, end_of_epoch_schedule, evaluate, forward, make_gan, make_objective,
+                                make_optimizer, make_scheduler, resolve_loss, resolve_monitor)
 
 EVENT_INTERVAL_S = 0.05  # batch/progress events at most ~20 per second
 CHECKPOINT = "checkpoint.pt"
-CHECKPOINT_FORMAT = "netcanvas-checkpoint"
-EVAL_BATCH = 1024
 
 
 class TrainingError(NetCanvasRuntimeError):
@@ -139,13 +139,6 @@ def device_name(device: torch.device) -> str:
     return f"CPU {platform.machine()}, {torch.get_num_threads()} threads"
 
 
-def amp_dtype(device: torch.device, enabled: bool) -> torch.dtype | None:
-    """bf16 autocast on CUDA where supported, else fp16; None (off) on other devices."""
-    if not enabled or device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
 def is_out_of_memory(exc: BaseException) -> bool:
     """True for CUDA/MPS out-of-memory errors and CPU allocator failures."""
     if isinstance(exc, getattr(torch, "OutOfMemoryError", ())) or isinstance(exc, MemoryError):
@@ -208,6 +201,7 @@ class _Run:
         self._resumed_epoch: int | None = None
         self._t0 = time.perf_counter()
         self.network: dict | None = None  # what config.json says was trained (fingerprint, parameters, title)
+        self.state = RunState()  # epoch, step, best and patience: with the modules' states, the checkpoint
 
     # ----- event plumbing
     def _emit(self, type_: str, **data) -> dict:
@@ -309,6 +303,8 @@ class _Run:
             torch.set_float32_matmul_precision("high")
         self.splits: Splits = load_splits(self.d)
         s = self.splits
+        if is_gan(t):
+            return self._setup_gan()
         self._check_fit()
         task = s.task if t["task"] == "auto" else t["task"]
         self.task = task
@@ -321,6 +317,7 @@ class _Run:
         self.loss_name = self._loss_name()
         self._check_outputs()
         self.monitor_split, self.monitor_key = self._monitor()
+        self.objective = make_objective(task, self.loss_name, len(self.classes), t, self.binary_logit, self.model)
         self.augment = Augmentation.from_config(self.d)
         self.shuffle_gen = torch.Generator().manual_seed(t["seed"])
         self.augment_gen = torch.Generator(device=device).manual_seed(t["seed"] + 1)
@@ -328,11 +325,41 @@ class _Run:
         if not self.params:
             raise ModelDataMismatchError("the model has no trainable parameters; add a layer with weights "
                                          "(Linear, Conv2d, …) before training")
-        self.l1_params = [p for p in self.params if p.dim() > 1]  # weights, not biases or norm scales
-        self.optimizer = self._optimizer()
+        self.optimizer = make_optimizer(self.params, t, device)
         self.batches = self.data["train"].num_batches(t["batch_size"])
-        self.scheduler = self._scheduler()
-        self.scaler = torch.amp.GradScaler("cuda") if self.amp == torch.float16 else None
+        self.scheduler = make_scheduler(self.optimizer, t, self.batches, self.monitor_key)
+        self.step_fn = Step(self.model, self.params, self.optimizer, self.scheduler, self.amp, t["grad_clip"],
+                            t["l1"], t["schedule"] == "one_cycle")
+        self.scaler = self.step_fn.scaler
+
+    def _setup_gan(self) -> None:
+        """Two networks of the project, alternating steps (runtime.gan checks them, runtime.objectives trains)."""
+        from runtime.compiler import build_module
+        from runtime.data import describe_splits
+
+        t, s, device = self.t, self.splits, self.device
+        self.description = describe_splits(s, self.d)
+        problem = gan_problem(self.project, t, s.input_shape, self.description.label) if self.project else \
+            "a GAN trains two networks of a project; give a project"
+        if problem:
+            raise ModelDataMismatchError(problem)
+        self.task, self.classes, self.loss_name, self.binary_logit = "gan", (), "gan", False
+        names = (t["generator"], t["discriminator"])
+        g = build_module(self.project.networks[names[0]], init=t["init"], seed=t["seed"])
+        d = build_module(self.project.networks[names[1]], init=t["init"], seed=t["seed"] + 1)
+        self.data = {k: DeviceSplit.from_arrays(*s[k], device) for k in ("train", "val", "test")}
+        amp = self.amp if self.amp != torch.float16 else None  # no loss scaling across two optimizers
+        self.objective = make_gan(g.to(device), d.to(device), noise_shape(self.project, t), t, device, names, amp)
+        self.model = self.objective.pair
+        self.monitor_split, self.monitor_key = self._monitor()
+        self.augment = Augmentation.from_config(self.d)
+        self.shuffle_gen = torch.Generator().manual_seed(t["seed"])
+        self.augment_gen = torch.Generator(device=device).manual_seed(t["seed"] + 1)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = Optimizers(generator=self.objective.g_optimizer, discriminator=self.objective.d_optimizer)
+        self.batches = self.data["train"].num_batches(t["batch_size"])
+        self.scheduler = self.scaler = None
+        self.step_fn = GANStep(self.objective)
 
     def _model(self) -> nn.Module:
         if self.module_in is not None:
@@ -381,25 +408,13 @@ class _Run:
                                          f"gives {self.splits.dtype}; set the Input dtype to {self.splits.dtype}")
 
     def _loss_name(self) -> str:
-        loss = self.t["loss"]
-        if self.task == "classification":
-            if loss in ("mse", "l1", "huber"):
-                raise TrainingSettingError(f"loss {loss} is for values but {self.splits.title} has classes; use "
-                                           "cross_entropy, bce_with_logits or nll")
-            return "cross_entropy" if loss == "auto" else loss
-        if loss in ("cross_entropy", "bce_with_logits", "nll"):
-            raise TrainingSettingError(f"loss {loss} is for classes but the task is {self.task}; use mse, l1 or huber")
-        return "mse" if loss == "auto" else loss
+        try:
+            return resolve_loss(self.task, self.t["loss"], self.splits.title)
+        except ObjectiveError as exc:
+            raise TrainingSettingError(str(exc)) from None
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.amp is not None:
-            with torch.autocast(self.device.type, dtype=self.amp):
-                out = self.model(x)
-        else:
-            out = self.model(x)
-        if isinstance(out, (tuple, list)):
-            out = out[0]  # several Outputs: the first one is trained
-        return out
+        return forward(self.model, x, self.amp)
 
     def _check_outputs(self) -> None:
         probe = self.data["train"].x[:2]
@@ -432,105 +447,19 @@ class _Run:
                     "values per sample")
 
     def _monitor(self) -> tuple[str, str]:
-        name = self.t["monitor"]
-        split, _, key = name.partition("_")
-        valid = {"loss"} | ({"accuracy", "f1_macro"} | ({"auc"} if len(self.classes) == 2 else set())
-                            if self.task == "classification" else {"mae", "mse", "r2"})
-        if key not in valid:
-            raise TrainingSettingError(f"monitor {name} does not exist for this {self.task} task; choose one of "
-                                       f"{', '.join('val_' + v for v in sorted(valid))}")
-        if split == "val" and len(self.data["val"]) == 0:
-            split = "train"  # no validation split: watch the training metric
-        return split, key
+        try:
+            return resolve_monitor(self.t["monitor"], self.task, len(self.classes), len(self.data["val"]) > 0)
+        except ObjectiveError as exc:
+            raise TrainingSettingError(str(exc)) from None
 
-    def _optimizer(self) -> torch.optim.Optimizer:
-        t = self.t
-        name, lr, wd = t["optimizer"], t["lr"], t["weight_decay"]
-        # torch's defaults loop over parameters in Python on the CPU; the fused Adam kernels (CPU and
-        # CUDA) and the multi-tensor ones cut most of a step's time for the small models drawn here.
-        fused = self.device.type in ("cpu", "cuda")
-        if name == "sgd":
-            return torch.optim.SGD(self.params, lr=lr, momentum=t["momentum"], nesterov=t["nesterov"],
-                                   weight_decay=wd, foreach=True)
-        if name in ("adam", "adamw"):
-            cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-            return cls(self.params, lr=lr, weight_decay=wd, **({"fused": True} if fused else {"foreach": True}))
-        return torch.optim.RMSprop(self.params, lr=lr, momentum=t["momentum"], weight_decay=wd, foreach=True)
-
-    def _scheduler(self):
-        t, opt = self.t, self.optimizer
-        kind = t["schedule"]
-        if kind == "step":
-            return torch.optim.lr_scheduler.StepLR(opt, step_size=t["step_size"], gamma=t["gamma"])
-        if kind == "cosine":
-            return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t["epochs"])
-        if kind == "plateau":
-            mode = "min" if self.monitor_key in ("loss", "mae", "mse") else "max"
-            return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode=mode, factor=t["gamma"],
-                                                              patience=t["schedule_patience"])
-        if kind == "one_cycle":
-            return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=t["lr"], total_steps=t["epochs"] * self.batches)
-        return None
-
-    # ----- loss and metrics
-    def _loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        out = out.float()
-        name = self.loss_name
-        if self.task == "classification":
-            if name == "cross_entropy":
-                return F.cross_entropy(out, target)
-            if name == "nll":
-                return F.nll_loss(out, target)
-            if self.binary_logit:
-                return F.binary_cross_entropy_with_logits(out.reshape(-1), target.float())
-            return F.binary_cross_entropy_with_logits(out, F.one_hot(target, out.shape[1]).float())
-        out = out.reshape(target.shape)
-        if name == "mse":
-            return F.mse_loss(out, target)
-        if name == "l1":
-            return F.l1_loss(out, target)
-        return F.huber_loss(out, target, delta=self.t["huber_delta"])
-
-    def _meter(self, keep_scores: bool):
-        if self.task == "classification":
-            return ClassificationMeter(len(self.classes), self.device, keep_scores=keep_scores)
-        return RegressionMeter(self.device)
-
-    def _update(self, meter, out: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
-        n = target.shape[0]
-        if self.task != "classification":
-            meter.update(out.float(), target, loss * n)
-            return
-        out = out.detach().float()
-        if self.binary_logit:
-            logit = out.reshape(-1)
-            meter.update((logit > 0).long(), target, loss * n, torch.sigmoid(logit))
-            return
-        positive = None
-        if meter.keep_scores:
-            positive = out[:, 1].exp() if self.loss_name == "nll" else (
-                torch.sigmoid(out[:, 1]) if self.loss_name == "bce_with_logits" else torch.softmax(out, 1)[:, 1])
-        meter.update(out.argmax(1), target, loss * n, positive)
-
-    def _target(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return x if self.task == "reconstruction" else y
-
-    @torch.no_grad()
     def _evaluate(self, split: str):
         data = self.data[split]
         if len(data) == 0:
             return {}, None
-        meter = self._meter(keep_scores=True)
-        was = self.model.training
-        self.model.eval()
-        for xb, yb in data.batches(max(EVAL_BATCH, self.t["batch_size"])):
-            target = self._target(xb, yb)
-            out = self._forward(xb)
-            self._update(meter, out, target, self._loss(out, target))
-        self.model.train(was)
-        metrics = meter.compute()
+        meter = evaluate(self.objective, self.model, data.batches(max(EVAL_BATCH, self.t["batch_size"])),
+                         self.device, self.amp)
         matrix = meter.matrix.tolist() if self.task == "classification" else None
-        return metrics, matrix
+        return meter.compute(), matrix
 
     def _lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
@@ -588,20 +517,16 @@ class _Run:
     def _save_checkpoint(self, epoch: int) -> None:
         if self.run_dir is None:
             return
-        state = {
-            "format": CHECKPOINT_FORMAT, "version": 1, "epoch": epoch,
-            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "rng": {"torch": torch.get_rng_state(), "shuffle": self.shuffle_gen.get_state(),
-                    "augment": self.augment_gen.get_state().cpu(),
-                    "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None},
-            "best": {"epoch": self.best_epoch, "value": self.best_value},
-            "wait": self.wait,
-            "step": self.step,
-            "log_bytes": self._log.commit() if self._log is not None else None,  # the journal it covers
-        }
+        self.state.epoch = epoch
+        state = self.state.to_checkpoint(
+            model={k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            optimizer=self.optimizer.state_dict(),
+            scheduler=self.scheduler.state_dict() if self.scheduler is not None else None,
+            scaler=self.scaler.state_dict() if self.scaler is not None else None,
+            rng={"torch": torch.get_rng_state(), "shuffle": self.shuffle_gen.get_state(),
+                 "augment": self.augment_gen.get_state().cpu(),
+                 "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None},
+            log_bytes=self._log.commit() if self._log is not None else None)  # the journal it covers
         buffer = io.BytesIO()  # serialised first, so a full disk is an OSError from one write, not torch's
         torch.save(state, buffer)
         write_atomic(self.run_dir / CHECKPOINT, buffer.getvalue())
@@ -647,10 +572,9 @@ class _Run:
         except (RuntimeError, ValueError, TypeError) as exc:
             raise CheckpointError(f"{path} is damaged: its random-number state cannot be restored ({exc}); "
                                   "start a new run") from None
-        self.best_epoch, self.best_value = state["best"]["epoch"], state["best"]["value"]
-        self.wait, self.step = state["wait"], state["step"]
+        self.state = RunState.from_checkpoint(state)
         best = self.run_dir / "best.safetensors"
-        if best.is_file() and self.best_epoch is not None:
+        if best.is_file() and self.state.best_epoch is not None:
             from safetensors.torch import load_file
 
             try:
@@ -666,85 +590,41 @@ class _Run:
         self._settings()
         self._setup()
         t = self.t
-        self.best_epoch: int | None = None
-        self.best_value: float | None = None
         self.best_state: dict | None = None
-        self.wait = 0
-        self.step = 0
-        start = 0
-        if self.resume:
-            start = self._load_checkpoint()
+        start = self._load_checkpoint() if self.resume else 0
+        st = self.state
         self._prepare_folder()
         epochs = t["epochs"]
         n_train = len(self.data["train"])
-        yield self._emit(
-            "started", run_dir=str(self.run_dir) if self.run_dir else None, epochs=epochs, start_epoch=start + 1,
-            resumed=self.resume, batches_per_epoch=self.batches, batch_size=t["batch_size"], train_size=n_train,
-            val_size=len(self.data["val"]), test_size=len(self.data["test"]), classes=list(self.classes),
-            task=self.task, metric="accuracy" if self.task == "classification" else "mae", loss=self.loss_name,
-            optimizer=t["optimizer"], monitor=t["monitor"], device=str(self.device),
-            device_name=device_name(self.device), amp=_dtype_name(self.amp), dataset=self.splits.name,
-            input_shape=list(self.splits.input_shape), params=sum(p.numel() for p in self.params))
-        stop, pause = self.control.stop, self.control.pause
+        yield self._started(start, epochs, n_train)
         total_batches = max(1, (epochs - start) * self.batches)
         done_batches = 0
         train_started = time.perf_counter()
         last_emit = -math.inf
         stopped_early = False
         bad_at = torch.full((), -1, dtype=torch.long, device=self.device)  # first batch with a non-finite loss
-        clip = t["grad_clip"]
-        l1 = t["l1"]
-        one_cycle = t["schedule"] == "one_cycle"
         for epoch in range(start + 1, epochs + 1):
             self.epoch = epoch
             self.model.train()
-            meter = self._meter(keep_scores=False)
+            self.objective.begin_epoch(epoch)
+            meter = self.objective.meter(self.device, keep_scores=False)
             epoch_started = time.perf_counter()
             order = torch.randperm(n_train, generator=self.shuffle_gen)
             for b, (xb, yb) in enumerate(self.data["train"].batches(t["batch_size"], order)):
                 self.batch = b
-                if pause.is_set() and not stop.is_set():
-                    yield self._emit("paused", epoch=epoch, batch=b)
-                    while pause.is_set() and not stop.is_set():
-                        stop.wait(0.05)
-                    if not stop.is_set():
-                        yield self._emit("resumed", epoch=epoch, batch=b)
-                if stop.is_set():
-                    self._save_weights("last.safetensors")
-                    yield self._emit("stopped", message=f"Training stopped at epoch {epoch}, batch {b + 1} of "
-                                     f"{self.batches}.", epoch=epoch, batch=b, best_epoch=self.best_epoch)
-                    raise _Stopped
-                target = self._target(xb, yb)
-                if self.augment.enabled:
-                    xb = self.augment(xb, self.augment_gen, image=self.splits.image)
-                out = self._forward(xb)
-                loss = self._loss(out, target)
-                total = loss + l1 * sum(p.abs().sum() for p in self.l1_params) if l1 > 0 else loss
-                self.optimizer.zero_grad(set_to_none=True)
-                if self.scaler is not None:
-                    self.scaler.scale(total).backward()
-                    if clip is not None:
-                        self.scaler.unscale_(self.optimizer)
-                        nn.utils.clip_grad_norm_(self.params, clip)
-                    self.scaler.step(self.optimizer)
-                    self.scaler.update()
-                else:
-                    total.backward()
-                    if clip is not None:
-                        nn.utils.clip_grad_norm_(self.params, clip)
-                    self.optimizer.step()
-                if one_cycle:
-                    self.scheduler.step()
-                self.step += 1
+                yield from self._obey_control(epoch, b)
+                out, target, loss, total = self.step_fn(self.objective, xb, yb, self.augment, self.augment_gen,
+                                                        self.splits.image)
+                st.step += 1
                 done_batches += 1
-                bad_at = torch.where((bad_at < 0) & ~torch.isfinite(total.detach()), b, bad_at)
-                self._update(meter, out, target, loss.detach())
+                bad_at = torch.where((bad_at < 0) & ~torch.isfinite(total), b, bad_at)
+                self.objective.update(meter, out, target, loss)
                 now = time.perf_counter()
                 if self.live and now - last_emit >= EVENT_INTERVAL_S:
                     last_emit = now
                     self._check_finite(bad_at)
-                    yield self._emit("batch", epoch=epoch, batch=b, batches=self.batches, step=self.step,
-                                     loss=float(loss.detach()), lr=self._lr())
+                    yield self._emit("batch", epoch=epoch, batch=b, batches=self.batches, step=st.step,
+                                     loss=float(loss), lr=self._lr())
                     yield self._progress(epoch, b + 1, done_batches, total_batches, train_started, n_train)
             self.batch = None
             self._check_finite(bad_at)
@@ -753,33 +633,56 @@ class _Run:
             val_metrics, matrix = self._evaluate("val")
             lr = self._lr()
             monitored = (val_metrics if self.monitor_split == "val" else train_metrics).get(self.monitor_key)
-            improved = monitored is not None and better(self.monitor_key, monitored, self.best_value, t["min_delta"])
+            improved = st.observe(epoch, self.monitor_key, monitored, t["min_delta"])
             if improved:
-                self.best_epoch, self.best_value, self.wait = epoch, monitored, 0
                 self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
                 self._save_weights("best.safetensors", self.best_state)
-            else:
-                self.wait += 1
-            if self.scheduler is not None and not one_cycle:
-                if t["schedule"] == "plateau":
-                    if monitored is not None:
-                        self.scheduler.step(monitored)
-                else:
-                    self.scheduler.step()
+            end_of_epoch_schedule(self.scheduler, t, monitored)
             yield self._emit("epoch", epoch=epoch, epochs=epochs, train=train_metrics, val=val_metrics, lr=lr,
                              next_lr=self._lr(), time_s=round(train_time, 4),
                              samples_per_s=round(n_train / train_time, 1) if train_time > 0 else None,
                              monitor=t["monitor"], monitor_value=monitored, improved=improved,
-                             best_epoch=self.best_epoch, best_value=self.best_value)
+                             best_epoch=st.best_epoch, best_value=st.best_value)
             if matrix is not None:
                 yield self._confusion(epoch, "validation", matrix)
             self._save_weights("last.safetensors")
             self._save_checkpoint(epoch)
             if self.live:
                 yield self._progress(epoch, self.batches, done_batches, total_batches, train_started, n_train)
-            if t["early_stopping"] and self.wait >= t["patience"] and epoch < epochs:
+            if st.should_stop(t, epochs):
                 stopped_early = True
                 break
+        yield from self._finish(stopped_early)
+
+    def _started(self, start: int, epochs: int, n_train: int) -> dict:
+        t = self.t
+        return self._emit(
+            "started", run_dir=str(self.run_dir) if self.run_dir else None, epochs=epochs, start_epoch=start + 1,
+            resumed=self.resume, batches_per_epoch=self.batches, batch_size=t["batch_size"], train_size=n_train,
+            val_size=len(self.data["val"]), test_size=len(self.data["test"]), classes=list(self.classes),
+            task=self.task, metric=_HEADLINE.get(self.task, "mae"), loss=self.loss_name,
+            optimizer=t["optimizer"], monitor=t["monitor"], device=str(self.device),
+            device_name=device_name(self.device), amp=_dtype_name(self.amp), dataset=self.splits.name,
+            input_shape=list(self.splits.input_shape), params=sum(p.numel() for p in self.params))
+
+    def _obey_control(self, epoch: int, b: int) -> Iterator[dict]:
+        """Pause and stop, checked before every batch."""
+        stop, pause = self.control.stop, self.control.pause
+        if pause.is_set() and not stop.is_set():
+            yield self._emit("paused", epoch=epoch, batch=b)
+            while pause.is_set() and not stop.is_set():
+                stop.wait(0.05)
+            if not stop.is_set():
+                yield self._emit("resumed", epoch=epoch, batch=b)
+        if stop.is_set():
+            self._save_weights("last.safetensors")
+            yield self._emit("stopped", message=f"Training stopped at epoch {epoch}, batch {b + 1} of "
+                             f"{self.batches}.", epoch=epoch, batch=b, best_epoch=self.state.best_epoch)
+            raise _Stopped
+
+    def _finish(self, stopped_early: bool) -> Iterator[dict]:
+        t, st = self.t, self.state
+        epochs = t["epochs"]
         self.epoch = epochs if not stopped_early else self.epoch
         restored = False
         if t["restore_best"] and self.best_state is not None:
@@ -793,16 +696,18 @@ class _Run:
         why = (f"stopped early after epoch {self.epoch}: {t['monitor']} did not improve for {t['patience']} epochs"
                if stopped_early else f"finished {self.epoch} epochs")
         yield self._emit("finished", message=f"Training {why}{'; ' + summary if summary else ''}.",
-                         epochs_run=self.epoch, stopped_early=stopped_early, best_epoch=self.best_epoch,
-                         best_value=self.best_value, restored_best=restored, test=test_metrics,
+                         epochs_run=self.epoch, stopped_early=stopped_early, best_epoch=st.best_epoch,
+                         best_value=st.best_value, restored_best=restored, test=test_metrics,
                          elapsed_s=round(elapsed, 3), run_dir=str(self.run_dir) if self.run_dir else None)
 
     def _check_finite(self, bad_at: torch.Tensor) -> None:
         b = int(bad_at)
         if b >= 0:
             self.batch = b  # the failed event names the batch the message names
+            role = self.objective.nonfinite_network()
+            whose = f"The {role} network {self.t[role]!r}'s loss" if role else "The loss"
             raise NonFiniteLossError(
-                f"The loss became NaN or infinite at epoch {self.epoch}, batch {b + 1}. Lower the learning rate "
+                f"{whose} became NaN or infinite at epoch {self.epoch}, batch {b + 1}. Lower the learning rate "
                 f"(now {self.t['lr']:g}), turn on gradient clipping, or check the data for extreme values.")
 
     def _progress(self, epoch: int, batch: int, done: int, total: int, started: float, n_train: int) -> dict:
@@ -828,11 +733,17 @@ class _Run:
 
 # ---------------------------------------------------------------- small helpers
 
+_HEADLINE = {"classification": "accuracy", "gan": "d_real"}  # the dashboard's metric plot; else mae
+
+
 def _summary(task: str, metrics: dict) -> str:
     if not metrics:
         return ""
     if task == "classification":
         return f"test accuracy {metrics['accuracy']:.2%}, macro F1 {metrics['f1_macro']:.3f}"
+    if task == "gan":
+        return (f"test D(real) {metrics['d_real']:.2f}, D(fake) {metrics['d_fake']:.2f}, sample diversity "
+                f"{metrics.get('diversity', float('nan')):.2f}")
     r2 = metrics.get("r2")
     return f"test MSE {metrics['mse']:.4g}, MAE {metrics['mae']:.4g}" + (f", R² {r2:.3f}" if r2 is not None else "")
 

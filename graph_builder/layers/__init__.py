@@ -10,4 +10,5 @@ from graph_builder.layers import (  # noqa: F401  (import order is palette order
     attention,
     merge,
     imported,
+    generative,
 )

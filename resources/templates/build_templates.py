@@ -180,6 +180,77 @@ def conv_autoencoder() -> Graph:
     return c.graph
 
 
+def _latent(c: Chain, features: str, size: int) -> str:
+    """Mean and log-variance heads on `features`, joined by a Gaussian latent layer."""
+    mean = c.add("Linear", "mean", after=features, out_features=size)
+    log_var = c.add("Linear", "log_var", after=features, out_features=size)
+    z = c.graph.add_node("GaussianLatent", name="z")
+    c.graph.connect(mean, z.id, dst_port="mean")
+    c.graph.connect(log_var, z.id, dst_port="log_var")
+    c.last = z.id
+    return z.id
+
+
+def mlp_vae() -> Graph:
+    c = Chain()
+    c.add("Input", "digit", after=None, shape=(1, 8, 8))
+    c.add("Flatten")
+    c.add("Linear", "enc_hidden", out_features=256)
+    features = c.add("ReLU", "enc_relu")
+    _latent(c, features, 8)
+    c.add("Linear", "dec_hidden", out_features=256)
+    c.add("ReLU", "dec_relu")
+    c.add("Linear", "dec_out", out_features=64)
+    c.add("Unflatten", "to_image", dim=1, unflattened_size=(1, 8, 8))
+    c.add("Output", "reconstruction")
+    return c.graph
+
+
+def conv_vae() -> Graph:
+    c = Chain()
+    c.add("Input", "digit", after=None, shape=(1, 8, 8))
+    c.add("Conv2d", "enc_conv1", out_channels=32, kernel_size=3, stride=2, padding=1)  # 32x4x4
+    c.add("ReLU", "enc_relu1")
+    c.add("Conv2d", "enc_conv2", out_channels=64, kernel_size=3, stride=2, padding=1)  # 64x2x2
+    c.add("ReLU", "enc_relu2")
+    features = c.add("Flatten", "enc_flat")
+    _latent(c, features, 8)
+    c.add("Linear", "dec_in", out_features=256)
+    c.add("ReLU", "dec_relu0")
+    c.add("Unflatten", "dec_grid", dim=1, unflattened_size=(64, 2, 2))
+    c.add("ConvTranspose2d", "dec_up1", out_channels=32, kernel_size=4, stride=2, padding=1)  # 32x4x4
+    c.add("ReLU", "dec_relu1")
+    c.add("ConvTranspose2d", "dec_up2", out_channels=1, kernel_size=4, stride=2, padding=1)  # 1x8x8
+    c.add("Output", "reconstruction")
+    return c.graph
+
+
+def dcgan() -> Networks:
+    networks = Networks({"Generator": Graph(), "Discriminator": Graph()}, "Generator")
+    g = Chain(networks["Generator"])
+    g.add("Input", "noise", after=None, shape=(32,))
+    g.add("Linear", "project", out_features=128 * 2 * 2)
+    g.add("Unflatten", "to_grid", dim=1, unflattened_size=(128, 2, 2))
+    g.add("BatchNorm2d", "bn0")
+    g.add("ReLU", "relu0")
+    g.add("ConvTranspose2d", "up1", out_channels=64, kernel_size=4, stride=2, padding=1)  # 64x4x4
+    g.add("BatchNorm2d", "bn1")
+    g.add("ReLU", "relu1")
+    g.add("ConvTranspose2d", "up2", out_channels=1, kernel_size=4, stride=2, padding=1)  # 1x8x8
+    g.add("Output", "sample")
+    d = Chain(networks["Discriminator"])
+    d.add("Input", "image", after=None, shape=(1, 8, 8))
+    d.add("Conv2d", "down1", out_channels=64, kernel_size=4, stride=2, padding=1)  # 64x4x4
+    d.add("LeakyReLU", "lrelu1", negative_slope=0.2)
+    d.add("Conv2d", "down2", out_channels=128, kernel_size=4, stride=2, padding=1)  # 128x2x2
+    d.add("BatchNorm2d", "bn2")
+    d.add("LeakyReLU", "lrelu2", negative_slope=0.2)
+    d.add("Flatten", "flat")
+    d.add("Linear", "verdict", out_features=1)
+    d.add("Output", "logit")
+    return networks
+
+
 @dataclass(frozen=True)
 class Template:
     """One example project."""
@@ -223,6 +294,22 @@ TEMPLATES = (
     Template("conv_autoencoder_digits", "Convolutional autoencoder on digits", "An encoder squeezes each digit "
              "to an 8x4x4 code and a decoder rebuilds it; trained to reproduce its input.", conv_autoencoder,
              {"name": "digits"}, {"task": "reconstruction", "epochs": 20, "batch_size": 32, "lr": 0.003}),
+    Template("mlp_vae_digits", "Variational autoencoder (MLP) on digits", "An encoder gives the mean and "
+             "log-variance of an 8-number code, a Gaussian latent layer samples it, and a decoder rebuilds the "
+             "digit; the loss is the reconstruction error plus β times the KL divergence from N(0, I), so "
+             "decoding random codes draws new digits.", mlp_vae,
+             {"name": "digits"}, {"task": "reconstruction", "epochs": 60, "batch_size": 64, "lr": 0.002,
+                                  "beta": 1.0, "beta_warmup": 10}),
+    Template("conv_vae_digits", "Variational autoencoder (convolutional) on digits", "Strided convolutions "
+             "encode each digit to the mean and log-variance of an 8-number code; transposed convolutions decode "
+             "a sample of it. Reconstruction error plus β·KL.", conv_vae,
+             {"name": "digits"}, {"task": "reconstruction", "epochs": 60, "batch_size": 64, "lr": 0.002,
+                                  "beta": 1.0, "beta_warmup": 10}),
+    Template("dcgan_digits", "DCGAN on digits", "Two networks: a Generator turns 32 random numbers into a digit "
+             "with transposed convolutions and batch norm, a Discriminator (strided convolutions, LeakyReLU) tells "
+             "real digits from generated ones; they train in turns.", dcgan, {"name": "digits"},
+             {"generator": "Generator", "discriminator": "Discriminator", "epochs": 60, "batch_size": 64,
+              "lr": 0.0005, "lr_d": 0.0005, "gan_beta1": 0.5, "label_smoothing": 0.1, "restore_best": False}),
 )
 
 

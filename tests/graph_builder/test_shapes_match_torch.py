@@ -396,6 +396,17 @@ def positional_parameters(args):
     return {}
 
 
+@st.composite
+def latent_case(draw):
+    mean = shape_of(draw, draw(rank_near(2)), hi=6)
+    log_var = mean if draw(st.integers(0, 2)) else shape_of(draw, len(mean), hi=6)
+    return {}, [mean, log_var]
+
+
+def latent_sample(args, module, mean, log_var):
+    return mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
+
+
 REDUCE = {"mean": torch.mean, "sum": torch.sum, "max": torch.amax}
 MERGE = {"Add": operator.add, "Multiply": operator.mul, "Average": operator.add}
 
@@ -461,6 +472,9 @@ REFERENCES: dict[str, Reference] = {
     # torchvision.ops.StochasticDepth; the reference runs in eval mode, where it is the identity
     "StochasticDepth": Reference(simple("StochasticDepth"), op(lambda a, m, x: x)),
     **{name: Reference(merge_case(name), merge_build, deliberate=ranks_differ) for name in MERGE},
+    # torch would broadcast (N, 1) against (N, 5), and take an unbatched (D,) vector
+    "GaussianLatent": Reference(latent_case(), op(latent_sample),
+                                deliberate=lambda p, ins: ins[0] != ins[1] or len(ins[0]) < 2),
     "Concatenate": Reference(concat_case(), op(lambda a, m, *xs: torch.cat(xs, a["dim"])),
                              deliberate=lambda p, ins: not ranks_differ(p, ins) and folds_batch(p, ins, "dim")),
     "Reduce": Reference(

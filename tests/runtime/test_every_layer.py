@@ -54,6 +54,8 @@ INPUTS: dict[str, list[tuple[tuple, str]]] = {
     "SelectStep": [((5, 8), "float32")],
     "Upsample": [((3, 4, 4), "float32")],
     "PixelShuffle": [((8, 3, 3), "float32")],
+    # one Input feeds both ports: in eval z = mean, and ONNX drops an Input nothing reads
+    "GaussianLatent": [((6,), "float32")],
 }
 ENDPOINTS = ("Input", "Output", "Block")  # a Block stands for a network: tests/runtime/test_blocks.py
 LAYERS = [s.type_id for s in all_specs() if s.type_id not in ENDPOINTS]
@@ -68,6 +70,9 @@ def one_layer_graph(type_id: str) -> Graph:
         src = g.add_node("Input", f"x{k}", {"shape": shape, "dtype": dtype})
         port = ports[k] if len(ports) > 1 else ports[0]
         g.connect(src.id, layer.id, dst_port=port)
+        if len(INPUTS[type_id]) == 1:
+            for port in ports[1:]:
+                g.connect(src.id, layer.id, dst_port=port)
     out = g.add_node("Output", "y")
     g.connect(layer.id, out.id)
     return g

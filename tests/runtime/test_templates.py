@@ -40,7 +40,9 @@ def test_each_template_is_valid_titled_laid_out_and_fits_its_dataset(path):
     g = project.graph
     assert [i.message for i in validate(g) if i.severity == "error"] == []
     assert project.meta["title"] and len(project.meta["description"]) > 30
-    (inp,) = [n for n in g.nodes.values() if n.type_id == "Input"]
+    critic = project.training.get("discriminator")  # a GAN's discriminator is the network that sees the data
+    seer = project.networks[critic] if critic else g
+    (inp,) = [n for n in seer.nodes.values() if n.type_id == "Input"]
     desc = describe_dataset(project.dataset)
     assert list(inp.params["shape"]) == desc["input_shape"]
     for e in g.edges:  # left to right

@@ -21,7 +21,7 @@ from runtime.export_script import ScriptExportError, export_training_script
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "resources" / "templates"
 TORCHRUN = Path(sys.executable).with_name("torchrun")
-ALLOWED = {"argparse", "math", "os", "time", "dataclasses", "numpy", "torch", "sklearn"}
+ALLOWED = {"__future__", "argparse", "math", "os", "time", "dataclasses", "typing", "numpy", "torch", "sklearn"}
 
 
 def imported_roots(source: str) -> set[str]:
