@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDia
                                QMenu, QMessageBox, QTabBar, QUndoView, QVBoxLayout, QWidget)
 
 from app.canvas.clipboard import GRAPH_MIME, copy_nodes, paste_command
-from app.canvas.layout import layered_positions
+from graph_builder.layout import layered_positions
 from app.canvas.nodes import GRID, NODE_WIDTH
 from app.canvas.scene import GraphScene
 from app.canvas.view import GraphView
@@ -513,7 +513,7 @@ class MainWindow(QMainWindow):
         self.scene.select_nodes(self.editor.graph.nodes)
 
     def auto_layout(self, selection: bool = False) -> None:
-        """Arrange the graph (or the selected layers) in layers from left to right."""
+        """Arrange the graph (or the selected layers) in rows from the top down."""
         graph = self.editor.graph
         ids = self.scene.selected_node_ids() if selection else None
         if selection and not ids:
@@ -533,7 +533,7 @@ class MainWindow(QMainWindow):
             self.view.fit_all()
 
     def actual_size(self) -> None:
-        self.view.resetTransform()
+        self.view.actual_size()
 
     def reveal_node(self, node_id: str) -> None:
         """Select `node_id` and centre the view on it."""
