@@ -49,6 +49,7 @@ from app.problems import ProblemsPanel
 from app.projects import Autosave, RecentFiles, RecoveryFile, data_dir, settings
 from app.summary import SummaryPanel, status_text
 from app.theme import icon
+from app.workspaces import Workspaces
 from graph_builder.datafit import LoadedData, check_project_fit
 from graph_builder.errors import GraphBuilderError
 from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode
@@ -168,11 +169,6 @@ class MainWindow(QMainWindow):
         self.add_dock(self.problems, "Problems", Qt.BottomDockWidgetArea, "problemsDock")
         self.add_dock(self.summary, "Summary", Qt.BottomDockWidgetArea, "summaryDock")
         self.add_dock(self.history, "History", Qt.RightDockWidgetArea, "historyDock")
-        self.tabifyDockWidget(self._docks["problemsDock"], self._docks["summaryDock"])
-        self._docks["problemsDock"].raise_()
-        self._docks["historyDock"].hide()
-        self.resizeDocks([self._docks["paletteDock"], self._docks["inspectorDock"]], [230, 300], Qt.Horizontal)
-        self.resizeDocks([self._docks["problemsDock"]], [150], Qt.Vertical)
 
         self.summary_label = QLabel()
         self.problem_label = QLabel()
@@ -213,6 +209,9 @@ class MainWindow(QMainWindow):
         from app.training import install as install_training  # training docks, Train and Export menus
 
         install_training(self)
+        self.workspaces = Workspaces(self, self._docks, self.settings)
+        self._make_workspace_menu()
+        self.workspaces.start()
 
     # ------------------------------------------------------------ extension points
 
@@ -949,34 +948,48 @@ class MainWindow(QMainWindow):
 
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
-        state = self.settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             screen = self.screen().availableGeometry()
             self.resize(int(screen.width() * 0.94), int(screen.height() * 0.92))
             self.move(screen.center() - self.rect().center())
-        if state is not None:
-            self.restoreState(state)
-        else:  # first run: once every dock is in (the training ones come last), size them
-            QTimer.singleShot(0, self._first_run_layout)
+        self.keep_inside_screen()
+        # The docks' places belong to the workspaces (app/workspaces.py), laid out once all are in.
+        QTimer.singleShot(0, self.view.show_graph)
 
-    def _first_run_layout(self) -> None:
-        """Docks take a modest share of the window; the canvas gets the rest."""
-        docks = list(self._docks.values())
-        bottom = [d for d in docks if self.dockWidgetArea(d) == Qt.BottomDockWidgetArea and d.isVisible()]
-        right = [d for d in docks if self.dockWidgetArea(d) == Qt.RightDockWidgetArea and d.isVisible()]
-        if bottom:
-            self.resizeDocks([bottom[0]], [max(190, self.height() // 4)], Qt.Vertical)
-        if right:
-            self.resizeDocks([right[0]], [max(300, self.width() // 5)], Qt.Horizontal)
-        self.resizeDocks([self._docks["paletteDock"]], [210], Qt.Horizontal)
-        self.view.show_graph()
+    def keep_inside_screen(self) -> None:
+        """Shrink and move the window back onto its screen if it has grown past it."""
+        screen = self.screen().availableGeometry()
+        frame = self.frameGeometry()
+        extra_w, extra_h = frame.width() - self.width(), frame.height() - self.height()
+        width = min(self.width(), screen.width() - extra_w)
+        height = min(self.height(), screen.height() - extra_h)
+        if (width, height) != (self.width(), self.height()) and not self.isMaximized():
+            self.resize(width, height)
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), screen.left()), screen.right() + 1 - frame.width())
+        y = min(max(frame.y(), screen.top()), screen.bottom() + 1 - frame.height())
+        if (x, y) != (frame.x(), frame.y()) and not self.isMaximized():
+            self.move(max(x, screen.left()), max(y, screen.top()))
+
+    def _make_workspace_menu(self) -> None:
+        menu = self.menu("&View").addMenu("&Workspace")
+        for i, name in enumerate(self.workspaces.names()):
+            action = QAction(name, self)
+            action.setShortcut(QKeySequence(f"Alt+{i + 1}"))
+            action.triggered.connect(lambda _=False, n=name: self.workspaces.show(n))
+            menu.addAction(action)
+            self.addAction(action)
+        menu.addSeparator()
+        reset = QAction("&Reset This Workspace's Layout", self)
+        reset.triggered.connect(self.workspaces.reset)
+        menu.addAction(reset)
 
     def save_layout(self) -> None:
-        """Remember the window size and dock layout for the next run."""
+        """Remember the window size and each workspace's dock layout for the next run."""
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.workspaces.remember()
         self.settings.sync()
 
     def closeEvent(self, event) -> None:

@@ -79,8 +79,6 @@ class TrainingController(QObject):
             body = _DockBody()
             self.bodies[object_name] = body
             self.docks[object_name] = window.add_dock(body, title, area, object_name)
-        if window.settings.value("window/state") is None:
-            self._default_layout()
         self._make_train_menu()
         from app.training.export_actions import ExportActions
 
@@ -92,17 +90,6 @@ class TrainingController(QObject):
             app.aboutToQuit.connect(self.bridge.kill)
         window.installEventFilter(self)
         window.first_painted.connect(self._after_first_paint)
-
-    def _default_layout(self) -> None:
-        """First start: dashboard, runs and inference share the bottom; data and training the right."""
-        d = self.docks
-        w = self.window
-        w.tabifyDockWidget(d["dashboard_dock"], d["runs_dock"])
-        w.tabifyDockWidget(d["runs_dock"], d["inference_dock"])
-        w.tabifyDockWidget(d["training_dock"], d["data_dock"])
-        d["dashboard_dock"].raise_()
-        d["training_dock"].raise_()
-        w.resizeDocks([d["dashboard_dock"]], [380], Qt.Vertical)
 
     # ----- menus
     def _make_train_menu(self) -> None:

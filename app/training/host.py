@@ -19,7 +19,7 @@ class TrainingHost(Protocol):
     """The main window as the training side sees it (a QMainWindow with NetCanvas's extension points)."""
 
     project: Project
-    settings: Any  # QSettings: the dock layout is restored from "window/state"
+    settings: Any  # QSettings: each workspace's dock layout is kept under "workspace/<name>"
     validation: Validation | None
     loaded_data: LoadedData | None  # the Data panel's last load; file datasets are checked against it
     fit_issues: list  # the main network against the data (graph_builder.datafit), whichever network is shown
