@@ -62,6 +62,14 @@ class ConfusionView(QWidget):
         self._shown: list[tuple[str, str] | None] = []
         self._labelled_classes = 0  # the n of the n×n labels built (each epoch only updates them)
         self._widget.scene().sigMouseClicked.connect(self._on_scene_clicked)
+        self._show_empty()
+
+    def _show_empty(self) -> None:
+        """Before the first epoch: a blank square, no made-up class numbers or ±500 ranges."""
+        for side in ("bottom", "left"):
+            self.plot_item.getAxis(side).setTicks([[]])
+            self.plot_item.getAxis(side).enableAutoSIPrefix(False)
+        self.plot_item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
 
     def set_matrix(self, matrix, class_names: list[str] | None = None, caption: str = "",
                    split: str = "validation") -> None:

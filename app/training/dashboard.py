@@ -71,7 +71,7 @@ class Dashboard(QWidget):
             Series("val_epoch", "validation", VALID, symbols=True, width=2.0),
         ])
         self.lr_plot = LivePlot("Learning rate", "learning rate", "epoch",
-                                [Series("lr", "learning rate", EXTRA)])
+                                [Series("lr", "learning rate", EXTRA)], log_y=True)
         self.speed_plot = LivePlot("Throughput", "samples / s", "epoch",
                                    [Series("speed", "samples/s", TRAIN)])
         self.plots = [self.loss_plot, self.metric_plot, self.lr_plot, self.speed_plot]
