@@ -218,6 +218,7 @@ class InferencePanel(QWidget):
         self.bars.setOpts(x=np.arange(len(probs)), height=probs, width=0.8)
         names = self.controller.dashboard.class_names or [str(i) for i in range(len(probs))]
         self.bars_plot.getPlotItem().getAxis("bottom").setTicks([[(i, n) for i, n in enumerate(names[: len(probs)])]])
+        self.bars_plot.setXRange(-0.6, len(probs) - 0.4, padding=0)  # every class, not the first view's five
         best = int(np.argmax(probs))
         label = names[best] if best < len(names) else str(best)
         self.message.setText(f"{caption}: predicted {label} with probability {probs[best]:.1%}.")
