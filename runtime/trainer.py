@@ -38,6 +38,7 @@ from runtime.data import Augmentation, DataError, DeviceSplit, Splits, dataset_c
 from runtime.errors import NetCanvasRuntimeError
 from runtime.events import LOGGED, make
 from runtime.metrics import ClassificationMeter, RegressionMeter, better
+from runtime.sanity import SanityWatch, settings_warnings
 
 EVENT_INTERVAL_S = 0.05  # batch/progress events at most ~20 per second
 CHECKPOINT = "checkpoint.pt"
@@ -663,6 +664,9 @@ class _Run:
         clip = t["grad_clip"]
         l1 = t["l1"]
         one_cycle = t["schedule"] == "one_cycle"
+        sanity = SanityWatch(len(self.classes), t["lr"])
+        for warning in settings_warnings(t, n_train):
+            yield self._emit("alarm", kind="settings", message=warning, epoch=0)
         for epoch in range(start + 1, epochs + 1):
             self.epoch = epoch
             self.model.train()
@@ -743,6 +747,12 @@ class _Run:
                 yield self._confusion(epoch, "validation", matrix)
             self._save_weights("last.safetensors")
             self._save_checkpoint(epoch)
+            if (alarm := sanity.observe(train_metrics, val_metrics)) is not None:
+                yield self._emit("alarm", kind=alarm.kind, message=alarm.message, epoch=epoch)
+                if t["stop_on_divergence"]:
+                    yield self._emit("failed", kind=alarm.kind, message=f"Stopped at epoch {epoch}: {alarm.message}",
+                                     epoch=epoch, batch=None)
+                    return
             if self.live:
                 yield self._progress(epoch, self.batches, done_batches, total_batches, train_started, n_train)
             if t["early_stopping"] and self.wait >= t["patience"] and epoch < epochs:

@@ -71,6 +71,7 @@ class TrainingController(QObject):
         self.bridge = TrainingBridge(self)
         self.built = False
         self.current_run: Path | None = None  # the run whose weights export and inference use
+        self.alarms: list[str] = []  # the sanity warnings of the latest run (runtime/sanity.py)
         self.untitled_runs = untitled_runs_folder(untitled_runs_base())  # this untitled document's own
         self._pending_carry: tuple[Path, Path] | None = None  # runs to move once the active run ends
         self.bodies: dict[str, _DockBody] = {}
@@ -205,6 +206,7 @@ class TrainingController(QObject):
             return False
         self.dashboard.reset()
         self.current_run = run_dir
+        self.alarms = []
         self.bridge.start(self.snapshot(), str(run_dir))
         self._show("dashboard_dock")
         self._give_dashboard_room()
@@ -258,7 +260,11 @@ class TrainingController(QObject):
 
     def _on_event(self, event: dict) -> None:
         kind = event.get("type")
-        if kind == "epoch":
+        if kind == "alarm":  # runtime/sanity.py: odd settings before the first epoch, or a hopeless run
+            self.alarms.append(event["message"])
+            self.dashboard.status.setText("⚠ " + event["message"])
+            self.status(event["message"])
+        elif kind == "epoch":
             self.runs_panel.note_live_epoch()
         elif kind == "started":
             self.inference_panel.set_split_sizes({"train": event.get("train_size"), "val": event.get("val_size"),
