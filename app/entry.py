@@ -2,6 +2,7 @@
 
     netcanvas                 open the editor
     netcanvas open FILE       open the editor with a project
+    netcanvas --version       print the version
     netcanvas layers …        any other command runs runtime.cli (no Qt is imported)
 
 The GUI path shows the window before torch is imported: torch loads in a background thread
@@ -21,6 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         return run_gui(None)
+    if argv[0] in ("--version", "-V"):
+        from netcanvas import __version__
+
+        print(f"netcanvas {__version__}")
+        return 0
     if argv[0] == "open":
         if len(argv) != 2:
             print("usage: netcanvas open FILE  (one project file)", file=sys.stderr)

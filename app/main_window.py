@@ -100,6 +100,21 @@ def _hand_clipboard_back_at_exit() -> None:
     atexit.register(hand_back)
 
 
+def typeable(sequence: QKeySequence) -> bool:
+    """False for empty sequences and for keys few keyboards have (F13–F35, Save, Undo, Copy keys…).
+
+    Qt's standard bindings on X11 add such keys (Undo is also F14, Save also Shift+Save); a
+    shortcut list that shows them reads as noise.
+    """
+    if sequence.isEmpty():
+        return False
+    for i in range(sequence.count()):
+        key = sequence[i].key()
+        if Qt.Key_F13 <= key <= Qt.Key_F35 or key >= Qt.Key_Back:
+            return False
+    return True
+
+
 class MainWindow(QMainWindow):
     """The editor window (see the module docstring for the extension points)."""
 
@@ -315,7 +330,7 @@ class MainWindow(QMainWindow):
             for key in keys:
                 shortcuts += QKeySequence.keyBindings(key) if isinstance(key, QKeySequence.StandardKey) \
                     else [QKeySequence(key)]
-            action.setShortcuts(list(dict.fromkeys(s for s in shortcuts if not s.isEmpty())))
+            action.setShortcuts(list(dict.fromkeys(s for s in shortcuts if typeable(s))))
             action.triggered.connect(lambda _=False, f=slot: f())
             menu.addAction(action)
             if on_toolbar:
@@ -903,12 +918,18 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ help
 
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(action, keys) for every action of the window with a shortcut, training ones included."""
+        rows = {}
+        for action in self.findChildren(QAction):
+            keys = ", ".join(s.toString(QKeySequence.NativeText) for s in action.shortcuts() if typeable(s))
+            text = action.text().replace("&", "").split("\t")[0].rstrip("…")
+            if keys and text and text not in rows:
+                rows[text] = keys
+        return list(rows.items())
+
     def show_shortcuts(self) -> None:
-        rows = []
-        for text, action in self.actions_by_text.items():
-            keys = ", ".join(s.toString(QKeySequence.NativeText) for s in action.shortcuts())
-            if keys:
-                rows.append(f"<tr><td>{text}</td><td>&nbsp;&nbsp;<b>{keys}</b></td></tr>")
+        rows = [f"<tr><td>{text}</td><td>&nbsp;&nbsp;<b>{keys}</b></td></tr>" for text, keys in self.shortcut_rows()]
         rows += ["<tr><td>Add layer at the mouse</td><td>&nbsp;&nbsp;<b>Tab</b> or double-click</td></tr>",
                  "<tr><td>Pan</td><td>&nbsp;&nbsp;<b>middle drag</b> or <b>Space+drag</b></td></tr>",
                  "<tr><td>Zoom</td><td>&nbsp;&nbsp;<b>mouse wheel</b></td></tr>"]
@@ -918,8 +939,11 @@ class MainWindow(QMainWindow):
         box.open()
 
     def show_about(self) -> None:
+        from netcanvas import __version__
+
         QMessageBox.about(self, "About NetCanvas",
-                          "NetCanvas: design, train and export neural networks as node graphs.")
+                          f"<b>NetCanvas {__version__}</b><br>Design, train and export neural networks as node "
+                          f"graphs.<br>Help ▸ User Guide tells how.")
 
     # ------------------------------------------------------------ window events
 
