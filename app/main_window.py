@@ -400,6 +400,7 @@ class MainWindow(QMainWindow):
         self.scene.apply_validation(validation)
         self.problems.set_issues(validation.issues)
         self.inspector.set_validation(validation)
+        self.summary.follow_batch_size(int(self.project.training.value("batch_size")))
         summary = self.summary.set_shapes(graph, validation.shapes)
         errors = len(validation.errors)
         warnings = len(validation.issues) - errors

@@ -27,3 +27,10 @@ def test_python_m_netcanvas_prints_the_version_of_pyproject(tmp_path):
                           env=env, cwd=tmp_path, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == f"netcanvas {__version__}"
     assert 'version = { attr = "netcanvas.__version__" }' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_the_memory_estimate_in_the_status_bar_uses_the_training_batch_size(window, qtbot):
+    from graph_builder.settings import SetSetting
+
+    assert window.editor.push_on(window.project.training, SetSetting("batch_size", 256))
+    qtbot.waitUntil(lambda: "at batch 256" in window.summary_label.text())
