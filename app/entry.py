@@ -48,7 +48,9 @@ def run_gui(path: str | None) -> int:
     app.setOrganizationName("NetCanvas")
     app.setApplicationName("NetCanvas")
     app.setApplicationDisplayName("NetCanvas")
-    follow_system_theme(app)
+    from app.projects import settings
+
+    follow_system_theme(app, str(settings().value("view/theme", "system")))
     window = MainWindow()
     install_excepthook(window)
     window.first_painted.connect(lambda: _after_first_paint(window))

@@ -226,6 +226,7 @@ class MainWindow(QMainWindow):
         install_training(self)
         self.workspaces = Workspaces(self, self._docks, self.settings)
         self._make_workspace_menu()
+        self._make_theme_menu()
         self.workspaces.start()
 
     # ------------------------------------------------------------ extension points
@@ -1010,6 +1011,31 @@ class MainWindow(QMainWindow):
         reset = QAction("&Reset This Workspace's Layout", self)
         reset.triggered.connect(self.workspaces.reset)
         menu.addAction(reset)
+
+    def _make_theme_menu(self) -> None:
+        from PySide6.QtGui import QActionGroup
+
+        from app.theme import THEMES, theme_choice
+
+        menu = self.menu("&View").addMenu("&Theme")
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for choice in THEMES:
+            action = QAction(choice.capitalize() if choice != "system" else "Follow the &System", self)
+            action.setCheckable(True)
+            action.setChecked(choice == theme_choice())
+            action.triggered.connect(lambda _=False, c=choice: self.set_theme(c))
+            group.addAction(action)
+            menu.addAction(action)
+            self.theme_actions[choice] = action
+
+    def set_theme(self, choice: str) -> None:
+        """Use the light or dark theme, or follow the system's; remembered for the next start."""
+        from app.theme import set_theme
+
+        set_theme(QApplication.instance(), choice)
+        self.theme_actions[choice].setChecked(True)
+        self.settings.setValue("view/theme", choice)
 
     def save_layout(self) -> None:
         """Remember the window size and each workspace's dock layout for the next run."""
