@@ -29,7 +29,6 @@ import atexit
 
 import os
 import sys
-import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QMimeData, QPointF, QSignalBlocker, QSize, Qt, QThread, QTimer, Signal
@@ -1069,17 +1068,19 @@ class MainWindow(QMainWindow):
 
 def install_excepthook(window: MainWindow) -> None:
     """Unexpected errors become a plain-words message; the traceback goes to a log file."""
+    import logging
+
+    from runtime.logs import log_to
+
     log = data_dir() / "netcanvas.log"
+    log_to(log)
+    logger = logging.getLogger("app")
 
     def hook(kind, value, tb) -> None:
         if issubclass(kind, KeyboardInterrupt):
             sys.__excepthook__(kind, value, tb)
             return
-        try:
-            with open(log, "a", encoding="utf-8") as f:
-                f.write("".join(traceback.format_exception(kind, value, tb)) + "\n")
-        except OSError:
-            pass
+        logger.error("unexpected error", exc_info=(kind, value, tb))
         try:
             window.autosave_now()
             reason = str(value) if isinstance(value, GraphBuilderError) else f"{kind.__name__}: {value}"
