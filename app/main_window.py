@@ -310,7 +310,8 @@ class MainWindow(QMainWindow):
             ("&View", "Auto &Layout", ["Ctrl+L"], self.auto_layout, "layout", True),
             ("&View", "Layout &Selection", ["Ctrl+Shift+L"], lambda: self.auto_layout(selection=True),
              None, False),
-            ("&Help", "&Keyboard Shortcuts", [std.HelpContents, "F1"], self.show_shortcuts, None, False),
+            ("&Help", "&User Guide", [std.HelpContents, "F1"], self.show_user_guide, None, False),
+            ("&Help", "&Keyboard Shortcuts", ["Ctrl+/"], self.show_shortcuts, None, False),
             ("&Help", "&About NetCanvas", [], self.show_about, None, False),
         ]
         self.actions_by_text: dict[str, QAction] = {}
@@ -938,6 +939,29 @@ class MainWindow(QMainWindow):
                           QMessageBox.Ok, self)
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
+
+    def user_guide_path(self) -> Path:
+        return Path(__file__).resolve().parents[1] / "docs" / "user-guide.md"
+
+    def show_user_guide(self) -> None:
+        """docs/user-guide.md in a window of its own (Markdown rendered by Qt, images included)."""
+        from PySide6.QtWidgets import QDialog, QTextBrowser
+
+        path = self.user_guide_path()
+        dialog = QDialog(self)
+        dialog.setObjectName("userGuide")
+        dialog.setWindowTitle("NetCanvas user guide")
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        browser = QTextBrowser(dialog)
+        browser.setOpenExternalLinks(True)
+        browser.setSearchPaths([str(path.parent)])
+        browser.setMarkdown(path.read_text(encoding="utf-8") if path.exists() else "The user guide is missing.")
+        box = QVBoxLayout(dialog)
+        box.addWidget(browser)
+        screen = self.screen().availableGeometry()
+        dialog.resize(min(900, screen.width() - 80), min(760, screen.height() - 80))
+        dialog.show()
+        self.guide_dialog = dialog
 
     def show_about(self) -> None:
         from netcanvas import __version__

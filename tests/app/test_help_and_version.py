@@ -34,3 +34,14 @@ def test_the_memory_estimate_in_the_status_bar_uses_the_training_batch_size(wind
 
     assert window.editor.push_on(window.project.training, SetSetting("batch_size", 256))
     qtbot.waitUntil(lambda: "at batch 256" in window.summary_label.text())
+
+
+def test_help_user_guide_shows_the_guide_from_docs(window, qtbot):
+    from PySide6.QtWidgets import QTextBrowser
+
+    window.actions_by_text["User Guide"].trigger()
+    dialog = window.guide_dialog
+    qtbot.waitExposed(dialog)
+    text = dialog.findChild(QTextBrowser).toPlainText()
+    assert "four workspaces" in text and "diverged" in text
+    dialog.close()
