@@ -36,7 +36,7 @@ class Workspace:
 WORKSPACES = (
     Workspace("Design", "Build the network: layers, inspector, problems and the model summary",
               left=(("paletteDock",),), right=(("inspectorDock", "historyDock"),),
-              bottom=(("problemsDock", "summaryDock"),)),
+              bottom=(("problemsDock", "summaryDock"),), bottom_share=0.18),
     Workspace("Data", "Choose and inspect the dataset the network trains on",
               right=(("data_dock",),), bottom=(("problemsDock",),), right_share=0.46, bottom_share=0.2),
     Workspace("Train", "Set the training options, train and watch the curves",

@@ -12,7 +12,7 @@ from graph_builder.graph import Edge, Graph, Move
 from graph_builder.shapes import topological_order
 
 COLUMN = 240.0  # the editor draws 180-px cards: leave a gutter for wires routed beside them
-ROW = 160.0  # card height (88 px) plus room for the shape label on the wire below; on the 20-px grid
+ROW = 140.0  # card height (88 px) plus room for the shape label on the wire below; on the 20-px grid
 _SWEEPS = 4
 
 

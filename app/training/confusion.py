@@ -85,6 +85,7 @@ class ConfusionView(QWidget):
         if n != self._labelled_classes or names != self.class_names:  # rebuild only when classes change
             self._build_labels(n, names)
         self._update_labels(m, top)
+        self._fit_counts()
         self.matrix = m
         self.class_names = names
         self.split = split  # which samples a clicked cell stands for
@@ -97,6 +98,7 @@ class ConfusionView(QWidget):
         self._labelled_classes = n
         font_px = 11 if n <= 10 else 8 if n <= 20 else 0
         if font_px:  # beyond 20 classes the numbers would not fit; hover the colour instead
+            # (_fit_counts then sizes them to the cells as drawn, and hides them when cells are too small)
             for i in range(n):
                 for j in range(n):
                     t = pg.TextItem("", anchor=(0.5, 0.5))
@@ -111,6 +113,26 @@ class ConfusionView(QWidget):
         self.plot_item.getAxis("bottom").setTicks([ticks])
         self.plot_item.getAxis("left").setTicks([ticks])
         self.plot_item.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_counts()
+
+    def _fit_counts(self) -> None:
+        """Count labels as large as a cell allows (at most 12 px), hidden when a cell is under 12 px."""
+        if not self._texts:
+            return
+        width = self.plot_item.vb.width()
+        height = self.plot_item.vb.height()
+        n = self._labelled_classes
+        cell = min(width, height) / max(n, 1)
+        font_px = int(min(12, cell * 0.45))
+        for t in self._texts:
+            t.setVisible(cell >= 12)
+            if cell >= 12 and t.textItem.font().pixelSize() != font_px:
+                font = t.textItem.font()
+                font.setPixelSize(max(font_px, 6))
+                t.setFont(font)
 
     def _update_labels(self, m: np.ndarray, top: int) -> None:
         if not self._texts:

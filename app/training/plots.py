@@ -145,9 +145,14 @@ class LivePlot(QWidget):
         high = max(float(y.max()) for y in ys)
         if self.log_y and low > 0:
             low, high = np.log10(low), np.log10(high)
-            if high - low < 0.5:  # a constant learning rate: a flat line with a decade either side
-                mid = (high + low) / 2
-                self.plot_item.setYRange(mid - 1, mid + 1, padding=0)
+            flat = high - low < 0.5
+            if flat:  # a constant learning rate: a flat line with a decade either side
+                low, high = (high + low) / 2 - 1, (high + low) / 2 + 1
+            # One labelled tick per decade: pyqtgraph's own log ticks crowd a short axis with 0.002, 0.003…
+            decades = range(int(np.floor(low)), int(np.ceil(high)) + 1)
+            self.plot_item.getAxis("left").setTicks([[(d, f"{10.0 ** d:g}") for d in decades], []])
+            if flat:
+                self.plot_item.setYRange(low, high, padding=0)
                 return
         elif high - low <= 1e-9 * max(1.0, abs(high)):
             pad = max(abs(high) * 0.5, 1e-3)

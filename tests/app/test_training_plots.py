@@ -151,3 +151,15 @@ def test_the_empty_confusion_matrix_shows_no_class_ticks_or_odd_ranges(qtbot):
     qtbot.addWidget(view)
     x_range, y_range = view.plot_item.vb.viewRange()
     assert max(abs(v) for v in x_range + y_range) < 2  # square cells may widen one axis a little
+
+
+def test_confusion_counts_fit_their_cells_and_hide_when_cells_are_too_small(qtbot):
+    view = ConfusionView()
+    qtbot.addWidget(view)
+    view.resize(700, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_matrix(np.eye(10, dtype=int) * 30)
+    assert all(t.isVisible() for t in view._texts)
+    view.resize(140, 160)
+    qtbot.waitUntil(lambda: not any(t.isVisible() for t in view._texts))
