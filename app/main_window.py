@@ -1022,6 +1022,14 @@ class MainWindow(QMainWindow):
         if (x, y) != (frame.x(), frame.y()) and not self.isMaximized():
             self.move(max(x, screen.left()), max(y, screen.top()))
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        # A panel that asks for more room (a workspace's docks, a wide form) must not push the
+        # window past the screen: shrink it back once the layout has settled.
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None and (event.size().width() > screen.width() or event.size().height() > screen.height()):
+            QTimer.singleShot(0, self.keep_inside_screen)
+
     def _make_workspace_menu(self) -> None:
         menu = self.menu("&View").addMenu("&Workspace")
         for i, name in enumerate(self.workspaces.names()):

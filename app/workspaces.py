@@ -44,7 +44,7 @@ WORKSPACES = (
               right_share=0.27, bottom_share=0.56),
     Workspace("Evaluate", "Compare runs, read the confusion matrix and try the model on samples",
               right=(("inference_dock",),), bottom=(("runs_dock", "dashboard_dock"),),
-              right_share=0.4, bottom_share=0.45),
+              right_share=0.4, bottom_share=0.55),
 )
 
 _AREAS = (("left", Qt.LeftDockWidgetArea, Qt.Vertical), ("right", Qt.RightDockWidgetArea, Qt.Vertical),
