@@ -133,32 +133,42 @@ class LivePlot(QWidget):
 
     def _show_empty(self) -> None:
         """Clean axes for a plot with no points yet: 0 to 1 (10⁻⁴ to 1 on a log axis)."""
+        self._low, self._high = np.inf, -np.inf  # the running range of every series' points
+        self._applied_y: tuple = ("empty",)
+        self._applied_ticks: tuple | None = None
         self.plot_item.disableAutoRange()
         self.plot_item.setRange(xRange=(0, 1), yRange=(-4, 0) if self.log_y else (0, 1), padding=0)
 
     def _fit_y(self) -> None:
-        """Auto-range, but give a flat series a sensible band around its value instead of ±0."""
-        ys = [buf.y for buf in self.buffers.values() if buf.size]
-        if not ys:
+        """Auto-range, but give a flat series a sensible band around its value instead of ±0.
+
+        Runs on every refresh while training, so it works from the running min/max and touches
+        the axis only when what it would set has changed.
+        """
+        low, high = self._low, self._high
+        if low > high:
             return
-        low = min(float(y.min()) for y in ys)
-        high = max(float(y.max()) for y in ys)
+        ticks = None
+        target: tuple = ("auto",)
         if self.log_y and low > 0:
             low, high = np.log10(low), np.log10(high)
-            flat = high - low < 0.5
-            if flat:  # a constant learning rate: a flat line with a decade either side
+            if high - low < 0.5:  # a constant learning rate: a flat line with a decade either side
                 low, high = (high + low) / 2 - 1, (high + low) / 2 + 1
+                target = ("fixed", low, high)
             # One labelled tick per decade: pyqtgraph's own log ticks crowd a short axis with 0.002, 0.003…
-            decades = range(int(np.floor(low)), int(np.ceil(high)) + 1)
-            self.plot_item.getAxis("left").setTicks([[(d, f"{10.0 ** d:g}") for d in decades], []])
-            if flat:
-                self.plot_item.setYRange(low, high, padding=0)
-                return
+            ticks = tuple(range(int(np.floor(low)), int(np.ceil(high)) + 1))
         elif high - low <= 1e-9 * max(1.0, abs(high)):
             pad = max(abs(high) * 0.5, 1e-3)
-            self.plot_item.setYRange(low - pad, high + pad, padding=0)
-            return
-        self.plot_item.enableAutoRange(y=True)
+            target = ("fixed", low - pad, high + pad)
+        if ticks is not None and ticks != self._applied_ticks:
+            self._applied_ticks = ticks
+            self.plot_item.getAxis("left").setTicks([[(d, f"{10.0 ** d:g}") for d in ticks], []])
+        if target != self._applied_y:
+            self._applied_y = target
+            if target[0] == "fixed":
+                self.plot_item.setYRange(target[1], target[2], padding=0)
+            else:
+                self.plot_item.enableAutoRange(y=True)
 
     # ----- data
     def add_point(self, key: str, x: float, y: float) -> None:
@@ -166,13 +176,15 @@ class LivePlot(QWidget):
         if y is None or not np.isfinite(y):
             return  # a NaN would break the auto-range; the dashboard reports NaN in words
         self.buffers[key].append(float(x), float(y))
+        self._low, self._high = min(self._low, float(y)), max(self._high, float(y))
         self._dirty.add(key)
 
     def refresh(self) -> None:
         """Push changed series to their curves (one `setData` per changed series)."""
         if not self._dirty:
             return
-        self.plot_item.enableAutoRange(x=True)  # before setData: clip-to-view would cut to the empty range
+        if not self.plot_item.vb.autoRangeEnabled()[0]:
+            self.plot_item.enableAutoRange(x=True)  # before setData: clip-to-view would cut to the empty range
         for key in self._dirty:
             buf = self.buffers[key]
             self.curves[key].setData(buf.x, buf.y)
@@ -200,6 +212,7 @@ class LivePlot(QWidget):
         self._keys.append((label, OVERLAY[index % len(OVERLAY)], True))
         self._show_keys()
         self.plot_item.enableAutoRange()
+        self._applied_y = ("auto",)
 
     def clear_overlays(self) -> None:
         """Remove every overlay line."""
