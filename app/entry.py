@@ -60,6 +60,8 @@ def run_gui(path: str | None) -> int:
         window.show()
     if path:
         window.open_project(path)
+    else:
+        window.show_start_page()
     window.offer_recovery()
     return app.exec()
 

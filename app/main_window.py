@@ -31,10 +31,10 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QPointF, QSignalBlocker, QSize, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QPointF, QSignalBlocker, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
-                               QMenu, QMessageBox, QTabBar, QUndoView, QVBoxLayout, QWidget)
+                               QMenu, QMessageBox, QStackedWidget, QTabBar, QUndoView, QVBoxLayout, QWidget)
 
 from app.canvas.clipboard import GRAPH_MIME, copy_nodes, paste_command
 from graph_builder.layout import layered_positions
@@ -163,7 +163,11 @@ class MainWindow(QMainWindow):
         box.setSpacing(0)
         box.addWidget(self.network_tabs)
         box.addWidget(self.view, 1)
-        self.setCentralWidget(centre)
+        self.pages = QStackedWidget()  # the canvas, or the start page before a project is open
+        self.pages.addWidget(centre)
+        self.start_page = None
+        self._state_before_start = QByteArray()
+        self.setCentralWidget(self.pages)
         self.view.viewport().installEventFilter(self)
 
         self._menus: dict[str, QMenu] = {}
@@ -310,6 +314,7 @@ class MainWindow(QMainWindow):
             ("&View", "Auto &Layout", ["Ctrl+L"], self.auto_layout, "layout", True),
             ("&View", "Layout &Selection", ["Ctrl+Shift+L"], lambda: self.auto_layout(selection=True),
              None, False),
+            ("&Help", "&Start Page", [], self.show_start_page, None, False),
             ("&Help", "&User Guide", [std.HelpContents, "F1"], self.show_user_guide, None, False),
             ("&Help", "&Keyboard Shortcuts", ["Ctrl+/"], self.show_shortcuts, None, False),
             ("&Help", "&About NetCanvas", [], self.show_about, None, False),
@@ -419,6 +424,10 @@ class MainWindow(QMainWindow):
 
     def set_project(self, project: Project, path: str | os.PathLike | None, unsaved: bool = False) -> None:
         """Make `project` current (the scene is rebuilt through the same path as live edits)."""
+        if self.pages.currentIndex() != 0:  # leaving the start page: the canvas and its panels again
+            self.pages.setCurrentIndex(0)
+            self.restoreState(self._state_before_start)
+            self.workspaces.bar.show()
         self.project = project
         self.path = Path(path).resolve() if path else None
         self._unsaved_outside_history = unsaved
@@ -782,6 +791,41 @@ class MainWindow(QMainWindow):
         if self.maybe_discard():
             self.autosave.discard()
             self.set_project(Project(), None)
+            self.view.resetTransform()
+            self.view.centerOn(0, 0)
+
+    def show_start_page(self) -> None:
+        """Show the start page (templates, recent projects, a blank project) in place of the canvas."""
+        from app.start_page import StartPage
+
+        if self.pages.currentWidget() is not self.start_page or self.start_page is None:
+            # The page has the window to itself: the panels come back as they were with a project.
+            self._state_before_start = self.saveState()
+            for dock in self._docks.values():
+                dock.hide()
+            self.workspaces.bar.hide()
+        if self.start_page is None:
+            self.start_page = StartPage(self.recent.paths())
+            self.start_page.blank_requested.connect(self.new_project)
+            self.start_page.open_requested.connect(self.open_dialog)
+            self.start_page.template_chosen.connect(self.open_template)
+            self.start_page.recent_chosen.connect(self.open_project)
+            # The first paint may be the start page's: its body covers the viewport.
+            self.start_page.widget().installEventFilter(self)
+            self.pages.addWidget(self.start_page)
+        self.pages.setCurrentWidget(self.start_page)
+
+    def open_template(self, path: str) -> None:
+        """Open the template at `path` as a new, unsaved project."""
+        if not self.maybe_discard():
+            return
+        try:
+            project = load_project(path)
+        except GraphBuilderError as exc:
+            self.show_error("Cannot use this template", str(exc))
+            return
+        self.autosave.discard()
+        self.set_project(project, None, unsaved=True)
 
     def new_from_template(self) -> None:
         from app.templates_gallery import TemplateGallery
@@ -973,7 +1017,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ window events
 
     def eventFilter(self, obj, event) -> bool:
-        if not self._painted and obj is self.view.viewport() and event.type() == QEvent.Paint:
+        painted_page = obj is self.view.viewport() or (self.start_page is not None and obj is self.start_page.widget())
+        if not self._painted and painted_page and event.type() == QEvent.Paint:
             self._painted = True
             QTimer.singleShot(0, self.first_painted.emit)  # after this paint has finished
         return super().eventFilter(obj, event)
@@ -1070,6 +1115,8 @@ class MainWindow(QMainWindow):
 
     def save_layout(self) -> None:
         """Remember the window size and each workspace's dock layout for the next run."""
+        if self.pages.currentIndex() != 0:  # on the start page the panels are only hidden for it
+            self.restoreState(self._state_before_start)
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.workspaces.remember()
         self.settings.sync()

@@ -2,7 +2,7 @@
 
     python docs/screenshots/window_state.py PROJECT.json WORKSPACE [--network NAME] [--train EPOCHS]
 
-Maximised on the virtual screen, in WORKSPACE (Design, Data, Train, Evaluate); --train starts a
+Filling the virtual screen, in WORKSPACE (Design, Data, Train, Evaluate, or Start: the start page); --train starts a
 short run so the dashboard has curves and a confusion matrix to show.
 """
 
@@ -39,6 +39,9 @@ def main() -> int:
     window.open_project(args.project)
 
     def arrange() -> None:
+        if args.workspace == "Start":
+            window.show_start_page()
+            return
         window.workspaces.show(args.workspace)
         if args.network:
             window.show_network(args.network)
