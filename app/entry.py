@@ -63,6 +63,7 @@ def run_gui(path: str | None) -> int:
     else:
         window.show_start_page()
     window.offer_recovery()
+    window.offer_tour()
     return app.exec()
 
 

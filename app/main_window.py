@@ -166,6 +166,7 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()  # the canvas, or the start page before a project is open
         self.pages.addWidget(centre)
         self.start_page = None
+        self.tour = None  # the first-run tour while it is shown (app/tour.py)
         self._state_before_start = QByteArray()
         self.setCentralWidget(self.pages)
         self.view.viewport().installEventFilter(self)
@@ -315,6 +316,7 @@ class MainWindow(QMainWindow):
             ("&View", "Layout &Selection", ["Ctrl+Shift+L"], lambda: self.auto_layout(selection=True),
              None, False),
             ("&Help", "&Start Page", [], self.show_start_page, None, False),
+            ("&Help", "&Tour", [], self.start_tour, None, False),
             ("&Help", "&User Guide", [std.HelpContents, "F1"], self.show_user_guide, None, False),
             ("&Help", "&Keyboard Shortcuts", ["Ctrl+/"], self.show_shortcuts, None, False),
             ("&Help", "&About NetCanvas", [], self.show_about, None, False),
@@ -814,6 +816,29 @@ class MainWindow(QMainWindow):
             self.start_page.widget().installEventFilter(self)
             self.pages.addWidget(self.start_page)
         self.pages.setCurrentWidget(self.start_page)
+
+    def offer_tour(self) -> None:
+        """Start the first-run tour once a project is open, unless it was finished or closed before."""
+        from app.tour import tour_done
+
+        if tour_done(self.settings):
+            return
+
+        def start(*_args) -> None:
+            self.project_replaced.disconnect(start)
+            self.start_tour()
+
+        if self.pages.currentIndex() == 0:
+            self.start_tour()
+        else:
+            self.project_replaced.connect(start)
+
+    def start_tour(self) -> None:
+        """Show the four-step tour (Help ▸ Tour)."""
+        from app.tour import Tour
+
+        if self.tour is None:
+            self.tour = Tour(self)
 
     def open_template(self, path: str) -> None:
         """Open the template at `path` as a new, unsaved project."""
