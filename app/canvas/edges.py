@@ -26,9 +26,10 @@ def wire_path(p1: QPointF, p2: QPointF) -> QPainterPath:
         # A skip connection down a column would hide behind the layers it jumps over:
         # run it down a lane beside them and come back in just above its input.
         lane = max(p1.x(), p2.x()) + BESIDE
-        path.cubicTo(QPointF(p1.x(), p1.y() + 50), QPointF(lane, p1.y() + 20), QPointF(lane, p1.y() + 70))
-        path.lineTo(QPointF(lane, p2.y() - 70))
-        path.cubicTo(QPointF(lane, p2.y() - 20), QPointF(p2.x(), p2.y() - 50), p2)
+        # It leaves sideways at once, clear of the shape label on the short wire below the port.
+        path.cubicTo(QPointF(p1.x() + 40, p1.y() + 12), QPointF(lane, p1.y() + 4), QPointF(lane, p1.y() + 60))
+        path.lineTo(QPointF(lane, p2.y() - 60))
+        path.cubicTo(QPointF(lane, p2.y() - 4), QPointF(p2.x() + 40, p2.y() - 12), p2)
         return path
     dy = max(40.0, abs(span) * 0.5)
     path.cubicTo(QPointF(p1.x(), p1.y() + dy), QPointF(p2.x(), p2.y() - dy), p2)
