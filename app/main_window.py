@@ -262,6 +262,10 @@ class MainWindow(QMainWindow):
         """The open project's file, or None while it is untitled."""
         return self.path
 
+    def reveal_dock(self, object_name: str) -> None:
+        """Switch to a workspace that shows the dock `object_name`, unless the current one does."""
+        self.workspaces.reveal(object_name)
+
     def status_message(self, text: str, timeout_ms: int = 6000) -> None:
         """Show `text` in the status bar for a while."""
         self.statusBar().showMessage(text, timeout_ms)

@@ -106,6 +106,18 @@ class Workspaces(QObject):
         self.settings.setValue("workspace/current", name)
         self.changed.emit(name)
 
+    def reveal(self, dock_name: str) -> None:
+        """Switch to a workspace that shows `dock_name`, unless the current one does."""
+        def holds(ws: Workspace) -> bool:
+            return any(dock_name in group for groups in (ws.left, ws.right, ws.bottom) for group in groups)
+
+        current = next((ws for ws in WORKSPACES if ws.name == self.current), None)
+        if current is not None and holds(current):
+            return
+        target = next((ws for ws in WORKSPACES if holds(ws)), None)
+        if target is not None:
+            self.show(target.name)
+
     def remember(self) -> None:
         """Store the current workspace's layout."""
         if self.current:

@@ -352,5 +352,6 @@ class TrainingController(QObject):
     def _show(self, object_name: str) -> None:
         dock = self.docks.get(object_name)
         if dock is not None:
+            self.window.reveal_dock(object_name)
             dock.show()
             dock.raise_()

@@ -43,6 +43,9 @@ class TrainingHost(Protocol):
     def status_message(self, text: str, timeout_ms: int = 6000) -> None:
         """A short message in the status bar."""
 
+    def reveal_dock(self, object_name: str) -> None:
+        """Switch to a workspace that shows the dock `object_name` (app/workspaces.py), unless this one does."""
+
     def validate_now(self) -> Validation:
         """Check the graph (and its fit to the data) now and show the result everywhere."""
 

@@ -119,7 +119,7 @@ class LivePlot(QWidget):
     def _add_curve(self, s: Series) -> None:
         pen = pg.mkPen(s.color, width=s.width)
         kwargs = {"symbol": "o", "symbolSize": 5, "symbolBrush": s.color, "symbolPen": None} if s.symbols else {}
-        curve = self.plot_item.plot([], [], pen=pen, **kwargs)
+        curve = self.plot_item.plot([], [], pen=pen, name=s.label, **kwargs)  # named; no legend item
         self.buffers[s.key] = SeriesBuffer()
         self.curves[s.key] = curve
         self._labels[s.key] = s.label
@@ -207,7 +207,7 @@ class LivePlot(QWidget):
     def add_overlay(self, label: str, x, y, index: int) -> None:
         """A dashed line for a past run (runs panel overlay)."""
         pen = pg.mkPen(OVERLAY[index % len(OVERLAY)], width=1.5, style=Qt.DashLine)
-        curve = self.plot_item.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), pen=pen)
+        curve = self.plot_item.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), pen=pen, name=label)
         self._overlays.append(curve)
         self._keys.append((label, OVERLAY[index % len(OVERLAY)], True))
         self._show_keys()
