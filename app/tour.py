@@ -10,14 +10,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 STEPS = (  # workspace, title, text — one row per step
-    ("Design", "1 of 4 · Build", "Drag layers from the Layers palette onto the canvas (or press Tab), then drag "
-     "from a layer's bottom port to the next one's top port. The Problems panel says what is missing."),
-    ("Data", "2 of 4 · Choose the data", "Pick the dataset the network learns from; Show samples previews it, and "
-     "Problems tells when the network's input or output does not fit it."),
-    ("Train", "3 of 4 · Train", "Set epochs, batch size and learning rate, then press Train (Ctrl+T). The curves "
-     "update live; a run that diverges is flagged and stopped."),
-    ("Evaluate", "4 of 4 · Evaluate and export", "Read the confusion matrix, try the model on samples, compare "
-     "runs, then use the Export menu for PyTorch code or ONNX. Help ▸ User Guide tells more."),
+    ("Design", "1 of 4 · Build", ("Drag layers from the Layers palette onto the canvas (or press Tab), then drag "
+     "from a layer's bottom port to the next one's top port. The Problems panel says what is missing.")),
+    ("Data", "2 of 4 · Choose the data", ("Pick the dataset the network learns from; Show samples previews it, and "
+     "Problems tells when the network's input or output does not fit it.")),
+    ("Train", "3 of 4 · Train", ("Set epochs, batch size and learning rate, then press Train (Ctrl+T). The curves "
+     "update live; a run that diverges is flagged and stopped.")),
+    ("Evaluate", "4 of 4 · Evaluate and export", ("Read the confusion matrix, try the model on samples, compare "
+     "runs, then use the Export menu for PyTorch code or ONNX. Help ▸ User Guide tells more.")),
 )
 
 

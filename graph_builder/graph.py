@@ -301,8 +301,9 @@ class Graph:
 
     def insert_on_edge_command(self, edge: Edge, type_id: str, params: dict | None = None) -> Batch:
         """The edit that splices a new `type_id` layer into the wire `edge` (one undo step)."""
+        from graph_builder.layout import room_for_insert  # imported here: layout imports this module
+
         index = self.edges.index(edge)
-        from graph_builder.layout import room_for_insert  # layout reads graphs: import it late
 
         pos, moves = room_for_insert(self, edge)
         add = self.add_node_command(type_id, params=params, pos=pos)

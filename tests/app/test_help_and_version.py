@@ -23,7 +23,7 @@ def test_python_m_netcanvas_prints_the_version_of_pyproject(tmp_path):
     from netcanvas import __version__
 
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-m", "netcanvas", "--version"], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "netcanvas", "--version"], capture_output=True, text=True, check=False,
                           env=env, cwd=tmp_path, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == f"netcanvas {__version__}"
     assert 'version = { attr = "netcanvas.__version__" }' in (ROOT / "pyproject.toml").read_text()
