@@ -2,6 +2,7 @@
 
     netcanvas                 open the editor
     netcanvas open FILE       open the editor with a project
+    netcanvas --version       print the version
     netcanvas layers …        any other command runs runtime.cli (no Qt is imported)
 
 The GUI path shows the window before torch is imported: torch loads in a background thread
@@ -21,6 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         return run_gui(None)
+    if argv[0] in ("--version", "-V"):
+        from netcanvas import __version__
+
+        print(f"netcanvas {__version__}")
+        return 0
     if argv[0] == "open":
         if len(argv) != 2:
             print("usage: netcanvas open FILE  (one project file)", file=sys.stderr)
@@ -42,7 +48,9 @@ def run_gui(path: str | None) -> int:
     app.setOrganizationName("NetCanvas")
     app.setApplicationName("NetCanvas")
     app.setApplicationDisplayName("NetCanvas")
-    follow_system_theme(app)
+    from app.projects import settings
+
+    follow_system_theme(app, str(settings().value("view/theme", "system")))
     window = MainWindow()
     install_excepthook(window)
     window.first_painted.connect(lambda: _after_first_paint(window))
@@ -52,7 +60,10 @@ def run_gui(path: str | None) -> int:
         window.show()
     if path:
         window.open_project(path)
+    else:
+        window.show_start_page()
     window.offer_recovery()
+    window.offer_tour()
     return app.exec()
 
 

@@ -29,16 +29,15 @@ import atexit
 
 import os
 import sys
-import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QPointF, QSignalBlocker, QSize, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QMimeData, QPointF, QSignalBlocker, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
-                               QMenu, QMessageBox, QTabBar, QUndoView, QVBoxLayout, QWidget)
+                               QMenu, QMessageBox, QStackedWidget, QTabBar, QUndoView, QVBoxLayout, QWidget)
 
 from app.canvas.clipboard import GRAPH_MIME, copy_nodes, paste_command
-from app.canvas.layout import layered_positions
+from graph_builder.layout import layered_positions
 from app.canvas.nodes import GRID, NODE_WIDTH
 from app.canvas.scene import GraphScene
 from app.canvas.view import GraphView
@@ -49,6 +48,7 @@ from app.problems import ProblemsPanel
 from app.projects import Autosave, RecentFiles, RecoveryFile, data_dir, settings
 from app.summary import SummaryPanel, status_text
 from app.theme import icon
+from app.workspaces import Workspaces
 from graph_builder.datafit import LoadedData, check_project_fit
 from graph_builder.errors import GraphBuilderError
 from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode
@@ -97,6 +97,21 @@ def _hand_clipboard_back_at_exit() -> None:
             clipboard.setText(mime.text())
 
     atexit.register(hand_back)
+
+
+def typeable(sequence: QKeySequence) -> bool:
+    """False for empty sequences and for keys few keyboards have (F13–F35, Save, Undo, Copy keys…).
+
+    Qt's standard bindings on X11 add such keys (Undo is also F14, Save also Shift+Save); a
+    shortcut list that shows them reads as noise.
+    """
+    if sequence.isEmpty():
+        return False
+    for i in range(sequence.count()):
+        key = sequence[i].key()
+        if Qt.Key_F13 <= key <= Qt.Key_F35 or key >= Qt.Key_Back:
+            return False
+    return True
 
 
 class MainWindow(QMainWindow):
@@ -149,7 +164,12 @@ class MainWindow(QMainWindow):
         box.setSpacing(0)
         box.addWidget(self.network_tabs)
         box.addWidget(self.view, 1)
-        self.setCentralWidget(centre)
+        self.pages = QStackedWidget()  # the canvas, or the start page before a project is open
+        self.pages.addWidget(centre)
+        self.start_page = None
+        self.tour = None  # the first-run tour while it is shown (app/tour.py)
+        self._state_before_start = QByteArray()
+        self.setCentralWidget(self.pages)
         self.view.viewport().installEventFilter(self)
 
         self._menus: dict[str, QMenu] = {}
@@ -169,11 +189,6 @@ class MainWindow(QMainWindow):
         self.add_dock(self.problems, "Problems", Qt.BottomDockWidgetArea, "problemsDock")
         self.add_dock(self.summary, "Summary", Qt.BottomDockWidgetArea, "summaryDock")
         self.add_dock(self.history, "History", Qt.RightDockWidgetArea, "historyDock")
-        self.tabifyDockWidget(self._docks["problemsDock"], self._docks["summaryDock"])
-        self._docks["problemsDock"].raise_()
-        self._docks["historyDock"].hide()
-        self.resizeDocks([self._docks["paletteDock"], self._docks["inspectorDock"]], [230, 300], Qt.Horizontal)
-        self.resizeDocks([self._docks["problemsDock"]], [150], Qt.Vertical)
 
         self.summary_label = QLabel()
         self.problem_label = QLabel()
@@ -214,6 +229,10 @@ class MainWindow(QMainWindow):
         from app.training import install as install_training  # training docks, Train and Export menus
 
         install_training(self)
+        self.workspaces = Workspaces(self, self._docks, self.settings)
+        self._make_workspace_menu()
+        self._make_theme_menu()
+        self.workspaces.start()
 
     # ------------------------------------------------------------ extension points
 
@@ -243,6 +262,10 @@ class MainWindow(QMainWindow):
     def project_path(self) -> Path | None:
         """The open project's file, or None while it is untitled."""
         return self.path
+
+    def reveal_dock(self, object_name: str) -> None:
+        """Switch to a workspace that shows the dock `object_name`, unless the current one does."""
+        self.workspaces.reveal(object_name)
 
     def status_message(self, text: str, timeout_ms: int = 6000) -> None:
         """Show `text` in the status bar for a while."""
@@ -298,7 +321,10 @@ class MainWindow(QMainWindow):
             ("&View", "Auto &Layout", ["Ctrl+L"], self.auto_layout, "layout", True),
             ("&View", "Layout &Selection", ["Ctrl+Shift+L"], lambda: self.auto_layout(selection=True),
              None, False),
-            ("&Help", "&Keyboard Shortcuts", [std.HelpContents, "F1"], self.show_shortcuts, None, False),
+            ("&Help", "&Start Page", [], self.show_start_page, None, False),
+            ("&Help", "&Tour", [], self.start_tour, None, False),
+            ("&Help", "&User Guide", [std.HelpContents, "F1"], self.show_user_guide, None, False),
+            ("&Help", "&Keyboard Shortcuts", ["Ctrl+/"], self.show_shortcuts, None, False),
             ("&Help", "&About NetCanvas", [], self.show_about, None, False),
         ]
         self.actions_by_text: dict[str, QAction] = {}
@@ -318,7 +344,7 @@ class MainWindow(QMainWindow):
             for key in keys:
                 shortcuts += QKeySequence.keyBindings(key) if isinstance(key, QKeySequence.StandardKey) \
                     else [QKeySequence(key)]
-            action.setShortcuts(list(dict.fromkeys(s for s in shortcuts if not s.isEmpty())))
+            action.setShortcuts(list(dict.fromkeys(s for s in shortcuts if typeable(s))))
             action.triggered.connect(lambda _=False, f=slot: f())
             menu.addAction(action)
             if on_toolbar:
@@ -388,6 +414,7 @@ class MainWindow(QMainWindow):
         self.scene.apply_validation(validation)
         self.problems.set_issues(validation.issues)
         self.inspector.set_validation(validation)
+        self.summary.follow_batch_size(int(self.project.training.value("batch_size")))
         summary = self.summary.set_shapes(graph, validation.shapes)
         errors = len(validation.errors)
         warnings = len(validation.issues) - errors
@@ -405,6 +432,10 @@ class MainWindow(QMainWindow):
 
     def set_project(self, project: Project, path: str | os.PathLike | None, unsaved: bool = False) -> None:
         """Make `project` current (the scene is rebuilt through the same path as live edits)."""
+        if self.pages.currentIndex() != 0:  # leaving the start page: the canvas and its panels again
+            self.pages.setCurrentIndex(0)
+            self.restoreState(self._state_before_start)
+            self.workspaces.bar.show()
         self.project = project
         self.path = Path(path).resolve() if path else None
         self._unsaved_outside_history = unsaved
@@ -515,7 +546,7 @@ class MainWindow(QMainWindow):
         self.scene.select_nodes(self.editor.graph.nodes)
 
     def auto_layout(self, selection: bool = False) -> None:
-        """Arrange the graph (or the selected layers) in layers from left to right."""
+        """Arrange the graph (or the selected layers) in rows from the top down."""
         graph = self.editor.graph
         ids = self.scene.selected_node_ids() if selection else None
         if selection and not ids:
@@ -535,7 +566,7 @@ class MainWindow(QMainWindow):
             self.view.fit_all()
 
     def actual_size(self) -> None:
-        self.view.resetTransform()
+        self.view.actual_size()
 
     def reveal_node(self, node_id: str) -> None:
         """Select `node_id` and centre the view on it."""
@@ -758,6 +789,64 @@ class MainWindow(QMainWindow):
         if self.maybe_discard():
             self.autosave.discard()
             self.set_project(Project(), None)
+            self.view.resetTransform()
+            self.view.centerOn(0, 0)
+
+    def show_start_page(self) -> None:
+        """Show the start page (templates, recent projects, a blank project) in place of the canvas."""
+        from app.start_page import StartPage
+
+        if self.pages.currentWidget() is not self.start_page or self.start_page is None:
+            # The page has the window to itself: the panels come back as they were with a project.
+            self._state_before_start = self.saveState()
+            for dock in self._docks.values():
+                dock.hide()
+            self.workspaces.bar.hide()
+        if self.start_page is None:
+            self.start_page = StartPage(self.recent.paths())
+            self.start_page.blank_requested.connect(self.new_project)
+            self.start_page.open_requested.connect(self.open_dialog)
+            self.start_page.template_chosen.connect(self.open_template)
+            self.start_page.recent_chosen.connect(self.open_project)
+            # The first paint may be the start page's: its body covers the viewport.
+            self.start_page.widget().installEventFilter(self)
+            self.pages.addWidget(self.start_page)
+        self.pages.setCurrentWidget(self.start_page)
+
+    def offer_tour(self) -> None:
+        """Start the first-run tour once a project is open, unless it was finished or closed before."""
+        from app.tour import tour_done
+
+        if tour_done(self.settings):
+            return
+
+        def start(*_args) -> None:
+            self.project_replaced.disconnect(start)
+            self.start_tour()
+
+        if self.pages.currentIndex() == 0:
+            self.start_tour()
+        else:
+            self.project_replaced.connect(start)
+
+    def start_tour(self) -> None:
+        """Show the four-step tour (Help ▸ Tour)."""
+        from app.tour import Tour
+
+        if self.tour is None:
+            self.tour = Tour(self)
+
+    def open_template(self, path: str) -> None:
+        """Open the template at `path` as a new, unsaved project."""
+        if not self.maybe_discard():
+            return
+        try:
+            project = load_project(path)
+        except GraphBuilderError as exc:
+            self.show_error("Cannot use this template", str(exc))
+            return
+        self.autosave.discard()
+        self.set_project(project, None, unsaved=True)
 
     def new_from_template(self) -> None:
         from app.templates_gallery import TemplateGallery
@@ -924,12 +1013,18 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ help
 
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(action, keys) for every action of the window with a shortcut, training ones included."""
+        rows = {}
+        for action in self.findChildren(QAction):
+            keys = ", ".join(s.toString(QKeySequence.NativeText) for s in action.shortcuts() if typeable(s))
+            text = action.text().replace("&", "").split("\t")[0].rstrip("…")
+            if keys and text and text not in rows:
+                rows[text] = keys
+        return list(rows.items())
+
     def show_shortcuts(self) -> None:
-        rows = []
-        for text, action in self.actions_by_text.items():
-            keys = ", ".join(s.toString(QKeySequence.NativeText) for s in action.shortcuts())
-            if keys:
-                rows.append(f"<tr><td>{text}</td><td>&nbsp;&nbsp;<b>{keys}</b></td></tr>")
+        rows = [f"<tr><td>{text}</td><td>&nbsp;&nbsp;<b>{keys}</b></td></tr>" for text, keys in self.shortcut_rows()]
         rows += ["<tr><td>Add layer at the mouse</td><td>&nbsp;&nbsp;<b>Tab</b> or double-click</td></tr>",
                  "<tr><td>Pan</td><td>&nbsp;&nbsp;<b>middle drag</b> or <b>Space+drag</b></td></tr>",
                  "<tr><td>Zoom</td><td>&nbsp;&nbsp;<b>mouse wheel</b></td></tr>"]
@@ -938,14 +1033,41 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
 
+    def user_guide_path(self) -> Path:
+        return Path(__file__).resolve().parents[1] / "docs" / "user-guide.md"
+
+    def show_user_guide(self) -> None:
+        """docs/user-guide.md in a window of its own (Markdown rendered by Qt, images included)."""
+        from PySide6.QtWidgets import QDialog, QTextBrowser
+
+        path = self.user_guide_path()
+        dialog = QDialog(self)
+        dialog.setObjectName("userGuide")
+        dialog.setWindowTitle("NetCanvas user guide")
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        browser = QTextBrowser(dialog)
+        browser.setOpenExternalLinks(True)
+        browser.setSearchPaths([str(path.parent)])
+        browser.setMarkdown(path.read_text(encoding="utf-8") if path.exists() else "The user guide is missing.")
+        box = QVBoxLayout(dialog)
+        box.addWidget(browser)
+        screen = self.screen().availableGeometry()
+        dialog.resize(min(900, screen.width() - 80), min(760, screen.height() - 80))
+        dialog.show()
+        self.guide_dialog = dialog
+
     def show_about(self) -> None:
+        from netcanvas import __version__
+
         QMessageBox.about(self, "About NetCanvas",
-                          "NetCanvas: design, train and export neural networks as node graphs.")
+                          f"<b>NetCanvas {__version__}</b><br>Design, train and export neural networks as node "
+                          f"graphs.<br>Help ▸ User Guide tells how.")
 
     # ------------------------------------------------------------ window events
 
     def eventFilter(self, obj, event) -> bool:
-        if not self._painted and obj is self.view.viewport() and event.type() == QEvent.Paint:
+        painted_page = obj is self.view.viewport() or (self.start_page is not None and obj is self.start_page.widget())
+        if not self._painted and painted_page and event.type() == QEvent.Paint:
             self._painted = True
             QTimer.singleShot(0, self.first_painted.emit)  # after this paint has finished
         return super().eventFilter(obj, event)
@@ -969,34 +1091,83 @@ class MainWindow(QMainWindow):
 
     def _restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
-        state = self.settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             screen = self.screen().availableGeometry()
             self.resize(int(screen.width() * 0.94), int(screen.height() * 0.92))
             self.move(screen.center() - self.rect().center())
-        if state is not None:
-            self.restoreState(state)
-        else:  # first run: once every dock is in (the training ones come last), size them
-            QTimer.singleShot(0, self._first_run_layout)
+        self.keep_inside_screen()
+        # The docks' places belong to the workspaces (app/workspaces.py), laid out once all are in.
+        QTimer.singleShot(0, self.view.show_graph)
 
-    def _first_run_layout(self) -> None:
-        """Docks take a modest share of the window; the canvas gets the rest."""
-        docks = list(self._docks.values())
-        bottom = [d for d in docks if self.dockWidgetArea(d) == Qt.BottomDockWidgetArea and d.isVisible()]
-        right = [d for d in docks if self.dockWidgetArea(d) == Qt.RightDockWidgetArea and d.isVisible()]
-        if bottom:
-            self.resizeDocks([bottom[0]], [max(190, self.height() // 4)], Qt.Vertical)
-        if right:
-            self.resizeDocks([right[0]], [max(300, self.width() // 5)], Qt.Horizontal)
-        self.resizeDocks([self._docks["paletteDock"]], [210], Qt.Horizontal)
-        self.view.show_graph()
+    def keep_inside_screen(self) -> None:
+        """Shrink and move the window back onto its screen if it has grown past it."""
+        screen = self.screen().availableGeometry()
+        frame = self.frameGeometry()
+        extra_w, extra_h = frame.width() - self.width(), frame.height() - self.height()
+        width = min(self.width(), screen.width() - extra_w)
+        height = min(self.height(), screen.height() - extra_h)
+        if (width, height) != (self.width(), self.height()) and not self.isMaximized():
+            self.resize(width, height)
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), screen.left()), screen.right() + 1 - frame.width())
+        y = min(max(frame.y(), screen.top()), screen.bottom() + 1 - frame.height())
+        if (x, y) != (frame.x(), frame.y()) and not self.isMaximized():
+            self.move(max(x, screen.left()), max(y, screen.top()))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        # A panel that asks for more room (a workspace's docks, a wide form) must not push the
+        # window past the screen: shrink it back once the layout has settled.
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None and (event.size().width() > screen.width() or event.size().height() > screen.height()):
+            QTimer.singleShot(0, self.keep_inside_screen)
+
+    def _make_workspace_menu(self) -> None:
+        menu = self.menu("&View").addMenu("&Workspace")
+        for i, name in enumerate(self.workspaces.names()):
+            action = QAction(name, self)
+            action.setShortcut(QKeySequence(f"Alt+{i + 1}"))
+            action.triggered.connect(lambda _=False, n=name: self.workspaces.show(n))
+            menu.addAction(action)
+            self.addAction(action)
+        menu.addSeparator()
+        reset = QAction("&Reset This Workspace's Layout", self)
+        reset.triggered.connect(self.workspaces.reset)
+        menu.addAction(reset)
+
+    def _make_theme_menu(self) -> None:
+        from PySide6.QtGui import QActionGroup
+
+        from app.theme import THEMES, theme_choice
+
+        menu = self.menu("&View").addMenu("&Theme")
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for choice in THEMES:
+            action = QAction(choice.capitalize() if choice != "system" else "Follow the &System", self)
+            action.setCheckable(True)
+            action.setChecked(choice == theme_choice())
+            action.triggered.connect(lambda _=False, c=choice: self.set_theme(c))
+            group.addAction(action)
+            menu.addAction(action)
+            self.theme_actions[choice] = action
+
+    def set_theme(self, choice: str) -> None:
+        """Use the light or dark theme, or follow the system's; remembered for the next start."""
+        from app.theme import set_theme
+
+        set_theme(QApplication.instance(), choice)
+        self.theme_actions[choice].setChecked(True)
+        self.settings.setValue("view/theme", choice)
 
     def save_layout(self) -> None:
-        """Remember the window size and dock layout for the next run."""
+        """Remember the window size and each workspace's dock layout for the next run."""
+        if self.pages.currentIndex() != 0:  # on the start page the panels are only hidden for it
+            self.restoreState(self._state_before_start)
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.workspaces.remember()
         self.settings.sync()
 
     def closeEvent(self, event) -> None:
@@ -1027,17 +1198,19 @@ class MainWindow(QMainWindow):
 
 def install_excepthook(window: MainWindow) -> None:
     """Unexpected errors become a plain-words message; the traceback goes to a log file."""
+    import logging
+
+    from runtime.logs import log_to
+
     log = data_dir() / "netcanvas.log"
+    log_to(log)
+    logger = logging.getLogger("app")
 
     def hook(kind, value, tb) -> None:
         if issubclass(kind, KeyboardInterrupt):
             sys.__excepthook__(kind, value, tb)
             return
-        try:
-            with open(log, "a", encoding="utf-8") as f:
-                f.write("".join(traceback.format_exception(kind, value, tb)) + "\n")
-        except OSError:
-            pass
+        logger.error("unexpected error", exc_info=(kind, value, tb))
         try:
             window.autosave_now()
             reason = str(value) if isinstance(value, GraphBuilderError) else f"{kind.__name__}: {value}"

@@ -106,9 +106,10 @@ class SummaryPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.batch = QSpinBox()
-        self.batch.setRange(1, 65536)
+        self.batch.setRange(1, 10_000_000)
         self.batch.setValue(32)
-        self.batch.setToolTip("Batch size used for the memory estimate")
+        self.batch.setToolTip("Batch size used for the memory estimate (follows the training batch size)")
+        self._followed_batch: int | None = None
         self.totals = QLabel()
         self.totals.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.model = SummaryModel(self)
@@ -137,6 +138,14 @@ class SummaryPanel(QWidget):
         self._graph: Graph | None = None
         self._shapes: ShapeReport | None = None
         self.batch.valueChanged.connect(lambda _: self._refresh())
+
+    def follow_batch_size(self, batch_size: int) -> None:
+        """Estimate at the training batch size whenever that changes (a hand-set value stays until then)."""
+        if batch_size != self._followed_batch:
+            self._followed_batch = batch_size
+            self.batch.blockSignals(True)
+            self.batch.setValue(batch_size)
+            self.batch.blockSignals(False)
 
     def set_shapes(self, graph: Graph, shapes: ShapeReport) -> Summary:
         """Recompute from a shape report; returns the summary (the status bar shows it too)."""

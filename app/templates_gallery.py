@@ -26,14 +26,23 @@ def template_files(folder: Path | None = None) -> list[Path]:
     return sorted(folder.glob("*.json")) if folder.exists() else []
 
 
-def render_graph(graph: Graph, size: QSize = PICTURE) -> QPixmap:
-    """A picture of `graph` drawn by the canvas's own items (shapes on the wires included)."""
+def render_graph(graph: Graph, size: QSize = PICTURE, min_scale: float = 0.0) -> QPixmap:
+    """A picture of `graph` drawn by the canvas's own items (shapes on the wires included).
+
+    With `min_scale`, a network too tall to fit at that scale is shown from its top rather
+    than shrunk to coloured slivers.
+    """
     pixmap = QPixmap(size)
     pixmap.fill(QColor(canvas_colors().background))
     scene = GraphScene()
     scene.set_graph(graph)
     scene.apply_validation(check(graph))
     source = scene.itemsBoundingRect().adjusted(-20, -20, 20, 20)
+    target = QRectF(4, 4, size.width() - 8, size.height() - 8)
+    scale = min(target.width() / max(source.width(), 1), target.height() / max(source.height(), 1))
+    if not source.isEmpty() and scale < min_scale:
+        width, height = target.width() / min_scale, target.height() / min_scale
+        source = QRectF(source.center().x() - width / 2, source.top(), width, min(height, source.height()))
     if not source.isEmpty():
         painter = QPainter(pixmap)
         painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)

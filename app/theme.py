@@ -91,14 +91,33 @@ def apply_theme(app: QApplication, dark: bool | None = None) -> None:
     app.setStyleSheet(sheet)
 
 
-def follow_system_theme(app: QApplication) -> None:
-    """Apply the system's scheme now and again whenever the user switches it while we run."""
-    apply_theme(app)
-    app.styleHints().colorSchemeChanged.connect(lambda scheme: _restyle(app, scheme))
+THEMES = ("system", "light", "dark")  # View ▸ Theme
+_choice = "system"
 
 
-def _restyle(app: QApplication, scheme: Qt.ColorScheme) -> None:
-    apply_theme(app, dark=scheme == Qt.ColorScheme.Dark)
+def follow_system_theme(app: QApplication, choice: str = "system") -> None:
+    """Apply the chosen theme now; with "system", again whenever the user switches the system's."""
+    global _choice
+    _choice = choice if choice in THEMES else "system"
+    apply_theme(app, None if _choice == "system" else _choice == "dark")
+    app.styleHints().colorSchemeChanged.connect(lambda scheme: _choice == "system" and _restyle(app, scheme))
+
+
+def set_theme(app: QApplication, choice: str) -> None:
+    """Switch to `choice` (system, light or dark) while running."""
+    global _choice
+    if choice not in THEMES:
+        raise ValueError(f"the theme is one of {', '.join(THEMES)}, not {choice!r}")
+    _choice = choice
+    _restyle(app, None if choice == "system" else (Qt.ColorScheme.Dark if choice == "dark" else Qt.ColorScheme.Light))
+
+
+def theme_choice() -> str:
+    return _choice
+
+
+def _restyle(app: QApplication, scheme: Qt.ColorScheme | None) -> None:
+    apply_theme(app, dark=None if scheme is None else scheme == Qt.ColorScheme.Dark)
     for widget in app.allWidgets():  # canvas items read canvas_colors() when they paint
         if isinstance(widget, QGraphicsView):
             widget.resetCachedContent()
@@ -115,7 +134,15 @@ def _light_palette() -> QPalette:
         (QPalette.ToolTipText, "#1f2430"), (QPalette.PlaceholderText, "#8a919c"),
     ):
         p.setColor(role, QColor(color))
+    _dim_disabled(p, text="#a3a9b3", button="#e4e6ea")
     return p
+
+
+def _dim_disabled(p: QPalette, text: str, button: str) -> None:
+    """A disabled control must look disabled: greyed text on a flatter button (setColor above set every group)."""
+    for role in (QPalette.Text, QPalette.ButtonText, QPalette.WindowText):
+        p.setColor(QPalette.Disabled, role, QColor(text))
+    p.setColor(QPalette.Disabled, QPalette.Button, QColor(button))
 
 
 def _dark_palette() -> QPalette:
@@ -128,8 +155,7 @@ def _dark_palette() -> QPalette:
         (QPalette.ToolTipText, "#e6e9ef"), (QPalette.PlaceholderText, "#7d8594"),
     ):
         p.setColor(role, QColor(color))
-    p.setColor(QPalette.Disabled, QPalette.Text, QColor("#6b7280"))
-    p.setColor(QPalette.Disabled, QPalette.ButtonText, QColor("#6b7280"))
+    _dim_disabled(p, text="#6b7280", button="#292d35")
     return p
 
 

@@ -361,13 +361,16 @@ class Graph:
 
     def insert_on_edge_command(self, edge: Edge, type_id: str, params: dict | None = None) -> Batch:
         """The edit that splices a new `type_id` layer into the wire `edge` (one undo step)."""
+        from graph_builder.layout import room_for_insert  # imported here: layout imports this module
+
         index = self.edges.index(edge)
-        src, dst = self.node(edge.src), self.node(edge.dst)
-        pos = ((src.pos[0] + dst.pos[0]) / 2, (src.pos[1] + dst.pos[1]) / 2)
+
+        pos, moves = room_for_insert(self, edge)
         add = self.add_node_command(type_id, params=params, pos=pos)
         in_port = get_spec(type_id).inputs[0].name
         return Batch(
             [
+                *moves,
                 Disconnect(edge),
                 add,
                 Connect(Edge(edge.src, add.node_id, edge.src_port, in_port)),

@@ -140,6 +140,8 @@ TRAINING_FIELDS = (
                 min=0.0, max=1e6, visible_when={"early_stopping": (True,)}),
     _row("restore_best", "bool", True, "restore best weights", "End with the best epoch's weights (they "
                 "are the ones tested)."),
+    _row("stop_on_divergence", "bool", True, "stop when diverging", "End the run when the loss diverges "
+                "or the accuracy stays at chance for 3 epochs (it is listed as diverged)."),
     _row("grad_clip", "float", None, "gradient clipping", "Largest gradient norm (empty: off).",
                 min=1e-6, max=1e6, optional=True),
     _row("seed", "int", 0, "seed", "Seeds weights, shuffling, dropout and augmentation.", min=0,

@@ -13,6 +13,7 @@ import networkx as nx
 
 from graph_builder.errors import GraphBuilderError
 from graph_builder.graph import Batch, Command, Connect, Edge, Graph
+from graph_builder.layout import ROW
 from graph_builder.shape_math import format_shape
 from graph_builder.shapes import ShapeReport, incoming, infer_shapes
 
@@ -103,7 +104,7 @@ def _endpoints(graph: Graph) -> list[Issue]:
         fix = None
         sinks = [n for n in graph.nodes.values() if graph.output_ports(n.id) and not graph.out_edges(n.id)]
         if len(sinks) == 1:
-            add = graph.add_node_command("Output", pos=(sinks[0].pos[0] + 220, sinks[0].pos[1]))
+            add = graph.add_node_command("Output", pos=(sinks[0].pos[0], sinks[0].pos[1] + ROW))  # one row below
             fix = Fix(f"Add an Output after {sinks[0].name}",
                       Batch([add, Connect(Edge(sinks[0].id, add.node_id))], "Add Output"))
         issues.append(Issue(ERROR, "no-output", "the graph has no Output; add an Output after the last layer",

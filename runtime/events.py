@@ -42,6 +42,9 @@ SPECS = (
     EventSpec("epoch", ("epoch", "epochs", "train", "val", "lr", "next_lr", "time_s", "samples_per_s", "monitor",
                         "monitor_value", "improved", "best_epoch", "best_value")),
     EventSpec("confusion", ("epoch", "split", "matrix", "classes")),
+    # runtime/sanity.py: the run is diverging or stuck at chance (kind "diverged" or "stuck"); when
+    # training.stop_on_divergence is on, a failed event of the same kind follows and ends the run.
+    EventSpec("alarm", ("kind", "message", "epoch")),  # kind "settings" (epoch 0): a warning before the first epoch
     EventSpec("paused", ("epoch", "batch")),
     EventSpec("resumed", ("epoch", "batch")),
     EventSpec("finished", ("message", "epochs_run", "stopped_early", "best_epoch", "best_value", "restored_best",
@@ -51,6 +54,7 @@ SPECS = (
 )
 EVENTS = {spec.type: spec for spec in SPECS}
 TERMINAL = ("finished", "stopped", "failed")  # a run ends with exactly one of these
+DIVERGED = ("diverged", "stuck", "nan")  # kinds of a failed event that mean the run diverged (listed as such)
 LOGGED = tuple(spec.type for spec in SPECS if spec.logged)
 ALL_KEYS = frozenset().union(*(spec.all_keys for spec in SPECS))
 

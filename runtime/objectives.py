@@ -13,7 +13,6 @@ here imports graph_builder, runtime (but runtime.metrics, embedded beside it) or
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 

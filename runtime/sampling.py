@@ -16,7 +16,7 @@ import torch
 
 from runtime.errors import NetCanvasRuntimeError
 from runtime.gan import is_gan, noise_shape
-from runtime.objectives import VAE, GANPair, first_output, is_latent, make_gan
+from runtime.objectives import VAE, first_output, is_latent, make_gan
 
 
 class SamplingError(NetCanvasRuntimeError):

@@ -42,6 +42,7 @@ from runtime.gan import gan_problem, is_gan, noise_shape
 from runtime.objectives import (CHECKPOINT_FORMAT, EVAL_BATCH, GANStep, ObjectiveError, Optimizers, RunState, Step,
                                 amp_dtype, end_of_epoch_schedule, evaluate, forward, make_gan, make_objective,
                                 make_optimizer, make_scheduler, resolve_loss, resolve_monitor)
+from runtime.sanity import SanityWatch, settings_warnings
 
 EVENT_INTERVAL_S = 0.05  # batch/progress events at most ~20 per second
 CHECKPOINT = "checkpoint.pt"
@@ -603,6 +604,9 @@ class _Run:
         last_emit = -math.inf
         stopped_early = False
         bad_at = torch.full((), -1, dtype=torch.long, device=self.device)  # first batch with a non-finite loss
+        sanity = SanityWatch(len(self.classes), t["lr"])
+        for warning in settings_warnings(t, n_train):
+            yield self._emit("alarm", kind="settings", message=warning, epoch=0)
         for epoch in range(start + 1, epochs + 1):
             self.epoch = epoch
             self.model.train()
@@ -647,6 +651,12 @@ class _Run:
                 yield self._confusion(epoch, "validation", matrix)
             self._save_weights("last.safetensors")
             self._save_checkpoint(epoch)
+            if (alarm := sanity.observe(train_metrics, val_metrics)) is not None:
+                yield self._emit("alarm", kind=alarm.kind, message=alarm.message, epoch=epoch)
+                if t["stop_on_divergence"]:
+                    yield self._emit("failed", kind=alarm.kind, message=f"Stopped at epoch {epoch}: {alarm.message}",
+                                     epoch=epoch, batch=None)
+                    return
             if self.live:
                 yield self._progress(epoch, self.batches, done_batches, total_batches, train_started, n_train)
             if st.should_stop(t, epochs):

@@ -15,17 +15,24 @@ _LABEL_FONT.setPointSizeF(8)
 _METRICS = None
 
 
+BESIDE = 135.0  # how far right of a port a skip connection runs: clear of a 180-px card
+
+
 def wire_path(p1: QPointF, p2: QPointF) -> QPainterPath:
-    """A horizontal S-curve from an output at p1 to an input at p2."""
-    span = p2.x() - p1.x()
-    dx = max(40.0, abs(span) * 0.5)
+    """A vertical S-curve from an output at p1 down to an input at p2."""
+    span = p2.y() - p1.y()
     path = QPainterPath(p1)
-    if span > 420 and abs(p2.y() - p1.y()) < 60:
-        # A skip connection along a row would hide behind the layers it jumps over: arc above them.
-        lift = min(260.0, 90.0 + 0.1 * span)
-        path.cubicTo(QPointF(p1.x() + 120, p1.y() - lift), QPointF(p2.x() - 120, p2.y() - lift), p2)
+    if span > 260 and abs(p2.x() - p1.x()) < 170:
+        # A skip connection down a column would hide behind the layers it jumps over:
+        # run it down a lane beside them and come back in just above its input.
+        lane = max(p1.x(), p2.x()) + BESIDE
+        # It leaves sideways at once, clear of the shape label on the short wire below the port.
+        path.cubicTo(QPointF(p1.x() + 40, p1.y() + 12), QPointF(lane, p1.y() + 4), QPointF(lane, p1.y() + 60))
+        path.lineTo(QPointF(lane, p2.y() - 60))
+        path.cubicTo(QPointF(lane, p2.y() - 4), QPointF(p2.x() + 40, p2.y() - 12), p2)
         return path
-    path.cubicTo(QPointF(p1.x() + dx, p1.y()), QPointF(p2.x() - dx, p2.y()), p2)
+    dy = max(40.0, abs(span) * 0.5)
+    path.cubicTo(QPointF(p1.x(), p1.y() + dy), QPointF(p2.x(), p2.y() - dy), p2)
     return path
 
 

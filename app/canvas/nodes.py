@@ -1,4 +1,4 @@
-"""Node items: a card with the node's name, type, key parameters, parameter count and badge."""
+"""Node items: a card (inputs on top, outputs below) with the node's name, type, key parameters, parameter count and badge."""
 
 from __future__ import annotations
 
@@ -58,15 +58,15 @@ class NodeItem(QGraphicsItem):
                       | QGraphicsItem.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.setZValue(1)
-        rows = max(len(inputs), len(outputs), 1)
-        self.height = max(HEADER + 3 * LINE + 14, HEADER + 14 + rows * PORT_GAP)
+        self.height = HEADER + 3 * LINE + 14
         self.inputs: dict[str, PortItem] = {}
         self.outputs: dict[str, PortItem] = {}
-        for ports, is_output, x in ((inputs, False, 0.0), (outputs, True, NODE_WIDTH)):
-            top = HEADER + (self.height - HEADER - (len(ports) - 1) * PORT_GAP) / 2
+        # Networks read top to bottom: inputs along the top edge, outputs along the bottom.
+        for ports, is_output, y in ((inputs, False, 0.0), (outputs, True, self.height)):
+            left = (NODE_WIDTH - (len(ports) - 1) * PORT_GAP * 2) / 2
             for i, port in enumerate(ports):
                 item = PortItem(self, node.id, port.name, is_output, port.multi, port.help, port.title)
-                item.setPos(x, top + i * PORT_GAP)
+                item.setPos(left + i * PORT_GAP * 2, y)
                 (self.outputs if is_output else self.inputs)[port.name] = item
         self.edges: list = []  # EdgeItems touching this node (the scene keeps it current)
         self.refresh(node)

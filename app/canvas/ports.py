@@ -1,4 +1,4 @@
-"""Port items: the small circles on a node's sides where wires start and end."""
+"""Port items: the small circles on a node's top and bottom edges where wires start and end."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class PortItem(QGraphicsItem):
         painter.setPen(QPen(QColor(colors.port), 1.5))
         painter.setBrush(QBrush(QColor(colors.port if self.connected else colors.node_body)))
         if self.multi:
-            painter.drawRoundedRect(QRectF(-PORT_RADIUS, -PORT_RADIUS - 3, 2 * PORT_RADIUS,
-                                           2 * PORT_RADIUS + 6), 4, 4)
+            painter.drawRoundedRect(QRectF(-PORT_RADIUS - 3, -PORT_RADIUS, 2 * PORT_RADIUS + 6,
+                                           2 * PORT_RADIUS), 4, 4)
         else:
             painter.drawEllipse(QPointF(0, 0), PORT_RADIUS, PORT_RADIUS)

@@ -11,6 +11,7 @@ from app.theme import canvas_colors
 
 LAYER_MIME = "application/x-netcanvas-layer"
 MIN_ZOOM, MAX_ZOOM = 0.08, 4.0
+READABLE_ZOOM = 0.7  # below this a card's title is too small to read: Fit to View stops here
 
 
 class GraphView(QGraphicsView):
@@ -52,7 +53,7 @@ class GraphView(QGraphicsView):
             self.scale(factor, factor)
 
     def fit_all(self) -> None:
-        """Show the whole graph (or the selection when there is one)."""
+        """Show the whole graph (or the selection), but never below READABLE_ZOOM: then show its top."""
         scene = self.scene()
         items = [i for i in scene.selectedItems() if i.parentItem() is None] or list(scene.nodes.values())
         rect = QRectF()
@@ -63,20 +64,29 @@ class GraphView(QGraphicsView):
             self.centerOn(0, 0)
             return
         self.fitInView(rect.adjusted(-60, -60, 60, 60), Qt.KeepAspectRatio)
-        if self.zoom() > 1.25:
-            self.zoom_about_center(1.25 / self.zoom())
-        elif self.zoom() < MIN_ZOOM:
-            self.zoom_about_center(MIN_ZOOM / self.zoom())
+        zoom = min(1.25, max(READABLE_ZOOM, self.zoom()))
+        if zoom != self.zoom():
+            self.zoom_about_center(zoom / self.zoom())
+        self.show_rect(rect)
 
-    def show_graph(self, readable_zoom: float = 0.7) -> None:
-        """Fit the whole graph, but never below a zoom where titles are readable: then show its start."""
+    def show_graph(self) -> None:
+        """Fit the whole graph as Fit to View does (the form a freshly opened network takes)."""
         self.fit_all()
-        if self.zoom() >= readable_zoom or not self.scene().nodes:
+
+    def actual_size(self) -> None:
+        """Zoom 100 %, centred on the network (its top when it is taller than the view)."""
+        self.resetTransform()
+        self.show_rect(self.scene().graph_rect())
+
+    def show_rect(self, rect: QRectF) -> None:
+        """Centre on `rect`; where it is taller or wider than the view, show its top-left part."""
+        if rect.isEmpty():
+            self.centerOn(0, 0)
             return
-        self.zoom_about_center(readable_zoom / self.zoom())
-        rect = self.scene().graph_rect()
         visible = self.mapToScene(self.viewport().rect()).boundingRect()
-        self.centerOn(rect.left() - 40 + visible.width() / 2, rect.center().y())
+        x = rect.center().x() if rect.width() + 80 <= visible.width() else rect.left() - 40 + visible.width() / 2
+        y = rect.center().y() if rect.height() + 80 <= visible.height() else rect.top() - 40 + visible.height() / 2
+        self.centerOn(x, y)
 
     def zoom_about_center(self, factor: float) -> None:
         anchor = self.transformationAnchor()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.training.child import run_training_child
-from runtime.events import TERMINAL
+from runtime.events import DIVERGED, TERMINAL
 
 TICK_MS = 40  # 25 Hz
 TICK_BUDGET_S = 0.008  # at most this long handling events per tick, so the GUI stays smooth
@@ -39,7 +39,7 @@ class TrainingBridge(QObject):
     event_received = Signal(dict)  # every event from the child, in order
     drained = Signal()  # after each timer tick that handled events (plots refresh on it)
     state_changed = Signal(str)  # idle, starting, running, paused, stopping
-    run_ended = Signal(str, str)  # outcome (finished, stopped, failed, crashed), plain-words message
+    run_ended = Signal(str, str)  # outcome (finished, stopped, failed, diverged, crashed), plain-words message
 
     def __init__(self, parent: QObject | None = None,
                  target: Callable = run_training_child) -> None:
@@ -176,7 +176,8 @@ class TrainingBridge(QObject):
         if terminal is not None and terminal.get("type") == "finished":
             outcome, message = "finished", terminal.get("message") or "Training finished."
         elif terminal is not None and terminal.get("type") == "failed":
-            outcome, message = "failed", terminal.get("message") or "Training failed."
+            outcome = "diverged" if terminal.get("kind") in DIVERGED else "failed"
+            message = terminal.get("message") or "Training failed."
         elif stopped_by_user:
             outcome, message = "stopped", "Training stopped."
         elif terminal is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -25,6 +26,12 @@ def run_training_child(project_dict: dict, run_dir: str, queue, control) -> None
     """Train `project_dict` into `run_dir`, streaming events to `queue` (runs in the child)."""
     exit_with_parent(os.getppid())
     try:
+        from runtime.logs import log_to
+
+        log_to(os.path.join(run_dir, "training.log"))
+    except OSError:
+        pass  # a run folder that cannot take a log still trains; the dashboard reports write failures
+    try:
         import torch
 
         from runtime.trainer import run_in_child  # torch loads here, in the child only
@@ -36,9 +43,13 @@ def run_training_child(project_dict: dict, run_dir: str, queue, control) -> None
         queue.put(make("failed", kind="import", message=f"The training engine could not start: {exc}", epoch=None,
                        batch=None))
         return
+    log = logging.getLogger("app.training.child")
+    log.info("training into %s", run_dir)
     try:
         run_in_child(project_dict, run_dir, queue, control)
+        log.info("training ended")
     except BaseException as exc:  # the trainer reports its own failures; this is the last net
+        log.exception("training stopped by an unexpected error")
         queue.put(make("failed", kind=type(exc).__name__, message=f"Training stopped because of an unexpected error: "
                        f"{exc}", epoch=None, batch=None))
         raise

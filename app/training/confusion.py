@@ -62,6 +62,14 @@ class ConfusionView(QWidget):
         self._shown: list[tuple[str, str] | None] = []
         self._labelled_classes = 0  # the n of the n×n labels built (each epoch only updates them)
         self._widget.scene().sigMouseClicked.connect(self._on_scene_clicked)
+        self._show_empty()
+
+    def _show_empty(self) -> None:
+        """Before the first epoch: a blank square, no made-up class numbers or ±500 ranges."""
+        for side in ("bottom", "left"):
+            self.plot_item.getAxis(side).setTicks([[]])
+            self.plot_item.getAxis(side).enableAutoSIPrefix(False)
+        self.plot_item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
 
     def set_matrix(self, matrix, class_names: list[str] | None = None, caption: str = "",
                    split: str = "validation") -> None:
@@ -77,6 +85,7 @@ class ConfusionView(QWidget):
         if n != self._labelled_classes or names != self.class_names:  # rebuild only when classes change
             self._build_labels(n, names)
         self._update_labels(m, top)
+        self._fit_counts()
         self.matrix = m
         self.class_names = names
         self.split = split  # which samples a clicked cell stands for
@@ -89,6 +98,7 @@ class ConfusionView(QWidget):
         self._labelled_classes = n
         font_px = 11 if n <= 10 else 8 if n <= 20 else 0
         if font_px:  # beyond 20 classes the numbers would not fit; hover the colour instead
+            # (_fit_counts then sizes them to the cells as drawn, and hides them when cells are too small)
             for i in range(n):
                 for j in range(n):
                     t = pg.TextItem("", anchor=(0.5, 0.5))
@@ -103,6 +113,26 @@ class ConfusionView(QWidget):
         self.plot_item.getAxis("bottom").setTicks([ticks])
         self.plot_item.getAxis("left").setTicks([ticks])
         self.plot_item.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_counts()
+
+    def _fit_counts(self) -> None:
+        """Count labels as large as a cell allows (at most 12 px), hidden when a cell is under 12 px."""
+        if not self._texts:
+            return
+        width = self.plot_item.vb.width()
+        height = self.plot_item.vb.height()
+        n = self._labelled_classes
+        cell = min(width, height) / max(n, 1)
+        font_px = int(min(12, cell * 0.45))
+        for t in self._texts:
+            t.setVisible(cell >= 12)
+            if cell >= 12 and t.textItem.font().pixelSize() != font_px:
+                font = t.textItem.font()
+                font.setPixelSize(max(font_px, 6))
+                t.setFont(font)
 
     def _update_labels(self, m: np.ndarray, top: int) -> None:
         if not self._texts:

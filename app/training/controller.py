@@ -71,6 +71,7 @@ class TrainingController(QObject):
         self.bridge = TrainingBridge(self)
         self.built = False
         self.current_run: Path | None = None  # the run whose weights export and inference use
+        self.alarms: list[str] = []  # the sanity warnings of the latest run (runtime/sanity.py)
         self.untitled_runs = untitled_runs_folder(untitled_runs_base())  # this untitled document's own
         self._pending_carry: tuple[Path, Path] | None = None  # runs to move once the active run ends
         self.bodies: dict[str, _DockBody] = {}
@@ -79,8 +80,6 @@ class TrainingController(QObject):
             body = _DockBody()
             self.bodies[object_name] = body
             self.docks[object_name] = window.add_dock(body, title, area, object_name)
-        if window.settings.value("window/state") is None:
-            self._default_layout()
         self._make_train_menu()
         from app.training.export_actions import ExportActions
 
@@ -92,17 +91,6 @@ class TrainingController(QObject):
             app.aboutToQuit.connect(self.bridge.kill)
         window.installEventFilter(self)
         window.first_painted.connect(self._after_first_paint)
-
-    def _default_layout(self) -> None:
-        """First start: dashboard, runs and inference share the bottom; data and training the right."""
-        d = self.docks
-        w = self.window
-        w.tabifyDockWidget(d["dashboard_dock"], d["runs_dock"])
-        w.tabifyDockWidget(d["runs_dock"], d["inference_dock"])
-        w.tabifyDockWidget(d["training_dock"], d["data_dock"])
-        d["dashboard_dock"].raise_()
-        d["training_dock"].raise_()
-        w.resizeDocks([d["dashboard_dock"]], [380], Qt.Vertical)
 
     # ----- menus
     def _make_train_menu(self) -> None:
@@ -222,6 +210,7 @@ class TrainingController(QObject):
             return False
         self.dashboard.reset()
         self.current_run = run_dir
+        self.alarms = []
         self.bridge.start(self.snapshot(), str(run_dir))
         self._show("dashboard_dock")
         self._give_dashboard_room()
@@ -275,7 +264,11 @@ class TrainingController(QObject):
 
     def _on_event(self, event: dict) -> None:
         kind = event.get("type")
-        if kind == "epoch":
+        if kind == "alarm":  # runtime/sanity.py: odd settings before the first epoch, or a hopeless run
+            self.alarms.append(event["message"])
+            self.dashboard.status.setText("⚠ " + event["message"])
+            self.status(event["message"])
+        elif kind == "epoch":
             self.runs_panel.note_live_epoch()
         elif kind == "started":
             self.inference_panel.set_split_sizes({"train": event.get("train_size"), "val": event.get("val_size"),
@@ -363,5 +356,6 @@ class TrainingController(QObject):
     def _show(self, object_name: str) -> None:
         dock = self.docks.get(object_name)
         if dock is not None:
+            self.window.reveal_dock(object_name)
             dock.show()
             dock.raise_()

@@ -71,7 +71,7 @@ class Dashboard(QWidget):
             Series("val_epoch", "validation", VALID, symbols=True, width=2.0),
         ])
         self.lr_plot = LivePlot("Learning rate", "learning rate", "epoch",
-                                [Series("lr", "learning rate", EXTRA)])
+                                [Series("lr", "learning rate", EXTRA)], log_y=True)
         self.speed_plot = LivePlot("Throughput", "samples / s", "epoch",
                                    [Series("speed", "samples/s", TRAIN)])
         self.plots = [self.loss_plot, self.metric_plot, self.lr_plot, self.speed_plot]
@@ -151,12 +151,12 @@ class Dashboard(QWidget):
 
     def set_outcome(self, outcome: str, message: str) -> None:
         """Show how the run ended (finished, stopped, failed, crashed) in plain words."""
-        prefix = {"finished": "Finished", "stopped": "Stopped", "failed": "Failed",
+        prefix = {"finished": "Finished", "stopped": "Stopped", "failed": "Failed", "diverged": "Diverged",
                   "crashed": "Crashed"}.get(outcome, outcome.capitalize())
         text = message if message.lower().startswith(prefix.lower()) else f"{prefix}: {message}"
         self.status.setText(text)
         self.status.setProperty("outcome", outcome)
-        self.status.setStyleSheet("color: #d64545;" if outcome in ("failed", "crashed") else "")
+        self.status.setStyleSheet("color: #d64545;" if outcome in ("failed", "diverged", "crashed") else "")
 
     def set_task(self, task: str, metric: str | None = None) -> None:
         """Label the metric plot for the task (accuracy, or the regression metric)."""

@@ -19,7 +19,7 @@ class TrainingHost(Protocol):
     """The main window as the training side sees it (a QMainWindow with NetCanvas's extension points)."""
 
     project: Project
-    settings: Any  # QSettings: the dock layout is restored from "window/state"
+    settings: Any  # QSettings: each workspace's dock layout is kept under "workspace/<name>"
     validation: Validation | None
     loaded_data: LoadedData | None  # the Data panel's last load; file datasets are checked against it
     fit_issues: list  # the main network against the data (graph_builder.datafit), whichever network is shown
@@ -42,6 +42,9 @@ class TrainingHost(Protocol):
 
     def status_message(self, text: str, timeout_ms: int = 6000) -> None:
         """A short message in the status bar."""
+
+    def reveal_dock(self, object_name: str) -> None:
+        """Switch to a workspace that shows the dock `object_name` (app/workspaces.py), unless this one does."""
 
     def validate_now(self) -> Validation:
         """Check the graph (and its fit to the data) now and show the result everywhere."""

@@ -12,7 +12,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from app.training.background import run_in_background
 from app.training.run_check import refuse_wrong_run
@@ -170,10 +171,16 @@ class InferencePanel(QWidget):
         draw_row.addStretch(1)
         left.addLayout(draw_row)
         left.addWidget(self.message)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 2)
-        layout.addWidget(self.bars_plot, 2)
-        layout.addWidget(self.cell_samples, 2)
+        # Drawing and chart side by side, a cell's samples in a strip below: three columns in a row
+        # asked for more width than a 1366-px screen leaves the panel, and the chart was cut off.
+        layout = QGridLayout(self)
+        layout.addLayout(left, 0, 0)
+        layout.addWidget(self.bars_plot, 0, 1)
+        layout.addWidget(self.cell_samples, 1, 0, 1, 2)
+        layout.setColumnStretch(0, 1)
+        layout.setColumnStretch(1, 2)
+        layout.setRowStretch(0, 3)
+        layout.setRowStretch(1, 2)
         self._jobs = []
         self.cell_indices = np.zeros(0, dtype=np.int64)  # the shown cell's samples, in display order
         self.cell_confidences = np.zeros(0, dtype=np.float32)
@@ -232,6 +239,7 @@ class InferencePanel(QWidget):
         self.bars.setOpts(x=np.arange(len(probs)), height=probs, width=0.8)
         names = self.controller.dashboard.class_names or [str(i) for i in range(len(probs))]
         self.bars_plot.getPlotItem().getAxis("bottom").setTicks([[(i, n) for i, n in enumerate(names[: len(probs)])]])
+        self.bars_plot.setXRange(-0.6, len(probs) - 0.4, padding=0)  # every class, not the first view's five
         best = int(np.argmax(probs))
         label = names[best] if best < len(names) else str(best)
         self.message.setText(f"{caption}: predicted {label} with probability {probs[best]:.1%}.")

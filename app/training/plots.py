@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from graph_builder.files import atomic_path
 
@@ -77,9 +77,17 @@ class LivePlot(QWidget):
         self.x_label = x_label
         self._widget = pg.PlotWidget()
         self._widget.setBackground(None)
+        # The key sits under the plot, never over the curves.
+        self.legend = QLabel()
+        self.legend.setObjectName("plotLegend")
+        self.legend.setWordWrap(True)
+        self.legend.setAlignment(Qt.AlignHCenter)
+        self.legend.setTextFormat(Qt.RichText)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._widget)
+        layout.setSpacing(0)
+        layout.addWidget(self._widget, 1)
+        layout.addWidget(self.legend)
         item = self._widget.getPlotItem()
         item.setTitle(title, size="10pt")
         item.setLabel("left", y_label)
@@ -88,9 +96,11 @@ class LivePlot(QWidget):
         item.setLogMode(y=log_y)
         item.setClipToView(True)
         item.setDownsampling(auto=True, mode="peak")
-        item.addLegend(offset=(-8, 8), labelTextSize="8pt")
         item.setMenuEnabled(True)
+        item.getAxis("left").enableAutoSIPrefix(False)  # "(x0.001)" on a learning rate reads as noise
+        self.log_y = log_y
         self.plot_item = item
+        self._keys: list[tuple[str, str, bool]] = []  # legend entries: label, colour, dashed
         self.buffers: dict[str, SeriesBuffer] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._labels: dict[str, str] = {}
@@ -104,14 +114,61 @@ class LivePlot(QWidget):
         self._hover.hide()
         item.addItem(self._hover, ignoreBounds=True)
         self._widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self._show_empty()
 
     def _add_curve(self, s: Series) -> None:
         pen = pg.mkPen(s.color, width=s.width)
         kwargs = {"symbol": "o", "symbolSize": 5, "symbolBrush": s.color, "symbolPen": None} if s.symbols else {}
-        curve = self.plot_item.plot([], [], pen=pen, name=s.label, **kwargs)
+        curve = self.plot_item.plot([], [], pen=pen, name=s.label, **kwargs)  # named; no legend item
         self.buffers[s.key] = SeriesBuffer()
         self.curves[s.key] = curve
         self._labels[s.key] = s.label
+        self._keys.append((s.label, s.color, False))
+        self._show_keys()
+
+    def _show_keys(self) -> None:
+        self.legend.setText("&nbsp;&nbsp; ".join(
+            f'<span style="color:{color}">{"╌╌" if dashed else "━━"}</span>&nbsp;{label}'
+            for label, color, dashed in self._keys))
+
+    def _show_empty(self) -> None:
+        """Clean axes for a plot with no points yet: 0 to 1 (10⁻⁴ to 1 on a log axis)."""
+        self._low, self._high = np.inf, -np.inf  # the running range of every series' points
+        self._applied_y: tuple = ("empty",)
+        self._applied_ticks: tuple | None = None
+        self.plot_item.disableAutoRange()
+        self.plot_item.setRange(xRange=(0, 1), yRange=(-4, 0) if self.log_y else (0, 1), padding=0)
+
+    def _fit_y(self) -> None:
+        """Auto-range, but give a flat series a sensible band around its value instead of ±0.
+
+        Runs on every refresh while training, so it works from the running min/max and touches
+        the axis only when what it would set has changed.
+        """
+        low, high = self._low, self._high
+        if low > high:
+            return
+        ticks = None
+        target: tuple = ("auto",)
+        if self.log_y and low > 0:
+            low, high = np.log10(low), np.log10(high)
+            if high - low < 0.5:  # a constant learning rate: a flat line with a decade either side
+                low, high = (high + low) / 2 - 1, (high + low) / 2 + 1
+                target = ("fixed", low, high)
+            # One labelled tick per decade: pyqtgraph's own log ticks crowd a short axis with 0.002, 0.003…
+            ticks = tuple(range(int(np.floor(low)), int(np.ceil(high)) + 1))
+        elif high - low <= 1e-9 * max(1.0, abs(high)):
+            pad = max(abs(high) * 0.5, 1e-3)
+            target = ("fixed", low - pad, high + pad)
+        if ticks is not None and ticks != self._applied_ticks:
+            self._applied_ticks = ticks
+            self.plot_item.getAxis("left").setTicks([[(d, f"{10.0 ** d:g}") for d in ticks], []])
+        if target != self._applied_y:
+            self._applied_y = target
+            if target[0] == "fixed":
+                self.plot_item.setYRange(target[1], target[2], padding=0)
+            else:
+                self.plot_item.enableAutoRange(y=True)
 
     # ----- data
     def add_point(self, key: str, x: float, y: float) -> None:
@@ -119,14 +176,20 @@ class LivePlot(QWidget):
         if y is None or not np.isfinite(y):
             return  # a NaN would break the auto-range; the dashboard reports NaN in words
         self.buffers[key].append(float(x), float(y))
+        self._low, self._high = min(self._low, float(y)), max(self._high, float(y))
         self._dirty.add(key)
 
     def refresh(self) -> None:
         """Push changed series to their curves (one `setData` per changed series)."""
+        if not self._dirty:
+            return
+        if not self.plot_item.vb.autoRangeEnabled()[0]:
+            self.plot_item.enableAutoRange(x=True)  # before setData: clip-to-view would cut to the empty range
         for key in self._dirty:
             buf = self.buffers[key]
             self.curves[key].setData(buf.x, buf.y)
         self._dirty.clear()
+        self._fit_y()
 
     def clear(self) -> None:
         """Empty every series and remove overlays."""
@@ -135,6 +198,7 @@ class LivePlot(QWidget):
             self.curves[key].setData([], [])
         self.clear_overlays()
         self._hover.hide()
+        self._show_empty()
 
     def point_count(self, key: str) -> int:
         """How many points series `key` holds."""
@@ -145,13 +209,18 @@ class LivePlot(QWidget):
         pen = pg.mkPen(OVERLAY[index % len(OVERLAY)], width=1.5, style=Qt.DashLine)
         curve = self.plot_item.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), pen=pen, name=label)
         self._overlays.append(curve)
+        self._keys.append((label, OVERLAY[index % len(OVERLAY)], True))
+        self._show_keys()
+        self.plot_item.enableAutoRange()
+        self._applied_y = ("auto",)
 
     def clear_overlays(self) -> None:
         """Remove every overlay line."""
         for curve in self._overlays:
             self.plot_item.removeItem(curve)
-            self.plot_item.legend.removeItem(curve)
         self._overlays.clear()
+        self._keys = [k for k in self._keys if not k[2]]
+        self._show_keys()
 
     # ----- hover
     def _on_mouse_moved(self, pos) -> None:

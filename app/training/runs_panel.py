@@ -13,6 +13,8 @@ from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, QTimer, Sign
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from runtime.events import DIVERGED
+
 LIVE_RELOAD_MS = 500
 WEIGHT_FILES = ("best.safetensors", "weights/best.safetensors", "last.safetensors", "weights/last.safetensors")
 
@@ -82,7 +84,7 @@ def read_run(path: str | Path) -> RunInfo:
                 else:
                     info.confusion = ev
             elif kind in ("finished", "failed", "stopped"):
-                info.outcome = kind
+                info.outcome = "diverged" if kind == "failed" and ev.get("kind") in DIVERGED else kind
                 info.final = ev
     return info
 

@@ -2,8 +2,9 @@
 
     python resources/templates/build_templates.py
 
-Node positions come from a left-to-right layered layout: the column is the longest path from
-the Input, rows are spread around the middle. Training budgets are sized for a laptop CPU.
+Node positions come from the editor's own top-to-bottom layered layout (graph_builder.layout),
+so a template opens looking as Auto Layout would leave it. Training budgets are sized for a
+laptop CPU.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from graph_builder import Graph, Project, save_project  # noqa: E402
+from graph_builder.layout import layered_positions  # noqa: E402
 from graph_builder.networks import Networks  # noqa: E402
 
 FOLDER = Path(__file__).resolve().parent
-COLUMN = 300.0  # the editor draws 180-px cards: leave room for the shape label on each wire
-ROW = 140.0
 
 
 class Chain:
@@ -45,17 +45,9 @@ class Chain:
 
 
 def lay_out(graph: Graph) -> None:
-    """Columns by longest path from the inputs, rows centred on y = 0."""
-    depth: dict[str, int] = {}
-    for node_id in graph.nodes:  # insertion order is a topological order for these builders
-        preds = [e.src for e in graph.in_edges(node_id)]
-        depth[node_id] = 1 + max((depth[p] for p in preds), default=-1)
-    columns: dict[int, list[str]] = {}
-    for node_id, d in depth.items():
-        columns.setdefault(d, []).append(node_id)
-    for d, ids in columns.items():
-        for i, node_id in enumerate(ids):
-            graph.move(node_id, (d * COLUMN, (i - (len(ids) - 1) / 2) * ROW))
+    """Rows from the top down, as the editor's Auto Layout arranges them."""
+    for node_id, pos in layered_positions(graph).items():
+        graph.move(node_id, pos)
 
 
 # ---------------------------------------------------------------- the networks

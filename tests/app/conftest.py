@@ -137,11 +137,11 @@ def drop_layer():
 
 
 def chain(*specs) -> Graph:
-    """A graph of layers wired in a row: chain(("Input", {...}), ("Linear", {...}), ...)."""
+    """A graph of layers wired in a column, as auto-layout draws it: chain(("Input", {...}), ...)."""
     graph = Graph()
     previous = None
     for i, (type_id, params) in enumerate(specs):
-        node = graph.add_node(type_id, params=params, pos=(i * 300.0, 0.0))
+        node = graph.add_node(type_id, params=params, pos=(0.0, i * 160.0))
         if previous is not None:
             graph.connect(previous.id, node.id)
         previous = node

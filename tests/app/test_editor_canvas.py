@@ -1,5 +1,7 @@
 """Canvas editing with real mouse and keyboard events on the viewport; outcomes read from the model."""
 
+from pathlib import Path
+
 from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent
 from PySide6.QtWidgets import QApplication
@@ -7,6 +9,8 @@ from PySide6.QtWidgets import QApplication
 from app.canvas.edges import EdgeItem
 from graph_builder.graph import Edge
 from graph_builder.project import Project
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "templates"
 
 
 def port_pos(window, node_id, port, output):
@@ -165,12 +169,12 @@ def test_dragging_a_node_moves_it_as_one_undo_step_snapped_to_the_grid(window, m
     start = item.pos() + QPointF(60, 40)
     mouse.drag(start, start + QPointF(73, 121))
     x, y = window.project.graph.nodes["n3"].pos
-    assert (x, y) != (600.0, 0.0)
+    assert (x, y) != (0.0, 320.0)
     assert x % 20 == 0 and y % 20 == 0
     assert window.editor.stack.undoText().startswith("Move")
     window.editor.stack.undo()
-    assert window.project.graph.nodes["n3"].pos == (600.0, 0.0)
-    assert (item.pos().x(), item.pos().y()) == (600.0, 0.0)
+    assert window.project.graph.nodes["n3"].pos == (0.0, 320.0)
+    assert (item.pos().x(), item.pos().y()) == (0.0, 320.0)
 
 
 def test_tab_opens_quick_add_and_enter_adds_the_filtered_layer(window, qtbot):
@@ -203,8 +207,12 @@ def test_palette_search_then_enter_adds_at_the_centre(window, qtbot):
     assert window.scene.node_at(window.view.visible_center()) == node.id
 
 
-def test_wheel_zooms_under_the_mouse_and_fit_shows_everything(window, mlp_graph, qtbot):
-    window.set_project(Project(mlp_graph), None)
+def test_wheel_zooms_under_the_mouse_and_fit_shows_everything(window, qtbot):
+    from tests.app.conftest import chain
+
+    window.resize(1200, 900)
+    window.set_project(Project(chain(("Input", {"shape": [4]}), ("Linear", {"out_features": 2}), ("Output", {}))),
+                       None)
     view = window.view
     before = view.zoom()
     qtbot.wheel = None
@@ -221,14 +229,42 @@ def test_wheel_zooms_under_the_mouse_and_fit_shows_everything(window, mlp_graph,
     assert visible.contains(window.scene.graph_rect())
 
 
-def test_auto_layout_orders_layers_left_to_right(window, mlp_graph, qtbot):
+def test_auto_layout_orders_layers_top_to_bottom(window, mlp_graph, qtbot):
     for i, node in enumerate(list(mlp_graph.nodes.values())):
-        mlp_graph.move(node.id, (0.0, -i * 200.0))  # a vertical pile
+        mlp_graph.move(node.id, (-i * 300.0, 0.0))  # a row, backwards
     window.set_project(Project(mlp_graph), None)
     qtbot.keyClick(window.view, Qt.Key_L, Qt.ControlModifier)
-    xs = [n.pos[0] for n in window.project.graph.nodes.values()]
-    assert xs == sorted(xs) and len(set(xs)) == 5
+    ys = [n.pos[1] for n in window.project.graph.nodes.values()]
+    assert ys == sorted(ys) and len(set(ys)) == 5
+    assert {n.pos[0] for n in window.project.graph.nodes.values()} == {0.0}
     assert window.editor.stack.undoText() == "Auto layout"
+
+
+def test_fit_to_view_stops_at_a_readable_zoom_and_shows_the_top(window, qtbot):
+    from app.canvas.view import READABLE_ZOOM
+
+    window.resize(1000, 700)
+    window.open_project(TEMPLATES / "residual_cnn_digits.json")
+    window.show_network("ResidualBlock")
+    view = window.view
+    qtbot.keyClick(view, Qt.Key_F)
+    assert view.zoom() >= READABLE_ZOOM - 1e-9
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    first = min(window.scene.nodes.values(), key=lambda item: item.pos().y())
+    assert visible.contains(first.sceneBoundingRect())  # the network's start, not the middle
+
+
+def test_actual_size_centres_on_the_network(window, mlp_graph):
+    for node in mlp_graph.nodes.values():
+        mlp_graph.move(node.id, (node.pos[0] + 5000, node.pos[1] + 3000))  # far from the origin
+    window.set_project(Project(mlp_graph), None)
+    window.view.centerOn(0, 0)
+    window.actual_size()
+    view = window.view
+    assert view.zoom() == 1.0
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert visible.intersects(window.scene.graph_rect())
+    assert abs(visible.center().x() - window.scene.graph_rect().center().x()) < visible.width() / 2
 
 
 def test_a_refused_edit_changes_nothing_and_says_why(window, mlp_graph):

@@ -156,11 +156,12 @@ def test_applying_a_suggested_fix_inserts_the_layer_in_one_undo_step(window, qtb
 
 def test_summary_totals_follow_the_batch_size(window):
     window.set_project(Project(cnn_graph()), None)
+    assert window.summary.batch.value() == window.project.training.value("batch_size")  # follows training
     summary = window.summary.summary
     assert summary.total_params == (4 * 9 + 4) + (144 * 10 + 10)
     assert [row[0] for row in summary.rows] == ["input", "conv2d", "flatten", "linear", "output"]
     small = summary.memory_bytes
-    window.summary.batch.setValue(64)
+    window.summary.batch.setValue(128)
     assert window.summary.summary.memory_bytes > small
     assert "1.49 k params" in window.summary_label.text()
-    assert "batch 64" in window.summary_label.text()  # the status bar follows the chosen batch size
+    assert "batch 128" in window.summary_label.text()  # the status bar follows the chosen batch size

@@ -90,3 +90,76 @@ def test_metrics_table_lists_classes_and_macro_average(qtbot):
     assert table.item(0, 0).text() == "cat" and table.item(0, 2).text() == "0.750"
     assert table.item(1, 1).text() == "0.800" and table.item(2, 0).text() == "macro average"
     assert table.item(2, 4).text() == "8"
+
+
+def _y_range(plot):
+    return plot.plot_item.vb.viewRange()[1]
+
+
+def test_a_constant_learning_rate_is_a_flat_line_a_decade_either_side_on_a_log_axis(qtbot):
+    plot = LivePlot("Learning rate", "learning rate", "epoch", [Series("lr", "learning rate", "#0a0")], log_y=True)
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.show()
+    for epoch in range(1, 6):
+        plot.add_point("lr", epoch, 0.001)
+    plot.refresh()
+    low, high = _y_range(plot)  # log10 units
+    assert low == -4.0 and high == -2.0
+    assert not plot.plot_item.getAxis("left").autoSIPrefix
+
+
+def test_a_flat_series_on_a_linear_axis_gets_a_band_around_its_value(qtbot):
+    plot = LivePlot("Throughput", "samples / s", "epoch", [Series("speed", "samples/s", "#00f")])
+    qtbot.addWidget(plot)
+    for epoch in range(1, 4):
+        plot.add_point("speed", epoch, 500.0)
+    plot.refresh()
+    low, high = _y_range(plot)
+    assert low < 500 < high and high - low == 500
+
+
+def test_an_empty_plot_has_clean_axes_again_after_clear(qtbot):
+    plot = LivePlot("Loss", "loss", "epoch", [Series("train", "train", "#000")])
+    qtbot.addWidget(plot)
+    assert _y_range(plot) == [0.0, 1.0] and plot.plot_item.vb.viewRange()[0] == [0.0, 1.0]
+    plot.add_point("train", 1, 400.0)
+    plot.add_point("train", 2, -400.0)
+    plot.refresh()
+    plot.clear()
+    assert _y_range(plot) == [0.0, 1.0]
+
+
+def test_the_legend_sits_below_the_plot_not_over_its_curves(qtbot):
+    plot = LivePlot("Loss", "loss", "epoch", [Series("train", "train (batch)", "#000"),
+                                             Series("val", "validation", "#f00")])
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    assert plot.plot_item.legend is None  # no legend item inside the view box
+    assert "train (batch)" in plot.legend.text() and "validation" in plot.legend.text()
+    assert plot.legend.geometry().top() >= plot._widget.geometry().bottom()
+    plot.add_overlay("run 1", [1, 2], [0.5, 0.4], 0)
+    assert "run 1" in plot.legend.text()
+    plot.clear_overlays()
+    assert "run 1" not in plot.legend.text()
+
+
+def test_the_empty_confusion_matrix_shows_no_class_ticks_or_odd_ranges(qtbot):
+    view = ConfusionView()
+    qtbot.addWidget(view)
+    x_range, y_range = view.plot_item.vb.viewRange()
+    assert max(abs(v) for v in x_range + y_range) < 2  # square cells may widen one axis a little
+
+
+def test_confusion_counts_fit_their_cells_and_hide_when_cells_are_too_small(qtbot):
+    view = ConfusionView()
+    qtbot.addWidget(view)
+    view.resize(700, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_matrix(np.eye(10, dtype=int) * 30)
+    assert all(t.isVisible() for t in view._texts)
+    view.resize(140, 160)
+    qtbot.waitUntil(lambda: not any(t.isVisible() for t in view._texts))

@@ -45,8 +45,8 @@ def test_each_template_is_valid_titled_laid_out_and_fits_its_dataset(path):
     (inp,) = [n for n in seer.nodes.values() if n.type_id == "Input"]
     desc = describe_dataset(project.dataset)
     assert list(inp.params["shape"]) == desc["input_shape"]
-    for e in g.edges:  # left to right
-        assert g.nodes[e.dst].pos[0] > g.nodes[e.src].pos[0]
+    for e in g.edges:  # top to bottom
+        assert g.nodes[e.dst].pos[1] > g.nodes[e.src].pos[1]
     assert len({n.pos for n in g.nodes.values()}) == len(g.nodes)  # no two nodes on top of each other
 
 

@@ -1,0 +1,159 @@
+"""The start page: a blank project, the recent ones, and a card per template with a picture of its network.
+
+Shown in place of the canvas when the app starts without a file; any project opened from it (or
+from the menus) brings the canvas back. The pictures are drawn by the canvas's own items after
+the page is first shown, so the window still paints at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
+
+from app.templates_gallery import render_graph, template_files
+from graph_builder.errors import GraphBuilderError
+from graph_builder.project import load_project
+
+CARD_PICTURE = QSize(240, 200)
+CARD_WIDTH = 264
+
+
+class TemplateCard(QFrame):
+    """One template: its network drawn, title, dataset and description; a click opens it."""
+
+    clicked = Signal(str)  # the template's path
+
+    def __init__(self, path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.setObjectName("templateCard")
+        self.setFrameShape(QFrame.StyledPanel)
+        self.setCursor(Qt.PointingHandCursor)
+        self.setFixedWidth(CARD_WIDTH)
+        self.project = load_project(path)
+        meta = self.project.meta
+        self.picture = QLabel()
+        self.picture.setFixedSize(CARD_PICTURE)
+        self.picture.setAlignment(Qt.AlignCenter)
+        title = QLabel(str(meta.get("title") or path.stem.replace("_", " ").title()))
+        font = QFont(title.font())
+        font.setBold(True)
+        title.setFont(font)
+        title.setWordWrap(True)
+        dataset = self.project.dataset.value("name")
+        epochs = self.project.training.value("epochs")
+        facts = QLabel(f"{dataset} data · {len(self.project.graph.nodes)} layers · {epochs} epochs")
+        facts.setWordWrap(True)
+        facts.setObjectName("templateFacts")
+        description = QLabel(str(meta.get("description", "")))
+        description.setWordWrap(True)
+        description.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        description.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.MinimumExpanding)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(10, 10, 10, 10)
+        for widget in (self.picture, title, facts, description):
+            box.addWidget(widget)
+        self.setToolTip(f"Open {title.text()} as a new, unsaved project")
+
+    def draw(self) -> None:
+        """Draw the network's picture (the canvas's own rendering, shrunk)."""
+        self.picture.setPixmap(render_graph(self.project.graph, CARD_PICTURE, min_scale=0.42))
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton and self.rect().contains(event.position().toPoint()):
+            self.clicked.emit(str(self.path))
+        super().mouseReleaseEvent(event)
+
+
+class StartPage(QScrollArea):
+    """What the window shows before a project is open."""
+
+    blank_requested = Signal()
+    open_requested = Signal()
+    template_chosen = Signal(str)  # a template's path
+    recent_chosen = Signal(str)  # a project's path
+
+    def __init__(self, recent_paths: list[str], folder: Path | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("startPage")
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        body = QWidget()
+        self.setWidget(body)
+        heading = QLabel("Start a project")
+        font = QFont(heading.font())
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        heading.setFont(font)
+        blank = QPushButton("Blank project")
+        blank.setObjectName("blankProject")
+        blank.clicked.connect(self.blank_requested)
+        open_button = QPushButton("Open…")
+        open_button.clicked.connect(self.open_requested)
+        buttons = QHBoxLayout()
+        buttons.addWidget(blank)
+        buttons.addWidget(open_button)
+        buttons.addStretch(1)
+        self.recent = QListWidget()
+        self.recent.setObjectName("recentProjects")
+        for path in recent_paths:
+            item = QListWidgetItem(f"{Path(path).name}    {Path(path).parent}")
+            item.setData(Qt.UserRole, path)
+            item.setToolTip(path)
+            self.recent.addItem(item)
+        if not recent_paths:
+            self.recent.addItem(QListWidgetItem("No recent projects yet"))
+        self.recent.setMaximumHeight(24 * max(2, min(len(recent_paths), 5)) + 8)
+        self.recent.itemActivated.connect(self._on_recent)
+        self.recent.itemClicked.connect(self._on_recent)
+        self.cards: list[TemplateCard] = []
+        for path in template_files(folder):
+            try:
+                card = TemplateCard(path)
+            except GraphBuilderError:
+                continue  # an unreadable template is left out rather than shown broken
+            card.clicked.connect(self.template_chosen)
+            self.cards.append(card)
+        self.grid = QGridLayout()
+        self.grid.setSpacing(14)
+        self._columns = 0
+        box = QVBoxLayout(body)
+        box.setContentsMargins(28, 20, 28, 20)
+        box.addWidget(heading)
+        box.addLayout(buttons)
+        box.addWidget(QLabel("Recent projects"))
+        box.addWidget(self.recent)
+        box.addWidget(QLabel("Examples: click one to open it as a new project"))
+        box.addLayout(self.grid)
+        box.addStretch(1)
+        self._reflow()
+        QTimer.singleShot(0, self._draw_pictures)
+
+    def _draw_pictures(self) -> None:
+        for card in self.cards:
+            card.draw()
+
+    def _on_recent(self, item: QListWidgetItem) -> None:
+        path = item.data(Qt.UserRole)
+        if path:
+            self.recent_chosen.emit(path)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._reflow()
+
+    def _reflow(self) -> None:
+        """As many card columns as the width holds; never a sideways scroll bar."""
+        columns = max(1, (self.viewport().width() - 56 + 14) // (CARD_WIDTH + 14))
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for card in self.cards:
+            self.grid.removeWidget(card)
+        for i, card in enumerate(self.cards):
+            self.grid.addWidget(card, i // columns, i % columns, Qt.AlignTop)
+        self.grid.setColumnStretch(columns, 1)

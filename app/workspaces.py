@@ -1,0 +1,169 @@
+"""Workspaces: the window arranged for one task at a time (Design, Data, Train, Evaluate).
+
+Each workspace is one table row naming the docks it shows and where; tabs along the top switch
+between them. A workspace's dock layout is remembered (QMainWindow.saveState in QSettings under
+``workspace/<name>``), so moving a panel in Train leaves Design as it was. A dock no row names
+(one a later feature adds) starts hidden and can be opened from View ▸ Panels, after which the
+workspace remembers it like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar, QToolBar
+
+STATE_VERSION = 1  # bump when the rows below change enough that old saved layouts mislead
+
+Groups = tuple[tuple[str, ...], ...]  # dock groups in one area; the docks of a group share tabs
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """One task's arrangement: docks per area (as tab groups) and each area's share of the window."""
+
+    name: str
+    tip: str
+    left: Groups = ()
+    right: Groups = ()
+    bottom: Groups = ()
+    left_share: float = 0.16
+    right_share: float = 0.24
+    bottom_share: float = 0.24
+
+
+WORKSPACES = (
+    Workspace("Design", "Build the network: layers, inspector, problems and the model summary",
+              left=(("paletteDock",),), right=(("inspectorDock", "historyDock"),),
+              bottom=(("problemsDock", "summaryDock"),), bottom_share=0.18),
+    Workspace("Data", "Choose and inspect the dataset the network trains on",
+              right=(("data_dock",),), bottom=(("problemsDock",),), right_share=0.46, bottom_share=0.2),
+    Workspace("Train", "Set the training options, train and watch the curves",
+              right=(("training_dock",),), bottom=(("dashboard_dock", "runs_dock"),),
+              right_share=0.27, bottom_share=0.56),
+    Workspace("Evaluate", "Compare runs, read the confusion matrix and try the model on samples",
+              right=(("inference_dock",),), bottom=(("runs_dock", "dashboard_dock"),),
+              right_share=0.4, bottom_share=0.55),
+)
+
+_AREAS = (("left", Qt.LeftDockWidgetArea, Qt.Vertical), ("right", Qt.RightDockWidgetArea, Qt.Vertical),
+          ("bottom", Qt.BottomDockWidgetArea, Qt.Horizontal))
+
+
+class Workspaces(QObject):
+    """The workspace tabs of a main window, and the layouts they remember."""
+
+    changed = Signal(str)  # the workspace now shown
+
+    def __init__(self, window: QMainWindow, docks: dict[str, QDockWidget], settings) -> None:
+        super().__init__(window)
+        self.window = window
+        self.docks = docks
+        self.settings = settings
+        self.tabs = QTabBar()
+        self.tabs.setObjectName("workspaceTabs")
+        self.tabs.setExpanding(False)
+        self.tabs.setDrawBase(False)
+        for i, ws in enumerate(WORKSPACES):
+            self.tabs.addTab(ws.name)
+            self.tabs.setTabToolTip(i, f"{ws.tip} (Alt+{i + 1})")
+        self.bar = QToolBar("Workspaces")
+        self.bar.setObjectName("workspaceBar")
+        self.bar.setMovable(False)
+        self.bar.addWidget(self.tabs)
+        window.addToolBar(Qt.TopToolBarArea, self.bar)
+        # Side panels run the full height, so a tall form (Training) is not squeezed by the bottom row.
+        window.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
+        window.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
+        self.current = ""
+        self.tabs.currentChanged.connect(lambda i: self.show(WORKSPACES[i].name))
+
+    def names(self) -> list[str]:
+        return [ws.name for ws in WORKSPACES]
+
+    def start(self) -> None:
+        """Show the workspace the last session ended in (Design the first time)."""
+        name = str(self.settings.value("workspace/current", WORKSPACES[0].name))
+        if name not in self.names():
+            name = WORKSPACES[0].name
+        self.show(name)
+
+    def show(self, name: str) -> None:
+        """Switch to workspace `name`: remember the current layout, then lay out the new one."""
+        if name == self.current:
+            return
+        workspace = next(ws for ws in WORKSPACES if ws.name == name)
+        self.remember()
+        self.current = name
+        self.tabs.blockSignals(True)
+        self.tabs.setCurrentIndex(self.names().index(name))
+        self.tabs.blockSignals(False)
+        state = self.settings.value(f"workspace/{name}")
+        if state is None or not self.window.restoreState(state, STATE_VERSION):
+            self.lay_out(workspace)
+            QTimer.singleShot(0, lambda: self._size(workspace) if self.current == name else None)
+        self.settings.setValue("workspace/current", name)
+        self.changed.emit(name)
+
+    def reveal(self, dock_name: str) -> None:
+        """Switch to a workspace that shows `dock_name`, unless the current one does."""
+        def holds(ws: Workspace) -> bool:
+            return any(dock_name in group for groups in (ws.left, ws.right, ws.bottom) for group in groups)
+
+        current = next((ws for ws in WORKSPACES if ws.name == self.current), None)
+        if current is not None and holds(current):
+            return
+        target = next((ws for ws in WORKSPACES if holds(ws)), None)
+        if target is not None:
+            self.show(target.name)
+
+    def remember(self) -> None:
+        """Store the current workspace's layout."""
+        if self.current:
+            self.settings.setValue(f"workspace/{self.current}", self.window.saveState(STATE_VERSION))
+
+    def reset(self) -> None:
+        """Put the current workspace back to its default layout."""
+        workspace = next(ws for ws in WORKSPACES if ws.name == self.current)
+        self.settings.remove(f"workspace/{self.current}")
+        self.lay_out(workspace)
+        self._size(workspace)
+
+    def lay_out(self, workspace: Workspace) -> None:
+        """The default arrangement of `workspace`: its docks placed and shown, every other dock hidden."""
+        w = self.window
+        shown = set()
+        for attr, area, split in _AREAS:
+            previous = None
+            for group in getattr(workspace, attr):
+                docks = [self.docks[n] for n in group if n in self.docks]
+                if not docks:
+                    continue
+                first = docks[0]
+                w.addDockWidget(area, first) if previous is None else w.splitDockWidget(previous, first, split)
+                for dock in docks[1:]:
+                    w.addDockWidget(area, dock)
+                    w.tabifyDockWidget(first, dock)
+                for dock in docks:
+                    dock.setFloating(False)
+                    dock.show()
+                    shown.add(dock)
+                first.raise_()
+                previous = first
+        for dock in self.docks.values():
+            if dock not in shown:
+                dock.hide()
+
+    def _size(self, workspace: Workspace) -> None:
+        w = self.window
+        for attr, _area, _split in _AREAS:
+            groups = [g for g in getattr(workspace, attr) if g and g[0] in self.docks]
+            if not groups:
+                continue
+            first = self.docks[groups[0][0]]
+            share = getattr(workspace, f"{attr}_share")
+            if attr == "bottom":
+                w.resizeDocks([first], [int(w.height() * share)], Qt.Vertical)
+            else:
+                w.resizeDocks([first], [int(w.width() * share)], Qt.Horizontal)

@@ -1,0 +1,3 @@
+"""NetCanvas: design, train and export neural networks visually (`python -m netcanvas`)."""
+
+__version__ = "0.1.0"  # the one place the version is written; pyproject.toml reads it

@@ -1,0 +1,80 @@
+"""Checks the window's layout rules on the screen it runs on; run as a script by test_layout_rules.py.
+
+    python -m tests.app.layout_rules PROJECT.json   (under QT_QPA_PLATFORM=offscreen:configfile=…)
+
+Prints one JSON list of broken rules: a label whose text does not fit its width, a scroll area
+showing a horizontal scroll bar, a window that reaches past the screen, for every workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QScrollArea, QToolButton, QWidget
+
+
+def _text_width(label: QLabel) -> float:
+    """The width the label's longest line needs (rich text measured as Qt lays it out)."""
+    text = label.text()
+    rich = label.textFormat() == Qt.RichText or (label.textFormat() == Qt.AutoText and "<" in text and ">" in text)
+    if rich:
+        doc = QTextDocument()
+        doc.setDefaultFont(label.font())
+        doc.setDocumentMargin(0)
+        doc.setHtml(text)
+        return doc.idealWidth()
+    return max((label.fontMetrics().horizontalAdvance(line) for line in text.splitlines()), default=0)
+
+
+def _icon_only(button: QAbstractButton) -> bool:
+    return isinstance(button, QToolButton) and button.toolButtonStyle() == Qt.ToolButtonIconOnly
+
+
+def broken_rules(window, where: str) -> list[str]:
+    """Every rule the window breaks as it is shown now."""
+    problems = []
+    for widget in window.findChildren(QWidget):
+        if not widget.isVisible() or widget.window() is not window:
+            continue
+        if isinstance(widget, QLabel) and not widget.wordWrap() and widget.pixmap().isNull():
+            need = _text_width(widget)
+            room = widget.contentsRect().width() - 2 * widget.margin() - max(widget.indent(), 0)
+            if widget.text().strip() and need > room + 1:
+                problems.append(f"{where}: label {widget.text()[:60]!r} needs {need:.0f} px, has {room}")
+        elif isinstance(widget, QAbstractButton) and widget.text() and not _icon_only(widget):
+            need = widget.fontMetrics().horizontalAdvance(widget.text().replace("&", ""))
+            if need > widget.width():
+                problems.append(f"{where}: button {widget.text()!r} needs {need} px, has {widget.width()}")
+        elif isinstance(widget, QScrollArea) and widget.horizontalScrollBar().isVisible():
+            problems.append(f"{where}: {widget.objectName() or type(widget.widget()).__name__} scrolls sideways")
+    screen = window.screen().availableGeometry()
+    if not screen.contains(window.frameGeometry()):
+        problems.append(f"{where}: window {window.frameGeometry()} reaches past the screen {screen}")
+    return problems
+
+
+def main(path: str) -> int:
+    app = QApplication([])
+    app.setOrganizationName("NetCanvas")
+    from app.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    window.open_project(path)
+    problems = []
+    for name in window.workspaces.names():
+        window.workspaces.show(name)
+        for _ in range(5):
+            app.processEvents()
+        problems += broken_rules(window, f"{window.screen().size().width()}: {name}")
+    print(json.dumps(problems))
+    window.discard_changes()
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

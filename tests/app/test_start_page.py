@@ -1,0 +1,41 @@
+"""The start page: a card with a drawn network per template, recent projects, a blank project."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
+
+from app.templates_gallery import template_files
+
+
+def test_the_start_page_shows_a_drawn_card_per_template_and_a_click_opens_one(window, qtbot):
+    window.resize(1366, 768)
+    window.show_start_page()
+    page = window.start_page
+    assert window.pages.currentWidget() is page
+    assert len(page.cards) == len(template_files()) > 5
+    qtbot.waitUntil(lambda: all(not card.picture.pixmap().isNull() for card in page.cards))
+    assert not page.horizontalScrollBar().isVisible()
+    card = next(c for c in page.cards if c.path.stem == "residual_cnn_digits")
+    page.ensureWidgetVisible(card)
+    qtbot.mouseClick(card, Qt.LeftButton)
+    assert window.pages.currentIndex() == 0  # the canvas again
+    assert window.project.meta["template"] == "residual_cnn_digits"
+    assert window.path is None and window.is_dirty()
+
+
+def test_blank_project_and_recent_projects_from_the_start_page(window, qtbot, tmp_path):
+    from graph_builder.project import Project, save_project
+
+    saved = tmp_path / "mine.json"
+    save_project(Project(), saved)
+    window.recent.add(str(saved))
+    window.show_start_page()
+    page = window.start_page
+    item = page.recent.item(0)
+    assert item.data(Qt.UserRole) == str(saved)
+    page.recent.itemClicked.emit(item)
+    assert window.path == saved.resolve()
+    window.show_start_page()
+    qtbot.mouseClick(page.findChild(QPushButton, "blankProject"), Qt.LeftButton)
+    assert window.pages.currentIndex() == 0 and not window.project.graph.nodes and window.path is None
