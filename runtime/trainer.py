@@ -38,6 +38,7 @@ from runtime.data import Augmentation, DataError, DeviceSplit, Splits, dataset_c
 from runtime.errors import NetCanvasRuntimeError
 from runtime.events import LOGGED, make
 from runtime.metrics import ClassificationMeter, RegressionMeter, better
+from runtime.monitor import TensorBoardSink
 
 EVENT_INTERVAL_S = 0.05  # batch/progress events at most ~20 per second
 CHECKPOINT = "checkpoint.pt"
@@ -202,6 +203,7 @@ class _Run:
         self.batch_size = None
         self.device: torch.device | None = None
         self._log = None
+        self._tensorboard = TensorBoardSink()  # every run also writes TensorBoard event files
         self._t0 = time.perf_counter()
         self.network: dict | None = None  # what config.json says was trained (fingerprint, parameters, title)
 
@@ -211,6 +213,7 @@ class _Run:
         if self._log is not None and type_ in LOGGED:
             self._log.write(json.dumps(event, allow_nan=False, default=_jsonable) + "\n")
             self._log.flush()
+        self._tensorboard(event)
         return event
 
     def events(self) -> Iterator[dict]:
@@ -225,6 +228,7 @@ class _Run:
                 raise
             yield self._failed(exc)
         finally:
+            self._tensorboard.close()
             if self._log is not None:
                 self._log.close()
                 self._log = None

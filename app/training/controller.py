@@ -74,6 +74,7 @@ class TrainingController(QObject):
         self.untitled_runs = untitled_runs_folder(untitled_runs_base())  # this untitled document's own
         self._pending_carry: tuple[Path, Path] | None = None  # runs to move once the active run ends
         self.bodies: dict[str, _DockBody] = {}
+        self._tensorboard = None  # the TensorBoard server Train ▸ Open in TensorBoard started
         self.docks = {}
         for object_name, title, area in DOCKS:
             body = _DockBody()
@@ -111,6 +112,7 @@ class TrainingController(QObject):
             ("train_action", "&Train", "Ctrl+T", self.train),
             ("pause_action", "&Pause / Resume", "Ctrl+Shift+P", self.toggle_pause),
             ("stop_action", "&Stop", "Ctrl+.", self.stop),
+            ("tensorboard_action", "Open in Tensor&Board", "", self.open_tensorboard),
         )
         for attr, text, shortcut, slot in rows:
             action = QAction(text, self.window)
@@ -120,6 +122,29 @@ class TrainingController(QObject):
             menu.addAction(action)
             setattr(self, attr, action)
         self._on_state_changed("idle")
+
+    def open_tensorboard(self) -> None:
+        """Show this project's runs in TensorBoard (started on 127.0.0.1), or say how to install it."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        from runtime.monitor import INSTALL_HINT, TensorBoardServer, tensorboard_available
+
+        if not tensorboard_available():
+            self.window.status_message(INSTALL_HINT, 12000)
+            return
+        root = self.runs_root()
+        server = self._tensorboard
+        if server is None or not server.running() or server.logdir != root:
+            if server is not None:
+                server.stop()
+            root.mkdir(parents=True, exist_ok=True)
+            self._tensorboard = server = TensorBoardServer(root)
+            app = QApplication.instance()
+            if app is not None:
+                app.aboutToQuit.connect(server.stop)
+        self.window.status_message(f"TensorBoard shows {root} at {server.url}", 12000)
+        QDesktopServices.openUrl(QUrl(server.url))
 
     def _after_first_paint(self) -> None:
         QTimer.singleShot(0, self.ensure_built)
