@@ -1,4 +1,4 @@
-"""The headless `netcanvas` command line (no Qt): layers, validate, export, train, templates.
+"""The headless `netcanvas` command line (no Qt): layers, validate, export, train, templates, tune.
 
 Each subcommand lives in runtime/commands/<name>.py with a `register(subparsers)` that adds its
 parser and sets `func(args) -> exit code`. Exit codes: 0 success, 1 the project has errors or
@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "runtime.commands.export",
     "runtime.commands.train",
     "runtime.commands.templates",
+    "runtime.commands.tune",
 ]
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
