@@ -158,14 +158,15 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 def train(project: Any = None, *, module: nn.Module | None = None, dataset: dict | None = None,
           training: dict | None = None, run_dir: str | os.PathLike | None = None, control: Any = None,
-          resume: bool = False, live: bool = True) -> Iterator[dict]:
+          resume: bool = False, live: bool = True, splits: Splits | None = None) -> Iterator[dict]:
     """Train and yield events; ends with exactly one finished, stopped or failed event.
 
     `project` (a Project or its dict) gives the graph and both settings sections; `module`
     replaces the graph's model, and `dataset`/`training` override single settings. With
     `resume`, `run_dir`'s checkpoint is continued. `live=False` leaves out batch/progress events.
+    `splits` replaces the dataset's own split (a cross-validation fold, runtime.crossval).
     """
-    return _Run(project, module, dataset, training, run_dir, Control.of(control), resume, live).events()
+    return _Run(project, module, dataset, training, run_dir, Control.of(control), resume, live, splits).events()
 
 
 def run_in_child(project_dict: dict, run_dir: str, queue, control, resume: bool = False) -> None:
@@ -189,7 +190,8 @@ class _Stopped(Exception):
 
 
 class _Run:
-    def __init__(self, project, module, dataset, training, run_dir, control: Control, resume: bool, live: bool):
+    def __init__(self, project, module, dataset, training, run_dir, control: Control, resume: bool, live: bool,
+                 splits: Splits | None = None):
         self.project_in = project
         self.module_in = module
         self.dataset_over = dataset or {}
@@ -198,6 +200,7 @@ class _Run:
         self.control = control
         self.resume = resume
         self.live = live
+        self.splits_in = splits
         self.epoch = 0
         self.batch = None
         self.batch_size = None
@@ -297,7 +300,7 @@ class _Run:
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
             torch.set_float32_matmul_precision("high")
-        self.splits: Splits = load_splits(self.d)
+        self.splits: Splits = self.splits_in if self.splits_in is not None else load_splits(self.d)
         s = self.splits
         self._check_fit()
         task = s.task if t["task"] == "auto" else t["task"]
