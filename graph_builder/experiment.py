@@ -500,6 +500,50 @@ def apply_values(project: Any, values: Mapping[str, Any]) -> Any:
     return trial
 
 
-__all__ = ["AddDimension", "Dimension", "EXPERIMENT_FIELDS", "Experiment", "ExperimentError", "METHODS",
+@dataclass
+class ApplyTrial:
+    """Set a trial's values in the project (node parameters and training settings) as one edit.
+
+    Its target is the Project (`project.apply`); the inverse puts back the parameters and the
+    training section exactly as they were.
+    """
+
+    values: dict  # Dimension.key -> value
+    training: dict | None = None  # the whole training section to restore (inverses only)
+    label: str = "Apply best trial"
+
+    @property
+    def title(self) -> str:
+        return self.label
+
+    def apply(self, project: Any) -> "ApplyTrial":
+        from graph_builder.graph import SetParam
+        from graph_builder.settings import ReplaceSettings, SetSetting
+
+        training_before = dict(project.training)
+        graph_old: dict = {}
+        done: list = []
+        try:
+            for key, value in self.values.items():
+                parts = key.split("/")
+                if parts[0] == "training" and len(parts) == 2:
+                    project.training.apply(SetSetting(parts[1], value))
+                elif len(parts) == 3:
+                    graph = project.networks.network(parts[0])
+                    graph_old[key] = graph.node(parts[1]).params[parts[2]]
+                    done.append((graph, graph.apply(SetParam(parts[1], parts[2], value))))
+                else:
+                    raise EditError(f"{key!r} names neither a training setting nor a node parameter")
+            if self.training is not None:
+                project.training.apply(ReplaceSettings(self.training))
+        except Exception:
+            for graph, inverse in reversed(done):
+                graph.apply(inverse)
+            project.training.apply(ReplaceSettings(training_before))
+            raise
+        return ApplyTrial(graph_old, training_before, self.label)
+
+
+__all__ = ["ApplyTrial", "AddDimension", "Dimension", "EXPERIMENT_FIELDS", "Experiment", "ExperimentError", "METHODS",
            "RemoveDimension", "ReplaceExperiment", "SetExperimentSetting", "apply_values", "experiment_section",
            "read_dimension", "read_experiment"]

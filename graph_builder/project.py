@@ -59,6 +59,10 @@ class Project:
         """The network called `name` (the main one when None); NetworkError naming the choices."""
         return self.networks.main_graph if name is None else self.networks.network(name)
 
+    def apply(self, command: Any) -> Any:
+        """Perform a project-wide command (one spanning networks and settings, e.g. ApplyTrial); its inverse."""
+        return command.apply(self)
+
     def to_dict(self) -> dict:
         return project_to_dict(self)
 

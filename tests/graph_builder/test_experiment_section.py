@@ -117,3 +117,28 @@ def test_grid_values_and_trial_values_applied_to_a_copy():
     assert "lr" not in project.training and project.graph.nodes[nodes[1].id].params["out_features"] == 16
     with pytest.raises(ExperimentError, match="cannot be set"):
         apply_values(project, {f"Net/{nodes[3].id}/p": 3.0})
+
+
+def test_applying_a_trial_is_one_edit_that_undoes_and_redoes_exactly():
+    from graph_builder.experiment import ApplyTrial
+
+    project, nodes = mlp_project()
+    before = project.to_dict()
+    values = {"training/lr": 0.02, "training/optimizer": "sgd", f"Net/{nodes[1].id}/out_features": 48}
+    inverse = project.apply(ApplyTrial(values))
+    assert project.training["lr"] == 0.02 and project.graph.nodes[nodes[1].id].params["out_features"] == 48
+    after = project.to_dict()
+    redo = project.apply(inverse)
+    assert project.to_dict() == before
+    project.apply(redo)
+    assert project.to_dict() == after
+
+
+def test_a_trial_the_project_refuses_changes_nothing():
+    from graph_builder.experiment import ApplyTrial
+
+    project, nodes = mlp_project()
+    before = project.to_dict()
+    with pytest.raises(Exception, match="at most 1"):
+        project.apply(ApplyTrial({"training/lr": 0.02, f"Net/{nodes[3].id}/p": 4.0}))
+    assert project.to_dict() == before
