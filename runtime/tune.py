@@ -61,6 +61,7 @@ class TrialRecord:
     duration_s: float | None
     epochs: int = 0
     reason: str | None = None
+    values: dict = field(default_factory=dict)  # Dimension.key -> value (what ApplyTrial sets)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -208,6 +209,38 @@ def run_study(project_path: str | os.PathLike, *, method: str | None = None, tri
         lock.close()
 
 
+def read_study(project: Project, root: Path) -> tuple[StudyResult, dict[str, float]] | None:
+    """The trials of `project`'s experiment study in `root` (None when it has none yet) and the parameter
+    importances (label -> share; empty until enough trials completed). Reads only; creates nothing."""
+    import optuna
+
+    experiment = project.experiment
+    path = root / STUDY_FILE
+    if not experiment.space or not path.is_file():
+        return None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study = optuna.load_study(study_name=study_name(experiment), storage=f"sqlite:///{path}")
+    except KeyError:  # the file holds studies of other searches, not of this one
+        return None
+    except Exception as exc:
+        raise TuneError(f"the study file {path} cannot be read ({type(exc).__name__}: {_first_line(exc)}); "
+                        f"move it aside to start a new study — the runs in {root} are kept") from None
+    trials = study.get_trials(deepcopy=False)
+    result = StudyResult(study.study_name, path, experiment["metric"], experiment.direction,
+                         [_record(t, project, experiment) for t in trials if t.state.is_finished()])
+    importances: dict[str, float] = {}
+    complete = [t for t in trials if t.state.name == "COMPLETE"]
+    if len(complete) >= 3 and len(experiment.space) > 1:
+        labels = {d.key: d.label(project) for d in experiment.space}
+        try:
+            raw = optuna.importance.get_param_importances(study)
+            importances = {labels.get(k, k): float(v) for k, v in raw.items()}
+        except (RuntimeError, ValueError):  # too few distinct values to judge
+            importances = {}
+    return result, importances
+
+
 def _set(name: str, value: Any):
     from graph_builder.experiment import SetExperimentSetting
 
@@ -236,7 +269,7 @@ def _record(t, project: Project, experiment: Experiment) -> TrialRecord:
     return TrialRecord(t.number, state, t.value if state == "complete" else None,
                        {labels.get(k, k): v for k, v in t.params.items()}, t.user_attrs.get("run_dir"),
                        round(duration, 3) if duration is not None else None, len(t.intermediate_values),
-                       t.user_attrs.get("fail_reason"))
+                       t.user_attrs.get("fail_reason"), dict(t.params))
 
 
 # ---------------------------------------------------------------- running trials
