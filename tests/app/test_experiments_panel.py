@@ -90,3 +90,16 @@ def test_the_panel_lists_the_studys_trials_sortably_and_applies_the_best_as_one_
     assert window.editor.stack.undoText() == "Apply trial 1"
     window.editor.stack.undo()
     assert "lr" not in project.training and project.graph.nodes["n2"].params["out_channels"] == 4
+
+
+def test_the_runs_list_names_a_trials_number_and_a_folds_place(tmp_path):
+    import json
+
+    from app.training.runs_panel import read_run
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "trial.json").write_text(json.dumps({"trial": 3}))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "fold.json").write_text(json.dumps({"fold": 2, "folds": 5}))
+    (tmp_path / "c").mkdir()
+    assert [read_run(tmp_path / n).name for n in "abc"] == ["a (trial 3)", "b (fold 2/5)", "c"]
