@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,16 +78,21 @@ def worker_start() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of the three ways, interleaved; medians")
     args = parser.parse_args()
+    times: dict[str, list[float]] = {"hand": [], "one": [], "two": []}
     with tempfile.TemporaryDirectory() as tmp:
         path, trials = make_project(Path(tmp), args.epochs)
         by_hand(path, trials[:1])  # warm-up: data cached, kernels loaded
-        shutil.rmtree(runs_folder(path), ignore_errors=True)
-        hand = by_hand(path, trials)
-        one = study(path, 1)
-        two = study(path, 2)
+        for _ in range(args.repeats):  # interleaved, so load from other processes falls on all three alike
+            shutil.rmtree(runs_folder(path), ignore_errors=True)
+            times["hand"].append(by_hand(path, trials))
+            times["one"].append(study(path, 1))
+            times["two"].append(study(path, 2))
         start = worker_start()
-    print(f"6 trials of the MLP on digits, {args.epochs} epochs each")
+    hand, one, two = (statistics.median(times[k]) for k in ("hand", "one", "two"))
+    print("rounds (s): " + "; ".join(f"{k} " + ", ".join(f"{t:.1f}" for t in v) for k, v in times.items()))
+    print(f"6 trials of the MLP on digits, {args.epochs} epochs each, median of {args.repeats}")
     print(f"  by hand (warm, one process)     {hand:7.2f} s")
     print(f"  study, 1 job                    {one:7.2f} s")
     print(f"  study, 2 jobs                   {two:7.2f} s")

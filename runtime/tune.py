@@ -123,27 +123,22 @@ def _sampler(experiment: Experiment):
     seed = experiment["seed"]
     method = experiment["method"]
     if method == "grid":
-        return _Grid({d.key: d.values() for d in experiment.space}, seed=seed)
+        return _grid_sampler({d.key: d.values() for d in experiment.space}, seed)
     if method == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(8, max(2, experiment["trials"] // 3)))
 
 
-def _grid_class():
+def _grid_sampler(space: dict, seed: int):
+    """Optuna's grid, minus its `study.stop()` once the grid is covered: this study counts its trials
+    itself (ask/tell has no optimize loop to stop, and stop() raises outside one)."""
     import optuna
 
     class Grid(optuna.samplers.GridSampler):
-        """Optuna's grid, minus its `study.stop()` once the grid is covered: this study counts its trials
-        itself (ask/tell has no optimize loop to stop)."""
-
         def after_trial(self, study, trial, state, values) -> None:
             pass
 
-    return Grid
-
-
-def _Grid(space: dict, seed: int):
-    return _grid_class()(space, seed=seed)
+    return Grid(space, seed=seed)
 
 
 def suggest(trial, dim: Dimension) -> Any:
@@ -172,7 +167,6 @@ def run_study(project_path: str | os.PathLike, *, method: str | None = None, tri
               on_trial: Callable[[TrialRecord], None] | None = None,
               on_progress: Callable[[int, int, TrialRecord | None], None] | None = None) -> StudyResult:
     """Run (or resume) the study of the project file's experiment; each finished trial goes to `on_trial`."""
-    import optuna
     from optuna.trial import TrialState
 
     project_path = Path(project_path)
