@@ -71,7 +71,7 @@ class _Printer:
 
     def trial(self, record) -> None:
         if self.json:
-            print(json.dumps(record.to_dict(), default=str), flush=True)
+            print(json.dumps({"type": "trial", **record.to_dict()}, default=str), flush=True)
             return
         if self.tty:
             sys.stderr.write("\r" + " " * (BAR_WIDTH + 30) + "\r")
