@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
 from app.commands import Editor
@@ -21,6 +21,8 @@ from graph_builder.validation import Validation
 
 class Inspector(QWidget):
     """Shows and edits the selected node."""
+
+    field_menu_requested = Signal(str, str, object, object)  # node id, parameter, the label right-clicked, point
 
     def __init__(self, editor: Editor, parent=None):
         super().__init__(parent)
@@ -136,6 +138,9 @@ class Inspector(QWidget):
             self.errors[pspec.name] = _error_label()
             label = QLabel(pspec.name)
             label.setToolTip(widget.toolTip())
+            label.setContextMenuPolicy(Qt.CustomContextMenu)  # right-click: Search over this
+            label.customContextMenuRequested.connect(
+                lambda pos, n=pspec.name, w=label: self.field_menu_requested.emit(self.node_id, n, w, pos))
             form.addRow(label, widget)
             form.addRow("", self.errors[pspec.name])
             self._show_value(pspec.name, node.params[pspec.name])

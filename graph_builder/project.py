@@ -22,6 +22,7 @@ from graph_builder.errors import GraphBuilderError, ProjectError
 from graph_builder.files import write_atomic
 from graph_builder.graph import MAX_NAME_LENGTH, Edge, Graph, Node
 from graph_builder.networks import DEFAULT_NETWORK, MAX_NETWORK_NAME, Networks
+from graph_builder.experiment import ReplaceExperiment, experiment_section
 from graph_builder.settings import section
 
 FORMAT = "netcanvas"
@@ -38,7 +39,7 @@ class Project:
     """
 
     def __init__(self, graph: Graph | None = None, dataset: dict | None = None, training: dict | None = None,
-                 meta: dict | None = None, networks: Networks | None = None) -> None:
+                 meta: dict | None = None, networks: Networks | None = None, experiment: Any = None) -> None:
         if networks is None:
             networks = Networks({DEFAULT_NETWORK: graph if graph is not None else Graph()})
         elif graph is not None:
@@ -47,6 +48,7 @@ class Project:
         self.dataset = section("dataset", dataset if dataset is not None else {})  # a dict becomes a section
         self.training = section("training", training if training is not None else {})
         self.meta = meta if meta is not None else {}
+        self.experiment = experiment_section(experiment, self)  # what a search varies (graph_builder.experiment)
 
     @property
     def graph(self) -> Graph:
@@ -56,6 +58,10 @@ class Project:
     def network(self, name: str | None = None) -> Graph:
         """The network called `name` (the main one when None); NetworkError naming the choices."""
         return self.networks.main_graph if name is None else self.networks.network(name)
+
+    def apply(self, command: Any) -> Any:
+        """Perform a project-wide command (one spanning networks and settings, e.g. ApplyTrial); its inverse."""
+        return command.apply(self)
 
     def to_dict(self) -> dict:
         return project_to_dict(self)
@@ -79,11 +85,12 @@ def project_to_dict(project: Project) -> dict:
         "networks": project.networks.to_list(),
         "dataset": dict(project.dataset),
         "training": dict(project.training),
+        **({"experiment": project.experiment.to_dict()} if project.experiment else {}),
     }
 
 
-_SECTIONS = {1: {"format", "version", "meta", "graph", "dataset", "training"},
-             2: {"format", "version", "meta", "main", "networks", "dataset", "training"}}
+_SECTIONS = {1: {"format", "version", "meta", "graph", "dataset", "training", "experiment"},
+             2: {"format", "version", "meta", "main", "networks", "dataset", "training", "experiment"}}
 
 
 def project_from_dict(data: Any) -> Project:
@@ -121,7 +128,9 @@ def project_from_dict(data: Any) -> Project:
         networks, paths = _read_networks(data)
     _check_blocks(networks, paths)
     dataset, training = _validate_settings(sections["dataset"], sections["training"])
-    return Project(dataset=dataset, training=training, meta=sections["meta"], networks=networks)
+    project = Project(dataset=dataset, training=training, meta=sections["meta"], networks=networks)
+    project.experiment.apply(ReplaceExperiment(data.get("experiment", {}), "Open"))  # raises ExperimentError
+    return project
 
 
 def _read_networks(data: dict) -> tuple[Networks, dict[str, str]]:

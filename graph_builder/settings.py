@@ -150,6 +150,8 @@ TRAINING_FIELDS = (
     _row("mixed_precision", "bool", True, "mixed precision", "bf16 (or fp16) autocast on CUDA; no effect "
                 "on other devices."),
     _row("init", "choice", "default", "weight init", "", INITS),
+    _row("folds", "int", 1, "cross-validation folds", "k-fold cross-validation (stratified for classes): "
+                "k runs, each validated on one fold; 1 trains once.", min=1, max=20),
 )
 
 _DATASET_SPECS = {s.name: s for s in DATASET_FIELDS}

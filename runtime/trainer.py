@@ -43,6 +43,7 @@ from runtime.objectives import (CHECKPOINT_FORMAT, EVAL_BATCH, GANStep, Objectiv
                                 amp_dtype, end_of_epoch_schedule, evaluate, forward, make_gan, make_objective,
                                 make_optimizer, make_scheduler, resolve_loss, resolve_monitor)
 from runtime.sanity import SanityWatch, settings_warnings
+from runtime.monitor import TensorBoardSink
 
 EVENT_INTERVAL_S = 0.05  # batch/progress events at most ~20 per second
 CHECKPOINT = "checkpoint.pt"
@@ -153,14 +154,15 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 def train(project: Any = None, *, module: nn.Module | None = None, dataset: dict | None = None,
           training: dict | None = None, run_dir: str | os.PathLike | None = None, control: Any = None,
-          resume: bool = False, live: bool = True) -> Iterator[dict]:
+          resume: bool = False, live: bool = True, splits: Splits | None = None) -> Iterator[dict]:
     """Train and yield events; ends with exactly one finished, stopped or failed event.
 
     `project` (a Project or its dict) gives the graph and both settings sections; `module`
     replaces the graph's model, and `dataset`/`training` override single settings. With
     `resume`, `run_dir`'s checkpoint is continued. `live=False` leaves out batch/progress events.
+    `splits` replaces the dataset's own split (a cross-validation fold, runtime.crossval).
     """
-    return _Run(project, module, dataset, training, run_dir, Control.of(control), resume, live).events()
+    return _Run(project, module, dataset, training, run_dir, Control.of(control), resume, live, splits).events()
 
 
 def run_in_child(project_dict: dict, run_dir: str, queue, control, resume: bool = False) -> None:
@@ -184,7 +186,8 @@ class _Stopped(Exception):
 
 
 class _Run:
-    def __init__(self, project, module, dataset, training, run_dir, control: Control, resume: bool, live: bool):
+    def __init__(self, project, module, dataset, training, run_dir, control: Control, resume: bool, live: bool,
+                 splits: Splits | None = None):
         self.project_in = project
         self.module_in = module
         self.dataset_over = dataset or {}
@@ -193,6 +196,7 @@ class _Run:
         self.control = control
         self.resume = resume
         self.live = live
+        self.splits_in = splits
         self.epoch = 0
         self.batch = None
         self.batch_size = None
@@ -200,6 +204,7 @@ class _Run:
         self._log: RunLog | None = None
         self._log_bytes: int | None = None  # how much of metrics.jsonl the resumed checkpoint covers
         self._resumed_epoch: int | None = None
+        self._tensorboard = TensorBoardSink()  # every run also writes TensorBoard event files
         self._t0 = time.perf_counter()
         self.network: dict | None = None  # what config.json says was trained (fingerprint, parameters, title)
         self.state = RunState()  # epoch, step, best and patience: with the modules' states, the checkpoint
@@ -215,6 +220,7 @@ class _Run:
                     raise
                 self._log.close()  # the failure is reported as an event, not a second traceback
                 self._log = None
+        self._tensorboard(event)
         return event
 
     def events(self) -> Iterator[dict]:
@@ -229,6 +235,7 @@ class _Run:
                 raise
             yield self._failed(exc)
         finally:
+            self._tensorboard.close()
             if self._log is not None:
                 self._log.close()  # never raises: a failed write was already reported
                 self._log = None
@@ -302,7 +309,7 @@ class _Run:
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
             torch.set_float32_matmul_precision("high")
-        self.splits: Splits = load_splits(self.d)
+        self.splits: Splits = self.splits_in if self.splits_in is not None else load_splits(self.d)
         s = self.splits
         if is_gan(t):
             return self._setup_gan()

@@ -14,4 +14,5 @@ def install(main_window):
 
     controller = TrainingController(main_window)
     main_window.training = controller
+    main_window.inspector.field_menu_requested.connect(controller.on_param_menu)  # Search over this
     return controller

@@ -26,6 +26,7 @@ DOCKS = (  # object name, title, area — one row per dock (declarative)
     ("dashboard_dock", "Dashboard", Qt.BottomDockWidgetArea),
     ("runs_dock", "Runs", Qt.BottomDockWidgetArea),
     ("inference_dock", "Inference", Qt.BottomDockWidgetArea),
+    ("experiments_dock", "Experiments", Qt.BottomDockWidgetArea),
 )
 
 
@@ -75,6 +76,8 @@ class TrainingController(QObject):
         self.untitled_runs = untitled_runs_folder(untitled_runs_base())  # this untitled document's own
         self._pending_carry: tuple[Path, Path] | None = None  # runs to move once the active run ends
         self.bodies: dict[str, _DockBody] = {}
+        self._tensorboard = None  # the TensorBoard server Train ▸ Open in TensorBoard started
+        self.field_menu = None  # the last Search over this menu shown
         self.docks = {}
         for object_name, title, area in DOCKS:
             body = _DockBody()
@@ -99,6 +102,7 @@ class TrainingController(QObject):
             ("train_action", "&Train", "Ctrl+T", self.train),
             ("pause_action", "&Pause / Resume", "Ctrl+Shift+P", self.toggle_pause),
             ("stop_action", "&Stop", "Ctrl+.", self.stop),
+            ("tensorboard_action", "Open in Tensor&Board", "", self.open_tensorboard),
         )
         for attr, text, shortcut, slot in rows:
             action = QAction(text, self.window)
@@ -108,6 +112,47 @@ class TrainingController(QObject):
             menu.addAction(action)
             setattr(self, attr, action)
         self._on_state_changed("idle")
+
+    def open_tensorboard(self) -> None:
+        """Show this project's runs in TensorBoard (started on 127.0.0.1), or say how to install it."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        from runtime.monitor import INSTALL_HINT, TensorBoardServer, tensorboard_available
+
+        if not tensorboard_available():
+            self.window.status_message(INSTALL_HINT, 12000)
+            return
+        root = self.runs_root()
+        server = self._tensorboard
+        if server is None or not server.running() or server.logdir != root:
+            if server is not None:
+                server.stop()
+            root.mkdir(parents=True, exist_ok=True)
+            self._tensorboard = server = TensorBoardServer(root)
+            app = QApplication.instance()
+            if app is not None:
+                app.aboutToQuit.connect(server.stop)
+        self.window.status_message(f"TensorBoard shows {root} at {server.url}", 12000)
+        QDesktopServices.openUrl(QUrl(server.url))
+
+    def _on_setting_menu(self, name: str, widget, pos) -> None:
+        """Right-click on a training setting: Search over this (adds it to the experiment)."""
+        from app.training.experiments_panel import default_dimension, search_actions, show_field_menu
+
+        section = self.project.training
+        self.field_menu = show_field_menu(widget, pos, search_actions(
+            self.window, lambda: default_dimension(section.field(name), section.value(name), {"setting": name})))
+
+    def on_param_menu(self, node_id: str, name: str, widget, pos) -> None:
+        """Right-click on a layer parameter in the inspector: Search over this."""
+        from app.training.experiments_panel import default_dimension, search_actions, show_field_menu
+
+        network = self.window.current_network()
+        node = self.project.network(network).nodes[node_id]
+        where = {"network": network, "node": node_id, "param": name}
+        self.field_menu = show_field_menu(widget, pos, search_actions(
+            self.window, lambda: default_dimension(node.spec.param(name), node.params[name], where)))
 
     def _after_first_paint(self) -> None:
         QTimer.singleShot(0, self.ensure_built)
@@ -122,6 +167,7 @@ class TrainingController(QObject):
         self.built = True
         from app.training.dashboard import Dashboard
         from app.training.data_panel import DataPanel
+        from app.training.experiments_panel import ExperimentsPanel
         from app.training.inference_panel import InferencePanel
         from app.training.runs_panel import RunsPanel
         from app.training.training_panel import TrainingPanel
@@ -131,11 +177,14 @@ class TrainingController(QObject):
         self.data_panel = DataPanel(self)
         self.runs_panel = RunsPanel(self)
         self.inference_panel = InferencePanel(self)
+        self.experiments_panel = ExperimentsPanel(self)
+        self.training_panel.form.field_menu_requested.connect(self._on_setting_menu)
         self.bodies["data_dock"].put(self.data_panel)
         self.bodies["training_dock"].put(self.training_panel)
         self.bodies["dashboard_dock"].put(self.dashboard)
         self.bodies["runs_dock"].put(self.runs_panel)
         self.bodies["inference_dock"].put(self.inference_panel)
+        self.bodies["experiments_dock"].put(self.experiments_panel)
 
         self.training_panel.train_clicked.connect(self.train)
         self.training_panel.pause_clicked.connect(self.toggle_pause)
@@ -175,6 +224,7 @@ class TrainingController(QObject):
         self.training_panel.follow(self.project.training, self.window.editor.push_on)
         self.data_panel.follow(self.project.dataset, self.window.editor.push_on)
         self.runs_panel.reload()
+        self.experiments_panel.follow(self.project)
 
     # ----- running
     def snapshot(self) -> dict:

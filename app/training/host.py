@@ -19,6 +19,7 @@ class TrainingHost(Protocol):
     """The main window as the training side sees it (a QMainWindow with NetCanvas's extension points)."""
 
     project: Project
+    editor: Any  # app.commands.Editor: every edit goes through editor.push_on(target, command)
     settings: Any  # QSettings: each workspace's dock layout is kept under "workspace/<name>"
     validation: Validation | None
     loaded_data: LoadedData | None  # the Data panel's last load; file datasets are checked against it

@@ -48,7 +48,7 @@ class RunInfo:
 def read_run(path: str | Path) -> RunInfo:
     """Read a run folder (tolerant: a run killed mid-write still lists what it has)."""
     path = Path(path)
-    info = RunInfo(path=path, name=path.name)
+    info = RunInfo(path=path, name=path.name + _part_of(path))
     config = path / "config.json"
     if config.is_file():
         try:
@@ -87,6 +87,17 @@ def read_run(path: str | Path) -> RunInfo:
                 info.outcome = "diverged" if kind == "failed" and ev.get("kind") in DIVERGED else kind
                 info.final = ev
     return info
+
+
+def _part_of(path: Path) -> str:
+    """' (trial 3)' for a study's trial, ' (fold 2/5)' for a cross-validation fold (runtime.tune, runtime.crossval)."""
+    for name, words in (("trial.json", lambda d: f"trial {d['trial']}"),
+                        ("fold.json", lambda d: f"fold {d['fold']}/{d['folds']}")):
+        try:
+            return f" ({words(json.loads((path / name).read_text(encoding='utf-8')))})"
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return ""
 
 
 def run_folders(root: Path) -> list[Path]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Hashable
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QWidget
 
 from app.fields import FieldEditor
@@ -25,6 +25,7 @@ class SettingsForm(QWidget):
     """Editors for a list of Fields; `follow` binds them to a settings section."""
 
     changed = Signal(str, object)  # a user edit the section took (or any user edit, when unbound)
+    field_menu_requested = Signal(str, object, object)  # setting, the label right-clicked, the point in it
 
     def __init__(self, fields: list[Field], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +47,10 @@ class SettingsForm(QWidget):
             self.field_editors[f.name] = editor
             self.editors[f.name] = widget
             layout.addRow(f.title, widget)
+            label = layout.labelForField(widget)
+            label.setContextMenuPolicy(Qt.CustomContextMenu)
+            label.customContextMenuRequested.connect(
+                lambda pos, n=f.name, w=label: self.field_menu_requested.emit(n, w, pos))
         self.set_values({f.name: f.default for f in fields})
 
     # ------------------------------------------------------------ following the model

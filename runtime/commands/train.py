@@ -32,6 +32,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, metavar="N", help="override the seed")
     p.add_argument("--out", metavar="DIR", help="the run folder (default: <project>.runs/<time> beside the file)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--folds", type=int, metavar="K", help="k-fold cross-validation (stratified for classes): K runs "
+                   "and their mean ± std (default: the project's folds setting)")
     p.add_argument("--json", action="store_true", help="print every event as one JSON line")
     p.set_defaults(func=run)
 
@@ -57,6 +59,13 @@ def run(args) -> int:
         return EXIT_INVALID
     overrides = {k: v for k, v in (("epochs", args.epochs), ("device", args.device), ("batch_size", args.batch_size),
                                    ("lr", args.lr), ("seed", args.seed)) if v is not None}
+    folds = args.folds if args.folds is not None else project.training.value("folds")
+    if folds < 1 or (folds > 1 and args.resume):
+        _say(args, {"type": "failed", "kind": "settings", "message": "--folds must be at least 1, and a cross-"
+                    "validation cannot --resume"})
+        return EXIT_INVALID
+    if folds > 1:
+        return _cross_validate(args, project, folds, overrides)
     run_dir = Path(args.out) if args.out else default_run_dir(Path(args.file))
     from runtime.trainer import train  # torch loads here, not for --help
 
@@ -67,6 +76,42 @@ def run(args) -> int:
         printer(event)
         final = event
     return EXIT_OK if final and final["type"] == "finished" else EXIT_INVALID
+
+
+def _cross_validate(args, project, folds: int, overrides: dict) -> int:
+    """K runs, one per fold, then each fold's validation metrics and their mean ± std."""
+    from runtime.crossval import cross_validate
+    from runtime.data import DataError
+
+    root = Path(args.out) if args.out else runs_folder(Path(args.file).resolve())
+    printer = _JsonPrinter() if args.json else _TextPrinter()
+
+    def on_event(fold: int, event: dict) -> None:
+        if args.json:
+            print(json.dumps({**event, "fold": fold}), flush=True)
+        else:
+            if event["type"] == "started":
+                print(f"fold {fold}/{folds}", flush=True)
+            printer(event)
+
+    try:
+        result = cross_validate(project, folds, root, training=overrides, on_event=on_event)
+    except DataError as exc:
+        _say(args, {"type": "failed", "kind": "data", "message": f"cross-validation cannot split the data: {exc}"})
+        return EXIT_INVALID
+    if args.json:
+        print(json.dumps({"type": "crossval", **result.to_dict(), "summary": str(result.summary_file)}))
+    else:
+        keys = [k for k in ("loss", "accuracy", "f1_macro", "mse", "mae", "r2") if k in result.mean]
+        print(f"\n{folds}-fold cross-validation (validation metrics of each fold's best epoch):")
+        print("fold  " + "  ".join(f"{k:>10}" for k in keys))
+        for f in result.folds:
+            print(f"{f.fold:>4}  " + "  ".join(f"{f.val[k]:>10.4f}" if k in f.val else f"{'-':>10}" for k in keys)
+                  + ("" if f.state == "finished" else f"  {f.state}: {f.message}"))
+        print("mean  " + "  ".join(f"{result.mean[k]:>10.4f}" for k in keys))
+        print(" std  " + "  ".join(f"{result.std[k]:>10.4f}" for k in keys))
+        print(f"summary: {result.summary_file}")
+    return EXIT_OK if all(f.state == "finished" for f in result.folds) else EXIT_INVALID
 
 
 def _say(args, event: dict) -> None:

@@ -1,0 +1,147 @@
+"""k-fold cross-validation, stratified for classes: k ordinary runs, each validated on one fold.
+
+    result = cross_validate(project, folds=5, root=Path("iris.runs"))
+    result.mean["accuracy"], result.std["accuracy"]
+
+The test split is held out as the dataset's settings say (or the source's own test set); the
+rest is cut into k folds (scikit-learn's StratifiedKFold for classes, KFold for values). Fold
+i trains on the other folds, validates on fold i, normalised with its own training part's
+statistics. Each fold's run folder holds fold.json; `<stamp>.crossval.json` in the runs folder
+lists the folds, their metrics and the mean ± standard deviation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from graph_builder.files import write_atomic
+
+from runtime.data import DatasetSettingError, Splits, dataset_config, get_dataset
+from runtime.data.splits import feature_stats, split_indices
+
+FOLD_FILE = "fold.json"
+SUMMARY_SUFFIX = ".crossval.json"
+
+
+@dataclass
+class FoldResult:
+    """One fold's outcome: the validation metrics of its best epoch and its test metrics."""
+
+    fold: int
+    run_dir: str | None
+    state: str  # finished | stopped | failed
+    val: dict = field(default_factory=dict)
+    test: dict = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass
+class CrossValResult:
+    folds: list[FoldResult]
+    summary_file: Path | None = None
+
+    def _values(self, split: str) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
+        for f in self.folds:
+            for k, v in getattr(f, split).items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                    out.setdefault(k, []).append(float(v))
+        return {k: v for k, v in out.items() if len(v) == len(self.folds)}
+
+    @property
+    def mean(self) -> dict[str, float]:
+        """Mean of each validation metric over the folds (only metrics every fold has)."""
+        return {k: float(np.mean(v)) for k, v in self._values("val").items()}
+
+    @property
+    def std(self) -> dict[str, float]:
+        """Sample standard deviation (ddof 1) of each validation metric over the folds."""
+        return {k: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0 for k, v in self._values("val").items()}
+
+    def to_dict(self) -> dict:
+        return {"folds": [f.__dict__ for f in self.folds], "mean": self.mean, "std": self.std,
+                "test_mean": {k: float(np.mean(v)) for k, v in self._values("test").items()}}
+
+
+def fold_splits(dataset: dict, folds: int, fold: int) -> Splits:
+    """The Splits of fold `fold` (0-based) of `folds`: validation is that fold, test as the settings say."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    config = dataset_config(dataset)
+    if folds < 2:
+        raise DatasetSettingError(f"cross-validation needs at least 2 folds, not {folds}")
+    entry = get_dataset(config["name"])
+    raw = entry.load(config)
+    classification = raw.task == "classification"
+    seed = config["split_seed"]
+    if raw.x_test is not None:
+        rest, test = np.arange(len(raw.x)), None
+    else:
+        rest, _, test = split_indices(raw.y if classification else None, len(raw.x), 0.0,
+                                      config["test_fraction"], seed)
+    if len(rest) < folds:
+        raise DatasetSettingError(f"{len(rest)} samples cannot be cut into {folds} folds; use fewer folds")
+    y_rest = raw.y[rest]
+    if classification:
+        counts = np.bincount(y_rest)
+        smallest = int(counts[counts > 0].min())
+        if smallest < folds:
+            raise DatasetSettingError(f"the rarest class has {smallest} training samples, fewer than the {folds} "
+                                      "folds of a stratified split; use fewer folds")
+        cutter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    else:
+        cutter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    train_i, val_i = list(cutter.split(rest, y_rest if classification else None))[fold]
+    train, val = rest[np.sort(train_i)], rest[np.sort(val_i)]
+    x_test, y_test = (raw.x_test, raw.y_test) if test is None else (raw.x[test], raw.y[test])
+    parts = {"train": (raw.x[train], raw.y[train]), "val": (raw.x[val], raw.y[val]), "test": (x_test, y_test)}
+    mean = std = None
+    if config["normalize"] and raw.dtype == "float32":
+        mean, std = feature_stats(parts["train"][0], raw.image)
+        parts = {k: (((x - mean) / std).astype(np.float32), y) for k, (x, y) in parts.items()}
+    info = {"source": entry.source, "path": config.get("path"), "description": entry.description,
+            "fold": fold + 1, "folds": folds}
+    return Splits(entry.name, entry.title, raw.task, raw.classes, raw.image, parts, mean, std, info)
+
+
+def cross_validate(project, folds: int, root: Path | None, *, training: dict | None = None,
+                   on_event: Callable[[int, dict], None] | None = None) -> CrossValResult:
+    """Train `project` once per fold (runs under `root`, or none when None); `on_event(fold, event)` sees every event."""
+    from graph_builder.runs import new_run_dir
+
+    from runtime.trainer import train
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    results = []
+    for i in range(folds):
+        splits = fold_splits(dict(project.dataset), folds, i)
+        run_dir = None
+        if root is not None:
+            run_dir = new_run_dir(root)
+            write_atomic(run_dir / FOLD_FILE, json.dumps({"group": stamp, "fold": i + 1, "folds": folds}).encode())
+        result = FoldResult(i + 1, str(run_dir) if run_dir else None, "failed")
+        epochs = {}
+        for event in train(project, training=training, run_dir=run_dir, splits=splits):
+            if on_event:
+                on_event(i + 1, event)
+            if event["type"] == "epoch":
+                epochs[event["epoch"]] = event["val"]
+            elif event["type"] in ("finished", "stopped", "failed"):
+                result.state, result.message = event["type"], event["message"]
+                if event["type"] == "finished":
+                    best = event["best_epoch"] if event["best_epoch"] in epochs else max(epochs, default=None)
+                    result.val = {k: v for k, v in (epochs.get(best) or {}).items() if not isinstance(v, list)}
+                    result.test = {k: v for k, v in (event["test"] or {}).items() if not isinstance(v, list)}
+        results.append(result)
+    out = CrossValResult(results)
+    if root is not None:
+        out.summary_file = Path(root) / f"{stamp}{SUMMARY_SUFFIX}"
+        write_atomic(out.summary_file, json.dumps(out.to_dict(), indent=2).encode())
+    return out

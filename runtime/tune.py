@@ -1,0 +1,489 @@
+"""Hyperparameter search with Optuna over a project's experiment section (DESIGN.md decision 14).
+
+    result = run_study("mlp.json", trials=16, jobs=2, on_trial=print)
+
+The study lives in `<name>.runs/study.db` (Optuna's own SQLite storage), named after what the
+experiment searches, so changing the space starts a new study in the same file. Each trial is
+an ordinary run in the runs folder, trained in a child process (one long-lived worker process
+per job, so torch is imported once per job, not per trial); its folder holds trial.json with
+the study and trial number. The parent reports each epoch's metric to Optuna and stops a trial
+the median pruner prunes.
+
+A study killed mid-way resumes where it stopped: trials that were running are continued under
+their own numbers, in their own run folders (from the checkpoint of their last epoch), so the
+numbers stay contiguous and no trial is lost or run twice. Only one tune process works on a
+runs folder at a time (a lock the operating system releases when the process dies).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import multiprocessing as mp
+import os
+import queue as queue_module
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graph_builder.errors import GraphBuilderError
+from graph_builder.experiment import Dimension, Experiment, ExperimentError, apply_values
+from graph_builder.files import write_atomic
+from graph_builder.project import Project, load_project, project_to_dict
+from graph_builder.runs import new_run_dir, runs_folder
+from graph_builder.validation import validate
+
+from runtime.errors import NetCanvasRuntimeError
+
+STUDY_FILE = "study.db"
+LOCK_FILE = "study.lock"
+TRIAL_FILE = "trial.json"
+WORKER_POLL_S = 0.5
+
+
+class TuneError(NetCanvasRuntimeError):
+    """A search that cannot start: a bad experiment, an unreadable study file, a busy runs folder."""
+
+
+@dataclass
+class TrialRecord:
+    """One finished trial as the CLI and the Experiments view show it."""
+
+    trial: int
+    state: str  # complete | pruned | failed
+    value: float | None
+    params: dict  # label -> value
+    run_dir: str | None
+    duration_s: float | None
+    epochs: int = 0
+    reason: str | None = None
+    values: dict = field(default_factory=dict)  # Dimension.key -> value (what ApplyTrial sets)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class StudyResult:
+    """Every trial of the study (finished ones, in trial order) and the best."""
+
+    study: str
+    storage: Path
+    metric: str
+    direction: str
+    trials: list[TrialRecord] = field(default_factory=list)
+    resumed: int = 0  # trials a killed study had running, continued here
+
+    @property
+    def best(self) -> TrialRecord | None:
+        done = [t for t in self.trials if t.state == "complete" and t.value is not None]
+        if not done:
+            return None
+        pick = max if self.direction == "maximize" else min
+        return pick(done, key=lambda t: t.value)
+
+
+# ---------------------------------------------------------------- the study
+
+
+def study_name(experiment: Experiment) -> str:
+    """A name for the study of what `experiment` searches (space, metric, method): same search, same study."""
+    what = {"space": [d.to_dict() for d in experiment.space], "metric": experiment["metric"],
+            "direction": experiment.direction, "method": experiment["method"], "seed": experiment["seed"]}
+    digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:10]
+    return f"netcanvas-{digest}"
+
+
+def open_study(experiment: Experiment, root: Path):
+    """The Optuna study of `experiment` in `root`/study.db (created or loaded); TuneError when unreadable."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / STUDY_FILE
+    sampler = _sampler(experiment)
+    pruner = (optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
+              if experiment["pruner"] == "median" else optuna.pruners.NopPruner())
+    try:
+        storage = optuna.storages.RDBStorage(f"sqlite:///{path}", engine_kwargs={"connect_args": {"timeout": 30}})
+        return optuna.create_study(study_name=study_name(experiment), storage=storage, sampler=sampler,
+                                   pruner=pruner, direction=experiment.direction, load_if_exists=True)
+    except Exception as exc:  # sqlalchemy's DatabaseError, Optuna's own storage errors
+        raise TuneError(f"the study file {path} cannot be read ({type(exc).__name__}: {_first_line(exc)}); "
+                        f"move it aside or delete it to start a new study — the runs in {root} are kept") from None
+
+
+def _sampler(experiment: Experiment):
+    import optuna
+
+    seed = experiment["seed"]
+    method = experiment["method"]
+    if method == "grid":
+        return _grid_sampler({d.key: d.values() for d in experiment.space}, seed)
+    if method == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(8, max(2, experiment["trials"] // 3)))
+
+
+def _grid_sampler(space: dict, seed: int):
+    """Optuna's grid, minus its `study.stop()` once the grid is covered: this study counts its trials
+    itself (ask/tell has no optimize loop to stop, and stop() raises outside one)."""
+    import optuna
+
+    class Grid(optuna.samplers.GridSampler):
+        def after_trial(self, study, trial, state, values) -> None:
+            pass
+
+    return Grid(space, seed=seed)
+
+
+def suggest(trial, dim: Dimension) -> Any:
+    """The trial's value for `dim` (Optuna samples it, or gives back the value a resumed trial had)."""
+    if dim.choices:
+        return trial.suggest_categorical(dim.key, list(dim.choices))
+    if dim.kind == "int":
+        return trial.suggest_int(dim.key, dim.low, dim.high, step=1 if dim.log else (dim.step or 1), log=dim.log)
+    return trial.suggest_float(dim.key, dim.low, dim.high, log=dim.log)
+
+
+def metric_of(event: dict, metric: str) -> float | None:
+    """The value of a monitor name (`val_accuracy`, `train_loss`) in an epoch event."""
+    split, name = metric.split("_", 1)
+    value = (event.get(split) or {}).get(name)
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def default_jobs() -> int:
+    """Trials at once: half the cores (each trial gets the other threads), at most 4."""
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
+def run_study(project_path: str | os.PathLike, *, method: str | None = None, trials: int | None = None,
+              jobs: int | None = None, epochs: int | None = None, device: str | None = None,
+              on_trial: Callable[[TrialRecord], None] | None = None,
+              on_progress: Callable[[int, int, TrialRecord | None], None] | None = None) -> StudyResult:
+    """Run (or resume) the study of the project file's experiment; each finished trial goes to `on_trial`."""
+    from optuna.trial import TrialState
+
+    project_path = Path(project_path)
+    try:
+        project = load_project(project_path)
+    except GraphBuilderError as exc:
+        raise TuneError(f"cannot read {project_path}: {exc}") from None
+    experiment = project.experiment
+    if method is not None:
+        experiment.apply(_set("method", method))
+    if trials is not None:
+        experiment.apply(_set("trials", trials))
+    problems = experiment.problems(project)
+    if problems:
+        raise TuneError("the experiment cannot run: " + "; ".join(problems))
+    root = runs_folder(project_path.resolve())
+    lock = _lock(root)
+    try:
+        study = open_study(experiment, root)
+        total = experiment["trials"]
+        if experiment["method"] == "grid":
+            total = min(total, experiment.grid_size())
+        result = StudyResult(study.study_name, root / STUDY_FILE, experiment["metric"], experiment.direction)
+        existing = study.get_trials(deepcopy=False)
+        result.trials = [_record(t, project, experiment) for t in existing if t.state.is_finished()]
+        interrupted = [t for t in existing if t.state == TrialState.RUNNING]
+        result.resumed = len(interrupted)
+        scheduler = _Scheduler(study, project, experiment, root, total, interrupted, result,
+                               jobs or default_jobs(), {"epochs": epochs, "device": device}, on_trial, on_progress)
+        scheduler.run()
+        result.trials.sort(key=lambda t: t.trial)
+        return result
+    finally:
+        lock.close()
+
+
+def read_study(project: Project, root: Path) -> tuple[StudyResult, dict[str, float]] | None:
+    """The trials of `project`'s experiment study in `root` (None when it has none yet) and the parameter
+    importances (label -> share; empty until enough trials completed). Reads only; creates nothing."""
+    import optuna
+
+    experiment = project.experiment
+    path = root / STUDY_FILE
+    if not experiment.space or not path.is_file():
+        return None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study = optuna.load_study(study_name=study_name(experiment), storage=f"sqlite:///{path}")
+    except KeyError:  # the file holds studies of other searches, not of this one
+        return None
+    except Exception as exc:
+        raise TuneError(f"the study file {path} cannot be read ({type(exc).__name__}: {_first_line(exc)}); "
+                        f"move it aside to start a new study — the runs in {root} are kept") from None
+    trials = study.get_trials(deepcopy=False)
+    result = StudyResult(study.study_name, path, experiment["metric"], experiment.direction,
+                         [_record(t, project, experiment) for t in trials if t.state.is_finished()])
+    importances: dict[str, float] = {}
+    complete = [t for t in trials if t.state.name == "COMPLETE"]
+    if len(complete) >= 3 and len(experiment.space) > 1:
+        labels = {d.key: d.label(project) for d in experiment.space}
+        try:
+            raw = optuna.importance.get_param_importances(study)
+            importances = {labels.get(k, k): float(v) for k, v in raw.items()}
+        except (RuntimeError, ValueError):  # too few distinct values to judge
+            importances = {}
+    return result, importances
+
+
+def _set(name: str, value: Any):
+    from graph_builder.experiment import SetExperimentSetting
+
+    return SetExperimentSetting(name, value)
+
+
+def _lock(root: Path):
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    handle = open(root / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise TuneError(f"another tune process is working on {root}; wait for it to end (or stop it) and "
+                        "run again") from None
+    return handle
+
+
+def _record(t, project: Project, experiment: Experiment) -> TrialRecord:
+    labels = {d.key: d.label(project) for d in experiment.space}
+    state = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}.get(t.state.name, t.state.name.lower())
+    duration = (t.datetime_complete - t.datetime_start).total_seconds() if t.datetime_complete and t.datetime_start \
+        else None
+    return TrialRecord(t.number, state, t.value if state == "complete" else None,
+                       {labels.get(k, k): v for k, v in t.params.items()}, t.user_attrs.get("run_dir"),
+                       round(duration, 3) if duration is not None else None, len(t.intermediate_values),
+                       t.user_attrs.get("fail_reason"), dict(t.params))
+
+
+# ---------------------------------------------------------------- running trials
+
+
+class _Scheduler:
+    """`jobs` threads, each driving one worker process; trials are asked of the study under one lock."""
+
+    def __init__(self, study, project, experiment, root, total, interrupted, result, jobs, overrides,
+                 on_trial, on_progress) -> None:
+        self.study, self.project, self.experiment, self.root = study, project, experiment, root
+        self.total, self.result, self.overrides = total, result, overrides
+        self.resume_queue = list(interrupted)
+        self.jobs = max(1, min(jobs, total))
+        self.lock = threading.Lock()
+        self.on_trial, self.on_progress = on_trial, on_progress
+        self.errors: list[BaseException] = []
+        self.threads_per_job = max(1, (os.cpu_count() or 1) // self.jobs)
+
+    def started(self) -> int:
+        return len(self.study.get_trials(deepcopy=False))
+
+    def next_trial(self):
+        """(trial, resumed) to run next, or None when the study has all its trials."""
+        import optuna
+
+        with self.lock:
+            if self.resume_queue:
+                frozen = self.resume_queue.pop(0)
+                return optuna.Trial(self.study, frozen._trial_id), frozen
+            if self.started() >= self.total:
+                return None
+            trial = self.study.ask()
+            for dim in self.experiment.space:
+                suggest(trial, dim)
+            return trial, None
+
+    def run(self) -> None:
+        if self.on_progress:
+            self.on_progress(len(self.result.trials), self.total, None)
+        threads = [threading.Thread(target=self._work, name=f"tune-job-{i}", daemon=True) for i in range(self.jobs)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if self.errors:
+            raise self.errors[0]
+
+    def _work(self) -> None:
+        worker = None
+        try:
+            while True:
+                picked = self.next_trial()
+                if picked is None:
+                    return
+                trial, frozen = picked
+                if worker is None or not worker.alive():
+                    worker = _Worker(self.threads_per_job)
+                record = self._run_trial(worker, trial, frozen)
+                with self.lock:
+                    self.result.trials.append(record)
+                    if self.on_trial:
+                        self.on_trial(record)
+                    if self.on_progress:
+                        self.on_progress(len(self.result.trials), self.total, record)
+        except BaseException as exc:  # reported by run(); the other jobs finish their trials
+            self.errors.append(exc)
+        finally:
+            if worker is not None:
+                worker.close()
+
+    def _run_trial(self, worker: "_Worker", trial, frozen) -> TrialRecord:
+        from optuna.trial import TrialState
+
+        values = dict(frozen.params) if frozen is not None else dict(trial.params)
+        started = time.perf_counter()
+        reason = None
+        try:
+            trial_project = apply_values(self.project, values)
+            errors = [i.message for i in validate(trial_project.graph) if i.severity == "error"]
+            if errors:
+                reason = "the graph is not valid with these values: " + "; ".join(errors[:3])
+        except ExperimentError as exc:
+            reason = exc.message
+        if reason is not None:
+            return self._tell(trial, TrialState.FAIL, None, started, reason=reason)
+        run_dir, resume = self._run_dir(trial, frozen)
+        labels = {d.key: d.label(self.project) for d in self.experiment.space}
+        write_atomic(run_dir / TRIAL_FILE, json.dumps({
+            "study": self.study.study_name, "trial": trial.number, "metric": self.experiment["metric"],
+            "params": {labels.get(k, k): v for k, v in values.items()}, "values": values}, indent=2).encode())
+        snapshot = project_to_dict(trial_project)
+        snapshot["training"].update({k: v for k, v in self.overrides.items() if v is not None})
+        reported = set(frozen.intermediate_values) if frozen is not None else set()
+        metric = self.experiment["metric"]
+        maximize = self.experiment.direction == "maximize"
+        earlier = list(frozen.intermediate_values.values()) if frozen is not None else []
+        best = (max if maximize else min)(earlier) if earlier else None  # epochs before the study was killed
+        final = None
+        pruned = False
+        for event in worker.train(snapshot, run_dir, resume):
+            if event["type"] == "epoch":
+                value = metric_of(event, metric)
+                if value is None:
+                    continue
+                if best is None or (value > best if maximize else value < best):
+                    best = value
+                if event["epoch"] not in reported:
+                    trial.report(value, event["epoch"])
+                    reported.add(event["epoch"])
+                if not pruned and trial.should_prune():
+                    pruned = True
+                    worker.stop()
+            elif event["type"] in ("finished", "stopped", "failed"):
+                final = event
+        if final is None or final["type"] == "failed":
+            why = final["message"] if final else "the training process ended without a result"
+            return self._tell(trial, TrialState.FAIL, None, started, run_dir, reason=why)
+        if final["type"] == "stopped" or pruned:
+            return self._tell(trial, TrialState.PRUNED, None, started, run_dir,
+                              reason=f"pruned: {metric} below the median of earlier trials")
+        if best is None:
+            return self._tell(trial, TrialState.FAIL, None, started, run_dir, reason=f"no epoch reported {metric}")
+        return self._tell(trial, TrialState.COMPLETE, best, started, run_dir)
+
+    def _run_dir(self, trial, frozen) -> tuple[Path, bool]:
+        if frozen is not None and frozen.user_attrs.get("run_dir"):
+            path = Path(frozen.user_attrs["run_dir"])
+            if path.is_dir():
+                return path, (path / "checkpoint.pt").is_file()
+        with self.lock:
+            path = new_run_dir(self.root)
+            trial.set_user_attr("run_dir", str(path))
+        return path, False
+
+    def _tell(self, trial, state, value, started, run_dir=None, reason=None) -> TrialRecord:
+        with self.lock:
+            if reason:
+                trial.set_user_attr("fail_reason", reason)
+            self.study.tell(trial, value if state.name == "COMPLETE" else None, state=state)
+            frozen = self.study._storage.get_trial(trial._trial_id)
+        record = _record(frozen, self.project, self.experiment)
+        record.duration_s = round(time.perf_counter() - started, 3)
+        return record
+
+
+class _Worker:
+    """A spawned training process that trains one trial after another (torch imported once)."""
+
+    def __init__(self, threads: int) -> None:
+        ctx = mp.get_context("spawn")
+        self.tasks = ctx.Queue()
+        self.events = ctx.Queue()
+        self.stop_flag = ctx.Event()
+        self.process = ctx.Process(target=worker_main, args=(self.tasks, self.events, self.stop_flag, os.getpid(),
+                                                             threads), daemon=True, name="netcanvas-trial")
+        self.process.start()
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def stop(self) -> None:
+        self.stop_flag.set()
+
+    def train(self, snapshot: dict, run_dir: Path, resume: bool):
+        """The events of one trial's run, as the trainer yields them."""
+        self.stop_flag.clear()
+        self.tasks.put((snapshot, str(run_dir), resume))
+        while True:
+            try:
+                event = self.events.get(timeout=WORKER_POLL_S)
+            except queue_module.Empty:
+                if not self.alive():
+                    yield {"type": "failed", "kind": "error", "message": "the training process died "
+                           f"(exit code {self.process.exitcode}); out of memory?"}
+                    return
+                continue
+            yield event
+            if event["type"] in ("finished", "stopped", "failed"):
+                return
+
+    def close(self) -> None:
+        if self.alive():
+            self.tasks.put(None)
+            self.process.join(10)
+        if self.alive():
+            self.process.terminate()
+            self.process.join(5)
+
+
+def worker_main(tasks, events, stop_flag, parent_pid: int, threads: int) -> None:
+    """The worker process: train each task it is given, streaming epoch and terminal events back."""
+    _watch_parent(parent_pid)
+    import torch
+
+    from runtime.trainer import train
+
+    torch.set_num_threads(threads)
+    while True:
+        task = tasks.get()
+        if task is None:
+            return
+        snapshot, run_dir, resume = task
+        for event in train(snapshot, run_dir=run_dir, resume=resume, control={"stop": stop_flag}, live=False):
+            if event["type"] in ("epoch", "finished", "stopped", "failed"):
+                events.put(event)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """End this process when the tune process is gone (a SIGKILLed study must not leave trials training)."""
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(3)
+            time.sleep(WORKER_POLL_S)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

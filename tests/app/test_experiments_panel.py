@@ -1,0 +1,105 @@
+"""Search over this, the Experiments panel's trial table and plots, and Apply best trial as one undo step."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtWidgets import QApplication, QFormLayout
+
+from graph_builder.project import Project
+from tests.app.test_editor_panels import cnn_graph, select
+
+optuna = pytest.importorskip("optuna")
+
+
+def built(window, qtbot):
+    qtbot.waitUntil(lambda: window.training.built, timeout=5000)
+    return window.training
+
+
+def right_click(widget):
+    point = QPoint(3, 3)
+    QApplication.sendEvent(widget, QContextMenuEvent(QContextMenuEvent.Mouse, point, widget.mapToGlobal(point)))
+
+
+def choose(menu, text):
+    action = next(a for a in menu.actions() if a.text() == text)
+    action.trigger()
+    menu.close()
+
+
+def setting_label(controller, name):
+    form = controller.training_panel.form
+    return form._layout.labelForField(form.editors[name])
+
+
+def test_search_over_this_on_a_training_setting_adds_it_and_undo_takes_it_back(window, qtbot):
+    c = built(window, qtbot)
+    right_click(setting_label(c, "lr"))
+    choose(c.field_menu, "Search over this")
+    dim = window.project.experiment.dimension("training/lr")
+    assert dim is not None and dim.log and dim.low == pytest.approx(1e-4) and dim.high == pytest.approx(1e-2)
+    assert window.editor.stack.undoText() == "Search over this"
+    window.editor.stack.undo()
+    assert window.project.experiment.space == ()
+
+
+def test_search_over_this_on_a_layer_parameter_uses_the_node_and_shows_in_the_panel(window, mouse, qtbot):
+    window.set_project(Project(cnn_graph()), None)
+    c = built(window, qtbot)
+    select(window, mouse, "n2")
+    form = next(window.inspector._layout.itemAt(i).layout() for i in range(window.inspector._layout.count())
+                if isinstance(window.inspector._layout.itemAt(i).layout(), QFormLayout))
+    right_click(form.labelForField(window.inspector.fields["out_channels"]))
+    choose(c.field_menu, "Search over this")
+    dim = window.project.experiment.dimension("Net/n2/out_channels")
+    assert (dim.low, dim.high) == (2, 8)
+    qtbot.waitUntil(lambda: "conv2d.out_channels" in c.experiments_panel.summary.text())
+
+
+def test_the_panel_lists_the_studys_trials_sortably_and_applies_the_best_as_one_edit(window, qtbot):
+    from graph_builder.experiment import ReplaceExperiment
+    from runtime.tune import open_study
+
+    window.set_project(Project(cnn_graph()), None)
+    c = built(window, qtbot)
+    project = window.project
+    project.experiment.apply(ReplaceExperiment({"metric": "val_accuracy", "space": [
+        {"setting": "lr", "low": 1e-4, "high": 1e-1, "log": True},
+        {"network": "Net", "node": "n2", "param": "out_channels", "low": 2, "high": 16}]}))
+    study = open_study(project.experiment, c.runs_root())
+    dists = {"training/lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True),
+             "Net/n2/out_channels": optuna.distributions.IntDistribution(2, 16)}
+    for lr, width, acc in ((1e-3, 4, 0.80), (1e-2, 12, 0.93), (3e-4, 8, 0.71), (5e-2, 16, 0.88)):
+        study.add_trial(optuna.trial.create_trial(params={"training/lr": lr, "Net/n2/out_channels": width},
+                                                  distributions=dists, value=acc))
+    panel = c.experiments_panel
+    panel.reload()
+    table = panel.table
+    assert table.rowCount() == 4 and table.horizontalHeaderItem(2).text() == "val_accuracy"
+    table.sortItems(2, Qt.DescendingOrder)
+    assert [table.item(r, 2).data(Qt.DisplayRole) for r in range(4)] == [0.93, 0.88, 0.80, 0.71]
+    xs, ys = panel.best_curve.getData()
+    assert list(ys) == pytest.approx([0.80, 0.93, 0.93, 0.93])
+    assert panel.parallel_best.getData()[1][-1] == pytest.approx(1.0)  # the best trial tops the metric axis
+    assert set(panel.importances) == {"lr", "conv2d.out_channels"}
+    assert panel.apply_button.isEnabled()
+    panel.apply_button.click()
+    assert project.training["lr"] == pytest.approx(1e-2) and project.graph.nodes["n2"].params["out_channels"] == 12
+    assert window.editor.stack.undoText() == "Apply trial 1"
+    window.editor.stack.undo()
+    assert "lr" not in project.training and project.graph.nodes["n2"].params["out_channels"] == 4
+
+
+def test_the_runs_list_names_a_trials_number_and_a_folds_place(tmp_path):
+    import json
+
+    from app.training.runs_panel import read_run
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "trial.json").write_text(json.dumps({"trial": 3}))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "fold.json").write_text(json.dumps({"fold": 2, "folds": 5}))
+    (tmp_path / "c").mkdir()
+    assert [read_run(tmp_path / n).name for n in "abc"] == ["a (trial 3)", "b (fold 2/5)", "c"]
