@@ -70,3 +70,12 @@ def small_disk(tmp_path, monkeypatch):
     folder whose atomic writes fail with ENOSPC once `fill()` is called."""
     with _small_disk(tmp_path, monkeypatch) as disk:
         yield disk
+
+# tqdm (used by the ONNX exporter and Optuna) starts a process-wide monitor thread on first use that
+# lives until exit; the window fixtures' thread-leak checks would take it for a leak of ours.
+try:
+    import tqdm
+
+    tqdm.tqdm.monitor_interval = 0
+except ImportError:  # pragma: no cover - tqdm comes with the exporter's dependencies
+    pass

@@ -24,7 +24,6 @@ from graph_builder.errors import GraphBuilderError, ProjectError
 from graph_builder.project import load_project
 
 from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
-from runtime.data.files import IMAGE_SUFFIXES
 from runtime.errors import NetCanvasRuntimeError
 
 TOP = 3  # classes listed per sample in the text output
@@ -123,6 +122,8 @@ def read_inputs(path: Path, prep) -> list[tuple[str, np.ndarray]]:
     if not path.is_file():
         raise PredictInputError(f"there is no file {str(path)!r}" if not path.exists()
                                 else f"{str(path)!r} is a folder; give the files in it")
+    from runtime.data.files import IMAGE_SUFFIXES  # runtime.data imports torch: only once predicting
+
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         return [(path.name, read_image(path, prep))]

@@ -311,7 +311,8 @@ def test_inspect_a_confusion_cell_predict_a_sample_and_a_drawing_then_export_cod
     assert panel.message.text().startswith("your drawing: predicted")
 
     # Export the run's model as Python code, its weights, and a standalone training script.
-    code, weights, script = tmp_path / "lenet.py", tmp_path / "lenet.safetensors", tmp_path / "train_lenet.py"
+    # (the Python export writes lenet.safetensors beside lenet.py itself, so the weights go elsewhere)
+    code, weights, script = tmp_path / "lenet.py", tmp_path / "lenet_best.safetensors", tmp_path / "train_lenet.py"
     export_through_menu(qtbot, window, "python", code)
     assert "weights of run" in export_through_menu(qtbot, window, "weights", weights)["message"]
     export_through_menu(qtbot, window, "script", script)
@@ -340,7 +341,7 @@ spec = importlib.util.spec_from_file_location("lenet", folder / "lenet.py")
 code = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(code)
 net = code.Net()
-net.load_state_dict(load_file(str(folder / "lenet.safetensors")), strict=True)
+net.load_state_dict(load_file(str(folder / "lenet_best.safetensors")), strict=True)
 net.eval()
 with torch.no_grad():
     out = net(torch.as_tensor(np.load(folder / "x.npy"))).numpy()
