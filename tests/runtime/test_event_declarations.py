@@ -28,7 +28,7 @@ def paused_once(stream, control):
 
 
 def real_events(tmp_path) -> list[dict]:
-    """A short real run of each ending: finished (with a pause), stopped, failed; plus regression metrics."""
+    """A short real run of each ending: finished (with a pause), stopped, failed; regression metrics; an alarm."""
     control = Control()
     control.pause.set()
     seen = list(paused_once(train(module=iris_mlp(), dataset={"name": "iris"}, run_dir=tmp_path / "a",
@@ -43,6 +43,8 @@ def real_events(tmp_path) -> list[dict]:
     torch.manual_seed(0)
     sine = nn.Sequential(nn.Flatten(), nn.Linear(32, 1))
     seen += list(train(module=sine, dataset={"name": "sine", "samples": 200}, training={"epochs": 1}))
+    # A batch larger than the training split: the sanity watch's alarm, before the first epoch.
+    seen += list(train(module=iris_mlp(), dataset={"name": "iris"}, training={"epochs": 1, "batch_size": 4096}))
     return seen
 
 

@@ -16,6 +16,9 @@ def iris_mlp(seed=0, out=3):
 
 
 def run(module, dataset=None, **training):
+    # These runs test one option each, some with rates too small to learn on purpose; the sanity
+    # watch's stop (tests/runtime/test_sanity.py) would end them before the option shows.
+    training = {"stop_on_divergence": False, **training}
     events = list(train(module=module, dataset=dataset or {"name": "iris"}, training=training))
     assert events[-1]["type"] in ("finished", "stopped"), events[-1]
     return events
@@ -131,6 +134,7 @@ def test_early_stopping_stops_after_patience_epochs_and_restores_the_best_weight
     module = iris_mlp()
     events = list(train(module=module, dataset={"name": "iris"}, run_dir=tmp_path,
                         training={"epochs": 50, "lr": 1e-8, "early_stopping": True, "patience": 3,
+                                  "stop_on_divergence": False,
                                   "monitor": "val_loss", "min_delta": 0.01}))
     final = events[-1]
     assert final["type"] == "finished", final
