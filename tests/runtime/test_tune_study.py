@@ -116,9 +116,12 @@ def test_a_sigkilled_study_resumes_with_contiguous_trials_none_lost_or_run_twice
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     rest = [json.loads(line) for line in out.splitlines()]
-    numbers = sorted(t["trial"] for t in first + rest)
-    assert numbers == list(range(trials))  # contiguous, none twice, none lost
-    result = run_study(path)
+    printed = [t["trial"] for t in first + rest]
+    # None run twice. (On a quick machine the third trial can finish between the last line read and
+    # the kill; then it is complete in the study without a line from either process.)
+    assert len(printed) == len(set(printed)) and set(printed) <= set(range(trials)), printed
+    assert set(range(3, trials)) <= set(printed)  # what was left to run after the kill ran in the second process
+    result = run_study(path)  # contiguous and none lost: every trial is complete in the study
     assert [t.trial for t in result.trials] == list(range(trials))
     assert all(t.state == "complete" for t in result.trials)
     folders = trial_folders(path)
