@@ -82,7 +82,7 @@ class Tour(QFrame):
         self.window_.settings.setValue("tour/done", True)
         self.hide()
         self.deleteLater()
-        if getattr(self.window_, "tour", None) is self:
+        if self.window_.tour is self:  # MainWindow declares `tour` (None when no tour is shown)
             self.window_.tour = None
 
 
