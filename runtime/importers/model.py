@@ -90,6 +90,7 @@ class ImportedModel:
     source: str
     reference: Callable[..., Any] | None = None  # the original model: inputs -> output tensor
     notes: list[str] = field(default_factory=list)
+    weights_from: str | None = None  # where pretrained weights came from ("torchvision ResNet18_Weights.…")
 
 
 COLUMN, ROW = 300.0, 140.0  # the editor's layered layout spacing (app/canvas/layout.py)

@@ -158,3 +158,34 @@ def test_the_text_progress_bar_reads_like_tqdm():
     lines = out.getvalue().split("\r")
     assert lines[-1].startswith("net.pth 100%|") and lines[-1].endswith("100.0k/100.0k\n")
     assert " 50%|" in lines[-2]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_importing_with_torchvision_weights_offline_says_which_url_and_where_and_writes_nothing(
+        tmp_path, monkeypatch, capsys):
+    from runtime.cli import main as cli
+
+    proxy = f"http://127.0.0.1:{_closed_port()}"  # every request goes to a closed loopback port: offline
+    for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(var, proxy)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    assert cli(["import", "resnet18", str(tmp_path / "r18.json"), "--pretrained"]) == 2
+    err = capsys.readouterr().err
+    assert "https://download.pytorch.org/models/resnet18-f37072fd.pth" in err
+    assert str(tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-f37072fd.pth") in err
+    assert not (tmp_path / "r18.json").exists() and not (tmp_path / "r18.safetensors").exists()
+
+
+def test_an_unknown_torchvision_weights_name_lists_the_choices(capsys, tmp_path):
+    from runtime.cli import main as cli
+
+    assert cli(["import", "resnet50", str(tmp_path / "r.json"), "--pretrained", "IMAGENET9"]) == 2
+    err = capsys.readouterr().err
+    assert "IMAGENET1K_V1" in err and "IMAGENET1K_V2" in err and "DEFAULT" in err
