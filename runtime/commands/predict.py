@@ -226,6 +226,8 @@ def read_array(path: Path, prep) -> list[tuple[str, np.ndarray]]:
     if x.dtype.kind not in "biuf":
         raise PredictInputError(f"{path.name} holds {x.dtype} values; the model takes {prep.dtype} numbers")
     shape = tuple(prep.input_shape)
+    if prep.adapter is not None and x.ndim in (3, 4) and tuple(x.shape[-3:]) != shape:
+        x = prep.adapt(x[None] if x.ndim == 3 else x)  # raw images as the dataset holds them: adapt them
     if tuple(x.shape) == shape:
         x = x[None]
     elif tuple(x.shape[1:]) != shape:

@@ -122,8 +122,26 @@ def load_splits(config: dict | None = None) -> Splits:
 
 
 def _build_splits(config: dict) -> Splits:
+    from runtime.data.adapter import adapter_of, adapter_stats, adapt_images
+    from runtime.preprocess import PIXEL_MAX
+
     entry = get_dataset(config["name"])
+    adapter = adapter_of(config)
     raw = entry.load(config)
+    if adapter.active:
+        if not raw.image:
+            raise DatasetSettingError(f"the input adapter works on images (C, H, W), but the {entry.title} data are "
+                                      f"samples of shape {raw.input_shape}; clear the adapter settings")
+        label = f"the {entry.title} data"
+        from graph_builder.input_adapter import AdapterError
+
+        try:
+            adapter.shape(raw.input_shape, label)  # the channels fit the normalisation, before any work
+        except AdapterError as exc:
+            raise DatasetSettingError(exc.message) from None
+        raw.x = adapt_images(raw.x, adapter, label)
+        if raw.x_test is not None:
+            raw.x_test = adapt_images(raw.x_test, adapter, label)
     classification = raw.task == "classification"
     val_f, test_f, seed = config["val_fraction"], config["test_fraction"], config["split_seed"]
     if raw.x_test is not None:  # the source ships its own test set: split validation off the training part
@@ -138,13 +156,18 @@ def _build_splits(config: dict) -> Splits:
         raise DatasetSettingError(f"no samples are left for training ({len(raw.x)} in all, validation "
                                   f"{val_f:g}, test {test_f:g}); lower the validation and test fractions")
     mean = std = None
-    if config["normalize"] and raw.dtype == "float32":
+    backbone = adapter_stats(adapter, raw.input_shape[0], PIXEL_MAX.get(entry.name, 1.0)) if adapter.active else None
+    if backbone is not None:  # the backbone's normalisation replaces the split's own statistics
+        mean, std = backbone
+        parts = {k: (((x - mean) / std).astype(np.float32), y) for k, (x, y) in parts.items()}
+    elif config["normalize"] and raw.dtype == "float32":
         mean, std = feature_stats(parts["train"][0], raw.image)
         parts = {k: (((x - mean) / std).astype(np.float32), y) for k, (x, y) in parts.items()}
     for x, y in parts.values():
         x.flags.writeable = False  # shared through the cache
         y.flags.writeable = False
-    info = {"source": entry.source, "path": config.get("path"), "description": entry.description}
+    info = {"source": entry.source, "path": config.get("path"), "description": entry.description,
+            "adapter": adapter.describe()}
     return Splits(entry.name, entry.title, raw.task, raw.classes, raw.image, parts, mean, std, info)
 
 

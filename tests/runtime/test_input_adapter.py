@@ -1,0 +1,134 @@
+"""The dataset's input adapter: resize, grey to 3 channels, a backbone's normalisation; shapes, values, messages."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from graph_builder import Graph, Project
+from graph_builder.datafit import check_project_fit, describe_builtin
+from graph_builder.input_adapter import IMAGENET_MEAN, IMAGENET_STD
+from graph_builder.settings import SettingsError, validate_dataset_section
+from graph_builder.shapes import infer_shapes
+from runtime.data import DatasetSettingError, load_splits
+from runtime.preprocess import read_preprocessing
+
+RAW = load_digits().images.astype(np.float32)[:, None]  # (N, 1, 8, 8), 0..16
+
+
+def _digits(**adapter):
+    return {"name": "digits", "val_fraction": 0.2, "test_fraction": 0.2, **adapter}
+
+
+def test_resize_and_grey_to_rgb_give_three_equal_channels_of_the_new_size():
+    s = load_splits(_digits(input_height=64, input_width=48, input_gray_to_rgb=True, normalize=False))
+    x = s["train"][0]
+    assert s.input_shape == (3, 64, 48)
+    assert np.array_equal(x[:, 0], x[:, 1]) and np.array_equal(x[:, 1], x[:, 2])
+    # bilinear upsampling keeps the range and, averaged back over each source pixel's area, the image
+    assert x.min() >= 0 and x.max() <= 16
+    back = x[0, 0].reshape(8, 8, 8, 6).mean(axis=(1, 3))
+    gaps = np.abs(RAW[:, 0] - back).mean(axis=(1, 2))
+    assert gaps.min() < 0.4 * np.median(gaps)  # it is one of the digits, resized (and blurred a little)
+
+
+def test_imagenet_normalisation_scales_pixels_to_0_1_then_uses_imagenet_mean_and_std():
+    s = load_splits(_digits(input_gray_to_rgb=True, input_normalization="imagenet"))
+    assert s.mean.shape == (3, 1, 1)
+    assert np.allclose(s.mean.ravel(), np.array(IMAGENET_MEAN) * 16) and np.allclose(s.std.ravel(),
+                                                                                    np.array(IMAGENET_STD) * 16)
+    x = s["train"][0]
+    raw = (x * s.std + s.mean)[:, 0] / 16  # back to 0..1 pixels: must be digits images, unresized
+    for r in raw[:20]:
+        assert np.abs(RAW[:, 0] / 16 - r).max(axis=(1, 2)).min() < 1e-5
+    for c in range(3):
+        expected = (raw[:, None] - IMAGENET_MEAN[c]) / IMAGENET_STD[c]
+        assert np.allclose(x[:, c:c + 1], expected, atol=1e-5)
+
+
+def test_custom_normalisation_with_one_value_for_every_channel():
+    s = load_splits(_digits(input_normalization="custom", input_mean="0.5", input_std="0.25"))
+    assert s.input_shape == (1, 8, 8)
+    x = s["train"][0]
+    assert np.allclose(s.mean.ravel(), [8.0]) and np.allclose(s.std.ravel(), [4.0])
+    assert x.min() >= -2.0 - 1e-6 and x.max() <= 2.0 + 1e-6 and x.min() < -1.9
+
+
+def test_an_image_folder_is_resized_and_made_rgb(tmp_path):
+    from PIL import Image
+
+    for label, value in (("dark", 40), ("light", 200)):
+        (tmp_path / label).mkdir()
+        for i in range(4):
+            Image.fromarray(np.full((10, 10), value, np.uint8), "L").save(tmp_path / label / f"{i}.png")
+    s = load_splits({"name": "image_folder", "path": str(tmp_path), "image_size": 10, "input_height": 32, "input_width": 32,
+                     "input_gray_to_rgb": True, "normalize": False, "val_fraction": 0.25, "test_fraction": 0.25})
+    x, y = s["train"]
+    assert x.shape[1:] == (3, 32, 32)
+    for img, label in zip(x, y):  # a flat image stays flat through the resize, in all three channels
+        assert np.allclose(img, (40 if s.classes[label] == "dark" else 200) / 255.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("settings, words", [
+    ({"input_normalization": "custom"}, "input_mean"),
+    ({"input_normalization": "custom", "input_mean": "0.5, x", "input_std": "1"}, "not a list of numbers"),
+    ({"input_normalization": "custom", "input_mean": "0.5, 0.5", "input_std": "1"}, "1 or 3 finite numbers"),
+    ({"input_normalization": "custom", "input_mean": "0.5", "input_std": "0"}, "above 0"),
+    ({"input_normalization": "custom", "input_mean": "0.5", "input_std": "1, 1, 1"}, "both one value"),
+    ({"input_height": 2, "input_width": 64}, "at least 4"),
+    ({"input_height": 64}, "set input_width too"),
+    ({"name": "iris", "input_height": 64, "input_width": 64}, "not images"),
+])
+def test_bad_adapter_settings_are_refused_with_a_message_naming_the_setting(settings, words):
+    with pytest.raises(SettingsError) as info:
+        validate_dataset_section({"name": "digits", **settings})
+    assert words in str(info.value)
+    assert "input_" in info.value.path
+
+
+def test_the_fit_check_uses_the_adapted_shape():
+    g = Graph()
+    inp = g.add_node("Input", params={"shape": (1, 8, 8)})
+    out = g.add_node("Output")
+    flat = g.add_node("Flatten")
+    lin = g.add_node("Linear", params={"out_features": 10})
+    g.connect(inp.id, flat.id)
+    g.connect(flat.id, lin.id)
+    g.connect(lin.id, out.id)
+    project = Project(g, dataset=_digits(input_height=64, input_width=64, input_gray_to_rgb=True))
+    assert describe_builtin(project.dataset).input_shape == (3, 64, 64)
+    issues = check_project_fit(project, infer_shapes(g))
+    shape_issue = next(i for i in issues if i.code == "fit-input-shape")
+    assert "(N, 3, 64, 64)" in shape_issue.message and shape_issue.fix is not None
+
+
+def test_imagenet_normalisation_of_grey_images_asks_for_three_channels():
+    g = Graph()
+    g.add_node("Input", params={"shape": (1, 8, 8)})
+    project = Project(g, dataset=_digits(input_normalization="imagenet"))
+    issues = check_project_fit(project, infer_shapes(g))
+    assert [i.code for i in issues] == ["fit-adapter"]
+    assert "grey to 3 channels" in issues[0].message
+    with pytest.raises(DatasetSettingError, match="grey to 3 channels"):
+        load_splits(_digits(input_normalization="imagenet"))
+
+
+def test_a_run_records_the_adapter_and_adapts_raw_inputs_for_prediction(tmp_path):
+    dataset = _digits(input_height=16, input_width=16, input_gray_to_rgb=True, input_normalization="imagenet")
+    config = {"resolved": {"input_shape": [3, 16, 16], "dtype": "float32", "task": "classification",
+                           "classes": [str(i) for i in range(10)], "dataset": "digits", "image": True,
+                           "normalization": {"mean": [7.76, 7.3, 6.5], "std": [3.66, 3.58, 3.6],
+                                             "shape": [3, 1, 1]}},
+              "project": {"dataset": dataset}}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    prep = read_preprocessing(tmp_path)
+    adapted = prep.adapt(RAW)  # raw digits as predict and the drawing pad give them
+    assert adapted.shape == (len(RAW), 3, 16, 16)
+    trained = load_splits({**dataset, "input_normalization": "none", "normalize": False})["train"][0][:5]
+    for sample in trained:  # predict adapts exactly as training did
+        assert np.abs(adapted - sample).max(axis=(1, 2, 3)).min() < 1e-6
+    text = prep.describe_input()
+    assert "resized to 16x16" in text and "grey repeated to 3 channels" in text and "backbone's mean" in text
