@@ -840,8 +840,10 @@ class MainWindow(QMainWindow):
         """Open the template at `path` as a new, unsaved project."""
         if not self.maybe_discard():
             return
+        from runtime.commands.templates import template_project
+
         try:
-            project = load_project(path)
+            project = template_project(path)  # bundled data found beside the template
         except GraphBuilderError as exc:
             self.show_error("Cannot use this template", str(exc))
             return
