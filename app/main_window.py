@@ -34,7 +34,8 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QEvent, QMimeData, QPointF, QSignalBlocker, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
-                               QMenu, QMessageBox, QStackedWidget, QTabBar, QUndoView, QVBoxLayout, QWidget)
+                               QMenu, QMessageBox, QProgressDialog, QStackedWidget, QTabBar, QUndoView, QVBoxLayout,
+                               QWidget)
 
 from app.canvas.clipboard import GRAPH_MIME, copy_nodes, paste_command
 from graph_builder.layout import layered_positions
@@ -143,6 +144,10 @@ class MainWindow(QMainWindow):
         self._paste_count = 0
         self._warmup: _Warmup | None = None
         self._import_job = None  # app.import_dialog.ImportJob while an import runs
+        self.import_progress: QProgressDialog | None = None  # the weights download of the latest import
+        from app.pretrained_weights import PretrainedWeights
+
+        self.pretrained = PretrainedWeights(self, self)  # Network ▸ Load Pretrained Weights…
         self._graph: Graph | None = None
 
         self.editor = Editor(self.project.graph, self)
@@ -311,6 +316,12 @@ class MainWindow(QMainWindow):
              None, False),
             ("&Network", None, None, None, None, False),
             ("&Network", "&Open Block's Network", [], self.open_selected_block, None, False),
+            ("&Network", None, None, None, None, False),
+            ("&Network", "Load &Pretrained Weights…", [], lambda: self.pretrained.load_into_network(), None, False),
+            ("&Network", "Load Pretrained Weights into &Block…", [], lambda: self.pretrained.load_into_block(),
+             None, False),
+            ("&Network", "Remo&ve Pretrained Weights", [], self.pretrained.remove, None, False),
+            ("&Network", None, None, None, None, False),
             ("&Network", "&Back to Main Network", ["Alt+Home"], lambda: self.show_network(self.project.networks.main),
              None, False),
             ("&View", "&Fit to View", ["F", "Ctrl+0"], self.view.fit_all, "fit", True),
@@ -746,6 +757,17 @@ class MainWindow(QMainWindow):
         else:
             self.status_message("Select a block to open its network")
 
+    def selected_block(self) -> str | None:
+        """The name of the one selected block of the main network, or None."""
+        if self.editor.graph is not self.project.graph:
+            return None
+        blocks = [n for n in self.scene.selected_node_ids() if self.editor.graph.nodes[n].type_id == "Block"]
+        return self.editor.graph.nodes[blocks[0]].name if len(blocks) == 1 else None
+
+    def weights_folder(self) -> str:
+        """Where a weights file dialog starts: the project's folder, else the last one used."""
+        return str(self.path.parent) if self.path else self._last_folder()
+
     def _on_node_double_clicked(self, node_id: str) -> None:
         node = self.editor.graph.nodes.get(node_id)
         if node is not None and node.type_id == "Block":
@@ -890,10 +912,40 @@ class MainWindow(QMainWindow):
         job = ImportJob(request, self)
         job.succeeded.connect(self._on_import_succeeded)
         job.failed.connect(lambda message: self.show_error("Cannot import", message))
+        job.cancelled.connect(lambda message: self.status_message(message, 12000))
         self._import_job = job
         self.status_message(f"Importing {request.source} …", 0)
+        if request.pretrained:
+            self.import_progress = self._download_progress(job, request)
         job.start()
         return job
+
+    def _download_progress(self, job, request) -> QProgressDialog:
+        """A window-modal progress dialog for the weights download; Cancel stops it (the event loop keeps running)."""
+        dialog = QProgressDialog(f"Downloading torchvision's {request.source} weights ({request.pretrained}) …",
+                                 "Cancel", 0, 0, self)
+        dialog.setWindowTitle("Pretrained weights")
+        dialog.setWindowModality(Qt.WindowModal)
+        dialog.setMinimumDuration(0)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+
+        def on_progress(done: int, total: int) -> None:
+            if total > 0:
+                dialog.setMaximum(1000)
+                dialog.setValue(min(1000, int(1000 * done / total)))
+                dialog.setLabelText(f"Downloading {request.source} weights: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
+                if done >= total:
+                    dialog.setLabelText(f"Importing {request.source} with its pretrained weights …")
+                    dialog.setCancelButton(None)
+            else:
+                dialog.setLabelText(f"Downloading {request.source} weights: {done / 1e6:.1f} MB")
+
+        job.progress.connect(on_progress)
+        dialog.canceled.connect(job.cancel)
+        job.finished.connect(dialog.close)
+        dialog.show()
+        return dialog
 
     def _on_import_succeeded(self, report) -> None:
         if self.open_project(report.project_path):
