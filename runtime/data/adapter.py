@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from graph_builder.input_adapter import AdapterError, InputAdapter
 
@@ -20,6 +22,15 @@ from runtime.data.errors import DatasetSettingError
 from runtime.data.limits import check_size
 
 CHUNK = 256  # images resized per call: bounded memory for large folders
+
+
+def script_settings(config: Mapping, image_channels: int | None, pixel_max: float) -> dict:
+    """The adapter as plain values for the exported training script: size, grey to RGB, raw-value mean/std."""
+    adapter = adapter_of(config)
+    stats = adapter_stats(adapter, image_channels, pixel_max) if adapter.mean is not None and image_channels else None
+    return {"size": list(adapter.size) if adapter.size else None, "gray_to_rgb": adapter.gray_to_rgb,
+            "mean": stats[0].reshape(-1).tolist() if stats else None,
+            "std": stats[1].reshape(-1).tolist() if stats else None}
 
 
 def adapter_of(config: Mapping | None) -> InputAdapter:
@@ -39,19 +50,23 @@ def adapt_images(x: np.ndarray, adapter: InputAdapter, label: str = "the data") 
     except AdapterError as exc:
         raise DatasetSettingError(exc.message) from None
     check_size(len(x) * channels * height * width * 4, f"{label} adapted to ({channels}, {height}, {width})")
-    out = np.asarray(x, dtype=np.float32)
-    if adapter.size is not None and tuple(out.shape[2:]) != (height, width):
-        import torch
-        import torch.nn.functional as F
+    return adapt_pixels(x, adapter.size, adapter.gray_to_rgb)
 
+
+def adapt_pixels(x, size=None, gray_to_rgb=False, chunk=CHUNK):
+    """Images (N, C, H, W) resized to `size` (bilinear, antialiased when shrinking) and grey repeated to 3 channels.
+
+    Self-contained (numpy and torch only): the exported training script embeds it unchanged.
+    """
+    out = np.asarray(x, dtype=np.float32)
+    if size is not None and tuple(out.shape[2:]) != tuple(size):
+        height, width = size
         shrink = height < out.shape[2] or width < out.shape[3]
-        parts = []
-        for start in range(0, len(out), CHUNK):
-            chunk = torch.from_numpy(np.ascontiguousarray(out[start:start + CHUNK]))
-            parts.append(F.interpolate(chunk, size=(height, width), mode="bilinear", align_corners=False,
-                                       antialias=shrink).numpy())
+        parts = [F.interpolate(torch.from_numpy(np.ascontiguousarray(out[i:i + chunk])), size=(height, width),
+                               mode="bilinear", align_corners=False, antialias=shrink).numpy()
+                 for i in range(0, len(out), chunk)]
         out = np.concatenate(parts) if parts else np.empty((0, out.shape[1], height, width), np.float32)
-    if adapter.gray_to_rgb and out.shape[1] == 1:
+    if gray_to_rgb and out.shape[1] == 1:
         out = np.repeat(out, 3, axis=1)
     return np.ascontiguousarray(out, dtype=np.float32)
 

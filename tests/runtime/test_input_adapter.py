@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +133,43 @@ def test_a_run_records_the_adapter_and_adapts_raw_inputs_for_prediction(tmp_path
         assert np.abs(adapted - sample).max(axis=(1, 2, 3)).min() < 1e-6
     text = prep.describe_input()
     assert "resized to 16x16" in text and "grey repeated to 3 channels" in text and "backbone's mean" in text
+
+
+def test_the_exported_training_script_adapts_and_normalises_exactly_as_the_app(tmp_path):
+    import importlib.util
+    import sys
+
+    import torch
+
+    from graph_builder import load_project
+    from runtime.export_script import export_training_script
+
+    project = load_project(Path(__file__).resolve().parents[2] / "resources" / "templates" / "lenet_digits.json")
+    dataset = _digits(input_height=16, input_width=16, input_gray_to_rgb=True, input_normalization="imagenet")
+    project.dataset.update(dataset)
+    script = export_training_script(project, tmp_path / "train_adapted.py")
+    spec = importlib.util.spec_from_file_location("train_adapted", script)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        tensors, *_ = module.prepare_data(torch.device("cpu"))
+    finally:
+        sys.modules.pop(spec.name, None)
+    app = load_splits(dataset)
+    for split in ("train", "val", "test"):
+        assert np.allclose(tensors[split][0].numpy(), app[split][0], atol=1e-6), split
+
+
+def test_the_exported_model_says_how_its_inputs_were_adapted():
+    from graph_builder import load_project
+    from graph_builder.input_adapter import InputAdapter
+    from runtime.preprocess import Preprocessing, run_source
+
+    project = load_project(Path(__file__).resolve().parents[2] / "resources" / "templates" / "mlp_digits.json")
+    adapter = InputAdapter((16, 16), True, "imagenet", IMAGENET_MEAN, IMAGENET_STD)
+    prep = Preprocessing("classification", tuple("0123456789"), (1, 8, 8), "float32", "digits", True,
+                         np.ones((1, 1, 1), np.float32), np.ones((1, 1, 1), np.float32), adapter=adapter)
+    text = run_source(project.graph, prep).text
+    line = next(li for li in text.splitlines() if li.startswith("# Inputs:"))
+    assert "resized to 16x16" in line and "grey repeated to 3 channels" in line and "ImageNet" in line
