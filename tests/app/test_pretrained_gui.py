@@ -115,3 +115,18 @@ def test_offline_the_import_shows_where_to_put_the_weights_and_cancel_reaches_th
     window.last_dialog.close()
     window.import_progress.canceled.emit()  # the dialog's Cancel sets the job's stop flag
     assert job._stop.is_set()
+
+
+def test_the_data_form_offers_the_input_adapter_and_shows_custom_statistics_only_when_chosen(qtbot):
+    from app.training.data_panel import dataset_fields
+    from app.training.settings_form import SettingsForm
+
+    form = SettingsForm(dataset_fields())
+    qtbot.addWidget(form)
+    form.show()
+    for name in ("input_height", "input_width", "input_gray_to_rgb", "input_normalization"):
+        assert name in form.editors
+    form.set_values({"name": "digits", "input_normalization": "imagenet"})
+    assert not form.editors["input_mean"].isVisible()
+    form.set_values({"name": "digits", "input_normalization": "custom"})
+    assert form.editors["input_mean"].isVisible() and form.editors["input_std"].isVisible()

@@ -189,3 +189,28 @@ def test_an_unknown_torchvision_weights_name_lists_the_choices(capsys, tmp_path)
     assert cli(["import", "resnet50", str(tmp_path / "r.json"), "--pretrained", "IMAGENET9"]) == 2
     err = capsys.readouterr().err
     assert "IMAGENET1K_V1" in err and "IMAGENET1K_V2" in err and "DEFAULT" in err
+
+
+def test_netcanvas_weights_records_torchvision_weights_and_offline_download_says_where(tmp_path, monkeypatch,
+                                                                                       capsys):
+    import json
+    import shutil
+    from pathlib import Path
+
+    from runtime.cli import main as cli
+
+    for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(var, f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    project = tmp_path / "p.json"
+    shutil.copy(Path(__file__).resolve().parents[2] / "resources" / "templates" / "residual_cnn_digits.json", project)
+    assert cli(["weights", str(project), "--torchvision", "resnet18", "--download"]) == 2
+    assert "resnet18-f37072fd.pth" in capsys.readouterr().err
+    assert "pretrained" not in json.loads(project.read_text())["meta"]  # nothing recorded
+    assert cli(["weights", str(project), "--torchvision", "resnet18:IMAGENET1K_V1"]) == 0
+    out = capsys.readouterr().out
+    assert "when training starts" in out and str(tmp_path / "torch" / "hub" / "checkpoints") in out
+    assert json.loads(project.read_text())["meta"]["pretrained"] == [
+        {"target": None, "source": {"kind": "torchvision", "model": "resnet18", "weights": "IMAGENET1K_V1"}}]
