@@ -214,3 +214,16 @@ def test_netcanvas_weights_records_torchvision_weights_and_offline_download_says
     assert "when training starts" in out and str(tmp_path / "torch" / "hub" / "checkpoints") in out
     assert json.loads(project.read_text())["meta"]["pretrained"] == [
         {"target": None, "source": {"kind": "torchvision", "model": "resnet18", "weights": "IMAGENET1K_V1"}}]
+
+
+def test_a_cached_torchvision_file_that_is_not_the_real_one_is_refused_not_loaded(tmp_path, monkeypatch, capsys):
+    from runtime.cli import main as cli
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    cache = tmp_path / "torch" / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    (cache / "resnet18-f37072fd.pth").write_bytes(b"not the weights")  # e.g. put there by hand, or cut short
+    assert cli(["import", "resnet18", str(tmp_path / "r18.json"), "--pretrained"]) == 2
+    err = capsys.readouterr().err
+    assert str(cache / "resnet18-f37072fd.pth") in err and "remove it" in err
+    assert not (tmp_path / "r18.json").exists()
