@@ -7,10 +7,10 @@ from pathlib import Path
 
 import threading
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QVBoxLayout,
-                               QWidget)
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressDialog, QPushButton, QRadioButton,
+                               QVBoxLayout, QWidget)
 
 # The models the import is tested with; any other torchvision classification name can be typed.
 SUGGESTED = ("resnet18", "resnet50", "vgg11", "vgg16", "mobilenet_v3_small", "efficientnet_b0")
@@ -165,6 +165,33 @@ class ImportDialog(QDialog):
             self.error.setText(str(exc))
             return
         self.accept()
+
+
+class DownloadProgress(QProgressDialog):
+    """The download of an import's pretrained weights: bytes so far, then the import itself; Cancel stops it."""
+
+    def __init__(self, request: ImportRequest, parent=None):
+        super().__init__(f"Getting torchvision's {request.source} weights ({request.pretrained}) …", "Cancel", 0, 0,
+                         parent)
+        self.source = request.source
+        self.setWindowTitle("Pretrained weights")
+        self.setWindowModality(Qt.WindowModal)
+        self.setMinimumDuration(0)
+        self.setAutoClose(False)
+        self.setAutoReset(False)
+
+    @Slot(int, int)
+    def on_progress(self, done: int, total: int) -> None:
+        if total <= 0:
+            self.setLabelText(f"Downloading {self.source} weights: {done / 1e6:.1f} MB")
+            return
+        self.setMaximum(1000)
+        self.setValue(min(1000, int(1000 * done / total)))
+        if done >= total:  # downloaded (or found in the cache): the import itself takes a few seconds
+            self.setLabelText(f"Importing {self.source} with its pretrained weights …")
+            self.setCancelButton(None)
+        else:
+            self.setLabelText(f"Downloading {self.source} weights: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
 
 
 class ImportJob(QThread):

@@ -34,8 +34,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QEvent, QMimeData, QPointF, QSignalBlocker, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
-                               QMenu, QMessageBox, QProgressDialog, QStackedWidget, QTabBar, QUndoView, QVBoxLayout,
-                               QWidget)
+                               QMenu, QMessageBox, QStackedWidget, QTabBar, QUndoView, QVBoxLayout, QWidget)
 
 from app.canvas.clipboard import GRAPH_MIME, copy_nodes, paste_command
 from graph_builder.layout import layered_positions
@@ -144,7 +143,7 @@ class MainWindow(QMainWindow):
         self._paste_count = 0
         self._warmup: _Warmup | None = None
         self._import_job = None  # app.import_dialog.ImportJob while an import runs
-        self.import_progress: QProgressDialog | None = None  # the weights download of the latest import
+        self.import_progress = None  # app.import_dialog.DownloadProgress of the latest import's weights
         from app.pretrained_weights import PretrainedWeights
 
         self.pretrained = PretrainedWeights(self, self)  # Network ▸ Load Pretrained Weights…
@@ -912,7 +911,7 @@ class MainWindow(QMainWindow):
         job = ImportJob(request, self)
         job.succeeded.connect(self._on_import_succeeded)
         job.failed.connect(lambda message: self.show_error("Cannot import", message))
-        job.cancelled.connect(lambda message: self.status_message(message, 12000))
+        job.cancelled.connect(self._on_import_cancelled)
         self._import_job = job
         self.status_message(f"Importing {request.source} …", 0)
         if request.pretrained:
@@ -920,32 +919,19 @@ class MainWindow(QMainWindow):
         job.start()
         return job
 
-    def _download_progress(self, job, request) -> QProgressDialog:
+    def _download_progress(self, job, request) -> "DownloadProgress":
         """A window-modal progress dialog for the weights download; Cancel stops it (the event loop keeps running)."""
-        dialog = QProgressDialog(f"Downloading torchvision's {request.source} weights ({request.pretrained}) …",
-                                 "Cancel", 0, 0, self)
-        dialog.setWindowTitle("Pretrained weights")
-        dialog.setWindowModality(Qt.WindowModal)
-        dialog.setMinimumDuration(0)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
+        from app.import_dialog import DownloadProgress
 
-        def on_progress(done: int, total: int) -> None:
-            if total > 0:
-                dialog.setMaximum(1000)
-                dialog.setValue(min(1000, int(1000 * done / total)))
-                dialog.setLabelText(f"Downloading {request.source} weights: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
-                if done >= total:
-                    dialog.setLabelText(f"Importing {request.source} with its pretrained weights …")
-                    dialog.setCancelButton(None)
-            else:
-                dialog.setLabelText(f"Downloading {request.source} weights: {done / 1e6:.1f} MB")
-
-        job.progress.connect(on_progress)
+        dialog = DownloadProgress(request, self)
+        job.progress.connect(dialog.on_progress)  # a QObject slot: queued onto the GUI thread
         dialog.canceled.connect(job.cancel)
         job.finished.connect(dialog.close)
         dialog.show()
         return dialog
+
+    def _on_import_cancelled(self, message: str) -> None:
+        self.status_message(message, 12000)
 
     def _on_import_succeeded(self, report) -> None:
         if self.open_project(report.project_path):

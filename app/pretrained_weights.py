@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from graph_builder.project import Project, project_from_dict
@@ -105,8 +105,8 @@ class PretrainedWeights(QObject):
                 return None
         source = {"kind": "file", "path": self._recorded(path)}
         job = FitJob(self.host.project.to_dict(), self.host.path, source, target, self)
-        job.fitted.connect(lambda summary: self._on_fitted(target, source, summary))
-        job.failed.connect(lambda message: self.host.show_error("Cannot use these weights", message))
+        job.fitted.connect(self._on_fitted)  # QObject slots: queued onto the GUI thread
+        job.failed.connect(self._on_failed)
         self.job = job
         self.host.status_message(f"Checking {Path(path).name} against {'block ' + target if target else 'the network'} …",
                                  0)
@@ -123,7 +123,13 @@ class PretrainedWeights(QObject):
                 pass
         return str(p)
 
-    def _on_fitted(self, target: str | None, source: dict, summary: str) -> None:
+    @Slot(str)
+    def _on_fitted(self, summary: str) -> None:
+        target, source = self.job.target, self.job.source
         if self.host.editor.push_on(self.host.project, SetWeightSource(target, source)):
             self.host.status_message(summary, 12000)
             self.recorded.emit(target)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.host.show_error("Cannot use these weights", message)

@@ -119,6 +119,9 @@ def download(url: str, folder: str | os.PathLike | None = None, *, sha256: str |
         except ChecksumError as exc:
             raise ChecksumError(f"{exc}; the cached file {target} is damaged or another file: remove it and "
                                 "try again") from None
+        if progress:
+            size = target.stat().st_size
+            progress(size, size)  # already here: done at once
         return target
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -164,7 +167,8 @@ def _fetch(url: str, part: Path, progress: Progress | None, cancelled: Callable[
     request = urllib.request.Request(url, headers={"User-Agent": "netcanvas", "Accept-Encoding": "identity"})
     if have:
         request.add_header("Range", f"bytes={have}-")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    opener = urllib.request.build_opener()  # reads the proxy settings now (urlopen keeps the first ones for ever)
+    with opener.open(request, timeout=timeout) as response:
         partial = response.status == 206
         if have and not partial:  # the server ignores Range: start again
             have = 0
