@@ -148,6 +148,10 @@ def download(url: str, folder: str | os.PathLike | None = None, *, sha256: str |
                                 + offline_advice(url, target)) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
+            if 0 < attempt < retries:  # the server went away after part of the file came: try again
+                attempt += 1
+                time.sleep(backoff * attempt)
+                continue
             raise DownloadOfflineError(f"cannot reach {url} ({reason}); this machine seems to be offline. "
                                        + offline_advice(url, target)) from None
     try:
@@ -177,24 +181,38 @@ def _fetch(url: str, part: Path, progress: Progress | None, cancelled: Callable[
         done = have
         if progress:
             progress(done, total)
-        with open(part, "ab" if partial else "wb") as out:
-            try:
-                while True:
-                    if cancelled is not None and cancelled():
-                        raise DownloadCancelled(f"the download of {url} was cancelled; {done:,} bytes are kept in "
-                                                f"{part} and the next try resumes them")
+        try:
+            out = open(part, "ab" if partial else "wb")
+        except OSError as exc:
+            raise DownloadError(f"cannot write {part} ({exc.strerror or exc}); set TORCH_HOME to a folder you can "
+                                "write") from None
+        with out:
+            while True:
+                if cancelled is not None and cancelled():
+                    raise DownloadCancelled(f"the download of {url} was cancelled; {done:,} bytes are kept in "
+                                            f"{part} and the next try resumes them")
+                try:
                     block = response.read(CHUNK)
-                    if not block:
-                        break
+                except (http.client.IncompleteRead, ConnectionError, socket.timeout, TimeoutError) as exc:
+                    raise _Cut(f"{done:,} of {total or '?'} bytes, {type(exc).__name__}") from None
+                if not block:
+                    break
+                try:
                     out.write(block)
-                    done += len(block)
-                    if progress:
-                        progress(done, total)
-            except (http.client.IncompleteRead, ConnectionError, socket.timeout, TimeoutError) as exc:
-                raise _Cut(f"{done:,} of {total or '?'} bytes, {type(exc).__name__}") from None
-            finally:
+                    if len(block) and done // (1 << 24) != (done + len(block)) // (1 << 24):
+                        out.flush()  # every 16 MiB on disk: a cut loses little
+                except OSError as exc:
+                    raise DownloadError(f"cannot write {part} ({exc.strerror or exc}); free some space or set "
+                                        "TORCH_HOME to another folder") from None
+                done += len(block)
+                if progress:
+                    progress(done, total)
+            try:
                 out.flush()
                 os.fsync(out.fileno())
+            except OSError as exc:
+                raise DownloadError(f"cannot write {part} ({exc.strerror or exc}); free some space or set "
+                                    "TORCH_HOME to another folder") from None
     if total is not None and done < total:
         raise _Cut(f"{done:,} of {total:,} bytes")
 

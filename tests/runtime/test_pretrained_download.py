@@ -227,3 +227,13 @@ def test_a_cached_torchvision_file_that_is_not_the_real_one_is_refused_not_loade
     err = capsys.readouterr().err
     assert str(cache / "resnet18-f37072fd.pth") in err and "remove it" in err
     assert not (tmp_path / "r18.json").exists()
+
+
+def test_a_full_disk_says_so_not_offline(small_disk):
+    if not small_disk.real:
+        pytest.skip("needs a real small file system (root and mount)")
+    big = os.urandom(6 * 2**20)  # more than the 4 MiB disk
+    with _Server(payload=big) as server:
+        with pytest.raises(Exception) as info:
+            download(server.url("big.bin"), small_disk.folder / "cache", retries=0, backoff=0)
+    assert "cannot write" in str(info.value) and "offline" not in str(info.value)
