@@ -280,6 +280,11 @@ def resnet18_features() -> Networks:
     head = g.add_node("Linear", name="head", params={"out_features": 10})
     g.connect(feeds.src, head.id)
     g.connect(head.id, out)
+    try:  # feature extraction: everything but the new head frozen, where this build has freezing
+        from graph_builder.graph import SetFrozen
+    except ImportError:  # Node.frozen comes with the transfer-learning mechanics; until then all of it trains
+        return networks
+    g.apply(SetFrozen(tuple(n.id for n in g.nodes.values() if n.id != head.id), True))
     return networks
 
 
