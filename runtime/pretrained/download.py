@@ -138,7 +138,7 @@ def download(url: str, folder: str | os.PathLike | None = None, *, sha256: str |
             attempt += 1
             if attempt > retries:
                 raise DownloadError(f"the download of {url} was cut {attempt} times ({exc}); the partial file "
-                                    f"{part.name} is kept and the next try resumes it. "
+                                    f"{part.name} is kept and the next try resumes it; or "
                                     + offline_advice(url, target)) from None
             time.sleep(backoff * attempt)
         except urllib.error.HTTPError as exc:
@@ -152,7 +152,7 @@ def download(url: str, folder: str | os.PathLike | None = None, *, sha256: str |
                 attempt += 1
                 time.sleep(backoff * attempt)
                 continue
-            raise DownloadOfflineError(f"cannot reach {url} ({reason}); this machine seems to be offline. "
+            raise DownloadOfflineError(f"cannot reach {url} ({reason}); this machine seems to be offline: "
                                        + offline_advice(url, target)) from None
     try:
         check_file(part, sha256, url)
