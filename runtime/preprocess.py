@@ -114,6 +114,8 @@ class Preprocessing:
                      "mean": self.mean.reshape(-1).tolist(), "std": self.std.reshape(-1).tolist(),
                      "shape": list(self.mean.shape), "applied": "inside the model, (x - mean) / std"}),
                  "netcanvas_version": netcanvas}
+        if self.adapter is not None:  # resizing and channels happen before the model (runtime.data.adapter)
+            props["input_adapter"] = self.adapter.describe()
         if self.dataset:
             props["dataset"] = self.dataset
         if self.run:

@@ -133,6 +133,7 @@ def test_a_run_records_the_adapter_and_adapts_raw_inputs_for_prediction(tmp_path
         assert np.abs(adapted - sample).max(axis=(1, 2, 3)).min() < 1e-6
     text = prep.describe_input()
     assert "resized to 16x16" in text and "grey repeated to 3 channels" in text and "backbone's mean" in text
+    assert prep.metadata()["input_adapter"].startswith("resized to 16x16 (bilinear), grey repeated to 3 channels")
 
 
 def test_the_exported_training_script_adapts_and_normalises_exactly_as_the_app(tmp_path):
@@ -173,3 +174,34 @@ def test_the_exported_model_says_how_its_inputs_were_adapted():
     text = run_source(project.graph, prep).text
     line = next(li for li in text.splitlines() if li.startswith("# Inputs:"))
     assert "resized to 16x16" in line and "grey repeated to 3 channels" in line and "ImageNet" in line
+
+
+def test_predict_on_raw_digits_adapts_them_as_training_did_and_matches_the_runs_accuracy(tmp_path, capsys):
+    from graph_builder import load_project, save_project
+    from runtime.cli import main
+    from runtime.data import dataset_config, get_dataset
+    from runtime.data.splits import split_indices
+
+    path = tmp_path / "adapted.json"
+    assert main(["new", "--template", "mlp_digits", str(path)]) == 0
+    project = load_project(path)
+    project.dataset.update({"input_height": 12, "input_width": 12, "input_gray_to_rgb": True,
+                            "input_normalization": "imagenet"})
+    (inp,) = project.graph.inputs()
+    project.graph.set_param(inp.id, "shape", (3, 12, 12))
+    save_project(project, path)
+    run = tmp_path / "run"
+    assert main(["train", str(path), "--epochs", "8", "--out", str(run), "--device", "cpu"]) == 0
+    events = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    accuracy = next(e for e in events if e["type"] == "finished")["test"]["accuracy"]
+    config = dataset_config(project.dataset)
+    raw = get_dataset("digits").load(config)  # raw (N, 1, 8, 8) digits, 0..16: not adapted
+    _, _, test = split_indices(raw.y, len(raw.x), config["val_fraction"], config["test_fraction"],
+                               config["split_seed"])
+    np.savez(tmp_path / "raw.npz", x=raw.x[test])
+    capsys.readouterr()
+    assert main(["predict", str(path), "--run", str(run), str(tmp_path / "raw.npz"), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    predicted = np.array([int(r["class"]) for r in rows])
+    assert accuracy > 0.8
+    assert abs(float((predicted == raw.y[test]).mean()) - accuracy) < 0.01
