@@ -60,7 +60,7 @@ class InputAdapter:
         return self.size is not None or self.gray_to_rgb or self.mean is not None
 
     @classmethod
-    def from_dataset(cls, dataset: Mapping | None, path: str = "$.dataset") -> "InputAdapter":
+    def from_dataset(cls, dataset: Mapping | None, path: str = "$.dataset") -> InputAdapter:
         """The adapter a dataset section asks for; AdapterError naming the setting when it is malformed."""
         d = dataset or {}
         height, width = d.get("input_height"), d.get("input_width")

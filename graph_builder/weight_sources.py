@@ -69,7 +69,7 @@ class SetWeightSource:
             return f"Remove pretrained weights of {where}"
         return f"Load pretrained weights into {where}"
 
-    def apply(self, project: Any) -> "SetWeightSource":
+    def apply(self, project: Any) -> SetWeightSource:
         target = self.target or None
         if target is not None:
             try:

@@ -23,7 +23,6 @@ import hashlib
 import http.client
 import os
 import re
-import socket
 import sys
 import time
 import urllib.error
@@ -193,7 +192,7 @@ def _fetch(url: str, part: Path, progress: Progress | None, cancelled: Callable[
                                             f"{part} and the next try resumes them")
                 try:
                     block = response.read(CHUNK)
-                except (http.client.IncompleteRead, ConnectionError, socket.timeout, TimeoutError) as exc:
+                except (http.client.IncompleteRead, ConnectionError, TimeoutError) as exc:
                     raise _Cut(f"{done:,} of {total or '?'} bytes, {type(exc).__name__}") from None
                 if not block:
                     break

@@ -11,8 +11,7 @@ import threading
 
 import pytest
 
-from runtime.pretrained.download import (ChecksumError, DownloadCancelled, DownloadOfflineError, TextProgress,
-                                         download)
+from runtime.pretrained.download import ChecksumError, DownloadCancelled, DownloadOfflineError, TextProgress, download
 
 PAYLOAD = os.urandom(300_000)
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
@@ -27,7 +26,7 @@ class _Server:
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's name
+            def do_GET(self):
                 owner.requests.append(self.headers.get("Range"))
                 start = 0
                 rng = self.headers.get("Range")
@@ -233,7 +232,6 @@ def test_a_full_disk_says_so_not_offline(small_disk):
     if not small_disk.real:
         pytest.skip("needs a real small file system (root and mount)")
     big = os.urandom(6 * 2**20)  # more than the 4 MiB disk
-    with _Server(payload=big) as server:
-        with pytest.raises(Exception) as info:
-            download(server.url("big.bin"), small_disk.folder / "cache", retries=0, backoff=0)
+    with _Server(payload=big) as server, pytest.raises(Exception) as info:
+        download(server.url("big.bin"), small_disk.folder / "cache", retries=0, backoff=0)
     assert "cannot write" in str(info.value) and "offline" not in str(info.value)
