@@ -27,7 +27,13 @@ from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
 
 
 def register(sub) -> None:
-    p = sub.add_parser("weights", help="set where a network's (or a block's) pretrained starting weights come from")
+    p = sub.add_parser(
+        "weights", help="set where a network's (or a block's) pretrained starting weights come from",
+        description="Record the starting weights of the main network (or of one block node, --block) in the "
+                    "project; training loads them first. Files are matched by layer names and shapes: a new head "
+                    "keeps its initial values, a misfit is refused naming the layer and both shapes. Without an "
+                    "option, lists the recorded sources. Exit codes: 0 recorded, 1 the weights do not fit, 2 a "
+                    "file could not be read or downloaded.")
     p.add_argument("file", help="the .json project file")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--from", dest="path", metavar="PATH",
