@@ -47,6 +47,7 @@ class Preprocessing:
     loss: str | None = None
     run: str | None = None
     adapter: object | None = None  # graph_builder.input_adapter.InputAdapter of the run's dataset, when active
+    raw_image_size: int | None = None  # an image folder's image_size: files were read at this size, then adapted
 
     def adapt(self, x: np.ndarray) -> np.ndarray:
         """Raw images (N, C, H, W) of the dataset's own size through the run's input adapter (resize, channels).
@@ -145,9 +146,12 @@ def read_preprocessing(run: str | os.PathLike) -> Preprocessing:
         mean = np.asarray(norm["mean"], dtype=np.float32).reshape(broadcast)
         std = np.asarray(norm["std"], dtype=np.float32).reshape(broadcast)
     dtype = resolved.get("dtype") or "float32"
-    adapter = None
+    adapter = raw_size = None
     section = (config.get("project") or {}).get("dataset")
     if isinstance(section, dict):
+        if section.get("name") == "image_folder":
+            size = section.get("image_size", 32)
+            raw_size = size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else None
         from graph_builder.input_adapter import AdapterError, InputAdapter
 
         try:
@@ -156,7 +160,8 @@ def read_preprocessing(run: str | os.PathLike) -> Preprocessing:
             adapter = None  # the run trained, so its settings were valid then; a later format reads as none
         adapter = adapter if adapter is not None and adapter.active else None
     return Preprocessing(resolved.get("task", "classification"), tuple(str(c) for c in resolved.get("classes", ())),
-                         shape, dtype, dataset, image, mean, std, resolved.get("loss"), run.name, adapter)
+                         shape, dtype, dataset, image, mean, std, resolved.get("loss"), run.name, adapter,
+                         raw_size if adapter is not None else None)
 
 
 # ---------------------------------------------------------------- the exported source

@@ -205,3 +205,48 @@ def test_predict_on_raw_digits_adapts_them_as_training_did_and_matches_the_runs_
     predicted = np.array([int(r["class"]) for r in rows])
     assert accuracy > 0.8
     assert abs(float((predicted == raw.y[test]).mean()) - accuracy) < 0.01
+
+
+def test_predict_on_image_files_reads_them_as_the_image_folder_was_then_adapts_them(tmp_path, capsys):
+    from graph_builder import load_project, save_project
+    from runtime.cli import main
+    from runtime.data import dataset_config
+    from runtime.data.splits import split_indices
+
+    folder = Path(__file__).resolve().parents[2] / "resources" / "templates" / "digits_images"
+    path = tmp_path / "folder.json"
+    assert main(["new", "--template", "mlp_digits", str(path)]) == 0
+    project = load_project(path)
+    project.dataset.replace({"name": "image_folder", "path": str(folder), "image_size": 8, "input_height": 12,
+                             "input_width": 12, "input_gray_to_rgb": True, "input_normalization": "imagenet"})
+    (inp,) = project.graph.inputs()
+    project.graph.set_param(inp.id, "shape", (3, 12, 12))
+    save_project(project, path)
+    run = tmp_path / "run"
+    assert main(["train", str(path), "--epochs", "15", "--out", str(run), "--device", "cpu"]) == 0
+    events = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    accuracy = next(e for e in events if e["type"] == "finished")["test"]["accuracy"]
+    files = [(f, label) for label, d in enumerate(sorted(p for p in folder.iterdir() if p.is_dir()))
+             for f in sorted(d.glob("*.png"))]  # as load_image_folder lists them
+    config = dataset_config(project.dataset)
+    labels = np.array([label for _, label in files])
+    _, _, test = split_indices(labels, len(files), config["val_fraction"], config["test_fraction"],
+                               config["split_seed"])
+    capsys.readouterr()
+    assert main(["predict", str(path), "--run", str(run), *[str(files[i][0]) for i in test], "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    predicted = np.array([int(r["class"]) for r in rows])
+    assert accuracy > 0.7
+    assert abs(float((predicted == labels[test]).mean()) - accuracy) < 1e-6  # the same images, the same answers
+    # and the same numbers: the run's model on the test split exactly as training adapted it
+    import torch
+
+    from runtime.preprocess import build_run_module, read_preprocessing
+
+    prep = read_preprocessing(run)
+    adapted = load_splits({**project.dataset, "input_normalization": "none", "normalize": False})["test"][0]
+    model = build_run_module(project.graph, prep, run / "best.safetensors")
+    with torch.no_grad():
+        expected = prep.probabilities(model(torch.from_numpy(np.array(adapted))).numpy())
+    got = np.array([[r["probabilities"][c] for c in prep.classes] for r in rows])
+    assert np.allclose(got, expected, atol=1e-5)
