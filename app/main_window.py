@@ -143,6 +143,10 @@ class MainWindow(QMainWindow):
         self._paste_count = 0
         self._warmup: _Warmup | None = None
         self._import_job = None  # app.import_dialog.ImportJob while an import runs
+        self.import_progress = None  # app.import_dialog.DownloadProgress of the latest import's weights
+        from app.pretrained_weights import PretrainedWeights
+
+        self.pretrained = PretrainedWeights(self, self)  # Network ▸ Load Pretrained Weights…
         self._graph: Graph | None = None
 
         self.editor = Editor(self.project.graph, self)
@@ -311,6 +315,12 @@ class MainWindow(QMainWindow):
              None, False),
             ("&Network", None, None, None, None, False),
             ("&Network", "&Open Block's Network", [], self.open_selected_block, None, False),
+            ("&Network", None, None, None, None, False),
+            ("&Network", "Load &Pretrained Weights…", [], lambda: self.pretrained.load_into_network(), None, False),
+            ("&Network", "Load Pretrained Weights into &Block…", [], lambda: self.pretrained.load_into_block(),
+             None, False),
+            ("&Network", "Remo&ve Pretrained Weights", [], self.pretrained.remove, None, False),
+            ("&Network", None, None, None, None, False),
             ("&Network", "&Back to Main Network", ["Alt+Home"], lambda: self.show_network(self.project.networks.main),
              None, False),
             ("&View", "&Fit to View", ["F", "Ctrl+0"], self.view.fit_all, "fit", True),
@@ -746,6 +756,17 @@ class MainWindow(QMainWindow):
         else:
             self.status_message("Select a block to open its network")
 
+    def selected_block(self) -> str | None:
+        """The name of the one selected block of the main network, or None."""
+        if self.editor.graph is not self.project.graph:
+            return None
+        blocks = [n for n in self.scene.selected_node_ids() if self.editor.graph.nodes[n].type_id == "Block"]
+        return self.editor.graph.nodes[blocks[0]].name if len(blocks) == 1 else None
+
+    def weights_folder(self) -> str:
+        """Where a weights file dialog starts: the project's folder, else the last one used."""
+        return str(self.path.parent) if self.path else self._last_folder()
+
     def _on_node_double_clicked(self, node_id: str) -> None:
         node = self.editor.graph.nodes.get(node_id)
         if node is not None and node.type_id == "Block":
@@ -840,8 +861,10 @@ class MainWindow(QMainWindow):
         """Open the template at `path` as a new, unsaved project."""
         if not self.maybe_discard():
             return
+        from runtime.commands.templates import template_project
+
         try:
-            project = load_project(path)
+            project = template_project(path)  # bundled data found beside the template
         except GraphBuilderError as exc:
             self.show_error("Cannot use this template", str(exc))
             return
@@ -888,10 +911,27 @@ class MainWindow(QMainWindow):
         job = ImportJob(request, self)
         job.succeeded.connect(self._on_import_succeeded)
         job.failed.connect(lambda message: self.show_error("Cannot import", message))
+        job.cancelled.connect(self._on_import_cancelled)
         self._import_job = job
         self.status_message(f"Importing {request.source} …", 0)
+        if request.pretrained:
+            self.import_progress = self._download_progress(job, request)
         job.start()
         return job
+
+    def _download_progress(self, job, request) -> "DownloadProgress":
+        """A window-modal progress dialog for the weights download; Cancel stops it (the event loop keeps running)."""
+        from app.import_dialog import DownloadProgress
+
+        dialog = DownloadProgress(request, self)
+        job.progress.connect(dialog.on_progress)  # a QObject slot: queued onto the GUI thread
+        dialog.canceled.connect(job.cancel)
+        job.finished.connect(dialog.close)
+        dialog.show()
+        return dialog
+
+    def _on_import_cancelled(self, message: str) -> None:
+        self.status_message(message, 12000)
 
     def _on_import_succeeded(self, report) -> None:
         if self.open_project(report.project_path):

@@ -77,6 +77,22 @@ DATASET_FIELDS = (
                 "pixels and crop back at a random offset.", min=0, max=64),
     _row("augment_noise", "float", 0.0, "input noise", "Add Gaussian noise of this standard deviation "
                 "to training inputs.", min=0.0, max=10.0),
+    # the input adapter (graph_builder.input_adapter): what a pretrained backbone expects of its images
+    _row("input_height", "int", None, "resize to height", "Resize images to this height (and the width below) "
+                "before the network sees them (empty: as loaded).", optional=True, min=4, max=1024),
+    _row("input_width", "int", None, "resize to width", "Resize images to this width (and the height above) "
+                "before the network sees them (empty: as loaded).", optional=True, min=4, max=1024),
+    _row("input_gray_to_rgb", "bool", False, "grey to 3 channels", "Repeat a grey image's channel three times, "
+                "as ImageNet backbones expect (3-channel images stay as they are)."),
+    _row("input_normalization", "choice", "none", "backbone normalisation", "Normalise pixels (scaled to 0–1) "
+                "with a backbone's mean and std: imagenet for torchvision's pretrained models, or custom. Replaces "
+                "'normalise' when set.", ("none", "imagenet", "custom")),
+    _row("input_mean", "str", None, "mean", "Per-channel mean of 0–1 pixels: one value or three "
+                "(0.485, 0.456, 0.406).", optional=True, max_length=200,
+                visible_when={"input_normalization": ("custom",)}),
+    _row("input_std", "str", None, "std", "Per-channel standard deviation of 0–1 pixels: one value or three "
+                "(0.229, 0.224, 0.225).", optional=True, max_length=200,
+                visible_when={"input_normalization": ("custom",)}),
 )
 
 TASKS = ("auto", "classification", "regression", "reconstruction")
@@ -204,6 +220,12 @@ def validate_dataset_section(data: Any, path: str = "$.dataset", fill_defaults: 
     if d["name"] in FILE_DATASETS and not d["path"]:
         raise SettingsError(f"the {d['name']} dataset reads your files: set path to the "
                             f"{'file' if d['name'] in ('csv', 'npz') else 'folder'}", f"{path}.path")
+    from graph_builder.input_adapter import AdapterError, InputAdapter
+
+    try:
+        InputAdapter.from_dataset(d, path)
+    except AdapterError as exc:
+        raise SettingsError(exc.message, exc.path) from None
     return d if fill_defaults else _given(data, d)
 
 

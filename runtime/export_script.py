@@ -26,7 +26,7 @@ from graph_builder.files import atomic_path, write_atomic
 from graph_builder.project import Project
 from runtime import compiler, metrics, objectives
 from runtime.codegen import generate_source
-from runtime.data import augment, dataset_config, get_dataset, splits, synthetic
+from runtime.data import adapter, augment, dataset_config, get_dataset, load_splits, splits, synthetic
 from runtime.errors import NetCanvasRuntimeError
 
 
@@ -137,6 +137,18 @@ def _data_source(d: dict, data_file: str | None) -> str:
             f"        return (f[\"x\"], f[\"y\"], x_test, y_test, str(f[\"task\"]), classes, bool(f[\"image\"]))\n")
 
 
+def _adapter_settings(d: dict) -> dict:
+    """The input adapter of dataset `d` as the script's plain values (channels after the adapter)."""
+    from runtime.data.adapter import adapter_of, script_settings
+    from runtime.preprocess import PIXEL_MAX
+
+    a = adapter_of(d)
+    if not a.active:
+        return {"size": None, "gray_to_rgb": False, "mean": None, "std": None}
+    shape = load_splits(d).input_shape
+    return script_settings(d, shape[0] if len(shape) == 3 else None, PIXEL_MAX.get(d["name"], 1.0))
+
+
 def _write_data_file(d: dict, path: Path) -> None:
     raw = get_dataset(d["name"]).load(d)
     arrays = {"x": raw.x, "y": raw.y, "task": np.array(raw.task), "classes": np.array(list(raw.classes), dtype=str),
@@ -172,6 +184,7 @@ def export_training_script(project: Project, path: str | os.PathLike) -> Path:
         _engine_source(),
         "\n\n# ---------------------------------------------------------------- settings\n\n",
         f"DATASET = {d!r}\n",
+        f"ADAPTER = {_adapter_settings(d)!r}  # the input adapter: resize, grey to RGB, a backbone's mean/std\n",
         f"TRAINING = {t!r}\n",
         f"NOISE_SHAPE = {_noise_shape(project, t)!r}  # a GAN generator's Input, without the batch\n",
         "\n\n# ---------------------------------------------------------------- data\n\n",
@@ -180,6 +193,8 @@ def export_training_script(project: Project, path: str | os.PathLike) -> Path:
         _function_source(splits.split_indices),
         "\n\n",
         _function_source(splits.feature_stats),
+        "\n\n",
+        _function_source(adapter.adapt_pixels).replace("chunk=CHUNK", f"chunk={adapter.CHUNK}"),
         "\n\n",
         _function_source(augment.Augmentation),
         BODY,
@@ -224,6 +239,9 @@ BODY = '''
 def prepare_data(device):
     """Split (stratified, seeded) and normalise exactly as the app does; tensors on the device."""
     x, y, x_test, y_test, task, classes, image = load_data()
+    if ADAPTER["size"] or ADAPTER["gray_to_rgb"]:
+        x = adapt_pixels(x, ADAPTER["size"], ADAPTER["gray_to_rgb"])
+        x_test = adapt_pixels(x_test, ADAPTER["size"], ADAPTER["gray_to_rgb"]) if x_test is not None else None
     classification = task == "classification"
     if x_test is not None:
         train, val, _ = split_indices(y if classification else None, len(x), DATASET["val_fraction"], 0.0,
@@ -233,7 +251,11 @@ def prepare_data(device):
         train, val, test = split_indices(y if classification else None, len(x), DATASET["val_fraction"],
                                          DATASET["test_fraction"], DATASET["split_seed"])
         parts = {"train": (x[train], y[train]), "val": (x[val], y[val]), "test": (x[test], y[test])}
-    if DATASET["normalize"] and x.dtype.kind == "f":
+    if ADAPTER["mean"] is not None:  # the backbone's normalisation replaces the split's statistics
+        mean = np.asarray(ADAPTER["mean"], np.float32).reshape(-1, 1, 1)
+        std = np.asarray(ADAPTER["std"], np.float32).reshape(-1, 1, 1)
+        parts = {k: (((a - mean) / std).astype(np.float32), b) for k, (a, b) in parts.items()}
+    elif DATASET["normalize"] and x.dtype.kind == "f":
         mean, std = feature_stats(parts["train"][0], image)
         parts = {k: (((a - mean) / std).astype(np.float32), b) for k, (a, b) in parts.items()}
     target_dtype = torch.long if classification else torch.float32

@@ -126,6 +126,7 @@ def _build_splits(config: dict) -> Splits:
     raw = entry.load(config)
     classification = raw.task == "classification"
     val_f, test_f, seed = config["val_fraction"], config["test_fraction"], config["split_seed"]
+    raw, adapter = _adapted(raw, config, entry)  # the input adapter: resize, channels (graph_builder.input_adapter)
     if raw.x_test is not None:  # the source ships its own test set: split validation off the training part
         train, val, _ = split_indices(raw.y if classification else None, len(raw.x), val_f, 0.0, seed)
         parts = {"train": (raw.x[train], raw.y[train]), "val": (raw.x[val], raw.y[val]),
@@ -138,14 +139,52 @@ def _build_splits(config: dict) -> Splits:
         raise DatasetSettingError(f"no samples are left for training ({len(raw.x)} in all, validation "
                                   f"{val_f:g}, test {test_f:g}); lower the validation and test fractions")
     mean = std = None
-    if config["normalize"] and raw.dtype == "float32":
+    backbone = _backbone_stats(adapter, raw, entry)
+    if backbone is not None:  # the backbone's normalisation replaces the split's own statistics
+        mean, std = backbone
+        parts = {k: (((x - mean) / std).astype(np.float32), y) for k, (x, y) in parts.items()}
+    elif config["normalize"] and raw.dtype == "float32":
         mean, std = feature_stats(parts["train"][0], raw.image)
         parts = {k: (((x - mean) / std).astype(np.float32), y) for k, (x, y) in parts.items()}
     for x, y in parts.values():
         x.flags.writeable = False  # shared through the cache
         y.flags.writeable = False
-    info = {"source": entry.source, "path": config.get("path"), "description": entry.description}
+    info = {"source": entry.source, "path": config.get("path"), "description": entry.description,
+            "adapter": adapter.describe()}
     return Splits(entry.name, entry.title, raw.task, raw.classes, raw.image, parts, mean, std, info)
+
+
+def _adapted(raw: RawData, config: dict, entry: DatasetEntry):
+    """`raw` through the dataset's input adapter (resized, three channels), and the adapter."""
+    from graph_builder.input_adapter import AdapterError
+
+    from runtime.data.adapter import adapt_images, adapter_of
+
+    adapter = adapter_of(config)
+    if not adapter.active:
+        return raw, adapter
+    label = f"the {entry.title} data"
+    if not raw.image:
+        raise DatasetSettingError(f"the input adapter works on images (C, H, W), but {label} are samples of shape "
+                                  f"{raw.input_shape}; clear the adapter settings")
+    try:
+        adapter.shape(raw.input_shape, label)  # the channels fit the normalisation, before any work
+    except AdapterError as exc:
+        raise DatasetSettingError(exc.message) from None
+    raw.x = adapt_images(raw.x, adapter, label)
+    if raw.x_test is not None:
+        raw.x_test = adapt_images(raw.x_test, adapter, label)
+    return raw, adapter
+
+
+def _backbone_stats(adapter, raw: RawData, entry: DatasetEntry):
+    """The adapter's backbone normalisation as raw-value (mean, std), or None."""
+    if not adapter.active:
+        return None
+    from runtime.data.adapter import adapter_stats
+    from runtime.preprocess import PIXEL_MAX
+
+    return adapter_stats(adapter, raw.input_shape[0], PIXEL_MAX.get(entry.name, 1.0))
 
 
 def describe_dataset(config: dict | None = None) -> dict:

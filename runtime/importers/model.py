@@ -90,6 +90,7 @@ class ImportedModel:
     source: str
     reference: Callable[..., Any] | None = None  # the original model: inputs -> output tensor
     notes: list[str] = field(default_factory=list)
+    weights_from: str | None = None  # where pretrained weights came from ("torchvision ResNet18_Weights.…")
 
 
 def lay_out(graph: Graph) -> None:

@@ -43,6 +43,18 @@ def register(kind: str) -> Callable[[Resolver], Resolver]:
     return wrap
 
 
+BUILTIN_RESOLVERS = ("runtime.pretrained.files", "runtime.pretrained.torchvision_hub")
+
+
+def register_builtin() -> dict[str, Resolver]:
+    """Import the resolver modules that ship with NetCanvas (they import torch, so not at import time)."""
+    import importlib
+
+    for name in BUILTIN_RESOLVERS:
+        importlib.import_module(name)
+    return RESOLVERS
+
+
 def sources(project: Any) -> list[dict]:
     """The project's `meta["pretrained"]` records (an empty list when it has none)."""
     meta = project.meta if isinstance(getattr(project, "meta", None), dict) else {}
@@ -66,6 +78,8 @@ def load_initial_weights(project: Any, project_path: str | os.PathLike | None, m
         filled.extend(module.state_dict())
     path = Path(project_path) if project_path is not None else None
     own = module.state_dict()
+    if sources(project):
+        register_builtin()
     for record in sources(project):
         kind = record["source"].get("kind")
         if kind not in RESOLVERS:
@@ -82,6 +96,11 @@ def load_initial_weights(project: Any, project_path: str | os.PathLike | None, m
         module.load_state_dict(keyed, strict=False)
         filled.extend(keyed)
     return list(dict.fromkeys(filled))
+
+
+def target_network(project: Any, target: str | None) -> str:
+    """The network a record's target loads into: the main network, or the block node's network."""
+    return _target(project, target)[1]
 
 
 def _target(project: Any, target: str | None) -> tuple[str, str]:
