@@ -97,4 +97,10 @@ def _target(project: Any, target: str | None) -> tuple[str, str]:
                               "remove that weight source or rename the block back") from None
     if node.type_id != "Block":
         raise PretrainedError(f"pretrained weights are set for {target!r}, which is a {node.type_id} layer, not a block")
-    return f"{target}.", node.params["network"]
+    from runtime.freezing import module_attributes  # the block's submodule, which codegen may name apart
+
+    attr = module_attributes(graph)[0].get(node.id, target)
+    return f"{attr}.", node.params["network"]
+
+
+from runtime.pretrained import runs as _runs  # noqa: E402,F401 - registers the "run" source
