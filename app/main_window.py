@@ -179,8 +179,10 @@ class MainWindow(QMainWindow):
         self._state_before_start = QByteArray()
         self.setCentralWidget(self.pages)
         self.view.viewport().installEventFilter(self)
-        self.view.viewport().setContextMenuPolicy(Qt.CustomContextMenu)
-        self.view.viewport().customContextMenuRequested.connect(self._on_canvas_menu)
+        # The view's policy, not the viewport's: QAbstractScrollArea hands the viewport's context-menu
+        # event to the view (its position in viewport coordinates).
+        self.view.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_canvas_menu)
         self.last_canvas_menu: QMenu | None = None
 
         self._menus: dict[str, QMenu] = {}
