@@ -15,6 +15,7 @@ Everything goes through the real command line, in this process (`runtime.cli.mai
      the new classifier trains;
    - fine-tuning: the same start, nothing frozen (`--preset full`); the block learns at the
      learning rate times pretrained_lr_factor (default 0.1);
+   - fine-tuning at full rate: the same with pretrained_lr_factor 1 (optional, --modes);
    averaged over seeds (the seed and the split seed, so each seed draws its own few labels).
 
 Prints a Markdown table of test accuracy (mean ± std over the seeds) and writes results.json.
@@ -42,11 +43,11 @@ from runtime.cli import main as cli  # noqa: E402
 
 TEMPLATE = ROOT / "resources" / "templates" / "lenet_digits.json"
 BACKBONE = ("conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten", "fc1", "relu3")
-MODES = ("scratch", "feature extraction", "fine-tuning")
+MODES = ("scratch", "feature extraction", "fine-tuning", "fine-tuning at full rate")
 
 
 def lenet(classes: str, path: Path, epochs: int, fraction: float = 1.0, seed: int = 0,
-          source_run: Path | None = None) -> Path:
+          source_run: Path | None = None, pretrained_lr_factor: float | None = None) -> Path:
     """The template with its backbone as block Features and a 5-way head, on `classes`."""
     project = load_project(TEMPLATE)
     g = project.graph
@@ -55,6 +56,8 @@ def lenet(classes: str, path: Path, epochs: int, fraction: float = 1.0, seed: in
     g.set_param(g.node_by_name("classifier").id, "out_features", 5)
     project.dataset.update({"classes": classes, "train_fraction": fraction, "split_seed": seed})
     project.training.update({"epochs": epochs, "seed": seed, "device": "cpu", "stop_on_divergence": False})
+    if pretrained_lr_factor is not None:
+        project.training.set("pretrained_lr_factor", pretrained_lr_factor)
     if source_run is not None:
         block = next(n.name for n in g.nodes.values() if n.type_id == "Block")
         project.meta["pretrained"] = [{"target": block, "source": {"kind": "run", "run": str(source_run)}}]
@@ -86,9 +89,9 @@ def train(project: Path, run: Path) -> dict:
 
 def run_mode(mode: str, work: Path, source_run: Path, fraction: float, seed: int, epochs: int) -> float:
     """Test accuracy of one mode at one label fraction and seed."""
-    name = f"{mode.split()[0]}-{fraction:g}-{seed}"
+    name = f"{mode.replace(' ', '-')}-{fraction:g}-{seed}"
     path = lenet("5-9", work / f"{name}.json", epochs, fraction, seed,
-                 None if mode == "scratch" else source_run)
+                 None if mode == "scratch" else source_run, 1.0 if mode.endswith("full rate") else None)
     if mode != "scratch":
         preset = "feature-extraction" if mode == "feature extraction" else "full"
         code, _, text = command("freeze", str(path), "--preset", preset)
@@ -102,6 +105,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--fractions", default="0.02,0.05,0.1")
+    parser.add_argument("--modes", default=",".join(MODES[:3]), help=f"some of: {', '.join(MODES)}")
     parser.add_argument("--epochs", type=int, default=60, help="epochs of each run on digits 5–9")
     parser.add_argument("--source-epochs", type=int, default=30, help="epochs on digits 0–4")
     parser.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "netcanvas-transfer"),
@@ -110,6 +114,10 @@ def main() -> int:
     work = Path(args.out)
     work.mkdir(parents=True, exist_ok=True)
     fractions = [float(f) for f in args.fractions.split(",")]
+    modes = [m.strip() for m in args.modes.split(",")]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        parser.error(f"unknown mode {unknown[0]!r}; choose from {', '.join(MODES)}")
     started = time.perf_counter()
 
     source = lenet("0-4", work / "source.json", args.source_epochs)
@@ -119,7 +127,7 @@ def main() -> int:
 
     results: dict[str, dict[str, list[float]]] = {}
     for fraction in fractions:
-        for mode in MODES:
+        for mode in modes:
             accs = [run_mode(mode, work, source_run, fraction, seed, args.epochs) for seed in range(args.seeds)]
             results.setdefault(f"{fraction:g}", {})[mode] = accs
             print(f"{fraction:>5.0%} {mode:<20} {statistics.mean(accs):.3f} ± {statistics.pstdev(accs):.3f}  "
@@ -129,10 +137,10 @@ def main() -> int:
                                                    "epochs": args.epochs, "seeds": args.seeds,
                                                    "results": results}, indent=2))
     print(f"\nTest accuracy on digits 5–9 (mean ± std over {args.seeds} seeds; {time.perf_counter() - started:.0f} s)\n")
-    print("| labels used | " + " | ".join(MODES) + " |")
-    print("|---|" + "---|" * len(MODES))
+    print("| labels used | " + " | ".join(modes) + " |")
+    print("|---|" + "---|" * len(modes))
     for fraction, row in results.items():
-        cells = [f"{statistics.mean(row[m]):.1%} ± {statistics.pstdev(row[m]):.1%}" for m in MODES]
+        cells = [f"{statistics.mean(row[m]):.1%} ± {statistics.pstdev(row[m]):.1%}" for m in modes]
         print(f"| {float(fraction):.0%} | " + " | ".join(cells) + " |")
     return 0
 

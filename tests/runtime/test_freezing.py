@@ -203,3 +203,30 @@ def test_an_old_file_without_frozen_reads_unchanged():
 
     with pytest.raises(ProjectError, match="frozen must be true or false"):
         loads_project(json.dumps(data))
+
+
+def test_the_exported_training_script_keeps_frozen_layers_and_their_statistics(tmp_path):
+    import subprocess
+    import sys
+
+    from runtime.export_script import ScriptExportError, export_training_script
+
+    p = project()
+    p.dataset.replace({"name": "digits"})  # the script trains on the whole dataset: all ten digits
+    g = p.graph
+    g.set_param(g.node_by_name("head").id, "out_features", 10)
+    g.set_frozen([g.node_by_name("features").id])
+    script = export_training_script(p, tmp_path / "train.py")
+    assert "FROZEN = ['features']" in script.read_text()
+    done = subprocess.run([sys.executable, script.name, "--epochs", "2", "--out", "w.pt"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    trained = torch.load(tmp_path / "w.pt", weights_only=True)
+    start = build_module(g, seed=p.training.value("seed")).state_dict()
+    kept = [k for k in start if k.startswith("features.")]
+    assert "features.bn.running_var" in kept
+    assert all(torch.equal(trained[k], start[k]) for k in kept)
+    assert not torch.equal(trained["head.weight"], start["head.weight"])
+    p.dataset.update({"classes": "0-4"})
+    with pytest.raises(ScriptExportError, match="classes and training fraction"):
+        export_training_script(p, tmp_path / "again.py")
