@@ -161,7 +161,9 @@ def _class_subset(raw: RawData, text: str | None, title: str) -> RawData:
     picked = class_selection(text)
     unknown = [c for c in picked if c not in raw.classes]
     if unknown:
-        raise DatasetSettingError(f"{title} has no class {unknown[0]!r}; its classes are {', '.join(raw.classes)}")
+        missing = ", ".join(repr(c) for c in unknown)
+        raise DatasetSettingError(f"{title} has no class{'es' * (len(unknown) > 1)} {missing}; its classes are "
+                                  f"{', '.join(raw.classes)}; change the classes setting")
     codes = np.array([raw.classes.index(c) for c in picked], dtype=np.int64)
     relabel = np.full(max(len(raw.classes), 1), -1, dtype=np.int64)
     relabel[codes] = np.arange(len(codes))

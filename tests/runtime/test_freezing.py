@@ -230,3 +230,25 @@ def test_the_exported_training_script_keeps_frozen_layers_and_their_statistics(t
     p.dataset.update({"classes": "0-4"})
     with pytest.raises(ScriptExportError, match="classes and training fraction"):
         export_training_script(p, tmp_path / "again.py")
+
+
+def test_the_freeze_command_applies_presets_and_validate_counts_frozen_parameters(tmp_path, source_run, capsys):
+    from runtime.cli import main
+
+    p, path = transfer_project(tmp_path, source_run)
+    assert main(["freeze", path, "--preset", "feature-extraction"]) == 0
+    assert "frozen: features;" in capsys.readouterr().out
+    assert load_project(path).graph.node_by_name("features").frozen
+    assert main(["validate", path]) == 0
+    assert "(325 trainable, 48 frozen)" in capsys.readouterr().out
+    assert main(["validate", path, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["trainable_params"], report["frozen_params"]) == (325, 48)
+    out = tmp_path / "full.json"
+    assert main(["freeze", path, "--preset", "full", "--out", str(out)]) == 0
+    assert not any(n.frozen for n in load_project(out).graph.nodes.values())
+    assert load_project(path).graph.node_by_name("features").frozen  # --out leaves FILE alone
+    assert main(["freeze", path, "--preset", "last-blocks", "--blocks", "3"]) == 1
+    assert "1 block, fewer than the 3" in capsys.readouterr().err
+    assert main(["freeze", str(out), "--freeze", "head", "--unfreeze", "features"]) == 0
+    assert "frozen: head;" in capsys.readouterr().out
