@@ -252,3 +252,31 @@ def test_the_freeze_command_applies_presets_and_validate_counts_frozen_parameter
     assert "1 block, fewer than the 3" in capsys.readouterr().err
     assert main(["freeze", str(out), "--freeze", "head", "--unfreeze", "features"]) == 0
     assert "frozen: head;" in capsys.readouterr().out
+
+
+def test_an_imported_model_with_a_new_head_keeps_what_fits_and_feature_extraction_trains_the_head(tmp_path):
+    """Import, then replace the classifier: the weights that still fit are the pretrained part."""
+    import hashlib
+
+    from runtime.export import export_weights
+
+    p = project("5-9")
+    imported = build_module(p.graph, seed=7).state_dict()
+    export_weights(build_module(p.graph, seed=7), tmp_path / "imported.safetensors")
+    p.meta["weights"] = {"file": "imported.safetensors",
+                         "sha256": hashlib.sha256((tmp_path / "imported.safetensors").read_bytes()).hexdigest()}
+    g = p.graph
+    g.set_param(g.node_by_name("head").id, "out_features", 3)  # a new head for three classes
+    p.dataset.update({"classes": "5-7"})
+    path = tmp_path / "imported.json"
+    save_project(p, path)
+    p = load_project(path)
+    module = build_module(p.graph)
+    keys = load_initial_weights(p, path, module)
+    assert sorted(keys) == sorted(k for k in imported if k.startswith("features."))
+    assert pretrained_nodes(p, path) == {p.graph.node_by_name("features").id}
+    p.graph.apply(preset_command(p.graph, FEATURE_EXTRACTION, pretrained_nodes(p, path)))
+    run = run_of(p, str(path), tmp_path)
+    after = run.model.state_dict()
+    assert all(torch.equal(after[k].cpu(), imported[k]) for k in keys)
+    assert after["head.weight"].shape == (3, 64)
