@@ -136,7 +136,8 @@ def main() -> int:
     (work / "results.json").write_text(json.dumps({"source_test_accuracy": final["test"]["accuracy"],
                                                    "epochs": args.epochs, "seeds": args.seeds,
                                                    "results": results}, indent=2))
-    print(f"\nTest accuracy on digits 5–9 (mean ± std over {args.seeds} seeds; {time.perf_counter() - started:.0f} s)\n")
+    took = time.perf_counter() - started
+    print(f"\nTest accuracy on digits 5–9 (mean ± std over {args.seeds} seeds; {took:.0f} s)\n")
     print("| labels used | " + " | ".join(modes) + " |")
     print("|---|" + "---|" * len(modes))
     for fraction, row in results.items():

@@ -210,7 +210,8 @@ class SetFrozen(Command):
     @property
     def title(self) -> str:
         if isinstance(self.frozen, bool):
-            return f"{'Freeze' if self.frozen else 'Unfreeze'} {len(self.node_ids)} node{'s' * (len(self.node_ids) != 1)}"
+            count = len(self.node_ids)
+            return f"{'Freeze' if self.frozen else 'Unfreeze'} {count} node{'s' * (count != 1)}"
         return "Change frozen nodes"
 
     def apply(self, graph: "Graph") -> Command:

@@ -64,7 +64,8 @@ def resolve_monitor(name: str, task: str, num_classes: int, has_val: bool) -> tu
     return ("val" if split == "val" and has_val else "train"), key
 
 
-def make_optimizer(params: list, t: dict, device: torch.device, pretrained: list | None = None) -> torch.optim.Optimizer:
+def make_optimizer(params: list, t: dict, device: torch.device,
+                   pretrained: list | None = None) -> torch.optim.Optimizer:
     """The optimizer of the training settings `t` over `params`.
 
     Parameters also in `pretrained` (trainable weights that came from a pretrained source) form

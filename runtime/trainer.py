@@ -350,7 +350,8 @@ class _Run:
             raise ModelDataMismatchError("the model has no trainable parameters; add a layer with weights "
                                          "(Linear, Conv2d, …) before training")
         pretrained = set(self.pretrained_keys)
-        self.pretrained_params = [p for name, p in self.model.named_parameters() if name in pretrained and p.requires_grad]
+        self.pretrained_params = [p for name, p in self.model.named_parameters()
+                                  if name in pretrained and p.requires_grad]
         self.optimizer = make_optimizer(self.params, t, device, self.pretrained_params)
         self.batches = self.data["train"].num_batches(t["batch_size"])
         self.scheduler = make_scheduler(self.optimizer, t, self.batches, self.monitor_key)
@@ -388,7 +389,7 @@ class _Run:
         self.step_fn = GANStep(self.objective)
 
     def _start_from_pretrained(self) -> None:
-        """Load the project's pretrained weights, then freeze the frozen nodes (runtime.pretrained, runtime.freezing)."""
+        """Load the project's pretrained weights, then freeze its frozen nodes (runtime.pretrained, .freezing)."""
         if self.module_in is not None or self.project is None:
             return
         from runtime.freezing import frozen_modules

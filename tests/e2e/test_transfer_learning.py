@@ -44,7 +44,8 @@ def test_each_mode_runs_through_the_cli_and_reports_test_accuracy(mode, source_r
 
 
 def _last_run_test(window) -> dict:
-    events = [json.loads(line) for line in (Path(window.training.current_run) / "metrics.jsonl").read_text().splitlines()]
+    lines = (Path(window.training.current_run) / "metrics.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines]
     finished = [e for e in events if e["type"] == "finished"]
     assert finished, [e["type"] for e in events][-3:]
     return finished[-1]["test"]
