@@ -51,13 +51,21 @@ from app.theme import icon
 from app.workspaces import Workspaces
 from graph_builder.datafit import LoadedData, check_project_fit
 from graph_builder.errors import GraphBuilderError
-from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode
+from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode, SetFrozen
 from graph_builder.networks import (AddNetwork, Networks, RemoveNetwork, RenameNetwork, SetMainNetwork,
                                     block_node_name, group_command, ungroup_command)
 from graph_builder.project import Project, load_project, save_project
 from graph_builder.validation import Validation, check
 
 MENUS = ("&File", "&Edit", "&Network", "&View", "&Train", "E&xport", "&Help")
+TRANSFER_PRESETS = (  # Edit ▸ Transfer Learning: text, slot (takes the window), tip
+    ("&Feature Extraction", lambda w: w.apply_transfer_preset("feature-extraction"),
+     "Freeze every layer whose weights are pretrained; only the new head trains"),
+    ("Fine-tune &Last Blocks…", lambda w: w.apply_transfer_preset("last-blocks"),
+     "Train the last k blocks and everything after them; freeze the rest"),
+    ("F&ull Fine-tuning", lambda w: w.apply_transfer_preset("full"),
+     "Unfreeze everything; pretrained weights learn at the lower pretrained rate"),
+)
 AUTOSAVE_MS = int(os.environ.get("NETCANVAS_AUTOSAVE_MS", "30000"))
 PASTE_OFFSET = 40.0
 
@@ -175,6 +183,11 @@ class MainWindow(QMainWindow):
         self._state_before_start = QByteArray()
         self.setCentralWidget(self.pages)
         self.view.viewport().installEventFilter(self)
+        # The view's policy, not the viewport's: QAbstractScrollArea hands the viewport's context-menu
+        # event to the view (its position in viewport coordinates).
+        self.view.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_canvas_menu)
+        self.last_canvas_menu: QMenu | None = None
 
         self._menus: dict[str, QMenu] = {}
         for name in MENUS:
@@ -307,6 +320,9 @@ class MainWindow(QMainWindow):
             ("&Edit", None, None, None, None, False),
             ("&Edit", "&Group into Block", ["Ctrl+G"], self.group_selection, None, False),
             ("&Edit", "U&ngroup Block", ["Ctrl+Shift+G"], self.ungroup_selection, None, False),
+            ("&Edit", None, None, None, None, False),
+            ("&Edit", "Free&ze", [], lambda: self.freeze_selection(True), None, False),
+            ("&Edit", "Unfree&ze", [], lambda: self.freeze_selection(False), None, False),
             ("&Network", "&New Network", ["Ctrl+Alt+N"], self.add_network, None, False),
             ("&Network", "&Rename Network…", [], lambda: self.rename_network_dialog(self.current_network()),
              None, False),
@@ -360,6 +376,13 @@ class MainWindow(QMainWindow):
             if on_toolbar:
                 toolbar.addAction(action)
             self.actions_by_text[text.replace("&", "").split("\t")[0].rstrip("…")] = action
+        transfer = self._menus["&Edit"].addMenu("Transfer &Learning")
+        for text, slot, tip in TRANSFER_PRESETS:
+            action = transfer.addAction(text)
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+            action.triggered.connect(lambda _=False, f=slot: f(self))
+            self.actions_by_text[text.replace("&", "").rstrip("…")] = action
         self._recent_menu = self._menus["&File"].addMenu("Open &Recent")
         self._menus["&File"].insertMenu(self.actions_by_text["Save"], self._recent_menu)
         self._recent_menu.aboutToShow.connect(self._fill_recent_menu)
@@ -735,6 +758,69 @@ class MainWindow(QMainWindow):
         self.status_message(f"Grouped {len(ids)} layers into block {block.name} (network "
                             f"{command.commands[0].name}); double-click it to open")
         return command.commands[0].name
+
+    def freeze_selection(self, frozen: bool = True) -> bool:
+        """Freeze (or unfreeze) the selected nodes: their weights are kept while the rest trains (one undo step)."""
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            self.status_message(f"Select the layers or blocks to {'freeze' if frozen else 'unfreeze'}")
+            return False
+        return self.editor.push(SetFrozen(tuple(ids), frozen))
+
+    def apply_transfer_preset(self, preset: str, k: int | None = None) -> bool:
+        """Freeze the main network for transfer learning (graph_builder.freezing's presets), one undo step."""
+        from graph_builder.freezing import FEATURE_EXTRACTION, LAST_BLOCKS, PRESETS, blocks_in_order, preset_command
+
+        graph = self.project.graph
+        pretrained: set[str] = set()
+        if preset == LAST_BLOCKS and k is None:
+            count = len(blocks_in_order(graph))
+            if not count:
+                self.status_message("Not changed: the main network has no blocks to fine-tune; group layers into "
+                                    "blocks first", 8000)
+                return False
+            k, ok = QInputDialog.getInt(self, "Fine-tune Last Blocks", f"Blocks to train (of {count}), with "
+                                        "everything after them:", 1, 1, count)
+            if not ok:
+                return False
+        if preset == FEATURE_EXTRACTION:
+            QApplication.setOverrideCursor(Qt.WaitCursor)
+            try:
+                from runtime.freezing import pretrained_nodes  # loads the weights: what they fill is pretrained
+
+                pretrained = pretrained_nodes(self.project, self.project_path())
+            except Exception as exc:  # noqa: BLE001 - any failure to read the weights is said in words
+                self.status_message(f"Feature extraction was not applied: {exc}", 12000)
+                return False
+            finally:
+                QApplication.restoreOverrideCursor()
+        try:
+            command = preset_command(graph, preset, pretrained, k or 1)
+        except GraphBuilderError as exc:
+            self.status_message(f"{PRESETS[preset]} was not applied: {exc}", 12000)
+            return False
+        if not self.editor.push_on(graph, command):
+            return False
+        frozen = sum(n.frozen for n in graph.nodes.values())
+        self.status_message(f"{command.title}: {frozen} of {len(graph.nodes)} nodes of "
+                            f"{self.project.networks.main} frozen")
+        return True
+
+    def _on_canvas_menu(self, pos) -> None:
+        """Right-click on the canvas: Freeze / Unfreeze the selection (the node under the cursor joins it)."""
+        node_id = self.scene.node_at(self.view.mapToScene(pos))
+        if node_id is not None and node_id not in self.scene.selected_node_ids():
+            self.scene.select_nodes([node_id])
+        ids = self.scene.selected_node_ids()
+        menu = QMenu(self)
+        for text in ("Freeze", "Unfreeze"):
+            action = menu.addAction(text, lambda f=text == "Freeze": self.freeze_selection(f))
+            action.setEnabled(bool(ids))
+        menu.addSeparator()
+        for text in ("Group into Block", "Ungroup Block", "Delete"):
+            menu.addAction(self.actions_by_text[text])
+        self.last_canvas_menu = menu
+        menu.popup(self.view.viewport().mapToGlobal(pos))
 
     def ungroup_selection(self) -> bool:
         """Put the selected block's layers back in its place (Ctrl+Shift+G)."""

@@ -110,7 +110,7 @@ class LoadedData:
         """True while `dataset` still names the same data (same dataset, file and target)."""
         from graph_builder.input_adapter import FIELDS
 
-        return all(self.dataset.get(k) == dataset.get(k) for k in ("name", "path", "target", "image_size", *FIELDS))
+        return all(self.dataset.get(k) == dataset.get(k) for k in ("name", "path", "target", "classes", "image_size", *FIELDS))
 
 
 def project_description(dataset: Mapping | None, loaded: LoadedData | None = None) -> DataDescription | None:
@@ -118,8 +118,25 @@ def project_description(dataset: Mapping | None, loaded: LoadedData | None = Non
     dataset = dataset or {}
     builtin = describe_builtin(dataset)
     if builtin is not None:
-        return builtin
-    return loaded.description if loaded is not None and loaded.matches(dataset) else None
+        return with_class_subset(builtin, dataset)
+    return with_class_subset(loaded.description, dataset) if loaded is not None and loaded.matches(dataset) else None
+
+
+def with_class_subset(description: DataDescription, dataset: Mapping) -> DataDescription:
+    """The description with only the classes the dataset's `classes` setting picks (as runtime.data keeps them)."""
+    text = dataset.get("classes")
+    if not text or description.task != CLASSIFICATION:
+        return description
+    from graph_builder.settings import class_selection
+
+    try:
+        picked = class_selection(text)
+    except ValueError:
+        return description  # the settings check reports it
+    if not set(picked) <= set(description.classes) or set(picked) == set(description.classes) and \
+            picked == description.classes:
+        return description  # an unknown class is runtime.data's to report, with the names it has
+    return replace(description, classes=picked)
 
 
 def check_project_fit(project, shapes: ShapeReport, loaded: LoadedData | None = None) -> list[Issue]:

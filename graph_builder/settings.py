@@ -93,6 +93,13 @@ DATASET_FIELDS = (
     _row("input_std", "str", None, "std", "Per-channel standard deviation of 0–1 pixels: one value or three "
                 "(0.229, 0.224, 0.225).", optional=True, max_length=200,
                 visible_when={"input_normalization": ("custom",)}),
+    # ---- class subset and label budget (transfer learning: train on some classes, or few labels)
+    _row("classes", "str", None, "classes", "Train on these classes only, relabelled 0… in this order: "
+                "names or ranges separated by commas (\"5-9\", \"cat, dog\"); empty: every class.",
+                optional=True, max_length=4096),
+    _row("train_fraction", "float", 1.0, "training fraction", "Share of the training split to train on "
+                "(stratified, seeded by the split seed); validation and test stay whole.", min=0.001, max=1.0),
+    # ---- end of class subset and label budget
 )
 
 TASKS = ("auto", "classification", "regression", "reconstruction")
@@ -128,6 +135,9 @@ TRAINING_FIELDS = (
     _row("optimizer", "choice", "adam", "optimizer", "", OPTIMIZERS),
     _row("lr", "float", 1e-3, "learning rate", "Step size (the peak rate for one-cycle).",
                 min=1e-8, max=10.0),
+    _row("pretrained_lr_factor", "float", 0.1, "pretrained LR factor", "The trainable weights that came "
+                "from pretrained weights learn at the learning rate times this (1: the same rate).",
+                min=0.0, max=10.0),
     _row("momentum", "float", 0.9, "momentum", "Momentum of SGD and RMSprop.", min=0.0, max=0.999,
                 visible_when={"optimizer": ("sgd", "rmsprop")}),
     _row("nesterov", "bool", False, "Nesterov", "Nesterov momentum (SGD).",
@@ -217,6 +227,11 @@ def validate_dataset_section(data: Any, path: str = "$.dataset", fill_defaults: 
         raise SettingsError(f"validation ({d['val_fraction']:g}) and test ({d['test_fraction']:g}) fractions add up "
                             "to more than 0.9, leaving too little to train on; lower one of them",
                             f"{path}.test_fraction")
+    if d["classes"] is not None:
+        try:
+            class_selection(d["classes"])
+        except ValueError as exc:
+            raise SettingsError(str(exc), f"{path}.classes") from None
     if d["name"] in FILE_DATASETS and not d["path"]:
         raise SettingsError(f"the {d['name']} dataset reads your files: set path to the "
                             f"{'file' if d['name'] in ('csv', 'npz') else 'folder'}", f"{path}.path")
@@ -227,6 +242,33 @@ def validate_dataset_section(data: Any, path: str = "$.dataset", fill_defaults: 
     except AdapterError as exc:
         raise SettingsError(exc.message, exc.path) from None
     return d if fill_defaults else _given(data, d)
+
+
+def class_selection(text: str) -> tuple[str, ...]:
+    """The class names a `classes` setting picks, in order: "5-9" -> ('5', …, '9'); ValueError if malformed."""
+    import re
+
+    picked: list[str] = []
+    for item in (part.strip() for part in str(text).split(",")):
+        if not item:
+            raise ValueError(f"classes {text!r} has an empty item; write names or ranges separated by commas, "
+                             "such as 5-9 or cat, dog")
+        span = re.fullmatch(r"(\d+)\s*-\s*(\d+)", item)
+        if span:
+            lo, hi = int(span.group(1)), int(span.group(2))
+            if hi < lo or hi - lo > 10_000:
+                raise ValueError(f"the class range {item!r} runs backwards or is too long; write it low-high, "
+                                 "such as 5-9")
+            names = [str(i) for i in range(lo, hi + 1)]
+        else:
+            names = [item]
+        for name in names:
+            if name in picked:
+                raise ValueError(f"class {name!r} is named twice in classes {text!r}; name each class once")
+            picked.append(name)
+    if len(picked) < 2:
+        raise ValueError(f"classes {text!r} picks {len(picked)} class; a classifier needs at least two")
+    return tuple(picked)
 
 
 def dataset_beside(dataset: Mapping, project_file: str | os.PathLike | None) -> dict:

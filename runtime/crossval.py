@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,8 +78,10 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> Splits:
     config = dataset_config(dataset)
     if folds < 2:
         raise DatasetSettingError(f"cross-validation needs at least 2 folds, not {folds}")
+    from runtime.data import _class_subset, _train_subset
+
     entry = get_dataset(config["name"])
-    raw = entry.load(config)
+    raw = _class_subset(entry.load(config), config.get("classes"), entry.title)
     classification = raw.task == "classification"
     seed = config["split_seed"]
     if raw.x_test is not None:
@@ -101,7 +104,8 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> Splits:
     train_i, val_i = list(cutter.split(rest, y_rest if classification else None))[fold]
     train, val = rest[np.sort(train_i)], rest[np.sort(val_i)]
     x_test, y_test = (raw.x_test, raw.y_test) if test is None else (raw.x[test], raw.y[test])
-    parts = {"train": (raw.x[train], raw.y[train]), "val": (raw.x[val], raw.y[val]), "test": (x_test, y_test)}
+    parts = {"train": _train_subset(raw.x[train], raw.y[train], config["train_fraction"], classification, seed),
+             "val": (raw.x[val], raw.y[val]), "test": (x_test, y_test)}
     mean = std = None
     if config["normalize"] and raw.dtype == "float32":
         mean, std = feature_stats(parts["train"][0], raw.image)
@@ -112,7 +116,8 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> Splits:
 
 
 def cross_validate(project, folds: int, root: Path | None, *, training: dict | None = None,
-                   on_event: Callable[[int, dict], None] | None = None) -> CrossValResult:
+                   on_event: Callable[[int, dict], None] | None = None,
+                   project_path: str | os.PathLike | None = None) -> CrossValResult:
     """Train `project` once per fold (runs under `root`, or none when None); `on_event(fold, event)` sees every event."""
     from graph_builder.runs import new_run_dir
 
@@ -128,7 +133,7 @@ def cross_validate(project, folds: int, root: Path | None, *, training: dict | N
             write_atomic(run_dir / FOLD_FILE, json.dumps({"group": stamp, "fold": i + 1, "folds": folds}).encode())
         result = FoldResult(i + 1, str(run_dir) if run_dir else None, "failed")
         epochs = {}
-        for event in train(project, training=training, run_dir=run_dir, splits=splits):
+        for event in train(project, training=training, run_dir=run_dir, splits=splits, project_path=project_path):
             if on_event:
                 on_event(i + 1, event)
             if event["type"] == "epoch":

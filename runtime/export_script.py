@@ -170,6 +170,13 @@ def export_training_script(project: Project, path: str | os.PathLike) -> Path:
         raise ScriptExportError(f"the folder {str(path.parent)!r} does not exist; create it or choose another place")
     d = dataset_config(project.dataset)
     t = validate_training_section(dict(project.training), "$.training", fill_defaults=True)
+    if d["classes"] or d["train_fraction"] < 1:
+        raise ScriptExportError("the training script does not apply the classes and training fraction dataset "
+                                "settings; clear them (train on the whole dataset) before exporting the script")
+    from runtime.freezing import frozen_modules
+
+    frozen = [] if t.get("generator") or t.get("discriminator") else frozen_modules(project.graph)
+    pretrained = bool(project.meta.get("weights") or project.meta.get("pretrained"))
     data_file = None
     if get_dataset(d["name"]).source == "file":
         data_file = f"{path.stem}_data.npz"
@@ -187,6 +194,8 @@ def export_training_script(project: Project, path: str | os.PathLike) -> Path:
         f"ADAPTER = {_adapter_settings(d)!r}  # the input adapter: resize, grey to RGB, a backbone's mean/std\n",
         f"TRAINING = {t!r}\n",
         f"NOISE_SHAPE = {_noise_shape(project, t)!r}  # a GAN generator's Input, without the batch\n",
+        f"FROZEN = {frozen!r}  # module paths of the frozen nodes: not trained, their BatchNorm in eval mode\n",
+        f"PRETRAINED = {pretrained!r}  # the project starts from pretrained weights, which this script does not load\n",
         "\n\n# ---------------------------------------------------------------- data\n\n",
         _data_source(d, data_file),
         "\n\n",
@@ -355,6 +364,10 @@ def main():
     classes = classes if task == "classification" else []
     amp = amp_dtype(device, t["mixed_precision"])
     model = build_model(t["seed"]).to(device)  # the same initial weights in every process (and as in the app)
+    if PRETRAINED and rank == 0:
+        print("note: the project starts from pretrained weights; this script starts from fresh ones "
+              "(load them into the model here to match the app)", flush=True)
+    frozen_norms = freeze(model, FROZEN)
     params = [p for p in model.parameters() if p.requires_grad]
     loss_name = resolve_loss(task, t["loss"])
     model.eval()
@@ -385,6 +398,7 @@ def main():
     best_state = None
     for epoch in range(1, t["epochs"] + 1):
         started = time.perf_counter()
+        hold_frozen(frozen_norms)  # evaluate() put every layer back in training mode
         order = torch.randperm(n, generator=shuffle)
         order = torch.cat([order, order[: per_rank * world - n]])[rank::world].to(device)  # equal shards
         objective.begin_epoch(epoch)

@@ -261,7 +261,7 @@ class TrainingController(QObject):
         self.dashboard.reset()
         self.current_run = run_dir
         self.alarms = []
-        self.bridge.start(self.snapshot(), str(run_dir))
+        self.bridge.start(self.snapshot(), str(run_dir), self.project_path())
         self._show("dashboard_dock")
         self._give_dashboard_room()
         self.status(f"Training started: {run_dir.name}")

@@ -69,13 +69,24 @@ def load_initial_weights(project: Any, project_path: str | os.PathLike | None, m
     """
     filled: list[str] = []
     if project_path is not None and isinstance(getattr(project, "meta", None), dict) and project.meta.get("weights"):
-        from runtime.importers.project_files import ProjectWeightsError, load_project_weights
+        from runtime.export import WeightsMismatchError, read_weights
+        from runtime.importers.project_files import ProjectWeightsError, load_project_weights, project_weights_path
 
         try:
             load_project_weights(project, project_path, module)
+            filled.extend(module.state_dict())
         except ProjectWeightsError as exc:
-            raise PretrainedError(str(exc)) from exc
-        filled.extend(module.state_dict())
+            if not isinstance(exc.__cause__, WeightsMismatchError):
+                raise PretrainedError(str(exc)) from exc
+            # The graph was edited since the import (a new head): the weights that still fit are the
+            # pretrained part, the layers that changed start fresh. None fitting is a wrong file.
+            own = module.state_dict()
+            fitting = {k: v for k, v in read_weights(project_weights_path(project, project_path)).items()
+                       if k in own and tuple(v.shape) == tuple(own[k].shape)}
+            if not fitting:
+                raise PretrainedError(str(exc)) from exc
+            module.load_state_dict(fitting, strict=False)
+            filled.extend(fitting)
     path = Path(project_path) if project_path is not None else None
     own = module.state_dict()
     if sources(project):
@@ -116,4 +127,10 @@ def _target(project: Any, target: str | None) -> tuple[str, str]:
                               "remove that weight source or rename the block back") from None
     if node.type_id != "Block":
         raise PretrainedError(f"pretrained weights are set for {target!r}, which is a {node.type_id} layer, not a block")
-    return f"{target}.", node.params["network"]
+    from runtime.freezing import module_attributes  # the block's submodule, which codegen may name apart
+
+    attr = module_attributes(graph)[0].get(node.id, target)
+    return f"{attr}.", node.params["network"]
+
+
+from runtime.pretrained import runs as _runs  # noqa: E402,F401 - registers the "run" source
