@@ -784,16 +784,41 @@ class MainWindow(QMainWindow):
             if not ok:
                 return False
         if preset == FEATURE_EXTRACTION:
-            QApplication.setOverrideCursor(Qt.WaitCursor)
-            try:
-                from runtime.freezing import pretrained_nodes  # loads the weights: what they fill is pretrained
+            return self._find_pretrained_then_freeze()
+        return self._push_preset(preset, pretrained, k)
 
-                pretrained = pretrained_nodes(self.project, self.project_path())
-            except Exception as exc:  # noqa: BLE001 - any failure to read the weights is said in words
-                self.status_message(f"Feature extraction was not applied: {exc}", 12000)
-                return False
-            finally:
-                QApplication.restoreOverrideCursor()
+    def _find_pretrained_then_freeze(self) -> bool:
+        """Feature extraction: load the weights off the GUI thread (a download may be needed), then freeze.
+
+        What the weights fill is the pretrained part; the preset applies when they are read, to the
+        network as it is then. Returns True when the search started.
+        """
+        from graph_builder.freezing import FEATURE_EXTRACTION
+        from graph_builder.project import project_from_dict
+
+        from app.training.background import Job
+
+        if getattr(self, "_pretrained_job", None) is not None and not self._pretrained_job.done:
+            self.status_message("Still reading the pretrained weights for Feature Extraction…", 6000)
+            return False
+        snapshot, path = self.project.to_dict(), self.project_path()
+
+        def find() -> set[str]:
+            from runtime.freezing import pretrained_nodes  # loads the weights: what they fill is pretrained
+
+            return pretrained_nodes(project_from_dict(snapshot), path)
+
+        self.status_message("Reading the pretrained weights to find the pretrained part…", 0)
+        job = Job(find, parent=self)
+        job.finished.connect(lambda nodes: self._push_preset(FEATURE_EXTRACTION, set(nodes), 1))
+        job.failed.connect(lambda exc: self.status_message(f"Feature extraction was not applied: {exc}", 12000))
+        self._pretrained_job = job
+        return True
+
+    def _push_preset(self, preset: str, pretrained: set[str], k: int | None) -> bool:
+        from graph_builder.freezing import PRESETS, preset_command
+
+        graph = self.project.graph
         try:
             command = preset_command(graph, preset, pretrained, k or 1)
         except GraphBuilderError as exc:
