@@ -166,7 +166,7 @@ class Dashboard(QWidget):
         """Label the metric plot for the task (accuracy, or the regression metric)."""
         self.metric_name = metric or ("accuracy" if task == "classification" else "mae")
         title = {"accuracy": "Accuracy", "mae": "Mean absolute error", "mse": "Mean squared error",
-                 "r2": "R²"}.get(self.metric_name, self.metric_name)
+                 "r2": "R²", "d_real": "D(real)"}.get(self.metric_name, self.metric_name)
         self.metric_plot.title = title
         self.metric_plot.plot_item.setTitle(title, size="10pt")
         self.metric_plot.plot_item.setLabel("left", self.metric_name)

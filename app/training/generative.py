@@ -9,6 +9,9 @@ fixed-noise samples and a warning when they collapse.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRect, QSize, Qt, Signal
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QGroupBox, QHBoxL
 from app.training.background import run_in_background
 from app.training.plots import EXTRA, OVERLAY, TRAIN, VALID, LivePlot, Series
 from app.training.samples import array_to_pixmap
+from runtime.events import problem
 
 GENERATIVE_TASKS = ("reconstruction", "gan")
 # Okabe-Ito and Tableau colours: ten classes stay apart, also for colour-blind readers.
@@ -80,10 +84,10 @@ class ImageGrid(QWidget):
         self.set_tiles(None)
 
     def _target(self) -> QRect:
-        """Where the mosaic is drawn: as large as fits, a whole number of screen pixels per image pixel."""
+        """Where the mosaic is drawn: as large as fits, its aspect kept."""
         ih, iw = self.image.shape[:2]
-        scale = max(1, min(self.width() // iw, self.height() // ih))
-        w, h = iw * scale, ih * scale
+        scale = max(1.0, min(self.width() / iw, self.height() / ih))
+        w, h = int(iw * scale), int(ih * scale)
         return QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h)
 
     def tile_rect(self, index: int) -> QRect:
@@ -144,8 +148,12 @@ class LatentScatter(pg.PlotWidget):
         item.showGrid(x=True, y=True, alpha=0.2)
         item.setLabel("bottom", "z₁")
         item.setLabel("left", "z₂")
-        self.legend = item.addLegend(offset=(-4, 4), labelTextSize="8pt", verSpacing=-6)
+        self.key = QLabel()  # under the plot, as the dashboard's plots keep theirs, never over the points
+        self.key.setObjectName("latent_key")
+        self.key.setWordWrap(True)
+        self.key.setTextFormat(Qt.RichText)
         self.items: dict = {}  # class label -> its ScatterPlotItem
+        self.description = ""
 
     def set_points(self, points, labels, method: str, dims: int) -> None:
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
@@ -157,7 +165,9 @@ class LatentScatter(pg.PlotWidget):
                 item = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(color), name=str(label))
                 self.items[label] = item
                 self.addItem(item)
-                self.legend.addItem(item, "all" if label is None else str(label))
+        self.key.setText("&nbsp;&nbsp;".join(
+            f'<span style="color:{item.opts["brush"].color().name()}">●</span>&nbsp;{"all" if label is None else label}'
+            for label, item in self.items.items()))
         lab = np.asarray([-1 if v is None else v for v in labels])
         for label, item in self.items.items():
             mask = lab == (-1 if label is None else label)
@@ -166,15 +176,15 @@ class LatentScatter(pg.PlotWidget):
         item = self.getPlotItem()
         item.setLabel("bottom", axes[0])
         item.setLabel("left", axes[1])
-        item.setTitle(f"{len(pts)} validation samples, {dims}-D latent" + (", first two principal components"
-                                                                          if method == "pca" else ""), size="9pt")
+        self.description = (f"{len(pts)} validation samples, {dims}-D latent"
+                            + (", first two principal components" if method == "pca" else ""))
 
     def clear_points(self) -> None:
         for item in self.items.values():
             self.removeItem(item)
-        self.legend.clear()
+        self.key.setText("")
         self.items = {}
-        self.getPlotItem().setTitle("")
+        self.description = ""
 
     def point_count(self) -> int:
         return sum(len(item.data) for item in self.items.values())
@@ -233,9 +243,10 @@ class AnomalyTable(QTableWidget):
     def scores(self) -> list[float]:
         return [self.item(r, 3).data(Qt.UserRole) for r in range(self.rowCount())]
 
-    def clear_ranking(self) -> None:
+    def clear_ranking(self, caption: str = "Anomaly scores (reconstruction error) appear when an autoencoder "
+                                           "run ends.") -> None:
         self.setRowCount(0)
-        self.caption.setText("Anomaly scores (reconstruction error) appear when an autoencoder run ends.")
+        self.caption.setText(caption)
 
 
 def _interpolation_strip(*args):
@@ -314,15 +325,15 @@ class GenerativeView(QStackedWidget):
         page = QWidget()
         g = QGridLayout(page)
         g.setContentsMargins(0, 0, 0, 0)
-        g.addWidget(_box("Originals and reconstructions (validation)", self.reconstructions), 0, 0)
+        g.addWidget(_box("Originals | reconstructions (validation)", self.reconstructions), 0, 0)
         g.addWidget(_box("Samples from the prior (fixed noise)", self.prior), 0, 1)
-        scatter_box = _box("Latent space by class", self.scatter, self.scatter_note)
-        g.addWidget(scatter_box, 1, 0)
-        g.addWidget(strip_box, 1, 1)
-        g.setRowStretch(0, 1)
+        g.addWidget(strip_box, 1, 0, 1, 2)
+        g.addWidget(_box("Latent space by class", self.scatter, self.scatter.key, self.scatter_note), 0, 2, 2, 1)
+        g.setRowStretch(0, 3)
         g.setRowStretch(1, 1)
-        g.setColumnStretch(0, 1)
-        g.setColumnStretch(1, 1)
+        g.setColumnStretch(0, 5)
+        g.setColumnStretch(1, 4)
+        g.setColumnStretch(2, 6)
         self._update_frames()
         return page
 
@@ -399,7 +410,7 @@ class GenerativeView(QStackedWidget):
             self._tabs.setCurrentWidget(self)
             total = sum(self._splitter.sizes())
             if total > 0:  # the pictures need the room a confusion matrix would take
-                self._splitter.setSizes([int(total * 0.36), total - int(total * 0.36)])
+                self._splitter.setSizes([int(total * 0.3), total - int(total * 0.3)])
 
     def _on_epoch_event(self, ev: dict) -> None:
         if self.task != "gan":
@@ -447,10 +458,33 @@ class GenerativeView(QStackedWidget):
 
     def _on_latent_event(self, ev: dict) -> None:
         self.scatter.set_points(ev["points"], ev["labels"], ev["method"], ev["dims"])
-        self.scatter_note.setText(f"Epoch {ev['epoch']}: each point is a validation sample's latent mean.")
+        self.scatter_note.setText(f"Epoch {ev['epoch']}: {self.scatter.description}; each point is a sample's "
+                                  "latent mean.")
 
     def _on_anomaly_event(self, ev: dict) -> None:
         self.anomalies.set_ranking(ev)
+
+    def show_run(self, run_dir: str) -> None:
+        """Show the anomaly scores a past run logged (Evaluate: a run chosen in the Runs panel)."""
+        found = None
+        try:
+            lines = (Path(run_dir) / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+        except OSError:
+            lines = []
+        for line in lines:
+            if '"anomaly"' not in line:
+                continue
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a killed run
+            if isinstance(ev, dict) and ev.get("type") == "anomaly" and problem(ev) is None:
+                found = ev
+        if found is not None:
+            self.anomalies.set_ranking(found)
+        else:
+            self.anomalies.clear_ranking(f"The run {Path(run_dir).name} has no anomaly scores: autoencoder and VAE "
+                                         "runs list them when they finish.")
 
     # ----- interpolation
     def _on_tile_clicked(self, tile: int, right: bool) -> None:

@@ -119,3 +119,62 @@ def test_a_gan_run_plots_one_point_per_epoch_and_warns_only_when_its_samples_col
     assert np.all(samples == samples[0])  # every sample the same picture
     assert view.collapse_warning.isVisible() and "collapse" in view.collapse_warning.text().lower()
     assert view.gan_loss_plot.point_count("g_loss") == 1  # the new run's points only
+
+
+def test_the_anomaly_table_lists_an_autoencoders_worst_reconstructions_first_also_for_a_chosen_past_run(
+        window, qtbot):
+    import torch
+    from safetensors.torch import load_file
+
+    from graph_builder.project import project_from_dict
+    from runtime.compiler import build_module
+    from runtime.data import dataset_config, load_splits
+
+    data = template("conv_autoencoder_digits", epochs=1)
+    dash = train_project(window, qtbot, data)
+    c, view = window.training, dash.generative
+    run = c.current_run
+    assert view.currentIndex() == 1 and view.prior.tiles is None  # no prior: a plain autoencoder
+    assert view.reconstructions.tiles.shape == (32, 8, 8)
+
+    # The same ranking, computed here from the run's weights on its test split.
+    module = build_module(project_from_dict(data).graph)
+    module.load_state_dict(load_file(str(run / "best.safetensors")))
+    module.eval()
+    x = torch.tensor(load_splits(dataset_config(data["dataset"]))["test"][0], dtype=torch.float32)
+    with torch.no_grad():
+        errors = (module(x) - x).pow(2).flatten(1).mean(1)
+    worst = torch.argsort(errors, descending=True)[:5].tolist()
+
+    def shown() -> tuple[list[int], list[float]]:
+        table = view.anomalies
+        return [int(table.item(r, 1).text()) for r in range(table.rowCount())], table.scores()
+
+    indices, scores = shown()
+    assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1]
+    assert indices[:5] == worst
+    assert abs(scores[0] - float(errors.max())) <= 1e-4 * float(errors.max())
+
+    # Evaluate: choosing the run in the Runs panel shows its logged ranking again.
+    view.anomalies.clear_ranking()
+    window.workspaces.show("Evaluate")
+    c._show("runs_dock")
+    tree = c.runs_panel.tree
+    qtbot.waitUntil(lambda: tree.topLevelItemCount() == 1, timeout=10000)
+    qtbot.mouseClick(tree.viewport(), Qt.LeftButton, pos=tree.visualItemRect(tree.topLevelItem(0)).center())
+    qtbot.waitUntil(lambda: view.anomalies.rowCount() == 100, timeout=10000)
+    assert shown() == (indices, scores)
+
+
+def test_the_anomaly_table_sorts_worst_first_whatever_order_it_is_given(qtbot):
+    from app.training.generative import AnomalyTable
+
+    table = AnomalyTable()
+    qtbot.addWidget(table)
+    ranking = {"split": "test", "count": 10, "indices": [4, 7, 1, 9], "scores": [0.2, 0.9, None, 0.5],
+               "labels": [3, 1, 0, 8], "shape": [1, 2, 2], "thumbnails": [[[0, 255], [9, 9]]] * 4, "mean": 0.3}
+    table.set_ranking(ranking)
+    assert [table.item(r, 1).text() for r in range(4)] == ["1", "7", "9", "4"]  # a non-finite score is worst
+    assert [table.item(r, 0).text() for r in range(4)] == ["1", "2", "3", "4"]
+    assert [table.item(r, 2).text() for r in range(4)] == ["0", "1", "8", "3"]
+    assert table.scores()[1:] == [0.9, 0.5, 0.2]
