@@ -304,7 +304,7 @@ class GenerativeView(QStackedWidget):
         self.strip.setMinimumHeight(60)
         self.pick_a, self.pick_b = QSpinBox(), QSpinBox()
         for spin, name, value, color in ((self.pick_a, "interpolate_from", 0, PICK_A),
-                                         (self.pick_b, "interpolate_to", 1, PICK_B)):
+                                         (self.pick_b, "interpolate_to", 15, PICK_B)):
             spin.setObjectName(name)
             spin.setRange(0, 15)
             spin.setValue(value)
