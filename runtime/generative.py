@@ -282,6 +282,7 @@ def run_decoder(run_dir: str | os.PathLike):
         project = project_from_dict(config["project"])
         module = build_module(project.graph)
         module.load_state_dict(load_file(str(weights)))
+        module.eval()  # never trains here: batch norm keeps the run's statistics
     except (KeyError, RuntimeError, ValueError, NetCanvasRuntimeError, GraphBuilderError) as exc:
         raise GenerativeError(f"the run {run_dir.name}'s weights cannot be loaded into its network ({exc})") from None
     vae = VAE("reconstruction", "mse").bind(module)
@@ -301,7 +302,9 @@ def interpolation_strip(run_dir: str | os.PathLike, z_a: list, z_b: list, value_
     shape = image_shape(sample_shape)
     if shape is None:
         raise GenerativeError(f"samples of shape {sample_shape} are not images; the strip needs (1 or 3, H, W)")
-    a, b = torch.tensor(z_a, dtype=torch.float32), torch.tensor(z_b, dtype=torch.float32)
     with _DECODERS_LOCK:  # one module: its latent's prior is set for the call
+        z_shape = vae._latent_shape(module, torch.zeros((1, *sample_shape)))  # the codes travel flattened
+        a = torch.tensor(z_a, dtype=torch.float32).reshape(z_shape)
+        b = torch.tensor(z_b, dtype=torch.float32).reshape(z_shape)
         out = interpolate(vae, module, a, b, sample_shape, steps)
     return to_uint8(out, shape, tuple(value_range))

@@ -71,6 +71,13 @@ def test_a_vae_run_shows_reconstructions_prior_samples_latent_plane_and_interpol
     qtbot.waitUntil(lambda: view.strip_note.text().startswith("Pair 5"), timeout=10000)
     now = view.strip.tiles
     assert np.abs(now[0].astype(int) - rebuilt[5]).max() <= 1 and np.abs(now[-1].astype(int) - rebuilt[9]).max() <= 1
+    # Clicking a pair starts the strip from it, right-clicking one ends it there.
+    grid = view.reconstructions
+    qtbot.mouseClick(grid, Qt.LeftButton, pos=grid.tile_rect(2 * 7 + 1).center())
+    qtbot.mouseClick(grid, Qt.RightButton, pos=grid.tile_rect(2 * 2).center())
+    assert (view.pick_a.value(), view.pick_b.value()) == (7, 2)
+    qtbot.waitUntil(lambda: view.strip_note.text().startswith("Pair 7 → pair 2"), timeout=30000)
+    assert np.abs(view.strip.tiles[0].astype(int) - rebuilt[7]).max() <= 1
 
     # The anomaly table lists the test split's samples, worst first.
     scores = view.anomalies.scores()
@@ -178,3 +185,20 @@ def test_the_anomaly_table_sorts_worst_first_whatever_order_it_is_given(qtbot):
     assert [table.item(r, 0).text() for r in range(4)] == ["1", "2", "3", "4"]
     assert [table.item(r, 2).text() for r in range(4)] == ["0", "1", "8", "3"]
     assert table.scores()[1:] == [0.9, 0.5, 0.2]
+
+
+def test_an_interpolation_that_cannot_be_made_says_why_in_words(qtbot, tmp_path):
+    from app.training.generative import GenerativeView
+
+    view = GenerativeView()
+    qtbot.addWidget(view)
+    view.handle_event({"type": "started", "run_dir": str(tmp_path), "task": "reconstruction"})
+    view.handle_event({"type": "reconstructions", "epoch": 1, "shape": [1, 2, 2], "indices": [0, 1],
+                       "labels": None, "originals": [[[0, 9], [9, 0]]] * 2, "reconstructions": [[[0, 9], [9, 0]]] * 2,
+                       "value_range": [0.0, 1.0], "latents": [[0.0, 1.0], [1.0, 0.0]]})
+    view.pick_b.setValue(1)
+    qtbot.waitUntil(lambda: "could not be made" in view.strip_note.text(), timeout=30000)
+    view.wait_for_jobs()
+    text = view.strip_note.text()
+    assert "has no readable weights yet" in text and "let it finish an epoch" in text and "Traceback" not in text
+    assert view.strip.tiles is None
