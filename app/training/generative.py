@@ -67,7 +67,7 @@ class ImageGrid(QWidget):
         self.image: np.ndarray | None = None  # the mosaic drawn
         self.frames: dict[int, QColor] = {}  # tile index -> frame colour
         self._qimage: QImage | None = None
-        self.setMinimumSize(120, 90)
+        self.setMinimumSize(64, 48)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
 
     def set_tiles(self, tiles: np.ndarray | None) -> None:
@@ -289,19 +289,21 @@ class GenerativeView(QStackedWidget):
     def _make_autoencoder_page(self) -> QWidget:
         self.reconstructions = ImageGrid("Reconstructions appear after the first epoch.", columns=8, group=2)
         self.reconstructions.setObjectName("reconstruction_grid")
-        self.reconstructions.setToolTip("Each pair: a validation sample (left) and its reconstruction (right). "
+        self.reconstructions.setToolTip("Each pair: a validation sample (left) beside its reconstruction (right). "
                                         "Click a pair to interpolate from it, right-click to interpolate to it.")
         self.reconstructions.tile_clicked.connect(self._on_tile_clicked)
         self.prior = ImageGrid("Samples from the prior appear after each epoch of a VAE (a network with a "
                                "Gaussian latent layer).")
         self.prior.setObjectName("prior_grid")
+        self.prior.setToolTip("Decoded from the same noise drawn from the prior N(0, I) every epoch.")
         self.scatter = LatentScatter()
         self.scatter.setObjectName("latent_scatter")
         self.scatter_note = QLabel("The latent plane needs a Gaussian latent layer (a VAE).")
         self.scatter_note.setWordWrap(True)
         self.strip = ImageGrid("The interpolation strip needs a VAE and its first epoch.", columns=8)
         self.strip.setObjectName("interpolation_strip")
-        self.strip.setMinimumHeight(60)
+        self.strip.setMinimumHeight(40)
+        self.strip.setToolTip("Outputs decoded along the straight line between the two chosen samples' latent means.")
         self.pick_a, self.pick_b = QSpinBox(), QSpinBox()
         for spin, name, value, color in ((self.pick_a, "interpolate_from", 0, PICK_A),
                                          (self.pick_b, "interpolate_to", 15, PICK_B)):
@@ -318,17 +320,18 @@ class GenerativeView(QStackedWidget):
         picks.addWidget(self.pick_a)
         picks.addWidget(QLabel("to pair"))
         picks.addWidget(self.pick_b)
-        picks.addWidget(self.strip_note, 1)
-        strip_box = _box("Interpolation in the latent space", self.strip)
+        picks.addStretch(1)
+        strip_box = _box("Interpolation", self.strip)
         strip_box.layout().addLayout(picks)
+        strip_box.layout().addWidget(self.strip_note)
 
         page = QWidget()
         g = QGridLayout(page)
         g.setContentsMargins(0, 0, 0, 0)
-        g.addWidget(_box("Originals | reconstructions (validation)", self.reconstructions), 0, 0)
-        g.addWidget(_box("Samples from the prior (fixed noise)", self.prior), 0, 1)
+        g.addWidget(_box("Originals | reconstructions", self.reconstructions), 0, 0)
+        g.addWidget(_box("Prior samples", self.prior), 0, 1)
         g.addWidget(strip_box, 1, 0, 1, 2)
-        g.addWidget(_box("Latent space by class", self.scatter, self.scatter.key, self.scatter_note), 0, 2, 2, 1)
+        g.addWidget(_box("Latent space", self.scatter, self.scatter.key, self.scatter_note), 0, 2, 2, 1)
         g.setRowStretch(0, 3)
         g.setRowStretch(1, 1)
         g.setColumnStretch(0, 5)
@@ -341,7 +344,7 @@ class GenerativeView(QStackedWidget):
         self.gan_loss_plot = LivePlot("Generator and discriminator loss", "loss", "epoch", [
             Series("g_loss", "generator", TRAIN, symbols=True, width=2.0),
             Series("d_loss", "discriminator", VALID, symbols=True, width=2.0)])
-        self.gan_d_plot = LivePlot("Discriminator output", "mean probability of real", "epoch", [
+        self.gan_d_plot = LivePlot("Discriminator output", "P(real)", "epoch", [
             Series("d_real", "D(real)", EXTRA, symbols=True, width=2.0),
             Series("d_fake", "D(fake)", OVERLAY[0], symbols=True, width=2.0)])
         self.gan_samples = ImageGrid("Generated samples appear after the first epoch.")
@@ -410,7 +413,8 @@ class GenerativeView(QStackedWidget):
             self._tabs.setCurrentWidget(self)
             total = sum(self._splitter.sizes())
             if total > 0:  # the pictures need the room a confusion matrix would take
-                self._splitter.setSizes([int(total * 0.3), total - int(total * 0.3)])
+                curves = int(max(0.3 * total, min(420, 0.45 * total)))  # the curves stay readable too
+                self._splitter.setSizes([curves, total - curves])
 
     def _on_epoch_event(self, ev: dict) -> None:
         if self.task != "gan":
