@@ -270,6 +270,7 @@ class GenerativeView(QStackedWidget):
         self._jobs: list = []
         self._asked = 0  # the latest interpolation asked for; older answers are dropped
         self._tabs = self._splitter = None
+        self._sizes: list[int] | None = None  # the dashboard's split before a generative run widened this pane
 
         none = QLabel("This run is not generative. Reconstruction (autoencoder, VAE) and GAN runs show their "
                       "samples here.")
@@ -409,12 +410,21 @@ class GenerativeView(QStackedWidget):
         self.task = ev["task"]
         page = {"reconstruction": 1, "gan": 2}.get(self.task, 0)
         self.setCurrentIndex(page)
-        if page and self._tabs is not None:
+        if self._tabs is None:
+            return
+        if page:
             self._tabs.setCurrentWidget(self)
             total = sum(self._splitter.sizes())
             if total > 0:  # the pictures need the room a confusion matrix would take
+                if self._sizes is None:
+                    self._sizes = self._splitter.sizes()
                 curves = int(max(0.3 * total, min(420, 0.45 * total)))  # the curves stay readable too
                 self._splitter.setSizes([curves, total - curves])
+        elif self._tabs.currentWidget() in (self, self.anomaly_page):
+            self._tabs.setCurrentIndex(0)  # a classifier's run: back to its confusion matrix
+            if self._sizes is not None:
+                self._splitter.setSizes(self._sizes)
+                self._sizes = None
 
     def _on_epoch_event(self, ev: dict) -> None:
         if self.task != "gan":

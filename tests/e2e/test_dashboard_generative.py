@@ -172,6 +172,12 @@ def test_the_anomaly_table_lists_an_autoencoders_worst_reconstructions_first_als
     qtbot.waitUntil(lambda: view.anomalies.rowCount() == 100, timeout=10000)
     assert shown() == (indices, scores)
 
+    # A classifier's run next: the dashboard shows its confusion matrix again, not an empty generative pane.
+    dash.side_tabs.setCurrentWidget(view)
+    train_project(window, qtbot, template("mlp_digits", epochs=1))
+    assert dash.side_tabs.currentWidget() is dash.confusion and view.currentIndex() == 0
+    assert view.anomalies.rowCount() == 0 and view.reconstructions.tiles is None
+
 
 def test_the_anomaly_table_sorts_worst_first_whatever_order_it_is_given(qtbot):
     from app.training.generative import AnomalyTable
