@@ -288,7 +288,8 @@ class GenerativeView(QStackedWidget):
 
     # ----- pages
     def _make_autoencoder_page(self) -> QWidget:
-        self.reconstructions = ImageGrid("Reconstructions appear after the first epoch.", columns=8, group=2)
+        self.reconstructions = ImageGrid("Reconstructions of image data appear after each epoch.", columns=8,
+                                         group=2)
         self.reconstructions.setObjectName("reconstruction_grid")
         self.reconstructions.setToolTip("Each pair: a validation sample (left) beside its reconstruction (right). "
                                         "Click a pair to interpolate from it, right-click to interpolate to it.")
@@ -348,7 +349,7 @@ class GenerativeView(QStackedWidget):
         self.gan_d_plot = LivePlot("Discriminator output", "P(real)", "epoch", [
             Series("d_real", "D(real)", EXTRA, symbols=True, width=2.0),
             Series("d_fake", "D(fake)", OVERLAY[0], symbols=True, width=2.0)])
-        self.gan_samples = ImageGrid("Generated samples appear after the first epoch.")
+        self.gan_samples = ImageGrid("Samples of image data appear after each epoch.")
         self.gan_samples.setObjectName("gan_samples")
         self.collapse_warning = QLabel("")
         self.collapse_warning.setObjectName("collapse_warning")
