@@ -727,8 +727,10 @@ class _Run:
             self._report = GenerativeReport.of(self.objective, self.model, self.data, self.splits.input_shape,
                                                bool(self.splits.classes), self.device, self.amp)
         if self._report is not None:
-            for type_, data in self._report.epoch_events(epoch):
-                yield self._emit(type_, **data)
+            events = [self._emit(type_, **data) for type_, data in self._report.epoch_events(epoch)]
+            if self.run_dir is not None and events:  # the latest views, for a past run chosen in Evaluate
+                write_atomic(self.run_dir / "generative.json", json.dumps(events).encode())
+            yield from events
 
     def _anomalies(self) -> Iterator[dict]:
         """An autoencoder's worst-reconstructed samples, worst first (the Evaluate view lists them)."""

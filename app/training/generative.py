@@ -255,8 +255,10 @@ def _interpolation_strip(*args):
     return interpolation_strip(*args)
 
 
-class GenerativeView(QStackedWidget):
-    """The generative pane of the dashboard: an autoencoder/VAE page or a GAN page."""
+class GenerativeView(QWidget):
+    """The generative pane of the dashboard: which run it shows, over an autoencoder/VAE page or a GAN page."""
+
+    PAGES = ("none", "autoencoder", "gan")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -270,15 +272,24 @@ class GenerativeView(QStackedWidget):
         self._jobs: list = []
         self._asked = 0  # the latest interpolation asked for; older answers are dropped
         self._tabs = self._splitter = None
+        self.live = False  # a run is training: choosing another run in Runs leaves its pictures alone
         self._sizes: list[int] | None = None  # the dashboard's split before a generative run widened this pane
 
         none = QLabel("This run is not generative. Reconstruction (autoencoder, VAE) and GAN runs show their "
                       "samples here.")
         none.setWordWrap(True)
         none.setAlignment(Qt.AlignCenter)
-        self.addWidget(none)
-        self.addWidget(self._make_autoencoder_page())
-        self.addWidget(self._make_gan_page())
+        self.pages = QStackedWidget()
+        self.pages.addWidget(none)
+        self.pages.addWidget(self._make_autoencoder_page())
+        self.pages.addWidget(self._make_gan_page())
+        self.shown = QLabel("")  # which run the pictures are of (the live one, or one chosen in Runs)
+        self.shown.setObjectName("generative_run")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 2, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.shown)
+        layout.addWidget(self.pages, 1)
         self.anomalies = AnomalyTable()
         self.anomaly_page = QWidget()
         a = QVBoxLayout(self.anomaly_page)
@@ -394,6 +405,8 @@ class GenerativeView(QStackedWidget):
         self.diversity_label.setText("")
         self.strip_note.setText("")
         self.latents = None
+        self.run_dir = None
+        self.shown.setText("")
         self._asked += 1
 
     def refresh(self) -> None:
@@ -410,7 +423,9 @@ class GenerativeView(QStackedWidget):
         self.run_dir = ev["run_dir"]
         self.task = ev["task"]
         page = {"reconstruction": 1, "gan": 2}.get(self.task, 0)
-        self.setCurrentIndex(page)
+        self.pages.setCurrentIndex(page)
+        self.live = True
+        self.shown.setText(f"Run {Path(self.run_dir).name} (training)" if self.run_dir else "")
         if self._tabs is None:
             return
         if page:
@@ -479,11 +494,43 @@ class GenerativeView(QStackedWidget):
     def _on_anomaly_event(self, ev: dict) -> None:
         self.anomalies.set_ranking(ev)
 
+    def page(self) -> str:
+        """The page shown: none, autoencoder or gan."""
+        return self.PAGES[self.pages.currentIndex()]
+
+    def _on_finished_event(self, ev: dict) -> None:
+        self.live = False
+        self.shown.setText(f"Run {Path(self.run_dir).name}" if self.run_dir else "")
+
+    _on_stopped_event = _on_failed_event = _on_finished_event
+
     def show_run(self, run_dir: str) -> None:
-        """Show the anomaly scores a past run logged (Evaluate: a run chosen in the Runs panel)."""
+        """Show the pictures and anomaly scores a past run left (Evaluate: a run chosen in the Runs panel)."""
+        if self.live or run_dir is None:
+            return
+        folder = Path(run_dir)
+        try:
+            task = json.loads((folder / "config.json").read_text(encoding="utf-8"))["resolved"]["task"]
+        except (OSError, ValueError, KeyError, TypeError):
+            task = None
+        views = []
+        try:
+            views = json.loads((folder / "generative.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+        self.reset()
+        self.run_dir, self.task = str(folder), task
+        self.pages.setCurrentIndex({"reconstruction": 1, "gan": 2}.get(task, 0))
+        for ev in views if isinstance(views, list) else []:
+            if isinstance(ev, dict) and ev.get("type") in ("reconstructions", "samples", "latent") \
+                    and problem(ev) is None:
+                self.handle_event(ev)
+        epoch = next((ev["epoch"] for ev in views if isinstance(ev, dict) and "epoch" in ev), None) \
+            if isinstance(views, list) else None
+        self.shown.setText(f"Run {folder.name}" + (f", after epoch {epoch}" if epoch else ""))
         found = None
         try:
-            lines = (Path(run_dir) / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+            lines = (folder / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
         except OSError:
             lines = []
         for line in lines:
@@ -498,7 +545,7 @@ class GenerativeView(QStackedWidget):
         if found is not None:
             self.anomalies.set_ranking(found)
         else:
-            self.anomalies.clear_ranking(f"The run {Path(run_dir).name} has no anomaly scores: autoencoder and VAE "
+            self.anomalies.clear_ranking(f"The run {folder.name} has no anomaly scores: autoencoder and VAE "
                                          "runs list them when they finish.")
 
     # ----- interpolation

@@ -36,7 +36,7 @@ def train_project(window, qtbot, data: dict, timeout: int = 120000):
 def test_a_vae_run_shows_reconstructions_prior_samples_latent_plane_and_interpolation(window, qtbot):
     dash = train_project(window, qtbot, template("mlp_vae_digits", epochs=2))
     view = dash.generative
-    assert dash.side_tabs.currentWidget() is view and view.currentIndex() == 1
+    assert dash.side_tabs.currentWidget() is view and view.page() == "autoencoder"
 
     pairs = view.reconstructions.tiles  # originals and reconstructions, interleaved
     assert pairs.shape == (32, 8, 8) and pairs.dtype == np.uint8
@@ -109,7 +109,7 @@ def collapsed_gan(data: dict) -> dict:
 def test_a_gan_run_plots_one_point_per_epoch_and_warns_only_when_its_samples_collapse(window, qtbot):
     dash = train_project(window, qtbot, template("dcgan_digits", epochs=2))
     view = dash.generative
-    assert view.currentIndex() == 2 and dash.side_tabs.currentWidget() is view
+    assert view.page() == "gan" and dash.side_tabs.currentWidget() is view
     for plot, keys in ((view.gan_loss_plot, ("g_loss", "d_loss")), (view.gan_d_plot, ("d_real", "d_fake"))):
         for key in keys:
             x, y = plot.curves[key].getData()
@@ -141,7 +141,7 @@ def test_the_anomaly_table_lists_an_autoencoders_worst_reconstructions_first_als
     dash = train_project(window, qtbot, data)
     c, view = window.training, dash.generative
     run = c.current_run
-    assert view.currentIndex() == 1 and view.prior.tiles is None  # no prior: a plain autoencoder
+    assert view.page() == "autoencoder" and view.prior.tiles is None  # no prior: a plain autoencoder
     assert view.reconstructions.tiles.shape == (32, 8, 8)
 
     # The same ranking, computed here from the run's weights on its test split.
@@ -162,20 +162,34 @@ def test_the_anomaly_table_lists_an_autoencoders_worst_reconstructions_first_als
     assert indices[:5] == worst
     assert abs(scores[0] - float(errors.max())) <= 1e-4 * float(errors.max())
 
-    # Evaluate: choosing the run in the Runs panel shows its logged ranking again.
-    view.anomalies.clear_ranking()
+    pictures = view.reconstructions.tiles.copy()
+
+    # A second run of the same project, one epoch longer: other pictures, another ranking.
+    epochs = c.training_panel.form.editors["epochs"]
+    epochs.setFocus()
+    epochs.selectAll()
+    qtbot.keyClicks(epochs, "2")
+    qtbot.keyClick(epochs, Qt.Key_Enter)
+    with qtbot.waitSignal(c.run_finished, timeout=120000):
+        qtbot.mouseClick(c.training_panel.train_button, Qt.LeftButton)
+    assert c.current_run != run and not np.array_equal(view.reconstructions.tiles, pictures)
+    assert view.shown.text() == f"Run {c.current_run.name}"
+
+    # Evaluate: choosing the first run in the Runs panel shows its pictures and ranking again.
     window.workspaces.show("Evaluate")
     c._show("runs_dock")
     tree = c.runs_panel.tree
-    qtbot.waitUntil(lambda: tree.topLevelItemCount() == 1, timeout=10000)
-    qtbot.mouseClick(tree.viewport(), Qt.LeftButton, pos=tree.visualItemRect(tree.topLevelItem(0)).center())
-    qtbot.waitUntil(lambda: view.anomalies.rowCount() == 100, timeout=10000)
+    qtbot.waitUntil(lambda: tree.topLevelItemCount() == 2, timeout=10000)
+    item = next(tree.topLevelItem(i) for i in range(2) if Path(tree.topLevelItem(i).data(0, Qt.UserRole)) == run)
+    qtbot.mouseClick(tree.viewport(), Qt.LeftButton, pos=tree.visualItemRect(item).center())
+    qtbot.waitUntil(lambda: view.shown.text() == f"Run {run.name}, after epoch 1", timeout=10000)
     assert shown() == (indices, scores)
+    assert view.page() == "autoencoder" and np.array_equal(view.reconstructions.tiles, pictures)
 
     # A classifier's run next: the dashboard shows its confusion matrix again, not an empty generative pane.
     dash.side_tabs.setCurrentWidget(view)
     train_project(window, qtbot, template("mlp_digits", epochs=1))
-    assert dash.side_tabs.currentWidget() is dash.confusion and view.currentIndex() == 0
+    assert dash.side_tabs.currentWidget() is dash.confusion and view.page() == "none"
     assert view.anomalies.rowCount() == 0 and view.reconstructions.tiles is None
 
 
