@@ -208,6 +208,7 @@ class _Run:
         self._t0 = time.perf_counter()
         self.network: dict | None = None  # what config.json says was trained (fingerprint, parameters, title)
         self.state = RunState()  # epoch, step, best and patience: with the modules' states, the checkpoint
+        self._report = None  # runtime.generative's views of a reconstruction, VAE or GAN run
 
     # ----- event plumbing
     def _emit(self, type_: str, **data) -> dict:
@@ -721,7 +722,7 @@ class _Run:
 
     def _generative(self, epoch: int) -> Iterator[dict]:
         """The generative views of the epoch (runtime.generative): reconstructions, samples, latent plane."""
-        if not hasattr(self, "_report"):
+        if self._report is None:  # made at the first epoch's end (None again for a supervised objective)
             from runtime.generative import GenerativeReport
 
             self._report = GenerativeReport.of(self.objective, self.model, self.data, self.splits.input_shape,
