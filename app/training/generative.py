@@ -194,6 +194,11 @@ class LatentScatter(pg.PlotWidget):
         return {item.opts["brush"].color().name() for item in self.items.values() if len(item.data)}
 
 
+def _score_text(value: float) -> str:
+    """A score with the same four decimals down the column (scientific when far from 1)."""
+    return f"{value:.4f}" if 1e-3 <= abs(value) < 1e4 else f"{value:.3e}"
+
+
 class AnomalyTable(QTableWidget):
     """A reconstruction run's samples with the largest reconstruction error, worst first."""
 
@@ -221,7 +226,7 @@ class AnomalyTable(QTableWidget):
         self.setRowCount(len(order))
         for row, i in enumerate(order):
             cells = (str(row + 1), str(ev["indices"][i]), "–" if labels is None else str(labels[i]),
-                     f"{scores[i]:.4g}", "")
+                     _score_text(scores[i]), "")
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col in (0, 1, 3):
