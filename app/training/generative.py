@@ -346,10 +346,19 @@ class GenerativeView(QWidget):
         page = QWidget()
         g = QGridLayout(page)
         g.setContentsMargins(0, 0, 0, 0)
-        g.addWidget(_box("Originals | reconstructions", self.reconstructions), 0, 0)
-        g.addWidget(_box("Prior samples", self.prior), 0, 1)
+        self.autoencoder_note = QLabel("A plain autoencoder: add a Gaussian latent layer (a VAE) for samples from "
+                                       "the prior, the latent plane and interpolation.")
+        self.autoencoder_note.setObjectName("autoencoder_note")
+        self.autoencoder_note.setWordWrap(True)
+        self.autoencoder_note.hide()
+        g.addWidget(_box("Originals | reconstructions", self.reconstructions, self.autoencoder_note), 0, 0)
+        prior_box = _box("Prior samples", self.prior)
+        scatter_box = _box("Latent space", self.scatter, self.scatter.key, self.scatter_note)
+        g.addWidget(prior_box, 0, 1)
         g.addWidget(strip_box, 1, 0, 1, 2)
-        g.addWidget(_box("Latent space", self.scatter, self.scatter.key, self.scatter_note), 0, 2, 2, 1)
+        g.addWidget(scatter_box, 0, 2, 2, 1)
+        self.vae_boxes = (prior_box, strip_box, scatter_box)  # hidden for a plain autoencoder
+        self._grid = g
         g.setRowStretch(0, 3)
         g.setRowStretch(1, 1)
         g.setColumnStretch(0, 5)
@@ -357,6 +366,15 @@ class GenerativeView(QWidget):
         g.setColumnStretch(2, 6)
         self._update_frames()
         return page
+
+    def _show_vae_boxes(self, vae: bool) -> None:
+        """A plain autoencoder's reconstructions take the whole page; a VAE's share it."""
+        for box in self.vae_boxes:
+            box.setVisible(vae)
+        self.autoencoder_note.setVisible(not vae)
+        self._grid.setRowStretch(1, 1 if vae else 0)
+        self._grid.setColumnStretch(1, 4 if vae else 0)
+        self._grid.setColumnStretch(2, 6 if vae else 0)
 
     def _make_gan_page(self) -> QWidget:
         self.gan_loss_plot = LivePlot("Generator and discriminator loss", "loss", "epoch", [
@@ -410,6 +428,7 @@ class GenerativeView(QWidget):
         self.diversity_label.setText("")
         self.strip_note.setText("")
         self.latents = None
+        self._show_vae_boxes(True)
         self.run_dir = None
         self.shown.setText("")
         self._asked += 1
@@ -471,9 +490,8 @@ class GenerativeView(QWidget):
             spin.setMaximum(max(0, last))
             spin.blockSignals(False)
         self._update_frames()
-        if self.latents is None:
-            self.strip_note.setText("Interpolation needs a Gaussian latent layer (a VAE).")
-        else:
+        self._show_vae_boxes(self.latents is not None)
+        if self.latents is not None:
             self.interpolate()
 
     def _on_samples_event(self, ev: dict) -> None:
@@ -563,7 +581,8 @@ class GenerativeView(QWidget):
 
     def _update_frames(self) -> None:
         a, b = self.pick_a.value(), self.pick_b.value()
-        self.reconstructions.frames = {2 * a: PICK_A, 2 * a + 1: PICK_A, 2 * b: PICK_B, 2 * b + 1: PICK_B}
+        self.reconstructions.frames = {} if self.latents is None else {  # the interpolation's two ends
+            2 * a: PICK_A, 2 * a + 1: PICK_A, 2 * b: PICK_B, 2 * b + 1: PICK_B}
         self.reconstructions.update()
 
     def interpolate(self) -> None:

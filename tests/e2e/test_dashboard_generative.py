@@ -46,6 +46,7 @@ def test_a_vae_run_shows_reconstructions_prior_samples_latent_plane_and_interpol
     other = float(np.abs(originals.astype(int) - np.roll(rebuilt, 1, axis=0)).mean())
     assert own < other  # each reconstruction is nearer its own original than another one
 
+    assert view.scatter.isVisible() and not view.autoencoder_note.isVisible()
     prior = view.prior.tiles
     assert prior.shape == (64, 8, 8) and prior.std() > 5
     assert np.abs(prior.astype(int) - prior[0]).max() > 0  # the samples differ from one another
@@ -143,6 +144,7 @@ def test_the_anomaly_table_lists_an_autoencoders_worst_reconstructions_first_als
     run = c.current_run
     assert view.page() == "autoencoder" and view.prior.tiles is None  # no prior: a plain autoencoder
     assert view.reconstructions.tiles.shape == (32, 8, 8)
+    assert view.autoencoder_note.isVisible() and not view.scatter.isVisible()  # no latent layer, no latent plane
 
     # The same ranking, computed here from the run's weights on its test split.
     module = build_module(project_from_dict(data).graph)
