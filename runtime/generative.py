@@ -154,7 +154,7 @@ class GenerativeReport:
 
     @classmethod
     def of(cls, objective, model: nn.Module, data: dict, sample_shape: tuple, has_classes: bool,
-           device: torch.device, amp: torch.dtype | None = None) -> "GenerativeReport | None":
+           device: torch.device, amp: torch.dtype | None = None) -> GenerativeReport | None:
         """The report of a reconstruction, VAE or GAN objective (None for a supervised one)."""
         if not isinstance(objective, (Reconstruction, GAN)):
             return None
@@ -247,7 +247,7 @@ def anomaly_ranking(objective: Reconstruction, model: nn.Module, split, sample_s
         x = split.x
         thumbs = to_uint8(x[idx.to(x.device)], shape, (float(x.min()), float(x.max())))
     finite = scores[torch.isfinite(scores)]
-    return {"split": split_name, "count": int(len(scores)), "indices": idx.tolist(),
+    return {"split": split_name, "count": len(scores), "indices": idx.tolist(),
             "scores": [float(s) if math.isfinite(s) else None for s in scores[idx].tolist()],
             "labels": split.y[idx.to(split.y.device)].long().tolist() if has_classes else None,
             "shape": list(display_shape(shape)) if shape is not None else None, "thumbnails": thumbs,
