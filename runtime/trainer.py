@@ -216,6 +216,7 @@ class _Run:
         self._t0 = time.perf_counter()
         self.network: dict | None = None  # what config.json says was trained (fingerprint, parameters, title)
         self.state = RunState()  # epoch, step, best and patience: with the modules' states, the checkpoint
+        self._report = None  # runtime.generative's views of a reconstruction, VAE or GAN run
 
     # ----- event plumbing
     def _emit(self, type_: str, **data) -> dict:
@@ -689,6 +690,7 @@ class _Run:
             if matrix is not None:
                 yield self._confusion(epoch, "validation", matrix)
             self._save_weights("last.safetensors")
+            yield from self._generative(epoch)
             self._save_checkpoint(epoch)
             if (alarm := sanity.observe(train_metrics, val_metrics)) is not None:
                 yield self._emit("alarm", kind=alarm.kind, message=alarm.message, epoch=epoch)
@@ -740,6 +742,7 @@ class _Run:
         test_metrics, matrix = self._evaluate("test")
         if matrix is not None:
             yield self._confusion(self.epoch, "test", matrix)
+        yield from self._anomalies()
         elapsed = time.perf_counter() - self._t0
         summary = _summary(self.task, test_metrics)
         why = (f"stopped early after epoch {self.epoch}: {t['monitor']} did not improve for {t['patience']} epochs"
@@ -748,6 +751,33 @@ class _Run:
                          epochs_run=self.epoch, stopped_early=stopped_early, best_epoch=st.best_epoch,
                          best_value=st.best_value, restored_best=restored, test=test_metrics,
                          elapsed_s=round(elapsed, 3), run_dir=str(self.run_dir) if self.run_dir else None)
+
+    def _generative(self, epoch: int) -> Iterator[dict]:
+        """The generative views of the epoch (runtime.generative): reconstructions, samples, latent plane."""
+        if self._report is None:  # made at the first epoch's end (None again for a supervised objective)
+            from runtime.generative import GenerativeReport
+
+            self._report = GenerativeReport.of(self.objective, self.model, self.data, self.splits.input_shape,
+                                               bool(self.splits.classes), self.device, self.amp)
+        if self._report is not None:
+            events = [self._emit(type_, **data) for type_, data in self._report.epoch_events(epoch)]
+            if self.run_dir is not None and events:  # the latest views, for a past run chosen in Evaluate
+                write_atomic(self.run_dir / "generative.json", json.dumps(events).encode())
+            yield from events
+
+    def _anomalies(self) -> Iterator[dict]:
+        """An autoencoder's worst-reconstructed samples, worst first (the Evaluate view lists them)."""
+        from runtime.objectives import Reconstruction
+
+        if not isinstance(self.objective, Reconstruction):
+            return
+        from runtime.generative import anomaly_ranking
+
+        split = "test" if len(self.data["test"]) else "val"
+        data = anomaly_ranking(self.objective, self.model, self.data[split], self.splits.input_shape,
+                               bool(self.splits.classes), "validation" if split == "val" else split)
+        if data is not None:
+            yield self._emit("anomaly", **data)
 
     def _check_finite(self, bad_at: torch.Tensor) -> None:
         b = int(bad_at)

@@ -191,6 +191,7 @@ class TrainingController(QObject):
         self.training_panel.stop_clicked.connect(self.stop)
         self.dashboard.cell_clicked.connect(self.inference_panel.show_cell)
         self.runs_panel.run_selected.connect(self.select_run)
+        self.runs_panel.run_selected.connect(self.dashboard.generative.show_run)  # a past run's pictures and anomaly scores
         self.bridge.event_received.connect(self.dashboard.handle_event)
         self.bridge.event_received.connect(self._on_event)
         self.bridge.drained.connect(self.dashboard.refresh)
