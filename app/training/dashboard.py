@@ -111,6 +111,8 @@ class Dashboard(QWidget):
 
         side = QTabWidget()
         side.setObjectName("confusion_tabs")
+        side.setElideMode(Qt.ElideNone)  # the pane is never narrower than its two tab titles (layout rule)
+        side.setUsesScrollButtons(False)
         side.addTab(self.confusion, "Confusion matrix")
         side.addTab(self.class_table, "Per-class metrics")
         self.side_tabs = side
