@@ -240,7 +240,9 @@ class Dashboard(QWidget):
         if fraction is None and epochs and batches and epoch:
             fraction = ((epoch - 1) + (batch or 0) / batches) / epochs
         if fraction is not None:
-            self.progress.setValue(int(1000 * min(max(fraction, 0.0), 1.0)))
+            value = int(1000 * min(max(fraction, 0.0), 1.0))
+            if abs(value - self.progress.value()) >= 5:  # half-percent steps: setValue repaints at once, on this thread
+                self.progress.setValue(value)
             self.progress.setFormat(f"{100 * fraction:.0f} %")
         parts = []
         if epoch:
