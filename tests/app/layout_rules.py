@@ -4,7 +4,7 @@
 
 Prints one JSON list of broken rules: a label whose text does not fit its width, a tab whose
 title is elided or pushed behind the scroll arrows, a scroll area showing a horizontal scroll bar,
-a window that reaches past the screen, for every workspace.
+a window that reaches past the screen, for every workspace and the start page.
 """
 
 from __future__ import annotations
@@ -91,6 +91,10 @@ def main(path: str) -> int:
         for _ in range(5):
             app.processEvents()
         problems += broken_rules(window, f"{window.screen().size().width()}: {name}")
+    window.show_start_page()
+    for _ in range(5):
+        app.processEvents()
+    problems += broken_rules(window, f"{window.screen().size().width()}: start page")
     print(json.dumps(problems))
     window.discard_changes()
     window.close()
