@@ -37,7 +37,7 @@ def reference_text(reference: dict | None) -> str:
         "diversity": lambda: (f"generative, no accuracy: sample diversity {value:.2f}, D(real) "
                               f"{others.get('d_real', float('nan')):.2f}, D(fake) {others.get('d_fake', float('nan')):.2f}"),
     }.get(reference["metric"], lambda: f"test {reference['metric']} {value:.3g}")()
-    return f"{figure} · {_duration(reference['cpu_seconds'])} on CPU"
+    return f"{figure} · " + f"{_duration(reference['cpu_seconds'])} on CPU".replace(" ", "\u00a0")  # wraps whole
 
 
 def reference_details(reference: dict | None) -> str:
