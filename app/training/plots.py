@@ -256,9 +256,16 @@ class LivePlot(QWidget):
         """Remove every overlay line."""
         for curve in self._overlays:
             self.plot_item.removeItem(curve)
+        had_overlays = bool(self._overlays)
         self._overlays.clear()
         self._keys = [k for k in self._keys if not k[2]]
         self._show_keys()
+        if had_overlays:  # the view shrinks back to this run's own points
+            self._low, self._high, self._x_low, self._x_high = np.inf, -np.inf, np.inf, -np.inf
+            self._applied_x = self._applied_y = None
+            for buf in self.buffers.values():
+                self._note_extent(buf.x, buf.y)
+            self._fit()
 
     # ----- hover
     def _on_mouse_moved(self, pos) -> None:

@@ -208,3 +208,15 @@ def test_the_view_grows_in_round_steps_and_holds_still_while_the_points_fit(qtbo
     assert len(set(ranges)) <= 30  # re-ranged (and the axes redrawn) a few times an epoch at first, not 400
     x, _ = plot.curves["train"].getData()
     assert len(x) == 400
+
+
+def test_an_overlay_widens_the_view_and_clearing_it_shrinks_the_view_back(qtbot):
+    plot = LivePlot("Loss", "loss", "epoch", [Series("val", "validation", "#f00")])
+    qtbot.addWidget(plot)
+    for epoch, loss in enumerate([1.0, 0.8, 0.7], start=1):
+        plot.add_point("val", epoch, loss)
+    plot.refresh()
+    plot.add_overlay("run 1", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [5.0] * 10, 0)
+    assert plot.plot_item.vb.viewRange()[0][1] >= 10 and _y_range(plot)[1] >= 5
+    plot.clear_overlays()
+    assert plot.plot_item.vb.viewRange()[0][1] < 10 and _y_range(plot)[1] < 5
