@@ -197,6 +197,8 @@ class LivePlot(QWidget):
                         wanted_high = max(high, kept[0] + 2 * span)
                     if low >= 0:
                         wanted_low = max(wanted_low, 0.0)  # a loss or an accuracy: never below 0 for room
+                if 0 <= low and high <= 1:  # a fraction (accuracy): room, but never past 0 or 1
+                    wanted_low, wanted_high = max(wanted_low, 0.0), min(wanted_high, 1.0)
                 step = _round_step((wanted_high - wanted_low) / 4)
                 target = (float(np.floor(wanted_low / step) * step), float(np.ceil(wanted_high / step) * step))
             pad = 0.04  # markers on a round end (accuracy 1.0) stay whole

@@ -220,3 +220,15 @@ def test_an_overlay_widens_the_view_and_clearing_it_shrinks_the_view_back(qtbot)
     assert plot.plot_item.vb.viewRange()[0][1] >= 10 and _y_range(plot)[1] >= 5
     plot.clear_overlays()
     assert plot.plot_item.vb.viewRange()[0][1] < 10 and _y_range(plot)[1] < 5
+
+
+def test_an_accuracy_axis_never_runs_past_one(qtbot):
+    plot = LivePlot("Accuracy", "accuracy", "epoch", [Series("train", "train", "#000"), Series("val", "val", "#f00")])
+    qtbot.addWidget(plot)
+    for epoch, (train, val) in enumerate([(0.68, 0.88), (0.96, 0.95), (0.975, 0.96), (0.99, 0.99)], start=1):
+        plot.add_point("train", epoch, train)
+        plot.add_point("val", epoch, val)
+        plot.refresh()
+        assert _y_range(plot)[1] <= 1.05  # at most 1.0 and a little padding for the markers
+    low, high = _y_range(plot)
+    assert low <= 0.68 and 0.99 < high
