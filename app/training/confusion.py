@@ -208,7 +208,11 @@ class ClassMetricsTable(QTableWidget):
 
     def _set_row(self, row: int, name: str, p: float, r: float, f: float, support: int) -> None:
         for col, text in enumerate((name, f"{p:.3f}", f"{r:.3f}", f"{f:.3f}", str(int(support)))):
-            item = QTableWidgetItem(text)
-            if col:
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-            self.setItem(row, col, item)
+            item = self.item(row, col)
+            if item is None:  # made once per cell, re-texted each epoch
+                item = QTableWidgetItem(text)
+                if col:
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.setItem(row, col, item)
+            elif item.text() != text:
+                item.setText(text)
