@@ -241,8 +241,10 @@ class Dashboard(QWidget):
             fraction = ((epoch - 1) + (batch or 0) / batches) / epochs
         if fraction is not None:
             value = int(1000 * min(max(fraction, 0.0), 1.0))
-            if abs(value - self.progress.value()) >= 5:  # half-percent steps: setValue repaints at once, on this thread
+            if abs(value - self.progress.value()) >= 5:  # half-percent steps
+                self.progress.setUpdatesEnabled(False)  # setValue would repaint at once; this paints with the rest
                 self.progress.setValue(value)
+                self.progress.setUpdatesEnabled(True)
             self.progress.setFormat(f"{100 * fraction:.0f} %")
         parts = []
         if epoch:
