@@ -29,7 +29,8 @@ def lenet_project(epochs: int):
     from graph_builder.project import load_project
 
     project = load_project(Path(__file__).resolve().parents[1] / "resources" / "templates" / "lenet_digits.json")
-    project.training.update({"epochs": epochs})
+    # The run only has to outlast the measuring: the divergence stop must not end it early.
+    project.training.update({"epochs": epochs, "stop_on_divergence": False})
     return project
 
 
@@ -41,7 +42,7 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="measuring time for each phase")
-    parser.add_argument("--epochs", type=int, default=200, help="epochs (the run is stopped after measuring)")
+    parser.add_argument("--epochs", type=int, default=2000, help="epochs (the run is stopped after measuring)")
     parser.add_argument("--repeat", type=int, default=1, help="measure the training phase this many times")
     parser.add_argument("--profile", action="store_true", help="profile the GUI thread while training")
     args = parser.parse_args()
@@ -106,9 +107,13 @@ def main() -> int:
     for _ in range(max(1, args.repeat)):
         events_before = controller.bridge.events_seen
         ticks = measure(args.seconds, until=lambda: not controller.bridge.is_active)
-        rounds.append((ticks, controller.bridge.events_seen - events_before))
-        if not controller.bridge.is_active:
+        if not controller.bridge.is_active:  # a round cut short by the run's end does not count
+            print(f"the run ended in round {len(rounds) + 1}: {controller.dashboard.status.text()}")
             break
+        rounds.append((ticks, controller.bridge.events_seen - events_before))
+    if not rounds:
+        print("the run ended before a whole round could be measured; try more --epochs")
+        return 1
     if profiler is not None:
         profiler.disable()
     busy, events = min(rounds, key=lambda r: percentile(r[0], 99))
