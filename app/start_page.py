@@ -44,14 +44,18 @@ def reference_details(reference: dict | None) -> str:
     """Where and when the figures were measured (the line's tooltip)."""
     if not reference:
         return "Run resources/templates/measure_templates.py to measure this template."
+    runs, threads, load = reference.get("runs", 1), reference.get("threads", 1), reference.get("load_average")
     return (f"Measured {reference.get('measured', '?')} by training with the template's own settings "
-            f"({reference.get('epochs', '?')} epochs) on {reference.get('cpu', 'a CPU')}, "
-            f"{reference.get('threads', '?')} threads, torch {reference.get('torch', '?')}"
-            + (f", load average {reference['load_average']:g} (other work slows the time)"
-               if reference.get("load_average", 0) > reference.get("threads", 1) else "") + ".")
+            f"({reference.get('epochs', '?')} epochs{f', the fastest of {runs} runs' if runs > 1 else ''}) "
+            f"on {reference.get('cpu', 'a CPU')}, "
+            f"{threads} thread{'' if threads == 1 else 's'}, torch {reference.get('torch', '?')}"
+            + (f", machine load average {load:g}" if load is not None else "")
+            + (" (other work on the machine slowed the time)" if (load or 0) > threads + 1 else "") + ".")
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     if seconds < 60:
         return f"{seconds:.0f} s"
     minutes, seconds = divmod(round(seconds), 60)

@@ -66,6 +66,8 @@ def test_a_card_line_reads_the_measured_figures():
     assert reference_text({**base, "metric": "accuracy", "value": 0.9891}) == "98.9 % test accuracy · 14 s on CPU"
     assert reference_text({**base, "metric": "r2", "value": 0.97, "cpu_seconds": 130.2}) == \
         "test R² 0.970 · 2 min 10 s on CPU"
+    assert reference_text({**base, "metric": "accuracy", "value": 1.0, "cpu_seconds": 0.4}) == \
+        "100.0 % test accuracy · 0.4 s on CPU"
     gan = reference_text({**base, "metric": "diversity", "value": 0.8, "others": {"d_real": 0.6, "d_fake": 0.3}})
     assert gan.startswith("generative, no accuracy") and "D(real) 0.60" in gan
     assert reference_text(None) == "Not measured yet"
