@@ -1,14 +1,16 @@
 """Confusion-matrix heatmap with counts and a colour bar, and the per-class metrics table.
 
 One ImageItem is updated with `setImage(levels=…)` each epoch, so colours stay stable between
-updates; the count labels are created once per class count and only re-texted afterwards.
+updates, and one CountsItem paints every cell's count: a hundred TextItems (ten classes) cost the
+GUI thread tens of milliseconds to restyle each epoch while training runs, one item's paint does not.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
@@ -24,6 +26,69 @@ def per_class_metrics(matrix: np.ndarray) -> dict[str, np.ndarray]:
         recall = np.where(support > 0, tp / support, 0.0)
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
     return {"precision": precision, "recall": recall, "f1": f1, "support": support.astype(np.int64)}
+
+
+COUNT_MIN_CELL_PX = 12  # smaller cells show their colour only (hover the heatmap for the count)
+COUNT_MAX_CLASSES = 20  # beyond this the numbers would not fit at any size
+
+
+class CountsItem(pg.GraphicsObject):
+    """The count in each cell of an n×n matrix (one unit per cell), painted at a pixel size that fits the cell.
+
+    The font follows the cell size as drawn (at most 12 px, 45 % of a cell), so resizing the pane
+    needs no work here; cells under 12 px get no numbers.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []  # row by row, "" for an empty cell
+        self._light: list[bool] = []  # light text on the dark end of the colour map
+        self.n = 0
+        self.drawn = 0  # how many counts the last paint drew (what a test can see)
+        self._font = QFont()
+
+    def set_counts(self, m: np.ndarray, top: int) -> None:
+        """Show the counts of matrix `m` (`top`: the colour scale's maximum)."""
+        self.prepareGeometryChange()
+        self.n = m.shape[0] if m.shape[0] <= COUNT_MAX_CLASSES else 0
+        flat = m.ravel() if self.n else np.zeros(0, dtype=np.int64)
+        self.texts = [str(int(v)) if v else "" for v in flat]
+        self._light = list(flat / max(top, 1) > 0.55)
+        self.update()
+
+    def cell_pixels(self) -> float:
+        """How many device pixels one cell spans now (0 when not in a view)."""
+        views = self.scene().views() if self.scene() is not None else []
+        if not views:
+            return 0.0
+        transform = self.deviceTransform(views[0].viewportTransform())
+        a, b = transform.map(QPointF(0, 0)), transform.map(QPointF(1, 1))
+        return min(abs(b.x() - a.x()), abs(b.y() - a.y()))
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self.n, self.n)
+
+    def paint(self, painter: QPainter, *_args) -> None:
+        self.drawn = 0
+        transform = painter.transform()
+        cell = min(abs(transform.m11()) + abs(transform.m21()), abs(transform.m22()) + abs(transform.m12()))
+        if not self.n or cell < COUNT_MIN_CELL_PX:
+            return
+        self._font.setPixelSize(max(6, int(min(12, cell * 0.45))))
+        painter.save()
+        painter.resetTransform()  # text in pixels, not in cell units
+        painter.setFont(self._font)
+        light, dark = QColor("#ffffff"), QColor("#1f2430")
+        n = self.n
+        for k, text in enumerate(self.texts):
+            if not text:
+                continue
+            i, j = divmod(k, n)
+            centre = transform.map(QPointF(j + 0.5, i + 0.5))
+            painter.setPen(light if self._light[k] else dark)
+            painter.drawText(QRectF(centre.x() - cell / 2, centre.y() - cell / 2, cell, cell), Qt.AlignCenter, text)
+            self.drawn += 1
+        painter.restore()
 
 
 class ConfusionView(QWidget):
@@ -55,12 +120,12 @@ class ConfusionView(QWidget):
         self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=cmap, interactive=False, width=14,
                                          label="count")
         self.color_bar.setImageItem(self.image, insert_in=self.plot_item)
+        self.counts = CountsItem()
+        self.plot_item.addItem(self.counts)
         self.matrix: np.ndarray | None = None
         self.class_names: list[str] = []
         self.split = "validation"
-        self._texts: list[pg.TextItem] = []
-        self._shown: list[tuple[str, str] | None] = []
-        self._labelled_classes = 0  # the n of the n×n labels built (each epoch only updates them)
+        self._labelled_classes = 0  # the n of the n×n class ticks set (each epoch only updates the counts)
         self._widget.scene().sigMouseClicked.connect(self._on_scene_clicked)
         self._show_empty()
 
@@ -82,73 +147,20 @@ class ConfusionView(QWidget):
         top = max(int(m.max()), 1)
         self.image.setImage(m.astype(np.float32), levels=(0, top))
         self.color_bar.setLevels((0, top))
-        if n != self._labelled_classes or names != self.class_names:  # rebuild only when classes change
+        if n != self._labelled_classes or names != self.class_names:  # re-tick only when classes change
             self._build_labels(n, names)
-        self._update_labels(m, top)
-        self._fit_counts()
+        self.counts.set_counts(m, top)
         self.matrix = m
         self.class_names = names
         self.split = split  # which samples a clicked cell stands for
         self.caption.setText(caption or f"{int(m.sum())} samples; diagonal = correct")
 
     def _build_labels(self, n: int, names: list[str]) -> None:
-        for t in self._texts:
-            self.plot_item.removeItem(t)
-        self._texts = []
         self._labelled_classes = n
-        font_px = 11 if n <= 10 else 8 if n <= 20 else 0
-        if font_px:  # beyond 20 classes the numbers would not fit; hover the colour instead
-            # (_fit_counts then sizes them to the cells as drawn, and hides them when cells are too small)
-            for i in range(n):
-                for j in range(n):
-                    t = pg.TextItem("", anchor=(0.5, 0.5))
-                    font = t.textItem.font()
-                    font.setPixelSize(font_px)
-                    t.setFont(font)
-                    t.setPos(j + 0.5, i + 0.5)
-                    self.plot_item.addItem(t)
-                    self._texts.append(t)
-        self._shown: list[tuple[str, str] | None] = [None] * len(self._texts)  # what each label shows
         ticks = [(k + 0.5, name) for k, name in enumerate(names)]
         self.plot_item.getAxis("bottom").setTicks([ticks])
         self.plot_item.getAxis("left").setTicks([ticks])
         self.plot_item.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit_counts()
-
-    def _fit_counts(self) -> None:
-        """Count labels as large as a cell allows (at most 12 px), hidden when a cell is under 12 px."""
-        if not self._texts:
-            return
-        width = self.plot_item.vb.width()
-        height = self.plot_item.vb.height()
-        n = self._labelled_classes
-        cell = min(width, height) / max(n, 1)
-        font_px = int(min(12, cell * 0.45))
-        for t in self._texts:
-            t.setVisible(cell >= 12)
-            if cell >= 12 and t.textItem.font().pixelSize() != font_px:
-                font = t.textItem.font()
-                font.setPixelSize(max(font_px, 6))
-                t.setFont(font)
-
-    def _update_labels(self, m: np.ndarray, top: int) -> None:
-        if not self._texts:
-            return
-        n = m.shape[0]
-        for i in range(n):
-            for j in range(n):
-                value = int(m[i, j])
-                k = i * n + j
-                text = str(value) if value else ""
-                # Light text on the dark end of the colour map, dark text on the light end.
-                color = "#ffffff" if value / top > 0.55 else "#1f2430"
-                if (text, color) != self._shown[k]:  # restyling a TextItem is costly
-                    self._texts[k].setText(text)
-                    self._texts[k].setColor(color)
-                    self._shown[k] = (text, color)
 
     def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
         """(true, predicted) for a point in image coordinates, or None outside the matrix."""
@@ -196,7 +208,11 @@ class ClassMetricsTable(QTableWidget):
 
     def _set_row(self, row: int, name: str, p: float, r: float, f: float, support: int) -> None:
         for col, text in enumerate((name, f"{p:.3f}", f"{r:.3f}", f"{f:.3f}", str(int(support)))):
-            item = QTableWidgetItem(text)
-            if col:
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-            self.setItem(row, col, item)
+            item = self.item(row, col)
+            if item is None:  # made once per cell, re-texted each epoch
+                item = QTableWidgetItem(text)
+                if col:
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.setItem(row, col, item)
+            elif item.text() != text:
+                item.setText(text)

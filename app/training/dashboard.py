@@ -112,6 +112,8 @@ class Dashboard(QWidget):
 
         side = QTabWidget()
         side.setObjectName("confusion_tabs")
+        side.setElideMode(Qt.ElideNone)  # the pane is never narrower than its two tab titles (layout rule)
+        side.setUsesScrollButtons(False)
         side.addTab(self.confusion, "Confusion matrix")
         side.addTab(self.class_table, "Per-class metrics")
         self.side_tabs = side
@@ -244,7 +246,11 @@ class Dashboard(QWidget):
         if fraction is None and epochs and batches and epoch:
             fraction = ((epoch - 1) + (batch or 0) / batches) / epochs
         if fraction is not None:
-            self.progress.setValue(int(1000 * min(max(fraction, 0.0), 1.0)))
+            value = int(1000 * min(max(fraction, 0.0), 1.0))
+            if abs(value - self.progress.value()) >= 5:  # half-percent steps
+                self.progress.setUpdatesEnabled(False)  # setValue would repaint at once; this paints with the rest
+                self.progress.setValue(value)
+                self.progress.setUpdatesEnabled(True)
             self.progress.setFormat(f"{100 * fraction:.0f} %")
         parts = []
         if epoch:

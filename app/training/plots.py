@@ -3,6 +3,11 @@
 Items are created once; points are appended to growable numpy buffers and pushed to the
 curves with `setData` only from `refresh()`, which the dashboard calls on its 20–30 Hz timer
 (STYLE.md, pyqtgraph notes). Long series are clipped to the view and peak-downsampled.
+
+What costs the GUI thread while training is repainting, not data: so the axes are cached as
+pixmaps (a curve update blits them instead of replaying every grid line and label), and the
+view range is set here in round steps that change only when the data outgrows them, rather
+than auto-ranged on every point (which re-ticked, re-clipped and redrew both axes each time).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from graph_builder.files import atomic_path
 
@@ -98,6 +103,8 @@ class LivePlot(QWidget):
         item.setDownsampling(auto=True, mode="peak")
         item.setMenuEnabled(True)
         item.getAxis("left").enableAutoSIPrefix(False)  # "(x0.001)" on a learning rate reads as noise
+        for side in ("left", "bottom"):  # the grid is drawn by the axes: cache it, redraw it on a new range only
+            item.getAxis(side).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.log_y = log_y
         self.plot_item = item
         self._keys: list[tuple[str, str, bool]] = []  # legend entries: label, colour, dashed
@@ -133,42 +140,74 @@ class LivePlot(QWidget):
 
     def _show_empty(self) -> None:
         """Clean axes for a plot with no points yet: 0 to 1 (10⁻⁴ to 1 on a log axis)."""
-        self._low, self._high = np.inf, -np.inf  # the running range of every series' points
-        self._applied_y: tuple = ("empty",)
+        self._low, self._high = np.inf, -np.inf  # the running y range of every series' points (and overlays)
+        self._x_low, self._x_high = np.inf, -np.inf  # and their x range
+        self._applied_x: tuple | None = None
+        self._applied_y: tuple | None = None
         self._applied_ticks: tuple | None = None
         self.plot_item.disableAutoRange()
         self.plot_item.setRange(xRange=(0, 1), yRange=(-4, 0) if self.log_y else (0, 1), padding=0)
 
-    def _fit_y(self) -> None:
-        """Auto-range, but give a flat series a sensible band around its value instead of ±0.
+    def _note_extent(self, xs, ys) -> None:
+        """Widen the running x and y ranges to hold the points (xs, ys)."""
+        if len(xs):
+            self._x_low, self._x_high = min(self._x_low, float(np.min(xs))), max(self._x_high, float(np.max(xs)))
+        if len(ys):
+            self._low, self._high = min(self._low, float(np.min(ys))), max(self._high, float(np.max(ys)))
 
-        Runs on every refresh while training, so it works from the running min/max and touches
-        the axis only when what it would set has changed.
+    def _fit(self) -> None:
+        """Set the view to hold every point, in round steps, touching the axes only when the step changes.
+
+        x runs from 0 (or the first point, if negative) to the next round number past the last
+        point. y is a round band around the points that stays put while they fit in it and fill
+        at least 40 % of it, and at least doubles when they outgrow it; a flat series gets a band around its value instead of ±0, and a log
+        axis (the learning rate) whole decades, a decade either side of a constant.
         """
+        if self._x_low <= self._x_high:
+            x_range = (min(0.0, _round_down(self._x_low)), _round_up(max(self._x_high, 1.0)))
+            if x_range != self._applied_x:
+                self._applied_x = x_range
+                self.plot_item.setXRange(*x_range, padding=0.02)
         low, high = self._low, self._high
         if low > high:
             return
-        ticks = None
-        target: tuple = ("auto",)
+        ticks, pad = None, 0.0
         if self.log_y and low > 0:
             low, high = np.log10(low), np.log10(high)
             if high - low < 0.5:  # a constant learning rate: a flat line with a decade either side
-                low, high = (high + low) / 2 - 1, (high + low) / 2 + 1
-                target = ("fixed", low, high)
+                target = ((high + low) / 2 - 1, (high + low) / 2 + 1)
+            else:
+                target = (float(np.floor(low)), float(np.ceil(high)))
             # One labelled tick per decade: pyqtgraph's own log ticks crowd a short axis with 0.002, 0.003…
-            ticks = tuple(range(int(np.floor(low)), int(np.ceil(high)) + 1))
+            ticks = tuple(range(int(np.floor(target[0])), int(np.ceil(target[1])) + 1))
         elif high - low <= 1e-9 * max(1.0, abs(high)):
-            pad = max(abs(high) * 0.5, 1e-3)
-            target = ("fixed", low - pad, high + pad)
+            band = max(abs(high) * 0.5, 1e-3)
+            target = (low - band, high + band)
+        else:
+            kept = self._applied_y
+            if kept is not None and kept[0] <= low and high <= kept[1] and high - low >= 0.4 * (kept[1] - kept[0]):
+                target = kept
+            else:
+                wanted_low, wanted_high = low, high
+                if kept is not None:  # outgrown: at least double toward the side the points left by
+                    span = kept[1] - kept[0]
+                    if low < kept[0]:
+                        wanted_low = min(low, kept[1] - 2 * span)
+                    if high > kept[1]:
+                        wanted_high = max(high, kept[0] + 2 * span)
+                    if low >= 0:
+                        wanted_low = max(wanted_low, 0.0)  # a loss or an accuracy: never below 0 for room
+                if 0 <= low and high <= 1:  # a fraction (accuracy): room, but never past 0 or 1
+                    wanted_low, wanted_high = max(wanted_low, 0.0), min(wanted_high, 1.0)
+                step = _round_step((wanted_high - wanted_low) / 4)
+                target = (float(np.floor(wanted_low / step) * step), float(np.ceil(wanted_high / step) * step))
+            pad = 0.04  # markers on a round end (accuracy 1.0) stay whole
         if ticks is not None and ticks != self._applied_ticks:
             self._applied_ticks = ticks
             self.plot_item.getAxis("left").setTicks([[(d, f"{10.0 ** d:g}") for d in ticks], []])
         if target != self._applied_y:
             self._applied_y = target
-            if target[0] == "fixed":
-                self.plot_item.setYRange(target[1], target[2], padding=0)
-            else:
-                self.plot_item.enableAutoRange(y=True)
+            self.plot_item.setYRange(*target, padding=pad)
 
     # ----- data
     def add_point(self, key: str, x: float, y: float) -> None:
@@ -177,19 +216,18 @@ class LivePlot(QWidget):
             return  # a NaN would break the auto-range; the dashboard reports NaN in words
         self.buffers[key].append(float(x), float(y))
         self._low, self._high = min(self._low, float(y)), max(self._high, float(y))
+        self._x_low, self._x_high = min(self._x_low, float(x)), max(self._x_high, float(x))
         self._dirty.add(key)
 
     def refresh(self) -> None:
         """Push changed series to their curves (one `setData` per changed series)."""
         if not self._dirty:
             return
-        if not self.plot_item.vb.autoRangeEnabled()[0]:
-            self.plot_item.enableAutoRange(x=True)  # before setData: clip-to-view would cut to the empty range
+        self._fit()  # before setData: clip-to-view cuts each curve to the range it is given
         for key in self._dirty:
             buf = self.buffers[key]
             self.curves[key].setData(buf.x, buf.y)
         self._dirty.clear()
-        self._fit_y()
 
     def clear(self) -> None:
         """Empty every series and remove overlays."""
@@ -207,20 +245,29 @@ class LivePlot(QWidget):
     def add_overlay(self, label: str, x, y, index: int) -> None:
         """A dashed line for a past run (runs panel overlay)."""
         pen = pg.mkPen(OVERLAY[index % len(OVERLAY)], width=1.5, style=Qt.DashLine)
-        curve = self.plot_item.plot(np.asarray(x, dtype=float), np.asarray(y, dtype=float), pen=pen, name=label)
+        xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        finite = np.isfinite(xs) & np.isfinite(ys)
+        curve = self.plot_item.plot(xs, ys, pen=pen, name=label)
         self._overlays.append(curve)
         self._keys.append((label, OVERLAY[index % len(OVERLAY)], True))
         self._show_keys()
-        self.plot_item.enableAutoRange()
-        self._applied_y = ("auto",)
+        self._note_extent(xs[finite], ys[finite])
+        self._fit()
 
     def clear_overlays(self) -> None:
         """Remove every overlay line."""
         for curve in self._overlays:
             self.plot_item.removeItem(curve)
+        had_overlays = bool(self._overlays)
         self._overlays.clear()
         self._keys = [k for k in self._keys if not k[2]]
         self._show_keys()
+        if had_overlays:  # the view shrinks back to this run's own points
+            self._low, self._high, self._x_low, self._x_high = np.inf, -np.inf, np.inf, -np.inf
+            self._applied_x = self._applied_y = None
+            for buf in self.buffers.values():
+                self._note_extent(buf.x, buf.y)
+            self._fit()
 
     # ----- hover
     def _on_mouse_moved(self, pos) -> None:
@@ -265,6 +312,27 @@ class LivePlot(QWidget):
         for key, buf in self.buffers.items():
             out.extend((self._labels[key], float(x), float(y)) for x, y in zip(buf.x, buf.y))
         return out
+
+
+def _round_step(span: float) -> float:
+    """The round tick step (1, 2 or 5 times a power of ten) nearest above `span`."""
+    if not np.isfinite(span) or span <= 0:
+        return 1.0
+    power = 10.0 ** np.floor(np.log10(span))
+    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= span * (1 - 1e-9)))
+
+
+def _round_up(value: float) -> float:
+    """The next of 1, 1.5, 2, 3, 4, 5, 6, 8 times a power of ten at or above `value` (> 0): the axis's end."""
+    if value <= 0:
+        return 0.0
+    power = 10.0 ** np.floor(np.log10(value))
+    return float(next(m * power for m in (1, 1.5, 2, 3, 4, 5, 6, 8, 10) if m * power >= value * (1 - 1e-9)))
+
+
+def _round_down(value: float) -> float:
+    """`-_round_up(-value)` for a negative start; a positive start keeps the axis at 0."""
+    return -_round_up(-value) if value < 0 else 0.0
 
 
 def write_metrics_csv(path: str | Path, plots: list[LivePlot]) -> Path:

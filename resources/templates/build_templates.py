@@ -5,10 +5,17 @@
 Node positions come from the editor's own top-to-bottom layered layout (graph_builder.layout),
 so a template opens looking as Auto Layout would leave it. Training budgets are sized for a
 laptop CPU.
+
+Each checked-in template also carries meta["reference"]: the figure it reaches and its CPU
+training time, measured by measure_templates.py, never typed. A rebuild keeps a template's
+figures only while the networks, dataset and training settings they were measured with are
+unchanged (`reference_key`); otherwise they are dropped, and the tests ask for a re-measure.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from graph_builder import Graph, Project, save_project  # noqa: E402
+from graph_builder import Graph, Project, load_project, save_project  # noqa: E402
+from graph_builder.errors import GraphBuilderError  # noqa: E402
+from graph_builder.fingerprint import network_fingerprint  # noqa: E402
 from graph_builder.layout import layered_positions  # noqa: E402
 from graph_builder.networks import Networks  # noqa: E402
 
@@ -365,13 +374,33 @@ TEMPLATES = (
 
 
 def template_project(t: Template) -> Project:
-    """The Project of template `t` (laid out)."""
+    """The Project of template `t` (laid out), with the checked-in reference figures while they still apply."""
     built = t.build()
     networks = built if isinstance(built, Networks) else Networks({"Net": built})
     for graph in networks.values():
         lay_out(graph)
-    return Project(dataset=dict(t.dataset), training=dict(t.training), networks=networks,
-                   meta={"title": t.title, "description": t.description, "template": t.name, **(t.meta or {})})
+    project = Project(dataset=dict(t.dataset), training=dict(t.training), networks=networks,
+                      meta={"title": t.title, "description": t.description, "template": t.name,
+                            **(t.meta or {})})
+    reference = checked_in_reference(t.name)
+    if reference and reference.get("key") == reference_key(project):
+        project.meta["reference"] = reference
+    return project
+
+
+def reference_key(project: Project) -> str:
+    """A hash of what a template's figures depend on: every network's architecture, the dataset and training settings."""
+    facts = {"networks": {name: network_fingerprint(g, project.networks) for name, g in project.networks.items()},
+             "dataset": dict(project.dataset), "training": dict(project.training)}
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def checked_in_reference(name: str) -> dict | None:
+    """meta["reference"] of the template file `name` in this folder, or None."""
+    try:
+        return load_project(FOLDER / f"{name}.json").meta.get("reference")
+    except (OSError, GraphBuilderError):
+        return None
 
 
 def main(folder: Path = FOLDER) -> list[Path]:

@@ -2,8 +2,9 @@
 
     python -m tests.app.layout_rules PROJECT.json   (under QT_QPA_PLATFORM=offscreen:configfile=…)
 
-Prints one JSON list of broken rules: a label whose text does not fit its width, a scroll area
-showing a horizontal scroll bar, a window that reaches past the screen, for every workspace.
+Prints one JSON list of broken rules: a label whose text does not fit its width, a tab whose
+title is elided or pushed behind the scroll arrows, a scroll area showing a horizontal scroll bar,
+a window that reaches past the screen, for every workspace and the start page.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import sys
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextDocument
-from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QScrollArea, QToolButton, QWidget
+from PySide6.QtWidgets import (QAbstractButton, QApplication, QLabel, QScrollArea, QTabBar, QToolButton,
+                               QWidget)
 
 
 def _text_width(label: QLabel) -> float:
@@ -33,6 +35,23 @@ def _icon_only(button: QAbstractButton) -> bool:
     return isinstance(button, QToolButton) and button.toolButtonStyle() == Qt.ToolButtonIconOnly
 
 
+def _clipped_tabs(bar: QTabBar, where: str) -> list[str]:
+    """Tabs drawn narrower than their title needs (elided) or reaching past the bar (behind its scroll arrows)."""
+    problems = []
+    horizontal = bar.shape() in (QTabBar.RoundedNorth, QTabBar.RoundedSouth, QTabBar.TriangularNorth,
+                                 QTabBar.TriangularSouth)
+    for i in range(bar.count()):
+        if not bar.isTabVisible(i) or not bar.tabText(i):
+            continue
+        rect, hint = bar.tabRect(i), bar.tabSizeHint(i)
+        given, wanted = (rect.width(), hint.width()) if horizontal else (rect.height(), hint.height())
+        if given < wanted:
+            problems.append(f"{where}: tab {bar.tabText(i)!r} needs {wanted} px, has {given}")
+        elif not bar.rect().contains(rect):
+            problems.append(f"{where}: tab {bar.tabText(i)!r} reaches past its tab bar (behind the scroll arrows)")
+    return problems
+
+
 def broken_rules(window, where: str) -> list[str]:
     """Every rule the window breaks as it is shown now."""
     problems = []
@@ -48,6 +67,8 @@ def broken_rules(window, where: str) -> list[str]:
             need = widget.fontMetrics().horizontalAdvance(widget.text().replace("&", ""))
             if need > widget.width():
                 problems.append(f"{where}: button {widget.text()!r} needs {need} px, has {widget.width()}")
+        elif isinstance(widget, QTabBar):
+            problems += _clipped_tabs(widget, where)
         elif isinstance(widget, QScrollArea) and widget.horizontalScrollBar().isVisible():
             problems.append(f"{where}: {widget.objectName() or type(widget.widget()).__name__} scrolls sideways")
     screen = window.screen().availableGeometry()
@@ -70,6 +91,10 @@ def main(path: str) -> int:
         for _ in range(5):
             app.processEvents()
         problems += broken_rules(window, f"{window.screen().size().width()}: {name}")
+    window.show_start_page()
+    for _ in range(5):
+        app.processEvents()
+    problems += broken_rules(window, f"{window.screen().size().width()}: start page")
     print(json.dumps(problems))
     window.discard_changes()
     window.close()

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from tests.app.layout_rules import broken_rules
 
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("width,height", [(1366, 768), (1920, 1080)])
-def test_every_workspace_fits_the_screen_with_no_clipped_label_or_sideways_scroll(tmp_path, width, height):
+def test_every_workspace_fits_the_screen_with_no_clipped_label_or_tab_or_sideways_scroll(tmp_path, width, height):
     config = tmp_path / "screen.json"
     config.write_text(json.dumps({"screens": [{"name": "s", "x": 0, "y": 0, "width": width, "height": height,
                                                "logicalDpi": 96, "dpr": 1}]}))
@@ -33,7 +34,7 @@ def test_every_workspace_fits_the_screen_with_no_clipped_label_or_sideways_scrol
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
 
-def test_the_rules_catch_a_clipped_label_and_a_sideways_scroll(qtbot):
+def test_the_rules_catch_a_clipped_label_an_elided_tab_and_a_sideways_scroll(qtbot):
     window = QWidget()
     qtbot.addWidget(window)
     box = QVBoxLayout(window)
@@ -44,10 +45,17 @@ def test_the_rules_catch_a_clipped_label_and_a_sideways_scroll(qtbot):
     inner.setMinimumWidth(2000)
     area.setWidget(inner)
     area.setFixedWidth(200)
+    tabs = QTabWidget()
+    tabs.setElideMode(Qt.ElideRight)
+    tabs.addTab(QWidget(), "Confusion matrix")
+    tabs.addTab(QWidget(), "Per-class metrics")
+    tabs.setFixedWidth(150)
     box.addWidget(label)
     box.addWidget(area)
+    box.addWidget(tabs)
     window.show()
     qtbot.waitExposed(window)
     problems = broken_rules(window, "test")
     assert any("needs" in p and "label" in p for p in problems)
     assert any("scrolls sideways" in p for p in problems)
+    assert any("tab 'Per-class metrics'" in p for p in problems), problems

@@ -39,3 +39,35 @@ def test_blank_project_and_recent_projects_from_the_start_page(window, qtbot, tm
     window.show_start_page()
     qtbot.mouseClick(page.findChild(QPushButton, "blankProject"), Qt.LeftButton)
     assert window.pages.currentIndex() == 0 and not window.project.graph.nodes and window.path is None
+
+
+def test_every_card_shows_what_its_template_reaches_and_its_cpu_time(window, qtbot):
+    window.resize(1366, 768)
+    window.show_start_page()
+    page = window.start_page
+    for card in page.cards:
+        reference = card.project.meta.get("reference")
+        assert reference, f"{card.path.name} has no measured figures: run resources/templates/measure_templates.py"
+        text = card.reference.text().replace("\u00a0", " ")
+        assert text.endswith(" on CPU") and text != "Not measured yet"
+        if reference["metric"] == "accuracy":
+            assert f"{100 * reference['value']:.1f} % test accuracy" in text
+        assert card.reference.isVisibleTo(card)
+        assert "Measured" in card.reference.toolTip()
+
+
+def test_a_card_line_reads_the_measured_figures():
+    from app.start_page import reference_text as text_of
+
+    def reference_text(reference):
+        return text_of(reference).replace("\u00a0", " ")  # the time is kept on one line
+
+    base = {"split": "test", "cpu_seconds": 13.6, "others": {}}
+    assert reference_text({**base, "metric": "accuracy", "value": 0.9891}) == "98.9 % test accuracy · 14 s on CPU"
+    assert reference_text({**base, "metric": "r2", "value": 0.97, "cpu_seconds": 130.2}) == \
+        "test R² 0.970 · 2 min 10 s on CPU"
+    assert reference_text({**base, "metric": "accuracy", "value": 1.0, "cpu_seconds": 0.4}) == \
+        "100.0 % test accuracy · 0.4 s on CPU"
+    gan = reference_text({**base, "metric": "diversity", "value": 0.8, "others": {"d_real": 0.6, "d_fake": 0.3}})
+    assert gan.startswith("generative, no accuracy") and "D(real) 0.60" in gan
+    assert reference_text(None) == "Not measured yet"

@@ -70,7 +70,7 @@ def test_confusion_view_shows_counts_and_reports_clicked_cell(qtbot):
     m = np.array([[5, 1, 0], [2, 7, 0], [0, 0, 9]])
     view.set_matrix(m, ["a", "b", "c"])
     assert view.image.image.shape == (3, 3)
-    assert [t.toPlainText() for t in view._texts] == ["5", "1", "", "2", "7", "", "", "", "9"]
+    assert view.counts.texts == ["5", "1", "", "2", "7", "", "", "", "9"]
     assert view.color_bar.levels() == (0, 9)
     qtbot.waitExposed(view)
     # Click the centre of row 1 ("b" true), column 0 ("a" predicted) with the mouse.
@@ -160,6 +160,75 @@ def test_confusion_counts_fit_their_cells_and_hide_when_cells_are_too_small(qtbo
     view.show()
     qtbot.waitExposed(view)
     view.set_matrix(np.eye(10, dtype=int) * 30)
-    assert all(t.isVisible() for t in view._texts)
+    qtbot.waitUntil(lambda: view.counts.drawn == 10)  # the ten non-zero cells, painted
+    assert view.counts.cell_pixels() >= 12
     view.resize(140, 160)
-    qtbot.waitUntil(lambda: not any(t.isVisible() for t in view._texts))
+    qtbot.waitUntil(lambda: view.counts.cell_pixels() < 12)
+    view.counts.update()
+    qtbot.waitUntil(lambda: view.counts.drawn == 0)
+
+
+def test_confusion_counts_are_painted_into_their_cells(qtbot):
+    view = ConfusionView()
+    qtbot.addWidget(view)
+    view.resize(500, 460)
+    view.show()
+    qtbot.waitExposed(view)
+    m = np.zeros((4, 4), dtype=int)
+    m[0, 0] = 888  # the dark end of the map: light text
+    view.set_matrix(m)
+    qtbot.waitUntil(lambda: view.counts.drawn == 1)
+    image = view._widget.grab().toImage()
+    gv = view._widget
+
+    def pixels(row, col):
+        """Colours in the middle third of cell (row, col) as drawn."""
+        a = gv.mapFromScene(view.image.mapToScene(QPointF(col + 1 / 3, row + 1 / 3)))
+        b = gv.mapFromScene(view.image.mapToScene(QPointF(col + 2 / 3, row + 2 / 3)))
+        return {image.pixel(x, y) for x in range(a.x(), b.x()) for y in range(a.y(), b.y())}
+
+    assert len(pixels(0, 0)) > 2  # the digits drawn over the cell's colour
+    assert len(pixels(1, 1)) <= 2  # an empty cell is one flat colour
+
+
+def test_the_view_grows_in_round_steps_and_holds_still_while_the_points_fit(qtbot):
+    plot = LivePlot("Loss", "loss", "epoch", [Series("train", "train", "#000")])
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.show()
+    ranges = []
+    for i in range(1, 401):  # a falling loss over 40 epochs, ten points an epoch
+        plot.add_point("train", i / 10, 2.0 * np.exp(-i / 100) + 0.05)
+        plot.refresh()
+        ranges.append((plot._applied_x, plot._applied_y))
+    x_low, x_high = plot.plot_item.vb.viewRange()[0]
+    y_low, y_high = _y_range(plot)
+    assert x_low <= 0 and 40 <= x_high <= 1.1 * 40  # every point shown, the end a round number just past them
+    assert y_low <= 0.05 + 2.0 * np.exp(-4) and y_high >= 2.0 * np.exp(-0.01) + 0.05
+    assert len(set(ranges)) <= 30  # re-ranged (and the axes redrawn) a few times an epoch at first, not 400
+    x, _ = plot.curves["train"].getData()
+    assert len(x) == 400
+
+
+def test_an_overlay_widens_the_view_and_clearing_it_shrinks_the_view_back(qtbot):
+    plot = LivePlot("Loss", "loss", "epoch", [Series("val", "validation", "#f00")])
+    qtbot.addWidget(plot)
+    for epoch, loss in enumerate([1.0, 0.8, 0.7], start=1):
+        plot.add_point("val", epoch, loss)
+    plot.refresh()
+    plot.add_overlay("run 1", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [5.0] * 10, 0)
+    assert plot.plot_item.vb.viewRange()[0][1] >= 10 and _y_range(plot)[1] >= 5
+    plot.clear_overlays()
+    assert plot.plot_item.vb.viewRange()[0][1] < 10 and _y_range(plot)[1] < 5
+
+
+def test_an_accuracy_axis_never_runs_past_one(qtbot):
+    plot = LivePlot("Accuracy", "accuracy", "epoch", [Series("train", "train", "#000"), Series("val", "val", "#f00")])
+    qtbot.addWidget(plot)
+    for epoch, (train, val) in enumerate([(0.68, 0.88), (0.96, 0.95), (0.975, 0.96), (0.99, 0.99)], start=1):
+        plot.add_point("train", epoch, train)
+        plot.add_point("val", epoch, val)
+        plot.refresh()
+        assert _y_range(plot)[1] <= 1.05  # at most 1.0 and a little padding for the markers
+    low, high = _y_range(plot)
+    assert low <= 0.68 and 0.99 < high

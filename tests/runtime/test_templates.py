@@ -77,3 +77,37 @@ def test_forecaster_and_autoencoder_halve_their_validation_loss(name):
     epochs = [e for e in events if e["type"] == "epoch"]
     assert epochs[-1]["val"]["loss"] <= 0.5 * epochs[0]["val"]["loss"]
     assert events[0]["task"] == ("regression" if name == "sine_forecaster" else "reconstruction")
+
+
+def measure_script():
+    build_script()  # measure_templates imports it by name
+    spec = importlib.util.spec_from_file_location("measure_templates", FOLDER / "measure_templates.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", sorted(FOLDER.glob("*.json")), ids=lambda p: p.stem)
+def test_each_template_carries_figures_measured_with_its_current_networks_and_settings(path):
+    project = load_project(path)
+    reference = project.meta.get("reference")
+    assert reference, f"{path.name} has no figures: run resources/templates/measure_templates.py {path.stem}"
+    assert reference["key"] == build_script().reference_key(project), \
+        f"{path.name}'s figures were measured on other networks or settings: re-run measure_templates.py {path.stem}"
+    assert reference["cpu_seconds"] > 0 and reference["epochs"] >= 1 and reference["split"] == "test"
+    task = "gan" if project.training.get("discriminator") else describe_dataset(project.dataset)["task"]
+    if project.training.get("task") == "reconstruction":
+        task = "reconstruction"
+    assert reference["metric"] == measure_script().HEADLINE[task][0]
+
+
+def test_mlp_iris_still_reaches_its_stored_accuracy_when_retrained_with_its_stored_settings():
+    script = measure_script()
+    project = load_project(FOLDER / "mlp_iris.json")
+    stored = project.meta["reference"]
+    started, finished = script.train_on_cpu(project)
+    assert script.reference(project, started, finished)["key"] == stored["key"]
+    # 30 test flowers: two more or fewer right is noise between machines, more is a regression to look at
+    assert abs(finished["test"]["accuracy"] - stored["value"]) <= 2 / 30 + 1e-9, finished["message"]
+    assert finished["epochs_run"] == stored["epochs"]
