@@ -29,6 +29,8 @@ def reference_text(reference: dict | None) -> str:
     """The card's line for a template's measured figures: "98.9 % test accuracy · 14 s on CPU"."""
     if not reference:
         return "Not measured yet"
+    if "unmeasured" in reference:
+        return f"Not measured here: {reference['unmeasured']}"
     value, others = reference["value"], reference.get("others", {})
     figure = {
         "accuracy": lambda: f"{100 * value:.1f} % test accuracy",
@@ -44,6 +46,9 @@ def reference_details(reference: dict | None) -> str:
     """Where and when the figures were measured (the line's tooltip)."""
     if not reference:
         return "Run resources/templates/measure_templates.py to measure this template."
+    if "unmeasured" in reference:
+        return (f"Checked {reference.get('measured', '?')}: this template {reference['unmeasured']}, which the "
+                "machine that measured the templates did not have; train it once online to see what it reaches.")
     runs, threads, load = reference.get("runs", 1), reference.get("threads", 1), reference.get("load_average")
     return (f"Measured {reference.get('measured', '?')} by training with the template's own settings "
             f"({reference.get('epochs', '?')} epochs{f', the fastest of {runs} runs' if runs > 1 else ''}) "

@@ -117,6 +117,7 @@ class SummaryPanel(QWidget):
         self.batch.setToolTip("Batch size used for the memory estimate (follows the training batch size)")
         self._followed_batch: int | None = None
         self.totals = QLabel()
+        self.totals.setWordWrap(True)  # the trainable/frozen split made one line wider than a 1366-px window's dock
         self.totals.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.model = SummaryModel(self)
         self.table = QTableView()

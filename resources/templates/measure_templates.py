@@ -94,9 +94,31 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def missing_weights(project: Project) -> str | None:
+    """Why `project` cannot train on this machine now: torchvision weights it starts from that are not downloaded."""
+    from runtime.pretrained import sources
+    from runtime.pretrained.torchvision_hub import cached_path, describe
+
+    for record in sources(project):
+        source = record["source"]
+        if source.get("kind") == "torchvision" and not cached_path(source["model"], source.get("weights")).is_file():
+            return f"needs torchvision's {describe(source['model'], source.get('weights'))} (downloaded on first training)"
+    return None
+
+
 def measure(t: Template, folder: Path = FOLDER, repeat: int = 3) -> dict:
-    """Train template `t` `repeat` times, write its figures (the fastest run's time) into <folder>/<name>.json."""
+    """Train template `t` `repeat` times, write its figures (the fastest run's time) into <folder>/<name>.json.
+
+    A template that starts from torchvision weights this machine has not downloaded is recorded as
+    unmeasured, with the reason, rather than measured from other weights.
+    """
     project = template_project(t)
+    missing = missing_weights(project)
+    if missing:
+        project.meta["reference"] = {"unmeasured": missing, "measured": datetime.date.today().isoformat(),
+                                     "key": reference_key(project)}
+        save_project(project, folder / f"{t.name}.json")
+        return project.meta["reference"]
     runs = [train_on_cpu(project) for _ in range(max(1, repeat))]
     started, finished = min(runs, key=lambda run: run[1]["elapsed_s"])
     figures = {repr(run[1]["test"]) for run in runs}
@@ -125,6 +147,9 @@ def main(argv: list[str]) -> int:
         return 2
     for t in chosen:
         r = measure(t, repeat=repeat)
+        if "unmeasured" in r:
+            print(f"{t.name:<26} not measured: {r['unmeasured']}", flush=True)
+            continue
         print(f"{t.name:<26} {r['metric']} {r['value']:<8} {r['cpu_seconds']:>7.1f} s  (load {r['load_average']})",
               flush=True)
     return 0
