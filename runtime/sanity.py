@@ -43,8 +43,9 @@ class Alarm:
 class SanityWatch:
     """Fed each epoch's train and validation metrics; raises an Alarm once, when a run diverges or is stuck.
 
-    Diverging: the training loss is not finite, or has stayed above `rise` × its lowest value for
-    `patience` epochs. Stuck at chance: a classifier's accuracy has stayed within a small margin
+    Diverging: the training loss is not finite, or has stayed above `rise` × its lowest value, and
+    above its first epoch's value, for `patience` epochs. (A converged run whose loss wobbles from
+    0.0008 to 0.009 has risen tenfold but is still far better than where it started: not diverging.) Stuck at chance: a classifier's accuracy has stayed within a small margin
     of 1/classes for `patience` epochs.
     """
 
@@ -54,6 +55,7 @@ class SanityWatch:
         self.patience = patience
         self.rise = rise
         self.best_loss = math.inf
+        self.first_loss: float | None = None
         self._high = 0
         self._chance = 0
         self.alarm: Alarm | None = None
@@ -68,7 +70,10 @@ class SanityWatch:
             if not math.isfinite(loss):
                 self._high = self.patience
             else:
-                self._high = self._high + 1 if loss > self.rise * self.best_loss else 0
+                if self.first_loss is None:
+                    self.first_loss = loss
+                worse = loss > self.rise * self.best_loss and loss > self.first_loss
+                self._high = self._high + 1 if worse else 0
                 self.best_loss = min(self.best_loss, loss)
             if self._high >= self.patience:
                 self.alarm = Alarm("diverged", f"The training loss is diverging ({loss:.4g}, lowest "

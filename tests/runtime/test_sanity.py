@@ -44,6 +44,13 @@ def test_a_loss_that_keeps_rising_is_flagged_as_diverging_once():
     assert "10" in next(a for a in alarms if a).message  # names the learning rate to lower
 
 
+def test_a_converged_loss_that_wobbles_tenfold_is_not_diverging():
+    # LeNet on digits near the end of a long run: 0.0008 -> 0.0095 is ten times its best, but far below its start
+    watch = SanityWatch(classes=10)
+    losses = [1.9, 0.4, 0.05, 0.004, 0.0008] + [0.0095, 0.006, 0.008, 0.0091, 0.007]
+    assert not any(watch.observe({"loss": loss, "accuracy": 0.99}) for loss in losses)
+
+
 def test_a_non_finite_loss_is_diverging_at_once():
     assert SanityWatch(classes=2).observe({"loss": math.inf}).kind == "diverged"
 
