@@ -6,8 +6,10 @@ The study lives in `<name>.runs/study.db` (Optuna's own SQLite storage), named a
 experiment searches, so changing the space starts a new study in the same file. Each trial is
 an ordinary run in the runs folder, trained in a child process (one long-lived worker process
 per job, so torch is imported once per job, not per trial); its folder holds trial.json with
-the study and trial number. The parent reports each epoch's metric to Optuna and stops a trial
-the median pruner prunes.
+the study and trial number. While a worker trains a trial, the next one is already asked of the
+study and queued in it, so the study's bookkeeping overlaps training rather than sitting between
+trials. The parent reports each epoch's metric to Optuna and stops a trial the median pruner
+prunes (without a pruner the epochs' values are stored once, when the trial ends).
 
 A study killed mid-way resumes where it stopped: trials that were running are continued under
 their own numbers, in their own run folders (from the checkpoint of their last epoch), so the
@@ -34,7 +36,7 @@ from typing import Any
 from graph_builder.errors import GraphBuilderError
 from graph_builder.experiment import Dimension, Experiment, ExperimentError, apply_values
 from graph_builder.files import write_atomic
-from graph_builder.project import Project, load_project, project_to_dict
+from graph_builder.project import Project, load_project, project_from_dict, project_to_dict
 from graph_builder.runs import new_run_dir, runs_folder
 from graph_builder.validation import validate
 
@@ -183,6 +185,18 @@ def run_study(project_path: str | os.PathLike, *, method: str | None = None, tri
         project = load_project(project_path)
     except GraphBuilderError as exc:
         raise TuneError(f"cannot read {project_path}: {exc}") from None
+    return run_project_study(project, runs_folder(project_path.resolve()), method=method, trials=trials, jobs=jobs,
+                             epochs=epochs, device=device, threads=threads, stop=stop, on_trial=on_trial,
+                             on_progress=on_progress)
+
+
+def run_project_study(project: Project, root: Path, *, method: str | None = None, trials: int | None = None,
+                      jobs: int | None = None, epochs: int | None = None, device: str | None = None,
+                      threads: int | None = None, stop: Any = None,
+                      on_trial: Callable[[TrialRecord], None] | None = None,
+                      on_progress: Callable[[int, int, TrialRecord | None], None] | None = None,
+                      on_start: Callable[[StudyResult, int], None] | None = None) -> StudyResult:
+    """run_study of a project in memory, its runs in `root`; `on_start(result so far, total)` once the study is open."""
     experiment = project.experiment
     if method is not None:
         experiment.apply(_set("method", method))
@@ -191,7 +205,6 @@ def run_study(project_path: str | os.PathLike, *, method: str | None = None, tri
     problems = experiment.problems(project)
     if problems:
         raise TuneError("the experiment cannot run: " + "; ".join(problems))
-    root = runs_folder(project_path.resolve())
     lock = _lock(root)
     workers: list[_Worker] = []
     try:
@@ -210,6 +223,8 @@ def run_study(project_path: str | os.PathLike, *, method: str | None = None, tri
         result.trials = [_record(t, project, experiment) for t in existing if t.state.is_finished()]
         interrupted = [t for t in existing if t.state == TrialState.RUNNING]
         result.resumed = len(interrupted)
+        if on_start:
+            on_start(result, total)
         scheduler = _Scheduler(study, project, experiment, root, total, len(existing), interrupted, result,
                                workers, {"epochs": epochs, "device": device}, stop, on_trial, on_progress)
         scheduler.run()
@@ -528,7 +543,6 @@ class _Worker:
         self.process = ctx.Process(target=worker_main, args=(self.tasks, self.events, self.stop_trial, os.getpid(),
                                                              threads), daemon=True, name="netcanvas-trial")
         self.process.start()
-        self.submitted = 0
 
     def alive(self) -> bool:
         return self.process.is_alive()
@@ -538,7 +552,6 @@ class _Worker:
         self.stop_trial.value = number
 
     def submit(self, task: _Task) -> None:
-        self.submitted += 1
         self.tasks.put((task.trial.number, task.snapshot, str(task.run_dir), task.resume))
 
     def events_of(self, number: int, stopping: Callable[[], bool]):
@@ -562,19 +575,16 @@ class _Worker:
                 return
 
     def kill(self) -> None:
+        self.tasks.cancel_join_thread()  # tasks it never read must not hold this process at its exit
         if self.alive():
             self.process.kill()
             self.process.join(5)
 
     def close(self) -> None:
-        if not self.submitted:  # never given a trial (nothing left to run, or the study could not open)
-            self.kill()
-        if self.alive():
-            self.tasks.put(None)
-            self.process.join(10)
-        if self.alive():
-            self.process.terminate()
-            self.process.join(5)
+        """End the worker. Every trial it was given has ended (or stays running in the study, to be resumed),
+        and it sends a trial's end only after the run's files are closed, so nothing is lost by not waiting
+        for a clean interpreter exit."""
+        self.kill()
 
 
 def worker_main(tasks, events, stop_trial, parent_pid: int, threads: int) -> None:
@@ -591,9 +601,14 @@ def worker_main(tasks, events, stop_trial, parent_pid: int, threads: int) -> Non
             return
         number, snapshot, run_dir, resume = task
         control = {"stop": _TrialStop(stop_trial, number)}
+        last = None
         for event in train(snapshot, run_dir=run_dir, resume=resume, control=control, live=False):
-            if event["type"] in ("epoch", "finished", "stopped", "failed"):
+            if event["type"] == "epoch":
                 events.put((number, event))
+            elif event["type"] in ("finished", "stopped", "failed"):
+                last = event
+        # Sent once the trainer has closed the run's files: from here the worker may be ended at any time.
+        events.put((number, last or {"type": "failed", "kind": "error", "message": "the trainer ended without a result"}))
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -606,6 +621,33 @@ def _watch_parent(parent_pid: int) -> None:
             time.sleep(WORKER_POLL_S)
 
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def study_child(project_dict: dict, root: str, queue, stop) -> None:
+    """Entry point of the app's study process: messages go to `queue` as (kind, data) tuples.
+
+    ("started", {study, storage, metric, direction, total, trials}), ("trial", TrialRecord dict) per
+    finished trial, then ("done", {stopped, trials}) or ("error", plain-words message).
+    """
+    _watch_parent(os.getppid())
+    try:
+        project = project_from_dict(project_dict)
+
+        def started(result: StudyResult, total: int) -> None:
+            queue.put(("started", {"study": result.study, "storage": str(result.storage), "metric": result.metric,
+                                   "direction": result.direction, "total": total,
+                                   "trials": [t.to_dict() for t in result.trials]}))
+
+        result = run_project_study(project, Path(root), stop=stop, on_start=started,
+                                   on_trial=lambda record: queue.put(("trial", record.to_dict())))
+        queue.put(("done", {"stopped": result.stopped, "trials": len(result.trials)}))
+    except TuneError as exc:
+        queue.put(("error", str(exc)))
+    except GraphBuilderError as exc:
+        queue.put(("error", f"the project cannot be searched: {exc}"))
+    except Exception as exc:  # the last net: the window shows words, never a traceback
+        queue.put(("error", f"the study stopped because of an unexpected error ({type(exc).__name__}: "
+                            f"{_first_line(exc)})"))
 
 
 def _first_line(exc: BaseException) -> str:
