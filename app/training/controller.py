@@ -372,6 +372,7 @@ class TrainingController(QObject):
         if window_gone or not self.window.isVisible():  # the close was not refused: end the child too
             self.bridge.kill()
             if self.built:  # the project may outlive its window: its sections must not call dead views
+                self.experiments_panel.runner.kill()  # a running study and its workers end with the window
                 self.training_panel.detach()
                 self.data_panel.detach()
 
