@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -45,6 +46,20 @@ def real_events(tmp_path) -> list[dict]:
     seen += list(train(module=sine, dataset={"name": "sine", "samples": 200}, training={"epochs": 1}))
     # A batch larger than the training split: the sanity watch's alarm, before the first epoch.
     seen += list(train(module=iris_mlp(), dataset={"name": "iris"}, training={"epochs": 1, "batch_size": 4096}))
+    seen += crossval_events(tmp_path / "cv")  # fold and crossval: the app's cross-validation child
+    return seen
+
+
+def crossval_events(root) -> list[dict]:
+    from graph_builder import load_project
+    from graph_builder.project import project_to_dict
+    from runtime.crossval import run_crossval_in_child
+
+    project = load_project(Path(__file__).resolve().parents[2] / "resources" / "templates" / "mlp_iris.json")
+    project.training.update({"folds": 2, "epochs": 1})
+    seen: list[dict] = []
+    queue = type("ListQueue", (), {"put": lambda self, event: seen.append(event)})()
+    run_crossval_in_child(project_to_dict(project), str(root), queue, None)
     return seen
 
 
