@@ -122,3 +122,18 @@ def test_a_corrupt_study_file_is_reported_in_words_and_the_runs_stay(app_window,
     assert "study file" in text and "cannot be read" in text and "are kept" in text and "Traceback" not in text
     assert json.loads((root / "20260101-000000" / "config.json").read_text()) == {}
     assert panel.run_button.isEnabled()
+
+
+def test_a_trial_whose_values_do_not_fit_is_listed_failed_with_its_reason_and_the_study_goes_on(
+        app_window, qtbot, panel_cleanup):
+    c, panel = iris_with(app_window, {"metric": "val_accuracy", "method": "grid", "pruner": "none", "trials": 2,
+                                      "space": [{"network": "Net", "node": "n4", "param": "out_features",
+                                                 "choices": [3, 5]}]}, epochs=1)  # n4: the 3-class classifier
+    click(qtbot, panel.run_button)
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 2, timeout=STUDY_S)
+    qtbot.waitUntil(lambda: not panel.runner.is_active, timeout=60_000)
+    rows = {panel.table.item(r, 4).data(Qt.DisplayRole): r for r in range(2)}
+    assert panel.table.item(rows[3], 1).text() == "complete"
+    failed = panel.table.item(rows[5], 1)
+    assert failed.text() == "failed" and "5" in failed.toolTip() and "3" in failed.toolTip()
+    assert "Traceback" not in failed.toolTip()
