@@ -1,6 +1,6 @@
 """The hyperparameter study against running the same trials by hand, and 2 jobs against 1 (not a test).
 
-The same 3 x 3 grid over the MLP-on-digits template (learning rate x dropout, a few dozen epochs,
+The same 3 x 3 grid over the MLP-on-digits template (learning rate x dropout, 80 epochs,
 about 1-3 s a trial), three ways, each a fresh process started from this one (which imports
 neither torch nor Optuna), so each pays its own Python and torch start:
 
@@ -13,12 +13,15 @@ neither torch nor Optuna), so each pays its own Python and torch start:
 
 Every way trains with the same torch threads per trial (--threads, default 1: on a machine whose
 cores other work also uses, OpenMP threads that wait on each other make training many times
-slower and the comparison meaningless). The rounds interleave the three ways, so load from other
-processes falls on all alike, and the least disturbed round counts (as timeit does).
+slower and the comparison meaningless). The rounds interleave the three ways (each goes first in
+turn), so load from other processes falls on all alike, and the least disturbed round counts (as
+timeit does).
 
-Overhead (target <= 5 %) is tune(jobs=1) / by hand - 1. Speed-up is tune(jobs=1) / tune(jobs=2).
+Overhead (target <= 5 %) is tune(jobs=1) / by hand - 1, in wall time and in CPU time (user +
+system of the process and every process it started: the work done, which load from other
+processes disturbs far less than wall time). Speed-up is tune(jobs=1) / tune(jobs=2) in wall time.
 
-    python bench/bench_tune.py [--epochs 30] [--repeats 3] [--threads 1]
+    python bench/bench_tune.py [--epochs 80] [--repeats 5] [--threads 1]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -76,11 +80,17 @@ def by_hand_main(path: str, trials_json: str, threads: int) -> None:
         assert event["type"] == "finished", event
 
 
+CPU: list[float] = []  # CPU seconds (user + system) of the last timed command and every process it waited for
+
+
 def timed(command: list[str]) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
                           text=True)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command[:4])} … failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return elapsed
@@ -106,8 +116,8 @@ def worker_start() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=3, help="rounds of the three ways, interleaved; best of")
+    parser.add_argument("--epochs", type=int, default=80, help="epochs a trial (80: about 2 s on a quiet core)")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of the three ways, interleaved; best of")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per trial, in every way")
     parser.add_argument("--by-hand", nargs=2, metavar=("PATH", "TRIALS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -115,24 +125,32 @@ def main() -> None:
         by_hand_main(*args.by_hand, args.threads)
         return
     times: dict[str, list[float]] = {"hand": [], "one": [], "two": []}
+    cpu: dict[str, list[float]] = {"hand": [], "one": [], "two": []}
+    ways = {"hand": lambda: by_hand(path, trials, args.threads),
+            "one": lambda: tune(path, 1, args.threads, len(trials)),
+            "two": lambda: tune(path, 2, args.threads, len(trials))}
     with tempfile.TemporaryDirectory() as tmp:
         path, trials = make_project(Path(tmp), args.epochs)
         by_hand(path, trials[:1], args.threads)  # warm-up: files in the page cache for every way alike
-        for _ in range(args.repeats):
-            times["hand"].append(by_hand(path, trials, args.threads))
-            times["one"].append(tune(path, 1, args.threads, len(trials)))
-            times["two"].append(tune(path, 2, args.threads, len(trials)))
+        for r in range(args.repeats):
+            order = list(ways)[r % 3:] + list(ways)[:r % 3]  # each way goes first, second and third in turn
+            for way in order:
+                times[way].append(ways[way]())
+                cpu[way].append(CPU[-1])
         start = worker_start()
     hand, one, two = (min(times[k]) for k in ("hand", "one", "two"))
+    cpu_hand, cpu_one = min(cpu["hand"]), min(cpu["one"])
     n = len(trials)
-    print("rounds (s): " + "; ".join(f"{k} " + ", ".join(f"{t:.1f}" for t in v) for k, v in times.items()))
+    print("rounds, wall (s): " + "; ".join(f"{k} " + ", ".join(f"{t:.1f}" for t in v) for k, v in times.items()))
+    print("rounds, CPU (s):  " + "; ".join(f"{k} " + ", ".join(f"{t:.1f}" for t in v) for k, v in cpu.items()))
     print(f"{n} trials of the MLP on digits, {args.epochs} epochs each, {args.threads} torch thread(s) per trial, "
           f"best of {args.repeats} rounds, on {os.cpu_count()} cores")
-    print(f"  by hand (one process, plain loop)  {hand:7.2f} s   ({hand / n:.2f} s a trial, start included)")
-    print(f"  netcanvas tune --jobs 1            {one:7.2f} s")
-    print(f"  netcanvas tune --jobs 2            {two:7.2f} s")
+    print(f"  by hand (one process, plain loop)  {hand:7.2f} s wall  {cpu_hand:7.2f} s CPU   "
+          f"({hand / n:.2f} s a trial, start included)")
+    print(f"  netcanvas tune --jobs 1            {one:7.2f} s wall  {cpu_one:7.2f} s CPU")
+    print(f"  netcanvas tune --jobs 2            {two:7.2f} s wall  {min(cpu['two']):7.2f} s CPU")
     print(f"  python + torch start, for scale    {start:7.2f} s")
-    print(f"overhead of the study: {one / hand - 1:+.1%} (target <= 5 %)")
+    print(f"overhead of the study: {one / hand - 1:+.1%} wall, {cpu_one / cpu_hand - 1:+.1%} CPU (target <= 5 %)")
     print(f"speed-up of 2 jobs over 1: {one / two:.2f}x")
 
 

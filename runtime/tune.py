@@ -345,12 +345,18 @@ class _Scheduler:
     def stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 
-    def next_trial(self):
-        """(trial, frozen) to run next (frozen: a trial a killed study had running), or None when none is left."""
+    def next_trial(self, ahead: bool = False):
+        """(trial, frozen) to run next (frozen: a trial a killed study had running), or None when none is left.
+
+        `ahead`: for a worker that is still training; near the end of the study, when fewer trials are
+        left than there are workers, none is queued behind a busy worker while another may be free first.
+        """
         import optuna
 
         with self.lock:
             if self.stopping():
+                return None
+            if ahead and self.total - self.asked + len(self.resume_queue) < len(self.workers):
                 return None
             if self.resume_queue:
                 frozen = self.resume_queue.pop(0)
@@ -380,14 +386,16 @@ class _Scheduler:
         try:
             current = self._prepare(index)
             while current is not None:
-                upcoming = self._prepare(index)  # queued behind `current` in the same worker
+                upcoming = self._prepare(index, ahead=True)  # queued behind `current` in the same worker
                 record = self._follow(index, current)
                 if not self.workers[index].alive():  # it died with the trial: a fresh one, and the queued trial again
                     self.workers[index] = _Worker(self.workers[index].threads)
                     if upcoming is not None:
                         self.workers[index].submit(upcoming)
+                if upcoming is not None:
+                    upcoming.started = time.perf_counter()  # its training starts now; it only waited before
                 self._report(record)
-                current = upcoming
+                current = upcoming or self._prepare(index)
         except _StudyStopped:
             self.workers[index].kill()  # the trials in flight stay running in the study: the next run resumes them
         except BaseException as exc:  # reported by run(); the other jobs finish their trials
@@ -401,12 +409,12 @@ class _Scheduler:
             if self.on_progress:
                 self.on_progress(len(self.result.trials), self.total, record)
 
-    def _prepare(self, index: int) -> _Task | None:
+    def _prepare(self, index: int, ahead: bool = False) -> _Task | None:
         """The next trial, queued in worker `index`; trials whose values cannot work are told failed here."""
         from optuna.trial import TrialState
 
         while True:
-            picked = self.next_trial()
+            picked = self.next_trial(ahead)
             if picked is None:
                 return None
             trial, frozen = picked

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QPushButton, QSplitter, QTableWidget,
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMenu, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from graph_builder.experiment import AddDimension, ApplyTrial, Dimension, RemoveDimension
@@ -45,6 +45,9 @@ class StudyRunner(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._on_tick)
+        app = QApplication.instance()
+        if app is not None:  # a study process is not a daemon: Python would wait for it at exit
+            app.aboutToQuit.connect(self.kill)
 
     @property
     def is_active(self) -> bool:
@@ -295,7 +298,8 @@ class ExperimentsPanel(QWidget):
             self.error = f"The study was not started: the runs folder cannot be made ({exc})."
             self._show()
             return False
-        self.running_total = 0
+        ex = project.experiment
+        self.running_total = min(ex["trials"], ex.grid_size()) if ex["method"] == "grid" else ex["trials"]
         self.runner.start(self.controller.snapshot(), str(root))
         self.run_button.setEnabled(False)
         self.stop_button.setEnabled(True)
