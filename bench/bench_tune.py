@@ -57,7 +57,7 @@ def make_project(folder: Path, epochs: int) -> tuple[Path, list[dict]]:
         "metric": "val_accuracy", "method": "grid", "pruner": "none", "trials": len(LRS) * len(DROPOUTS), "space": [
             {"setting": "lr", "choices": list(LRS)},
             {"network": "Net", "node": ids["dropout"], "param": "p", "choices": list(DROPOUTS)}]}))
-    project.training.update({"epochs": epochs})
+    project.training.update({"epochs": epochs, "stop_on_divergence": False})  # the same nine runs, however they go
     path = folder / "mlp_digits.json"
     save_project(project, path)
     trials = [{"training/lr": lr, dropout: p} for lr in LRS for p in DROPOUTS]

@@ -291,12 +291,14 @@ def _lock(root: Path):
 def _record(t, project: Project, experiment: Experiment) -> TrialRecord:
     labels = {d.key: d.label(project) for d in experiment.space}
     state = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}.get(t.state.name, t.state.name.lower())
-    duration = (t.datetime_complete - t.datetime_start).total_seconds() if t.datetime_complete and t.datetime_start \
-        else None
+    ran = t.user_attrs.get("ran") if isinstance(t.user_attrs.get("ran"), dict) else {}
+    duration = ran.get("duration_s")
+    if duration is None and t.datetime_complete and t.datetime_start:
+        duration = (t.datetime_complete - t.datetime_start).total_seconds()
     return TrialRecord(t.number, state, t.value if state == "complete" else None,
                        {labels.get(k, k): v for k, v in t.params.items()}, t.user_attrs.get("run_dir"),
                        round(duration, 3) if duration is not None else None,
-                       len(t.intermediate_values) or len(t.user_attrs.get("curve") or ()),
+                       len(t.intermediate_values) or len(ran.get("curve") or ()),
                        t.user_attrs.get("fail_reason"), dict(t.params))
 
 
@@ -497,13 +499,15 @@ class _Scheduler:
         with self.lock:
             if reason:
                 trial.set_user_attr("fail_reason", reason)
-            if curve and not self.pruning:  # with a pruner the values went to the study epoch by epoch
-                trial.set_user_attr("curve", [curve[k] for k in sorted(curve)])
+            # One write: the time it trained (not the time it waited in its worker's queue), and the
+            # epochs' values unless a pruner already sent them epoch by epoch.
+            ran = {"duration_s": round(time.perf_counter() - started, 3)}
+            if curve and not self.pruning:
+                ran["curve"] = [curve[k] for k in sorted(curve)]
+            trial.set_user_attr("ran", ran)
             self.study.tell(trial, value if state.name == "COMPLETE" else None, state=state)
             frozen = self.study._storage.get_trial(trial._trial_id)
-        record = _record(frozen, self.project, self.experiment)
-        record.duration_s = round(time.perf_counter() - started, 3)
-        return record
+        return _record(frozen, self.project, self.experiment)
 
 
 def _logged_values(run_dir: Path, metric: str) -> dict[int, float]:
