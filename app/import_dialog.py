@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QThread, Signal
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QThread, Signal, Slot
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressDialog, QPushButton, QRadioButton,
+                               QVBoxLayout, QWidget)
 
 # The models the import is tested with; any other torchvision classification name can be typed.
 SUGGESTED = ("resnet18", "resnet50", "vgg11", "vgg16", "mobilenet_v3_small", "efficientnet_b0")
+# torchvision's weight names common to the suggested models; the job lists a model's own when one is wrong.
+WEIGHT_NAMES = ("DEFAULT", "IMAGENET1K_V1", "IMAGENET1K_V2")
 PYTHON_WARNING = ("Importing a Python file runs its code (to build the model), as running it yourself would. "
                   "Import only files you trust. ONNX and .pt2 files are read as data and never run.")
 
@@ -23,6 +27,7 @@ class ImportRequest:
     class_name: str | None
     input_shape: tuple[int, ...] | None
     out: Path
+    pretrained: str | None = None  # torchvision's weights (DEFAULT, IMAGENET1K_V1, …); None: random weights
 
 
 def parse_shape(text: str) -> tuple[int, ...] | None:
@@ -43,7 +48,7 @@ class ImportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Import a model")
         self._folder = folder or Path.home()
-        self.from_torchvision = QRadioButton("torchvision model (random weights, nothing downloaded)")
+        self.from_torchvision = QRadioButton("torchvision model")
         self.from_file = QRadioButton("File: Python (.py), torch.export (.pt2) or ONNX (.onnx)")
         group = QButtonGroup(self)
         group.addButton(self.from_torchvision)
@@ -52,6 +57,12 @@ class ImportDialog(QDialog):
         self.model_name = QComboBox()
         self.model_name.setEditable(True)
         self.model_name.addItems(SUGGESTED)
+        self.pretrained = QCheckBox("Start from torchvision's pretrained weights")
+        self.pretrained.setToolTip("Downloaded once (with progress, checked) into torch's hub cache, where torchvision "
+                                   "looks; without it the model starts from random weights and nothing is downloaded.")
+        self.weights_name = QComboBox()
+        self.weights_name.setEditable(True)
+        self.weights_name.addItems(WEIGHT_NAMES)
         self.file_path = QLineEdit()
         self.file_path.setPlaceholderText("model.py, model.pt2 or model.onnx")
         browse = QPushButton("Browse…")
@@ -82,6 +93,8 @@ class ImportDialog(QDialog):
         form = QFormLayout()
         form.addRow(self.from_torchvision)
         form.addRow("Model", self.model_name)
+        form.addRow(self.pretrained)
+        form.addRow("Weights", self.weights_name)
         form.addRow(self.from_file)
         form.addRow("File", file_row)
         form.addRow("Class", self.class_name)
@@ -96,7 +109,7 @@ class ImportDialog(QDialog):
         layout.addWidget(self.warning)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
-        for signal in (self.from_torchvision.toggled, self.file_path.textChanged):
+        for signal in (self.from_torchvision.toggled, self.file_path.textChanged, self.pretrained.toggled):
             signal.connect(lambda *_: self._update())
         self._update()
 
@@ -106,6 +119,8 @@ class ImportDialog(QDialog):
     def _update(self) -> None:
         file = self.from_file.isChecked()
         self.model_name.setEnabled(not file)
+        self.pretrained.setEnabled(not file)
+        self.weights_name.setEnabled(not file and self.pretrained.isChecked())
         self.file_path.setEnabled(file)
         self.class_name.setEnabled(self._is_python())
         self.warning.setVisible(self._is_python())
@@ -139,7 +154,8 @@ class ImportDialog(QDialog):
             if self._is_python() and not self.class_name.text().strip():
                 raise ValueError("give the nn.Module class of the Python file")
             return ImportRequest(source, self.class_name.text().strip() or None, shape, out)
-        return ImportRequest(self.model_name.currentText().strip(), None, shape, out)
+        weights = (self.weights_name.currentText().strip() or "DEFAULT") if self.pretrained.isChecked() else None
+        return ImportRequest(self.model_name.currentText().strip(), None, shape, out, weights)
 
     def _on_accept(self) -> None:
         try:
@@ -150,23 +166,68 @@ class ImportDialog(QDialog):
         self.accept()
 
 
+class DownloadProgress(QProgressDialog):
+    """The download of an import's pretrained weights: bytes so far, then the import itself; Cancel stops it."""
+
+    def __init__(self, request: ImportRequest, parent=None):
+        super().__init__(f"Getting torchvision's {request.source} weights ({request.pretrained}) …", "Cancel", 0, 0,
+                         parent)
+        self.source = request.source
+        self.setWindowTitle("Pretrained weights")
+        self.setWindowModality(Qt.WindowModal)
+        self.setMinimumDuration(0)
+        self.setAutoClose(False)
+        self.setAutoReset(False)
+
+    @Slot(int, int)
+    def on_progress(self, done: int, total: int) -> None:
+        if total <= 0:
+            self.setLabelText(f"Downloading {self.source} weights: {done / 1e6:.1f} MB")
+            return
+        self.setMaximum(1000)
+        self.setValue(min(1000, int(1000 * done / total)))
+        if done >= total:  # downloaded (or found in the cache): the import itself takes a few seconds
+            self.setLabelText(f"Importing {self.source} with its pretrained weights …")
+            self.setCancelButton(None)
+        else:
+            self.setLabelText(f"Downloading {self.source} weights: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
+
+
 class ImportJob(QThread):
-    """Runs one import off the GUI thread (a large model takes seconds); reports once, by signal."""
+    """Runs one import off the GUI thread (a large model takes seconds, a download longer); reports once, by signal.
+
+    With pretrained weights, `progress` reports the download's bytes (done, total; total -1 when
+    unknown) and `cancel()` stops it at the next chunk (the partial file is kept to resume).
+    """
 
     succeeded = Signal(object)  # runtime.importers.ImportReport
     failed = Signal(str)
+    progress = Signal(int, int)  # bytes downloaded, bytes in all (-1: unknown)
+    cancelled = Signal(str)
 
     def __init__(self, request: ImportRequest, parent=None):
         super().__init__(parent)
         self.request = request
+        self._stop = threading.Event()
+
+    def cancel(self) -> None:
+        """Stop the download (thread-safe); the job then reports `cancelled`."""
+        self._stop.set()
 
     def run(self) -> None:
         from runtime.importers import ModelImportError, import_model
+        from runtime.pretrained import PretrainedError
+        from runtime.pretrained.download import DownloadCancelled
 
         r = self.request
         try:
-            report = import_model(r.source, r.out, class_name=r.class_name, input_shape=r.input_shape)
-        except ModelImportError as exc:
+            report = import_model(r.source, r.out, class_name=r.class_name, input_shape=r.input_shape,
+                                  pretrained=r.pretrained,
+                                  progress=lambda done, total: self.progress.emit(done, total or -1),
+                                  cancelled=self._stop.is_set)
+        except DownloadCancelled as exc:
+            self.cancelled.emit(str(exc))
+        except (ModelImportError, PretrainedError) as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 — a user's Python file can raise anything; say what
             self.failed.emit(f"{type(exc).__name__}: {exc}")

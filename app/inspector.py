@@ -11,11 +11,11 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
 from app.commands import Editor
 from app.fields import FieldEditor
-from graph_builder.graph import Graph, Rename, SetParam
+from graph_builder.graph import Graph, Rename, SetFrozen, SetParam
 from graph_builder.shape_math import format_shape
 from graph_builder.validation import Validation
 
@@ -28,6 +28,7 @@ class Inspector(QWidget):
         super().__init__(parent)
         self.editor = editor
         self.node_id: str | None = None
+        self.frozen_box: QCheckBox | None = None
         self.fields: dict[str, QWidget] = {}
         self.editors: dict[str, FieldEditor] = {}
         self.errors: dict[str, QLabel] = {}
@@ -54,7 +55,9 @@ class Inspector(QWidget):
             self._graph.events.param_changed.disconnect(self._on_param_changed)
             self._graph.events.node_renamed.disconnect(self._on_node_renamed)
             self._graph.events.node_removed.disconnect(self._on_node_removed)
+            self._graph.events.frozen_changed.disconnect(self._on_frozen_changed)
         self._graph = graph
+        graph.events.frozen_changed.connect(self._on_frozen_changed)
         graph.events.param_changed.connect(self._on_param_changed)
         graph.events.node_renamed.connect(self._on_node_renamed)
         graph.events.node_removed.connect(self._on_node_removed)
@@ -69,6 +72,7 @@ class Inspector(QWidget):
             self._graph.events.param_changed.disconnect(self._on_param_changed)
             self._graph.events.node_renamed.disconnect(self._on_node_renamed)
             self._graph.events.node_removed.disconnect(self._on_node_removed)
+            self._graph.events.frozen_changed.disconnect(self._on_frozen_changed)
             self._graph = None
 
     def _on_param_changed(self, node_id: str, name: str, value: Any) -> None:
@@ -82,6 +86,15 @@ class Inspector(QWidget):
                 self.name_edit.setText(name)
             self.name_error.hide()
 
+    def _on_frozen_changed(self, node_id: str, frozen: bool) -> None:
+        if node_id == self.node_id and self.frozen_box is not None:
+            with QSignalBlocker(self.frozen_box):
+                self.frozen_box.setChecked(frozen)
+
+    def _on_frozen_toggled(self, checked: bool) -> None:
+        if self.node_id is not None:
+            self.editor.push(SetFrozen((self.node_id,), bool(checked)))
+
     def _on_node_removed(self, node) -> None:
         if node.id == self.node_id:
             self.show_nodes([])
@@ -93,6 +106,7 @@ class Inspector(QWidget):
         self._clear()
         self.fields, self.editors, self.errors = {}, {}, {}
         self.node_id = node_ids[0] if len(node_ids) == 1 else None
+        self.frozen_box: QCheckBox | None = None
         if self.node_id is None:
             text = (f"{len(node_ids)} layers selected." if node_ids
                     else "Select a layer to edit its parameters. Add layers from the palette, "
@@ -126,6 +140,12 @@ class Inspector(QWidget):
         self.name_error = _error_label()
         form.addRow("name", self.name_edit)
         form.addRow("", self.name_error)
+        self.frozen_box = QCheckBox("Frozen")
+        self.frozen_box.setChecked(node.frozen)
+        self.frozen_box.setToolTip("Keep this layer's weights (a block's: all of them) while the rest trains; "
+                                   "its BatchNorm statistics stay as they are too.")
+        self.frozen_box.toggled.connect(self._on_frozen_toggled)
+        form.addRow("", self.frozen_box)
         for pspec in spec.params:
             if node.type_id == "Block" and pspec.name == "network":  # a choice of this project's networks
                 pspec = replace(pspec, kind="choice", choices=self._block_choices(node.params["network"]))

@@ -51,13 +51,21 @@ from app.theme import icon
 from app.workspaces import Workspaces
 from graph_builder.datafit import LoadedData, check_project_fit
 from graph_builder.errors import GraphBuilderError
-from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode
+from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode, SetFrozen
 from graph_builder.networks import (AddNetwork, Networks, RemoveNetwork, RenameNetwork, SetMainNetwork,
                                     block_node_name, group_command, ungroup_command)
 from graph_builder.project import Project, load_project, save_project
 from graph_builder.validation import Validation, check
 
 MENUS = ("&File", "&Edit", "&Network", "&View", "&Train", "E&xport", "&Help")
+TRANSFER_PRESETS = (  # Edit ▸ Transfer Learning: text, slot (takes the window), tip
+    ("&Feature Extraction", lambda w: w.apply_transfer_preset("feature-extraction"),
+     "Freeze every layer whose weights are pretrained; only the new head trains"),
+    ("Fine-tune &Last Blocks…", lambda w: w.apply_transfer_preset("last-blocks"),
+     "Train the last k blocks and everything after them; freeze the rest"),
+    ("F&ull Fine-tuning", lambda w: w.apply_transfer_preset("full"),
+     "Unfreeze everything; pretrained weights learn at the lower pretrained rate"),
+)
 AUTOSAVE_MS = int(os.environ.get("NETCANVAS_AUTOSAVE_MS", "30000"))
 PASTE_OFFSET = 40.0
 
@@ -143,6 +151,10 @@ class MainWindow(QMainWindow):
         self._paste_count = 0
         self._warmup: _Warmup | None = None
         self._import_job = None  # app.import_dialog.ImportJob while an import runs
+        self.import_progress = None  # app.import_dialog.DownloadProgress of the latest import's weights
+        from app.pretrained_weights import PretrainedWeights
+
+        self.pretrained = PretrainedWeights(self, self)  # Network ▸ Load Pretrained Weights…
         self._graph: Graph | None = None
 
         self.editor = Editor(self.project.graph, self)
@@ -171,6 +183,11 @@ class MainWindow(QMainWindow):
         self._state_before_start = QByteArray()
         self.setCentralWidget(self.pages)
         self.view.viewport().installEventFilter(self)
+        # The view's policy, not the viewport's: QAbstractScrollArea hands the viewport's context-menu
+        # event to the view (its position in viewport coordinates).
+        self.view.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_canvas_menu)
+        self.last_canvas_menu: QMenu | None = None
 
         self._menus: dict[str, QMenu] = {}
         for name in MENUS:
@@ -303,6 +320,9 @@ class MainWindow(QMainWindow):
             ("&Edit", None, None, None, None, False),
             ("&Edit", "&Group into Block", ["Ctrl+G"], self.group_selection, None, False),
             ("&Edit", "U&ngroup Block", ["Ctrl+Shift+G"], self.ungroup_selection, None, False),
+            ("&Edit", None, None, None, None, False),
+            ("&Edit", "Free&ze", [], lambda: self.freeze_selection(True), None, False),
+            ("&Edit", "Unfree&ze", [], lambda: self.freeze_selection(False), None, False),
             ("&Network", "&New Network", ["Ctrl+Alt+N"], self.add_network, None, False),
             ("&Network", "&Rename Network…", [], lambda: self.rename_network_dialog(self.current_network()),
              None, False),
@@ -311,6 +331,12 @@ class MainWindow(QMainWindow):
              None, False),
             ("&Network", None, None, None, None, False),
             ("&Network", "&Open Block's Network", [], self.open_selected_block, None, False),
+            ("&Network", None, None, None, None, False),
+            ("&Network", "Load &Pretrained Weights…", [], lambda: self.pretrained.load_into_network(), None, False),
+            ("&Network", "Load Pretrained Weights into &Block…", [], lambda: self.pretrained.load_into_block(),
+             None, False),
+            ("&Network", "Remo&ve Pretrained Weights", [], self.pretrained.remove, None, False),
+            ("&Network", None, None, None, None, False),
             ("&Network", "&Back to Main Network", ["Alt+Home"], lambda: self.show_network(self.project.networks.main),
              None, False),
             ("&View", "&Fit to View", ["F", "Ctrl+0"], self.view.fit_all, "fit", True),
@@ -350,6 +376,13 @@ class MainWindow(QMainWindow):
             if on_toolbar:
                 toolbar.addAction(action)
             self.actions_by_text[text.replace("&", "").split("\t")[0].rstrip("…")] = action
+        transfer = self._menus["&Edit"].addMenu("Transfer &Learning")
+        for text, slot, tip in TRANSFER_PRESETS:
+            action = transfer.addAction(text)
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+            action.triggered.connect(lambda _=False, f=slot: f(self))
+            self.actions_by_text[text.replace("&", "").rstrip("…")] = action
         self._recent_menu = self._menus["&File"].addMenu("Open &Recent")
         self._menus["&File"].insertMenu(self.actions_by_text["Save"], self._recent_menu)
         self._recent_menu.aboutToShow.connect(self._fill_recent_menu)
@@ -726,6 +759,94 @@ class MainWindow(QMainWindow):
                             f"{command.commands[0].name}); double-click it to open")
         return command.commands[0].name
 
+    def freeze_selection(self, frozen: bool = True) -> bool:
+        """Freeze (or unfreeze) the selected nodes: their weights are kept while the rest trains (one undo step)."""
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            self.status_message(f"Select the layers or blocks to {'freeze' if frozen else 'unfreeze'}")
+            return False
+        return self.editor.push(SetFrozen(tuple(ids), frozen))
+
+    def apply_transfer_preset(self, preset: str, k: int | None = None) -> bool:
+        """Freeze the main network for transfer learning (graph_builder.freezing's presets), one undo step."""
+        from graph_builder.freezing import FEATURE_EXTRACTION, LAST_BLOCKS, PRESETS, blocks_in_order, preset_command
+
+        graph = self.project.graph
+        pretrained: set[str] = set()
+        if preset == LAST_BLOCKS and k is None:
+            count = len(blocks_in_order(graph))
+            if not count:
+                self.status_message("Not changed: the main network has no blocks to fine-tune; group layers into "
+                                    "blocks first", 8000)
+                return False
+            k, ok = QInputDialog.getInt(self, "Fine-tune Last Blocks", f"Blocks to train (of {count}), with "
+                                        "everything after them:", 1, 1, count)
+            if not ok:
+                return False
+        if preset == FEATURE_EXTRACTION:
+            return self._find_pretrained_then_freeze()
+        return self._push_preset(preset, pretrained, k)
+
+    def _find_pretrained_then_freeze(self) -> bool:
+        """Feature extraction: load the weights off the GUI thread (a download may be needed), then freeze.
+
+        What the weights fill is the pretrained part; the preset applies when they are read, to the
+        network as it is then. Returns True when the search started.
+        """
+        from graph_builder.freezing import FEATURE_EXTRACTION
+        from graph_builder.project import project_from_dict
+
+        from app.training.background import Job
+
+        if getattr(self, "_pretrained_job", None) is not None and not self._pretrained_job.done:
+            self.status_message("Still reading the pretrained weights for Feature Extraction…", 6000)
+            return False
+        snapshot, path = self.project.to_dict(), self.project_path()
+
+        def find() -> set[str]:
+            from runtime.freezing import pretrained_nodes  # loads the weights: what they fill is pretrained
+
+            return pretrained_nodes(project_from_dict(snapshot), path)
+
+        self.status_message("Reading the pretrained weights to find the pretrained part…", 0)
+        job = Job(find, parent=self)
+        job.finished.connect(lambda nodes: self._push_preset(FEATURE_EXTRACTION, set(nodes), 1))
+        job.failed.connect(lambda exc: self.status_message(f"Feature extraction was not applied: {exc}", 12000))
+        self._pretrained_job = job
+        return True
+
+    def _push_preset(self, preset: str, pretrained: set[str], k: int | None) -> bool:
+        from graph_builder.freezing import PRESETS, preset_command
+
+        graph = self.project.graph
+        try:
+            command = preset_command(graph, preset, pretrained, k or 1)
+        except GraphBuilderError as exc:
+            self.status_message(f"{PRESETS[preset]} was not applied: {exc}", 12000)
+            return False
+        if not self.editor.push_on(graph, command):
+            return False
+        frozen = sum(n.frozen for n in graph.nodes.values())
+        self.status_message(f"{command.title}: {frozen} of {len(graph.nodes)} nodes of "
+                            f"{self.project.networks.main} frozen")
+        return True
+
+    def _on_canvas_menu(self, pos) -> None:
+        """Right-click on the canvas: Freeze / Unfreeze the selection (the node under the cursor joins it)."""
+        node_id = self.scene.node_at(self.view.mapToScene(pos))
+        if node_id is not None and node_id not in self.scene.selected_node_ids():
+            self.scene.select_nodes([node_id])
+        ids = self.scene.selected_node_ids()
+        menu = QMenu(self)
+        for text in ("Freeze", "Unfreeze"):
+            action = menu.addAction(text, lambda f=text == "Freeze": self.freeze_selection(f))
+            action.setEnabled(bool(ids))
+        menu.addSeparator()
+        for text in ("Group into Block", "Ungroup Block", "Delete"):
+            menu.addAction(self.actions_by_text[text])
+        self.last_canvas_menu = menu
+        menu.popup(self.view.viewport().mapToGlobal(pos))
+
     def ungroup_selection(self) -> bool:
         """Put the selected block's layers back in its place (Ctrl+Shift+G)."""
         blocks = [n for n in self.scene.selected_node_ids() if self.editor.graph.nodes[n].type_id == "Block"]
@@ -745,6 +866,17 @@ class MainWindow(QMainWindow):
             self._on_node_double_clicked(blocks[0])
         else:
             self.status_message("Select a block to open its network")
+
+    def selected_block(self) -> str | None:
+        """The name of the one selected block of the main network, or None."""
+        if self.editor.graph is not self.project.graph:
+            return None
+        blocks = [n for n in self.scene.selected_node_ids() if self.editor.graph.nodes[n].type_id == "Block"]
+        return self.editor.graph.nodes[blocks[0]].name if len(blocks) == 1 else None
+
+    def weights_folder(self) -> str:
+        """Where a weights file dialog starts: the project's folder, else the last one used."""
+        return str(self.path.parent) if self.path else self._last_folder()
 
     def _on_node_double_clicked(self, node_id: str) -> None:
         node = self.editor.graph.nodes.get(node_id)
@@ -840,8 +972,10 @@ class MainWindow(QMainWindow):
         """Open the template at `path` as a new, unsaved project."""
         if not self.maybe_discard():
             return
+        from runtime.commands.templates import template_project
+
         try:
-            project = load_project(path)
+            project = template_project(path)  # bundled data found beside the template
         except GraphBuilderError as exc:
             self.show_error("Cannot use this template", str(exc))
             return
@@ -888,10 +1022,27 @@ class MainWindow(QMainWindow):
         job = ImportJob(request, self)
         job.succeeded.connect(self._on_import_succeeded)
         job.failed.connect(lambda message: self.show_error("Cannot import", message))
+        job.cancelled.connect(self._on_import_cancelled)
         self._import_job = job
         self.status_message(f"Importing {request.source} …", 0)
+        if request.pretrained:
+            self.import_progress = self._download_progress(job, request)
         job.start()
         return job
+
+    def _download_progress(self, job, request) -> "DownloadProgress":
+        """A window-modal progress dialog for the weights download; Cancel stops it (the event loop keeps running)."""
+        from app.import_dialog import DownloadProgress
+
+        dialog = DownloadProgress(request, self)
+        job.progress.connect(dialog.on_progress)  # a QObject slot: queued onto the GUI thread
+        dialog.canceled.connect(job.cancel)
+        job.finished.connect(dialog.close)
+        dialog.show()
+        return dialog
+
+    def _on_import_cancelled(self, message: str) -> None:
+        self.status_message(message, 12000)
 
     def _on_import_succeeded(self, report) -> None:
         if self.open_project(report.project_path):

@@ -9,6 +9,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QSpinBox, QTableView,
                                QVBoxLayout, QWidget)
 
+from graph_builder.freezing import parameter_split
 from graph_builder.graph import Graph
 from graph_builder.shape_math import format_shape
 from graph_builder.shapes import ShapeReport
@@ -25,6 +26,8 @@ class Summary:
     total_macs: int
     memory_bytes: int
     batch_size: int
+    trainable_params: int | None = None  # None: every parameter trains
+    frozen_params: int = 0
 
 
 def summarize(graph: Graph, shapes: ShapeReport, batch_size: int) -> Summary:
@@ -39,8 +42,10 @@ def summarize(graph: Graph, shapes: ShapeReport, batch_size: int) -> Summary:
         rows.append((node.name, node.type_id, format_shape(out) if out is not None else "?",
                      shapes.params.get(node_id, 0), shapes.macs.get(node_id, 0)))
     params = shapes.total_params
-    memory = BYTES_PER_VALUE * (4 * params + 2 * activations * batch_size)
-    return Summary(rows, params, shapes.total_macs, memory, batch_size)
+    trainable, frozen = parameter_split(graph, shapes)
+    # gradients and Adam state are kept for the trainable weights only
+    memory = BYTES_PER_VALUE * (params + 3 * trainable + 2 * activations * batch_size)
+    return Summary(rows, params, shapes.total_macs, memory, batch_size, trainable, frozen)
 
 
 def format_bytes(n: float) -> str:
@@ -60,7 +65,8 @@ def format_big(n: int) -> str:
 
 def status_text(summary: Summary) -> str:
     """One line for the status bar."""
-    return (f"{format_big(summary.total_params)} params · {format_big(summary.total_macs)} MACs · "
+    frozen = f" ({format_big(summary.frozen_params)} frozen)" if summary.frozen_params else ""
+    return (f"{format_big(summary.total_params)} params{frozen} · {format_big(summary.total_macs)} MACs · "
             f"≈ {format_bytes(summary.memory_bytes)} to train at batch {summary.batch_size}")
 
 
@@ -158,6 +164,7 @@ class SummaryPanel(QWidget):
         self.summary = summarize(self._graph, self._shapes, self.batch.value())
         self.model.set_rows(self.summary.rows)
         s = self.summary
-        self.totals.setText(f"Total parameters: <b>{s.total_params:,}</b> &nbsp; MACs per sample: "
+        self.totals.setText(f"Total parameters: <b>{s.total_params:,}</b> (<b>{s.trainable_params:,}</b> trainable, "
+                            f"<b>{s.frozen_params:,}</b> frozen) &nbsp; MACs per sample: "
                             f"<b>{s.total_macs:,}</b> &nbsp; Training memory ≈ <b>{format_bytes(s.memory_bytes)}</b>")
         return self.summary

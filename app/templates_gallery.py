@@ -117,4 +117,8 @@ class TemplateGallery(QDialog):
         """The highlighted template's project (a fresh copy), or None for a blank project."""
         item = self.list.currentItem()
         path = item.data(PATH_ROLE) if item else ""
-        return load_project(path) if path else None
+        if not path:
+            return None
+        from runtime.commands.templates import template_project
+
+        return template_project(path)  # bundled data found beside the template

@@ -76,7 +76,8 @@ def by_hand_main(path: str, trials_json: str, threads: int) -> None:
     project = load_project(path)
     root = runs_folder(Path(path))
     for values in json.loads(trials_json):
-        event = last_event(train(apply_values(project, values), run_dir=new_run_dir(root), live=False))
+        event = last_event(train(apply_values(project, values), run_dir=new_run_dir(root), live=False,
+                                 project_path=path))  # as the study's workers call it
         assert event["type"] == "finished", event
 
 

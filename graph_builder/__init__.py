@@ -33,6 +33,7 @@ from graph_builder.graph import (
     Node,
     RemoveNode,
     Rename,
+    SetFrozen,
     SetParam,
 )
 from graph_builder.networks import (
@@ -55,7 +56,7 @@ __all__ = [
     "SettingsSection", "group_command", "ungroup_command",
     "AddNode", "Batch", "Command", "Connect", "CycleError", "Disconnect", "ERROR", "Edge", "EditError",
     "Fix", "Graph", "GraphBuilderError", "Issue", "LayerSpec", "Move", "Node", "NodeNameError", "ParamError",
-    "ParamSpec", "PortError", "PortSpec", "Project", "ProjectError", "RemoveNode", "Rename", "SetParam",
+    "ParamSpec", "PortError", "PortSpec", "Project", "ProjectError", "RemoveNode", "Rename", "SetFrozen", "SetParam",
     "ShapeError", "ShapeReport", "UnknownLayerError", "Validation", "WARNING", "all_specs", "categories",
     "check", "format_shape", "get_spec", "infer_shapes", "load_project", "loads_project", "save_project",
     "validate",

@@ -82,10 +82,21 @@ BUILTIN: dict[str, Callable[[Mapping], DataDescription]] = {
 
 
 def describe_builtin(dataset: Mapping | None) -> DataDescription | None:
-    """The description of the dataset section's data from its settings alone; None when files decide it."""
+    """The description of the dataset section's data from its settings alone (after the input adapter);
+    None when files decide it. AdapterError when the adapter cannot apply to these samples."""
     dataset = dataset or {}
     row = BUILTIN.get(dataset.get("name", "digits"))
-    return row(dataset) if row is not None else None
+    return adapted(row(dataset), dataset) if row is not None else None
+
+
+def adapted(description: DataDescription, dataset: Mapping | None) -> DataDescription:
+    """`description` with the input adapter's sample shape (graph_builder.input_adapter)."""
+    from graph_builder.input_adapter import InputAdapter
+
+    adapter = InputAdapter.from_dataset(dataset)
+    if not adapter.active:
+        return description
+    return replace(description, input_shape=adapter.shape(description.input_shape, description.label))
 
 
 @dataclass(frozen=True)
@@ -97,7 +108,9 @@ class LoadedData:
 
     def matches(self, dataset: Mapping) -> bool:
         """True while `dataset` still names the same data (same dataset, file and target)."""
-        return all(self.dataset.get(k) == dataset.get(k) for k in ("name", "path", "target"))
+        from graph_builder.input_adapter import FIELDS
+
+        return all(self.dataset.get(k) == dataset.get(k) for k in ("name", "path", "target", "classes", "image_size", *FIELDS))
 
 
 def project_description(dataset: Mapping | None, loaded: LoadedData | None = None) -> DataDescription | None:
@@ -105,13 +118,35 @@ def project_description(dataset: Mapping | None, loaded: LoadedData | None = Non
     dataset = dataset or {}
     builtin = describe_builtin(dataset)
     if builtin is not None:
-        return builtin
-    return loaded.description if loaded is not None and loaded.matches(dataset) else None
+        return with_class_subset(builtin, dataset)
+    return with_class_subset(loaded.description, dataset) if loaded is not None and loaded.matches(dataset) else None
+
+
+def with_class_subset(description: DataDescription, dataset: Mapping) -> DataDescription:
+    """The description with only the classes the dataset's `classes` setting picks (as runtime.data keeps them)."""
+    text = dataset.get("classes")
+    if not text or description.task != CLASSIFICATION:
+        return description
+    from graph_builder.settings import class_selection
+
+    try:
+        picked = class_selection(text)
+    except ValueError:
+        return description  # the settings check reports it
+    if not set(picked) <= set(description.classes) or set(picked) == set(description.classes) and \
+            picked == description.classes:
+        return description  # an unknown class is runtime.data's to report, with the names it has
+    return replace(description, classes=picked)
 
 
 def check_project_fit(project, shapes: ShapeReport, loaded: LoadedData | None = None) -> list[Issue]:
     """check_fit for a project's main network, its dataset and training sections."""
-    description = project_description(project.dataset, loaded)
+    from graph_builder.input_adapter import AdapterError
+
+    try:
+        description = project_description(project.dataset, loaded)
+    except AdapterError as exc:
+        return [Issue(ERROR, "fit-adapter", exc.message)]
     return check_fit(project.graph, shapes, description, project.training)
 
 

@@ -38,7 +38,16 @@ def network_fingerprint(graph: Graph, networks: Mapping[str, Graph] | None = Non
 
 
 def project_fingerprint(project: Any) -> str:
-    """The fingerprint of a project's main network."""
+    """The fingerprint of what a project trains: its main network, or a GAN's two networks together.
+
+    A GAN (training settings naming a generator and a discriminator) trains both, and its run
+    keeps both networks' weights, so a change to either makes it a different model.
+    """
+    training = getattr(project, "training", None) or {}
+    roles = [training.get("generator"), training.get("discriminator")]
+    if all(roles) and all(name in project.networks for name in roles):
+        pair = (network_fingerprint(project.networks[name], project.networks) for name in roles)
+        return _digest(VERSION, "gan", *pair)[:LENGTH]
     return network_fingerprint(project.graph, project.networks)
 
 

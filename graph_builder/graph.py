@@ -28,6 +28,7 @@ class Node:
     name: str
     params: dict
     pos: tuple[float, float] = (0.0, 0.0)
+    frozen: bool = False  # its weights (a block's: all of them) are not trained
 
     @property
     def spec(self) -> LayerSpec:
@@ -54,6 +55,7 @@ class GraphEvents(SignalGroup):
     param_changed = Signal(str, str, object)
     node_renamed = Signal(str, str)
     node_moved = Signal(str, object)
+    frozen_changed = Signal(str, bool)
     changed = Signal()
 
 
@@ -77,14 +79,15 @@ class AddNode(Command):
     params: dict
     pos: tuple[float, float] = (0.0, 0.0)
     index: int | None = None  # position in the node order (undo restores it)
+    frozen: bool = False
 
     @property
     def title(self) -> str:
         return f"Add {self.name}"
 
     def apply(self, graph: "Graph") -> Command:
-        graph._insert_node(Node(self.node_id, self.type_id, self.name, dict(self.params), tuple(self.pos)),
-                           self.index)
+        graph._insert_node(Node(self.node_id, self.type_id, self.name, dict(self.params), tuple(self.pos),
+                                bool(self.frozen)), self.index)
         return RemoveNode(self.node_id)
 
 
@@ -103,7 +106,8 @@ class RemoveNode(Command):
         for _, edge in reversed(touching):
             graph._remove_edge(edge)
         graph._remove_node(self.node_id)
-        restore: list[Command] = [AddNode(node.id, node.type_id, node.name, dict(node.params), node.pos, index)]
+        restore: list[Command] = [AddNode(node.id, node.type_id, node.name, dict(node.params), node.pos, index,
+                                          node.frozen)]
         restore += [Connect(e, index=i, check=False) for i, e in touching]
         return Batch(restore, f"Restore {node.name}")
 
@@ -194,6 +198,34 @@ class Move(Command):
         node.pos = (float(self.pos[0]), float(self.pos[1]))
         graph.events.node_moved.emit(node.id, node.pos)
         return Move(self.node_id, old)
+
+
+@dataclass
+class SetFrozen(Command):
+    """Freeze or unfreeze nodes (their weights are kept as they are while training); one undo step."""
+
+    node_ids: tuple[str, ...]
+    frozen: bool | tuple[bool, ...]  # one value for all, or one per node (what undo restores)
+
+    @property
+    def title(self) -> str:
+        if isinstance(self.frozen, bool):
+            count = len(self.node_ids)
+            return f"{'Freeze' if self.frozen else 'Unfreeze'} {count} node{'s' * (count != 1)}"
+        return "Change frozen nodes"
+
+    def apply(self, graph: "Graph") -> Command:
+        ids = tuple(self.node_ids)
+        values = (self.frozen,) * len(ids) if isinstance(self.frozen, bool) else tuple(self.frozen)
+        if len(values) != len(ids):
+            raise EditError(f"SetFrozen got {len(ids)} nodes but {len(values)} values")
+        nodes = [graph.node(i) for i in ids]  # every id checked before anything changes
+        old = tuple(n.frozen for n in nodes)
+        for node, value in zip(nodes, values):
+            if node.frozen != bool(value):
+                node.frozen = bool(value)
+                graph.events.frozen_changed.emit(node.id, node.frozen)
+        return SetFrozen(ids, old)
 
 
 @dataclass
@@ -358,6 +390,10 @@ class Graph:
     def move(self, node_id: str, pos: tuple[float, float]) -> None:
         """Move a node on the canvas."""
         self.apply(Move(node_id, pos))
+
+    def set_frozen(self, node_ids: Iterable[str], frozen: bool = True) -> None:
+        """Freeze (or unfreeze) nodes: their weights stay as they are while training."""
+        self.apply(SetFrozen(tuple(node_ids), bool(frozen)))
 
     def insert_on_edge_command(self, edge: Edge, type_id: str, params: dict | None = None) -> Batch:
         """The edit that splices a new `type_id` layer into the wire `edge` (one undo step)."""
@@ -620,6 +656,7 @@ class Graph:
                     "name": n.name,
                     "params": {k: list(v) if isinstance(v, tuple) else v for k, v in n.params.items()},
                     "pos": [n.pos[0], n.pos[1]],
+                    **({"frozen": True} if n.frozen else {}),  # absent = trainable: old files read unchanged
                 }
                 for n in self.nodes.values()
             ],

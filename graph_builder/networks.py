@@ -362,7 +362,7 @@ def group_command(networks: Networks, host: str, node_ids, name: str | None = No
     top, left = min(ys), min(xs)
     for n in chosen:
         node = graph.nodes[n]
-        inner.apply(AddNode(node.id, node.type_id, node.name, dict(node.params), node.pos))
+        inner.apply(AddNode(node.id, node.type_id, node.name, dict(node.params), node.pos, frozen=node.frozen))
     for e in graph.edges:
         if e.src in inside and e.dst in inside:
             inner.apply(Connect(e, check=False))
@@ -428,7 +428,7 @@ def ungroup_command(networks: Networks, host: str, block_id: str) -> NetworkBatc
         taken.append(new_name)
         ids[n.id] = new_id
         pos = (block.pos[0] + n.pos[0] - cx, block.pos[1] + n.pos[1] - cy)
-        edits.append(AddNode(new_id, n.type_id, new_name, dict(n.params), pos))
+        edits.append(AddNode(new_id, n.type_id, new_name, dict(n.params), pos, frozen=n.frozen))
     outside_in = {e.dst_port: (e.src, e.src_port) for e in graph.edges if e.dst == block_id}
     outside_out = [e for e in graph.edges if e.src == block_id]
     wires: list[Edge] = []

@@ -266,7 +266,10 @@ def _read_node(raw: Any, path: str, graph: Graph, names: set[str]) -> Node:
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                        and abs(v) < 1e9 for v in pos)):
         raise ProjectError("pos must be two finite numbers [x, y]", f"{path}.pos")
-    return Node(node_id, spec.type_id, name, values, (float(pos[0]), float(pos[1])))
+    frozen = raw.get("frozen", False)
+    if not isinstance(frozen, bool):
+        raise ProjectError(f"frozen must be true or false, not {_kind(frozen)}", f"{path}.frozen")
+    return Node(node_id, spec.type_id, name, values, (float(pos[0]), float(pos[1])), frozen)
 
 
 def _read_edge(raw: Any, path: str, graph: Graph) -> Edge:

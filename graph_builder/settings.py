@@ -77,6 +77,29 @@ DATASET_FIELDS = (
                 "pixels and crop back at a random offset.", min=0, max=64),
     _row("augment_noise", "float", 0.0, "input noise", "Add Gaussian noise of this standard deviation "
                 "to training inputs.", min=0.0, max=10.0),
+    # the input adapter (graph_builder.input_adapter): what a pretrained backbone expects of its images
+    _row("input_height", "int", None, "resize to height", "Resize images to this height (and the width below) "
+                "before the network sees them (empty: as loaded).", optional=True, min=4, max=1024),
+    _row("input_width", "int", None, "resize to width", "Resize images to this width (and the height above) "
+                "before the network sees them (empty: as loaded).", optional=True, min=4, max=1024),
+    _row("input_gray_to_rgb", "bool", False, "grey to 3 channels", "Repeat a grey image's channel three times, "
+                "as ImageNet backbones expect (3-channel images stay as they are)."),
+    _row("input_normalization", "choice", "none", "backbone normalisation", "Normalise pixels (scaled to 0–1) "
+                "with a backbone's mean and std: imagenet for torchvision's pretrained models, or custom. Replaces "
+                "'normalise' when set.", ("none", "imagenet", "custom")),
+    _row("input_mean", "str", None, "mean", "Per-channel mean of 0–1 pixels: one value or three "
+                "(0.485, 0.456, 0.406).", optional=True, max_length=200,
+                visible_when={"input_normalization": ("custom",)}),
+    _row("input_std", "str", None, "std", "Per-channel standard deviation of 0–1 pixels: one value or three "
+                "(0.229, 0.224, 0.225).", optional=True, max_length=200,
+                visible_when={"input_normalization": ("custom",)}),
+    # ---- class subset and label budget (transfer learning: train on some classes, or few labels)
+    _row("classes", "str", None, "classes", "Train on these classes only, relabelled 0… in this order: "
+                "names or ranges separated by commas (\"5-9\", \"cat, dog\"); empty: every class.",
+                optional=True, max_length=4096),
+    _row("train_fraction", "float", 1.0, "training fraction", "Share of the training split to train on "
+                "(stratified, seeded by the split seed); validation and test stay whole.", min=0.001, max=1.0),
+    # ---- end of class subset and label budget
 )
 
 TASKS = ("auto", "classification", "regression", "reconstruction")
@@ -112,6 +135,9 @@ TRAINING_FIELDS = (
     _row("optimizer", "choice", "adam", "optimizer", "", OPTIMIZERS),
     _row("lr", "float", 1e-3, "learning rate", "Step size (the peak rate for one-cycle).",
                 min=1e-8, max=10.0),
+    _row("pretrained_lr_factor", "float", 0.1, "pretrained LR factor", "The trainable weights that came "
+                "from pretrained weights learn at the learning rate times this (1: the same rate).",
+                min=0.0, max=10.0),
     _row("momentum", "float", 0.9, "momentum", "Momentum of SGD and RMSprop.", min=0.0, max=0.999,
                 visible_when={"optimizer": ("sgd", "rmsprop")}),
     _row("nesterov", "bool", False, "Nesterov", "Nesterov momentum (SGD).",
@@ -201,10 +227,48 @@ def validate_dataset_section(data: Any, path: str = "$.dataset", fill_defaults: 
         raise SettingsError(f"validation ({d['val_fraction']:g}) and test ({d['test_fraction']:g}) fractions add up "
                             "to more than 0.9, leaving too little to train on; lower one of them",
                             f"{path}.test_fraction")
+    if d["classes"] is not None:
+        try:
+            class_selection(d["classes"])
+        except ValueError as exc:
+            raise SettingsError(str(exc), f"{path}.classes") from None
     if d["name"] in FILE_DATASETS and not d["path"]:
         raise SettingsError(f"the {d['name']} dataset reads your files: set path to the "
                             f"{'file' if d['name'] in ('csv', 'npz') else 'folder'}", f"{path}.path")
+    from graph_builder.input_adapter import AdapterError, InputAdapter
+
+    try:
+        InputAdapter.from_dataset(d, path)
+    except AdapterError as exc:
+        raise SettingsError(exc.message, exc.path) from None
     return d if fill_defaults else _given(data, d)
+
+
+def class_selection(text: str) -> tuple[str, ...]:
+    """The class names a `classes` setting picks, in order: "5-9" -> ('5', …, '9'); ValueError if malformed."""
+    import re
+
+    picked: list[str] = []
+    for item in (part.strip() for part in str(text).split(",")):
+        if not item:
+            raise ValueError(f"classes {text!r} has an empty item; write names or ranges separated by commas, "
+                             "such as 5-9 or cat, dog")
+        span = re.fullmatch(r"(\d+)\s*-\s*(\d+)", item)
+        if span:
+            lo, hi = int(span.group(1)), int(span.group(2))
+            if hi < lo or hi - lo > 10_000:
+                raise ValueError(f"the class range {item!r} runs backwards or is too long; write it low-high, "
+                                 "such as 5-9")
+            names = [str(i) for i in range(lo, hi + 1)]
+        else:
+            names = [item]
+        for name in names:
+            if name in picked:
+                raise ValueError(f"class {name!r} is named twice in classes {text!r}; name each class once")
+            picked.append(name)
+    if len(picked) < 2:
+        raise ValueError(f"classes {text!r} picks {len(picked)} class; a classifier needs at least two")
+    return tuple(picked)
 
 
 def dataset_beside(dataset: Mapping, project_file: str | os.PathLike | None) -> dict:

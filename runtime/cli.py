@@ -1,5 +1,5 @@
 """The headless `netcanvas` command line (no Qt): layers, validate, export, train, templates, predict, import,
-sample, tune.
+sample, tune, weights, freeze.
 
 Each subcommand lives in runtime/commands/<name>.py with a `register(subparsers)` that adds its
 parser and sets `func(args) -> exit code`. Exit codes: 0 success, 1 the project has errors or
@@ -25,6 +25,8 @@ COMMAND_MODULES = [
     "runtime.commands.import_",
     "runtime.commands.sample",
     "runtime.commands.tune",
+    "runtime.commands.weights",
+    "runtime.commands.freeze",
 ]
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2

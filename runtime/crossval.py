@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,8 +81,10 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> "Splits":
     config = dataset_config(dataset)
     if folds < 2:
         raise DatasetSettingError(f"cross-validation needs at least 2 folds, not {folds}")
+    from runtime.data import _class_subset, _train_subset
+
     entry = get_dataset(config["name"])
-    raw = entry.load(config)
+    raw = _class_subset(entry.load(config), config.get("classes"), entry.title)
     classification = raw.task == "classification"
     seed = config["split_seed"]
     if raw.x_test is not None:
@@ -104,7 +107,8 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> "Splits":
     train_i, val_i = list(cutter.split(rest, y_rest if classification else None))[fold]
     train, val = rest[np.sort(train_i)], rest[np.sort(val_i)]
     x_test, y_test = (raw.x_test, raw.y_test) if test is None else (raw.x[test], raw.y[test])
-    parts = {"train": (raw.x[train], raw.y[train]), "val": (raw.x[val], raw.y[val]), "test": (x_test, y_test)}
+    parts = {"train": _train_subset(raw.x[train], raw.y[train], config["train_fraction"], classification, seed),
+             "val": (raw.x[val], raw.y[val]), "test": (x_test, y_test)}
     mean = std = None
     if config["normalize"] and raw.dtype == "float32":
         mean, std = feature_stats(parts["train"][0], raw.image)
@@ -116,10 +120,12 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> "Splits":
 
 def cross_validate(project, folds: int, root: Path | None, *, training: dict | None = None,
                    on_event: Callable[[int, dict], None] | None = None,
-                   on_fold: Callable[[FoldResult], None] | None = None, control=None) -> CrossValResult:
+                   on_fold: Callable[[FoldResult], None] | None = None, control=None,
+                   project_path: str | os.PathLike | None = None) -> CrossValResult:
     """Train `project` once per fold (runs under `root`, or none when None); `on_event(fold, event)` sees every
     event, `on_fold(result)` each fold as it starts (state "running") and as it ends. A fold stopped through
-    `control` ends the cross-validation (the folds so far are summarised)."""
+    `control` ends the cross-validation (the folds so far are summarised). `project_path`: where the
+    project's pretrained weights are found."""
     from graph_builder.runs import new_run_dir
 
     from runtime.trainer import train
@@ -136,7 +142,8 @@ def cross_validate(project, folds: int, root: Path | None, *, training: dict | N
         if on_fold:
             on_fold(FoldResult(i + 1, result.run_dir, "running"))
         epochs = {}
-        for event in train(project, training=training, run_dir=run_dir, splits=splits, control=control):
+        for event in train(project, training=training, run_dir=run_dir, splits=splits, control=control,
+                           project_path=project_path):
             if on_event:
                 on_event(i + 1, event)
             if event["type"] == "epoch":
@@ -159,7 +166,7 @@ def cross_validate(project, folds: int, root: Path | None, *, training: dict | N
     return out
 
 
-def run_crossval_in_child(project_dict: dict, root: str, queue, control) -> None:
+def run_crossval_in_child(project_dict: dict, root: str, queue, control, project_path: str | None = None) -> None:
     """The app's training child when the folds setting is above 1: every fold's events, a fold event as each
     fold starts and ends, and a crossval event with the mean ± std at the end (runtime/events.py)."""
     from graph_builder.project import project_from_dict
@@ -176,7 +183,7 @@ def run_crossval_in_child(project_dict: dict, root: str, queue, control) -> None
 
     try:
         result = cross_validate(project, folds, Path(root), on_event=lambda _fold, event: queue.put(event),
-                                on_fold=fold_event, control=control)
+                                on_fold=fold_event, control=control, project_path=project_path)
     except DataError as exc:  # folds the data cannot be cut into (more folds than the rarest class has samples)
         queue.put(make("failed", kind="settings", message=f"Cross-validation cannot start: {exc}", epoch=None,
                        batch=None))

@@ -45,6 +45,15 @@ SPECS = (
     # runtime/sanity.py: the run is diverging or stuck at chance (kind "diverged" or "stuck"); when
     # training.stop_on_divergence is on, a failed event of the same kind follows and ends the run.
     EventSpec("alarm", ("kind", "message", "epoch")),  # kind "settings" (epoch 0): a warning before the first epoch
+    # runtime/generative.py, after each epoch of a reconstruction, VAE or GAN run (images as uint8 lists
+    # (N, H, W) or (N, H, W, 3) of `shape` [C, H, W]; not logged: the next epoch replaces them).
+    EventSpec("reconstructions", ("epoch", "shape", "indices", "labels", "originals", "reconstructions", "value_range"),
+              optional=("latents",), logged=False),  # latents: the VAE's latent means of the originals
+    EventSpec("samples", ("epoch", "kind", "shape", "images", "diversity", "threshold", "collapsed"),
+              logged=False),  # kind "prior" (VAE) or "generator" (GAN); collapsed: GAN diversity < threshold
+    EventSpec("latent", ("epoch", "points", "labels", "method", "dims"), logged=False),
+    # reconstruction runs, once at the end: the worst-reconstructed samples of the test (else validation) split
+    EventSpec("anomaly", ("split", "count", "indices", "scores", "labels", "shape", "thumbnails", "mean")),
     EventSpec("paused", ("epoch", "batch")),
     EventSpec("resumed", ("epoch", "batch")),
     EventSpec("finished", ("message", "epochs_run", "stopped_early", "best_epoch", "best_value", "restored_best",

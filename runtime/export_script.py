@@ -26,7 +26,7 @@ from graph_builder.files import atomic_path, write_atomic
 from graph_builder.project import Project
 from runtime import compiler, metrics, objectives
 from runtime.codegen import generate_source
-from runtime.data import augment, dataset_config, get_dataset, splits, synthetic
+from runtime.data import adapter, augment, dataset_config, get_dataset, load_splits, splits, synthetic
 from runtime.errors import NetCanvasRuntimeError
 
 
@@ -137,6 +137,18 @@ def _data_source(d: dict, data_file: str | None) -> str:
             f"        return (f[\"x\"], f[\"y\"], x_test, y_test, str(f[\"task\"]), classes, bool(f[\"image\"]))\n")
 
 
+def _adapter_settings(d: dict) -> dict:
+    """The input adapter of dataset `d` as the script's plain values (channels after the adapter)."""
+    from runtime.data.adapter import adapter_of, script_settings
+    from runtime.preprocess import PIXEL_MAX
+
+    a = adapter_of(d)
+    if not a.active:
+        return {"size": None, "gray_to_rgb": False, "mean": None, "std": None}
+    shape = load_splits(d).input_shape
+    return script_settings(d, shape[0] if len(shape) == 3 else None, PIXEL_MAX.get(d["name"], 1.0))
+
+
 def _write_data_file(d: dict, path: Path) -> None:
     raw = get_dataset(d["name"]).load(d)
     arrays = {"x": raw.x, "y": raw.y, "task": np.array(raw.task), "classes": np.array(list(raw.classes), dtype=str),
@@ -158,6 +170,13 @@ def export_training_script(project: Project, path: str | os.PathLike) -> Path:
         raise ScriptExportError(f"the folder {str(path.parent)!r} does not exist; create it or choose another place")
     d = dataset_config(project.dataset)
     t = validate_training_section(dict(project.training), "$.training", fill_defaults=True)
+    if d["classes"] or d["train_fraction"] < 1:
+        raise ScriptExportError("the training script does not apply the classes and training fraction dataset "
+                                "settings; clear them (train on the whole dataset) before exporting the script")
+    from runtime.freezing import frozen_modules
+
+    frozen = [] if t.get("generator") or t.get("discriminator") else frozen_modules(project.graph)
+    pretrained = bool(project.meta.get("weights") or project.meta.get("pretrained"))
     data_file = None
     if get_dataset(d["name"]).source == "file":
         data_file = f"{path.stem}_data.npz"
@@ -172,14 +191,19 @@ def export_training_script(project: Project, path: str | os.PathLike) -> Path:
         _engine_source(),
         "\n\n# ---------------------------------------------------------------- settings\n\n",
         f"DATASET = {d!r}\n",
+        f"ADAPTER = {_adapter_settings(d)!r}  # the input adapter: resize, grey to RGB, a backbone's mean/std\n",
         f"TRAINING = {t!r}\n",
         f"NOISE_SHAPE = {_noise_shape(project, t)!r}  # a GAN generator's Input, without the batch\n",
+        f"FROZEN = {frozen!r}  # module paths of the frozen nodes: not trained, their BatchNorm in eval mode\n",
+        f"PRETRAINED = {pretrained!r}  # the project starts from pretrained weights, which this script does not load\n",
         "\n\n# ---------------------------------------------------------------- data\n\n",
         _data_source(d, data_file),
         "\n\n",
         _function_source(splits.split_indices),
         "\n\n",
         _function_source(splits.feature_stats),
+        "\n\n",
+        _function_source(adapter.adapt_pixels).replace("chunk=CHUNK", f"chunk={adapter.CHUNK}"),
         "\n\n",
         _function_source(augment.Augmentation),
         BODY,
@@ -224,6 +248,9 @@ BODY = '''
 def prepare_data(device):
     """Split (stratified, seeded) and normalise exactly as the app does; tensors on the device."""
     x, y, x_test, y_test, task, classes, image = load_data()
+    if ADAPTER["size"] or ADAPTER["gray_to_rgb"]:
+        x = adapt_pixels(x, ADAPTER["size"], ADAPTER["gray_to_rgb"])
+        x_test = adapt_pixels(x_test, ADAPTER["size"], ADAPTER["gray_to_rgb"]) if x_test is not None else None
     classification = task == "classification"
     if x_test is not None:
         train, val, _ = split_indices(y if classification else None, len(x), DATASET["val_fraction"], 0.0,
@@ -233,7 +260,11 @@ def prepare_data(device):
         train, val, test = split_indices(y if classification else None, len(x), DATASET["val_fraction"],
                                          DATASET["test_fraction"], DATASET["split_seed"])
         parts = {"train": (x[train], y[train]), "val": (x[val], y[val]), "test": (x[test], y[test])}
-    if DATASET["normalize"] and x.dtype.kind == "f":
+    if ADAPTER["mean"] is not None:  # the backbone's normalisation replaces the split's statistics
+        mean = np.asarray(ADAPTER["mean"], np.float32).reshape(-1, 1, 1)
+        std = np.asarray(ADAPTER["std"], np.float32).reshape(-1, 1, 1)
+        parts = {k: (((a - mean) / std).astype(np.float32), b) for k, (a, b) in parts.items()}
+    elif DATASET["normalize"] and x.dtype.kind == "f":
         mean, std = feature_stats(parts["train"][0], image)
         parts = {k: (((a - mean) / std).astype(np.float32), b) for k, (a, b) in parts.items()}
     target_dtype = torch.long if classification else torch.float32
@@ -333,6 +364,10 @@ def main():
     classes = classes if task == "classification" else []
     amp = amp_dtype(device, t["mixed_precision"])
     model = build_model(t["seed"]).to(device)  # the same initial weights in every process (and as in the app)
+    if PRETRAINED and rank == 0:
+        print("note: the project starts from pretrained weights; this script starts from fresh ones "
+              "(load them into the model here to match the app)", flush=True)
+    frozen_norms = freeze(model, FROZEN)
     params = [p for p in model.parameters() if p.requires_grad]
     loss_name = resolve_loss(task, t["loss"])
     model.eval()
@@ -363,6 +398,7 @@ def main():
     best_state = None
     for epoch in range(1, t["epochs"] + 1):
         started = time.perf_counter()
+        hold_frozen(frozen_norms)  # evaluate() put every layer back in training mode
         order = torch.randperm(n, generator=shuffle)
         order = torch.cat([order, order[: per_rank * world - n]])[rank::world].to(device)  # equal shards
         objective.begin_epoch(epoch)

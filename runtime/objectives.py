@@ -64,19 +64,54 @@ def resolve_monitor(name: str, task: str, num_classes: int, has_val: bool) -> tu
     return ("val" if split == "val" and has_val else "train"), key
 
 
-def make_optimizer(params: list, t: dict, device: torch.device) -> torch.optim.Optimizer:
-    """The optimizer of the training settings `t` over `params`."""
+def make_optimizer(params: list, t: dict, device: torch.device,
+                   pretrained: list | None = None) -> torch.optim.Optimizer:
+    """The optimizer of the training settings `t` over `params`.
+
+    Parameters also in `pretrained` (trainable weights that came from a pretrained source) form
+    a second parameter group at `lr * pretrained_lr_factor`; the first group is the rest.
+    """
     name, lr, wd = t["optimizer"], t["lr"], t["weight_decay"]
+    marked = {id(p) for p in pretrained or ()}
+    fresh = [p for p in params if id(p) not in marked]
+    older = [p for p in params if id(p) in marked]
+    groups = [g for g in ({"params": fresh, "lr": lr},
+                          {"params": older, "lr": lr * t.get("pretrained_lr_factor", 1.0), "pretrained": True})
+              if g["params"]] or [{"params": [], "lr": lr}]
     # torch's defaults loop over parameters in Python on the CPU; the fused Adam kernels (CPU and
     # CUDA) and the multi-tensor ones cut most of a step's time for the small models drawn here.
     fused = device.type in ("cpu", "cuda")
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=t["momentum"], nesterov=t["nesterov"],
+        return torch.optim.SGD(groups, lr=lr, momentum=t["momentum"], nesterov=t["nesterov"],
                                weight_decay=wd, foreach=True)
     if name in ("adam", "adamw"):
         cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-        return cls(params, lr=lr, weight_decay=wd, **({"fused": True} if fused else {"foreach": True}))
-    return torch.optim.RMSprop(params, lr=lr, momentum=t["momentum"], weight_decay=wd, foreach=True)
+        return cls(groups, lr=lr, weight_decay=wd, **({"fused": True} if fused else {"foreach": True}))
+    return torch.optim.RMSprop(groups, lr=lr, momentum=t["momentum"], weight_decay=wd, foreach=True)
+
+
+def freeze(model: nn.Module, prefixes) -> list:
+    """Stop training every parameter under the module paths `prefixes`; returns their BatchNorm layers.
+
+    Those layers must stay in eval mode while the rest trains (`hold_frozen`), so their running
+    statistics stay the pretrained ones.
+    """
+    prefixes = tuple(prefixes)
+
+    def under(name: str) -> bool:
+        return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+    for name, p in model.named_parameters():
+        if under(name):
+            p.requires_grad_(False)
+    return [m for name, m in model.named_modules()
+            if under(name) and isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+def hold_frozen(norms: list) -> None:
+    """Put frozen BatchNorm layers back in eval mode (after `model.train()`, which sets every layer)."""
+    for m in norms:
+        m.eval()
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, t: dict, steps_per_epoch: int, monitor_key: str):
@@ -90,8 +125,9 @@ def make_scheduler(optimizer: torch.optim.Optimizer, t: dict, steps_per_epoch: i
         mode = "min" if monitor_key in ("loss", "mae", "mse") else "max"
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=t["gamma"],
                                                           patience=t["schedule_patience"])
-    if kind == "one_cycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=t["lr"], total_steps=t["epochs"] * steps_per_epoch)
+    if kind == "one_cycle":  # each group peaks at its own rate (the pretrained part's is lower)
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
+                                                   total_steps=t["epochs"] * steps_per_epoch)
     return None
 
 

@@ -46,6 +46,20 @@ class Preprocessing:
     std: np.ndarray | None = None
     loss: str | None = None
     run: str | None = None
+    adapter: object | None = None  # graph_builder.input_adapter.InputAdapter of the run's dataset, when active
+    raw_image_size: int | None = None  # an image folder's image_size: files were read at this size, then adapted
+
+    def adapt(self, x: np.ndarray) -> np.ndarray:
+        """Raw images (N, C, H, W) of the dataset's own size through the run's input adapter (resize, channels).
+
+        The normalisation is not applied here: `normalise` (and the exported model) does it.
+        """
+        x = np.asarray(x)
+        if self.adapter is None or tuple(x.shape[1:]) == tuple(self.input_shape) or x.ndim != 4:
+            return x
+        from runtime.data.adapter import adapt_images
+
+        return adapt_images(x.astype(np.float32), self.adapter, "the input")
 
     @property
     def pixel_max(self) -> float:
@@ -80,8 +94,12 @@ class Preprocessing:
             text += f", raw pixel values as in {source} (0-{self.pixel_max:g})"
         else:
             text += f", raw values as in {source}"
+        if self.adapter is not None:
+            text += f"; the data were adapted first ({self.adapter.describe()}): give inputs of this size"
         if self.mean is not None:
-            text += "; the model normalises them itself with its training split's mean and std"
+            backbone = self.adapter is not None and self.adapter.mean is not None
+            text += ("; the model normalises them itself with " +
+                     ("the backbone's mean and std" if backbone else "its training split's mean and std"))
         return text
 
     def metadata(self, input_name: str = "input") -> dict[str, str]:
@@ -97,6 +115,8 @@ class Preprocessing:
                      "mean": self.mean.reshape(-1).tolist(), "std": self.std.reshape(-1).tolist(),
                      "shape": list(self.mean.shape), "applied": "inside the model, (x - mean) / std"}),
                  "netcanvas_version": netcanvas}
+        if self.adapter is not None:  # resizing and channels happen before the model (runtime.data.adapter)
+            props["input_adapter"] = self.adapter.describe()
         if self.dataset:
             props["dataset"] = self.dataset
         if self.run:
@@ -126,8 +146,22 @@ def read_preprocessing(run: str | os.PathLike) -> Preprocessing:
         mean = np.asarray(norm["mean"], dtype=np.float32).reshape(broadcast)
         std = np.asarray(norm["std"], dtype=np.float32).reshape(broadcast)
     dtype = resolved.get("dtype") or "float32"
+    adapter = raw_size = None
+    section = (config.get("project") or {}).get("dataset")
+    if isinstance(section, dict):
+        if section.get("name") == "image_folder":
+            size = section.get("image_size", 32)
+            raw_size = size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else None
+        from graph_builder.input_adapter import AdapterError, InputAdapter
+
+        try:
+            adapter = InputAdapter.from_dataset(section)
+        except AdapterError:
+            adapter = None  # the run trained, so its settings were valid then; a later format reads as none
+        adapter = adapter if adapter is not None and adapter.active else None
     return Preprocessing(resolved.get("task", "classification"), tuple(str(c) for c in resolved.get("classes", ())),
-                         shape, dtype, dataset, image, mean, std, resolved.get("loss"), run.name)
+                         shape, dtype, dataset, image, mean, std, resolved.get("loss"), run.name, adapter,
+                         raw_size if adapter is not None else None)
 
 
 # ---------------------------------------------------------------- the exported source
@@ -177,6 +211,8 @@ def run_source(graph, prep: Preprocessing, weights_name: str = "model.safetensor
     lines.append(f"CLASSES = [{', '.join(text_literal(c) for c in prep.classes)}]  # the outputs' order")
     lines.append(f"TASK = {text_literal(prep.task)}")
     lines.append(f"WEIGHTS = {text_literal(weights_name)}  # the run's weights (safetensors), beside this file")
+    if prep.adapter is not None:  # resizing and channels happen before the model: say so where it is used
+        lines.append(f"# Inputs: {text_literal(prep.describe_input(inp.name))[1:-1]}")
     if prep.mean is not None:
         outer = Namespace(reserved_names() | taken).create("Preprocessed" + iface.class_name, "Preprocessed")
         broadcast = literal_shape(prep.mean.shape)

@@ -40,8 +40,8 @@ from runtime.events import LOGGED, make
 from runtime.runlog import METRICS, RunLog, check_checkpoint, read_config
 from runtime.gan import gan_problem, is_gan, noise_shape
 from runtime.objectives import (CHECKPOINT_FORMAT, EVAL_BATCH, GANStep, ObjectiveError, Optimizers, RunState, Step,
-                                amp_dtype, end_of_epoch_schedule, evaluate, forward, make_gan, make_objective,
-                                make_optimizer, make_scheduler, resolve_loss, resolve_monitor)
+                                amp_dtype, end_of_epoch_schedule, evaluate, forward, freeze, hold_frozen, make_gan,
+                                make_objective, make_optimizer, make_scheduler, resolve_loss, resolve_monitor)
 from runtime.sanity import SanityWatch, settings_warnings
 from runtime.monitor import TensorBoardSink
 
@@ -154,20 +154,25 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 def train(project: Any = None, *, module: nn.Module | None = None, dataset: dict | None = None,
           training: dict | None = None, run_dir: str | os.PathLike | None = None, control: Any = None,
-          resume: bool = False, live: bool = True, splits: Splits | None = None) -> Iterator[dict]:
+          resume: bool = False, live: bool = True, splits: Splits | None = None,
+          project_path: str | os.PathLike | None = None) -> Iterator[dict]:
     """Train and yield events; ends with exactly one finished, stopped or failed event.
 
     `project` (a Project or its dict) gives the graph and both settings sections; `module`
     replaces the graph's model, and `dataset`/`training` override single settings. With
     `resume`, `run_dir`'s checkpoint is continued. `live=False` leaves out batch/progress events.
     `splits` replaces the dataset's own split (a cross-validation fold, runtime.crossval).
+    `project_path` is the project's file: its imported weights and weight sources are read from
+    beside it (runtime.pretrained), and training starts from them.
     """
-    return _Run(project, module, dataset, training, run_dir, Control.of(control), resume, live, splits).events()
+    return _Run(project, module, dataset, training, run_dir, Control.of(control), resume, live, splits,
+                project_path).events()
 
 
-def run_in_child(project_dict: dict, run_dir: str, queue, control, resume: bool = False) -> None:
+def run_in_child(project_dict: dict, run_dir: str, queue, control, resume: bool = False,
+                 project_path: str | None = None) -> None:
     """Entry point of the spawned training process: events go to `queue`, one dict at a time."""
-    for event in train(project_dict, run_dir=run_dir, control=control, resume=resume):
+    for event in train(project_dict, run_dir=run_dir, control=control, resume=resume, project_path=project_path):
         queue.put(event)
 
 
@@ -187,8 +192,11 @@ class _Stopped(Exception):
 
 class _Run:
     def __init__(self, project, module, dataset, training, run_dir, control: Control, resume: bool, live: bool,
-                 splits: Splits | None = None):
+                 splits: Splits | None = None, project_path: str | os.PathLike | None = None):
         self.project_in = project
+        self.project_path = project_path
+        self.pretrained_keys: list[str] = []  # the state-dict keys the pretrained weights filled
+        self.frozen_norms: list[nn.Module] = []  # BatchNorm layers of frozen nodes: kept in eval mode
         self.module_in = module
         self.dataset_over = dataset or {}
         self.training_over = training or {}
@@ -208,6 +216,7 @@ class _Run:
         self._t0 = time.perf_counter()
         self.network: dict | None = None  # what config.json says was trained (fingerprint, parameters, title)
         self.state = RunState()  # epoch, step, best and patience: with the modules' states, the checkpoint
+        self._report = None  # runtime.generative's views of a reconstruction, VAE or GAN run
 
     # ----- event plumbing
     def _emit(self, type_: str, **data) -> dict:
@@ -263,7 +272,11 @@ class _Run:
         if isinstance(exc, NetCanvasRuntimeError):
             return self._emit("failed", kind="model", message=f"The model could not be built: {exc}", **where)
         from graph_builder.errors import GraphBuilderError
+        from runtime.pretrained import PretrainedError
 
+        if isinstance(exc, PretrainedError):
+            return self._emit("failed", kind="weights", message=f"The pretrained weights could not be used: {exc}",
+                              **where)
         if isinstance(exc, GraphBuilderError):
             return self._emit("failed", kind="project", message=f"The project is not valid: {exc}", **where)
         at = f" (epoch {self.epoch}, batch {self.batch + 1})" if self.batch is not None and self.epoch else ""
@@ -318,6 +331,7 @@ class _Run:
         self.task = task
         self.classes = s.classes if task == "classification" else ()
         self.model = self._model()
+        self._start_from_pretrained()
         self._check_inputs()
         target_dtype = torch.long if task == "classification" else torch.float32
         self.data = {k: DeviceSplit.from_arrays(*s[k], device, target_dtype) for k in ("train", "val", "test")}
@@ -331,9 +345,15 @@ class _Run:
         self.augment_gen = torch.Generator(device=device).manual_seed(t["seed"] + 1)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         if not self.params:
+            if self.frozen_norms or any(not p.requires_grad for p in self.model.parameters()):
+                raise ModelDataMismatchError("every layer with weights is frozen, so nothing would train; unfreeze "
+                                             "the new head (or choose Edit ▸ Transfer learning ▸ Full fine-tuning)")
             raise ModelDataMismatchError("the model has no trainable parameters; add a layer with weights "
                                          "(Linear, Conv2d, …) before training")
-        self.optimizer = make_optimizer(self.params, t, device)
+        pretrained = set(self.pretrained_keys)
+        self.pretrained_params = [p for name, p in self.model.named_parameters()
+                                  if name in pretrained and p.requires_grad]
+        self.optimizer = make_optimizer(self.params, t, device, self.pretrained_params)
         self.batches = self.data["train"].num_batches(t["batch_size"])
         self.scheduler = make_scheduler(self.optimizer, t, self.batches, self.monitor_key)
         self.step_fn = Step(self.model, self.params, self.optimizer, self.scheduler, self.amp, t["grad_clip"],
@@ -368,6 +388,18 @@ class _Run:
         self.batches = self.data["train"].num_batches(t["batch_size"])
         self.scheduler = self.scaler = None
         self.step_fn = GANStep(self.objective)
+
+    def _start_from_pretrained(self) -> None:
+        """Load the project's pretrained weights, then freeze its frozen nodes (runtime.pretrained, .freezing)."""
+        if self.module_in is not None or self.project is None:
+            return
+        from runtime.freezing import frozen_modules
+        from runtime.pretrained import load_initial_weights
+
+        # Also on resume: the checkpoint then replaces the weights, but the keys say which are the
+        # pretrained part (their own learning rate, the optimizer's second group).
+        self.pretrained_keys = load_initial_weights(self.project, self.project_path, self.model)
+        self.frozen_norms = freeze(self.model, frozen_modules(self.project.graph))
 
     def _model(self) -> nn.Module:
         if self.module_in is not None:
@@ -617,6 +649,7 @@ class _Run:
         for epoch in range(start + 1, epochs + 1):
             self.epoch = epoch
             self.model.train()
+            hold_frozen(self.frozen_norms)  # train() set every layer; frozen BatchNorm keeps its statistics
             self.objective.begin_epoch(epoch)
             meter = self.objective.meter(self.device, keep_scores=False)
             epoch_started = time.perf_counter()
@@ -657,6 +690,7 @@ class _Run:
             if matrix is not None:
                 yield self._confusion(epoch, "validation", matrix)
             self._save_weights("last.safetensors")
+            yield from self._generative(epoch)
             self._save_checkpoint(epoch)
             if (alarm := sanity.observe(train_metrics, val_metrics)) is not None:
                 yield self._emit("alarm", kind=alarm.kind, message=alarm.message, epoch=epoch)
@@ -708,6 +742,7 @@ class _Run:
         test_metrics, matrix = self._evaluate("test")
         if matrix is not None:
             yield self._confusion(self.epoch, "test", matrix)
+        yield from self._anomalies()
         elapsed = time.perf_counter() - self._t0
         summary = _summary(self.task, test_metrics)
         why = (f"stopped early after epoch {self.epoch}: {t['monitor']} did not improve for {t['patience']} epochs"
@@ -716,6 +751,33 @@ class _Run:
                          epochs_run=self.epoch, stopped_early=stopped_early, best_epoch=st.best_epoch,
                          best_value=st.best_value, restored_best=restored, test=test_metrics,
                          elapsed_s=round(elapsed, 3), run_dir=str(self.run_dir) if self.run_dir else None)
+
+    def _generative(self, epoch: int) -> Iterator[dict]:
+        """The generative views of the epoch (runtime.generative): reconstructions, samples, latent plane."""
+        if self._report is None:  # made at the first epoch's end (None again for a supervised objective)
+            from runtime.generative import GenerativeReport
+
+            self._report = GenerativeReport.of(self.objective, self.model, self.data, self.splits.input_shape,
+                                               bool(self.splits.classes), self.device, self.amp)
+        if self._report is not None:
+            events = [self._emit(type_, **data) for type_, data in self._report.epoch_events(epoch)]
+            if self.run_dir is not None and events:  # the latest views, for a past run chosen in Evaluate
+                write_atomic(self.run_dir / "generative.json", json.dumps(events).encode())
+            yield from events
+
+    def _anomalies(self) -> Iterator[dict]:
+        """An autoencoder's worst-reconstructed samples, worst first (the Evaluate view lists them)."""
+        from runtime.objectives import Reconstruction
+
+        if not isinstance(self.objective, Reconstruction):
+            return
+        from runtime.generative import anomaly_ranking
+
+        split = "test" if len(self.data["test"]) else "val"
+        data = anomaly_ranking(self.objective, self.model, self.data[split], self.splits.input_shape,
+                               bool(self.splits.classes), "validation" if split == "val" else split)
+        if data is not None:
+            yield self._emit("anomaly", **data)
 
     def _check_finite(self, bad_at: torch.Tensor) -> None:
         b = int(bad_at)

@@ -187,7 +187,7 @@ def run_study(project_path: str | os.PathLike, *, method: str | None = None, tri
         raise TuneError(f"cannot read {project_path}: {exc}") from None
     return run_project_study(project, runs_folder(project_path.resolve()), method=method, trials=trials, jobs=jobs,
                              epochs=epochs, device=device, threads=threads, stop=stop, on_trial=on_trial,
-                             on_progress=on_progress)
+                             on_progress=on_progress, project_path=str(project_path))
 
 
 def run_project_study(project: Project, root: Path, *, method: str | None = None, trials: int | None = None,
@@ -195,8 +195,11 @@ def run_project_study(project: Project, root: Path, *, method: str | None = None
                       threads: int | None = None, stop: Any = None,
                       on_trial: Callable[[TrialRecord], None] | None = None,
                       on_progress: Callable[[int, int, TrialRecord | None], None] | None = None,
-                      on_start: Callable[[StudyResult, int], None] | None = None) -> StudyResult:
-    """run_study of a project in memory, its runs in `root`; `on_start(result so far, total)` once the study is open."""
+                      on_start: Callable[[StudyResult, int], None] | None = None,
+                      project_path: str | None = None) -> StudyResult:
+    """run_study of a project in memory, its runs in `root`; `on_start(result so far, total)` once the study is open.
+
+    `project_path`: the saved project's file, where the trials find its pretrained weights."""
     experiment = project.experiment
     if method is not None:
         experiment.apply(_set("method", method))
@@ -226,7 +229,8 @@ def run_project_study(project: Project, root: Path, *, method: str | None = None
         if on_start:
             on_start(result, total)
         scheduler = _Scheduler(study, project, experiment, root, total, len(existing), interrupted, result,
-                               workers, {"epochs": epochs, "device": device}, stop, on_trial, on_progress)
+                               workers, {"epochs": epochs, "device": device}, stop, on_trial, on_progress,
+                               project_path)
         scheduler.run()
         result.trials.sort(key=lambda t: t.trial)
         return result
@@ -314,6 +318,7 @@ class _Task:
     run_dir: Path
     resume: bool
     snapshot: dict
+    project_path: str | None
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -330,8 +335,9 @@ class _Scheduler:
     """
 
     def __init__(self, study, project, experiment, root, total, asked, interrupted, result, workers, overrides,
-                 stop, on_trial, on_progress) -> None:
+                 stop, on_trial, on_progress, project_path=None) -> None:
         self.study, self.project, self.experiment, self.root = study, project, experiment, root
+        self.project_path = project_path
         self.total, self.asked, self.result, self.overrides = total, asked, result, overrides
         self.resume_queue = list(interrupted)
         self.workers = workers
@@ -440,7 +446,7 @@ class _Scheduler:
                 indent=2).encode())
             snapshot = project_to_dict(trial_project)
             snapshot["training"].update({k: v for k, v in self.overrides.items() if v is not None})
-            task = _Task(trial, frozen, run_dir, resume, snapshot, started)
+            task = _Task(trial, frozen, run_dir, resume, snapshot, self.project_path, started)
             self.workers[index].submit(task)
             return task
 
@@ -564,7 +570,7 @@ class _Worker:
         self.stop_trial.value = number
 
     def submit(self, task: _Task) -> None:
-        self.tasks.put((task.trial.number, task.snapshot, str(task.run_dir), task.resume))
+        self.tasks.put((task.trial.number, task.snapshot, str(task.run_dir), task.resume, task.project_path))
 
     def events_of(self, number: int, stopping: Callable[[], bool]):
         """The events of trial `number`'s run as the trainer yields them; None when `stopping()` turns true."""
@@ -611,10 +617,11 @@ def worker_main(tasks, events, stop_trial, parent_pid: int, threads: int) -> Non
         task = tasks.get()
         if task is None:
             return
-        number, snapshot, run_dir, resume = task
+        number, snapshot, run_dir, resume, project_path = task
         control = {"stop": _TrialStop(stop_trial, number)}
         last = None
-        for event in train(snapshot, run_dir=run_dir, resume=resume, control=control, live=False):
+        for event in train(snapshot, run_dir=run_dir, resume=resume, control=control, live=False,
+                           project_path=project_path):
             if event["type"] == "epoch":
                 events.put((number, event))
             elif event["type"] in ("finished", "stopped", "failed"):
@@ -635,7 +642,7 @@ def _watch_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
-def study_child(project_dict: dict, root: str, queue, stop) -> None:
+def study_child(project_dict: dict, root: str, queue, stop, project_path: str | None = None) -> None:
     """Entry point of the app's study process: messages go to `queue` as (kind, data) tuples.
 
     ("started", {study, storage, metric, direction, total, trials}), ("trial", TrialRecord dict) per
@@ -650,7 +657,7 @@ def study_child(project_dict: dict, root: str, queue, stop) -> None:
                                    "direction": result.direction, "total": total,
                                    "trials": [t.to_dict() for t in result.trials]}))
 
-        result = run_project_study(project, Path(root), stop=stop, on_start=started,
+        result = run_project_study(project, Path(root), stop=stop, on_start=started, project_path=project_path,
                                    on_trial=lambda record: queue.put(("trial", record.to_dict())))
         queue.put(("done", {"stopped": result.stopped, "trials": len(result.trials)}))
     except TuneError as exc:

@@ -35,7 +35,8 @@ def paste_command(graph: Graph, text: str, offset: tuple[float, float]) -> tuple
                                          pos=(raw["pos"][0] + offset[0], raw["pos"][1] + offset[1]))
         except (KeyError, TypeError, IndexError, ValueError):
             return None
-        add = AddNode(add.node_id, add.type_id, graph.unique_name(raw["name"], taken), add.params, add.pos)
+        add = AddNode(add.node_id, add.type_id, graph.unique_name(raw["name"], taken), add.params, add.pos,
+                      frozen=raw.get("frozen") is True)
         taken.add(add.name)
         ids[raw["id"]] = add.node_id
         commands.append(add)

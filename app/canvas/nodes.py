@@ -52,6 +52,7 @@ class NodeItem(QGraphicsItem):
         self.type_title = spec.title
         self.badge: str | None = None  # "error" | "warning" | None
         self.param_count: int | None = None
+        self.frozen = False  # a lock badge: its weights are not trained
         self.name = ""
         self.key_text = ""
         self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
@@ -80,8 +81,9 @@ class NodeItem(QGraphicsItem):
         text = "  ".join(f"{p.name}={_format_value(node.params[p.name])}" for p in keys[:3])
         if node.type_id == "Block":
             text = f"▣ {node.params['network'] or '(no network)'}"
-        if (node.name, text) != (self.name, self.key_text):
-            self.name, self.key_text = node.name, text
+        if (node.name, text, node.frozen) != (self.name, self.key_text, self.frozen):
+            self.name, self.key_text, self.frozen = node.name, text, node.frozen
+            self.setToolTip(self._tooltip)
             self.update()
 
     def set_status(self, badge: str | None, tooltip: str, param_count: int | None) -> bool:
@@ -90,10 +92,17 @@ class NodeItem(QGraphicsItem):
         if changed:
             self.badge, self.param_count = badge, param_count
             self.update()
-        if tooltip != self.toolTip():
-            self.setToolTip(tooltip)
+        self._status_tooltip = tooltip
+        if self._tooltip != self.toolTip():
+            self.setToolTip(self._tooltip)
             changed = True
         return changed
+
+    @property
+    def _tooltip(self) -> str:
+        text = getattr(self, "_status_tooltip", "")
+        lock = "Frozen: its weights are kept while the rest trains."
+        return (f"{text}\n{lock}" if text else lock) if self.frozen else text
 
     # ------------------------------------------------------------ geometry and painting
 
@@ -131,11 +140,13 @@ class NodeItem(QGraphicsItem):
             return  # zoomed far out: text would be unreadable; skipping it keeps big graphs fast
         painter.setFont(_TITLE_FONT)
         painter.setPen(QColor("#ffffff"))
-        right = NODE_WIDTH - (30 if self.badge else 10)
+        right = NODE_WIDTH - (30 if self.badge else 10) - (20 if self.frozen else 0)
         title = QFontMetricsF(_TITLE_FONT).elidedText(self.name, Qt.ElideRight, right - 12)
         painter.drawText(QRectF(12, 0, right - 12, HEADER), Qt.AlignVCenter | Qt.AlignLeft, title)
         if self.badge:
             self._paint_badge(painter, QPointF(NODE_WIDTH - 15, HEADER / 2), colors)
+        if self.frozen:
+            self._paint_lock(painter, QPointF(NODE_WIDTH - (37 if self.badge else 17), HEADER / 2))
 
         painter.setFont(_BODY_FONT)
         metrics = QFontMetricsF(_BODY_FONT)
@@ -161,6 +172,17 @@ class NodeItem(QGraphicsItem):
         font.setPointSizeF(8.5)
         painter.setFont(font)
         painter.drawText(QRectF(at.x() - 8, at.y() - 8, 16, 16), Qt.AlignCenter, "!")
+
+    def _paint_lock(self, painter: QPainter, at: QPointF) -> None:
+        """A padlock: the node is frozen."""
+        painter.setPen(QPen(QColor("#ffffff"), 1.6))
+        painter.setBrush(Qt.NoBrush)
+        painter.drawArc(QRectF(at.x() - 3.5, at.y() - 8, 7, 8), 0, 180 * 16)  # the shackle
+        painter.drawLine(QPointF(at.x() - 3.5, at.y() - 4), QPointF(at.x() - 3.5, at.y() - 1))
+        painter.drawLine(QPointF(at.x() + 3.5, at.y() - 4), QPointF(at.x() + 3.5, at.y() - 1))
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(QColor("#ffffff"))
+        painter.drawRoundedRect(QRectF(at.x() - 5.5, at.y() - 1, 11, 8), 1.5, 1.5)
 
     # ------------------------------------------------------------ interaction
 

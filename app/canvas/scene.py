@@ -327,4 +327,5 @@ _HANDLERS = {
     "param_changed": GraphScene._on_node_changed,
     "node_renamed": GraphScene._on_node_changed,
     "node_moved": GraphScene._on_node_moved,
+    "frozen_changed": GraphScene._on_node_changed,
 }

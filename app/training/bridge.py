@@ -69,8 +69,10 @@ class TrainingBridge(QObject):
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
-    def start(self, project_dict: dict, run_dir: str) -> None:
-        """Spawn a child that trains `project_dict` (a snapshot) into `run_dir`."""
+    def start(self, project_dict: dict, run_dir: str, project_path: str | None = None) -> None:
+        """Spawn a child that trains `project_dict` (a snapshot) into `run_dir`.
+
+        `project_path`, the saved project's file, is where its pretrained weights are found."""
         if self.is_active:
             raise TrainingBridgeError("a training run is already going; stop it before starting another")
         self._queue = self._ctx.Queue()
@@ -82,6 +84,7 @@ class TrainingBridge(QObject):
         self.run_dir = str(run_dir)
         self._process = self._ctx.Process(target=self._target, name="netcanvas-training",
                                           args=(project_dict, str(run_dir), self._queue, self._control),
+                                          kwargs={"project_path": project_path} if project_path else {},
                                           daemon=True)
         self._set_state("starting")
         self._process.start()

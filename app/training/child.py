@@ -22,7 +22,7 @@ def exit_with_parent(parent: int, interval_s: float = 0.5) -> threading.Thread:
     return watcher
 
 
-def run_training_child(project_dict: dict, run_dir: str, queue, control) -> None:
+def run_training_child(project_dict: dict, run_dir: str, queue, control, project_path: str | None = None) -> None:
     """Train `project_dict` into `run_dir`, streaming events to `queue` (runs in the child).
 
     With the folds setting above 1, `run_dir` is the runs folder and each fold is a run in it
@@ -53,9 +53,9 @@ def run_training_child(project_dict: dict, run_dir: str, queue, control) -> None
         if folds > 1:
             from runtime.crossval import run_crossval_in_child
 
-            run_crossval_in_child(project_dict, run_dir, queue, control)
+            run_crossval_in_child(project_dict, run_dir, queue, control, project_path=project_path)
         else:
-            run_in_child(project_dict, run_dir, queue, control)
+            run_in_child(project_dict, run_dir, queue, control, project_path=project_path)  # weights beside it
         log.info("training ended")
     except BaseException as exc:  # the trainer reports its own failures; this is the last net
         log.exception("training stopped by an unexpected error")

@@ -191,6 +191,7 @@ class TrainingController(QObject):
         self.training_panel.stop_clicked.connect(self.stop)
         self.dashboard.cell_clicked.connect(self.inference_panel.show_cell)
         self.runs_panel.run_selected.connect(self.select_run)
+        self.runs_panel.run_selected.connect(self.dashboard.generative.show_run)  # a past run's pictures and anomaly scores
         self.bridge.event_received.connect(self.dashboard.handle_event)
         self.bridge.event_received.connect(self._on_event)
         self.bridge.drained.connect(self.dashboard.refresh)
@@ -266,7 +267,7 @@ class TrainingController(QObject):
         self.dashboard.reset()
         self.current_run = run_dir if folds == 1 else None
         self.alarms = []
-        self.bridge.start(self.snapshot(), str(run_dir))
+        self.bridge.start(self.snapshot(), str(run_dir), self.project_path())
         self._show("dashboard_dock")
         self._give_dashboard_room()
         self.status(f"{folds}-fold cross-validation started" if folds > 1 else f"Training started: {run_dir.name}")

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QP
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from app.training.confusion import ClassMetricsTable, ConfusionView
+from app.training.generative import GenerativeView
 from app.training.plots import EXTRA, TRAIN, TRAIN_EPOCH, VALID, LivePlot, Series, write_metrics_csv
 
 STATE_WORDS = {
@@ -120,12 +121,14 @@ class Dashboard(QWidget):
         side.addTab(self.confusion, "Confusion matrix")
         side.addTab(self.class_table, "Per-class metrics")
         self.side_tabs = side
+        self.generative = GenerativeView()  # reconstruction, VAE and GAN runs (app/training/generative.py)
 
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(grid)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        self.generative.install(side, splitter)
 
         layout = QVBoxLayout(self)
         layout.addLayout(header)
@@ -153,6 +156,7 @@ class Dashboard(QWidget):
         self.fold_rows, self.crossval_text = {}, None
         self.folds.setText("")
         self.folds.hide()
+        self.generative.reset()
 
     def set_state(self, state: str) -> None:
         """Show the bridge's state in words."""
@@ -173,7 +177,7 @@ class Dashboard(QWidget):
         """Label the metric plot for the task (accuracy, or the regression metric)."""
         self.metric_name = metric or ("accuracy" if task == "classification" else "mae")
         title = {"accuracy": "Accuracy", "mae": "Mean absolute error", "mse": "Mean squared error",
-                 "r2": "R²"}.get(self.metric_name, self.metric_name)
+                 "r2": "R²", "d_real": "D(real)"}.get(self.metric_name, self.metric_name)
         self.metric_plot.title = title
         self.metric_plot.plot_item.setTitle(title, size="10pt")
         self.metric_plot.plot_item.setLabel("left", self.metric_name)
@@ -184,11 +188,13 @@ class Dashboard(QWidget):
         handler = getattr(self, f"_on_{event.get('type')}_event", None)
         if handler is not None:
             handler(event)
+        self.generative.handle_event(event)
 
     def refresh(self) -> None:
         """Push new points to the plots (called once per bridge tick)."""
         for plot in self.plots:
             plot.refresh()
+        self.generative.refresh()
 
     def _on_started_event(self, ev: dict) -> None:
         self.epochs_total = ev.get("epochs")

@@ -53,15 +53,15 @@ class StudyRunner(QObject):
     def is_active(self) -> bool:
         return self._process is not None
 
-    def start(self, snapshot: dict, root: str) -> None:
+    def start(self, snapshot: dict, root: str, project_path: str | None = None) -> None:
         from runtime.tune import study_child
 
         self._queue = self._ctx.Queue()
         self._stop = self._ctx.Event()
         self._stop_at = None
         # Not a daemon: the study process starts worker processes of its own.
-        self._process = self._ctx.Process(target=study_child, args=(snapshot, root, self._queue, self._stop),
-                                          name="netcanvas-study")
+        self._process = self._ctx.Process(target=study_child, args=(snapshot, root, self._queue, self._stop,
+                                                                    project_path), name="netcanvas-study")
         self._process.start()
         self._timer.start()
 
@@ -300,7 +300,7 @@ class ExperimentsPanel(QWidget):
             return False
         ex = project.experiment
         self.running_total = min(ex["trials"], ex.grid_size()) if ex["method"] == "grid" else ex["trials"]
-        self.runner.start(self.controller.snapshot(), str(root))
+        self.runner.start(self.controller.snapshot(), str(root), self.controller.project_path())
         self.run_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self._show()

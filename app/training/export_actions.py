@@ -155,6 +155,9 @@ def perform_export(kind: str, project_dict: dict, weights: str | None, path: str
     graph = project.network(network)
     out = Path(path)
     run = Path(weights).parent if weights and (Path(weights).parent / "config.json").is_file() else None
+    gan = _export_gan(kind, project, network, weights, run, out)
+    if gan is not None:
+        return gan
     if run is not None and kind in ("python", "onnx", "pt2"):
         return _export_run(kind, graph, run, weights, out)
     if kind == "python":
@@ -183,6 +186,31 @@ def perform_export(kind: str, project_dict: dict, weights: str | None, path: str
     if kind == "onnx":
         return onnx_report(export_onnx(module, out, graph=graph), out)
     raise ValueError(f"unknown export kind {kind!r}")
+
+
+def _export_gan(kind: str, project, network: str | None, weights: str | None, run: Path | None, out: Path) -> dict | None:
+    """A GAN's Python (both networks) and its run's networks (runtime.gan_export); None: not a GAN export."""
+    from runtime.gan_export import export_gan_network, export_gan_python, gan_settings, run_settings
+
+    t = gan_settings(project)
+    if t is None or kind == "script":
+        return None
+    run_t, normalization = run_settings(run) if run is not None else (None, None)
+    if kind == "python" and network in (None, project.networks.main):
+        code, beside = export_gan_python(project, t, out, weights if run_t else None, normalization)
+        also = f" and the run's weights to {beside.name} beside it; load_models() reads them" if beside else ""
+        return {"ok": True, "path": str(code), "weights_path": str(beside) if beside else None,
+                "message": f"Wrote the generator {t['generator']!r} and the discriminator {t['discriminator']!r} as "
+                           f"Python to {code}{also}."}
+    if run_t is None or kind == "python":
+        return None
+    message, report = export_gan_network(kind, project, t, network, weights, out, normalization)
+    if report is not None:
+        result = onnx_report(report, out)
+        what = message.rsplit(" (the ", 1)[-1].rstrip(")")
+        result["message"] += f" It is the {what}."
+        return result
+    return {"ok": True, "path": str(out), "message": message[0].upper() + message[1:] + "."}
 
 
 def _export_run(kind: str, graph, run: Path, weights: str, out: Path) -> dict:

@@ -273,6 +273,8 @@ class InferencePanel(QWidget):
                 from runtime.data.digits_prep import prepare_drawing
 
                 raw = prepare_drawing(self.canvas.ink())
+                if prep.adapter is not None:  # the digits went through the input adapter (resize, channels)
+                    raw = prep.adapt(raw[None])[0]
             else:  # other image data: the pad averaged down to the input size, white as the data's white
                 channels, height, width = prep.input_shape
                 raw = np.broadcast_to(self.canvas.pixels(width)[:height] * prep.pixel_max, (channels, height, width))

@@ -243,6 +243,51 @@ def dcgan() -> Networks:
     return networks
 
 
+DIGITS_FOLDER = "digits_images"  # the bundled image folder, beside the templates
+DIGITS_PER_CLASS = 50
+
+
+def digits_image_folder(folder: Path, per_class: int = DIGITS_PER_CLASS) -> Path:
+    """A small real image folder: the first `per_class` sklearn digits of each class as 8x8 grey PNGs."""
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    root = folder / DIGITS_FOLDER
+    for label in range(10):
+        (root / str(label)).mkdir(parents=True, exist_ok=True)
+        for i, index in enumerate(np.flatnonzero(digits.target == label)[:per_class]):
+            pixels = np.round(digits.images[index] * (255 / 16)).astype(np.uint8)  # 0..16 counts as 8-bit grey
+            Image.fromarray(pixels, "L").save(root / str(label) / f"{i:03d}.png", optimize=False)
+    return root
+
+
+def resnet18_features() -> Networks:
+    """torchvision's ResNet-18, imported as NetCanvas networks, its 1000-class fc replaced by a new 10-class head.
+
+    The head has a new name, so torchvision's weights fill everything but it (runtime.pretrained).
+    """
+    from runtime.importers import read_source
+
+    imported, _ = read_source("resnet18", input_shape=(3, 64, 64))
+    networks = imported.networks
+    g = networks.main_graph
+    fc = g.node_by_name("fc")
+    (feeds,) = g.in_edges(fc.id)
+    (out,) = [e.dst for e in g.out_edges(fc.id)]
+    g.remove_node(fc.id)
+    head = g.add_node("Linear", name="head", params={"out_features": 10})
+    g.connect(feeds.src, head.id)
+    g.connect(head.id, out)
+    try:  # feature extraction: everything but the new head frozen, where this build has freezing
+        from graph_builder.graph import SetFrozen
+    except ImportError:  # Node.frozen comes with the transfer-learning mechanics; until then all of it trains
+        return networks
+    g.apply(SetFrozen(tuple(n.id for n in g.nodes.values() if n.id != head.id), True))
+    return networks
+
+
 @dataclass(frozen=True)
 class Template:
     """One example project."""
@@ -253,6 +298,7 @@ class Template:
     build: Callable[[], Graph | Networks]  # one network, or several (blocks)
     dataset: dict
     training: dict
+    meta: dict | None = None  # more meta records (e.g. "pretrained": its weight sources)
 
 
 SEQ = {"samples": 1200}
@@ -302,6 +348,19 @@ TEMPLATES = (
              "real digits from generated ones; they train in turns.", dcgan, {"name": "digits"},
              {"generator": "Generator", "discriminator": "Discriminator", "epochs": 60, "batch_size": 64,
               "lr": 0.0005, "lr_d": 0.0005, "gan_beta1": 0.5, "label_smoothing": 0.1, "restore_best": False}),
+    Template("resnet18_features_image_folder", "ResNet-18 feature extraction on an image folder",
+             "torchvision's ResNet-18 with ImageNet weights and a new 10-class head, trained on a folder of "
+             "images (a bundled one of 500 digit PNGs, 50 per class; point the dataset at your own, one sub-folder "
+             "per class). The input adapter resizes the 8x8 grey images to 64x64, repeats them to 3 channels and "
+             "normalises them with ImageNet's mean and std. The weights (45 MB) are downloaded once into torch's "
+             "hub cache; offline, training says which file to put where (or remove the weight source to train "
+             "from random weights).",
+             resnet18_features,
+             {"name": "image_folder", "path": DIGITS_FOLDER, "image_size": 8, "input_height": 64, "input_width": 64,
+              "input_gray_to_rgb": True, "input_normalization": "imagenet"},
+             {"epochs": 5, "batch_size": 32, "lr": 0.001, "optimizer": "adam"},
+             {"pretrained": [{"target": None, "source": {"kind": "torchvision", "model": "resnet18",
+                                                         "weights": "IMAGENET1K_V1"}}]}),
 )
 
 
@@ -312,12 +371,14 @@ def template_project(t: Template) -> Project:
     for graph in networks.values():
         lay_out(graph)
     return Project(dataset=dict(t.dataset), training=dict(t.training), networks=networks,
-                   meta={"title": t.title, "description": t.description, "template": t.name})
+                   meta={"title": t.title, "description": t.description, "template": t.name, **(t.meta or {})})
 
 
 def main(folder: Path = FOLDER) -> list[Path]:
     """Write every template as <name>.json into `folder`."""
     written = []
+    if any(t.dataset.get("path") == DIGITS_FOLDER for t in TEMPLATES):
+        digits_image_folder(folder)
     for t in TEMPLATES:
         path = folder / f"{t.name}.json"
         save_project(template_project(t), path)

@@ -107,6 +107,9 @@ def run(args) -> int:
         print(f"{args.file}: {exc}; pass --network with one of them", file=sys.stderr)
         return EXIT_UNREADABLE
     try:
+        gan = _export_gan(args, project, run_dir)
+        if gan is not None:
+            return gan
         if run_dir is not None and args.format != "weights":
             return _export_run(args, graph, run_dir)
         if args.format == "python":
@@ -139,6 +142,27 @@ def run(args) -> int:
     except NetCanvasRuntimeError as exc:
         print(f"export failed, nothing was written: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    return EXIT_OK
+
+
+def _export_gan(args, project, run_dir: Path | None) -> int | None:
+    """A GAN project's Python (both networks) and its run's networks (runtime.gan_export); None: not a GAN export."""
+    from runtime.gan_export import export_gan_network, export_gan_python, gan_settings, run_settings
+
+    t = gan_settings(project)
+    if t is None:
+        return None
+    run_t, normalization = run_settings(run_dir) if run_dir is not None else (None, None)
+    if args.format == "python" and args.network is None:
+        code, weights = export_gan_python(project, t, args.out, args.weights if run_t else None, normalization)
+        beside = f" and the run's weights {weights.name} beside it (load_models() reads them)" if weights else ""
+        print(f"wrote {code}: the generator {t['generator']!r} and the discriminator {t['discriminator']!r}{beside}")
+        return EXIT_OK
+    if run_t is None or args.format == "python":
+        return None
+    options = {"exporter": args.exporter, "seed": args.seed} if args.format == "onnx" else {}
+    print(export_gan_network(args.format, project, t, args.network, args.weights, args.out, normalization,
+                             **options)[0])
     return EXIT_OK
 
 

@@ -1,6 +1,8 @@
-"""`netcanvas import SOURCE OUT.json [--class NAME] [--input-shape 3,224,224]`.
+"""`netcanvas import SOURCE OUT.json [--class NAME] [--input-shape 3,224,224] [--pretrained [WEIGHTS]]`.
 
-SOURCE is a torchvision model name (random weights, nothing downloaded), a Python file with a
+SOURCE is a torchvision model name (random weights, nothing downloaded; with `--pretrained`,
+torchvision's weights DEFAULT or the one named, e.g. IMAGENET1K_V1, downloaded into torch's hub
+cache with a progress bar and checked, or taken from the cache), a Python file with a
 class (`model.py:Net`, or `model.py --class Net`; the file's code runs), a `.pt2`
 ExportedProgram or an `.onnx` file (both read as data, never run). The project and its
 weights (`OUT.safetensors`) are written only when the imported graph reproduces the model.
@@ -35,17 +37,32 @@ def register(sub) -> None:
     p.add_argument("--class", dest="class_name", help="the nn.Module class of a Python file")
     p.add_argument("--input-shape", type=_shape, help="input shape without the batch, e.g. 3,224,224 "
                                                       "(default for torchvision: 3,224,224; .pt2/.onnx: read from the file)")
+    p.add_argument("--pretrained", nargs="?", const="DEFAULT", metavar="WEIGHTS",
+                   help="torchvision models only: start from torchvision's pretrained weights (DEFAULT, or a name "
+                        "such as IMAGENET1K_V1), downloaded once into torch's hub cache (torch.hub.get_dir()/checkpoints)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from runtime.importers import ImportSourceError, ModelImportError, UnsupportedModelError, import_model, source_kind
+    from runtime.pretrained import PretrainedError
 
+    pretrained = getattr(args, "pretrained", None)
+    progress = None
     try:
         if source_kind(args.source) == "python":
             print(f"running {args.source.split(':')[0]} to build the model (a Python file's code runs on import)",
                   file=sys.stderr)
-        report = import_model(args.source, args.out, class_name=args.class_name, input_shape=args.input_shape)
+        if pretrained and source_kind(args.source) == "torchvision":
+            from runtime.pretrained.download import TextProgress
+            from runtime.pretrained.torchvision_hub import cached_path
+
+            progress = TextProgress(cached_path(args.source, pretrained).name)
+        report = import_model(args.source, args.out, class_name=args.class_name, input_shape=args.input_shape,
+                              pretrained=pretrained, progress=progress)
+    except PretrainedError as exc:
+        print(f"cannot import {args.source} with pretrained weights: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
     except ImportSourceError as exc:
         print(f"cannot import {args.source}: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -56,6 +73,10 @@ def run(args) -> int:
         print(f"import failed: {exc}", file=sys.stderr)
         return EXIT_INVALID
     print(report.summary())
+    if pretrained:
+        from runtime.pretrained.torchvision_hub import describe
+
+        print(f"weights: torchvision's {describe(args.source, pretrained)}")
     for note in report.notes:
         print(f"note: {note}")
     return EXIT_OK

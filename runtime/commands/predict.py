@@ -150,9 +150,20 @@ def read_image(path: Path, prep) -> np.ndarray:
     if channels not in (1, 3):
         raise PredictInputError(f"the model takes {channels}-channel images; an image file gives 1 (grey) or 3 "
                                 "(RGB); give a .npz array")
+    adapter = prep.adapter
     try:
         with Image.open(path) as im:
             im.load()
+            grey = im.mode in ("1", "L", "LA", "I", "I;16", "F")
+            if adapter is not None and (adapter.size is not None or adapter.gray_to_rgb):
+                # as training read it: at the dataset's own size and channels, then through the input adapter
+                mode = "L" if channels == 1 or (grey and adapter.gray_to_rgb) else "RGB"
+                im = im.convert(mode)
+                if prep.raw_image_size:
+                    size = (prep.raw_image_size, prep.raw_image_size)
+                    im = im.resize(size, Image.BILINEAR, reducing_gap=2.0) if im.size != size else im
+                a = np.asarray(im, dtype=np.float32) / 255.0 * prep.pixel_max
+                return prep.adapt((a[None] if mode == "L" else a.transpose(2, 0, 1))[None])[0]
             im = im.convert("L" if channels == 1 else "RGB")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise PredictInputError(f"{path.name} is not an image that can be read ({type(exc).__name__}: {exc}); "
@@ -226,6 +237,8 @@ def read_array(path: Path, prep) -> list[tuple[str, np.ndarray]]:
     if x.dtype.kind not in "biuf":
         raise PredictInputError(f"{path.name} holds {x.dtype} values; the model takes {prep.dtype} numbers")
     shape = tuple(prep.input_shape)
+    if prep.adapter is not None and x.ndim in (3, 4) and tuple(x.shape[-3:]) != shape:
+        x = prep.adapt(x[None] if x.ndim == 3 else x)  # raw images as the dataset holds them: adapt them
     if tuple(x.shape) == shape:
         x = x[None]
     elif tuple(x.shape[1:]) != shape:

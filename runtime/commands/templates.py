@@ -23,6 +23,17 @@ def template_paths() -> dict[str, Path]:
     return {p.stem: p for p in sorted(template_folder().glob("*.json"))}
 
 
+def template_project(path: str | Path):
+    """The template at `path` as a new project: a relative data path (bundled data) made absolute, so the
+    copy still finds the data wherever it is saved."""
+    from graph_builder.settings import dataset_beside
+
+    project = load_project(path)
+    if project.dataset.get("path"):
+        project.dataset.replace(dataset_beside(project.dataset, path))
+    return project
+
+
 def register(sub) -> None:
     p = sub.add_parser("templates", help="list the example projects")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -67,6 +78,6 @@ def run_new(args) -> int:
     if not out.parent.is_dir():
         print(f"the folder {str(out.parent)!r} does not exist; create it first", file=sys.stderr)
         return EXIT_INVALID
-    save_project(load_project(source), out)
+    save_project(template_project(source), out)
     print(f"wrote {out} from template {args.template}; train it with: netcanvas train {out}")
     return EXIT_OK

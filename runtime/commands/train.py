@@ -72,7 +72,8 @@ def run(args) -> int:
     printer = _JsonPrinter() if args.json else _TextPrinter()
     final = None
     dataset = {"path": dataset_beside(project.dataset, args.file).get("path")} if project.dataset.get("path") else None
-    for event in train(project, dataset=dataset, training=overrides, run_dir=run_dir, resume=args.resume):
+    for event in train(project, dataset=dataset, training=overrides, run_dir=run_dir, resume=args.resume,
+                       project_path=args.file):
         printer(event)
         final = event
     return EXIT_OK if final and final["type"] == "finished" else EXIT_INVALID
@@ -95,7 +96,8 @@ def _cross_validate(args, project, folds: int, overrides: dict) -> int:
             printer(event)
 
     try:
-        result = cross_validate(project, folds, root, training=overrides, on_event=on_event)
+        result = cross_validate(project, folds, root, training=overrides, on_event=on_event,
+                                project_path=args.file)
     except DataError as exc:
         _say(args, {"type": "failed", "kind": "data", "message": f"cross-validation cannot split the data: {exc}"})
         return EXIT_INVALID

@@ -10,6 +10,7 @@ import sys
 
 from graph_builder.errors import GraphBuilderError, ProjectError
 from graph_builder.footprint import memory_warnings
+from graph_builder.freezing import parameter_split
 from graph_builder.project import load_project
 from graph_builder.shape_math import format_shape
 from graph_builder.validation import check
@@ -60,7 +61,9 @@ def run(args) -> int:
         for warning in memory_warnings(result.shapes):
             print(f"warning: {where}{warning}")
         if result.ok:
-            print(f"valid: {where}{len(graph.nodes)} nodes, {result.shapes.total_params:,} parameters, "
+            trainable, frozen = parameter_split(graph, result.shapes)
+            split = f" ({trainable:,} trainable, {frozen:,} frozen)" if frozen else ""
+            print(f"valid: {where}{len(graph.nodes)} nodes, {result.shapes.total_params:,} parameters{split}, "
                   f"{result.shapes.total_macs:,} multiply-accumulates per sample")
         else:
             print(f"{where}{len(result.errors)} error(s)")
@@ -68,10 +71,13 @@ def run(args) -> int:
 
 
 def _report(graph, result) -> dict:
+    trainable, frozen = parameter_split(graph, result.shapes)
     return {
         "valid": result.ok,
         "issues": [issue.to_dict() for issue in result.issues],
         "total_params": result.shapes.total_params,
+        "trainable_params": trainable,
+        "frozen_params": frozen,
         "total_macs": result.shapes.total_macs,
         "memory_warnings": memory_warnings(result.shapes),
         "shapes": {graph.nodes[n].name: format_shape(s) for n, s in result.shapes.out.items()},

@@ -123,9 +123,10 @@ def load_splits(config: dict | None = None) -> Splits:
 
 def _build_splits(config: dict) -> Splits:
     entry = get_dataset(config["name"])
-    raw = entry.load(config)
+    raw = _class_subset(entry.load(config), config.get("classes"), entry.title)
     classification = raw.task == "classification"
     val_f, test_f, seed = config["val_fraction"], config["test_fraction"], config["split_seed"]
+    raw, adapter = _adapted(raw, config, entry)  # the input adapter: resize, channels (graph_builder.input_adapter)
     if raw.x_test is not None:  # the source ships its own test set: split validation off the training part
         train, val, _ = split_indices(raw.y if classification else None, len(raw.x), val_f, 0.0, seed)
         parts = {"train": (raw.x[train], raw.y[train]), "val": (raw.x[val], raw.y[val]),
@@ -137,15 +138,102 @@ def _build_splits(config: dict) -> Splits:
     if len(parts["train"][0]) < 1:
         raise DatasetSettingError(f"no samples are left for training ({len(raw.x)} in all, validation "
                                   f"{val_f:g}, test {test_f:g}); lower the validation and test fractions")
+    parts["train"] = _train_subset(*parts["train"], config.get("train_fraction", 1.0), classification, seed)
     mean = std = None
-    if config["normalize"] and raw.dtype == "float32":
+    backbone = _backbone_stats(adapter, raw, entry)
+    if backbone is not None:  # the backbone's normalisation replaces the split's own statistics
+        mean, std = backbone
+        parts = {k: (((x - mean) / std).astype(np.float32), y) for k, (x, y) in parts.items()}
+    elif config["normalize"] and raw.dtype == "float32":
         mean, std = feature_stats(parts["train"][0], raw.image)
         parts = {k: (((x - mean) / std).astype(np.float32), y) for k, (x, y) in parts.items()}
     for x, y in parts.values():
         x.flags.writeable = False  # shared through the cache
         y.flags.writeable = False
-    info = {"source": entry.source, "path": config.get("path"), "description": entry.description}
+    info = {"source": entry.source, "path": config.get("path"), "description": entry.description,
+            "adapter": adapter.describe()}
     return Splits(entry.name, entry.title, raw.task, raw.classes, raw.image, parts, mean, std, info)
+
+
+def _adapted(raw: RawData, config: dict, entry: DatasetEntry):
+    """`raw` through the dataset's input adapter (resized, three channels), and the adapter."""
+    from graph_builder.input_adapter import AdapterError
+
+    from runtime.data.adapter import adapt_images, adapter_of
+
+    adapter = adapter_of(config)
+    if not adapter.active:
+        return raw, adapter
+    label = f"the {entry.title} data"
+    if not raw.image:
+        raise DatasetSettingError(f"the input adapter works on images (C, H, W), but {label} are samples of shape "
+                                  f"{raw.input_shape}; clear the adapter settings")
+    try:
+        adapter.shape(raw.input_shape, label)  # the channels fit the normalisation, before any work
+    except AdapterError as exc:
+        raise DatasetSettingError(exc.message) from None
+    raw.x = adapt_images(raw.x, adapter, label)
+    if raw.x_test is not None:
+        raw.x_test = adapt_images(raw.x_test, adapter, label)
+    return raw, adapter
+
+
+def _backbone_stats(adapter, raw: RawData, entry: DatasetEntry):
+    """The adapter's backbone normalisation as raw-value (mean, std), or None."""
+    if not adapter.active:
+        return None
+    from runtime.data.adapter import adapter_stats
+    from runtime.preprocess import PIXEL_MAX
+
+    return adapter_stats(adapter, raw.input_shape[0], PIXEL_MAX.get(entry.name, 1.0))
+def _class_subset(raw: RawData, text: str | None, title: str) -> RawData:
+    """Only the samples of the `classes` setting's classes, relabelled 0… in the order it names them."""
+    if not text:
+        return raw
+    from graph_builder.settings import class_selection
+
+    if raw.task != "classification":
+        raise DatasetSettingError(f"the classes setting picks classes, but {title} has values to predict, not "
+                                  "classes; clear the classes setting")
+    picked = class_selection(text)
+    unknown = [c for c in picked if c not in raw.classes]
+    if unknown:
+        missing = ", ".join(repr(c) for c in unknown)
+        raise DatasetSettingError(f"{title} has no class{'es' * (len(unknown) > 1)} {missing}; its classes are "
+                                  f"{', '.join(raw.classes)}; change the classes setting")
+    codes = np.array([raw.classes.index(c) for c in picked], dtype=np.int64)
+    relabel = np.full(max(len(raw.classes), 1), -1, dtype=np.int64)
+    relabel[codes] = np.arange(len(codes))
+
+    def keep(x, y):
+        if x is None:
+            return None, None
+        mask = np.isin(y, codes)
+        return x[mask], relabel[y[mask]]
+
+    x, y = keep(raw.x, raw.y)
+    x_test, y_test = keep(raw.x_test, raw.y_test)
+    return RawData(x, y, raw.task, picked, raw.image, x_test, y_test)
+
+
+def _train_subset(x: np.ndarray, y: np.ndarray, fraction: float, classification: bool, seed: int):
+    """A stratified `fraction` of the training split (every class keeps at least one sample where it can)."""
+    if fraction >= 1.0:
+        return x, y
+    take = max(1, int(round(fraction * len(x))))
+    if take >= len(x):
+        return x, y
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(x))
+    strat = None
+    if classification:
+        _, counts = np.unique(y, return_counts=True)
+        if counts.min() >= 2 and min(take, len(x) - take) >= len(counts):
+            strat = y
+    kept, _ = train_test_split(idx, train_size=take, random_state=seed, stratify=strat)
+    kept = np.sort(kept)
+    return x[kept], y[kept]
 
 
 def describe_dataset(config: dict | None = None) -> dict:

@@ -90,25 +90,16 @@ class ImportedModel:
     source: str
     reference: Callable[..., Any] | None = None  # the original model: inputs -> output tensor
     notes: list[str] = field(default_factory=list)
-
-
-COLUMN, ROW = 300.0, 140.0  # the editor's layered layout spacing (app/canvas/layout.py)
+    weights_from: str | None = None  # where pretrained weights came from ("torchvision ResNet18_Weights.…")
 
 
 def lay_out(graph: Graph) -> None:
-    """Columns by longest path from the inputs, rows centred; the editor's Auto layout refines it."""
+    """The editor's own top-to-bottom layered layout (graph_builder.layout), applied to an imported graph."""
     from graph_builder.graph import Move
-    from graph_builder.shapes import topological_order
+    from graph_builder.layout import layered_positions
 
-    depth: dict[str, int] = {}
-    for node_id in topological_order(graph):
-        depth[node_id] = 1 + max((depth.get(e.src, 0) for e in graph.in_edges(node_id)), default=-1)
-    columns: dict[int, list[str]] = {}
-    for node_id, d in depth.items():
-        columns.setdefault(d, []).append(node_id)
-    for d, ids in columns.items():
-        for i, node_id in enumerate(ids):
-            graph.apply(Move(node_id, (d * COLUMN, (i - (len(ids) - 1) / 2) * ROW)))
+    for node_id, pos in layered_positions(graph).items():
+        graph.apply(Move(node_id, pos))
 
 
 def assemble_networks(graphs: dict[str, Graph], main: str) -> Networks:

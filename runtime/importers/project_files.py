@@ -106,6 +106,8 @@ def write_imported_project(imported: ImportedModel, out: str | os.PathLike,
     digest = hashlib.sha256(weights_path.read_bytes()).hexdigest()
     meta = {"title": f"{imported.networks.main} (imported)", "imported_from": imported.source,
             "weights": {"file": weights_path.name, "sha256": digest}}
+    if imported.weights_from:
+        meta["weights"]["from"] = imported.weights_from
     project = Project(networks=imported.networks, meta=meta)
     try:
         save_project(project, out)

@@ -2,7 +2,9 @@
 
 Only a Python file runs code from disk (the user chose it, and the dialog and the CLI say so);
 ONNX and .pt2 files are read as data. torchvision models are built with random weights
-(`weights=None`): nothing is downloaded.
+(`weights=None`) unless `pretrained` names torchvision's weights (`DEFAULT`, `IMAGENET1K_V1`):
+those are downloaded into torch's hub cache (runtime.pretrained.torchvision_hub) and go
+through the same mapping into the project's safetensors.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ def source_kind(source: str) -> str:
     return "torchvision"
 
 
-def torchvision_model(name: str) -> torch.nn.Module:
-    """torchvision's model `name` with random weights (no download)."""
+def torchvision_model(name: str, pretrained: str | None = None, progress=None, cancelled=None) -> torch.nn.Module:
+    """torchvision's model `name`: random weights (no download), or its pretrained weights `pretrained`."""
     import torchvision
 
     names = torchvision_names()
@@ -55,6 +57,10 @@ def torchvision_model(name: str) -> torch.nn.Module:
         close = difflib.get_close_matches(name, names, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ImportSourceError(f"torchvision has no classification model {name!r}{hint}")
+    if pretrained:
+        from runtime.pretrained.torchvision_hub import pretrained_model
+
+        return pretrained_model(name, pretrained, progress, cancelled).eval()
     return torchvision.models.get_model(name, weights=None).eval()
 
 
@@ -85,15 +91,18 @@ def python_model(path: str | os.PathLike, class_name: str) -> torch.nn.Module:
                                 "without arguments") from exc
 
 
-def read_source(source: str, class_name: str | None = None,
-                input_shape: tuple[int, ...] | None = None) -> tuple[ImportedModel, tuple[torch.Tensor, ...]]:
-    """The ImportedModel of `source` and the example input it was checked on."""
+def read_source(source: str, class_name: str | None = None, input_shape: tuple[int, ...] | None = None,
+                pretrained: str | None = None, progress=None,
+                cancelled=None) -> tuple[ImportedModel, tuple[torch.Tensor, ...]]:
+    """The ImportedModel of `source` and the example input it was checked on (`pretrained`: torchvision only)."""
     kind = source_kind(source)
+    if pretrained and kind != "torchvision":
+        raise ImportSourceError("pretrained weights come with torchvision models; a file brings its own weights")
     if kind in ("torchvision", "python"):
         from runtime.importers.fx_module import import_module
 
         if kind == "torchvision":
-            module, label = torchvision_model(source), f"torchvision {source}"
+            module, label = torchvision_model(source, pretrained, progress, cancelled), f"torchvision {source}"
             shape = tuple(input_shape or DEFAULT_IMAGE_SHAPE)
         else:
             file, _, cls = str(source).rpartition(".py:") if ".py:" in str(source) else (str(source), "", "")
@@ -107,6 +116,10 @@ def read_source(source: str, class_name: str | None = None,
             module, label = python_model(file, cls), f"{Path(file).name}:{cls}"
             shape = tuple(input_shape)
         imported = import_module(module, shape, label)
+        if kind == "torchvision" and pretrained:
+            from runtime.pretrained.torchvision_hub import describe
+
+            imported.weights_from = f"torchvision {describe(source, pretrained)}"
         example = (torch.randn(2, *shape, generator=torch.Generator().manual_seed(0)),)
         return imported, example
     if kind == "pt2":
@@ -119,9 +132,14 @@ def read_source(source: str, class_name: str | None = None,
 
 
 def import_model(source: str, out: str | os.PathLike, class_name: str | None = None,
-                 input_shape: tuple[int, ...] | None = None):
-    """Import `source` into the project file `out` (with its weights beside it); returns an ImportReport."""
+                 input_shape: tuple[int, ...] | None = None, pretrained: str | None = None, progress=None,
+                 cancelled=None):
+    """Import `source` into the project file `out` (with its weights beside it); returns an ImportReport.
+
+    `pretrained` (torchvision only) downloads torchvision's weights of that name first,
+    reporting `progress(done, total)` and stopping when `cancelled()` says so.
+    """
     from runtime.importers.project_files import write_imported_project
 
-    imported, example = read_source(source, class_name, input_shape)
+    imported, example = read_source(source, class_name, input_shape, pretrained, progress, cancelled)
     return write_imported_project(imported, out, example)

@@ -171,3 +171,19 @@ def test_block_fingerprint_with_real_block_nodes():
     inner = project.networks["Res"]
     inner.set_param(inner.node_by_name("conv1").id, "kernel_size", 5)  # the block's architecture does
     assert project_fingerprint(project) != first
+
+
+def test_a_gans_fingerprint_covers_both_of_its_networks():
+    from pathlib import Path
+
+    from graph_builder.graph import SetParam
+
+    project = load_project(Path(__file__).resolve().parents[2] / "resources" / "templates" / "dcgan_digits.json")
+    before = project_fingerprint(project)
+    assert before != network_fingerprint(project.graph, project.networks)  # not the generator's alone
+    discriminator = project.networks["Discriminator"]
+    conv = next(n for n in discriminator.nodes.values() if n.type_id == "Conv2d")
+    discriminator.apply(SetParam(conv.id, "out_channels", conv.params["out_channels"] * 2))
+    assert project_fingerprint(project) != before  # a changed discriminator is another model
+    project.training.replace({**project.training, "generator": "", "discriminator": ""})
+    assert project_fingerprint(project) == network_fingerprint(project.graph, project.networks)

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from graph_builder import (
     Batch, Connect, CycleError, Disconnect, Edge, EditError, Graph, Move, NodeNameError, ParamError,
-    PortError, RemoveNode, Rename, SetParam,
+    PortError, RemoveNode, Rename, SetFrozen, SetParam,
 )
 
 
@@ -126,7 +126,7 @@ TYPES = ["Linear", "ReLU", "Conv2d", "Add", "Concatenate", "Dropout", "Output", 
 
 @st.composite
 def edit_scripts(draw):
-    return draw(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 10_000), st.integers(0, 10_000)),
+    return draw(st.lists(st.tuples(st.integers(0, 8), st.integers(0, 10_000), st.integers(0, 10_000)),
                          min_size=1, max_size=40))
 
 
@@ -153,6 +153,9 @@ def _apply_random_edit(g: Graph, op: int, a: int, b: int):
                 p = node.spec.params[b % len(node.spec.params)]
                 value = {"int": a % 20, "float": (a % 10) / 10, "bool": bool(a % 2)}.get(p.kind, p.default)
                 return g.apply(SetParam(na, p.name, value))
+        if op == 8:
+            chosen = tuple(dict.fromkeys((na, nb)))
+            return g.apply(SetFrozen(chosen, bool(a % 2)))
         if op == 7 and len(ids) > 1:
             batch = Batch(
                 [g.add_node_command("ReLU"), RemoveNode(na)], "combo")

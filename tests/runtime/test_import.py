@@ -147,6 +147,8 @@ def test_a_python_file_with_a_custom_block_imports_with_the_block_as_one_network
     ours = reopened(out)
     assert_same_model(ours, original, (3, 16, 16))
     assert export_onnx(ours, tmp_path / "user.onnx", graph=project.graph).ok
+    for network in project.networks.values():  # laid out top to bottom, like the editor's Auto layout
+        assert all(network.nodes[e.dst].pos[1] > network.nodes[e.src].pos[1] for e in network.edges)
 
 
 def test_an_unsupported_op_is_listed_with_its_module_path_and_nothing_is_written(tmp_path):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from graph_builder import load_project
+from graph_builder.settings import dataset_beside
 from graph_builder.validation import validate
 from runtime.data import describe_dataset
 from runtime.trainer import train
@@ -43,7 +44,7 @@ def test_each_template_is_valid_titled_laid_out_and_fits_its_dataset(path):
     critic = project.training.get("discriminator")  # a GAN's discriminator is the network that sees the data
     seer = project.networks[critic] if critic else g
     (inp,) = [n for n in seer.nodes.values() if n.type_id == "Input"]
-    desc = describe_dataset(project.dataset)
+    desc = describe_dataset(dataset_beside(project.dataset, path))  # bundled data is read from beside the template
     assert list(inp.params["shape"]) == desc["input_shape"]
     for e in g.edges:  # top to bottom
         assert g.nodes[e.dst].pos[1] > g.nodes[e.src].pos[1]
