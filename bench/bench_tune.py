@@ -1,22 +1,35 @@
 """The hyperparameter study against running the same trials by hand, and 2 jobs against 1 (not a test).
 
-The same 2 x 3 grid over the MLP-on-digits template (learning rate x dropout), three ways:
+The same 3 x 3 grid over the MLP-on-digits template (learning rate x dropout, 80 epochs,
+about 1-3 s a trial), three ways, each a fresh process started from this one (which imports
+neither torch nor Optuna), so each pays its own Python and torch start:
 
-  * by hand: each trial's project made with the same values and trained one after another
-    with `runtime.trainer.train` in this (warm) process, into run folders like the study's;
-  * `run_study(jobs=1)`: Optuna's SQLite study, one worker process, median pruning off;
-  * `run_study(jobs=2)`: two worker processes at once.
+  * by hand: one process that imports the trainer, then makes each trial's project with the same
+    values (`apply_values`) and trains it with `runtime.trainer.train` into a new run folder, one
+    after another — a plain loop, the peer;
+  * `netcanvas tune --jobs 1`: the Optuna study in the runs folder's SQLite file, one worker process
+    (pruning off, so both run the same nine trials to the end);
+  * `netcanvas tune --jobs 2`: two worker processes at once.
 
-Overhead (target <= 5 %) is study(jobs=1) / by hand - 1, shown with and without the one-time
-start of the worker process (a fresh Python importing torch), which by hand does not pay
-because this process has torch already. Speed-up is study(jobs=1) / study(jobs=2).
+Every way trains with the same torch threads per trial (--threads, default 1: on a machine whose
+cores other work also uses, OpenMP threads that wait on each other make training many times
+slower and the comparison meaningless). The rounds interleave the three ways (each goes first in
+turn), so load from other processes falls on all alike, and the least disturbed round counts (as
+timeit does).
 
-    python bench/bench_tune.py [--epochs 20]
+Overhead (target <= 5 %) is tune(jobs=1) / by hand - 1, in wall time and in CPU time (user +
+system of the process and every process it started: the work done, which load from other
+processes disturbs far less than wall time). Speed-up is tune(jobs=1) / tune(jobs=2) in wall time.
+
+    python bench/bench_tune.py [--epochs 80] [--repeats 5] [--threads 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -28,76 +41,117 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from graph_builder import load_project, save_project  # noqa: E402
-from graph_builder.experiment import ReplaceExperiment, apply_values  # noqa: E402
-from graph_builder.runs import new_run_dir, runs_folder  # noqa: E402
-from runtime.trainer import last_event, train  # noqa: E402
-from runtime.tune import run_study  # noqa: E402
+from graph_builder.experiment import ReplaceExperiment  # noqa: E402
+from graph_builder.runs import runs_folder  # noqa: E402
+
+LRS = (3e-4, 1e-3, 3e-3)
+DROPOUTS = (0.1, 0.2, 0.3)
 
 
 def make_project(folder: Path, epochs: int) -> tuple[Path, list[dict]]:
+    """The template with a 3 x 3 grid experiment, saved in `folder`; and the nine trials' values."""
     project = load_project(ROOT / "resources" / "templates" / "mlp_digits.json")
     ids = {n.name: n.id for n in project.graph.nodes.values()}
     dropout = f"Net/{ids['dropout']}/p"
     project.experiment.apply(ReplaceExperiment({
-        "metric": "val_accuracy", "method": "grid", "pruner": "none", "trials": 6, "space": [
-            {"setting": "lr", "choices": [3e-4, 1e-3, 3e-3]},
-            {"network": "Net", "node": ids["dropout"], "param": "p", "choices": [0.1, 0.3]}]}))
-    project.training.update({"epochs": epochs})
+        "metric": "val_accuracy", "method": "grid", "pruner": "none", "trials": len(LRS) * len(DROPOUTS), "space": [
+            {"setting": "lr", "choices": list(LRS)},
+            {"network": "Net", "node": ids["dropout"], "param": "p", "choices": list(DROPOUTS)}]}))
+    project.training.update({"epochs": epochs, "stop_on_divergence": False})  # the same nine runs, however they go
     path = folder / "mlp_digits.json"
     save_project(project, path)
-    trials = [{"training/lr": lr, dropout: p} for lr in (3e-4, 1e-3, 3e-3) for p in (0.1, 0.3)]
+    trials = [{"training/lr": lr, dropout: p} for lr in LRS for p in DROPOUTS]
     return path, trials
 
 
-def by_hand(path: Path, trials: list[dict]) -> float:
+def by_hand_main(path: str, trials_json: str, threads: int) -> None:
+    """The peer, in its own process: the same trials, the same trainer, a plain loop."""
+    import torch
+
+    from graph_builder.experiment import apply_values
+    from graph_builder.runs import new_run_dir
+    from runtime.trainer import last_event, train
+
+    torch.set_num_threads(threads)
     project = load_project(path)
-    root = runs_folder(path)
-    started = time.perf_counter()
-    for values in trials:
-        event = last_event(train(apply_values(project, values), run_dir=new_run_dir(root), live=False))
+    root = runs_folder(Path(path))
+    for values in json.loads(trials_json):
+        event = last_event(train(apply_values(project, values), run_dir=new_run_dir(root), live=False,
+                                 project_path=path))  # as the study's workers call it
         assert event["type"] == "finished", event
-    return time.perf_counter() - started
 
 
-def study(path: Path, jobs: int) -> float:
-    shutil.rmtree(runs_folder(path), ignore_errors=True)
+CPU: list[float] = []  # CPU seconds (user + system) of the last timed command and every process it waited for
+
+
+def timed(command: list[str]) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    result = run_study(path, jobs=jobs)
+    done = subprocess.run(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                          text=True)
     elapsed = time.perf_counter() - started
-    assert len(result.trials) == 6 and all(t.state == "complete" for t in result.trials), result.trials
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command[:4])} … failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def by_hand(path: Path, trials: list[dict], threads: int) -> float:
+    shutil.rmtree(runs_folder(path), ignore_errors=True)
+    return timed([sys.executable, __file__, "--by-hand", str(path), json.dumps(trials), "--threads", str(threads)])
+
+
+def tune(path: Path, jobs: int, threads: int, trials: int) -> float:
+    shutil.rmtree(runs_folder(path), ignore_errors=True)
+    elapsed = timed([sys.executable, "-m", "runtime.cli", "tune", str(path), "--jobs", str(jobs),
+                     "--threads", str(threads), "--json"])
+    complete = [p for p in runs_folder(path).iterdir() if (p / "trial.json").is_file() and (p / "best.safetensors").is_file()]
+    assert len(complete) == trials, f"{len(complete)} of {trials} trials finished"
     return elapsed
 
 
 def worker_start() -> float:
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import torch, runtime.trainer"], cwd=ROOT, check=True)
-    return time.perf_counter() - started
+    return timed([sys.executable, "-c", "import torch, runtime.trainer"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=3, help="rounds of the three ways, interleaved; best of")
+    parser.add_argument("--epochs", type=int, default=80, help="epochs a trial (80: about 2 s on a quiet core)")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of the three ways, interleaved; best of")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per trial, in every way")
+    parser.add_argument("--by-hand", nargs=2, metavar=("PATH", "TRIALS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.by_hand:
+        by_hand_main(*args.by_hand, args.threads)
+        return
     times: dict[str, list[float]] = {"hand": [], "one": [], "two": []}
+    cpu: dict[str, list[float]] = {"hand": [], "one": [], "two": []}
+    ways = {"hand": lambda: by_hand(path, trials, args.threads),
+            "one": lambda: tune(path, 1, args.threads, len(trials)),
+            "two": lambda: tune(path, 2, args.threads, len(trials))}
     with tempfile.TemporaryDirectory() as tmp:
         path, trials = make_project(Path(tmp), args.epochs)
-        by_hand(path, trials[:1])  # warm-up: data cached, kernels loaded
-        for _ in range(args.repeats):  # interleaved, so load from other processes falls on all three alike
-            shutil.rmtree(runs_folder(path), ignore_errors=True)
-            times["hand"].append(by_hand(path, trials))
-            times["one"].append(study(path, 1))
-            times["two"].append(study(path, 2))
+        by_hand(path, trials[:1], args.threads)  # warm-up: files in the page cache for every way alike
+        for r in range(args.repeats):
+            order = list(ways)[r % 3:] + list(ways)[:r % 3]  # each way goes first, second and third in turn
+            for way in order:
+                times[way].append(ways[way]())
+                cpu[way].append(CPU[-1])
         start = worker_start()
-    hand, one, two = (min(times[k]) for k in ("hand", "one", "two"))  # the least disturbed round, as timeit
-    print("rounds (s): " + "; ".join(f"{k} " + ", ".join(f"{t:.1f}" for t in v) for k, v in times.items()))
-    print(f"6 trials of the MLP on digits, {args.epochs} epochs each, best of {args.repeats} rounds")
-    print(f"  by hand (warm, one process)     {hand:7.2f} s")
-    print(f"  study, 1 job                    {one:7.2f} s")
-    print(f"  study, 2 jobs                   {two:7.2f} s")
-    print(f"  worker start (python + torch)   {start:7.2f} s")
-    print(f"overhead of the study: {one / hand - 1:+.1%} in all, {(one - start) / hand - 1:+.1%} without the "
-          "worker's start (target <= 5 %)")
+    hand, one, two = (min(times[k]) for k in ("hand", "one", "two"))
+    cpu_hand, cpu_one = min(cpu["hand"]), min(cpu["one"])
+    n = len(trials)
+    print("rounds, wall (s): " + "; ".join(f"{k} " + ", ".join(f"{t:.1f}" for t in v) for k, v in times.items()))
+    print("rounds, CPU (s):  " + "; ".join(f"{k} " + ", ".join(f"{t:.1f}" for t in v) for k, v in cpu.items()))
+    print(f"{n} trials of the MLP on digits, {args.epochs} epochs each, {args.threads} torch thread(s) per trial, "
+          f"best of {args.repeats} rounds, on {os.cpu_count()} cores")
+    print(f"  by hand (one process, plain loop)  {hand:7.2f} s wall  {cpu_hand:7.2f} s CPU   "
+          f"({hand / n:.2f} s a trial, start included)")
+    print(f"  netcanvas tune --jobs 1            {one:7.2f} s wall  {cpu_one:7.2f} s CPU")
+    print(f"  netcanvas tune --jobs 2            {two:7.2f} s wall  {min(cpu['two']):7.2f} s CPU")
+    print(f"  python + torch start, for scale    {start:7.2f} s")
+    print(f"overhead of the study: {one / hand - 1:+.1%} wall, {cpu_one / cpu_hand - 1:+.1%} CPU (target <= 5 %)")
     print(f"speed-up of 2 jobs over 1: {one / two:.2f}x")
 
 

@@ -24,8 +24,8 @@ import numpy as np
 
 from graph_builder.files import write_atomic
 
-from runtime.data import DatasetSettingError, Splits, dataset_config, get_dataset
-from runtime.data.splits import feature_stats, split_indices
+# runtime.data (and torch) is imported where folds are cut, so the app's runs list can read FOLD_FILE and
+# SUMMARY_SUFFIX from here without loading torch.
 
 FOLD_FILE = "fold.json"
 SUMMARY_SUFFIX = ".crossval.json"
@@ -71,9 +71,12 @@ class CrossValResult:
                 "test_mean": {k: float(np.mean(v)) for k, v in self._values("test").items()}}
 
 
-def fold_splits(dataset: dict, folds: int, fold: int) -> Splits:
+def fold_splits(dataset: dict, folds: int, fold: int) -> "Splits":
     """The Splits of fold `fold` (0-based) of `folds`: validation is that fold, test as the settings say."""
     from sklearn.model_selection import KFold, StratifiedKFold
+
+    from runtime.data import DatasetSettingError, Splits, dataset_config, get_dataset
+    from runtime.data.splits import feature_stats, split_indices
 
     config = dataset_config(dataset)
     if folds < 2:
@@ -117,8 +120,12 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> Splits:
 
 def cross_validate(project, folds: int, root: Path | None, *, training: dict | None = None,
                    on_event: Callable[[int, dict], None] | None = None,
+                   on_fold: Callable[[FoldResult], None] | None = None, control=None,
                    project_path: str | os.PathLike | None = None) -> CrossValResult:
-    """Train `project` once per fold (runs under `root`, or none when None); `on_event(fold, event)` sees every event."""
+    """Train `project` once per fold (runs under `root`, or none when None); `on_event(fold, event)` sees every
+    event, `on_fold(result)` each fold as it starts (state "running") and as it ends. A fold stopped through
+    `control` ends the cross-validation (the folds so far are summarised). `project_path`: where the
+    project's pretrained weights are found."""
     from graph_builder.runs import new_run_dir
 
     from runtime.trainer import train
@@ -132,8 +139,11 @@ def cross_validate(project, folds: int, root: Path | None, *, training: dict | N
             run_dir = new_run_dir(root)
             write_atomic(run_dir / FOLD_FILE, json.dumps({"group": stamp, "fold": i + 1, "folds": folds}).encode())
         result = FoldResult(i + 1, str(run_dir) if run_dir else None, "failed")
+        if on_fold:
+            on_fold(FoldResult(i + 1, result.run_dir, "running"))
         epochs = {}
-        for event in train(project, training=training, run_dir=run_dir, splits=splits, project_path=project_path):
+        for event in train(project, training=training, run_dir=run_dir, splits=splits, control=control,
+                           project_path=project_path):
             if on_event:
                 on_event(i + 1, event)
             if event["type"] == "epoch":
@@ -145,8 +155,52 @@ def cross_validate(project, folds: int, root: Path | None, *, training: dict | N
                     result.val = {k: v for k, v in (epochs.get(best) or {}).items() if not isinstance(v, list)}
                     result.test = {k: v for k, v in (event["test"] or {}).items() if not isinstance(v, list)}
         results.append(result)
+        if on_fold:
+            on_fold(result)
+        if result.state == "stopped":
+            break
     out = CrossValResult(results)
     if root is not None:
         out.summary_file = Path(root) / f"{stamp}{SUMMARY_SUFFIX}"
         write_atomic(out.summary_file, json.dumps(out.to_dict(), indent=2).encode())
     return out
+
+
+def run_crossval_in_child(project_dict: dict, root: str, queue, control, project_path: str | None = None) -> None:
+    """The app's training child when the folds setting is above 1: every fold's events, a fold event as each
+    fold starts and ends, and a crossval event with the mean ± std at the end (runtime/events.py)."""
+    from graph_builder.project import project_from_dict
+
+    from runtime.data import DataError
+    from runtime.events import make
+
+    project = project_from_dict(project_dict)
+    folds = project.training.value("folds")
+
+    def fold_event(f: FoldResult) -> None:
+        queue.put(make("fold", fold=f.fold, folds=folds, state=f.state, run_dir=f.run_dir, val=f.val,
+                       message=f.message))
+
+    try:
+        result = cross_validate(project, folds, Path(root), on_event=lambda _fold, event: queue.put(event),
+                                on_fold=fold_event, control=control, project_path=project_path)
+    except DataError as exc:  # folds the data cannot be cut into (more folds than the rarest class has samples)
+        queue.put(make("failed", kind="settings", message=f"Cross-validation cannot start: {exc}", epoch=None,
+                       batch=None))
+        return
+    data = result.to_dict()
+    queue.put(make("crossval", folds=folds, done=len(result.folds), mean=data["mean"], std=data["std"],
+                   summary=str(result.summary_file) if result.summary_file else None,
+                   message=crossval_words(result, folds)))
+
+
+def crossval_words(result: CrossValResult, folds: int) -> str:
+    """`3-fold cross-validation: accuracy 0.9583 ± 0.0208 (folds 0.9583, 0.9375, 0.9792)` — the headline metric."""
+    mean, std = result.mean, result.std
+    key = next((k for k in ("accuracy", "mae", "loss") if k in mean), None)
+    done = len(result.folds)
+    head = f"{folds}-fold cross-validation" + (f", {done} of {folds} folds run" if done < folds else "")
+    if key is None:
+        return f"{head}: no fold finished"
+    each = ", ".join(f"{f.val[key]:.4f}" for f in result.folds if key in f.val)
+    return f"{head}: {key} {mean[key]:.4f} ± {std[key]:.4f} (folds {each})"

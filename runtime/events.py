@@ -60,6 +60,10 @@ SPECS = (
                            "test", "elapsed_s", "run_dir")),
     EventSpec("stopped", ("message", "epoch", "batch", "best_epoch")),
     EventSpec("failed", ("kind", "message", "epoch", "batch"), optional=("batch_size_to_try", "traceback")),
+    # runtime/crossval.py in the app's child, around each fold's own events: a fold starting (state "running")
+    # or ending (its best epoch's validation metrics), then the mean ± std of all folds.
+    EventSpec("fold", ("fold", "folds", "state", "run_dir", "val", "message"), logged=False),
+    EventSpec("crossval", ("folds", "done", "mean", "std", "summary", "message"), logged=False),
 )
 EVENTS = {spec.type: spec for spec in SPECS}
 TERMINAL = ("finished", "stopped", "failed")  # a run ends with exactly one of these

@@ -6,8 +6,10 @@ The study lives in `<name>.runs/study.db` (Optuna's own SQLite storage), named a
 experiment searches, so changing the space starts a new study in the same file. Each trial is
 an ordinary run in the runs folder, trained in a child process (one long-lived worker process
 per job, so torch is imported once per job, not per trial); its folder holds trial.json with
-the study and trial number. The parent reports each epoch's metric to Optuna and stops a trial
-the median pruner prunes.
+the study and trial number. While a worker trains a trial, the next one is already asked of the
+study and queued in it, so the study's bookkeeping overlaps training rather than sitting between
+trials. The parent reports each epoch's metric to Optuna and stops a trial the median pruner
+prunes (without a pruner the epochs' values are stored once, when the trial ends).
 
 A study killed mid-way resumes where it stopped: trials that were running are continued under
 their own numbers, in their own run folders (from the checkpoint of their last epoch), so the
@@ -25,6 +27,7 @@ import os
 import queue as queue_module
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,7 +36,7 @@ from typing import Any
 from graph_builder.errors import GraphBuilderError
 from graph_builder.experiment import Dimension, Experiment, ExperimentError, apply_values
 from graph_builder.files import write_atomic
-from graph_builder.project import Project, load_project, project_to_dict
+from graph_builder.project import Project, load_project, project_from_dict, project_to_dict
 from graph_builder.runs import new_run_dir, runs_folder
 from graph_builder.validation import validate
 
@@ -77,6 +80,7 @@ class StudyResult:
     direction: str
     trials: list[TrialRecord] = field(default_factory=list)
     resumed: int = 0  # trials a killed study had running, continued here
+    stopped: bool = False  # ended by the stop flag: the trials in flight resume on the next run
 
     @property
     def best(self) -> TrialRecord | None:
@@ -126,7 +130,11 @@ def _sampler(experiment: Experiment):
         return _grid_sampler({d.key: d.values() for d in experiment.space}, seed)
     if method == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(8, max(2, experiment["trials"] // 3)))
+    with warnings.catch_warnings():  # constant_liar is marked experimental
+        warnings.simplefilter("ignore")
+        # constant_liar: trials still training (other jobs, the one queued next) count as proposals already made
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(8, max(2, experiment["trials"] // 3)),
+                                          constant_liar=True)
 
 
 def _grid_sampler(space: dict, seed: int):
@@ -164,16 +172,34 @@ def default_jobs() -> int:
 
 def run_study(project_path: str | os.PathLike, *, method: str | None = None, trials: int | None = None,
               jobs: int | None = None, epochs: int | None = None, device: str | None = None,
+              threads: int | None = None, stop: Any = None,
               on_trial: Callable[[TrialRecord], None] | None = None,
               on_progress: Callable[[int, int, TrialRecord | None], None] | None = None) -> StudyResult:
-    """Run (or resume) the study of the project file's experiment; each finished trial goes to `on_trial`."""
-    from optuna.trial import TrialState
+    """Run (or resume) the study of the project file's experiment; each finished trial goes to `on_trial`.
 
+    `threads`: torch threads per trial (default: the cores shared among the jobs). `stop`: an Event;
+    once set, the trials in flight are ended and left to be resumed by the next run (result.stopped).
+    """
     project_path = Path(project_path)
     try:
         project = load_project(project_path)
     except GraphBuilderError as exc:
         raise TuneError(f"cannot read {project_path}: {exc}") from None
+    return run_project_study(project, runs_folder(project_path.resolve()), method=method, trials=trials, jobs=jobs,
+                             epochs=epochs, device=device, threads=threads, stop=stop, on_trial=on_trial,
+                             on_progress=on_progress, project_path=str(project_path))
+
+
+def run_project_study(project: Project, root: Path, *, method: str | None = None, trials: int | None = None,
+                      jobs: int | None = None, epochs: int | None = None, device: str | None = None,
+                      threads: int | None = None, stop: Any = None,
+                      on_trial: Callable[[TrialRecord], None] | None = None,
+                      on_progress: Callable[[int, int, TrialRecord | None], None] | None = None,
+                      on_start: Callable[[StudyResult, int], None] | None = None,
+                      project_path: str | None = None) -> StudyResult:
+    """run_study of a project in memory, its runs in `root`; `on_start(result so far, total)` once the study is open.
+
+    `project_path`: the saved project's file, where the trials find its pretrained weights."""
     experiment = project.experiment
     if method is not None:
         experiment.apply(_set("method", method))
@@ -182,24 +208,35 @@ def run_study(project_path: str | os.PathLike, *, method: str | None = None, tri
     problems = experiment.problems(project)
     if problems:
         raise TuneError("the experiment cannot run: " + "; ".join(problems))
-    root = runs_folder(project_path.resolve())
     lock = _lock(root)
+    workers: list[_Worker] = []
     try:
-        study = open_study(experiment, root)
         total = experiment["trials"]
         if experiment["method"] == "grid":
             total = min(total, experiment.grid_size())
+        jobs = max(1, min(jobs or default_jobs(), total))
+        threads = threads or max(1, (os.cpu_count() or 1) // jobs)
+        # Start the workers first: each imports torch while this process imports Optuna and opens the study.
+        workers = [_Worker(threads) for _ in range(jobs)]
+        study = open_study(experiment, root)
+        from optuna.trial import TrialState
+
         result = StudyResult(study.study_name, root / STUDY_FILE, experiment["metric"], experiment.direction)
         existing = study.get_trials(deepcopy=False)
         result.trials = [_record(t, project, experiment) for t in existing if t.state.is_finished()]
         interrupted = [t for t in existing if t.state == TrialState.RUNNING]
         result.resumed = len(interrupted)
-        scheduler = _Scheduler(study, project, experiment, root, total, interrupted, result,
-                               jobs or default_jobs(), {"epochs": epochs, "device": device}, on_trial, on_progress)
+        if on_start:
+            on_start(result, total)
+        scheduler = _Scheduler(study, project, experiment, root, total, len(existing), interrupted, result,
+                               workers, {"epochs": epochs, "device": device}, stop, on_trial, on_progress,
+                               project_path)
         scheduler.run()
         result.trials.sort(key=lambda t: t.trial)
         return result
     finally:
+        for worker in workers:
+            worker.close()
         lock.close()
 
 
@@ -258,44 +295,83 @@ def _lock(root: Path):
 def _record(t, project: Project, experiment: Experiment) -> TrialRecord:
     labels = {d.key: d.label(project) for d in experiment.space}
     state = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}.get(t.state.name, t.state.name.lower())
-    duration = (t.datetime_complete - t.datetime_start).total_seconds() if t.datetime_complete and t.datetime_start \
-        else None
+    ran = t.user_attrs.get("ran") if isinstance(t.user_attrs.get("ran"), dict) else {}
+    duration = ran.get("duration_s")
+    if duration is None and t.datetime_complete and t.datetime_start:
+        duration = (t.datetime_complete - t.datetime_start).total_seconds()
     return TrialRecord(t.number, state, t.value if state == "complete" else None,
                        {labels.get(k, k): v for k, v in t.params.items()}, t.user_attrs.get("run_dir"),
-                       round(duration, 3) if duration is not None else None, len(t.intermediate_values),
+                       round(duration, 3) if duration is not None else None,
+                       len(t.intermediate_values) or len(ran.get("curve") or ()),
                        t.user_attrs.get("fail_reason"), dict(t.params))
 
 
 # ---------------------------------------------------------------- running trials
 
 
-class _Scheduler:
-    """`jobs` threads, each driving one worker process; trials are asked of the study under one lock."""
+@dataclass
+class _Task:
+    """A trial made ready to train: its values set, its run folder made, its snapshot taken."""
 
-    def __init__(self, study, project, experiment, root, total, interrupted, result, jobs, overrides,
-                 on_trial, on_progress) -> None:
+    trial: Any
+    frozen: Any  # the FrozenTrial of a trial a killed study had running, else None
+    run_dir: Path
+    resume: bool
+    snapshot: dict
+    project_path: str | None
+    started: float = field(default_factory=time.perf_counter)
+
+
+class _StudyStopped(Exception):
+    pass
+
+
+class _Scheduler:
+    """One thread per worker process; trials are asked of the study under one lock.
+
+    Each thread keeps its worker busy: while a trial trains, the next one is asked, its project made
+    and queued in the worker, so the worker goes from one trial to the next without waiting on the
+    study. Without a pruner, per-epoch values are kept here and stored once, when the trial ends.
+    """
+
+    def __init__(self, study, project, experiment, root, total, asked, interrupted, result, workers, overrides,
+                 stop, on_trial, on_progress, project_path=None) -> None:
         self.study, self.project, self.experiment, self.root = study, project, experiment, root
-        self.total, self.result, self.overrides = total, result, overrides
+        self.project_path = project_path
+        self.total, self.asked, self.result, self.overrides = total, asked, result, overrides
         self.resume_queue = list(interrupted)
-        self.jobs = max(1, min(jobs, total))
+        self.workers = workers
+        self.stop = stop
         self.lock = threading.Lock()
         self.on_trial, self.on_progress = on_trial, on_progress
         self.errors: list[BaseException] = []
-        self.threads_per_job = max(1, (os.cpu_count() or 1) // self.jobs)
+        self.pruning = experiment["pruner"] != "none"
+        self.labels = {d.key: d.label(project) for d in experiment.space}
+        self.metric = experiment["metric"]
+        self.maximize = experiment.direction == "maximize"
 
-    def started(self) -> int:
-        return len(self.study.get_trials(deepcopy=False))
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
-    def next_trial(self):
-        """(trial, resumed) to run next, or None when the study has all its trials."""
+    def next_trial(self, ahead: bool = False):
+        """(trial, frozen) to run next (frozen: a trial a killed study had running), or None when none is left.
+
+        `ahead`: for a worker that is still training; near the end of the study, when fewer trials are
+        left than there are workers, none is queued behind a busy worker while another may be free first.
+        """
         import optuna
 
         with self.lock:
+            if self.stopping():
+                return None
+            if ahead and self.total - self.asked + len(self.resume_queue) < len(self.workers):
+                return None
             if self.resume_queue:
                 frozen = self.resume_queue.pop(0)
                 return optuna.Trial(self.study, frozen._trial_id), frozen
-            if self.started() >= self.total:
+            if self.asked >= self.total:  # one tune process per runs folder (the lock): counting here is exact
                 return None
+            self.asked += 1
             trial = self.study.ask()
             for dim in self.experiment.space:
                 suggest(trial, dim)
@@ -304,90 +380,116 @@ class _Scheduler:
     def run(self) -> None:
         if self.on_progress:
             self.on_progress(len(self.result.trials), self.total, None)
-        threads = [threading.Thread(target=self._work, name=f"tune-job-{i}", daemon=True) for i in range(self.jobs)]
+        threads = [threading.Thread(target=self._work, args=(i,), name=f"tune-job-{i}", daemon=True)
+                   for i in range(len(self.workers))]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         if self.errors:
             raise self.errors[0]
+        self.result.stopped = self.stopping()
 
-    def _work(self) -> None:
-        worker = None
+    def _work(self, index: int) -> None:
         try:
-            while True:
-                picked = self.next_trial()
-                if picked is None:
-                    return
-                trial, frozen = picked
-                if worker is None or not worker.alive():
-                    worker = _Worker(self.threads_per_job)
-                record = self._run_trial(worker, trial, frozen)
-                with self.lock:
-                    self.result.trials.append(record)
-                    if self.on_trial:
-                        self.on_trial(record)
-                    if self.on_progress:
-                        self.on_progress(len(self.result.trials), self.total, record)
+            current = self._prepare(index)
+            while current is not None:
+                upcoming = self._prepare(index, ahead=True)  # queued behind `current` in the same worker
+                record = self._follow(index, current)
+                if not self.workers[index].alive():  # it died with the trial: a fresh one, and the queued trial again
+                    self.workers[index] = _Worker(self.workers[index].threads)
+                    if upcoming is not None:
+                        self.workers[index].submit(upcoming)
+                if upcoming is not None:
+                    upcoming.started = time.perf_counter()  # its training starts now; it only waited before
+                self._report(record)
+                current = upcoming or self._prepare(index)
+        except _StudyStopped:
+            self.workers[index].kill()  # the trials in flight stay running in the study: the next run resumes them
         except BaseException as exc:  # reported by run(); the other jobs finish their trials
             self.errors.append(exc)
-        finally:
-            if worker is not None:
-                worker.close()
 
-    def _run_trial(self, worker: "_Worker", trial, frozen) -> TrialRecord:
+    def _report(self, record: TrialRecord) -> None:
+        with self.lock:
+            self.result.trials.append(record)
+            if self.on_trial:
+                self.on_trial(record)
+            if self.on_progress:
+                self.on_progress(len(self.result.trials), self.total, record)
+
+    def _prepare(self, index: int, ahead: bool = False) -> _Task | None:
+        """The next trial, queued in worker `index`; trials whose values cannot work are told failed here."""
         from optuna.trial import TrialState
 
-        values = dict(frozen.params) if frozen is not None else dict(trial.params)
-        started = time.perf_counter()
-        reason = None
-        try:
-            trial_project = apply_values(self.project, values)
-            errors = [i.message for i in validate(trial_project.graph) if i.severity == "error"]
-            if errors:
-                reason = "the graph is not valid with these values: " + "; ".join(errors[:3])
-        except ExperimentError as exc:
-            reason = exc.message
-        if reason is not None:
-            return self._tell(trial, TrialState.FAIL, None, started, reason=reason)
-        run_dir, resume = self._run_dir(trial, frozen)
-        labels = {d.key: d.label(self.project) for d in self.experiment.space}
-        write_atomic(run_dir / TRIAL_FILE, json.dumps({
-            "study": self.study.study_name, "trial": trial.number, "metric": self.experiment["metric"],
-            "params": {labels.get(k, k): v for k, v in values.items()}, "values": values}, indent=2).encode())
-        snapshot = project_to_dict(trial_project)
-        snapshot["training"].update({k: v for k, v in self.overrides.items() if v is not None})
-        reported = set(frozen.intermediate_values) if frozen is not None else set()
-        metric = self.experiment["metric"]
-        maximize = self.experiment.direction == "maximize"
-        earlier = list(frozen.intermediate_values.values()) if frozen is not None else []
-        best = (max if maximize else min)(earlier) if earlier else None  # epochs before the study was killed
+        while True:
+            picked = self.next_trial(ahead)
+            if picked is None:
+                return None
+            trial, frozen = picked
+            started = time.perf_counter()
+            values = dict(frozen.params) if frozen is not None else dict(trial.params)
+            reason = None
+            try:
+                trial_project = apply_values(self.project, values)
+                errors = [i.message for i in validate(trial_project.graph) if i.severity == "error"]
+                if errors:
+                    reason = "the graph is not valid with these values: " + "; ".join(errors[:3])
+            except ExperimentError as exc:
+                reason = exc.message
+            if reason is not None:
+                self._report(self._tell(trial, TrialState.FAIL, None, started, reason=reason))
+                continue
+            run_dir, resume = self._run_dir(trial, frozen)
+            write_atomic(run_dir / TRIAL_FILE, json.dumps({
+                "study": self.study.study_name, "trial": trial.number, "metric": self.metric,
+                "params": {self.labels.get(k, k): v for k, v in values.items()}, "values": values},
+                indent=2).encode())
+            snapshot = project_to_dict(trial_project)
+            snapshot["training"].update({k: v for k, v in self.overrides.items() if v is not None})
+            task = _Task(trial, frozen, run_dir, resume, snapshot, self.project_path, started)
+            self.workers[index].submit(task)
+            return task
+
+    def _follow(self, index: int, task: _Task) -> TrialRecord:
+        """Follow `task`'s training to its end: report epochs (pruning), then tell the study its outcome."""
+        from optuna.trial import TrialState
+
+        trial, frozen, metric, maximize = task.trial, task.frozen, self.metric, self.maximize
+        worker = self.workers[index]
+        earlier = dict(frozen.intermediate_values) if frozen is not None else {}
+        if frozen is not None and not earlier and task.resume:
+            earlier = _logged_values(task.run_dir, metric)  # no pruner: the run's own log has its epochs
+        reported = set(earlier)
+        curve = dict(earlier)
         final = None
         pruned = False
-        for event in worker.train(snapshot, run_dir, resume):
+        for event in worker.events_of(trial.number, self.stopping):
+            if event is None:
+                raise _StudyStopped
             if event["type"] == "epoch":
                 value = metric_of(event, metric)
                 if value is None:
                     continue
-                if best is None or (value > best if maximize else value < best):
-                    best = value
-                if event["epoch"] not in reported:
+                curve[event["epoch"]] = value
+                if self.pruning and event["epoch"] not in reported:
                     trial.report(value, event["epoch"])
                     reported.add(event["epoch"])
-                if not pruned and trial.should_prune():
-                    pruned = True
-                    worker.stop()
+                    if not pruned and trial.should_prune():
+                        pruned = True
+                        worker.stop(trial.number)
             elif event["type"] in ("finished", "stopped", "failed"):
                 final = event
+        best = (max if maximize else min)(curve.values()) if curve else None
         if final is None or final["type"] == "failed":
             why = final["message"] if final else "the training process ended without a result"
-            return self._tell(trial, TrialState.FAIL, None, started, run_dir, reason=why)
+            return self._tell(trial, TrialState.FAIL, None, task.started, task.run_dir, reason=why, curve=curve)
         if final["type"] == "stopped" or pruned:
-            return self._tell(trial, TrialState.PRUNED, None, started, run_dir,
-                              reason=f"pruned: {metric} below the median of earlier trials")
+            return self._tell(trial, TrialState.PRUNED, None, task.started, task.run_dir,
+                              reason=f"pruned: {metric} below the median of earlier trials", curve=curve)
         if best is None:
-            return self._tell(trial, TrialState.FAIL, None, started, run_dir, reason=f"no epoch reported {metric}")
-        return self._tell(trial, TrialState.COMPLETE, best, started, run_dir)
+            return self._tell(trial, TrialState.FAIL, None, task.started, task.run_dir,
+                              reason=f"no epoch reported {metric}", curve=curve)
+        return self._tell(trial, TrialState.COMPLETE, best, task.started, task.run_dir, curve=curve)
 
     def _run_dir(self, trial, frozen) -> tuple[Path, bool]:
         if frozen is not None and frozen.user_attrs.get("run_dir"):
@@ -399,62 +501,111 @@ class _Scheduler:
             trial.set_user_attr("run_dir", str(path))
         return path, False
 
-    def _tell(self, trial, state, value, started, run_dir=None, reason=None) -> TrialRecord:
+    def _tell(self, trial, state, value, started, run_dir=None, reason=None, curve=None) -> TrialRecord:
         with self.lock:
             if reason:
                 trial.set_user_attr("fail_reason", reason)
+            # One write: the time it trained (not the time it waited in its worker's queue), and the
+            # epochs' values unless a pruner already sent them epoch by epoch.
+            ran = {"duration_s": round(time.perf_counter() - started, 3)}
+            if curve and not self.pruning:
+                ran["curve"] = [curve[k] for k in sorted(curve)]
+            trial.set_user_attr("ran", ran)
             self.study.tell(trial, value if state.name == "COMPLETE" else None, state=state)
             frozen = self.study._storage.get_trial(trial._trial_id)
-        record = _record(frozen, self.project, self.experiment)
-        record.duration_s = round(time.perf_counter() - started, 3)
-        return record
+        return _record(frozen, self.project, self.experiment)
+
+
+def _logged_values(run_dir: Path, metric: str) -> dict[int, float]:
+    """Epoch -> metric from a run's metrics.jsonl (the epochs a killed trial trained before the kill)."""
+    out: dict[int, float] = {}
+    try:
+        lines = (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # a line cut by the kill
+        if isinstance(event, dict) and event.get("type") == "epoch":
+            value = metric_of(event, metric)
+            if value is not None:
+                out[int(event["epoch"])] = value
+    return out
+
+
+class _TrialStop:
+    """The stop flag of one trial in a worker: set when the parent names this trial (pruned)."""
+
+    def __init__(self, shared, number: int) -> None:
+        self.shared, self.number = shared, number
+
+    def is_set(self) -> bool:
+        return self.shared.value == self.number
+
+    def wait(self, timeout: float) -> bool:
+        time.sleep(timeout)
+        return self.is_set()
 
 
 class _Worker:
-    """A spawned training process that trains one trial after another (torch imported once)."""
+    """A spawned training process that trains one queued trial after another (torch imported once)."""
 
     def __init__(self, threads: int) -> None:
         ctx = mp.get_context("spawn")
+        self.threads = threads
         self.tasks = ctx.Queue()
         self.events = ctx.Queue()
-        self.stop_flag = ctx.Event()
-        self.process = ctx.Process(target=worker_main, args=(self.tasks, self.events, self.stop_flag, os.getpid(),
+        self.stop_trial = ctx.Value("q", -1, lock=False)
+        self.process = ctx.Process(target=worker_main, args=(self.tasks, self.events, self.stop_trial, os.getpid(),
                                                              threads), daemon=True, name="netcanvas-trial")
         self.process.start()
 
     def alive(self) -> bool:
         return self.process.is_alive()
 
-    def stop(self) -> None:
-        self.stop_flag.set()
+    def stop(self, number: int) -> None:
+        """Stop trial `number` (its run ends with a stopped event); the trials queued after it still run."""
+        self.stop_trial.value = number
 
-    def train(self, snapshot: dict, run_dir: Path, resume: bool):
-        """The events of one trial's run, as the trainer yields them."""
-        self.stop_flag.clear()
-        self.tasks.put((snapshot, str(run_dir), resume))
+    def submit(self, task: _Task) -> None:
+        self.tasks.put((task.trial.number, task.snapshot, str(task.run_dir), task.resume, task.project_path))
+
+    def events_of(self, number: int, stopping: Callable[[], bool]):
+        """The events of trial `number`'s run as the trainer yields them; None when `stopping()` turns true."""
         while True:
+            if stopping():
+                yield None
+                return
             try:
-                event = self.events.get(timeout=WORKER_POLL_S)
+                whose, event = self.events.get(timeout=WORKER_POLL_S)
             except queue_module.Empty:
                 if not self.alive():
                     yield {"type": "failed", "kind": "error", "message": "the training process died "
                            f"(exit code {self.process.exitcode}); out of memory?"}
                     return
                 continue
+            if whose != number:
+                continue  # cannot happen (one trial at a time, in order); never mistaken for this trial's
             yield event
             if event["type"] in ("finished", "stopped", "failed"):
                 return
 
-    def close(self) -> None:
+    def kill(self) -> None:
+        self.tasks.cancel_join_thread()  # tasks it never read must not hold this process at its exit
         if self.alive():
-            self.tasks.put(None)
-            self.process.join(10)
-        if self.alive():
-            self.process.terminate()
+            self.process.kill()
             self.process.join(5)
 
+    def close(self) -> None:
+        """End the worker. Every trial it was given has ended (or stays running in the study, to be resumed),
+        and it sends a trial's end only after the run's files are closed, so nothing is lost by not waiting
+        for a clean interpreter exit."""
+        self.kill()
 
-def worker_main(tasks, events, stop_flag, parent_pid: int, threads: int) -> None:
+
+def worker_main(tasks, events, stop_trial, parent_pid: int, threads: int) -> None:
     """The worker process: train each task it is given, streaming epoch and terminal events back."""
     _watch_parent(parent_pid)
     import torch
@@ -466,10 +617,17 @@ def worker_main(tasks, events, stop_flag, parent_pid: int, threads: int) -> None
         task = tasks.get()
         if task is None:
             return
-        snapshot, run_dir, resume = task
-        for event in train(snapshot, run_dir=run_dir, resume=resume, control={"stop": stop_flag}, live=False):
-            if event["type"] in ("epoch", "finished", "stopped", "failed"):
-                events.put(event)
+        number, snapshot, run_dir, resume, project_path = task
+        control = {"stop": _TrialStop(stop_trial, number)}
+        last = None
+        for event in train(snapshot, run_dir=run_dir, resume=resume, control=control, live=False,
+                           project_path=project_path):
+            if event["type"] == "epoch":
+                events.put((number, event))
+            elif event["type"] in ("finished", "stopped", "failed"):
+                last = event
+        # Sent once the trainer has closed the run's files: from here the worker may be ended at any time.
+        events.put((number, last or {"type": "failed", "kind": "error", "message": "the trainer ended without a result"}))
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -482,6 +640,33 @@ def _watch_parent(parent_pid: int) -> None:
             time.sleep(WORKER_POLL_S)
 
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def study_child(project_dict: dict, root: str, queue, stop, project_path: str | None = None) -> None:
+    """Entry point of the app's study process: messages go to `queue` as (kind, data) tuples.
+
+    ("started", {study, storage, metric, direction, total, trials}), ("trial", TrialRecord dict) per
+    finished trial, then ("done", {stopped, trials}) or ("error", plain-words message).
+    """
+    _watch_parent(os.getppid())
+    try:
+        project = project_from_dict(project_dict)
+
+        def started(result: StudyResult, total: int) -> None:
+            queue.put(("started", {"study": result.study, "storage": str(result.storage), "metric": result.metric,
+                                   "direction": result.direction, "total": total,
+                                   "trials": [t.to_dict() for t in result.trials]}))
+
+        result = run_project_study(project, Path(root), stop=stop, on_start=started, project_path=project_path,
+                                   on_trial=lambda record: queue.put(("trial", record.to_dict())))
+        queue.put(("done", {"stopped": result.stopped, "trials": len(result.trials)}))
+    except TuneError as exc:
+        queue.put(("error", str(exc)))
+    except GraphBuilderError as exc:
+        queue.put(("error", f"the project cannot be searched: {exc}"))
+    except Exception as exc:  # the last net: the window shows words, never a traceback
+        queue.put(("error", f"the study stopped because of an unexpected error ({type(exc).__name__}: "
+                            f"{_first_line(exc)})"))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -23,12 +23,16 @@ def exit_with_parent(parent: int, interval_s: float = 0.5) -> threading.Thread:
 
 
 def run_training_child(project_dict: dict, run_dir: str, queue, control, project_path: str | None = None) -> None:
-    """Train `project_dict` into `run_dir`, streaming events to `queue` (runs in the child)."""
+    """Train `project_dict` into `run_dir`, streaming events to `queue` (runs in the child).
+
+    With the folds setting above 1, `run_dir` is the runs folder and each fold is a run in it
+    (runtime.crossval: fold and crossval events around the folds' own)."""
     exit_with_parent(os.getppid())
+    folds = (project_dict.get("training") or {}).get("folds") or 1
     try:
         from runtime.logs import log_to
 
-        log_to(os.path.join(run_dir, "training.log"))
+        log_to(os.path.join(run_dir, "crossval.log" if folds > 1 else "training.log"))
     except OSError:
         pass  # a run folder that cannot take a log still trains; the dashboard reports write failures
     try:
@@ -46,7 +50,12 @@ def run_training_child(project_dict: dict, run_dir: str, queue, control, project
     log = logging.getLogger("app.training.child")
     log.info("training into %s", run_dir)
     try:
-        run_in_child(project_dict, run_dir, queue, control, project_path=project_path)  # weights beside it
+        if folds > 1:
+            from runtime.crossval import run_crossval_in_child
+
+            run_crossval_in_child(project_dict, run_dir, queue, control, project_path=project_path)
+        else:
+            run_in_child(project_dict, run_dir, queue, control, project_path=project_path)  # weights beside it
         log.info("training ended")
     except BaseException as exc:  # the trainer reports its own failures; this is the last net
         log.exception("training stopped by an unexpected error")

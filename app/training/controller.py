@@ -254,18 +254,23 @@ class TrainingController(QObject):
             self.status(problem)
             self._show("dashboard_dock")
             return False
+        folds = self.project.training.value("folds")
         try:
-            run_dir = new_run_dir(self.runs_root())
+            if folds > 1:  # cross-validation: each fold makes its own run in the runs folder
+                run_dir = self.runs_root()
+                run_dir.mkdir(parents=True, exist_ok=True)
+            else:
+                run_dir = new_run_dir(self.runs_root())
         except OSError as exc:
             self.dashboard.set_outcome("failed", f"Cannot create the run folder: {exc}")
             return False
         self.dashboard.reset()
-        self.current_run = run_dir
+        self.current_run = run_dir if folds == 1 else None
         self.alarms = []
         self.bridge.start(self.snapshot(), str(run_dir), self.project_path())
         self._show("dashboard_dock")
         self._give_dashboard_room()
-        self.status(f"Training started: {run_dir.name}")
+        self.status(f"{folds}-fold cross-validation started" if folds > 1 else f"Training started: {run_dir.name}")
         return True
 
     def _blocking_problem(self) -> str | None:
@@ -353,6 +358,8 @@ class TrainingController(QObject):
     def _on_run_ended(self, outcome: str, message: str) -> None:
         if self._pending_carry is not None:
             self._carry(*self._pending_carry)
+        if outcome == "finished" and self.dashboard.crossval_text:
+            message = self.dashboard.crossval_text  # the folds' mean ± std, not the last fold's own words
         self.dashboard.set_outcome(outcome, message)
         self.dashboard.refresh()
         self.status(self.dashboard.status.text())
@@ -373,6 +380,7 @@ class TrainingController(QObject):
         if window_gone or not self.window.isVisible():  # the close was not refused: end the child too
             self.bridge.kill()
             if self.built:  # the project may outlive its window: its sections must not call dead views
+                self.experiments_panel.runner.kill()  # a running study and its workers end with the window
                 self.training_panel.detach()
                 self.data_panel.detach()
 

@@ -60,6 +60,11 @@ class Dashboard(QWidget):
         self.progress.setFormat("")
         self.progress_text = QLabel("")
         self.progress_text.setObjectName("training_progress_text")
+        self.folds = QLabel("")  # cross-validation: each fold's metrics, then their mean ± std
+        self.folds.setObjectName("crossval_folds")
+        self.folds.setWordWrap(True)
+        self.folds.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.folds.hide()
 
         self.metric_name = "accuracy"
         self.loss_plot = LivePlot("Loss", "loss", "epoch", [
@@ -99,6 +104,7 @@ class Dashboard(QWidget):
         buttons.addWidget(export_png)
         buttons.addWidget(export_csv)
         header.addLayout(buttons, 2, 2, Qt.AlignRight)
+        header.addWidget(self.folds, 3, 0, 1, 3)
 
         grid = QWidget()
         g = QGridLayout(grid)
@@ -136,6 +142,8 @@ class Dashboard(QWidget):
         self.class_names: list[str] = []
         self.confusion_epoch: int | None = None
         self.validation_size: int | None = None
+        self.fold_rows: dict[int, str] = {}  # fold -> its line in self.folds
+        self.crossval_text: str | None = None  # the mean ± std, once every fold has run
         self._last_dir = str(Path.home())
 
     # ----- run lifecycle
@@ -147,6 +155,9 @@ class Dashboard(QWidget):
         self.progress.setFormat("")
         self.progress_text.setText("")
         self.confusion_epoch = None
+        self.fold_rows, self.crossval_text = {}, None
+        self.folds.setText("")
+        self.folds.hide()
         self.generative.reset()
 
     def set_state(self, state: str) -> None:
@@ -270,6 +281,29 @@ class Dashboard(QWidget):
         where = (f"after batch {done}" + (f" of {total}" if total else "")) if done else "at its start"
         self.status.setText(f"Paused in epoch {ev.get('epoch', '?')}, {where}. "
                             "Press Resume to go on, or Stop to end the run.")
+
+    def _on_fold_event(self, ev: dict) -> None:
+        fold, folds, val = ev["fold"], ev["folds"], ev.get("val") or {}
+        if ev["state"] == "running":  # the plots show the fold that trains now
+            for plot in self.plots:
+                plot.clear()
+            self.fold_rows[fold] = f"Fold {fold}/{folds}: training…"
+        else:
+            shown = [f"{k} {val[k]:.4f}" for k in dict.fromkeys((self.metric_name, "loss")) if k in val]
+            self.fold_rows[fold] = f"Fold {fold}/{folds}: " + (", ".join(shown) if shown else ev["state"])
+        self._show_folds()
+
+    def _on_crossval_event(self, ev: dict) -> None:
+        mean, std = ev.get("mean") or {}, ev.get("std") or {}
+        shown = [f"{k} {mean[k]:.4f} ± {std.get(k, 0.0):.4f}" for k in dict.fromkeys((self.metric_name, "loss"))
+                 if k in mean]
+        self.crossval_text = ev["message"]
+        self.fold_rows[0] = f"Mean ± std over {ev['done']} folds: " + (", ".join(shown) or "no fold finished")
+        self._show_folds()
+
+    def _show_folds(self) -> None:
+        self.folds.setText("\n".join(self.fold_rows[k] for k in sorted(self.fold_rows, key=lambda k: k or 1e9)))
+        self.folds.show()
 
     def _on_finished_event(self, ev: dict) -> None:
         self.progress.setValue(1000)

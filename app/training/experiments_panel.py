@@ -3,23 +3,112 @@
 The panel owns no state (DESIGN.md decision 11): the space is the project's experiment section
 (edited through the undo stack: "Search over this" on a field adds to it), the trials are read
 from the study file in the runs folder (runtime.tune.read_study). Plot items are made once and
-fed with setData. `netcanvas tune FILE` runs the study; Reload shows its latest trials.
+fed with setData. Run study runs the project's experiment in a child process (runtime.tune.study_child,
+never on the GUI thread); each trial it finishes is shown as it comes. `netcanvas tune FILE` runs the
+same study from a terminal; Reload shows its latest trials.
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import queue as queue_mod
+import time
 from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QPushButton, QSplitter, QTableWidget,
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMenu, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from graph_builder.experiment import AddDimension, ApplyTrial, Dimension, RemoveDimension
 from graph_builder.schema import Field
 
 FIXED_COLUMNS = ("trial", "state", "metric", "time (s)")
+TICK_MS = 100  # the study's messages are few (one per trial): ten looks a second are plenty
+STOP_GRACE_S = 15.0  # after Stop, how long the study process may take to end its workers
+
+
+class StudyRunner(QObject):
+    """Owns the study's child process and relays its (kind, data) messages on the GUI thread."""
+
+    message = Signal(str, object)  # started / trial / done / error, with their data
+    ended = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = mp.get_context("spawn")
+        self._process = None
+        self._queue = None
+        self._stop = None
+        self._stop_at: float | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._on_tick)
+        app = QApplication.instance()
+        if app is not None:  # a study process is not a daemon: Python would wait for it at exit
+            app.aboutToQuit.connect(self.kill)
+
+    @property
+    def is_active(self) -> bool:
+        return self._process is not None
+
+    def start(self, snapshot: dict, root: str, project_path: str | None = None) -> None:
+        from runtime.tune import study_child
+
+        self._queue = self._ctx.Queue()
+        self._stop = self._ctx.Event()
+        self._stop_at = None
+        # Not a daemon: the study process starts worker processes of its own.
+        self._process = self._ctx.Process(target=study_child, args=(snapshot, root, self._queue, self._stop,
+                                                                    project_path), name="netcanvas-study")
+        self._process.start()
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Ask the study to end its trials in flight (they resume on the next Run study) and stop."""
+        if self.is_active and self._stop_at is None:
+            self._stop.set()
+            self._stop_at = time.monotonic()
+
+    def kill(self) -> None:
+        """End the study process at once (the window closes); its workers end with it."""
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join(2)
+            self._finish()
+
+    def _on_tick(self) -> None:
+        self._drain()
+        process = self._process
+        if process is None:
+            return
+        if self._stop_at is not None and process.is_alive() and time.monotonic() - self._stop_at > STOP_GRACE_S:
+            process.kill()
+            process.join(1)
+        if not process.is_alive():
+            process.join(0.1)
+            self._drain()
+            self._finish()
+
+    def _drain(self) -> None:
+        while self._queue is not None:
+            try:
+                kind, data = self._queue.get_nowait()
+            except queue_mod.Empty:
+                return
+            except (EOFError, OSError, ValueError, TypeError):  # the pipe broke with the process
+                return
+            self.message.emit(kind, data)
+
+    def _finish(self) -> None:
+        self._timer.stop()
+        if self._queue is not None:
+            self._queue.close()
+            self._queue.cancel_join_thread()
+        self._process = self._queue = self._stop = None
+        self.ended.emit()
 
 
 def default_dimension(field: Field, value: Any, where: dict) -> dict:
@@ -85,12 +174,28 @@ class ExperimentsPanel(QWidget):
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.PlainText)
+        self.run_button = QPushButton("Run study")
+        self.run_button.setObjectName("run_study")
+        self.run_button.setToolTip("Run the search in the background; the trials appear here as they finish")
+        self.run_button.clicked.connect(self.run_study)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("stop_study")
+        self.stop_button.setToolTip("Stop the search; the trials in flight continue on the next Run study")
+        self.stop_button.clicked.connect(self.stop_study)
+        self.stop_button.setEnabled(False)
+        self.runner = StudyRunner(self)
+        self.runner.message.connect(self._on_study_message)
+        self.runner.ended.connect(self._on_study_ended)
+        self.running_total: int | None = None  # while a study runs: its number of trials
+        self.error: str | None = None  # the last study's failure, in words
         self.reload_button = QPushButton("Reload")
         self.reload_button.clicked.connect(self.reload)
         self.apply_button = QPushButton("Apply best trial")
         self.apply_button.setToolTip("Set the best trial's values in the project (one undoable edit)")
         self.apply_button.clicked.connect(self.apply_best)
         top.addWidget(self.summary, 1)
+        top.addWidget(self.run_button)
+        top.addWidget(self.stop_button)
         top.addWidget(self.reload_button)
         top.addWidget(self.apply_button)
         layout.addLayout(top)
@@ -128,8 +233,11 @@ class ExperimentsPanel(QWidget):
         """Show `project`'s experiment (a replaced project: its own experiment, no old trials)."""
         if self._experiment is not None:
             self._experiment.events.changed.disconnect(self._on_experiment_changed)
+        if self.runner.is_active:  # its runs belong to the project being closed
+            self.runner.kill()
         self._experiment = project.experiment
         self._experiment.events.changed.connect(self._on_experiment_changed)
+        self.error = None
         self.reload()
 
     def _on_experiment_changed(self) -> None:
@@ -140,25 +248,111 @@ class ExperimentsPanel(QWidget):
         from runtime.tune import TuneError, read_study
 
         project = self.window.project
-        ex = project.experiment
-        words = ", ".join(d.label(project) for d in ex.space) or "nothing yet (right-click a field ▸ Search over this)"
-        head = f"Searches {words}; {ex['metric']} ({ex.direction}), {ex['method']}, {ex['trials']} trials."
-        problems = ex.problems(project) if ex.space else []
+        problems = project.experiment.problems(project) if project.experiment.space else []
         try:
             read = read_study(project, self.controller.runs_root())
         except TuneError as exc:
             read, problems = None, [*problems, str(exc)]
         self.result, self.importances = read if read else (None, {})
+        self._show(problems)
+
+    def _show(self, problems: list[str] = ()) -> None:
+        """The summary line, the table and the plots, from self.result."""
+        project = self.window.project
+        ex = project.experiment
+        words = ", ".join(d.label(project) for d in ex.space) or "nothing yet (right-click a field ▸ Search over this)"
+        head = f"Searches {words}; {ex['metric']} ({ex.direction}), {ex['method']}, {ex['trials']} trials."
         if self.result is None:
-            tail = " No study of this search yet: run `netcanvas tune FILE` on the saved project."
+            tail = " No study of this search yet: press Run study."
         else:
             best = self.result.best
-            tail = f" {len(self.result.trials)} trials" + (f", best {best.value:.4f} (trial {best.trial})."
-                                                            if best else ", none complete.")
-        self.summary.setText(head + tail + ("\n" + "\n".join(problems) if problems else ""))
+            done = len(self.result.trials)
+            tail = (f" Running: {done} of {self.running_total} trials done" if self.running_total is not None
+                    else f" {done} trials") + (f", best {best.value:.4f} (trial {best.trial})."
+                                                if best else ", none complete.")
+        notes = [*problems, *([self.error] if self.error else [])]
+        self.summary.setText(head + tail + ("\n" + "\n".join(notes) if notes else ""))
         self.apply_button.setEnabled(self.result is not None and self.result.best is not None)
         self._fill_table()
         self._fill_plots()
+
+    # ------------------------------------------------------------ running the study
+
+    def run_study(self) -> bool:
+        """Run the project's experiment in a background process; False (with the reason shown) when it cannot."""
+        if self.runner.is_active:
+            self.window.status_message("A study is already running: stop it before starting another.")
+            return False
+        project = self.window.project
+        problems = project.experiment.problems(project)
+        self.error = None
+        if problems:
+            self.error = "The study was not started: " + "; ".join(problems) + "."
+            self._show()
+            self.window.status_message(self.error)
+            return False
+        try:
+            root = self.controller.runs_root()
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.error = f"The study was not started: the runs folder cannot be made ({exc})."
+            self._show()
+            return False
+        ex = project.experiment
+        self.running_total = min(ex["trials"], ex.grid_size()) if ex["method"] == "grid" else ex["trials"]
+        self.runner.start(self.controller.snapshot(), str(root), self.controller.project_path())
+        self.run_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self._show()
+        self.window.status_message("Study started: its trials appear in Experiments as they finish.")
+        return True
+
+    def stop_study(self) -> None:
+        """Stop the running study; the trials in flight continue on the next Run study."""
+        if self.runner.is_active:
+            self.runner.stop()
+            self.stop_button.setEnabled(False)
+            self.window.status_message("Stopping the study…")
+
+    def _on_study_message(self, kind: str, data) -> None:
+        from runtime.tune import StudyResult, TrialRecord
+
+        if kind == "started":
+            self.running_total = data["total"]
+            self.result = StudyResult(data["study"], data["storage"], data["metric"], data["direction"],
+                                      [TrialRecord(**t) for t in data["trials"]])
+            self._show()
+        elif kind == "trial":
+            if self.result is not None:
+                self.result.trials.append(TrialRecord(**data))
+            self._show()
+            self.controller.runs_panel.reload()  # the trial's run, with its number
+        elif kind == "done":
+            words = "stopped; the trials in flight continue on the next Run study" if data["stopped"] else "finished"
+            self.window.status_message(f"Study {words} ({data['trials']} trials).")
+        elif kind == "error":
+            self.error = f"The study stopped: {data}"
+            self.window.status_message(self.error)
+
+    def _on_study_ended(self) -> None:
+        self.running_total = None
+        self.run_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self._show()
+        self.controller.runs_panel.reload()
+        if not self.error:  # the whole study as stored, with the parameter importances (off the GUI thread)
+            from app.training.background import run_in_background
+            from runtime.tune import read_study
+
+            project = self.window.project
+            self._read_job = run_in_background(read_study, project, self.controller.runs_root(), parent=self,
+                                               on_done=lambda read: self._on_study_read(project, read),
+                                               on_error=lambda exc: None)  # the live trials stay shown
+
+    def _on_study_read(self, project, read) -> None:
+        if read and project is self.window.project and not self.runner.is_active:
+            self.result, self.importances = read
+            self._show()
 
     def _fill_table(self) -> None:
         trials = self.result.trials if self.result else []

@@ -113,6 +113,28 @@ def _start_order(path: Path) -> tuple[str, int]:
     return ("-".join(parts[:2]), int(n)) if n.isdigit() else (path.name, 0)
 
 
+def crossval_summaries(root: Path) -> list[tuple[Path, dict]]:
+    """The cross-validation summaries in `root` (`<stamp>.crossval.json`, runtime.crossval), newest first."""
+    from runtime.crossval import SUMMARY_SUFFIX
+
+    out = []
+    for path in sorted(root.glob(f"*{SUMMARY_SUFFIX}"), reverse=True) if root.is_dir() else ():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("folds"), list):
+            out.append((path, data))
+    return out
+
+
+def _mean_std(mean: dict, std: dict, key: str, label: str | None = None) -> str:
+    if not isinstance(mean.get(key), (int, float)):
+        return ""
+    spread = std.get(key) if isinstance(std.get(key), (int, float)) else 0.0
+    return f"{label + ' ' if label else ''}{_fmt(mean[key])} ± {_fmt(spread)}"
+
+
 def list_runs(root: Path) -> list[RunInfo]:
     """Every run under `root`, newest first."""
     return [read_run(p) for p in run_folders(root)]
@@ -201,7 +223,8 @@ class RunsPanel(QWidget):
         if info.outcome != "unfinished":
             return info.outcome
         bridge = getattr(self.controller, "bridge", None)
-        if bridge is not None and bridge.is_active and bridge.run_dir and Path(bridge.run_dir) == info.path:
+        if (bridge is not None and bridge.is_active and bridge.run_dir
+                and Path(bridge.run_dir) in (info.path, info.path.parent)):  # the parent: a cross-validation's folds
             return "running"
         return self._ended.get(str(info.path), "interrupted")  # else: the app ended during the run
 
@@ -232,9 +255,32 @@ class RunsPanel(QWidget):
             if str(info.path) == current_path:
                 self.tree.setCurrentItem(item, 0, QItemSelectionModel.NoUpdate)
             item.setSelected(str(info.path) in kept)
+        self._list_crossvals()
         del selection, blocker
         self.mark_current()
         self._update_buttons()
+
+    def _list_crossvals(self) -> None:
+        """One row per cross-validation, above its folds: the folds' mean ± std (not selectable: no weights)."""
+        rows = {self.tree.topLevelItem(i).data(0, Qt.UserRole): i for i in range(self.tree.topLevelItemCount())}
+        by_path = {str(r.path): r for r in self.runs}
+        for path, data in crossval_summaries(self.controller.runs_root()):
+            folds = [f for f in data["folds"] if isinstance(f, dict)]
+            mean, std = data.get("mean") or {}, data.get("std") or {}
+            states = {f.get("state") for f in folds}
+            outcome = "finished" if states == {"finished"} else "failed" if "failed" in states else "stopped"
+            metric = _mean_std(mean, std, "accuracy", "accuracy") or _mean_std(mean, std, "mae", "MAE")
+            first = by_path.get(str(folds[0].get("run_dir"))) if folds else None
+            dataset = ((first.project if first else None) or {}).get("dataset") or {}
+            item = QTreeWidgetItem([f"{path.name.split('.')[0]} cross-validation ({len(folds)} folds)",
+                                    outcome, "", _mean_std(mean, std, "loss"), metric,
+                                    headline(data.get("test_mean") or {}), str(dataset.get("name") or "")])
+            item.setData(0, Qt.UserRole, str(path))
+            item.setToolTip(0, f"mean ± standard deviation of the folds' validation metrics ({path})")
+            item.setFlags(Qt.ItemIsEnabled)
+            at = [rows[str(f.get("run_dir"))] for f in folds if str(f.get("run_dir")) in rows]
+            self.tree.insertTopLevelItem(min(at) if at else self.tree.topLevelItemCount(), item)
+            rows = {self.tree.topLevelItem(i).data(0, Qt.UserRole): i for i in range(self.tree.topLevelItemCount())}
 
     def _update_buttons(self) -> None:
         chosen = bool(self.tree.selectedItems())  # both act on the selected runs

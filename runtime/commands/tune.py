@@ -1,4 +1,4 @@
-"""`netcanvas tune FILE [--method grid|random|tpe] [--trials N] [--jobs J] [--epochs N] [--json]`.
+"""`netcanvas tune FILE [--method grid|random|tpe] [--trials N] [--jobs J] [--threads T] [--epochs N] [--json]`.
 
 Runs (or resumes) the hyperparameter search the project's experiment section describes
 (runtime.tune): a progress bar on a terminal, one line per finished trial, and a final table
@@ -25,6 +25,8 @@ def register(sub) -> None:
     p.add_argument("--method", choices=METHODS, help="override the experiment's method")
     p.add_argument("--trials", type=int, metavar="N", help="override the number of trials")
     p.add_argument("--jobs", type=int, metavar="J", help="trials at once (default: half the cores, at most 4)")
+    p.add_argument("--threads", type=int, metavar="T", help="torch threads per trial (default: the cores shared "
+                   "among the jobs)")
     p.add_argument("--epochs", type=int, metavar="N", help="override the epochs of every trial")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="override the training device")
     p.add_argument("--json", action="store_true", help="print one JSON line per finished trial")
@@ -34,11 +36,13 @@ def register(sub) -> None:
 def run(args) -> int:
     from runtime.tune import TuneError, run_study
 
-    if args.jobs is not None and args.jobs < 1:
-        return _fail(args, "--jobs must be at least 1", EXIT_INVALID)
+    for name in ("jobs", "threads"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            return _fail(args, f"--{name} must be at least 1", EXIT_INVALID)
     printer = _Printer(args.json)
     try:
         result = run_study(args.file, method=args.method, trials=args.trials, jobs=args.jobs, epochs=args.epochs,
+                           threads=args.threads,
                            device=args.device, on_trial=printer.trial, on_progress=printer.progress)
     except TuneError as exc:
         text = str(exc)

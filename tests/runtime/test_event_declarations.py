@@ -54,6 +54,20 @@ def real_events(tmp_path) -> list[dict]:
 
     vae = load_project(TEMPLATES / "mlp_vae_digits.json")
     seen += list(train(vae, training={"epochs": 1}, live=False))
+    seen += crossval_events(tmp_path / "cv")  # fold and crossval: the app's cross-validation child
+    return seen
+
+
+def crossval_events(root) -> list[dict]:
+    from graph_builder import load_project
+    from graph_builder.project import project_to_dict
+    from runtime.crossval import run_crossval_in_child
+
+    project = load_project(TEMPLATES / "mlp_iris.json")
+    project.training.update({"folds": 2, "epochs": 1})
+    seen: list[dict] = []
+    queue = type("ListQueue", (), {"put": lambda self, event: seen.append(event)})()
+    run_crossval_in_child(project_to_dict(project), str(root), queue, None)
     return seen
 
 

@@ -71,6 +71,8 @@ def test_a_2_by_3_grid_runs_exactly_6_distinct_trials_as_ordinary_runs(tmp_path)
     assert (runs_folder(path) / STUDY_FILE).is_file()
     again = run_study(path, jobs=1)  # a finished study runs nothing more
     assert len(again.trials) == 6 and len(trial_folders(path)) == 6
+    # Without a pruner the epochs' values are stored once per trial, and read back from the study
+    assert all(t.epochs == 2 and t.duration_s > 0 for t in again.trials)
 
 
 def test_a_trial_whose_values_break_the_graph_fails_with_the_reason_and_the_study_goes_on(tmp_path):
