@@ -31,7 +31,7 @@ def type_into(qtbot, editor, text: str) -> None:
 def press_train_and_capture(window, qtbot, monkeypatch) -> dict:
     """Click the Train button and return the project snapshot it hands the training child."""
     sent = []
-    monkeypatch.setattr(window.training.bridge, "start", lambda project, run_dir: sent.append(project))
+    monkeypatch.setattr(window.training.bridge, "start", lambda project, run_dir, *more, **options: sent.append(project))
     qtbot.mouseClick(window.training.training_panel.train_button, Qt.LeftButton)
     assert len(sent) == 1, window.training.dashboard.status.text()
     return sent[0]
