@@ -1,4 +1,4 @@
-"""Workspaces: the window arranged for one task at a time (Design, Data, Train, Evaluate).
+"""Workspaces: the window arranged for one task at a time (Design, Data, Train, Evaluate, Experiments).
 
 Each workspace is one table row naming the docks it shows and where; tabs along the top switch
 between them. A workspace's dock layout is remembered (QMainWindow.saveState in QSettings under
@@ -45,6 +45,9 @@ WORKSPACES = (
     Workspace("Evaluate", "Compare runs, read the confusion matrix and try the model on samples",
               right=(("inference_dock",),), bottom=(("runs_dock", "dashboard_dock"),),
               right_share=0.4, bottom_share=0.55),
+    Workspace("Experiments", "Search hyperparameters: the study's settings and ranges, its trials and plots",
+              right=(("training_dock",),), bottom=(("experiments_dock", "runs_dock"),),
+              right_share=0.25, bottom_share=0.74),
 )
 
 _AREAS = (("left", Qt.LeftDockWidgetArea, Qt.Vertical), ("right", Qt.RightDockWidgetArea, Qt.Vertical),

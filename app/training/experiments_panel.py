@@ -18,11 +18,15 @@ from typing import Any, Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMenu, QPushButton, QSplitter, QTableWidget,
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QHeaderView, QLabel, QMenu, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from graph_builder.experiment import AddDimension, ApplyTrial, Dimension, RemoveDimension
+from app.training.settings_form import SettingsForm
+from graph_builder.experiment import (EXPERIMENT_FIELDS, AddDimension, ApplyTrial, Dimension, RemoveDimension,
+                                      SetExperimentSetting)
 from graph_builder.schema import Field
+
+SPACE_COLUMNS = ("searches", "low", "high", "log", "choices")
 
 FIXED_COLUMNS = ("trial", "state", "metric", "time (s)")
 TICK_MS = 100  # the study's messages are few (one per trial): ten looks a second are plenty
@@ -164,7 +168,7 @@ class ExperimentsPanel(QWidget):
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
-        self.window = controller.window
+        self.main_window = controller.window
         self.result = None
         self.importances: dict[str, float] = {}
         self._experiment = None
@@ -199,7 +203,9 @@ class ExperimentsPanel(QWidget):
         top.addWidget(self.reload_button)
         top.addWidget(self.apply_button)
         layout.addLayout(top)
-        split = QSplitter(Qt.Horizontal)
+        split = QSplitter(Qt.Horizontal)  # what is searched | the trials | the plots
+        split.setChildrenCollapsible(False)
+        split.addWidget(self._search_editor())
         self.table = QTableWidget(0, len(FIXED_COLUMNS))
         self.table.setHorizontalHeaderLabels(FIXED_COLUMNS)
         self.table.setSortingEnabled(True)
@@ -209,8 +215,9 @@ class ExperimentsPanel(QWidget):
         self.tabs = QTabWidget()
         self.best_plot = pg.PlotWidget()
         self.best_plot.setLabel("bottom", "trial")
-        self.trial_points = self.best_plot.plot([], [], pen=None, symbol="o", symbolSize=6)
-        self.best_curve = self.best_plot.plot([], [], pen=pg.mkPen(width=2), stepMode=None)
+        self.trial_points = self.best_plot.plot([], [], pen=None, symbol="o", symbolSize=7,
+                                                symbolBrush="#7f7f7f", symbolPen=None)
+        self.best_curve = self.best_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2), stepMode=None)
         self.parallel_plot = pg.PlotWidget()
         self.parallel_plot.hideAxis("left")
         self.parallel_lines = pg.PlotDataItem([], [], connect="finite", pen=pg.mkPen(120, 160, 255, 140))
@@ -220,12 +227,112 @@ class ExperimentsPanel(QWidget):
         self.importance_plot = pg.PlotWidget()
         self.importance_bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.6)
         self.importance_plot.addItem(self.importance_bars)
+        for plot in (self.best_plot, self.parallel_plot, self.importance_plot):
+            plot.setBackground(None)  # the window's own background, in either theme (as the dashboard's plots)
+            plot.getPlotItem().showGrid(x=True, y=True, alpha=0.25)
         self.tabs.addTab(self.best_plot, "Best so far")
         self.tabs.addTab(self.parallel_plot, "Parallel coordinates")
         self.tabs.addTab(self.importance_plot, "Importances")
         split.addWidget(self.tabs)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setStretchFactor(2, 2)
+        split.setSizes([390, 250, 560])
         layout.addWidget(split, 1)
-        self.follow(self.window.project)
+        self.follow(self.main_window.project)
+
+    def _search_editor(self) -> QWidget:
+        """The study's settings (metric, direction, trials, method, pruning, seed) and the searched ranges.
+
+        Both edit the project's experiment section through the undo stack; they show it and keep
+        no copy (the section's `changed` event redraws them).
+        """
+        box = QWidget()
+        box.setMinimumWidth(340)
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.study_form = SettingsForm(list(EXPERIMENT_FIELDS))
+        self.study_form.setObjectName("study_settings")
+        self.study_form.changed.connect(self._on_study_setting)
+        column.addWidget(self.study_form)
+        self.space_table = QTableWidget(0, len(SPACE_COLUMNS))
+        self.space_table.setObjectName("search_space")
+        self.space_table.setHorizontalHeaderLabels(SPACE_COLUMNS)
+        header = self.space_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)  # names and numbers are never cut
+        header.setSectionResizeMode(len(SPACE_COLUMNS) - 1, QHeaderView.Stretch)  # choices take the rest
+        self.space_table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.space_table.setWordWrap(False)
+        self.space_table.verticalHeader().setVisible(False)
+        self.space_table.setSelectionBehavior(QTableWidget.SelectRows)
+        self.space_table.setToolTip("Double-click a range's low or high, tick log, or type choices separated by commas; each edit is one "
+                                    "undo step. Right-click a field of the inspector or the training form ▸ Search "
+                                    "over this adds a value to search.")
+        self.space_table.itemChanged.connect(self._on_space_edited)
+        column.addWidget(self.space_table, 1)
+        self.remove_button = QPushButton("Remove from search")
+        self.remove_button.setObjectName("remove_dimension")
+        self.remove_button.clicked.connect(self.remove_selected_dimension)
+        column.addWidget(self.remove_button)
+        return box
+
+    def _on_study_setting(self, name: str, value: Any) -> None:
+        experiment = self.main_window.project.experiment
+        if not self.main_window.editor.push_on(experiment, SetExperimentSetting(name, value),
+                                          self.study_form.field_editors[name].merge_key()):
+            self.study_form.set_values({name: experiment[name]})  # refused: show what the section holds
+
+    def _fill_space(self) -> None:
+        project = self.main_window.project
+        space = project.experiment.space
+        self.space_table.blockSignals(True)
+        self.space_table.setRowCount(len(space))
+        for row, dim in enumerate(space):
+            ranged = not dim.choices
+            texts = (dim.label(project), _number_text(dim.low) if ranged else "",
+                     _number_text(dim.high) if ranged else "", None,
+                     ", ".join(str(c) for c in dim.choices))
+            for col, text in enumerate(texts):
+                item = QTableWidgetItem("" if text is None else text)
+                flags = Qt.ItemIsSelectable | Qt.ItemIsEnabled
+                if col in (1, 2) and ranged or col == 4 and not ranged:
+                    flags |= Qt.ItemIsEditable
+                if col == 3 and ranged:
+                    flags |= Qt.ItemIsUserCheckable
+                    item.setCheckState(Qt.Checked if dim.log else Qt.Unchecked)
+                item.setFlags(flags)
+                self.space_table.setItem(row, col, item)
+        self.space_table.blockSignals(False)
+        self.remove_button.setEnabled(bool(space))
+
+    def _on_space_edited(self, item: QTableWidgetItem) -> None:
+        """A user edit of a range, its log scale or its choices: one AddDimension (it replaces that value's range)."""
+        experiment = self.main_window.project.experiment
+        row, col = item.row(), item.column()
+        if not 0 <= row < len(experiment.space):
+            return
+        raw = experiment.space[row].to_dict()
+        text = item.text().strip()
+        if col in (1, 2):
+            raw["low" if col == 1 else "high"] = _parse_number(text)
+        elif col == 3:
+            raw["log"] = item.checkState() == Qt.Checked
+            if not raw["log"]:
+                raw.pop("log")
+        elif col == 4:
+            raw["choices"] = [_parse_number(part.strip()) for part in text.split(",") if part.strip()]
+        if not self.main_window.editor.push_on(experiment, AddDimension(raw, index=row)):
+            self._fill_space()  # refused (the status bar says why): show the range the section kept
+
+    def remove_selected_dimension(self) -> bool:
+        experiment = self.main_window.project.experiment
+        rows = sorted({i.row() for i in self.space_table.selectedIndexes()}) or ([0] if len(experiment.space) == 1
+                                                                                 else [])
+        if not rows:
+            self.main_window.status_message("Choose the searched value to remove in the search table first", 6000)
+            return False
+        keys = [experiment.space[r].key for r in rows if r < len(experiment.space)]
+        return all(self.main_window.editor.push_on(experiment, RemoveDimension(key)) for key in keys)
 
     # ------------------------------------------------------------ following the model
 
@@ -247,7 +354,7 @@ class ExperimentsPanel(QWidget):
         """Read the study of the current search from the runs folder and show it."""
         from runtime.tune import TuneError, read_study
 
-        project = self.window.project
+        project = self.main_window.project
         problems = project.experiment.problems(project) if project.experiment.space else []
         try:
             read = read_study(project, self.controller.runs_root())
@@ -258,7 +365,7 @@ class ExperimentsPanel(QWidget):
 
     def _show(self, problems: list[str] = ()) -> None:
         """The summary line, the table and the plots, from self.result."""
-        project = self.window.project
+        project = self.main_window.project
         ex = project.experiment
         words = ", ".join(d.label(project) for d in ex.space) or "nothing yet (right-click a field ▸ Search over this)"
         head = f"Searches {words}; {ex['metric']} ({ex.direction}), {ex['method']}, {ex['trials']} trials."
@@ -273,6 +380,8 @@ class ExperimentsPanel(QWidget):
         notes = [*problems, *([self.error] if self.error else [])]
         self.summary.setText(head + tail + ("\n" + "\n".join(notes) if notes else ""))
         self.apply_button.setEnabled(self.result is not None and self.result.best is not None)
+        self.study_form.set_values({f.name: ex[f.name] for f in EXPERIMENT_FIELDS})
+        self._fill_space()
         self._fill_table()
         self._fill_plots()
 
@@ -281,15 +390,15 @@ class ExperimentsPanel(QWidget):
     def run_study(self) -> bool:
         """Run the project's experiment in a background process; False (with the reason shown) when it cannot."""
         if self.runner.is_active:
-            self.window.status_message("A study is already running: stop it before starting another.")
+            self.main_window.status_message("A study is already running: stop it before starting another.")
             return False
-        project = self.window.project
+        project = self.main_window.project
         problems = project.experiment.problems(project)
         self.error = None
         if problems:
             self.error = "The study was not started: " + "; ".join(problems) + "."
             self._show()
-            self.window.status_message(self.error)
+            self.main_window.status_message(self.error)
             return False
         try:
             root = self.controller.runs_root()
@@ -304,7 +413,7 @@ class ExperimentsPanel(QWidget):
         self.run_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self._show()
-        self.window.status_message("Study started: its trials appear in Experiments as they finish.")
+        self.main_window.status_message("Study started: its trials appear in Experiments as they finish.")
         return True
 
     def stop_study(self) -> None:
@@ -312,7 +421,7 @@ class ExperimentsPanel(QWidget):
         if self.runner.is_active:
             self.runner.stop()
             self.stop_button.setEnabled(False)
-            self.window.status_message("Stopping the study…")
+            self.main_window.status_message("Stopping the study…")
 
     def _on_study_message(self, kind: str, data) -> None:
         from runtime.tune import StudyResult, TrialRecord
@@ -329,10 +438,10 @@ class ExperimentsPanel(QWidget):
             self.controller.runs_panel.reload()  # the trial's run, with its number
         elif kind == "done":
             words = "stopped; the trials in flight continue on the next Run study" if data["stopped"] else "finished"
-            self.window.status_message(f"Study {words} ({data['trials']} trials).")
+            self.main_window.status_message(f"Study {words} ({data['trials']} trials).")
         elif kind == "error":
             self.error = f"The study stopped: {data}"
-            self.window.status_message(self.error)
+            self.main_window.status_message(self.error)
 
     def _on_study_ended(self) -> None:
         self.running_total = None
@@ -344,13 +453,13 @@ class ExperimentsPanel(QWidget):
             from app.training.background import run_in_background
             from runtime.tune import read_study
 
-            project = self.window.project
+            project = self.main_window.project
             self._read_job = run_in_background(read_study, project, self.controller.runs_root(), parent=self,
                                                on_done=lambda read: self._on_study_read(project, read),
                                                on_error=lambda exc: None)  # the live trials stay shown
 
     def _on_study_read(self, project, read) -> None:
-        if read and project is self.window.project and not self.runner.is_active:
+        if read and project is self.main_window.project and not self.runner.is_active:
             self.result, self.importances = read
             self._show()
 
@@ -411,12 +520,29 @@ class ExperimentsPanel(QWidget):
         best = self.result.best if self.result else None
         if best is None:
             return False
-        ok = self.window.editor.push_on(self.window.project, ApplyTrial(dict(best.values),
+        ok = self.main_window.editor.push_on(self.main_window.project, ApplyTrial(dict(best.values),
                                                                         label=f"Apply trial {best.trial}"))
         if ok:
-            self.window.status_message(f"Applied trial {best.trial}: "
+            self.main_window.status_message(f"Applied trial {best.trial}: "
                                        + ", ".join(f"{k}={v}" for k, v in best.params.items()))
         return ok
+
+
+def _number_text(value: Any) -> str:
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _parse_number(text: str) -> Any:
+    """A typed range end or choice: an int, a float, true/false, else the text (the section's check says what fits)."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _scale(values: list) -> list[float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QContextMenuEvent
-from PySide6.QtWidgets import QApplication, QFormLayout
+from PySide6.QtWidgets import QApplication, QFormLayout, QLineEdit
 
 from graph_builder.project import Project
 from tests.app.test_editor_panels import cnn_graph, select
@@ -103,3 +103,62 @@ def test_the_runs_list_names_a_trials_number_and_a_folds_place(tmp_path):
     (tmp_path / "b" / "fold.json").write_text(json.dumps({"fold": 2, "folds": 5}))
     (tmp_path / "c").mkdir()
     assert [read_run(tmp_path / n).name for n in "abc"] == ["a (trial 3)", "b (fold 2/5)", "c"]
+
+
+def edit_cell(qtbot, table, row, col, text):
+    """Double-click a cell, type `text`, press Enter: a user's edit of the search table."""
+    qtbot.waitUntil(table.isVisible)
+    table.scrollToItem(table.item(row, col))
+    rect = table.visualItemRect(table.item(row, col))
+    qtbot.mouseClick(table.viewport(), Qt.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(table.viewport(), Qt.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: table.state() == table.State.EditingState)
+    editor = next(e for e in table.findChildren(QLineEdit) if e.isVisible())  # the cell's own editor
+    editor.selectAll()
+    qtbot.keyClicks(editor, text)
+    qtbot.keyClick(editor, Qt.Key_Return)
+    qtbot.waitUntil(lambda: table.state() != table.State.EditingState)  # Qt commits an Enter queued
+
+
+def test_the_panel_edits_the_studys_settings_and_ranges_as_undoable_edits(window, qtbot):
+    c = built(window, qtbot)
+    right_click(setting_label(c, "lr"))
+    choose(c.field_menu, "Search over this")
+    right_click(setting_label(c, "optimizer"))
+    choose(c.field_menu, "Search over this")
+    panel = c.experiments_panel
+    window.workspaces.show("Experiments")
+    table = panel.space_table
+    qtbot.waitUntil(lambda: table.rowCount() == 2)
+    assert table.item(0, 0).text() == "lr" and table.item(0, 3).checkState() == Qt.Checked
+
+    edit_cell(qtbot, table, 0, 2, "0.05")  # the high end of the learning rate
+    assert window.project.experiment.dimension("training/lr").high == pytest.approx(0.05)
+    assert window.editor.stack.undoText() == "Search over this"
+    edit_cell(qtbot, table, 0, 1, "0.5")  # above the high end: refused, said, and the table shows the kept range
+    assert window.project.experiment.dimension("training/lr").low == pytest.approx(1e-4)
+    assert "inverted" in window.statusBar().currentMessage()
+    assert table.item(0, 1).text() == "0.0001"
+    edit_cell(qtbot, table, 1, 4, "adam, sgd")  # the optimizer's choices
+    assert window.project.experiment.dimension("training/optimizer").choices == ("adam", "sgd")
+
+    form = panel.study_form
+    trials = form.editors["trials"]
+    trials.setFocus()
+    trials.selectAll()
+    qtbot.keyClicks(trials, "6")
+    qtbot.keyClick(trials, Qt.Key_Return)
+    assert window.project.experiment["trials"] == 6
+    method = form.editors["method"]
+    method.setCurrentIndex(method.findText("grid"))  # as a user's pick in the drop-down
+    assert window.project.experiment["method"] == "grid"
+    assert "grid, 6 trials" in panel.summary.text()
+
+    window.editor.stack.undo()  # method back
+    assert window.project.experiment["method"] == "tpe" and form.value("method") == "tpe"
+    table.selectRow(1)
+    qtbot.mouseClick(panel.remove_button, Qt.LeftButton)
+    assert [d.key for d in window.project.experiment.space] == ["training/lr"]
+    assert table.rowCount() == 1
+    window.editor.stack.undo()
+    assert table.rowCount() == 2
