@@ -138,7 +138,8 @@ def device_name(device: torch.device) -> str:
         return f"{torch.cuda.get_device_name(device)} (cuda)"
     if device.type == "mps":
         return "Apple GPU (mps)"
-    return f"CPU {platform.machine()}, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    return f"CPU {platform.machine()}, {threads} thread{'' if threads == 1 else 's'}"
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
