@@ -769,7 +769,7 @@ class MainWindow(QMainWindow):
 
     def apply_transfer_preset(self, preset: str, k: int | None = None) -> bool:
         """Freeze the main network for transfer learning (graph_builder.freezing's presets), one undo step."""
-        from graph_builder.freezing import FEATURE_EXTRACTION, LAST_BLOCKS, PRESETS, blocks_in_order, preset_command
+        from graph_builder.freezing import FEATURE_EXTRACTION, LAST_BLOCKS, blocks_in_order
 
         graph = self.project.graph
         pretrained: set[str] = set()

@@ -32,6 +32,18 @@ COMMAND_MODULES = [
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
 
+def read_project(path: str):
+    """The project at `path`, or None after saying on stderr why it cannot be read (exit with EXIT_UNREADABLE)."""
+    from graph_builder.errors import ProjectError
+    from graph_builder.project import load_project
+
+    try:
+        return load_project(path)
+    except ProjectError as exc:
+        print(f"cannot read {path}: {exc}", file=sys.stderr)
+        return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netcanvas",

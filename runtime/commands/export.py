@@ -19,11 +19,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from graph_builder.errors import GraphBuilderError, ProjectError
+from graph_builder.errors import GraphBuilderError
 from graph_builder.files import not_regular
-from graph_builder.project import load_project
 
-from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
+from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, read_project
 
 FORMATS = ("python", "onnx", "weights", "pt2")
 
@@ -53,10 +52,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    try:
-        project = load_project(args.file)
-    except ProjectError as exc:
-        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+    project = read_project(args.file)
+    if project is None:
         return EXIT_UNREADABLE
     if args.run:
         if args.weights:

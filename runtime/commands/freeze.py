@@ -22,12 +22,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from graph_builder.errors import GraphBuilderError, ProjectError
+from graph_builder.errors import GraphBuilderError
 from graph_builder.freezing import PRESETS, parameter_split, preset_command
 from graph_builder.graph import SetFrozen
-from graph_builder.project import load_project, save_project
+from graph_builder.project import save_project
 
-from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
+from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, read_project
 from runtime.errors import NetCanvasRuntimeError
 
 
@@ -46,10 +46,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    try:
-        project = load_project(args.file)
-    except ProjectError as exc:
-        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+    project = read_project(args.file)
+    if project is None:
         return EXIT_UNREADABLE
     if not args.preset and not args.freeze and not args.unfreeze:
         _report(project)

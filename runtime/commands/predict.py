@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from graph_builder.errors import GraphBuilderError, ProjectError
-from graph_builder.project import load_project
+from graph_builder.errors import GraphBuilderError
 
-from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
+from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, read_project
 from runtime.errors import NetCanvasRuntimeError
 
 TOP = 3  # classes listed per sample in the text output
@@ -46,10 +45,8 @@ def register(sub) -> None:
 def run(args) -> int:
     from graph_builder.runs import RunsError, check_run_fits
 
-    try:
-        project = load_project(args.file)
-    except ProjectError as exc:
-        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+    project = read_project(args.file)
+    if project is None:
         return EXIT_UNREADABLE
     run_dir = Path(args.run)
     try:

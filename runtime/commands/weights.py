@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
+from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, read_project
 
 
 def register(sub) -> None:
@@ -48,14 +48,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from graph_builder.errors import GraphBuilderError, ProjectError
-    from graph_builder.project import load_project, save_project
+    from graph_builder.errors import GraphBuilderError
+    from graph_builder.project import save_project
     from graph_builder.weight_sources import SetWeightSource, describe_source, weight_sources
 
-    try:
-        project = load_project(args.file)
-    except ProjectError as exc:
-        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+    project = read_project(args.file)
+    if project is None:
         return EXIT_UNREADABLE
     if not (args.path or args.torchvision or args.clear):
         records = weight_sources(project)
