@@ -43,5 +43,5 @@ def test_help_user_guide_shows_the_guide_from_docs(window, qtbot):
     dialog = window.guide_dialog
     qtbot.waitExposed(dialog)
     text = dialog.findChild(QTextBrowser).toPlainText()
-    assert "four workspaces" in text and "diverged" in text
+    assert "five workspaces" in text and "diverged" in text
     dialog.close()
