@@ -40,6 +40,19 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "…"
 
 
+class _AnyValue:
+    """In a visible_when rule: the other field has any value (is not empty)."""
+
+    def __contains__(self, value: Any) -> bool:
+        return value not in (None, "")
+
+    def __repr__(self) -> str:
+        return "ANY_VALUE"
+
+
+ANY_VALUE = _AnyValue()
+
+
 @dataclass(frozen=True)
 class Field:
     """One typed, bounded value: a layer parameter or a project setting."""
@@ -53,7 +66,7 @@ class Field:
     choices: tuple = ()
     optional: bool = False  # None is accepted ("torch decides", "off", "the dataset's default")
     label: str = ""  # what a form calls it; the name when empty
-    visible_when: dict = _field(default_factory=dict, hash=False)  # {other field: allowed values}
+    visible_when: dict = _field(default_factory=dict, hash=False)  # {other field: allowed values, or ANY_VALUE}
     length: int | None = None  # ints: exact tuple length; a bare int is broadcast by torch
     allow_int: bool = True  # ints: a single int is accepted; str: a whole number is taken as text
     strings: tuple = ()  # ints: string values accepted as well, e.g. ("same", "valid")

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 from psygnal import Signal, SignalGroup
 
 from graph_builder.errors import EditError, ParamError, ProjectError
-from graph_builder.schema import Field
+from graph_builder.schema import ANY_VALUE, Field
 
 
 class SettingsError(ProjectError):
@@ -125,11 +125,13 @@ TRAINING_FIELDS = (
                 "samples; with a discriminator set, the run trains a GAN.", optional=True),
     _row("discriminator", "str", None, "GAN discriminator", "Name of the network that tells real samples "
                 "from generated ones (one logit per sample).", optional=True),
+    # the GAN's own settings are offered once a generator is named (a classifier's form stays short)
     _row("lr_d", "float", None, "discriminator learning rate", "GAN only (empty: the learning rate).",
-                min=1e-8, max=10.0, optional=True),
-    _row("gan_beta1", "float", 0.5, "GAN Adam β1", "β1 of both GAN optimizers (Adam).", min=0.0, max=0.999),
+                min=1e-8, max=10.0, optional=True, visible_when={"generator": ANY_VALUE}),
+    _row("gan_beta1", "float", 0.5, "GAN Adam β1", "β1 of both GAN optimizers (Adam).", min=0.0, max=0.999,
+                visible_when={"generator": ANY_VALUE}),
     _row("label_smoothing", "float", 0.0, "one-sided label smoothing", "GAN: the discriminator's target for "
-                "real samples is 1 minus this.", min=0.0, max=0.5),
+                "real samples is 1 minus this.", min=0.0, max=0.5, visible_when={"generator": ANY_VALUE}),
     _row("epochs", "int", 10, "epochs", "Passes over the training data.", min=1, max=100_000),
     _row("batch_size", "int", 64, "batch size", "Samples per optimisation step.", min=1, max=1 << 20),
     _row("optimizer", "choice", "adam", "optimizer", "", OPTIMIZERS),
