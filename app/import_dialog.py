@@ -65,13 +65,7 @@ class ImportDialog(QDialog):
         self.weights_name.addItems(WEIGHT_NAMES)
         self.file_path = QLineEdit()
         self.file_path.setPlaceholderText("model.py, model.pt2 or model.onnx")
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse_source)
-        file_row = QWidget()
-        row = QHBoxLayout(file_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.file_path)
-        row.addWidget(browse)
+        file_row = _with_browse(self.file_path, self._browse_source)
         self.class_name = QLineEdit()
         self.class_name.setPlaceholderText("the nn.Module class of a Python file, e.g. Net")
         self.input_shape = QLineEdit("3, 224, 224")
@@ -80,13 +74,7 @@ class ImportDialog(QDialog):
         self.warning.setWordWrap(True)
         self.warning.setObjectName("pythonWarning")
         self.out_path = QLineEdit(str(self._folder / "imported.json"))
-        save_as = QPushButton("Browse…")
-        save_as.clicked.connect(self._browse_out)
-        out_row = QWidget()
-        row = QHBoxLayout(out_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.out_path)
-        row.addWidget(save_as)
+        out_row = _with_browse(self.out_path, self._browse_out)
         self.error = QLabel()
         self.error.setStyleSheet("color: #c0392b")
 
@@ -164,6 +152,18 @@ class ImportDialog(QDialog):
             self.error.setText(str(exc))
             return
         self.accept()
+
+
+def _with_browse(path: QLineEdit, browse) -> QWidget:
+    """A path field with its Browse… button beside it."""
+    button = QPushButton("Browse…")
+    button.clicked.connect(browse)
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(path)
+    row.addWidget(button)
+    return box
 
 
 class DownloadProgress(QProgressDialog):

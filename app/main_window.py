@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         self._warmup: _Warmup | None = None
         self._import_job = None  # app.import_dialog.ImportJob while an import runs
         self.import_progress = None  # app.import_dialog.DownloadProgress of the latest import's weights
+        self.pretrained_job = None  # app.training.background.Job reading the weights for Feature Extraction
         from app.pretrained_weights import PretrainedWeights
 
         self.pretrained = PretrainedWeights(self, self)  # Network ▸ Load Pretrained Weights…
@@ -798,7 +799,7 @@ class MainWindow(QMainWindow):
 
         from app.training.background import Job
 
-        if getattr(self, "_pretrained_job", None) is not None and not self._pretrained_job.done:
+        if self.pretrained_job is not None and not self.pretrained_job.done:
             self.status_message("Still reading the pretrained weights for Feature Extraction…", 6000)
             return False
         snapshot, path = self.project.to_dict(), self.project_path()
@@ -812,7 +813,7 @@ class MainWindow(QMainWindow):
         job = Job(find, parent=self)
         job.finished.connect(lambda nodes: self._push_preset(FEATURE_EXTRACTION, set(nodes), 1))
         job.failed.connect(lambda exc: self.status_message(f"Feature extraction was not applied: {exc}", 12000))
-        self._pretrained_job = job
+        self.pretrained_job = job
         return True
 
     def _push_preset(self, preset: str, pretrained: set[str], k: int | None) -> bool:

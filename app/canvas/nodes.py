@@ -53,6 +53,7 @@ class NodeItem(QGraphicsItem):
         self.badge: str | None = None  # "error" | "warning" | None
         self.param_count: int | None = None
         self.frozen = False  # a lock badge: its weights are not trained
+        self._status_tooltip = ""  # the validation status set_status was last given
         self.name = ""
         self.key_text = ""
         self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
@@ -100,7 +101,7 @@ class NodeItem(QGraphicsItem):
 
     @property
     def _tooltip(self) -> str:
-        text = getattr(self, "_status_tooltip", "")
+        text = self._status_tooltip
         lock = "Frozen: its weights are kept while the rest trains."
         return (f"{text}\n{lock}" if text else lock) if self.frozen else text
 
