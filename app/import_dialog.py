@@ -217,7 +217,7 @@ class ImportJob(QThread):
     def run(self) -> None:
         from runtime.importers import ModelImportError, import_model
         from runtime.pretrained import PretrainedError
-        from runtime.pretrained.download import DownloadCancelled
+        from runtime.pretrained import DownloadCancelled
 
         r = self.request
         try:

@@ -805,7 +805,7 @@ class MainWindow(QMainWindow):
         snapshot, path = self.project.to_dict(), self.project_path()
 
         def find() -> set[str]:
-            from runtime.freezing import pretrained_nodes  # loads the weights: what they fill is pretrained
+            from runtime.train import pretrained_nodes  # loads the weights: what they fill is pretrained
 
             return pretrained_nodes(project_from_dict(snapshot), path)
 
@@ -973,7 +973,7 @@ class MainWindow(QMainWindow):
         """Open the template at `path` as a new, unsaved project."""
         if not self.maybe_discard():
             return
-        from runtime.commands.templates import template_project
+        from runtime.templates import template_project
 
         try:
             project = template_project(path)  # bundled data found beside the template

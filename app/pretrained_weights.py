@@ -1,7 +1,7 @@
 """Network ▸ Load Pretrained Weights…: a local .pth / .safetensors file as the starting weights of the whole
 network or of the selected block, recorded in the document as one undoable edit.
 
-The file is fitted to its target (runtime.pretrained.files: keys and shapes, torchvision-style
+The file is fitted to its target (runtime.pretrained.local_file: keys and shapes, torchvision-style
 keys mapped for a project imported from torchvision) off the GUI thread, on a copy of the
 document; only a fit is recorded (graph_builder.weight_sources.SetWeightSource), a misfit is
 shown in plain words, naming what does not fit.
@@ -49,7 +49,7 @@ class FitJob(QThread):
 
         try:
             from runtime.pretrained import target_network
-            from runtime.pretrained.files import fit_file
+            from runtime.pretrained import fit_file
 
             project = project_from_dict(self.project)
             network = target_network(project, self.target)

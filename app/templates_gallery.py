@@ -119,6 +119,6 @@ class TemplateGallery(QDialog):
         path = item.data(PATH_ROLE) if item else ""
         if not path:
             return None
-        from runtime.commands.templates import template_project
+        from runtime.templates import template_project
 
         return template_project(path)  # bundled data found beside the template

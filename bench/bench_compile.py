@@ -20,7 +20,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from graph_builder.graph import Graph  # noqa: E402
-from runtime.compiler import build_module  # noqa: E402
+from runtime.compile.compiler import build_module  # noqa: E402
 
 
 def chain(g: Graph, *nodes) -> None:

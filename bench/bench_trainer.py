@@ -32,7 +32,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from runtime.data import load_splits  # noqa: E402
-from runtime.trainer import select_device, train  # noqa: E402
+from runtime.train.trainer import select_device, train  # noqa: E402
 
 BATCH = 32
 LR = 1e-3
@@ -169,7 +169,7 @@ def _hand_data(project, dev):
 
 def time_hand_vae(epochs: int, device: str) -> tuple[float, float]:
     """A hand-written VAE loop on the same generated model and data: on-device batches, sum-per-sample MSE + KL."""
-    from runtime.compiler import build_module
+    from runtime.compile.compiler import build_module
 
     project = generative_project("mlp_vae_digits", epochs, device)
     dev = select_device(device)
@@ -199,7 +199,7 @@ def time_hand_vae(epochs: int, device: str) -> tuple[float, float]:
 
 def time_hand_gan(epochs: int, device: str) -> tuple[float, float]:
     """A hand-written DCGAN loop (D step then non-saturating G step) on the same generated networks and data."""
-    from runtime.compiler import build_module
+    from runtime.compile.compiler import build_module
 
     project = generative_project("dcgan_digits", epochs, device)
     dev = select_device(device)

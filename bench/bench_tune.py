@@ -5,7 +5,7 @@ about 1-3 s a trial), three ways, each a fresh process started from this one (wh
 neither torch nor Optuna), so each pays its own Python and torch start:
 
   * by hand: one process that imports the trainer, then makes each trial's project with the same
-    values (`apply_values`) and trains it with `runtime.trainer.train` into a new run folder, one
+    values (`apply_values`) and trains it with `runtime.train.trainer.train` into a new run folder, one
     after another — a plain loop, the peer;
   * `netcanvas tune --jobs 1`: the Optuna study in the runs folder's SQLite file, one worker process
     (pruning off, so both run the same nine trials to the end);
@@ -70,7 +70,7 @@ def by_hand_main(path: str, trials_json: str, threads: int) -> None:
 
     from graph_builder.experiment import apply_values
     from graph_builder.runs import new_run_dir
-    from runtime.trainer import last_event, train
+    from runtime.train.trainer import last_event, train
 
     torch.set_num_threads(threads)
     project = load_project(path)
@@ -112,7 +112,7 @@ def tune(path: Path, jobs: int, threads: int, trials: int) -> float:
 
 
 def worker_start() -> float:
-    return timed([sys.executable, "-c", "import torch, runtime.trainer"])
+    return timed([sys.executable, "-c", "import torch, runtime.train.trainer"])
 
 
 def main() -> None:

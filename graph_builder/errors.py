@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in words for a message ("an object", "a list", "a number" …)."""
+    names = {dict: "an object", list: "a list", str: "a text", bool: "true/false", type(None): "null"}
+    return names.get(type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def json_key(key: Any) -> str:
+    """A key as it is written in a JSON path (`$.a.b`): bare when it is an identifier, else quoted."""
+    text = str(key)
+    return text if text.isidentifier() and len(text) < 60 else json.dumps(text[:60])
+
 
 class GraphBuilderError(Exception):
     """Base of every error graph_builder raises on purpose."""

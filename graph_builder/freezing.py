@@ -9,7 +9,7 @@ project). The presets set every node of the network at once:
   the rest is frozen;
 - full fine-tuning: nothing is frozen.
 
-Which nodes hold pretrained weights is the caller's to say (runtime.freezing knows it from the
+Which nodes hold pretrained weights is the caller's to say (runtime.train.freezing knows it from the
 weights actually loaded); this module stays pure Python.
 """
 

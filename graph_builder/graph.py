@@ -395,26 +395,6 @@ class Graph:
         """Freeze (or unfreeze) nodes: their weights stay as they are while training."""
         self.apply(SetFrozen(tuple(node_ids), bool(frozen)))
 
-    def insert_on_edge_command(self, edge: Edge, type_id: str, params: dict | None = None) -> Batch:
-        """The edit that splices a new `type_id` layer into the wire `edge` (one undo step)."""
-        from graph_builder.layout import room_for_insert  # imported here: layout imports this module
-
-        index = self.edges.index(edge)
-
-        pos, moves = room_for_insert(self, edge)
-        add = self.add_node_command(type_id, params=params, pos=pos)
-        in_port = get_spec(type_id).inputs[0].name
-        return Batch(
-            [
-                *moves,
-                Disconnect(edge),
-                add,
-                Connect(Edge(edge.src, add.node_id, edge.src_port, in_port)),
-                Connect(Edge(add.node_id, edge.dst, "out", edge.dst_port), index=index + 1),
-            ],
-            f"Insert {add.name}",
-        )
-
     # ------------------------------------------------------------ queries
 
     def node(self, node_id: str) -> Node:
@@ -665,16 +645,6 @@ class Graph:
                 for e in self.edges
             ],
         }
-
-    @classmethod
-    def from_dict(cls, data: Any, path: str = "$") -> "Graph":
-        """Build a graph from `to_dict` data; raises ProjectError naming the first bad JSON path."""
-        from graph_builder.project import read_graph
-
-        return read_graph(data, path)
-
-    def copy(self) -> "Graph":
-        return Graph.from_dict(self.to_dict())
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Graph) and self.to_dict() == other.to_dict()

@@ -8,7 +8,8 @@ wires beside the chain rather than through it.
 
 from __future__ import annotations
 
-from graph_builder.graph import Edge, Graph, Move
+from graph_builder.catalog import get_spec
+from graph_builder.graph import Batch, Connect, Disconnect, Edge, Graph, Move
 from graph_builder.shapes import topological_order
 
 COLUMN = 240.0  # the editor draws 180-px cards: leave a gutter for wires routed beside them
@@ -108,3 +109,21 @@ def _reachable(graph: Graph, start: str) -> set[str]:
                 seen.add(e.dst)
                 todo.append(e.dst)
     return seen
+
+
+def insert_on_edge(graph: Graph, edge: Edge, type_id: str, params: dict | None = None) -> Batch:
+    """The edit that splices a new `type_id` layer into the wire `edge`, making room for it (one undo step)."""
+    index = graph.edges.index(edge)
+    pos, moves = room_for_insert(graph, edge)
+    add = graph.add_node_command(type_id, params=params, pos=pos)
+    in_port = get_spec(type_id).inputs[0].name
+    return Batch(
+        [
+            *moves,
+            Disconnect(edge),
+            add,
+            Connect(Edge(edge.src, add.node_id, edge.src_port, in_port)),
+            Connect(Edge(add.node_id, edge.dst, "out", edge.dst_port), index=index + 1),
+        ],
+        f"Insert {add.name}",
+    )

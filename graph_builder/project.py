@@ -12,15 +12,14 @@ Saving is atomic: a temporary file in the same folder is written, fsynced and re
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
 
-from graph_builder.catalog import get_spec, has_spec
-from graph_builder.errors import GraphBuilderError, ProjectError
+from graph_builder.errors import GraphBuilderError, ProjectError, json_key, json_kind
 from graph_builder.files import write_atomic
-from graph_builder.graph import MAX_NAME_LENGTH, Edge, Graph, Node
+from graph_builder.graph import Graph
+from graph_builder.graph_file import read_graph
 from graph_builder.networks import DEFAULT_NETWORK, MAX_NETWORK_NAME, Networks
 from graph_builder.experiment import ReplaceExperiment, experiment_section
 from graph_builder.settings import section
@@ -28,7 +27,6 @@ from graph_builder.settings import section
 FORMAT = "netcanvas"
 VERSION = 2  # 2: several named networks ("networks", "main"); 1: one "graph"
 MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_ID_LENGTH = 64
 MAX_NETWORKS = 200
 
 
@@ -66,6 +64,10 @@ class Project:
     def to_dict(self) -> dict:
         return project_to_dict(self)
 
+    def copy(self) -> "Project":
+        """An independent copy (through the JSON form, so it is exactly what a save and load would give)."""
+        return project_from_dict(project_to_dict(self))
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Project) and self.to_dict() == other.to_dict()
 
@@ -99,7 +101,7 @@ def project_from_dict(data: Any) -> Project:
     Version-1 files (one "graph") open as a project whose only network is the main one.
     """
     if not isinstance(data, dict):
-        raise ProjectError(f"a project file holds a JSON object, not {_kind(data)}", "$")
+        raise ProjectError(f"a project file holds a JSON object, not {json_kind(data)}", "$")
     if data.get("format") != FORMAT:
         raise ProjectError(f"this is not a NetCanvas project (format is {data.get('format')!r}, "
                            f"expected {FORMAT!r})", "$.format")
@@ -112,12 +114,12 @@ def project_from_dict(data: Any) -> Project:
     known = _SECTIONS[version]
     for key in data:
         if key not in known:
-            raise ProjectError(f"unknown section {key!r} (allowed: {', '.join(sorted(known))})", f"$.{_safe(key)}")
+            raise ProjectError(f"unknown section {key!r} (allowed: {', '.join(sorted(known))})", f"$.{json_key(key)}")
     sections = {}
     for key in ("meta", "dataset", "training"):
         value = data.get(key, {})
         if not isinstance(value, dict):
-            raise ProjectError(f"{key} must be an object, not {_kind(value)}", f"$.{key}")
+            raise ProjectError(f"{key} must be an object, not {json_kind(value)}", f"$.{key}")
         sections[key] = value
     if version == 1:
         if "graph" not in data:
@@ -144,10 +146,10 @@ def _read_networks(data: dict) -> tuple[Networks, dict[str, str]]:
     for i, entry in enumerate(raw):
         path = f"$.networks[{i}]"
         if not isinstance(entry, dict):
-            raise ProjectError(f"a network must be an object, not {_kind(entry)}", path)
+            raise ProjectError(f"a network must be an object, not {json_kind(entry)}", path)
         for key in entry:
             if key not in ("name", "graph"):
-                raise ProjectError(f"unknown key {key!r} in a network (allowed: graph, name)", f"{path}.{_safe(key)}")
+                raise ProjectError(f"unknown key {key!r} in a network (allowed: graph, name)", f"{path}.{json_key(key)}")
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NETWORK_NAME:
             raise ProjectError(f"name must be a non-empty text of at most {MAX_NETWORK_NAME} characters",
@@ -196,104 +198,6 @@ def _validate_settings(dataset: dict, training: dict) -> tuple[dict, dict]:
 
     return (settings.validate_dataset_section(dataset, "$.dataset"),
             settings.validate_training_section(training, "$.training"))
-
-
-def read_graph(data: Any, path: str = "$") -> Graph:
-    """Build a Graph from `Graph.to_dict` data, checking every field."""
-    if not isinstance(data, dict):
-        raise ProjectError(f"the graph must be an object, not {_kind(data)}", path)
-    nodes = data.get("nodes")
-    edges = data.get("edges", [])
-    if not isinstance(nodes, list):
-        raise ProjectError(f"nodes must be a list, not {_kind(nodes)}", f"{path}.nodes")
-    if not isinstance(edges, list):
-        raise ProjectError(f"edges must be a list, not {_kind(edges)}", f"{path}.edges")
-    graph = Graph()
-    names: set[str] = set()
-    with graph.events.blocked():
-        for i, raw in enumerate(nodes):
-            node = _read_node(raw, f"{path}.nodes[{i}]", graph, names)
-            graph.nodes[node.id] = node
-            names.add(node.name)
-        seen: set[Edge] = set()
-        for i, raw in enumerate(edges):
-            edge = _read_edge(raw, f"{path}.edges[{i}]", graph)
-            if edge in seen:
-                raise ProjectError("this wire appears twice; remove the duplicate", f"{path}.edges[{i}]")
-            seen.add(edge)
-            graph.edges.append(edge)
-    return graph
-
-
-def _read_node(raw: Any, path: str, graph: Graph, names: set[str]) -> Node:
-    if not isinstance(raw, dict):
-        raise ProjectError(f"a node must be an object, not {_kind(raw)}", path)
-    node_id = raw.get("id")
-    if not isinstance(node_id, str) or not node_id or len(node_id) > MAX_ID_LENGTH:
-        raise ProjectError(f"id must be a non-empty text of at most {MAX_ID_LENGTH} characters", f"{path}.id")
-    if node_id in graph.nodes:
-        raise ProjectError(f"id {node_id!r} is used by two nodes; ids must be unique", f"{path}.id")
-    type_id = raw.get("type")
-    if not has_spec(type_id):
-        try:
-            get_spec(type_id)
-        except GraphBuilderError as exc:
-            raise ProjectError(str(exc), f"{path}.type") from None
-    spec = get_spec(type_id)
-    name = raw.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME_LENGTH:
-        raise ProjectError(f"name must be a non-empty text of at most {MAX_NAME_LENGTH} characters",
-                           f"{path}.name")
-    name = name.strip()
-    if name in names:
-        raise ProjectError(f"another node is already named {name!r}; names are unique in a graph",
-                           f"{path}.name")
-    params = raw.get("params", {})
-    if not isinstance(params, dict):
-        raise ProjectError(f"params must be an object, not {_kind(params)}", f"{path}.params")
-    values = spec.defaults()
-    for key, value in params.items():
-        try:
-            pspec = spec.param(key)
-        except KeyError:
-            raise ProjectError(f"{type_id} has no parameter {key!r}", f"{path}.params.{_safe(key)}") from None
-        try:
-            values[key] = pspec.coerce(value)
-        except GraphBuilderError as exc:
-            raise ProjectError(str(exc), f"{path}.params.{_safe(key)}") from None
-    pos = raw.get("pos", [0, 0])
-    if (not isinstance(pos, list) or len(pos) != 2
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                       and abs(v) < 1e9 for v in pos)):
-        raise ProjectError("pos must be two finite numbers [x, y]", f"{path}.pos")
-    frozen = raw.get("frozen", False)
-    if not isinstance(frozen, bool):
-        raise ProjectError(f"frozen must be true or false, not {_kind(frozen)}", f"{path}.frozen")
-    return Node(node_id, spec.type_id, name, values, (float(pos[0]), float(pos[1])), frozen)
-
-
-def _read_edge(raw: Any, path: str, graph: Graph) -> Edge:
-    if not isinstance(raw, dict):
-        raise ProjectError(f"a wire must be an object, not {_kind(raw)}", path)
-    ends = {}
-    for end, direction in (("src", "outputs"), ("dst", "inputs")):
-        node_id = raw.get(end)
-        if not isinstance(node_id, str) or node_id not in graph.nodes:
-            raise ProjectError(f"{end} must be the id of a node in this graph, not {node_id!r}", f"{path}.{end}")
-        node = graph.nodes[node_id]
-        ports = [p.name for p in getattr(node.spec, direction)]
-        default = ports[0] if ports else None
-        port = raw.get(f"{end}_port", default)
-        if node.type_id == "Block":  # its ports come from its network: checked once every network is read
-            if not isinstance(port, str) or not port or len(port) > MAX_ID_LENGTH:
-                raise ProjectError(f"{end}_port must name a port of block {node.name}", f"{path}.{end}_port")
-        elif port not in ports:
-            kind = "output" if end == "src" else "input"
-            listed = ", ".join(ports) or "none"
-            raise ProjectError(f"{graph.nodes[node_id].name} has no {kind} port {port!r} (its {kind}s: {listed})",
-                               f"{path}.{end}_port")
-        ends[end] = (node_id, port)
-    return Edge(ends["src"][0], ends["dst"][0], ends["src"][1], ends["dst"][1])
 
 
 def load_project(path: str | os.PathLike) -> Project:
@@ -346,14 +250,3 @@ def dumps_project(project: Project) -> str:
 def save_project(project: Project, path: str | os.PathLike) -> None:
     """Write atomically: a crash mid-save leaves the old file intact."""
     write_atomic(Path(path), dumps_project(project).encode("utf-8"))
-
-
-def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a text", bool: "true/false", type(None): "null",
-             int: "a number", float: "a number"}
-    return names.get(type(value), type(value).__name__)
-
-
-def _safe(key: Any) -> str:
-    text = str(key)
-    return text if text.isidentifier() and len(text) < 60 else json.dumps(text[:60])

@@ -25,6 +25,8 @@ from graph_builder.errors import GraphBuilderError
 from graph_builder.fingerprint import project_fingerprint, short
 
 SUFFIX = ".runs"
+FOLD_FILE = "fold.json"  # in a cross-validation fold's run folder: which fold of how many
+SUMMARY_SUFFIX = ".crossval.json"  # <stamp>.crossval.json in the runs folder: the folds and their mean ± std
 
 
 class RunsError(GraphBuilderError):
@@ -187,7 +189,8 @@ def _parameters(project: Any) -> int | None:
 
 
 def _project_of(snapshot: dict):
-    from graph_builder.project import project_from_dict, read_graph
+    from graph_builder.graph_file import read_graph
+    from graph_builder.project import project_from_dict
 
     try:
         return project_from_dict(snapshot)

@@ -13,7 +13,7 @@ import networkx as nx
 
 from graph_builder.errors import GraphBuilderError
 from graph_builder.graph import Batch, Command, Connect, Edge, Graph
-from graph_builder.layout import ROW
+from graph_builder.layout import ROW, insert_on_edge
 from graph_builder.shape_math import format_shape
 from graph_builder.shapes import ShapeReport, incoming, infer_shapes
 
@@ -228,7 +228,7 @@ def _shape_issues(graph: Graph, shapes: ShapeReport, edges_in: dict[str, list[Ed
         node = graph.nodes[node_id]
         if node.type_id == "Linear" and len(ins[0]) > 3 and node_id not in shapes.errors:
             edge = edges_in[node_id][0]
-            fix = Fix(f"Insert Flatten before {node.name}", graph.insert_on_edge_command(edge, "Flatten"))
+            fix = Fix(f"Insert Flatten before {node.name}", insert_on_edge(graph, edge, "Flatten"))
             issues.append(Issue(WARNING, "linear-on-image", f"{node.name} receives {format_shape(ins[0])} and "
                                 "acts on the last dimension only; insert a Flatten to classify the whole image",
                                 (node_id,), fix))
@@ -240,15 +240,15 @@ def _fix_for(graph: Graph, shapes: ShapeReport, node_id: str, in_edges: list[Edg
     if kind in ("Unflatten", "Reshape") and len(in_edges) == 1 and len(ins[0]) == 2:
         size = _square_unflatten(ins[0][1], _wanted_rank(node.type_id))
         if size:
-            command = graph.insert_on_edge_command(in_edges[0], "Unflatten", {"unflattened_size": size})
+            command = insert_on_edge(graph, in_edges[0], "Unflatten", {"unflattened_size": size})
             return Fix(f"Insert Unflatten to {format_shape((None, *size))} before {node.name}", command)
     if kind == "Embedding" and len(in_edges) == 1:
-        return Fix(f"Insert an Embedding before {node.name}", graph.insert_on_edge_command(in_edges[0], "Embedding"))
+        return Fix(f"Insert an Embedding before {node.name}", insert_on_edge(graph, in_edges[0], "Embedding"))
     if node.type_id in ("Add", "Multiply", "Average") and len(ins) >= 2 and all(s and len(s) == 4 for s in ins):
         first = ins[0]
         for edge, shape in zip(in_edges[1:], ins[1:]):
             if shape[2:] == first[2:] and shape[1] != first[1]:
-                command = graph.insert_on_edge_command(edge, "Conv2d", {"out_channels": first[1], "kernel_size": 1})
+                command = insert_on_edge(graph, edge, "Conv2d", {"out_channels": first[1], "kernel_size": 1})
                 return Fix(f"Insert a 1×1 Conv2d ({first[1]} channels) on the wire from "
                            f"{_name(graph, edge.src)}", command)
     return None

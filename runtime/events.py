@@ -42,10 +42,10 @@ SPECS = (
     EventSpec("epoch", ("epoch", "epochs", "train", "val", "lr", "next_lr", "time_s", "samples_per_s", "monitor",
                         "monitor_value", "improved", "best_epoch", "best_value")),
     EventSpec("confusion", ("epoch", "split", "matrix", "classes")),
-    # runtime/sanity.py: the run is diverging or stuck at chance (kind "diverged" or "stuck"); when
+    # runtime/train/sanity.py: the run is diverging or stuck at chance (kind "diverged" or "stuck"); when
     # training.stop_on_divergence is on, a failed event of the same kind follows and ends the run.
     EventSpec("alarm", ("kind", "message", "epoch")),  # kind "settings" (epoch 0): a warning before the first epoch
-    # runtime/generative.py, after each epoch of a reconstruction, VAE or GAN run (images as uint8 lists
+    # runtime/generate/generative.py, after each epoch of a reconstruction, VAE or GAN run (images as uint8 lists
     # (N, H, W) or (N, H, W, 3) of `shape` [C, H, W]; not logged: the next epoch replaces them).
     EventSpec("reconstructions", ("epoch", "shape", "indices", "labels", "originals", "reconstructions", "value_range"),
               optional=("latents",), logged=False),  # latents: the VAE's latent means of the originals
@@ -60,7 +60,7 @@ SPECS = (
                            "test", "elapsed_s", "run_dir")),
     EventSpec("stopped", ("message", "epoch", "batch", "best_epoch")),
     EventSpec("failed", ("kind", "message", "epoch", "batch"), optional=("batch_size_to_try", "traceback")),
-    # runtime/crossval.py in the app's child, around each fold's own events: a fold starting (state "running")
+    # runtime/train/crossval.py in the app's child, around each fold's own events: a fold starting (state "running")
     # or ending (its best epoch's validation metrics), then the mean ± std of all folds.
     EventSpec("fold", ("fold", "folds", "state", "run_dir", "val", "message"), logged=False),
     EventSpec("crossval", ("folds", "done", "mean", "std", "summary", "message"), logged=False),

@@ -26,7 +26,7 @@ def run_training_child(project_dict: dict, run_dir: str, queue, control, project
     """Train `project_dict` into `run_dir`, streaming events to `queue` (runs in the child).
 
     With the folds setting above 1, `run_dir` is the runs folder and each fold is a run in it
-    (runtime.crossval: fold and crossval events around the folds' own)."""
+    (runtime.train.crossval: fold and crossval events around the folds' own)."""
     exit_with_parent(os.getppid())
     folds = (project_dict.get("training") or {}).get("folds") or 1
     try:
@@ -38,7 +38,7 @@ def run_training_child(project_dict: dict, run_dir: str, queue, control, project
     try:
         import torch
 
-        from runtime.trainer import run_in_child  # torch loads here, in the child only
+        from runtime.train import run_in_child  # torch loads here, in the child only
 
         # Leave one core to the window: with every core busy in torch, the GUI's event loop
         # waits hundreds of milliseconds for the CPU (bench/bench_ui_latency.py).
@@ -51,7 +51,7 @@ def run_training_child(project_dict: dict, run_dir: str, queue, control, project
     log.info("training into %s", run_dir)
     try:
         if folds > 1:
-            from runtime.crossval import run_crossval_in_child
+            from runtime.train import run_crossval_in_child
 
             run_crossval_in_child(project_dict, run_dir, queue, control, project_path=project_path)
         else:

@@ -72,7 +72,7 @@ class TrainingController(QObject):
         self.bridge = TrainingBridge(self)
         self.built = False
         self.current_run: Path | None = None  # the run whose weights export and inference use
-        self.alarms: list[str] = []  # the sanity warnings of the latest run (runtime/sanity.py)
+        self.alarms: list[str] = []  # the sanity warnings of the latest run (runtime/train/sanity.py)
         self.untitled_runs = untitled_runs_folder(untitled_runs_base())  # this untitled document's own
         self._pending_carry: tuple[Path, Path] | None = None  # runs to move once the active run ends
         self.bodies: dict[str, _DockBody] = {}
@@ -118,7 +118,7 @@ class TrainingController(QObject):
         from PySide6.QtCore import QUrl
         from PySide6.QtGui import QDesktopServices
 
-        from runtime.monitor import INSTALL_HINT, TensorBoardServer, tensorboard_available
+        from runtime.train import INSTALL_HINT, TensorBoardServer, tensorboard_available
 
         if not tensorboard_available():
             self.window.status_message(INSTALL_HINT, 12000)
@@ -320,7 +320,7 @@ class TrainingController(QObject):
 
     def _on_event(self, event: dict) -> None:
         kind = event.get("type")
-        if kind == "alarm":  # runtime/sanity.py: odd settings before the first epoch, or a hopeless run
+        if kind == "alarm":  # runtime/train/sanity.py: odd settings before the first epoch, or a hopeless run
             self.alarms.append(event["message"])
             self.dashboard.status.setText("⚠ " + event["message"])
             self.status(event["message"])

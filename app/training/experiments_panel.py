@@ -2,8 +2,8 @@
 
 The panel owns no state (DESIGN.md decision 11): the space is the project's experiment section
 (edited through the undo stack: "Search over this" on a field adds to it), the trials are read
-from the study file in the runs folder (runtime.tune.read_study). Plot items are made once and
-fed with setData. Run study runs the project's experiment in a child process (runtime.tune.study_child,
+from the study file in the runs folder (runtime.tune.study.read_study). Plot items are made once and
+fed with setData. Run study runs the project's experiment in a child process (runtime.tune.study.study_child,
 never on the GUI thread); each trial it finishes is shown as it comes. `netcanvas tune FILE` runs the
 same study from a terminal; Reload shows its latest trials.
 """

@@ -166,11 +166,11 @@ def perform_export(kind: str, project_dict: dict, weights: str | None, path: str
         export_python(graph, out)
         return {"ok": True, "path": str(out), "message": f"Wrote the model's Python code to {out}."}
     if kind == "script":
-        from runtime.export_script import export_training_script
+        from runtime.export import export_training_script
 
         export_training_script(project, out)
         return {"ok": True, "path": str(out), "message": f"Wrote a standalone training script to {out}."}
-    from runtime.compiler import build_module
+    from runtime.compile import build_module
     from runtime.export import export_onnx, export_pt2, export_weights, load_weights
 
     module = build_module(graph)
@@ -189,8 +189,8 @@ def perform_export(kind: str, project_dict: dict, weights: str | None, path: str
 
 
 def _export_gan(kind: str, project, network: str | None, weights: str | None, run: Path | None, out: Path) -> dict | None:
-    """A GAN's Python (both networks) and its run's networks (runtime.gan_export); None: not a GAN export."""
-    from runtime.gan_export import export_gan_network, export_gan_python, gan_settings, run_settings
+    """A GAN's Python (both networks) and its run's networks (runtime.export.gan); None: not a GAN export."""
+    from runtime.export import export_gan_network, export_gan_python, gan_settings, run_settings
 
     t = gan_settings(project)
     if t is None or kind == "script":
@@ -214,8 +214,8 @@ def _export_gan(kind: str, project, network: str | None, weights: str | None, ru
 
 
 def _export_run(kind: str, graph, run: Path, weights: str, out: Path) -> dict:
-    """A run's model on raw inputs: its normalisation inside, its class names with it (runtime.preprocess)."""
-    from runtime.preprocess import export_run_onnx, export_run_pt2, export_run_python, read_preprocessing
+    """A run's model on raw inputs: its normalisation inside, its class names with it (runtime.export.preprocess)."""
+    from runtime.export import export_run_onnx, export_run_pt2, export_run_python, read_preprocessing
 
     prep = read_preprocessing(run)
     raw = " It takes raw inputs: the run's normalisation is applied inside the model." if prep.mean is not None else ""
@@ -233,7 +233,7 @@ def _export_run(kind: str, graph, run: Path, weights: str, out: Path) -> dict:
 
 
 def onnx_report(report, out: Path) -> dict:
-    """Plain words for runtime.export's OnnxReport (parity with onnxruntime included)."""
+    """Plain words for runtime.export.formats's OnnxReport (parity with onnxruntime included)."""
     parity = bool(report.ok)
     text = (f"Wrote the ONNX model to {out} ({report.size_bytes:,} bytes, opset {report.opset}). "
             f"onnxruntime parity: {'OK' if parity else 'FAILED'}: largest difference from torch "

@@ -1,4 +1,4 @@
-"""The dashboard's views of a generative run (the events of runtime/generative.py).
+"""The dashboard's views of a generative run (the events of runtime/generate/generative.py).
 
 Autoencoder and VAE runs: reconstructions beside their originals, samples from the prior,
 the latent plane coloured by class and an interpolation strip between two chosen samples
@@ -255,7 +255,7 @@ class AnomalyTable(QTableWidget):
 
 
 def _interpolation_strip(*args):
-    from runtime.generative import interpolation_strip  # torch, imported on the worker thread
+    from runtime.generate import interpolation_strip  # torch, imported on the worker thread
 
     return interpolation_strip(*args)
 

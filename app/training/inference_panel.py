@@ -27,7 +27,7 @@ class Predictor:
         import torch
 
         from graph_builder.project import project_from_dict
-        from runtime.compiler import build_module
+        from runtime.compile import build_module
         from runtime.data import load_splits
         from runtime.export import load_weights
 
@@ -38,9 +38,9 @@ class Predictor:
         self.module.eval()
         self.splits = load_splits(project.dataset)
         self.torch = torch
-        self.preprocessing = None  # the run's raw-input contract, for drawings (runtime.preprocess)
+        self.preprocessing = None  # the run's raw-input contract, for drawings (runtime.export.preprocess)
         if weights and (Path(weights).parent / "config.json").is_file():
-            from runtime.preprocess import PreprocessError, read_preprocessing
+            from runtime.export import PreprocessError, read_preprocessing
 
             try:
                 self.preprocessing = read_preprocessing(Path(weights).parent)
@@ -270,7 +270,7 @@ class InferencePanel(QWidget):
                                      "inputs (train it again if it is older).")
                 return
             if prep.dataset == "digits":
-                from runtime.data.digits_prep import prepare_drawing
+                from runtime.data import prepare_drawing
 
                 raw = prepare_drawing(self.canvas.ink())
                 if prep.adapter is not None:  # the digits went through the input adapter (resize, channels)

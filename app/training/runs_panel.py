@@ -90,7 +90,7 @@ def read_run(path: str | Path) -> RunInfo:
 
 
 def _part_of(path: Path) -> str:
-    """' (trial 3)' for a study's trial, ' (fold 2/5)' for a cross-validation fold (runtime.tune, runtime.crossval)."""
+    """' (trial 3)' for a study's trial, ' (fold 2/5)' for a cross-validation fold (runtime.tune.study, runtime.train.crossval)."""
     for name, words in (("trial.json", lambda d: f"trial {d['trial']}"),
                         ("fold.json", lambda d: f"fold {d['fold']}/{d['folds']}")):
         try:
@@ -114,8 +114,8 @@ def _start_order(path: Path) -> tuple[str, int]:
 
 
 def crossval_summaries(root: Path) -> list[tuple[Path, dict]]:
-    """The cross-validation summaries in `root` (`<stamp>.crossval.json`, runtime.crossval), newest first."""
-    from runtime.crossval import SUMMARY_SUFFIX
+    """The cross-validation summaries in `root` (`<stamp>.crossval.json`, runtime.train.crossval), newest first."""
+    from graph_builder.runs import SUMMARY_SUFFIX
 
     out = []
     for path in sorted(root.glob(f"*{SUMMARY_SUFFIX}"), reverse=True) if root.is_dir() else ():

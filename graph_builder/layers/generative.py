@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph_builder.catalog import LayerSpec, PortSpec, register
+from graph_builder.layer_spec import LayerSpec, PortSpec, register
 from graph_builder.errors import ShapeError
 from graph_builder.shape_math import format_shape, prod
 

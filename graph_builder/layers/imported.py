@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph_builder.catalog import LayerSpec, ParamSpec, register
+from graph_builder.layer_spec import LayerSpec, ParamSpec, register
 from graph_builder.shape_math import prod
 
 

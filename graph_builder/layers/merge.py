@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph_builder.catalog import LayerSpec, ParamSpec, PortSpec, register
+from graph_builder.layer_spec import LayerSpec, ParamSpec, PortSpec, register
 from graph_builder.errors import ShapeError
 from graph_builder.shape_math import broadcast, format_shape, normalize_dim, prod, require_rank
 

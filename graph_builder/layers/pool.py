@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph_builder.catalog import LayerSpec, ParamSpec, register
+from graph_builder.layer_spec import LayerSpec, ParamSpec, register
 from graph_builder.errors import ShapeError
 from graph_builder.shape_math import check_tuple_len, format_shape, layout, pool_out, prod, require_rank
 

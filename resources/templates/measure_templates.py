@@ -10,7 +10,7 @@ and what it was measured on. Training is seeded, so the N runs reach the same fi
 the threads the app's training child gives it (app/training/child.py: one core left for the GUI),
 so the time is what a user who opens the template and presses Train waits on this machine; a
 re-measure keeps the stored time when it was faster on the same CPU, threads and torch. They are measured
-through the real trainer (runtime.trainer.train, as `netcanvas train` runs it), never typed.
+through the real trainer (runtime.train.trainer.train, as `netcanvas train` runs it), never typed.
 A template's figures are keyed to its networks and settings (build_templates.reference_key):
 change either and the rebuild drops them until this script is run again.
 """
@@ -54,7 +54,7 @@ def train_on_cpu(project: Project) -> tuple[dict, dict]:
     """Train `project` with its own settings on the CPU; its started and finished events."""
     import torch
 
-    from runtime.trainer import train
+    from runtime.train.trainer import train
 
     before = torch.get_num_threads()
     torch.set_num_threads(APP_THREADS)

@@ -2,7 +2,7 @@
 
 With a run (`--run`, or `--weights` inside a run folder) the Python, ONNX and pt2 files take raw
 data: the run's normalisation is applied inside the model, its class names travel with it
-(runtime.preprocess), and the Python file loads the run's weights written beside it.
+(runtime.export.preprocess), and the Python file loads the run's weights written beside it.
 
 An imported project exports with its own weights (`meta.weights`, beside it) unless
 `--weights` or `--untrained` says otherwise. Weights from a run are checked against the
@@ -89,8 +89,8 @@ def run(args) -> int:
             return EXIT_INVALID
 
     # torch loads only once the project is known to be readable (importing it takes seconds)
-    from runtime.codegen import GraphInvalidError
-    from runtime.compiler import build_module
+    from runtime.compile import GraphInvalidError
+    from runtime.compile import build_module
     from runtime.errors import NetCanvasRuntimeError
     from runtime.export import (
         WeightsFileError, WeightsMismatchError, export_onnx, export_pt2, export_python, export_weights,
@@ -143,8 +143,8 @@ def run(args) -> int:
 
 
 def _export_gan(args, project, run_dir: Path | None) -> int | None:
-    """A GAN project's Python (both networks) and its run's networks (runtime.gan_export); None: not a GAN export."""
-    from runtime.gan_export import export_gan_network, export_gan_python, gan_settings, run_settings
+    """A GAN project's Python (both networks) and its run's networks (runtime.export.gan); None: not a GAN export."""
+    from runtime.export import export_gan_network, export_gan_python, gan_settings, run_settings
 
     t = gan_settings(project)
     if t is None:
@@ -164,8 +164,8 @@ def _export_gan(args, project, run_dir: Path | None) -> int | None:
 
 
 def _export_run(args, graph, run_dir: Path) -> int:
-    """Python, ONNX or pt2 of a run's model on raw inputs (runtime.preprocess)."""
-    from runtime.preprocess import export_run_onnx, export_run_pt2, export_run_python, read_preprocessing
+    """Python, ONNX or pt2 of a run's model on raw inputs (runtime.export.preprocess)."""
+    from runtime.export import export_run_onnx, export_run_pt2, export_run_python, read_preprocessing
 
     prep = read_preprocessing(run_dir)
     about = f" (run {run_dir.name}" + ("; the model normalises its raw inputs itself)" if prep.mean is not None else ")")

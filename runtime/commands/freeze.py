@@ -57,7 +57,7 @@ def run(args) -> int:
         if args.preset:
             pretrained: set[str] = set()
             if args.preset == "feature-extraction":
-                from runtime.freezing import pretrained_nodes  # torch loads here, not for --help
+                from runtime.train import pretrained_nodes  # torch loads here, not for --help
 
                 pretrained = pretrained_nodes(project, args.file)
             graph.apply(preset_command(graph, args.preset, pretrained, args.blocks))

@@ -54,8 +54,8 @@ def run(args) -> int:
             print(f"running {args.source.split(':')[0]} to build the model (a Python file's code runs on import)",
                   file=sys.stderr)
         if pretrained and source_kind(args.source) == "torchvision":
-            from runtime.pretrained.download import TextProgress
-            from runtime.pretrained.torchvision_hub import cached_path
+            from runtime.pretrained import TextProgress
+            from runtime.pretrained import cached_path
 
             progress = TextProgress(cached_path(args.source, pretrained).name)
         report = import_model(args.source, args.out, class_name=args.class_name, input_shape=args.input_shape,
@@ -74,7 +74,7 @@ def run(args) -> int:
         return EXIT_INVALID
     print(report.summary())
     if pretrained:
-        from runtime.pretrained.torchvision_hub import describe
+        from runtime.pretrained import describe
 
         print(f"weights: torchvision's {describe(args.source, pretrained)}")
     for note in report.notes:

@@ -3,7 +3,7 @@
 Inputs are image files (for image data), CSV files of one sample per row (for tables) or
 .npz/.npy arrays of one sample or a batch. They are read as raw data, as the dataset was
 loaded, and go through the run's exported model, which normalises them as training did
-(runtime.preprocess). A run of another network is refused (graph_builder.runs.check_run_fits).
+(runtime.export.preprocess). A run of another network is refused (graph_builder.runs.check_run_fits).
 
 Exit codes: 0 predicted, 1 the run belongs to another network or the project has errors,
 2 the project, the run or an input could not be read or does not fit the model.
@@ -59,7 +59,7 @@ def run(args) -> int:
         print(f"run {run_dir.name} has no weights yet (best.safetensors); let it finish an epoch", file=sys.stderr)
         return EXIT_UNREADABLE
 
-    from runtime.preprocess import build_run_module, read_preprocessing
+    from runtime.export import build_run_module, read_preprocessing
 
     try:
         prep = read_preprocessing(run_dir)
@@ -119,7 +119,7 @@ def read_inputs(path: Path, prep) -> list[tuple[str, np.ndarray]]:
     if not path.is_file():
         raise PredictInputError(f"there is no file {str(path)!r}" if not path.exists()
                                 else f"{str(path)!r} is a folder; give the files in it")
-    from runtime.data.files import IMAGE_SUFFIXES  # runtime.data imports torch: only once predicting
+    from runtime.data import IMAGE_SUFFIXES  # runtime.data imports torch: only once predicting
 
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:

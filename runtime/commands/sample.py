@@ -32,7 +32,7 @@ def run(args) -> int:
     except (OSError, ProjectError) as exc:
         print(f"cannot open {args.file}: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
-    from runtime.sampling import SamplingError, generate, grid_image  # torch loads here, not for --help
+    from runtime.generate import SamplingError, generate, grid_image  # torch loads here, not for --help
 
     try:
         image = grid_image(generate(project, args.run, args.n, args.seed))

@@ -4,34 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib import resources
 from pathlib import Path
 
 from graph_builder.errors import ProjectError
 from graph_builder.project import load_project, save_project
 
 from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
-
-
-def template_folder() -> Path:
-    """The folder of bundled templates (resources/templates)."""
-    return Path(str(resources.files("resources").joinpath("templates")))
-
-
-def template_paths() -> dict[str, Path]:
-    """Template name (file stem) -> path, sorted by name."""
-    return {p.stem: p for p in sorted(template_folder().glob("*.json"))}
-
-
-def template_project(path: str | Path):
-    """The template at `path` as a new project: a relative data path (bundled data) made absolute, so the
-    copy still finds the data wherever it is saved."""
-    from graph_builder.settings import dataset_beside
-
-    project = load_project(path)
-    if project.dataset.get("path"):
-        project.dataset.replace(dataset_beside(project.dataset, path))
-    return project
+from runtime.templates import template_paths, template_project
 
 
 def register(sub) -> None:

@@ -67,7 +67,7 @@ def run(args) -> int:
     if folds > 1:
         return _cross_validate(args, project, folds, overrides)
     run_dir = Path(args.out) if args.out else default_run_dir(Path(args.file))
-    from runtime.trainer import train  # torch loads here, not for --help
+    from runtime.train import train  # torch loads here, not for --help
 
     printer = _JsonPrinter() if args.json else _TextPrinter()
     final = None
@@ -81,7 +81,7 @@ def run(args) -> int:
 
 def _cross_validate(args, project, folds: int, overrides: dict) -> int:
     """K runs, one per fold, then each fold's validation metrics and their mean ± std."""
-    from runtime.crossval import cross_validate
+    from runtime.train import cross_validate
     from runtime.data import DataError
 
     root = Path(args.out) if args.out else runs_folder(Path(args.file).resolve())

@@ -71,7 +71,7 @@ def run(args) -> int:
         model, _, choice = args.torchvision.partition(":")
         source = {"kind": "torchvision", "model": model.strip(), "weights": choice.strip() or "DEFAULT"}
     from runtime.pretrained import PretrainedError, target_network
-    from runtime.pretrained.files import MisfitError
+    from runtime.pretrained import MisfitError
 
     network = project.networks.main
     try:
@@ -107,12 +107,12 @@ def _recorded_path(path: str, project_file: str) -> str:
 
 def _check(source: dict, project, project_path: Path, network: str, download: bool) -> str:
     if source["kind"] == "file":
-        from runtime.pretrained.files import fit_file
+        from runtime.pretrained import fit_file
 
         fit = fit_file(source, project, project_path, network)
         return fit.summary(Path(source["path"]).name, f"network {network!r}")
-    from runtime.pretrained.download import TextProgress
-    from runtime.pretrained.torchvision_hub import cached_path, describe, fetch, resolve_torchvision
+    from runtime.pretrained import TextProgress
+    from runtime.pretrained import cached_path, describe, fetch, resolve_torchvision
 
     name = describe(source["model"], source["weights"])
     cached = cached_path(source["model"], source["weights"])

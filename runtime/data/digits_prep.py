@@ -6,7 +6,7 @@ drawing goes the same way: bounding box, scale to fit the 32x32 box (aspect kept
 mass to the centre, 4x4 block averages of the ink scaled to 0..16. (Averages of the
 anti-aliased ink, not counts of on/off pixels: a drawing is smoother than a scanned bitmap,
 and measured on test digits drawn back this way the averages agree more often.) The run's
-normalisation comes after, inside its model (runtime.preprocess).
+normalisation comes after, inside its model (runtime.export.preprocess).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ class DatasetEntry:
     source: str  # "bundled", "synthetic" or "file"
     synthetic: str | None = None  # name of the runtime.data.synthetic generator, for the script export
     sklearn: str | None = None  # the sklearn.datasets loader, so an exported model's demo can load a raw sample
+    pixel_max: float = 1.0  # the raw value of a full-intensity pixel (digits: 16); images from files are scaled to 1
 
 
 def _sklearn(loader: str, image: bool = False) -> Callable[[dict], RawData]:
@@ -64,7 +65,7 @@ def _waveforms(c: dict) -> RawData:
 
 ENTRIES = (
     DatasetEntry("digits", "Digits (8x8)", "1,797 handwritten digits, 8x8 grey images, 10 classes (scikit-learn).",
-                 _sklearn("load_digits", image=True), "bundled", sklearn="load_digits"),
+                 _sklearn("load_digits", image=True), "bundled", sklearn="load_digits", pixel_max=16.0),
     DatasetEntry("iris", "Iris", "150 flowers, 4 measurements, 3 species (scikit-learn).",
                  _sklearn("load_iris"), "bundled", sklearn="load_iris"),
     DatasetEntry("wine", "Wine", "178 wines, 13 chemical measurements, 3 cultivars (scikit-learn).",
@@ -101,3 +102,9 @@ def get_dataset(name: str) -> DatasetEntry:
         return DATASETS[name]
     except (KeyError, TypeError):
         raise UnknownDatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}") from None
+
+
+def pixel_max(name: str | None) -> float:
+    """The raw value of a full-intensity pixel in dataset `name` (1.0 for an unknown or non-image set)."""
+    entry = DATASETS.get(name or "")
+    return entry.pixel_max if entry is not None else 1.0

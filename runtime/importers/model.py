@@ -21,6 +21,8 @@ from graph_builder.networks import Networks
 
 from runtime.errors import NetCanvasRuntimeError
 
+DEFAULT_IMAGE_SHAPE = (3, 224, 224)  # a torchvision model's input when none is given
+
 
 class ModelImportError(NetCanvasRuntimeError):
     """A model that could not be imported."""
@@ -115,7 +117,7 @@ def assemble_networks(graphs: dict[str, Graph], main: str) -> Networks:
 
 def state_dict_for(networks: Networks, weights: dict[tuple[str, ...], dict[str, torch.Tensor]]) -> dict:
     """The imported tensors under the keys of the module `build_module(networks.main_graph)` makes."""
-    from runtime.codegen import lower
+    from runtime.compile.codegen import lower
 
     main = networks.main_graph
     model = lower(main)

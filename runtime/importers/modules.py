@@ -17,7 +17,7 @@ from torch import nn
 from graph_builder.catalog import get_spec
 from graph_builder.errors import ParamError
 
-from runtime.lowering import LOWERINGS
+from runtime.compile.lowering import LOWERINGS
 
 
 class NotExpressible(Exception):

@@ -21,7 +21,7 @@ import torch
 from graph_builder.project import Project, save_project
 from graph_builder.validation import ERROR, validate
 
-from runtime.compiler import build_module
+from runtime.compile.compiler import build_module
 from runtime.importers.model import (
     ImportedModel, ModelImportError, Unsupported, UnsupportedModelError, state_dict_for,
 )
@@ -92,7 +92,7 @@ def check_imported(imported: ImportedModel, example: tuple[torch.Tensor, ...]) -
 def write_imported_project(imported: ImportedModel, out: str | os.PathLike,
                            example: tuple[torch.Tensor, ...]) -> ImportReport:
     """Check the import, then write `out` (the project) and `<out stem>.safetensors` beside it."""
-    from runtime.export import export_weights
+    from runtime.export.formats import export_weights
 
     out = Path(out)
     if out.suffix.lower() != ".json":
@@ -130,7 +130,7 @@ def project_weights_path(project: Project, project_path: str | os.PathLike) -> P
 
 def load_project_weights(project: Project, project_path: str | os.PathLike, module: torch.nn.Module) -> Path | None:
     """Load the project's referenced weights into `module`; ProjectWeightsError saying what to do if they are gone."""
-    from runtime.export import ExportError, load_weights
+    from runtime.export.formats import ExportError, load_weights
 
     path = project_weights_path(project, project_path)
     if path is None:

@@ -16,9 +16,7 @@ from pathlib import Path
 
 import torch
 
-from runtime.importers.model import ImportedModel, ImportSourceError
-
-DEFAULT_IMAGE_SHAPE = (3, 224, 224)
+from runtime.importers.model import DEFAULT_IMAGE_SHAPE, ImportedModel, ImportSourceError
 
 
 def torchvision_names() -> list[str]:

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from runtime.pretrained import PretrainedError
+from runtime.pretrained.registry import PretrainedError
 
 CHUNK = 1 << 16
 HASH_PREFIX = re.compile(r"-([a-f0-9]{6,64})\.")  # torchvision's convention (torch.hub.HASH_REGEX)

@@ -1,4 +1,4 @@
-"""Local weight files as a pretrained source: `{"kind": "file", "path": "weights.pth"}`.
+"""Weight files read as data, and how a state dict fits a network.
 
 A `.safetensors` file is read as data; a `.pth`/`.pt` file with `torch.load(weights_only=True)`,
 which refuses anything but tensors and plain containers, so no code in it ever runs. A
@@ -7,9 +7,7 @@ checkpoint that wraps its state dict (`{"state_dict": …}`, `{"model": …}`) i
 The tensors are matched to the target network by state-dict key and shape (`fit_state`): a
 key both have with different shapes is a misfit and refused, naming it; file keys the network
 lacks (the old head) are left out, and network keys the file lacks (a new head) keep their
-initial values; a file none of whose tensors has a place in the network is refused. A
-torchvision-style state dict (`layer1.0.conv1.weight`) for a project imported from
-torchvision is mapped through the importer, as torchvision's own weights are.
+initial values; a file none of whose tensors has a place in the network is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime.pretrained import PretrainedError, register
+from runtime.pretrained.registry import PretrainedError
 
 WEIGHT_SUFFIXES = (".pth", ".pt", ".safetensors")
 WRAPPERS = ("state_dict", "model_state_dict", "model", "net", "weights")
@@ -111,54 +109,6 @@ def read_state_dict(path: str | os.PathLike) -> dict:
 
 def network_state(project: Any, network: str) -> dict:
     """The state dict of the module NetCanvas compiles from `network` (its keys and shapes)."""
-    from runtime.compiler import build_module
+    from runtime.compile.compiler import build_module
 
     return build_module(project.networks[network]).state_dict()
-
-
-def imported_torchvision_name(project: Any) -> str | None:
-    """The torchvision model a project was imported from (`meta["imported_from"]`), if it was."""
-    meta = project.meta if isinstance(getattr(project, "meta", None), dict) else {}
-    source = meta.get("imported_from")
-    if isinstance(source, str) and source.startswith("torchvision "):
-        return source.removeprefix("torchvision ").strip()
-    return None
-
-
-def source_path(source: dict, project_path: Path | None) -> Path:
-    """The file a source names: absolute, or relative to the project's folder."""
-    raw = source.get("path")
-    if not isinstance(raw, str) or not raw:
-        raise WeightsFileError("a file weight source needs its path; choose the .pth or .safetensors file")
-    p = Path(raw).expanduser()
-    if not p.is_absolute() and project_path is not None:
-        p = project_path.resolve().parent / p
-    return p
-
-
-def fit_file(source: dict, project: Any, project_path: Path | None, network: str) -> Fit:
-    """How the file of `source` fits `network` (mapped from torchvision's keys when that fits better)."""
-    path = source_path(source, project_path)
-    state = read_state_dict(path)
-    own = network_state(project, network)
-    what = path.name
-    target = f"network {network!r}"
-    tv = imported_torchvision_name(project) if network == project.networks.main else None
-    if tv and not all(k in own for k in state):
-        from runtime.pretrained.torchvision_hub import imported_state, torchvision_with
-
-        try:
-            module = torchvision_with(tv, state, what)
-        except MisfitError:
-            if any(k in own for k in state):
-                return fit_state(state, own, what, target)  # NetCanvas's own keys, a head changed
-            raise
-        state = imported_state(module, project, tv)
-        what = f"{path.name} (torchvision {tv} keys, mapped by the importer)"
-    return fit_state(state, own, what, target)
-
-
-@register("file")
-def resolve_file(source: dict, project: Any, project_path: Path | None, network: str) -> dict:
-    """The state dict of a local weights file, fitted to `network`."""
-    return fit_file(source, project, project_path, network).state

@@ -18,7 +18,7 @@ from typing import Any
 from graph_builder.fingerprint import network_fingerprint, short
 from graph_builder.runs import RunsError, _project_of, read_run_network
 
-from runtime.pretrained import PretrainedError, register
+from runtime.pretrained.registry import PretrainedError, register
 
 WEIGHT_FILES = ("best.safetensors", "last.safetensors")  # best first: a run that never improved has only last
 
@@ -94,9 +94,9 @@ def _block_prefix(trained, mine: str, wanted: str | None, theirs_text: str, mine
         names = ", ".join(n.name for n in fits)
         raise PretrainedError(f"{theirs_text} holds several blocks that fit {mine_text} ({names}); say which one "
                               "with \"block\" in the weight source")
-    from runtime.freezing import module_attributes
+    from runtime.compile.codegen import node_attributes
 
-    return module_attributes(graph)[0][fits[0].id] + "."
+    return node_attributes(graph)[0][fits[0].id] + "."
 
 
 def _weights(run: Path) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from runtime.pretrained import PretrainedError, register
+from runtime.pretrained.registry import PretrainedError, register
 from runtime.pretrained.download import Progress, download, file_name, hub_checkpoints, offline_advice
 
 DEFAULT = "DEFAULT"
@@ -110,7 +110,7 @@ def torchvision_with(model: str, state: dict, what: str, choice: str | None = No
 
 
 def _input_shape(project: Any) -> tuple[int, ...]:
-    from runtime.importers.sources import DEFAULT_IMAGE_SHAPE
+    from runtime.importers.model import DEFAULT_IMAGE_SHAPE
 
     inputs = project.graph.inputs() if hasattr(project.graph, "inputs") else []
     shape = tuple(inputs[0].params.get("shape") or ()) if inputs else ()

@@ -60,7 +60,7 @@ def test_search_over_this_on_a_layer_parameter_uses_the_node_and_shows_in_the_pa
 
 def test_the_panel_lists_the_studys_trials_sortably_and_applies_the_best_as_one_edit(window, qtbot):
     from graph_builder.experiment import ReplaceExperiment
-    from runtime.tune import open_study
+    from runtime.tune.study import open_study
 
     window.set_project(Project(cnn_graph()), None)
     c = built(window, qtbot)

@@ -82,7 +82,7 @@ def test_stop_ends_a_running_study_and_leaves_its_trial_to_resume(app_window, qt
     qtbot.waitUntil(lambda: not panel.runner.is_active, timeout=60_000)
     assert panel.run_button.isEnabled() and not panel.stop_button.isEnabled()
     assert panel.table.rowCount() < 3 and panel.error is None
-    from runtime.tune import study_name
+    from runtime.tune.study import study_name
 
     study = optuna.load_study(study_name=study_name(app_window.project.experiment),
                               storage=f"sqlite:///{root / 'study.db'}")

@@ -13,7 +13,7 @@ import torch
 from app.import_dialog import ImportDialog, ImportRequest
 from graph_builder import load_project
 from graph_builder.weight_sources import weight_source
-from runtime.compiler import build_module
+from runtime.compile.compiler import build_module
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "templates"
 

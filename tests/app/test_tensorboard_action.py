@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import runtime.monitor as monitor
+import runtime.train as monitor  # the face the app imports from
 
 
 def test_open_in_tensorboard_says_how_to_install_it_when_missing(window, qtbot, monkeypatch):

@@ -494,9 +494,9 @@ def expected_probabilities(run_dir: Path, split: str, index: int) -> np.ndarray:
     import torch
 
     from graph_builder.project import project_from_dict
-    from runtime.compiler import build_module
+    from runtime.compile.compiler import build_module
     from runtime.data import load_splits
-    from runtime.export import load_weights
+    from runtime.export.formats import load_weights
 
     project = project_from_dict(json.loads((run_dir / "config.json").read_text())["project"])
     module = build_module(project.graph)

@@ -38,8 +38,8 @@ def test_onnx_export_reports_onnxruntime_parity(mlp_window, qtbot, tmp_path):
 def test_python_and_weights_exports_round_trip(mlp_window, qtbot, tmp_path):
     import torch
 
-    from runtime.compiler import build_module
-    from runtime.export import load_weights
+    from runtime.compile.compiler import build_module
+    from runtime.export.formats import load_weights
 
     kind, report = export_via_dialog(qtbot, mlp_window, "python", tmp_path / "net.py")
     assert report["ok"] and "class Net" in (tmp_path / "net.py").read_text()
@@ -84,7 +84,7 @@ def test_python_export_of_a_run_writes_its_weights_beside_the_code(make_window, 
     from pathlib import Path
 
     from graph_builder import load_project
-    from runtime.trainer import last_event, train
+    from runtime.train.trainer import last_event, train
 
     monkeypatch.setenv("NETCANVAS_RUNS_DIR", str(tmp_path / "runs"))
     project = load_project(Path(__file__).resolve().parents[2] / "resources" / "templates" / "mlp_iris.json")
@@ -110,7 +110,7 @@ def test_a_digit_drawn_on_the_pad_is_prepared_like_the_digits_and_read(make_wind
 
     from graph_builder import load_project
     from runtime.data.digits_prep import prepare_drawing
-    from runtime.trainer import last_event, train
+    from runtime.train.trainer import last_event, train
 
     monkeypatch.setenv("NETCANVAS_RUNS_DIR", str(tmp_path / "runs"))
     project = load_project(Path(__file__).resolve().parents[2] / "resources" / "templates" / "lenet_digits.json")
@@ -145,7 +145,7 @@ def test_python_export_with_another_networks_run_chosen_writes_the_code_alone(ma
     from pathlib import Path
 
     from graph_builder import load_project
-    from runtime.trainer import last_event, train
+    from runtime.train.trainer import last_event, train
 
     monkeypatch.setenv("NETCANVAS_RUNS_DIR", str(tmp_path / "runs"))
     templates = Path(__file__).resolve().parents[2] / "resources" / "templates"

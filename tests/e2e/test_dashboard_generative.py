@@ -135,7 +135,7 @@ def test_the_anomaly_table_lists_an_autoencoders_worst_reconstructions_first_als
     from safetensors.torch import load_file
 
     from graph_builder.project import project_from_dict
-    from runtime.compiler import build_module
+    from runtime.compile.compiler import build_module
     from runtime.data import dataset_config, load_splits
 
     data = template("conv_autoencoder_digits", epochs=1)

@@ -90,8 +90,8 @@ def record_events(bridge) -> list[dict]:
 
 def test_pause_holds_the_run_resume_finishes_it_and_edits_meanwhile_do_not_touch_it(window, qtbot):
     from graph_builder.graph import RemoveNode, SetParam
-    from runtime.compiler import build_module
-    from runtime.export import WeightsMismatchError, load_weights
+    from runtime.compile.compiler import build_module
+    from runtime.export.formats import WeightsMismatchError, load_weights
 
     c = window.training
     dash = c.dashboard
@@ -221,9 +221,9 @@ def test_inspect_a_confusion_cell_predict_a_sample_and_a_drawing_then_export_cod
         window, qtbot, tmp_path):
     import torch
 
-    from runtime.compiler import build_module
+    from runtime.compile.compiler import build_module
     from runtime.data import load_splits
-    from runtime.export import load_weights
+    from runtime.export.formats import load_weights
 
     c = window.training
     dash = c.dashboard
@@ -283,7 +283,7 @@ def test_inspect_a_confusion_cell_predict_a_sample_and_a_drawing_then_export_cod
     assert f"predicted {dash.class_names[best]} with probability {probs[best]:.1%}" in panel.message.text()
 
     # A live run rewrites its best weights when it improves: the next prediction uses the new ones.
-    from runtime.export import export_weights
+    from runtime.export.formats import export_weights
 
     fresh = build_module(project.graph, seed=7)
     export_weights(fresh, run / "best.safetensors")

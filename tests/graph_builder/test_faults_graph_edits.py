@@ -7,7 +7,7 @@ import pytest
 from graph_builder import Graph
 from graph_builder.errors import EditError
 from graph_builder.graph import Connect, RemoveNode
-from graph_builder.project import read_graph
+from graph_builder.graph_file import read_graph
 
 
 def relu_chain(n: int, head: str | None = None) -> tuple[Graph, list]:

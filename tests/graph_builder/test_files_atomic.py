@@ -119,8 +119,8 @@ def test_autosave_goes_through_the_helper_with_normal_permissions(tmp_path, umas
 
 def test_exports_get_the_users_normal_permissions(tmp_path, umask_022):
     pytest.importorskip("torch")
-    from runtime.compiler import build_module
-    from runtime.export import export_python, export_weights
+    from runtime.compile.compiler import build_module
+    from runtime.export.formats import export_python, export_weights
 
     graph = _project().graph
     export_python(graph, tmp_path / "net.py")
@@ -137,7 +137,7 @@ def test_exports_get_the_users_normal_permissions(tmp_path, umask_022):
 
 def test_run_folder_files_get_the_users_normal_permissions(tmp_path, umask_022):
     pytest.importorskip("torch")
-    from runtime.trainer import last_event, train
+    from runtime.train.trainer import last_event, train
 
     g = Graph()
     x = g.add_node("Input", params={"shape": [4]})

@@ -8,6 +8,7 @@ from graph_builder import (
     Batch, Connect, CycleError, Disconnect, Edge, EditError, Graph, Move, NodeNameError, ParamError,
     PortError, RemoveNode, Rename, SetFrozen, SetParam,
 )
+from graph_builder.layout import insert_on_edge
 
 
 def chain(*specs):
@@ -112,7 +113,7 @@ def test_failed_batch_leaves_the_graph_unchanged():
 def test_insert_on_edge_splices_a_layer_as_one_undoable_edit():
     g, (x, c) = chain(("Input", {"shape": [64]}), ("Linear", {}))
     edge = g.edges[0]
-    inverse = g.apply(g.insert_on_edge_command(edge, "ReLU"))
+    inverse = g.apply(insert_on_edge(g, edge, "ReLU"))
     relu = g.node_by_name("relu")
     assert {(e.src, e.dst) for e in g.edges} == {(x.id, relu.id), (relu.id, c.id)}
     g.apply(inverse)

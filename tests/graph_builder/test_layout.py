@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from graph_builder import Graph, load_project
-from graph_builder.layout import COLUMN, ROW, layered_positions
+from graph_builder.layout import COLUMN, ROW, insert_on_edge, layered_positions
 
 TEMPLATES = sorted((Path(__file__).resolve().parents[2] / "resources" / "templates").glob("*.json"))
 
@@ -68,7 +68,7 @@ def test_a_layer_inserted_on_a_wire_gets_room_and_undo_puts_everything_back():
     for n, pos in layered_positions(g).items():
         g.move(n, pos)
     before = g.to_dict()
-    inverse = g.apply(g.insert_on_edge_command(g.edges[0], "ReLU"))
+    inverse = g.apply(insert_on_edge(g, g.edges[0], "ReLU"))
     assert not _cards_overlap(g)
     relu = g.node_by_name("relu")
     assert g.nodes[ids[0]].pos[1] < relu.pos[1] < g.nodes[ids[1]].pos[1] < g.nodes[ids[2]].pos[1]

@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from graph_builder import load_project
-from runtime.codegen import generate_source
-from runtime.compiler import build_module
-from runtime.export import export_onnx
+from runtime.compile.codegen import generate_source
+from runtime.compile.compiler import build_module
+from runtime.export.formats import export_onnx
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "templates"
 GOLDEN = Path(__file__).parent / "golden"

@@ -10,7 +10,7 @@ from PIL import Image
 
 from graph_builder import load_project, save_project
 from runtime.cli import main
-from runtime.trainer import last_event, train
+from runtime.train.trainer import last_event, train
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "templates"
 

@@ -15,8 +15,10 @@ import pytest
 import torch
 
 from graph_builder.graph import Graph
-from runtime.codegen import GraphInvalidError, generate_source, sanitize
-from runtime.compiler import INIT_SCHEMES, InitSchemeError, build_module, explain_failure, failing_node
+from graph_builder.graph_file import read_graph
+from graph_builder.layout import insert_on_edge
+from runtime.compile.codegen import GraphInvalidError, generate_source, sanitize
+from runtime.compile.compiler import INIT_SCHEMES, InitSchemeError, build_module, explain_failure, failing_node
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -124,7 +126,7 @@ def test_generated_source_matches_golden_file(name):
 @pytest.mark.parametrize("name", list(SAMPLES))
 def test_same_graph_gives_same_text_after_a_json_round_trip(name):
     graph = SAMPLES[name]()
-    assert generate_source(Graph.from_dict(graph.to_dict())) == generate_source(graph)
+    assert generate_source(read_graph(graph.to_dict())) == generate_source(graph)
 
 
 def test_generated_module_reads_like_hand_written_code():
@@ -177,7 +179,7 @@ def test_graph_with_errors_is_refused_naming_the_first_error():
 def test_shape_error_is_refused():
     graph = mlp()
     fc1 = graph.node_by_name("fc1")
-    conv = graph.insert_on_edge_command(graph.out_edges(fc1.id)[0], "Conv2d")
+    conv = insert_on_edge(graph, graph.out_edges(fc1.id)[0], "Conv2d")
     graph.apply(conv)
     with pytest.raises(GraphInvalidError, match="conv2d"):
         build_module(graph)

@@ -11,7 +11,8 @@ import pytest
 
 from graph_builder import load_project
 from runtime.cli import main
-from runtime.crossval import FOLD_FILE, fold_splits
+from graph_builder.runs import FOLD_FILE
+from runtime.train.crossval import fold_splits
 from runtime.data import DatasetSettingError
 
 IRIS = Path(__file__).resolve().parents[2] / "resources" / "templates" / "mlp_iris.json"

@@ -62,7 +62,7 @@ def test_the_trainer_refuses_a_mismatched_input_with_the_checks_own_message(name
     from graph_builder.datafit import check_fit
     from graph_builder.project import Project
     from graph_builder.shapes import infer_shapes
-    from runtime.trainer import last_event, train
+    from runtime.train.trainer import last_event, train
 
     dataset = {"name": name}
     if name in ("mnist", "fashion_mnist"):

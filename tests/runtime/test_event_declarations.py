@@ -12,7 +12,7 @@ from torch import nn
 
 from runtime import events
 from runtime.events import EVENTS, EventError, make, problem
-from runtime.trainer import Control, train
+from runtime.train.trainer import Control, train
 
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "templates"
@@ -61,7 +61,7 @@ def real_events(tmp_path) -> list[dict]:
 def crossval_events(root) -> list[dict]:
     from graph_builder import load_project
     from graph_builder.project import project_to_dict
-    from runtime.crossval import run_crossval_in_child
+    from runtime.train.crossval import run_crossval_in_child
 
     project = load_project(TEMPLATES / "mlp_iris.json")
     project.training.update({"folds": 2, "epochs": 1})

@@ -7,9 +7,9 @@ import torch
 
 from graph_builder.catalog import all_specs, get_spec
 from graph_builder.graph import Graph
-from runtime.compiler import build_module
-from runtime.export import OnnxUnsupportedError, example_inputs, export_onnx
-from runtime.lowering import LOWERINGS, not_exportable_to_onnx
+from runtime.compile.compiler import build_module
+from runtime.export.formats import OnnxUnsupportedError, example_inputs, export_onnx
+from runtime.compile.lowering import LOWERINGS, not_exportable_to_onnx
 
 # A suitable input (shape without the batch, dtype) per layer type; layers with several inputs list each.
 INPUTS: dict[str, list[tuple[tuple, str]]] = {
@@ -80,7 +80,7 @@ def one_layer_graph(type_id: str) -> Graph:
 
 def test_every_catalog_layer_has_an_allowlist_entry_and_a_test_input():
     catalog = {s.type_id for s in all_specs()}
-    assert catalog - set(LOWERINGS) == set(), "add these to runtime/lowering.py LOWERINGS"
+    assert catalog - set(LOWERINGS) == set(), "add these to runtime/compile/lowering.py LOWERINGS"
     assert set(LOWERINGS) - catalog == set(), "LOWERINGS names layers the catalog does not have"
     assert set(LAYERS) - set(INPUTS) == set(), "give these layers a suitable input in INPUTS"
 

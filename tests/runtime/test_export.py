@@ -14,11 +14,11 @@ import torch
 
 from graph_builder.graph import Graph
 from graph_builder.project import Project, save_project
-from runtime import lowering
+from runtime.compile import lowering
 from runtime.cli import main as cli
-from runtime.codegen import GraphInvalidError
-from runtime.compiler import build_module
-from runtime.export import (
+from runtime.compile.codegen import GraphInvalidError
+from runtime.compile.compiler import build_module
+from runtime.export.formats import (
     ExportError, OnnxParityError, OnnxUnsupportedError, WeightsFileError, WeightsMismatchError, example_inputs,
     export_onnx, export_pt2, export_python, export_weights, load_weights,
 )

@@ -11,7 +11,7 @@ import pytest
 
 from runtime.data.errors import DatasetFormatError
 from runtime.data.files import load_csv, load_npz
-from runtime.trainer import train
+from runtime.train.trainer import train
 
 
 @pytest.mark.parametrize("text, target_type, words", [

@@ -9,8 +9,8 @@ import os
 import pytest
 
 from runtime.cli import main
-from runtime.runlog import RunLog
-from runtime.trainer import train
+from runtime.train.runlog import RunLog
+from runtime.train.trainer import train
 
 
 @pytest.fixture()
@@ -72,7 +72,7 @@ def test_a_metrics_log_that_cannot_be_written_ends_the_run_with_one_failed_event
         def __getattr__(self, name):
             return getattr(self._f, name)
 
-    monkeypatch.setattr("runtime.runlog.open", lambda *a, **k: FullFile(real_open(*a, **k)), raising=False)
+    monkeypatch.setattr("runtime.train.runlog.open", lambda *a, **k: FullFile(real_open(*a, **k)), raising=False)
     events = list(train(dataset={"name": "iris"}, training={"epochs": 2}, run_dir=tmp_path / "run",
                         module=__import__("torch").nn.Linear(4, 3)))
     assert [e["type"] for e in events] == ["failed"]

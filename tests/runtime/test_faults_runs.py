@@ -16,8 +16,8 @@ from safetensors.torch import load_file
 from torch import nn
 
 from graph_builder import files
-from runtime.runlog import RunLog
-from runtime.trainer import CHECKPOINT, last_event, train
+from runtime.train.runlog import RunLog
+from runtime.train.trainer import CHECKPOINT, last_event, train
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = {"epochs": 5, "lr": 0.01, "batch_size": 32, "schedule": "cosine"}
@@ -219,7 +219,7 @@ def test_the_trainers_files_go_through_the_atomic_helper():
     """Every file the trainer writes is written by graph_builder.files (so it is fsynced)."""
     import inspect
 
-    from runtime import trainer
+    from runtime.train import trainer
 
     source = inspect.getsource(trainer)
     assert "open(" not in source.replace("RunLog(", "")

@@ -12,10 +12,10 @@ from graph_builder.freezing import (FEATURE_EXTRACTION, FULL, LAST_BLOCKS, Freez
                                     preset_command)
 from graph_builder.networks import Networks
 from graph_builder.project import dumps_project, load_project, loads_project, save_project
-from runtime.compiler import build_module
-from runtime.freezing import frozen_modules, pretrained_nodes
+from runtime.compile.compiler import build_module
+from runtime.train.freezing import frozen_modules, pretrained_nodes
 from runtime.pretrained import PretrainedError, load_initial_weights
-from runtime.trainer import _Run, Control, last_event, train
+from runtime.train.trainer import _Run, Control, last_event, train
 
 QUIET = {"epochs": 2, "batch_size": 32, "stop_on_divergence": False, "device": "cpu", "lr": 0.01}
 
@@ -149,7 +149,7 @@ def test_training_an_imported_project_starts_from_its_imported_weights(tmp_path,
     """meta["weights"] (what Import writes) is the starting point of the CLI's and the GUI child's runs."""
     import hashlib
 
-    from runtime.export import export_weights
+    from runtime.export.formats import export_weights
 
     p = project("5-9")
     module = build_module(p.graph, seed=123)
@@ -209,7 +209,7 @@ def test_the_exported_training_script_keeps_frozen_layers_and_their_statistics(t
     import subprocess
     import sys
 
-    from runtime.export_script import ScriptExportError, export_training_script
+    from runtime.export.script import ScriptExportError, export_training_script
 
     p = project()
     p.dataset.replace({"name": "digits"})  # the script trains on the whole dataset: all ten digits
@@ -258,7 +258,7 @@ def test_an_imported_model_with_a_new_head_keeps_what_fits_and_feature_extractio
     """Import, then replace the classifier: the weights that still fit are the pretrained part."""
     import hashlib
 
-    from runtime.export import export_weights
+    from runtime.export.formats import export_weights
 
     p = project("5-9")
     imported = build_module(p.graph, seed=7).state_dict()

@@ -10,9 +10,9 @@ from safetensors.torch import load_file
 from torch import nn
 
 from graph_builder import load_project
-from runtime import objectives
-from runtime.compiler import build_module
-from runtime.trainer import last_event, train
+from runtime.train import objectives
+from runtime.compile.compiler import build_module
+from runtime.train.trainer import last_event, train
 
 ROOT = Path(__file__).resolve().parents[2]
 DCGAN = ROOT / "resources" / "templates" / "dcgan_digits.json"
@@ -106,7 +106,7 @@ def test_the_exported_script_trains_the_gan_standalone_to_the_trainers_weights(t
     import subprocess
     import sys
 
-    from runtime.export_script import export_training_script
+    from runtime.export.script import export_training_script
 
     project = dcgan(epochs=2)
     assert last_event(train(dcgan(epochs=2), run_dir=tmp_path / "run", live=False))["type"] == "finished"

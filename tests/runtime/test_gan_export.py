@@ -15,10 +15,10 @@ import torch
 from safetensors.torch import load_file
 
 from graph_builder import load_project, save_project
-from runtime.compiler import build_module
-from runtime.gan_export import GanExportError, gan_network
-from runtime.sampling import denormalize
-from runtime.trainer import last_event, train
+from runtime.compile.compiler import build_module
+from runtime.export.gan import GanExportError, gan_network
+from runtime.generate.sampling import denormalize
+from runtime.train.trainer import last_event, train
 
 ROOT = Path(__file__).resolve().parents[2]
 DCGAN = ROOT / "resources" / "templates" / "dcgan_digits.json"

@@ -10,9 +10,9 @@ import torch
 from safetensors.torch import load_file
 
 from graph_builder import load_project
-from runtime.compiler import build_module
-from runtime.sampling import _run_config, generate
-from runtime.trainer import last_event, train
+from runtime.compile.compiler import build_module
+from runtime.generate.sampling import _run_config, generate
+from runtime.train.trainer import last_event, train
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "templates"
 N = 500

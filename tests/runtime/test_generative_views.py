@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from runtime.generative import (COLLAPSE_BELOW, MAX_IMAGES, diversity, image_count, image_shape, principal_plane,
+from runtime.generate.generative import (COLLAPSE_BELOW, MAX_IMAGES, diversity, image_count, image_shape, principal_plane,
                                 to_uint8)
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "templates"
@@ -44,7 +44,7 @@ def test_the_latent_plane_is_its_first_two_principal_components():
 
 def test_a_vae_run_sends_latent_points_per_sample_and_an_anomaly_ranking_worst_first():
     from graph_builder.project import project_from_dict
-    from runtime.trainer import train
+    from runtime.train.trainer import train
 
     data = json.loads((TEMPLATES / "mlp_vae_digits.json").read_text(encoding="utf-8"))
     data["training"]["epochs"] = 1

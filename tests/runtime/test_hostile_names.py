@@ -14,9 +14,9 @@ import torch
 from graph_builder.errors import NodeNameError
 from graph_builder.graph import Graph
 from graph_builder.project import load_project
-from runtime.codegen import generate_source, reserved_names
-from runtime.compiler import build_module
-from runtime.export import export_onnx, export_python
+from runtime.compile.codegen import generate_source, reserved_names
+from runtime.compile.compiler import build_module
+from runtime.export.formats import export_onnx, export_python
 
 SAFE_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from graph_builder import load_project
-from runtime.compiler import build_module
-from runtime.export import export_onnx
+from runtime.compile.compiler import build_module
+from runtime.export.formats import export_onnx
 from runtime.importers import (
     ProjectWeightsError, UnsupportedModelError, import_model, load_project_weights,
 )

@@ -15,7 +15,7 @@ from graph_builder.input_adapter import IMAGENET_MEAN, IMAGENET_STD
 from graph_builder.settings import SettingsError, validate_dataset_section
 from graph_builder.shapes import infer_shapes
 from runtime.data import DatasetSettingError, load_splits
-from runtime.preprocess import read_preprocessing
+from runtime.export.preprocess import read_preprocessing
 
 RAW = load_digits().images.astype(np.float32)[:, None]  # (N, 1, 8, 8), 0..16
 
@@ -143,7 +143,7 @@ def test_the_exported_training_script_adapts_and_normalises_exactly_as_the_app(t
     import torch
 
     from graph_builder import load_project
-    from runtime.export_script import export_training_script
+    from runtime.export.script import export_training_script
 
     project = load_project(Path(__file__).resolve().parents[2] / "resources" / "templates" / "lenet_digits.json")
     dataset = _digits(input_height=16, input_width=16, input_gray_to_rgb=True, input_normalization="imagenet")
@@ -165,7 +165,7 @@ def test_the_exported_training_script_adapts_and_normalises_exactly_as_the_app(t
 def test_the_exported_model_says_how_its_inputs_were_adapted():
     from graph_builder import load_project
     from graph_builder.input_adapter import InputAdapter
-    from runtime.preprocess import Preprocessing, run_source
+    from runtime.export.preprocess import Preprocessing, run_source
 
     project = load_project(Path(__file__).resolve().parents[2] / "resources" / "templates" / "mlp_digits.json")
     adapter = InputAdapter((16, 16), True, "imagenet", IMAGENET_MEAN, IMAGENET_STD)
@@ -241,7 +241,7 @@ def test_predict_on_image_files_reads_them_as_the_image_folder_was_then_adapts_t
     # and the same numbers: the run's model on the test split exactly as training adapted it
     import torch
 
-    from runtime.preprocess import build_run_module, read_preprocessing
+    from runtime.export.preprocess import build_run_module, read_preprocessing
 
     prep = read_preprocessing(run)
     adapted = load_splits({**project.dataset, "input_normalization": "none", "normalize": False})["test"][0]

@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn import metrics as skm
 
-from runtime import metrics
+from runtime.train import metrics
 
 
 def test_confusion_precision_recall_f1_match_scikit_learn():

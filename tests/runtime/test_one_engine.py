@@ -14,9 +14,9 @@ import torch
 from safetensors.torch import load_file
 
 from graph_builder import load_project
-from runtime import objectives
-from runtime.export_script import export_training_script
-from runtime.trainer import last_event, train
+from runtime.train import objectives
+from runtime.export.script import export_training_script
+from runtime.train.trainer import last_event, train
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "resources" / "templates"

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from graph_builder.graph import Graph
-from runtime.compiler import build_module
+from runtime.compile.compiler import build_module
 
 
 def chain(g: Graph, *nodes) -> None:

@@ -15,7 +15,7 @@ from safetensors.torch import save_file
 from graph_builder import load_project
 from graph_builder.weight_sources import SetWeightSource, weight_source
 from runtime.cli import main as cli
-from runtime.compiler import build_module
+from runtime.compile.compiler import build_module
 from runtime.pretrained import PretrainedError, load_initial_weights
 from runtime.pretrained.files import MisfitError, WeightsFileError, read_state_dict
 

@@ -132,8 +132,8 @@ def test_exported_pt2_takes_raw_data_and_carries_the_class_names(digits_run, tmp
 
 
 def test_the_network_alone_is_generated_as_before(digits_run, tmp_path):
-    from runtime.codegen import generate_source
-    from runtime.preprocess import read_preprocessing, run_source
+    from runtime.compile.codegen import generate_source
+    from runtime.export.preprocess import read_preprocessing, run_source
 
     project_path, run = digits_run
     graph = load_project(project_path).graph
@@ -146,9 +146,9 @@ def run_predictions(project_path: Path, run: Path) -> np.ndarray:
     """What the run's own model predicts for its (normalised) test split, as the trainer evaluated it."""
     import torch
 
-    from runtime.compiler import build_module
+    from runtime.compile.compiler import build_module
     from runtime.data import load_splits
-    from runtime.export import load_weights
+    from runtime.export.formats import load_weights
 
     project = load_project(project_path)
     module = load_weights(build_module(project.graph), run / "best.safetensors").eval()
@@ -238,7 +238,7 @@ def test_test_digits_drawn_on_the_pad_are_read_back_like_the_originals(digits_ru
     from PIL import Image
 
     from runtime.data.digits_prep import prepare_drawing
-    from runtime.preprocess import build_run_module, read_preprocessing
+    from runtime.export.preprocess import build_run_module, read_preprocessing
 
     project_path, run = digits_run
     project = load_project(project_path)
@@ -264,7 +264,7 @@ def template_graph(stem: str):
 def test_an_autoencoders_export_gives_its_reconstruction_in_raw_values_too():
     import torch
 
-    from runtime.preprocess import Preprocessing, build_run_module
+    from runtime.export.preprocess import Preprocessing, build_run_module
 
     mean, std = np.full((1, 1, 1), 4.0, np.float32), np.full((1, 1, 1), 6.0, np.float32)
     prep = Preprocessing("reconstruction", (), (1, 8, 8), "float32", "digits", True, mean, std, "mse")
@@ -275,7 +275,7 @@ def test_an_autoencoders_export_gives_its_reconstruction_in_raw_values_too():
 
 
 def test_a_run_without_normalisation_exports_the_network_itself_with_its_names():
-    from runtime.preprocess import Preprocessing, run_source
+    from runtime.export.preprocess import Preprocessing, run_source
 
     prep = Preprocessing("classification", ("T-shirt/top", 'say "hi"\n', "été"), (1, 8, 8), "float32", None, True)
     source = run_source(template_graph("lenet_digits"), prep)
@@ -290,7 +290,7 @@ def test_a_run_without_normalisation_exports_the_network_itself_with_its_names()
                                                      ([6, 2], False, (1, 2))])
 def test_a_run_from_before_the_normalisations_shape_was_recorded_is_read_per_channel_or_feature(
         tmp_path, shape, image, broadcast):
-    from runtime.preprocess import read_preprocessing
+    from runtime.export.preprocess import read_preprocessing
 
     n = broadcast[0] if image else broadcast[-1]
     resolved = {"task": "classification", "classes": ["a", "b"], "input_shape": shape,

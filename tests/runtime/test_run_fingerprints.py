@@ -14,7 +14,7 @@ from graph_builder.runs import (
     read_run_network, runs_folder, untitled_runs_folder,
 )
 from runtime.cli import main
-from runtime.trainer import last_event, train
+from runtime.train.trainer import last_event, train
 
 
 def chain(*specs, names=None):

@@ -7,8 +7,8 @@ import math
 import torch
 from torch import nn
 
-from runtime.sanity import SanityWatch, settings_warnings
-from runtime.trainer import train
+from runtime.train.sanity import SanityWatch, settings_warnings
+from runtime.train.trainer import train
 
 
 class Blind(nn.Module):

@@ -13,7 +13,7 @@ from graph_builder.validation import validate
 from graph_builder.weight_sources import SetWeightSource, weight_source
 from runtime.commands.templates import template_project
 from runtime.data import describe_dataset
-from runtime.trainer import train
+from runtime.train.trainer import train
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "resources" / "templates" / "resnet18_features_image_folder.json"
@@ -50,7 +50,7 @@ def test_the_template_trains_one_small_batch_on_cpu(tmp_path):
 
 
 def test_offline_the_templates_weights_name_the_url_and_where_to_put_the_file(tmp_path, monkeypatch):
-    from runtime.compiler import build_module
+    from runtime.compile.compiler import build_module
     from runtime.pretrained import load_initial_weights
     from runtime.pretrained.download import DownloadOfflineError
 

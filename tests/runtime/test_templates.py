@@ -12,7 +12,7 @@ from graph_builder import load_project
 from graph_builder.settings import dataset_beside
 from graph_builder.validation import validate
 from runtime.data import describe_dataset
-from runtime.trainer import train
+from runtime.train.trainer import train
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "resources" / "templates"

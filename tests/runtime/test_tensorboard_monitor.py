@@ -11,8 +11,8 @@ pytest.importorskip("tensorboard")
 from tensorboard.backend.event_processing import event_accumulator  # noqa: E402
 
 from graph_builder import Graph, Project  # noqa: E402
-from runtime.monitor import confusion_image  # noqa: E402
-from runtime.trainer import last_event, train  # noqa: E402
+from runtime.train.monitor import confusion_image  # noqa: E402
+from runtime.train.trainer import last_event, train  # noqa: E402
 
 
 def iris_project(epochs=3):

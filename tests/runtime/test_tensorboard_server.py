@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("tensorboard")
 
-from runtime.monitor import TensorBoardServer  # noqa: E402
+from runtime.train.monitor import TensorBoardServer  # noqa: E402
 
 
 def test_tensorboard_server_answers_on_loopback_and_stops(tmp_path):

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from runtime.trainer import Control, last_event, run_in_child, train
+from runtime.train.trainer import Control, last_event, run_in_child, train
 
 
 def mlp(inputs=64, classes=10, hidden=32):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from runtime.trainer import amp_dtype, last_event, select_device, DeviceUnavailableError, train
+from runtime.train.trainer import amp_dtype, last_event, select_device, DeviceUnavailableError, train
 
 
 def iris_mlp(seed=0, out=3):
@@ -41,7 +41,7 @@ def test_each_optimizer_lowers_the_loss(optimizer, extra):
 
 
 def test_the_chosen_optimizer_class_is_used():
-    from runtime.trainer import _Run, Control
+    from runtime.train.trainer import _Run, Control
 
     for name, cls in (("sgd", torch.optim.SGD), ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW),
                       ("rmsprop", torch.optim.RMSprop)):

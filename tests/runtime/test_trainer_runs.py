@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from graph_builder import Graph, Project
-from runtime.trainer import CHECKPOINT, Control, last_event, train
+from runtime.train.trainer import CHECKPOINT, Control, last_event, train
 
 
 def iris_mlp(seed=0):
@@ -43,8 +43,8 @@ def test_run_folder_holds_config_metrics_weights_checkpoint_and_confusion(tmp_pa
     assert len(config["resolved"]["normalization"]["mean"]) == 4
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [e["type"] for e in lines] == [e["type"] for e in events if e["type"] not in ("batch", "progress")]
-    from runtime.compiler import build_module
-    from runtime.export import load_weights
+    from runtime.compile.compiler import build_module
+    from runtime.export.formats import load_weights
 
     for name in ("best.safetensors", "last.safetensors"):
         load_weights(build_module(project.graph), tmp_path / name)  # fits the project's model

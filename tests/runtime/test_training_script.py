@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from graph_builder import Graph, Project, load_project
-from runtime.compiler import build_module
+from runtime.compile.compiler import build_module
 from runtime.data import describe_dataset
-from runtime.export_script import ScriptExportError, export_training_script
+from runtime.export.script import ScriptExportError, export_training_script
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "resources" / "templates"

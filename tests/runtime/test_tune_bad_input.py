@@ -14,7 +14,7 @@ from graph_builder.experiment import AddDimension  # noqa: E402
 from graph_builder.graph import RemoveNode  # noqa: E402
 from graph_builder.runs import runs_folder  # noqa: E402
 from runtime.cli import EXIT_INVALID, EXIT_UNREADABLE, main  # noqa: E402
-from runtime.tune import STUDY_FILE, TuneError, run_study  # noqa: E402
+from runtime.tune.study import STUDY_FILE, TuneError, run_study  # noqa: E402
 
 
 def iris(tmp_path):

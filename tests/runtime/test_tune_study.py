@@ -16,7 +16,7 @@ pytest.importorskip("optuna")
 
 from graph_builder import Graph, Project, save_project  # noqa: E402
 from graph_builder.runs import runs_folder  # noqa: E402
-from runtime.tune import STUDY_FILE, TRIAL_FILE, TuneError, run_study  # noqa: E402
+from runtime.tune.study import STUDY_FILE, TRIAL_FILE, TuneError, run_study  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -139,7 +139,7 @@ def test_a_sigkilled_study_resumes_with_contiguous_trials_none_lost_or_run_twice
 def test_tpe_over_lr_width_and_dropout_reaches_the_mlp_digits_templates_own_accuracy(tmp_path):
     from graph_builder import load_project
     from graph_builder.experiment import ReplaceExperiment
-    from runtime.trainer import train
+    from runtime.train.trainer import train
 
     epochs = 4
     project = load_project(ROOT / "resources" / "templates" / "mlp_digits.json")

@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from graph_builder import load_project
-from runtime import objectives
-from runtime.compiler import build_module
-from runtime.trainer import train
+from runtime.train import objectives
+from runtime.compile.compiler import build_module
+from runtime.train.trainer import train
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "resources" / "templates"

@@ -1,9 +1,9 @@
 """Training objectives: the step, evaluation, losses, optimizers and schedules, written once.
 
-The trainer (runtime/trainer.py) drives these, and the exported training script embeds this
-module's source with `inspect.getsource` (runtime/export_script.py), so what the app trains and
+The trainer (runtime/train/trainer.py) drives these, and the exported training script embeds this
+module's source with `inspect.getsource` (runtime/export/script.py), so what the app trains and
 what the script trains cannot drift (DESIGN.md decision 12). Hence plain torch only: nothing
-here imports graph_builder, runtime (but runtime.metrics, embedded beside it) or app.
+here imports graph_builder, runtime (but runtime.train.metrics, embedded beside it) or app.
 
     objective = Supervised("classification", "cross_entropy", classes=10)
     step = Step(model, params, make_optimizer(params, settings, device), ...)
@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from runtime.metrics import ClassificationMeter, RegressionMeter, better
+from runtime.train.metrics import ClassificationMeter, RegressionMeter, better
 
 CHECKPOINT_FORMAT = "netcanvas-checkpoint"
 EVAL_BATCH = 1024
@@ -265,7 +265,7 @@ class TermsMeter:
 
 
 def is_latent(module: nn.Module) -> bool:
-    """A GaussianLatent layer of the generated code (runtime.lowering), found by what it keeps."""
+    """A GaussianLatent layer of the generated code (runtime.compile.lowering), found by what it keeps."""
     return type(module).__name__ == "GaussianLatent" and hasattr(module, "kl") and hasattr(module, "prior")
 
 

@@ -3,7 +3,7 @@
 `lower` turns a valid graph into a LoweredModel (submodules in topological order, one
 statement per node, the inputs and outputs); `render` writes it as Python text. Only three
 things reach the text: identifiers from a per-file Namespace, `literal()` of validated
-primitives, and class names from runtime.lowering's static allowlist. The result is checked
+primitives, and class names from runtime.compile.lowering's static allowlist. The result is checked
 with `ast.parse`. The same graph always gives the same text.
 """
 
@@ -21,7 +21,7 @@ from graph_builder.shapes import format_shape, incoming, infer_shapes, topologic
 from graph_builder.validation import ERROR, validate
 
 from runtime.errors import NetCanvasRuntimeError
-from runtime.lowering import HELPERS, NodeContext, literal, lowering_for
+from runtime.compile.lowering import HELPERS, NodeContext, literal, lowering_for
 
 MAX_IDENTIFIER = 40
 
@@ -36,7 +36,7 @@ class GraphInvalidError(CodegenError):
 
 # Names the generated file uses itself, or that would shadow something a reader relies on.
 _FILE_NAMES = {"self", "torch", "nn", "F", "math", "model", "output", "outputs", "name", "_",
-               "CLASSES", "TASK", "WEIGHTS", "load_model"}  # the last four: a run's export (runtime.preprocess)
+               "CLASSES", "TASK", "WEIGHTS", "load_model"}  # the last four: a run's export (runtime.export.preprocess)
 
 
 def _module_attributes() -> set[str]:
@@ -480,3 +480,14 @@ def generate_source(graph: Graph, class_name: str | None = None, main: bool = Fa
 def model_interface(graph: Graph, class_name: str | None = None) -> ModelInterface:
     """The generated model's inputs and outputs (names, shapes, dtypes)."""
     return lower(graph, class_name).interface
+
+
+def node_attributes(graph: Graph) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """(node id -> submodule attribute of `graph`'s module, network name -> the same for each block network)."""
+    model = lower(graph)
+    library = graph.library
+    own = library.name_of(graph) if library is not None else None
+    deps = library.dependencies(own)[:-1] if own is not None else []
+    inner = {name: {s.node_id: s.attr for s in lowered.submodules}
+             for name, lowered in zip(deps, model.dependencies)}
+    return {s.node_id: s.attr for s in model.submodules}, inner

@@ -2,7 +2,7 @@
 
 A GAN trains two networks of the project, named in its training settings (`generator`,
 `discriminator`). Its run keeps both in one weights file, keyed `generator.…` and
-`discriminator.…` (the objective's pair, runtime.objectives). Here:
+`discriminator.…` (the objective's pair, runtime.train.objectives). Here:
 
 - Python: one module holding both classes (the blocks they use written once), `NOISE_SHAPE`,
   and with a run its weights beside the file, `load_models()` and `to_raw()`, which turns the
@@ -36,7 +36,7 @@ class GanExportError(NetCanvasRuntimeError):
 def gan_settings(project) -> dict | None:
     """The project's training settings (defaults filled) when they describe a GAN, else None."""
     from graph_builder.settings import validate_training_section
-    from runtime.gan import is_gan
+    from runtime.train.gan import is_gan
 
     try:
         t = validate_training_section(dict(project.training or {}), fill_defaults=True)
@@ -48,7 +48,7 @@ def gan_settings(project) -> dict | None:
 def run_settings(run_dir: str | os.PathLike) -> tuple[dict | None, dict | None]:
     """(training settings, normalisation record) of a GAN run; (None, None) for any other run."""
     from graph_builder.settings import validate_training_section
-    from runtime.gan import is_gan
+    from runtime.train.gan import is_gan
 
     try:
         config = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
@@ -73,7 +73,7 @@ def role_of(t: dict, network: str | None) -> str:
 
 def network_state(weights: str | os.PathLike, role: str) -> dict[str, torch.Tensor]:
     """One network's tensors from a GAN run's weights file, keyed like that network's own module."""
-    from runtime.export import read_weights
+    from runtime.export.formats import read_weights
 
     tensors = read_weights(weights)
     prefix = f"{role}."
@@ -86,9 +86,9 @@ def network_state(weights: str | os.PathLike, role: str) -> dict[str, torch.Tens
 
 def gan_source(project, t: dict, weights_name: str | None = None, normalization: dict | None = None) -> str:
     """The generator's and discriminator's classes in one module, with a demo (and a loader with a run)."""
-    from runtime.codegen import CodegenError, lower, render_many
-    from runtime.gan import noise_shape
-    from runtime.lowering import literal
+    from runtime.compile.codegen import CodegenError, lower, render_many
+    from runtime.train.gan import noise_shape
+    from runtime.compile.lowering import literal
 
     generator, discriminator = (lower(project.networks[t[role]]) for role in ROLES)
     title = str(project.meta.get("title") or "A GAN") if isinstance(project.meta, dict) else "A GAN"
@@ -97,7 +97,7 @@ def gan_source(project, t: dict, weights_name: str | None = None, normalization:
     lines = [text, "", "",
              f"NOISE_SHAPE = {literal(tuple(noise_shape(project, t)))}  # {g}'s input, without the batch"]
     if weights_name is not None:
-        from runtime.preprocess import text_literal
+        from runtime.export.preprocess import text_literal
 
         lines.append(f"WEIGHTS = {text_literal(weights_name)}  # the run's weights of both networks, beside this file")
         if normalization:
@@ -148,7 +148,7 @@ def export_gan_python(project, t: dict, path: str | os.PathLike, weights: str | 
     """Write both networks as one Python module; with a run's `weights`, those weights beside it."""
     from graph_builder.files import write_atomic
 
-    from runtime.export import _check_target
+    from runtime.export.formats import _check_target
 
     path = _check_target(path)
     weights_path = path.with_suffix(".safetensors") if weights is not None else None
@@ -161,7 +161,7 @@ def export_gan_python(project, t: dict, path: str | os.PathLike, weights: str | 
 
 
 def _pair(project, t: dict, weights) -> tuple[nn.Module, nn.Module]:
-    from runtime.compiler import build_module
+    from runtime.compile.compiler import build_module
 
     modules = []
     for role in ROLES:
@@ -209,7 +209,7 @@ class _RawInput(nn.Module):
 
 def gan_network(project, t: dict, network: str | None, weights, normalization: dict | None) -> tuple[nn.Module, str]:
     """One of the GAN's networks with a run's weights, on raw data units; the module and what it does."""
-    from runtime.compiler import build_module
+    from runtime.compile.compiler import build_module
 
     role = role_of(t, network)
     name = t[role]
@@ -230,7 +230,7 @@ def gan_network(project, t: dict, network: str | None, weights, normalization: d
 def export_gan_network(kind: str, project, t: dict, network: str | None, weights, path,
                        normalization: dict | None, **onnx_options) -> tuple[str, object | None]:
     """ONNX, pt2 or weights of one GAN network from its run: the sentence to show, and the ONNX report."""
-    from runtime.export import export_onnx, export_pt2, export_weights
+    from runtime.export.formats import export_onnx, export_pt2, export_weights
 
     module, what = gan_network(project, t, network, weights, normalization)
     graph = project.networks[t[role_of(t, network)]]

@@ -37,62 +37,18 @@ from graph_builder.files import WriteError, write_atomic
 from runtime.data import Augmentation, DataError, DeviceSplit, Splits, dataset_config, load_splits
 from runtime.errors import NetCanvasRuntimeError
 from runtime.events import LOGGED, make
-from runtime.runlog import METRICS, RunLog, check_checkpoint, read_config
-from runtime.gan import gan_problem, is_gan, noise_shape
-from runtime.objectives import (CHECKPOINT_FORMAT, EVAL_BATCH, GANStep, ObjectiveError, Optimizers, RunState, Step,
+from runtime.train.errors import (CheckpointError, DeviceUnavailableError, ModelDataMismatchError, NonFiniteLossError,
+                                  TrainingError, TrainingMemoryError, TrainingSettingError)
+from runtime.train.runlog import METRICS, RunLog, check_checkpoint, read_config
+from runtime.train.gan import gan_problem, is_gan, noise_shape
+from runtime.train.objectives import (CHECKPOINT_FORMAT, EVAL_BATCH, GANStep, ObjectiveError, Optimizers, RunState, Step,
                                 amp_dtype, end_of_epoch_schedule, evaluate, forward, freeze, hold_frozen, make_gan,
                                 make_objective, make_optimizer, make_scheduler, resolve_loss, resolve_monitor)
-from runtime.sanity import SanityWatch, settings_warnings
-from runtime.monitor import TensorBoardSink
+from runtime.train.sanity import SanityWatch, settings_warnings
+from runtime.train.monitor import TensorBoardSink
 
 EVENT_INTERVAL_S = 0.05  # batch/progress events at most ~20 per second
 CHECKPOINT = "checkpoint.pt"
-
-
-class TrainingError(NetCanvasRuntimeError):
-    """Base of the trainer's own errors; `kind` names the kind in the failed event."""
-
-    kind = "error"
-
-
-class TrainingSettingError(TrainingError, ValueError):
-    """A training setting that cannot work with this model or data."""
-
-    kind = "settings"
-
-
-class DeviceUnavailableError(TrainingError):
-    """A chosen device (cuda, mps) that this machine does not have."""
-
-    kind = "device"
-
-
-class ModelDataMismatchError(TrainingError):
-    """The model's inputs or outputs do not fit the dataset."""
-
-    kind = "model"
-
-
-class NonFiniteLossError(TrainingError):
-    """The loss became NaN or infinite."""
-
-    kind = "nan"
-
-
-class TrainingMemoryError(TrainingError, MemoryError):
-    """The device ran out of memory; `batch_size_to_try` is a smaller batch size."""
-
-    kind = "oom"
-
-    def __init__(self, message: str, batch_size_to_try: int) -> None:
-        super().__init__(message)
-        self.batch_size_to_try = batch_size_to_try
-
-
-class CheckpointError(TrainingError):
-    """A run folder that cannot be resumed (no checkpoint, or an unreadable one)."""
-
-    kind = "checkpoint"
 
 
 @dataclass
@@ -162,7 +118,7 @@ def train(project: Any = None, *, module: nn.Module | None = None, dataset: dict
     `project` (a Project or its dict) gives the graph and both settings sections; `module`
     replaces the graph's model, and `dataset`/`training` override single settings. With
     `resume`, `run_dir`'s checkpoint is continued. `live=False` leaves out batch/progress events.
-    `splits` replaces the dataset's own split (a cross-validation fold, runtime.crossval).
+    `splits` replaces the dataset's own split (a cross-validation fold, runtime.train.crossval).
     `project_path` is the project's file: its imported weights and weight sources are read from
     beside it (runtime.pretrained), and training starts from them.
     """
@@ -217,7 +173,7 @@ class _Run:
         self._t0 = time.perf_counter()
         self.network: dict | None = None  # what config.json says was trained (fingerprint, parameters, title)
         self.state = RunState()  # epoch, step, best and patience: with the modules' states, the checkpoint
-        self._report = None  # runtime.generative's views of a reconstruction, VAE or GAN run
+        self._report = None  # runtime.generate.generative's views of a reconstruction, VAE or GAN run
 
     # ----- event plumbing
     def _emit(self, type_: str, **data) -> dict:
@@ -362,8 +318,8 @@ class _Run:
         self.scaler = self.step_fn.scaler
 
     def _setup_gan(self) -> None:
-        """Two networks of the project, alternating steps (runtime.gan checks them, runtime.objectives trains)."""
-        from runtime.compiler import build_module
+        """Two networks of the project, alternating steps (runtime.train.gan checks them, runtime.train.objectives trains)."""
+        from runtime.compile.compiler import build_module
         from runtime.data import describe_splits
 
         t, s, device = self.t, self.splits, self.device
@@ -394,7 +350,7 @@ class _Run:
         """Load the project's pretrained weights, then freeze its frozen nodes (runtime.pretrained, .freezing)."""
         if self.module_in is not None or self.project is None:
             return
-        from runtime.freezing import frozen_modules
+        from runtime.train.freezing import frozen_modules
         from runtime.pretrained import load_initial_weights
 
         # Also on resume: the checkpoint then replaces the weights, but the keys say which are the
@@ -407,7 +363,7 @@ class _Run:
             return self.module_in
         if self.project is None or not self.project.graph.nodes:
             raise ModelDataMismatchError("the graph is empty; add an Input, some layers and an Output")
-        from runtime.compiler import build_module
+        from runtime.compile.compiler import build_module
 
         return build_module(self.project.graph, init=self.t["init"], seed=self.t["seed"])
 
@@ -429,7 +385,7 @@ class _Run:
             raise ModelDataMismatchError(issues[0].message)
 
     def _check_inputs(self) -> None:
-        from runtime.compiler import interface_of
+        from runtime.compile.compiler import interface_of
 
         iface = interface_of(self.model)
         if iface is None or self.module_in is None:
@@ -526,7 +482,7 @@ class _Run:
                 "input_shape": list(self.splits.input_shape), "target_shape": list(self.splits.target_shape),
                 "normalization": None if self.splits.mean is None else {
                     "mean": self.splits.mean.reshape(-1).tolist(), "std": self.splits.std.reshape(-1).tolist(),
-                    "shape": list(self.splits.mean.shape)},  # broadcasts against one sample (runtime.preprocess)
+                    "shape": list(self.splits.mean.shape)},  # broadcasts against one sample (runtime.export.preprocess)
                 "dataset": self.splits.name, "image": self.splits.image, "dtype": self.splits.dtype,
             },
         }
@@ -754,9 +710,9 @@ class _Run:
                          elapsed_s=round(elapsed, 3), run_dir=str(self.run_dir) if self.run_dir else None)
 
     def _generative(self, epoch: int) -> Iterator[dict]:
-        """The generative views of the epoch (runtime.generative): reconstructions, samples, latent plane."""
+        """The generative views of the epoch (runtime.generate.generative): reconstructions, samples, latent plane."""
         if self._report is None:  # made at the first epoch's end (None again for a supervised objective)
-            from runtime.generative import GenerativeReport
+            from runtime.generate.generative import GenerativeReport
 
             self._report = GenerativeReport.of(self.objective, self.model, self.data, self.splits.input_shape,
                                                bool(self.splits.classes), self.device, self.amp)
@@ -768,11 +724,11 @@ class _Run:
 
     def _anomalies(self) -> Iterator[dict]:
         """An autoencoder's worst-reconstructed samples, worst first (the Evaluate view lists them)."""
-        from runtime.objectives import Reconstruction
+        from runtime.train.objectives import Reconstruction
 
         if not isinstance(self.objective, Reconstruction):
             return
-        from runtime.generative import anomaly_ranking
+        from runtime.generate.generative import anomaly_ranking
 
         split = "test" if len(self.data["test"]) else "val"
         data = anomaly_ranking(self.objective, self.model, self.data[split], self.splits.input_shape,

@@ -610,7 +610,7 @@ def worker_main(tasks, events, stop_trial, parent_pid: int, threads: int) -> Non
     _watch_parent(parent_pid)
     import torch
 
-    from runtime.trainer import train
+    from runtime.train.trainer import train
 
     torch.set_num_threads(threads)
     while True:

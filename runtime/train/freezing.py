@@ -1,7 +1,7 @@
 """What freezing and pretrained weights mean for the compiled module: parameter and module paths.
 
 The document says which nodes are frozen (`Node.frozen`, graph_builder.freezing's presets); the
-generated module names each node's submodule after the node (runtime.codegen). This module
+generated module names each node's submodule after the node (runtime.compile.codegen). This module
 joins the two: the module paths of the frozen nodes (blocks recursed into), and the main-network
 nodes that own the state-dict keys the pretrained weights filled.
 """
@@ -13,25 +13,14 @@ from typing import Any
 
 from graph_builder.graph import Graph
 
-
-def module_attributes(graph: Graph) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """(node id -> submodule attribute of `graph`'s module, network name -> the same for each block network)."""
-    from runtime.codegen import lower
-
-    model = lower(graph)
-    library = graph.library
-    own = library.name_of(graph) if library is not None else None
-    deps = library.dependencies(own)[:-1] if own is not None else []
-    inner = {name: {s.node_id: s.attr for s in lowered.submodules}
-             for name, lowered in zip(deps, model.dependencies)}
-    return {s.node_id: s.attr for s in model.submodules}, inner
+from runtime.compile.codegen import node_attributes
 
 
 def frozen_modules(graph: Graph) -> list[str]:
     """The module paths (`features`, `block2.conv1`) of the frozen nodes of `graph`, blocks recursed into."""
     if not _any_frozen(graph):
         return []
-    top, inner = module_attributes(graph)
+    top, inner = node_attributes(graph)
     networks = graph.library
     paths: list[str] = []
 
@@ -63,14 +52,14 @@ def _any_frozen(graph: Graph, seen: set | None = None) -> bool:
 
 def nodes_of_keys(graph: Graph, keys) -> set[str]:
     """The ids of `graph`'s nodes whose submodule holds one of the state-dict `keys`."""
-    by_attr = {attr: node_id for node_id, attr in module_attributes(graph)[0].items()}
+    by_attr = {attr: node_id for node_id, attr in node_attributes(graph)[0].items()}
     return {by_attr[k.split(".", 1)[0]] for k in keys if k.split(".", 1)[0] in by_attr}
 
 
 def pretrained_nodes(project: Any, project_path: str | os.PathLike | None) -> set[str]:
     """The main-network nodes whose weights come from the project's pretrained weights (loads them)."""
-    from runtime.compiler import build_module
-    from runtime.pretrained import load_initial_weights
+    from runtime.compile.compiler import build_module
+    from runtime.pretrained.registry import load_initial_weights
 
     module = build_module(project.graph)
     return nodes_of_keys(project.graph, load_initial_weights(project, project_path, module))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from runtime.codegen import model_interface
+from runtime.compile.codegen import model_interface
 
 
 def is_gan(t: dict) -> bool:

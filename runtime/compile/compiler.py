@@ -17,7 +17,7 @@ from torch import nn
 
 from graph_builder.graph import Graph
 
-from runtime.codegen import ModelInterface, generate
+from runtime.compile.codegen import ModelInterface, generate
 from runtime.errors import NetCanvasRuntimeError
 
 INIT_SCHEMES = ("default", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal")
@@ -46,7 +46,7 @@ def compile_source(source: str, filename: str, line_nodes: dict[int, str] | None
     except SyntaxError as exc:
         raise CompileError(f"generated code does not compile ({filename}, line {exc.lineno}): {exc.msg}") from exc
     namespace: dict = {"__name__": "netcanvas_generated", "__file__": filename}
-    exec(code, namespace)  # noqa: S102 — the text came from runtime.codegen, built only from safe parts
+    exec(code, namespace)  # noqa: S102 — the text came from runtime.compile.codegen, built only from safe parts
     return namespace
 
 

@@ -19,6 +19,8 @@ import torch
 
 from graph_builder.files import WriteError
 
+from runtime.train.errors import CheckpointError
+
 METRICS = "metrics.jsonl"
 
 
@@ -148,7 +150,6 @@ def check_checkpoint(state: Any, path: Path, fmt: str) -> dict:
 
 
 def _checkpoint_error(message: str) -> Exception:
-    from runtime.trainer import CheckpointError  # trainer imports this module
 
     return CheckpointError(message)
 

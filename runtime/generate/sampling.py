@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from runtime.errors import NetCanvasRuntimeError
-from runtime.gan import is_gan, noise_shape
-from runtime.objectives import VAE, first_output, is_latent, make_gan
+from runtime.train.gan import is_gan, noise_shape
+from runtime.train.objectives import VAE, first_output, is_latent, make_gan
 
 
 class SamplingError(NetCanvasRuntimeError):
@@ -44,7 +44,7 @@ def load_sampler(project, run_dir: str | os.PathLike, device: torch.device | Non
 
     from graph_builder.runs import RunsError, check_run_fits
     from graph_builder.settings import validate_training_section
-    from runtime.compiler import build_module
+    from runtime.compile.compiler import build_module
 
     run_dir = Path(run_dir)
     config = _run_config(run_dir)

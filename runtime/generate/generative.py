@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from runtime.errors import NetCanvasRuntimeError
-from runtime.objectives import EVAL_BATCH, GAN, VAE, Reconstruction, first_output, forward
+from runtime.train.objectives import EVAL_BATCH, GAN, VAE, Reconstruction, first_output, forward
 
 class GenerativeError(NetCanvasRuntimeError):
     """A generative view that cannot be made from a run (no weights yet, no latent layer, not images)."""
@@ -264,7 +264,7 @@ def run_decoder(run_dir: str | os.PathLike):
 
     from graph_builder.errors import GraphBuilderError
     from graph_builder.project import project_from_dict
-    from runtime.compiler import build_module
+    from runtime.compile.compiler import build_module
 
     run_dir = Path(run_dir)
     weights = run_dir / "last.safetensors"

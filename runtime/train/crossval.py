@@ -23,12 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from graph_builder.files import write_atomic
-
-# runtime.data (and torch) is imported where folds are cut, so the app's runs list can read FOLD_FILE and
-# SUMMARY_SUFFIX from here without loading torch.
-
-FOLD_FILE = "fold.json"
-SUMMARY_SUFFIX = ".crossval.json"
+from graph_builder.runs import FOLD_FILE, SUMMARY_SUFFIX
 
 
 @dataclass
@@ -81,7 +76,7 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> "Splits":
     config = dataset_config(dataset)
     if folds < 2:
         raise DatasetSettingError(f"cross-validation needs at least 2 folds, not {folds}")
-    from runtime.data import _class_subset, _train_subset
+    from runtime.data.loading import _class_subset, _train_subset
 
     entry = get_dataset(config["name"])
     raw = _class_subset(entry.load(config), config.get("classes"), entry.title)
@@ -128,7 +123,7 @@ def cross_validate(project, folds: int, root: Path | None, *, training: dict | N
     project's pretrained weights are found."""
     from graph_builder.runs import new_run_dir
 
-    from runtime.trainer import train
+    from runtime.train.trainer import train
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     results = []

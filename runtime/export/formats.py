@@ -20,10 +20,10 @@ from graph_builder.graph import Graph
 from graph_builder.files import WriteError, not_regular, replace_atomic, temp_beside, write_atomic
 from graph_builder.shapes import format_shape
 
-from runtime.codegen import ModelInterface, generate_source, model_interface
-from runtime.compiler import build_module, interface_of
+from runtime.compile.codegen import ModelInterface, generate_source, model_interface
+from runtime.compile.compiler import build_module, interface_of
 from runtime.errors import NetCanvasRuntimeError
-from runtime.lowering import not_exportable_to_onnx
+from runtime.compile.lowering import not_exportable_to_onnx
 
 ONNX_TOLERANCE = 1e-4
 ONNX_OPSET = 18
@@ -84,7 +84,7 @@ def _resolve(target: Graph | nn.Module) -> tuple[nn.Module, ModelInterface]:
         return module, interface_of(module)
     iface = interface_of(target)
     if iface is None:
-        raise ExportError("this module was not built by runtime.compiler.build_module, so its input names "
+        raise ExportError("this module was not built by runtime.compile.compiler.build_module, so its input names "
                           "and shapes are unknown; pass the graph (or a module built from it)")
     return target, iface
 
@@ -236,7 +236,7 @@ def export_onnx(target: Graph | nn.Module, path: str | os.PathLike, *, graph: Gr
     `target` is a graph (exported with fresh weights) or a module from build_module (e.g. after
     training; pass its `graph` too so unsupported layers are named). A mismatch above
     `tolerance` raises OnnxParityError and writes nothing. `metadata` becomes the file's
-    metadata properties (runtime.preprocess: class names, input, normalisation, version).
+    metadata properties (runtime.export.preprocess: class names, input, normalisation, version).
     """
     import numpy as np
     import onnx

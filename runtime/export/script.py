@@ -1,7 +1,7 @@
 """Export a standalone training script: the same model, data, split and settings as the app.
 
-The script imports only torch, numpy and scikit-learn. The model class is runtime.codegen's
-source (what the app trains); the training engine (runtime.objectives with runtime.metrics, and
+The script imports only torch, numpy and scikit-learn. The model class is runtime.compile.codegen's
+source (what the app trains); the training engine (runtime.train.objectives with runtime.train.metrics, and
 the weight initialisation) is embedded with inspect.getsource, so the script's step, losses,
 optimizers, schedules, monitor and early stopping are the trainer's own (DESIGN.md decision 12);
 the synthetic generators, the split and the normalisation are embedded verbatim from
@@ -24,8 +24,9 @@ import numpy as np
 
 from graph_builder.files import atomic_path, write_atomic
 from graph_builder.project import Project
-from runtime import compiler, metrics, objectives
-from runtime.codegen import generate_source
+from runtime.compile import compiler
+from runtime.train import metrics, objectives
+from runtime.compile.codegen import generate_source
 from runtime.data import adapter, augment, dataset_config, get_dataset, load_splits, splits, synthetic
 from runtime.errors import NetCanvasRuntimeError
 
@@ -43,7 +44,7 @@ def _model_source(project: Project, t: dict | None = None) -> str:
 
     A GAN's script holds both networks' classes, Generator and Discriminator."""
     if t is not None and (t.get("generator") or t.get("discriminator")):
-        from runtime.gan import gan_problem
+        from runtime.train.gan import gan_problem
 
         problem = gan_problem(project, t, tuple(get_dataset(project.dataset["name"]).load(
             dataset_config(project.dataset)).x.shape[1:]))
@@ -55,7 +56,7 @@ def _model_source(project: Project, t: dict | None = None) -> str:
 
 
 def _noise_shape(project: Project, t: dict) -> tuple | None:
-    from runtime.gan import is_gan, noise_shape
+    from runtime.train.gan import is_gan, noise_shape
 
     return noise_shape(project, t) if is_gan(t) else None
 
@@ -98,7 +99,7 @@ def _engine_source() -> str:
         "class InitSchemeError(ValueError):\n    pass\n",
         _function_source(compiler.initialise), _function_source(compiler._init_matrix)])
     return "\n\n".join([_module_body(metrics), _module_body(objectives),
-                         "# ---- runtime.compiler (weight initialisation, embedded unchanged)\n\n" + init])
+                         "# ---- runtime.compile.compiler (weight initialisation, embedded unchanged)\n\n" + init])
 
 
 def _data_source(d: dict, data_file: str | None) -> str:
@@ -140,13 +141,13 @@ def _data_source(d: dict, data_file: str | None) -> str:
 def _adapter_settings(d: dict) -> dict:
     """The input adapter of dataset `d` as the script's plain values (channels after the adapter)."""
     from runtime.data.adapter import adapter_of, script_settings
-    from runtime.preprocess import PIXEL_MAX
+    from runtime.data.registry import pixel_max
 
     a = adapter_of(d)
     if not a.active:
         return {"size": None, "gray_to_rgb": False, "mean": None, "std": None}
     shape = load_splits(d).input_shape
-    return script_settings(d, shape[0] if len(shape) == 3 else None, PIXEL_MAX.get(d["name"], 1.0))
+    return script_settings(d, shape[0] if len(shape) == 3 else None, pixel_max(d["name"]))
 
 
 def _write_data_file(d: dict, path: Path) -> None:
@@ -173,7 +174,7 @@ def export_training_script(project: Project, path: str | os.PathLike) -> Path:
     if d["classes"] or d["train_fraction"] < 1:
         raise ScriptExportError("the training script does not apply the classes and training fraction dataset "
                                 "settings; clear them (train on the whole dataset) before exporting the script")
-    from runtime.freezing import frozen_modules
+    from runtime.train.freezing import frozen_modules
 
     frozen = [] if t.get("generator") or t.get("discriminator") else frozen_modules(project.graph)
     pretrained = bool(project.meta.get("weights") or project.meta.get("pretrained"))
@@ -274,7 +275,7 @@ def prepare_data(device):
 
 
 def build_model(seed, cls=None):
-    """Net (or `cls`) with the app's seeded weights and initialisation (runtime.compiler.build_module)."""
+    """Net (or `cls`) with the app's seeded weights and initialisation (runtime.compile.compiler.build_module)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = (cls or Net)()

@@ -1,7 +1,7 @@
 """What a run's model expects of its raw inputs, and the exported form that applies it itself.
 
 A run's config.json records the dataset's normalisation constants (from its training split),
-its classes and task (`resolved` in runtime/trainer.py). `read_preprocessing` reads them back.
+its classes and task (`resolved` in runtime/train/trainer.py). `read_preprocessing` reads them back.
 `run_source` writes the network's generated classes unchanged (codegen parity still holds for
 the network alone) followed by a `Preprocessed<Net>` wrapper: the mean and std as registered
 buffers, `forward` normalising the raw input, then calling the network. Beside it go `CLASSES`,
@@ -23,10 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from runtime.errors import NetCanvasRuntimeError
-
-# sklearn's digits are counts of on-pixels in 4x4 blocks (0-16); other image sets are read as 0-1.
-PIXEL_MAX = {"digits": 16.0}
-
 
 class PreprocessError(NetCanvasRuntimeError):
     """A run whose record of its inputs cannot be read."""
@@ -64,7 +60,9 @@ class Preprocessing:
     @property
     def pixel_max(self) -> float:
         """The raw value of a white pixel (255 in an 8-bit image file)."""
-        return PIXEL_MAX.get(self.dataset or "", 1.0)
+        from runtime.data.registry import pixel_max
+
+        return pixel_max(self.dataset)
 
     def normalise(self, x: np.ndarray) -> np.ndarray:
         """(raw - mean) / std as in training (numpy; the exported model does the same in torch)."""
@@ -176,7 +174,7 @@ def text_literal(value: str) -> str:
 
 
 def _floats(a: np.ndarray) -> str:
-    from runtime.lowering import literal
+    from runtime.compile.lowering import literal
 
     return literal(tuple(float(v) for v in a.reshape(-1)))
 
@@ -188,13 +186,13 @@ class RunSource:
     text: str
     class_name: str  # the class to instantiate: the wrapper, or the network when nothing is normalised
     network_class: str
-    interface: object  # runtime.codegen.ModelInterface of the class to instantiate
+    interface: object  # runtime.compile.codegen.ModelInterface of the class to instantiate
 
 
 def run_source(graph, prep: Preprocessing, weights_name: str = "model.safetensors",
                class_name: str | None = None) -> RunSource:
     """The network's module, then CLASSES, TASK, the Preprocessed wrapper, load_model() and a demo."""
-    from runtime.codegen import CodegenError, ModelInterface, Namespace, lower, render, reserved_names
+    from runtime.compile.codegen import CodegenError, ModelInterface, Namespace, lower, render, reserved_names
 
     model = lower(graph, class_name)
     iface = model.interface
@@ -217,7 +215,7 @@ def run_source(graph, prep: Preprocessing, weights_name: str = "model.safetensor
         outer = Namespace(reserved_names() | taken).create("Preprocessed" + iface.class_name, "Preprocessed")
         broadcast = literal_shape(prep.mean.shape)
         how = "per channel" if prep.image else "per feature"
-        from runtime.data import DATASETS
+        from runtime.data.registry import DATASETS
 
         source = f"the {prep.dataset}" if prep.dataset in DATASETS else "the"  # a registry name, never file text
         lines += ["", "",
@@ -259,15 +257,15 @@ def run_source(graph, prep: Preprocessing, weights_name: str = "model.safetensor
 
 
 def literal_shape(shape) -> str:
-    from runtime.lowering import literal
+    from runtime.compile.lowering import literal
 
     return literal(tuple(int(d) for d in shape))
 
 
 def _demo(prep: Preprocessing, inp, n_outputs: int, out_values: int) -> list[str]:
     """`if __name__ == "__main__":` predicting one raw sample (a real one for scikit-learn's datasets)."""
-    from runtime.data import DATASETS
-    from runtime.lowering import literal
+    from runtime.data.registry import DATASETS
+    from runtime.compile.lowering import literal
 
     entry = DATASETS.get(prep.dataset or "")
     lines = ["", "", 'if __name__ == "__main__":', "    model = load_model()"]
@@ -304,8 +302,8 @@ def _demo(prep: Preprocessing, inp, n_outputs: int, out_values: int) -> list[str
 def build_run_module(graph, prep: Preprocessing, weights: str | os.PathLike | None = None,
                      class_name: str | None = None):
     """The exported model as a live module (compiled from run_source's text), with the run's weights."""
-    from runtime.compiler import compile_source, source_filename
-    from runtime.export import load_weights
+    from runtime.compile.compiler import compile_source, source_filename
+    from runtime.export.formats import load_weights
 
     source = run_source(graph, prep, class_name=class_name)
     namespace = compile_source(source.text, source_filename(source.text, source.class_name))
@@ -322,7 +320,7 @@ def export_run_python(graph, prep: Preprocessing, weights: str | os.PathLike, pa
     """Write a run's model as Python (taking raw data) and its weights beside it as `<stem>.safetensors`."""
     from graph_builder.files import write_atomic
 
-    from runtime.export import _check_target, export_weights
+    from runtime.export.formats import _check_target, export_weights
 
     path = _check_target(path)
     weights_path = path.with_suffix(".safetensors")
@@ -335,7 +333,7 @@ def export_run_python(graph, prep: Preprocessing, weights: str | os.PathLike, pa
 
 def export_run_onnx(graph, prep: Preprocessing, weights, path, **options):
     """ONNX of a run's model on raw inputs, its metadata properties saying what it expects; an OnnxReport."""
-    from runtime.export import export_onnx
+    from runtime.export.formats import export_onnx
 
     module = build_run_module(graph, prep, weights)
     name = module.netcanvas_interface.inputs[0].export_name
@@ -344,7 +342,7 @@ def export_run_onnx(graph, prep: Preprocessing, weights, path, **options):
 
 def export_run_pt2(graph, prep: Preprocessing, weights, path) -> Path:
     """A torch.export program of a run's model on raw inputs; `netcanvas.json` in it holds the metadata."""
-    from runtime.export import export_pt2
+    from runtime.export.formats import export_pt2
 
     module = build_run_module(graph, prep, weights)
     return export_pt2(module, None, path, extra_files={"netcanvas.json": json.dumps(prep.metadata(module.netcanvas_interface.inputs[0].name))})

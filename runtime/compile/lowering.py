@@ -4,7 +4,7 @@ Adding a layer is one LayerSpec in graph_builder plus one entry in LOWERINGS her
 says which class (from this fixed table, never from a project file) is built in `__init__`
 and how `forward` calls it, or which inline torch op stands for the node. Every value that
 reaches the text goes through `literal()`, every name is a sanitised identifier from the
-per-file namespace (runtime.codegen), so nothing a user typed can become code.
+per-file namespace (runtime.compile.codegen), so nothing a user typed can become code.
 """
 
 from __future__ import annotations
@@ -272,7 +272,7 @@ def lowering_for(type_id: str) -> Lowering:
         return LOWERINGS[type_id]
     except KeyError:
         raise LoweringError(
-            f"layer type {type_id!r} has no entry in runtime/lowering.py LOWERINGS, so it cannot be "
+            f"layer type {type_id!r} has no entry in runtime/compile/lowering.py LOWERINGS, so it cannot be "
             "compiled; add one next to its LayerSpec"
         ) from None
 

@@ -1,0 +1,7 @@
+"""Using a trained generative run: samples from a VAE's prior or a GAN's generator, a PNG grid of them,
+and a VAE's interpolation strip between two latent points."""
+
+from runtime.generate.generative import GenerativeError, interpolation_strip
+from runtime.generate.sampling import SamplingError, generate, grid_image, load_sampler
+
+__all__ = ["GenerativeError", "SamplingError", "generate", "grid_image", "interpolation_strip", "load_sampler"]
