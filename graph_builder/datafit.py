@@ -21,8 +21,6 @@ from graph_builder.shapes import ShapeReport
 from graph_builder.validation import ERROR, Fix, Issue
 
 CLASSIFICATION, REGRESSION, RECONSTRUCTION = "classification", "regression", "reconstruction"
-CLASS_LOSSES = ("cross_entropy", "bce_with_logits", "nll")
-VALUE_LOSSES = ("mse", "l1", "huber")
 
 
 @dataclass(frozen=True)
@@ -179,7 +177,7 @@ def check_fit(graph: Graph, shapes: ShapeReport, description: DataDescription | 
         return []
     training = training or {}
     if training.get("generator") or training.get("discriminator"):
-        return []  # a GAN: runtime.gan checks its two networks against each other and the data
+        return []  # a GAN: runtime.train.gan checks its two networks against each other and the data
     task = training.get("task") or "auto"
     problem = task_problem(description, task)
     if problem:

@@ -9,7 +9,7 @@ A dimension of the space is a node parameter (network, node id, param) or a trai
 searched over an int or float range (optionally on a log scale) or a list of choices. Its values
 are checked by the Field of what it varies (one schema with layer parameters and settings), so a
 range the parameter itself refuses is refused here. The section is an evented model changed only
-through reversible commands (DESIGN.md decision 11); runtime.tune runs it with Optuna. Pure
+through reversible commands (DESIGN.md decision 11); runtime.tune.study runs it with Optuna. Pure
 Python: no torch, no Qt, no optuna.
 """
 
@@ -24,7 +24,8 @@ from psygnal import Signal, SignalGroup
 
 from graph_builder.errors import EditError, ParamError, ProjectError
 from graph_builder.schema import Field
-from graph_builder.settings import MONITORS, TRAINING_FIELDS
+from graph_builder.settings import TRAINING_FIELDS
+from graph_builder.tasks import all_monitors, lower_is_better
 
 METHODS = ("tpe", "random", "grid")
 PRUNERS = ("median", "none")
@@ -32,11 +33,10 @@ DIRECTIONS = ("auto", "maximize", "minimize")
 MAX_DIMENSIONS = 32
 MAX_CHOICES = 64
 MAX_GRID = 10_000
-LOWER_IS_BETTER = ("loss", "mse", "mae")  # the same rule as runtime.metrics
 
 EXPERIMENT_FIELDS = (
     Field("metric", "choice", "val_loss", "The per-epoch metric a trial is judged by (its best epoch).",
-          choices=MONITORS, label="metric"),
+          choices=all_monitors(), label="metric"),
     Field("direction", "choice", "auto", "auto: losses and errors are minimised, scores maximised.",
           choices=DIRECTIONS, label="direction"),
     Field("trials", "int", 20, "How many trials the study runs in all (a grid runs at most its size).",
@@ -394,7 +394,7 @@ class Experiment(Mapping):
         """'maximize' or 'minimize': `direction`, or for auto what the metric is (losses fall, scores rise)."""
         if self["direction"] != "auto":
             return self["direction"]
-        return "minimize" if self["metric"].split("_", 1)[1] in LOWER_IS_BETTER else "maximize"
+        return "minimize" if lower_is_better(self["metric"].split("_", 1)[1]) else "maximize"
 
     def grid_size(self) -> int:
         """How many combinations a grid over the space has."""
@@ -482,10 +482,9 @@ def apply_values(project: Any, values: Mapping[str, Any]) -> Any:
     A value the parameter or setting refuses raises ExperimentError naming it.
     """
     from graph_builder.graph import SetParam
-    from graph_builder.project import project_from_dict, project_to_dict
     from graph_builder.settings import SetSetting
 
-    trial = project_from_dict(project_to_dict(project))
+    trial = project.copy()
     for key, value in values.items():
         parts = key.split("/")
         try:

@@ -74,6 +74,7 @@ class Field:
     arg: str = "keyword"  # layer parameters: how codegen passes it (positional | keyword | none)
     torch_default: Any = REQUIRED
     key: bool = False  # layer parameters: shown on the node's face in the editor
+    tags: frozenset = frozenset()  # settings: the tasks it applies to, by TaskSpec.setting_tags (empty: all)
 
     def __post_init__(self) -> None:
         assert self.kind in FIELD_KINDS, self.kind

@@ -17,8 +17,9 @@ from typing import Any, Callable, Iterator
 
 from psygnal import Signal, SignalGroup
 
-from graph_builder.errors import EditError, ParamError, ProjectError
+from graph_builder.errors import EditError, ParamError, ProjectError, json_kind
 from graph_builder.schema import ANY_VALUE, Field
+from graph_builder.tasks import SELECTABLE, all_monitors, resolve
 
 
 class SettingsError(ProjectError):
@@ -102,55 +103,56 @@ DATASET_FIELDS = (
     # ---- end of class subset and label budget
 )
 
-TASKS = ("auto", "classification", "regression", "reconstruction")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 LOSSES = ("auto", "cross_entropy", "bce_with_logits", "mse", "l1", "huber", "nll")
 SCHEDULES = ("none", "step", "cosine", "plateau", "one_cycle")
-MONITORS = ("val_loss", "val_accuracy", "val_f1_macro", "val_auc", "val_mae", "val_mse", "val_r2", "train_loss")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 INITS = ("default", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal")
-CLASS_LOSSES = ("cross_entropy", "bce_with_logits", "nll")
 
 TRAINING_FIELDS = (
     _row("task", "choice", "auto", "task", "auto: the dataset's own task; reconstruction trains an "
-                "autoencoder (the target is the input).", TASKS),
+                "autoencoder (the target is the input).", SELECTABLE),
     _row("denoise", "float", 0.0, "denoising noise", "Std of Gaussian noise added to the input of an "
                 "autoencoder; the clean input stays the target (0: off).", min=0.0, max=10.0,
-                visible_when={"task": ("reconstruction",)}),
+                visible_when={"task": ("reconstruction",)}, tags=frozenset({"autoencoder"})),
     _row("beta", "float", 1.0, "KL weight β", "Weight of a Gaussian latent layer's KL term in a VAE's loss.",
-                min=0.0, max=1000.0, visible_when={"task": ("reconstruction",)}),
+                min=0.0, max=1000.0, visible_when={"task": ("reconstruction",)}, tags=frozenset({"vae"})),
     _row("beta_warmup", "int", 0, "β warm-up (epochs)", "Raise β linearly over these first epochs (0: off).",
-                min=0, max=100_000, visible_when={"task": ("reconstruction",)}),
+                min=0, max=100_000, visible_when={"task": ("reconstruction",)}, tags=frozenset({"vae"})),
     _row("generator", "str", None, "GAN generator", "Name of the network that turns noise (its Input) into "
-                "samples; with a discriminator set, the run trains a GAN.", optional=True),
+                "samples; with a discriminator set, the run trains a GAN.", optional=True,
+                tags=frozenset({"gan_roles"})),
     _row("discriminator", "str", None, "GAN discriminator", "Name of the network that tells real samples "
-                "from generated ones (one logit per sample).", optional=True),
+                "from generated ones (one logit per sample).", optional=True, tags=frozenset({"gan_roles"})),
     # the GAN's own settings are offered once a generator is named (a classifier's form stays short)
     _row("lr_d", "float", None, "discriminator learning rate", "GAN only (empty: the learning rate).",
-                min=1e-8, max=10.0, optional=True, visible_when={"generator": ANY_VALUE}),
+                min=1e-8, max=10.0, optional=True, visible_when={"generator": ANY_VALUE},
+                tags=frozenset({"gan"})),
     _row("gan_beta1", "float", 0.5, "GAN Adam β1", "β1 of both GAN optimizers (Adam).", min=0.0, max=0.999,
-                visible_when={"generator": ANY_VALUE}),
+                visible_when={"generator": ANY_VALUE}, tags=frozenset({"gan"})),
     _row("label_smoothing", "float", 0.0, "one-sided label smoothing", "GAN: the discriminator's target for "
-                "real samples is 1 minus this.", min=0.0, max=0.5, visible_when={"generator": ANY_VALUE}),
+                "real samples is 1 minus this.", min=0.0, max=0.5, visible_when={"generator": ANY_VALUE},
+                tags=frozenset({"gan"})),
     _row("epochs", "int", 10, "epochs", "Passes over the training data.", min=1, max=100_000),
     _row("batch_size", "int", 64, "batch size", "Samples per optimisation step.", min=1, max=1 << 20),
-    _row("optimizer", "choice", "adam", "optimizer", "", OPTIMIZERS),
+    _row("optimizer", "choice", "adam", "optimizer", "", OPTIMIZERS, tags=frozenset({"optimizer"})),
     _row("lr", "float", 1e-3, "learning rate", "Step size (the peak rate for one-cycle).",
                 min=1e-8, max=10.0),
     _row("pretrained_lr_factor", "float", 0.1, "pretrained LR factor", "The trainable weights that came "
                 "from pretrained weights learn at the learning rate times this (1: the same rate).",
-                min=0.0, max=10.0),
+                min=0.0, max=10.0, tags=frozenset({"optimizer"})),
     _row("momentum", "float", 0.9, "momentum", "Momentum of SGD and RMSprop.", min=0.0, max=0.999,
-                visible_when={"optimizer": ("sgd", "rmsprop")}),
+                visible_when={"optimizer": ("sgd", "rmsprop")}, tags=frozenset({"optimizer"})),
     _row("nesterov", "bool", False, "Nesterov", "Nesterov momentum (SGD).",
-                visible_when={"optimizer": ("sgd",)}),
+                visible_when={"optimizer": ("sgd",)}, tags=frozenset({"optimizer"})),
     _row("weight_decay", "float", 0.0, "weight decay (L2)", "L2 penalty (decoupled for AdamW).",
                 min=0.0, max=1.0),
     _row("l1", "float", 0.0, "L1 penalty", "Adds this times the sum of absolute weights to the loss.",
-                min=0.0, max=1.0),
-    _row("loss", "choice", "auto", "loss", "auto: cross-entropy for classes, MSE for values.", LOSSES),
+                min=0.0, max=1.0, tags=frozenset({"optimizer"})),
+    _row("loss", "choice", "auto", "loss", "auto: cross-entropy for classes, MSE for values.", LOSSES,
+                tags=frozenset({"loss"})),
     _row("huber_delta", "float", 1.0, "Huber delta", "", min=1e-6, max=1e6,
-                visible_when={"loss": ("huber",)}),
+                visible_when={"loss": ("huber",)}, tags=frozenset({"loss"})),
     _row("schedule", "choice", "none", "LR schedule", "", SCHEDULES),
     _row("step_size", "int", 10, "step every (epochs)", "", min=1, max=100_000,
                 visible_when={"schedule": ("step",)}),
@@ -159,7 +161,7 @@ TRAINING_FIELDS = (
     _row("schedule_patience", "int", 3, "plateau patience", "Epochs without improvement before the rate "
                 "drops.", min=0, max=10_000, visible_when={"schedule": ("plateau",)}),
     _row("monitor", "choice", "val_loss", "monitor", "Metric that picks the best weights, drives "
-                "early stopping and the plateau schedule.", MONITORS),
+                "early stopping and the plateau schedule.", all_monitors()),
     _row("early_stopping", "bool", False, "early stopping", "Stop when the monitored metric stops "
                 "improving."),
     _row("patience", "int", 5, "patience", "Epochs without improvement before stopping.", min=1,
@@ -191,11 +193,6 @@ def defaults(fields: tuple[SettingSpec, ...]) -> dict:
     return {s.name: s.default for s in fields}
 
 
-def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a text", bool: "true/false", type(None): "null"}
-    return names.get(type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
-
-
 def coerce_setting(spec: SettingSpec, value: Any, path: str) -> Any:
     """`value` checked against `spec`; raises SettingsError naming the JSON path."""
     try:
@@ -206,7 +203,7 @@ def coerce_setting(spec: SettingSpec, value: Any, path: str) -> Any:
 
 def _validate(data: Any, specs: dict[str, SettingSpec], path: str, section: str, fill: bool) -> dict:
     if not isinstance(data, Mapping):
-        raise SettingsError(f"{section} must be an object, not {_kind(data)}", path)
+        raise SettingsError(f"{section} must be an object, not {json_kind(data)}", path)
     out = {}
     for key, value in data.items():
         spec = specs.get(key)
@@ -289,12 +286,9 @@ def validate_training_section(data: Any, path: str = "$.training", fill_defaults
     t = _validate(data, _TRAINING_SPECS, path, "training", True)
     if t["nesterov"] and (t["optimizer"] != "sgd" or t["momentum"] <= 0):
         raise SettingsError("Nesterov momentum needs optimizer sgd with momentum above 0", f"{path}.nesterov")
-    if t["task"] in ("regression", "reconstruction") and t["loss"] in CLASS_LOSSES:
-        raise SettingsError(f"loss {t['loss']} is for classes, but the task is {t['task']}; use mse, l1 or huber",
-                            f"{path}.loss")
-    if t["task"] == "classification" and t["loss"] in ("mse", "l1", "huber"):
-        raise SettingsError(f"loss {t['loss']} is for values, but the task is classification; use cross_entropy, "
-                            "bce_with_logits or nll", f"{path}.loss")
+    if t["task"] != "auto":  # with task auto the data decides the task, and the data is not known here
+        for name, message in resolve(t).settings_problems(t):
+            raise SettingsError(message, f"{path}.{name}")
     return t if fill_defaults else _given(data, t)
 
 
