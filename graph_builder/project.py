@@ -20,6 +20,7 @@ from typing import Any
 from graph_builder.catalog import get_spec, has_spec
 from graph_builder.errors import GraphBuilderError, ProjectError
 from graph_builder.files import write_atomic
+from graph_builder.limits import PROJECT, LimitError, read_bounded
 from graph_builder.graph import MAX_NAME_LENGTH, Edge, Graph, Node
 from graph_builder.networks import DEFAULT_NETWORK, MAX_NETWORK_NAME, Networks
 from graph_builder.experiment import ReplaceExperiment, experiment_section
@@ -27,7 +28,6 @@ from graph_builder.settings import section
 
 FORMAT = "netcanvas"
 VERSION = 2  # 2: several named networks ("networks", "main"); 1: one "graph"
-MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ID_LENGTH = 64
 MAX_NETWORKS = 200
 
@@ -300,13 +300,9 @@ def load_project(path: str | os.PathLike) -> Project:
     """Read and validate a project file; any problem raises ProjectError (never anything else)."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ProjectError(f"{path.name} is {size // 2**20} MiB; project files are at most "
-                               f"{MAX_FILE_BYTES // 2**20} MiB", "$")
-        text = path.read_text(encoding="utf-8")
-    except ProjectError:
-        raise
+        text = read_bounded(path, PROJECT, "a project file").decode("utf-8")
+    except LimitError as exc:
+        raise ProjectError(str(exc), "") from None
     except FileNotFoundError:
         raise ProjectError(f"there is no file {str(path)!r}", "") from None
     except IsADirectoryError:
