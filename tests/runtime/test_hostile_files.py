@@ -146,3 +146,163 @@ def test_predict_says_a_fifo_or_a_device_is_not_a_regular_file(iris, tmp_path, c
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "is a folder" not in err
     assert ("is a pipe (FIFO), not a regular file" if kind == "fifo" else "is a device, not a regular file") in err
+
+
+# ---------------------------------------------------------------- 1. a .pt2 runs no code on import
+
+
+class Payload:
+    """Unpickling this touches the marker file: proof that a pickle in the archive ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def genuine_pt2(path: Path) -> None:
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 3)
+
+        def forward(self, x):
+            return torch.relu(self.fc(x))
+
+    torch.export.save(torch.export.export(Net().eval(), (torch.randn(2, 4),)), str(path))
+
+
+def rewritten(source: Path, target: Path, change) -> None:
+    """`target`: the archive `source` with `change(inner name, bytes) -> bytes | None` applied to each member
+    (None drops it); `change(None, None)` may return extra members {inner name: bytes}."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as out:
+        prefix = src.infolist()[0].filename.split("/", 1)[0] + "/"
+        for info in src.infolist():
+            data = change(info.filename[len(prefix):], src.read(info))
+            if data is not None:
+                out.writestr(info.filename, data)
+        for inner, data in (change(None, None) or {}).items():
+            out.writestr(prefix + inner, data)
+
+
+def pickled(marker: Path) -> bytes:
+    import io
+    import pickle
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(Payload(marker), buffer)
+    return buffer.getvalue() if marker.suffix != ".raw" else pickle.dumps(Payload(marker))
+
+
+def _edit_json(data: bytes, edit) -> bytes:
+    value = json.loads(data)
+    edit(value)
+    return json.dumps(value).encode()
+
+
+def _weights_pickled(marker):
+    def change(inner, data):
+        if inner == "data/weights/model_weights_config.json":
+            def edit(c):
+                c["config"]["fc.weight"]["use_pickle"] = True
+            return _edit_json(data, edit)
+        if inner == "data/weights/weight_0":
+            return pickled(marker)
+        return data
+    return change
+
+
+def _constant_object(marker, prefix):
+    def change(inner, data):
+        if inner is None:
+            return {f"data/constants/{prefix}0": pickled(marker.with_suffix(".raw") if prefix == "opaque_obj_"
+                                                             else marker)}
+        if inner == "data/constants/model_constants_config.json":
+            def edit(c):
+                c["config"]["obj"] = {"path_name": f"{prefix}0", "is_param": False, "use_pickle": True,
+                                      "tensor_meta": None}  # as torch.export.save writes an object
+            return _edit_json(data, edit)
+        return data
+    return change
+
+
+def _sample_inputs_pickled(marker):
+    return lambda inner, data: pickled(marker) if inner == "data/sample_inputs/model.pt" else data
+
+
+def _input_name(marker):
+    evil = f"x=__import__('pathlib').Path({str(marker)!r}).touch()"
+
+    def change(inner, data):
+        if inner == "models/model.json":
+            text = data.decode().replace('"name": "x"', f'"name": {json.dumps(evil)}')
+            return text.replace('"x": {', f'{json.dumps(evil)}: {{').replace('["x"]', f"[{json.dumps(evil)}]").encode()
+        return data
+    return change
+
+
+def _size_expression(marker):
+    evil = f"__import__('pathlib').Path({str(marker)!r}).touch()"
+
+    def change(inner, data):
+        if inner == "models/model.json":
+            def edit(m):
+                size = m["graph_module"]["graph"]["tensor_values"]["x"]["sizes"]
+                size[0] = {"as_expr": {"expr_str": evil, "hint": {"as_int": 2}}}
+            return _edit_json(data, edit)
+        return data
+    return change
+
+
+@pytest.mark.parametrize("make, words", [
+    (_weights_pickled, "the weight 'fc.weight' is pickled (use_pickle)"),
+    (lambda m: _constant_object(m, "custom_obj_"), "the constant 'obj' is pickled (use_pickle)"),
+    (lambda m: _constant_object(m, "opaque_obj_"), "the constant 'obj' is pickled (use_pickle)"),
+    (_sample_inputs_pickled, "its sample inputs (data/sample_inputs/model.pt) need pickle to load"),
+    (_input_name, "which is not an identifier"),
+    (_size_expression, "that is not arithmetic on size symbols"),
+])
+def test_a_crafted_pt2_is_refused_in_one_line_and_its_payload_never_runs(tmp_path, capsys, make, words):
+    genuine_pt2(tmp_path / "genuine.pt2")
+    marker = tmp_path / "payload-ran"
+    rewritten(tmp_path / "genuine.pt2", tmp_path / "evil.pt2", make(marker))
+    capsys.readouterr()
+    code = main(["import", str(tmp_path / "evil.pt2"), str(tmp_path / "out.json")])
+    assert not marker.exists() and not marker.with_suffix(".raw").exists(), "the archive's payload ran"
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("cannot import") and "evil.pt2" in lines[0] and words in lines[0], lines[0]
+    assert not (tmp_path / "out.json").exists() and not (tmp_path / "out.safetensors").exists()
+
+
+def test_an_empty_weight_record_declaring_a_huge_tensor_is_refused_before_torch_allocates_it(tmp_path, bounded_cli):
+    genuine_pt2(tmp_path / "genuine.pt2")
+
+    def change(inner, data):
+        if inner == "data/weights/weight_0":
+            return b""  # torch makes zeros of the declared size for an empty record
+        if inner == "data/weights/model_weights_config.json":
+            def edit(c):
+                c["config"]["fc.weight"]["tensor_meta"]["sizes"] = [{"as_int": 100_000}, {"as_int": 100_000}]
+            return _edit_json(data, edit)
+        return data
+
+    rewritten(tmp_path / "genuine.pt2", tmp_path / "huge.pt2", change)
+    result = bounded_cli(["import", tmp_path / "huge.pt2", tmp_path / "out.json"],
+                         env={"NETCANVAS_MAX_MODEL_BYTES": "1GiB"})
+    assert result.code == 2
+    line = result.one_line()
+    assert "huge.pt2 (the tensors it declares) needs 37.3 GiB in memory, more than the limit of 1.0 GiB" in line
+    assert "NETCANVAS_MAX_MODEL_BYTES" in line and result.grew_mb < 100
+
+
+def test_a_genuine_pt2_still_imports_and_matches(tmp_path, capsys):
+    genuine_pt2(tmp_path / "genuine.pt2")
+    assert main(["import", str(tmp_path / "genuine.pt2"), str(tmp_path / "out.json")]) == 0
+    assert "match the original within" in capsys.readouterr().out
