@@ -306,3 +306,90 @@ def test_a_genuine_pt2_still_imports_and_matches(tmp_path, capsys):
     genuine_pt2(tmp_path / "genuine.pt2")
     assert main(["import", str(tmp_path / "genuine.pt2"), str(tmp_path / "out.json")]) == 0
     assert "match the original within" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- 3, 4. ONNX size claims and external data
+
+
+def onnx_relu(path: Path, shape: list[int]) -> None:
+    """A one-node ONNX model (ReLU) whose input declares `shape`: under a hundred bytes."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+@pytest.mark.parametrize("side", [15000, 60000])
+def test_an_onnx_input_claiming_a_huge_shape_is_refused_before_the_test_input_is_made(tmp_path, bounded_cli, side):
+    onnx_relu(tmp_path / "claim.onnx", [1, side, side])
+    assert (tmp_path / "claim.onnx").stat().st_size < 120
+    result = bounded_cli(["import", tmp_path / "claim.onnx", tmp_path / "out.json"])
+    assert result.code == 2
+    line = result.one_line()
+    assert f"claim.onnx's test run (inputs (1, {side}, {side}))" in line and "NETCANVAS_MAX_CHECK_BYTES" in line, line
+    assert result.grew_mb < 200 and not (tmp_path / "out.json").exists()
+
+
+def linear_onnx_with_external_data(folder: Path, location: str = "weights.bin") -> Path:
+    import onnx
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    plain = folder / "plain.onnx"
+    torch.onnx.export(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU()).eval(), (torch.randn(1, 4),),
+                      str(plain), dynamo=False, input_names=["x"])
+    model = onnx.load(str(plain))
+    plain.unlink()
+    onnx.save_model(model, str(folder / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=location, size_threshold=0)
+    return folder / "model.onnx"
+
+
+def test_onnx_external_data_is_read_from_beside_the_model_whatever_the_working_folder(tmp_path, bounded_cli):
+    model = linear_onnx_with_external_data(tmp_path / "elsewhere" / "models")
+    result = bounded_cli(["import", model, tmp_path / "out.json"])  # the child works in tmp_path, not beside it
+    assert result.code == 0, result.err
+    assert "match the original within" in result.out and (tmp_path / "out.safetensors").is_file()
+
+
+@pytest.mark.parametrize("damage, words", [
+    ("missing", "should be in 'weights.bin' beside it, but there is no such file"),
+    ("truncated", "runs past the end of 'weights.bin'"),
+    ("fifo", "is a pipe (FIFO), not a regular file"),
+])
+def test_onnx_external_data_that_is_missing_or_damaged_is_one_line(tmp_path, capsys, damage, words):
+    model = linear_onnx_with_external_data(tmp_path / "m")
+    data = tmp_path / "m" / "weights.bin"
+    if damage == "missing":
+        data.unlink()
+    elif damage == "truncated":
+        data.write_bytes(data.read_bytes()[:8])
+    else:
+        data.unlink()
+        os.mkfifo(data)
+    capsys.readouterr()
+    assert main(["import", str(model), str(tmp_path / "out.json")]) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err and words in lines[0], err
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_onnx_external_data_outside_the_models_folder_is_refused(tmp_path, capsys):
+    import onnx
+
+    model_path = linear_onnx_with_external_data(tmp_path / "m")
+    (tmp_path / "secret.bin").write_bytes((tmp_path / "m" / "weights.bin").read_bytes())
+    model = onnx.load(str(model_path), load_external_data=False)
+    for tensor in model.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = "../secret.bin"
+    onnx.save(model, str(model_path))
+    capsys.readouterr()
+    assert main(["import", str(model_path), str(tmp_path / "out.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'../secret.bin', outside the model's folder" in err, err
