@@ -393,3 +393,57 @@ def test_onnx_external_data_outside_the_models_folder_is_refused(tmp_path, capsy
     assert main(["import", str(model_path), str(tmp_path / "out.json")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "'../secret.bin', outside the model's folder" in err, err
+
+
+# ---------------------------------------------------------------- 5. one writer per run folder
+
+
+def test_a_second_writer_of_a_run_folder_is_refused_and_a_killed_writers_lock_is_taken_over(iris, tmp_path):
+    import signal
+
+    from graph_builder.runs import LOCK_FILE
+
+    project, _ = iris
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.Popen([sys.executable, "-m", "runtime.cli", "train", str(project), "--out", str(run),
+                              "--epochs", "100000", "--device", "cpu"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
+    try:
+        for line in first.stdout:  # the run folder is locked before training starts; wait for a checkpoint
+            if line.split()[:2] == ["epoch", "2/100000"]:
+                break
+        log_before = (run / "metrics.jsonl").read_bytes()
+        second = subprocess.run([sys.executable, "-m", "runtime.cli", "train", str(project), "--out", str(run),
+                                 "--resume", "--device", "cpu", "--epochs", "3"], capture_output=True, text=True,
+                                env=env, cwd=ROOT, timeout=120, check=False)
+        assert second.returncode == 2, second.stderr
+        lines = [line for line in second.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and "Traceback" not in second.stderr, second.stderr
+        assert f"the run folder {run} is being written by process {first.pid}" in lines[0] and "training it" in lines[0]
+        assert (run / "metrics.jsonl").read_bytes()[:len(log_before)] == log_before  # the second wrote nothing
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+        first.stdout.close()
+    assert (run / LOCK_FILE).exists()  # left by the killed process: stale, and recognised as such
+    reached = max(json.loads(line).get("epoch") or 0 for line in (run / "metrics.jsonl").read_text().splitlines()
+                  if line.endswith("}"))
+    resumed = subprocess.run([sys.executable, "-m", "runtime.cli", "train", str(project), "--out", str(run), "--resume",
+                              "--device", "cpu", "--json", "--epochs", str(reached + 2)], capture_output=True,
+                             text=True, env=env, cwd=ROOT, timeout=300, check=False)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    epochs = [e["epoch"] for e in logged if e["type"] == "epoch"]
+    assert epochs == sorted(set(epochs)), epochs  # every epoch logged once
+    assert not (run / LOCK_FILE).exists()  # released at the end
+
+
+def test_the_run_lock_refuses_a_second_holder_in_the_same_process_and_is_free_after_release(tmp_path):
+    from graph_builder.runs import RunBusyError, RunLock
+
+    with RunLock(tmp_path / "run").acquire("training"):
+        with pytest.raises(RunBusyError, match=f"is being written by process {os.getpid()}"):
+            RunLock(tmp_path / "run").acquire()
+    with RunLock(tmp_path / "run"):
+        pass
