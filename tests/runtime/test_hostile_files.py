@@ -447,3 +447,146 @@ def test_the_run_lock_refuses_a_second_holder_in_the_same_process_and_is_free_af
             RunLock(tmp_path / "run").acquire()
     with RunLock(tmp_path / "run"):
         pass
+
+
+# ---------------------------------------------------------------- 6, 9. tune and train: one message, nothing changed
+
+
+def iris_study_project(folder: Path, network: str = "Net", node_dimension: bool = False) -> Path:
+    from graph_builder import Graph, Project, save_project
+    from graph_builder.experiment import AddDimension
+    from graph_builder.networks import Networks
+
+    g = Graph()
+    nodes = [g.add_node(t, params=p) for t, p in (("Input", {"shape": (4,)}), ("Linear", {"out_features": 8}),
+                                                  ("ReLU", {}), ("Linear", {"out_features": 3}), ("Output", {}))]
+    for a, b in zip(nodes, nodes[1:]):
+        g.connect(a.id, b.id)
+    project = Project(networks=Networks({network: g}), dataset={"name": "iris"}, training={"epochs": 1})
+    project.experiment.apply(AddDimension({"setting": "lr", "low": 1e-3, "high": 1e-1, "log": True}))
+    if node_dimension:
+        project.experiment.apply(AddDimension({"network": network, "node": nodes[1].id, "param": "out_features",
+                                               "low": 4, "high": 16}))
+    folder.mkdir(parents=True, exist_ok=True)
+    save_project(project, folder / "iris.json")
+    return folder / "iris.json"
+
+
+def tune_line(capsys, *argv) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["tune", *map(str, argv), "--jobs", "1"])
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert "Traceback" not in captured.err + captured.out and len(lines) == 1, captured.err
+    return code, lines[0]
+
+
+def test_tune_on_a_study_whose_stored_range_is_inverted_says_so_in_one_line(tmp_path, capsys):
+    import sqlite3
+
+    from runtime.tune import STUDY_FILE
+
+    path = iris_study_project(tmp_path)
+    assert main(["tune", str(path), "--trials", "1", "--jobs", "1"]) == 0
+    study = tmp_path / "iris.runs" / STUDY_FILE
+    with sqlite3.connect(study) as db:
+        db.execute("""UPDATE trial_params SET distribution_json = '{"name": "FloatDistribution", "attributes":
+                      {"step": null, "low": 0.1, "high": 0.001, "log": true}}'""")
+    db.close()
+    before = study.read_bytes()
+    code, line = tune_line(capsys, path, "--trials", "2")
+    assert code == 2 and f"the study file {study} holds trials that cannot be read" in line and "low" in line, line
+    assert "are kept" in line and study.read_bytes() == before
+
+
+def test_tune_refuses_an_sqlite_file_that_is_not_a_study_and_adds_no_table_to_it(tmp_path, capsys):
+    import sqlite3
+
+    from runtime.tune import STUDY_FILE
+
+    path = iris_study_project(tmp_path)
+    study = tmp_path / "iris.runs" / STUDY_FILE
+    study.parent.mkdir()
+    with sqlite3.connect(study) as db:
+        db.execute("CREATE TABLE photos (id INTEGER, name TEXT)")
+        db.execute("INSERT INTO photos VALUES (1, 'cat')")
+    db.close()
+    before = study.read_bytes()
+    code, line = tune_line(capsys, path, "--trials", "1")
+    assert code == 2 and "is an SQLite database but not an Optuna study (it holds the tables photos)" in line, line
+    assert study.read_bytes() == before
+    assert sorted(p.name for p in study.parent.iterdir()) == [STUDY_FILE, "study.lock"]  # no run was made
+
+
+def test_tune_on_a_full_disk_is_one_line_and_keeps_the_finished_trials(small_disk, capsys):
+    from runtime.tune import STUDY_FILE
+
+    path = iris_study_project(small_disk.folder)
+    assert main(["tune", str(path), "--trials", "1", "--jobs", "1"]) == 0
+    runs = sorted(p.name for p in (small_disk.folder / "iris.runs").iterdir())
+    small_disk.fill()
+    code, line = tune_line(capsys, path, "--trials", "3")
+    assert code == 1, line
+    assert "No space left on device" in line or "database or disk is full" in line, line
+    assert str(small_disk.folder) in line
+    assert (small_disk.folder / "iris.runs" / STUDY_FILE).is_file()
+    assert set(runs) <= {p.name for p in (small_disk.folder / "iris.runs").iterdir()}
+
+
+def test_train_resume_on_a_full_disk_is_one_line_and_leaves_the_journal_whole(small_disk, capsys):
+    assert main(["new", "--template", "mlp_iris", str(small_disk.folder / "p.json")]) == 0
+    run = small_disk.folder / "run"
+    assert main(["train", str(small_disk.folder / "p.json"), "--out", str(run), "--epochs", "2",
+                 "--device", "cpu"]) == 0
+    before = {name: (run / name).read_bytes() for name in ("metrics.jsonl", "checkpoint.pt", "config.json")}
+    small_disk.fill()
+    capsys.readouterr()
+    assert main(["train", str(small_disk.folder / "p.json"), "--out", str(run), "--epochs", "4", "--resume",
+                 "--device", "cpu"]) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err and "No space left on device" in lines[0], err
+    assert lines[0].startswith("training failed:") and str(run) in lines[0]
+    assert {name: (run / name).read_bytes() for name in before} == before
+
+
+def test_a_metrics_line_cut_by_a_full_disk_is_taken_back(tmp_path, monkeypatch):
+    import errno
+
+    from graph_builder.files import WriteError
+    from runtime.runlog import RunLog
+
+    log = RunLog(tmp_path / "metrics.jsonl", resume=False)
+    log.write({"type": "epoch", "epoch": 1})
+    real = log._f
+
+    class HalfFull:  # takes half of the next write, then the disk is full
+        def write(self, data):
+            if len(data) > 4:
+                return real.write(data[:len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    log._f = HalfFull()
+    with pytest.raises(WriteError, match="No space left on device"):
+        log.write({"type": "epoch", "epoch": 2, "padding": "x" * 100})
+    log._f = real
+    log.close()
+    assert (tmp_path / "metrics.jsonl").read_text() == '{"type": "epoch", "epoch": 1}\n'
+
+
+def test_monitoring_that_cannot_write_ends_quietly_and_training_goes_on(tmp_path, monkeypatch, capfd):
+    import torch.utils.tensorboard
+
+    from runtime.trainer import train
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch.utils.tensorboard, "SummaryWriter", full)
+    events = list(train(dataset={"name": "iris"}, training={"epochs": 1}, run_dir=tmp_path / "run",
+                        module=__import__("torch").nn.Linear(4, 3), live=False))
+    assert events[-1]["type"] == "finished", events[-1]
+    assert "Traceback" not in capfd.readouterr().err
