@@ -22,7 +22,7 @@ from graph_builder.errors import GraphBuilderError, ProjectError
 from graph_builder.files import write_atomic
 from graph_builder.limits import PROJECT, LimitError, read_bounded
 from graph_builder.graph import MAX_NAME_LENGTH, Edge, Graph, Node
-from graph_builder.networks import DEFAULT_NETWORK, MAX_NETWORK_NAME, Networks
+from graph_builder.networks import DEFAULT_NETWORK, Networks, name_problem
 from graph_builder.experiment import ReplaceExperiment, experiment_section
 from graph_builder.settings import section
 
@@ -149,9 +149,9 @@ def _read_networks(data: dict) -> tuple[Networks, dict[str, str]]:
             if key not in ("name", "graph"):
                 raise ProjectError(f"unknown key {key!r} in a network (allowed: graph, name)", f"{path}.{_safe(key)}")
         name = entry.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NETWORK_NAME:
-            raise ProjectError(f"name must be a non-empty text of at most {MAX_NETWORK_NAME} characters",
-                               f"{path}.name")
+        problem = name_problem(name)
+        if problem:
+            raise ProjectError(f"{problem}; rename it in the file", f"{path}.name")
         name = name.strip()
         if name in graphs:
             raise ProjectError(f"two networks are named {name!r}; network names are unique", f"{path}.name")

@@ -95,13 +95,16 @@ class _Printer:
         for t in order:
             value = f"{t.value:.4f}" if t.value is not None else "-"
             duration = f"{t.duration_s:.1f}s" if t.duration_s is not None else "-"
-            print(f"{t.trial:>5}  {t.state:<8} {value:>12}  {duration:>7}  {_params(t.params)}")
+            why = f"  ({t.reason})" if t.reason and t.state != "complete" else ""
+            print(f"{t.trial:>5}  {t.state:<8} {value:>12}  {duration:>7}  {_params(t.params)}{why}")
         best = result.best
         if best is not None:
             print(f"best: trial {best.trial}, {result.metric} {best.value:.4f}, {_params(best.params)}; "
                   f"run {best.run_dir}")
         else:
-            print("no trial completed", file=sys.stderr)
+            failed = [t for t in result.trials if t.reason]
+            why = f": trial {failed[-1].trial} {failed[-1].state} ({failed[-1].reason})" if failed else ""
+            print(f"no trial completed{why}", file=sys.stderr)
 
 
 def _params(params: dict) -> str:

@@ -590,3 +590,53 @@ def test_monitoring_that_cannot_write_ends_quietly_and_training_goes_on(tmp_path
                         module=__import__("torch").nn.Linear(4, 3), live=False))
     assert events[-1]["type"] == "finished", events[-1]
     assert "Traceback" not in capfd.readouterr().err
+
+
+# ---------------------------------------------------------------- 7. network names
+
+
+@pytest.mark.parametrize("name", ["Enc/Dec", "Enc\\Dec", "Enc\nDec"])
+def test_a_network_name_with_a_slash_or_a_control_character_is_refused_when_the_file_is_read(tmp_path, capsys, name):
+    path = iris_study_project(tmp_path, node_dimension=True)
+    data = json.loads(path.read_text())
+    data["networks"][0]["name"] = data["main"] = name
+    for dimension in data["experiment"]["space"]:
+        if "network" in dimension:
+            dimension["network"] = name
+    path.write_text(json.dumps(data))
+    for command in (["validate", str(path)], ["tune", str(path), "--trials", "1", "--jobs", "1"]):
+        capsys.readouterr()
+        assert main(command) == 2, command
+        err = capsys.readouterr().err
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1 and "$.networks[0].name" in lines[0] and "network names cannot contain" in lines[0], err
+    assert not (tmp_path / "iris.runs").exists()
+
+
+def test_adding_or_renaming_a_network_to_a_name_with_a_slash_is_refused_and_changes_nothing():
+    from graph_builder import Graph
+    from graph_builder.errors import NetworkError
+    from graph_builder.networks import AddNetwork, Networks, RenameNetwork
+
+    networks = Networks({"Net": Graph()})
+    with pytest.raises(NetworkError, match=r"cannot contain '/'.*e\.g\. 'Enc-Dec'"):
+        networks.apply(AddNetwork("Enc/Dec", Graph()))
+    with pytest.raises(NetworkError, match="cannot contain"):
+        networks.apply(RenameNetwork("Net", "a/b"))
+    assert list(networks) == ["Net"]
+    networks.apply(AddNetwork("Encoder – stage 1", Graph()))  # spaces, dashes and any letters are fine
+    assert list(networks) == ["Net", "Encoder – stage 1"]
+
+
+def test_tune_text_output_says_why_no_trial_completed(tmp_path, capsys):
+    path = iris_study_project(tmp_path)
+    data = json.loads(path.read_text())
+    data["dataset"] = {"name": "csv", "path": str(tmp_path / "gone.csv")}
+    path.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["tune", str(path), "--trials", "1", "--jobs", "1"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip().startswith("no trial completed: trial 0 failed (The dataset could not be used: "
+                                           "there is no file"), captured.err
+    table = captured.out.splitlines()[-1]
+    assert table.split()[:2] == ["0", "failed"] and "gone.csv" in table
