@@ -8,8 +8,8 @@ buffers, `forward` normalising the raw input, then calling the network. Beside i
 `TASK` and `load_model()`, which reads the run's weights (safetensors) from beside the file.
 `build_run_module` compiles that same text, so ONNX and pt2 exports take raw data too.
 
-Class names are data, not code: they reach the text only as `ascii()` literals, each checked
-with `ast.literal_eval` to read back as itself.
+Class names are data, not code: they reach the text only through runtime.codetext (`ascii()`
+literals, each checked with `ast.literal_eval` to read back as itself).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.codetext import comment_text, text_literal
 from runtime.errors import NetCanvasRuntimeError
 
 # sklearn's digits are counts of on-pixels in 4x4 blocks (0-16); other image sets are read as 0-1.
@@ -167,14 +168,6 @@ def read_preprocessing(run: str | os.PathLike) -> Preprocessing:
 # ---------------------------------------------------------------- the exported source
 
 
-def text_literal(value: str) -> str:
-    """A data string as a Python literal that reads back as itself (ascii(), checked)."""
-    text = ascii(str(value))
-    if ast.literal_eval(text) != str(value):  # pragma: no cover - ascii() always round-trips
-        raise PreprocessError(f"cannot write {value[:40]!r} into generated code")
-    return text
-
-
 def _floats(a: np.ndarray) -> str:
     from runtime.lowering import literal
 
@@ -212,7 +205,7 @@ def run_source(graph, prep: Preprocessing, weights_name: str = "model.safetensor
     lines.append(f"TASK = {text_literal(prep.task)}")
     lines.append(f"WEIGHTS = {text_literal(weights_name)}  # the run's weights (safetensors), beside this file")
     if prep.adapter is not None:  # resizing and channels happen before the model: say so where it is used
-        lines.append(f"# Inputs: {text_literal(prep.describe_input(inp.name))[1:-1]}")
+        lines.append(f"# Inputs: {comment_text(prep.describe_input(inp.name))}")
     if prep.mean is not None:
         outer = Namespace(reserved_names() | taken).create("Preprocessed" + iface.class_name, "Preprocessed")
         broadcast = literal_shape(prep.mean.shape)
