@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,3 +118,25 @@ def read_bounded(path: str | os.PathLike, limit: Limit, what: str | None = None,
         data = f.read(allowed + 1)
     check(len(data), label, limit, error)  # it grew since the stat
     return data
+
+
+def check_file(path: str | os.PathLike, limit: Limit, what: str, error: type[Exception] = LimitError,
+               hint: str = "use a smaller file") -> int:
+    """The size of a regular file within `limit`; `error` for a device, FIFO or folder, or a file too large.
+
+    A zip archive (a torch checkpoint, a .pt2, an .npz) is also checked by the sizes its members
+    declare unpacked, which is what a reader allocates. A missing file raises the OSError."""
+    path = Path(path)
+    problem = not_regular(path)
+    if problem:
+        raise error(f"{problem}; {what} is read from a regular file")
+    size = path.stat().st_size
+    check(size, f"{path.name} ({what})", limit, error, hint)
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                unpacked = sum(info.file_size for info in archive.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return size  # its reader says what is wrong, in its words
+        check(unpacked, f"{path.name} ({what}, unpacked)", limit, error, hint)
+    return size

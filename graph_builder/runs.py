@@ -228,12 +228,15 @@ def network_title(project: Any) -> str:
 
 def read_run_network(run: str | os.PathLike) -> RunNetwork:
     """What `run` trained; a run without a recorded fingerprint is fingerprinted from its snapshot."""
+    from graph_builder import limits
+
     run = Path(run)
     try:
-        config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+        config = json.loads(limits.read_bounded(run / "config.json", limits.PROJECT, "a run's configuration",
+                                                RunsError).decode("utf-8"))
     except FileNotFoundError:
         raise RunsError(f"{run} is not a run folder (it has no config.json)") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise RunsError(f"the config.json of run {run.name} cannot be read ({exc})") from None
     config = config if isinstance(config, dict) else {}
     snapshot = config.get("project") if isinstance(config.get("project"), dict) else None

@@ -108,9 +108,13 @@ def cut_log(path: Path, committed: int | None, last_epoch: int | None) -> None:
 
 def read_config(run_dir: Path) -> dict:
     """A run's config.json, or one CheckpointError that names the file and what is wrong."""
+    from graph_builder import limits
+
     path = Path(run_dir) / "config.json"
     try:
-        raw = path.read_bytes()
+        raw = limits.read_bounded(path, limits.PROJECT, "a run's configuration")
+    except limits.LimitError as exc:
+        raise _checkpoint_error(str(exc)) from None
     except FileNotFoundError:
         raise _checkpoint_error(f"{str(run_dir)!r} is not a run folder (it has no config.json)") from None
     except OSError as exc:

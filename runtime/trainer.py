@@ -596,6 +596,9 @@ class _Run:
                 check_run_fits(self.run_dir, self.project)
             except RunsError as exc:
                 raise CheckpointError(f"cannot resume: {exc}") from None
+        from graph_builder import limits
+
+        limits.check_file(path, limits.MODEL, "a checkpoint", CheckpointError, "start a new run")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # unpickling refused or a damaged file
@@ -628,6 +631,7 @@ class _Run:
         if best.is_file() and self.state.best_epoch is not None:
             from safetensors.torch import load_file
 
+            limits.check_file(best, limits.MODEL, "the best weights", CheckpointError, "start a new run")
             try:
                 self.best_state = {k: v.to(self.device) for k, v in load_file(str(best)).items()}
             except Exception as exc:  # noqa: BLE001 — a damaged file, in safetensors' words

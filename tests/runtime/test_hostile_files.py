@@ -706,3 +706,48 @@ def test_a_dataset_path_with_a_line_break_stays_in_its_comment(tmp_path):
     assert not [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "system"]
     (decoded,) = [line for line in text.splitlines() if "# Decoded from csv" in line]
     assert "import os; os.system('touch PWNED') #/t.csv" in decoded
+
+
+# ---------------------------------------------------------------- every reader: what a file declares, against the limits
+
+
+def one_stderr_line(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_a_project_file_over_the_limit_is_refused_unread(tmp_path, capsys, monkeypatch):
+    assert main(["new", "--template", "mlp_iris", str(tmp_path / "p.json")]) == 0
+    monkeypatch.setenv("NETCANVAS_MAX_PROJECT_BYTES", "1KiB")
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "p.json")]) == 2
+    line = one_stderr_line(capsys)
+    assert "p.json (a project file) needs" in line and "more than the limit of 1.0 KiB" in line, line
+    assert "NETCANVAS_MAX_PROJECT_BYTES" in line
+
+
+def test_weights_checkpoints_and_run_configs_over_the_limit_are_refused_in_one_line(iris, tmp_path, capsys,
+                                                                                  monkeypatch):
+    import shutil
+
+    project, run = iris
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    before = {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()}
+    monkeypatch.setenv("NETCANVAS_MAX_MODEL_BYTES", "200")
+    capsys.readouterr()
+    assert main(["export", str(project), "--format", "weights", "--weights", str(copy / "best.safetensors"),
+                 "--out", str(tmp_path / "w.safetensors")]) == 2
+    assert "best.safetensors (a weights file) needs" in one_stderr_line(capsys)
+    assert main(["weights", str(project), "--from", str(copy / "best.safetensors")]) == 2
+    assert "more than the limit of 200 bytes" in one_stderr_line(capsys)
+    assert main(["train", str(project), "--out", str(copy), "--resume", "--device", "cpu"]) == 1
+    line = one_stderr_line(capsys)
+    assert "checkpoint.pt (a checkpoint) needs" in line and "NETCANVAS_MAX_MODEL_BYTES" in line, line
+    assert (copy / "config.json").stat().st_size > Path(project).stat().st_size  # it holds the project and more
+    monkeypatch.setenv("NETCANVAS_MAX_PROJECT_BYTES", str(Path(project).stat().st_size))
+    assert main(["predict", str(project), "--run", str(copy), str(tmp_path / "none.csv")]) in (1, 2)
+    assert "config.json (a run's configuration) needs" in one_stderr_line(capsys)
+    assert {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()} == before
