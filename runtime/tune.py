@@ -158,7 +158,7 @@ def check_study_file(path: Path, root: Path) -> None:
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:
             connection.close()
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, ValueError) as exc:  # ValueError: table names that are not UTF-8
         raise TuneError(f"the study file {path} cannot be read ({type(exc).__name__}: {_first_line(exc)}); "
                         f"move it aside or delete it to start a new study — the runs in {root} are kept") from None
     foreign = sorted(tables - OPTUNA_TABLES)

@@ -88,7 +88,7 @@ def _npy_header(f, what: str, writer: str, error: type[Exception]) -> tuple[tupl
             shape, _, dtype = np.lib.format.read_array_header_1_0(f)
         else:
             shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-    except (ValueError, SyntaxError, TypeError, EOFError, OSError, zipfile.BadZipFile) as exc:
+    except Exception as exc:  # noqa: BLE001 - numpy parses the header as Python literal text: anything is damage
         raise error(f"{what} has a damaged header ({str(exc).strip()[:120] or type(exc).__name__}); write the "
                     f"file again with {writer}") from None
     return tuple(int(d) for d in shape), dtype

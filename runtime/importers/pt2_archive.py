@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import json
 import keyword
+import logging
 import os
 import re
 import threading
@@ -277,9 +278,14 @@ def _check_expression(name: str, value: Any) -> None:
 
 @contextmanager
 def _no_pickle() -> Iterator[None]:
-    """`torch.load` with weights_only=True only, while torch.export.load runs (every path of it that unpickles)."""
+    """`torch.load` with weights_only=True only, while torch.export.load runs (every path of it that unpickles),
+    and torch's own log of a failed load kept off the terminal."""
     with _LOADING:
         real = torch.load
+        quiet = [logging.getLogger(name) for name in ("torch.export", "torch._export.serde.serialize")]
+        levels = [log.level for log in quiet]
+        for log in quiet:  # torch logs a failed load with its traceback; the import says it in one line
+            log.setLevel(logging.CRITICAL)
 
         def load(f, *args, weights_only: bool | None = None, **kwargs):
             if weights_only is False:
@@ -291,6 +297,8 @@ def _no_pickle() -> Iterator[None]:
             yield
         finally:
             torch.load = real
+            for log, level in zip(quiet, levels):
+                log.setLevel(level)
 
 
 _LOADING = threading.Lock()

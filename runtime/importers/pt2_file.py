@@ -231,12 +231,18 @@ def import_pt2(path: str | os.PathLike):
     except Exception as exc:  # noqa: BLE001 — a damaged or foreign file
         raise ImportSourceError(f"{path.name} is not a torch.export program: {type(exc).__name__}: "
                                 f"{_first_line(exc)}") from None
-    imported = _Pt2Reader(program, path.name).run()
-    inputs = imported.networks.main_graph.inputs()
-    first = next(n for n in program.graph.nodes if n.op == "placeholder" and n.name == inputs[0].name)
-    batch = first.meta["val"].shape[0]
+    try:
+        imported = _Pt2Reader(program, path.name).run()
+        inputs = imported.networks.main_graph.inputs()
+        first = next(n for n in program.graph.nodes if n.op == "placeholder" and n.name == inputs[0].name)
+        batch = first.meta["val"].shape[0]
+    except ModelImportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — a program torch loads but that is not what torch.export writes
+        raise ImportSourceError(f"{path.name} is not a torch.export program NetCanvas can read "
+                                f"({type(exc).__name__}: {_first_line(exc)})") from None
     batch = batch if isinstance(batch, int) else 2  # a dynamic batch: any size works
-    check_test_run(imported.networks, batch, path.name)
+    check_test_run(imported.networks, max(1, batch), path.name)
     gen = torch.Generator().manual_seed(0)
     example = tuple(torch.randn(batch, *i.params["shape"], generator=gen) for i in inputs)
     return imported, example

@@ -302,6 +302,21 @@ def test_an_empty_weight_record_declaring_a_huge_tensor_is_refused_before_torch_
     assert "NETCANVAS_MAX_MODEL_BYTES" in line and result.grew_mb < 100
 
 
+def test_a_damaged_pt2_is_one_line_without_torchs_log(tmp_path, capfd):
+    genuine_pt2(tmp_path / "genuine.pt2")
+    data = bytearray((tmp_path / "genuine.pt2").read_bytes())
+    name = b"genuine/data/weights/weight_0"
+    entry = data.find(name, data.find(name) + 1) - 46  # the record's central directory entry
+    assert data[entry:entry + 4] == b"PK\x01\x02"
+    data[entry + 10:entry + 12] = b"\x63\x00"  # a compression method nobody has: torch fails reading it
+    (tmp_path / "damaged.pt2").write_bytes(bytes(data))
+    capfd.readouterr()
+    assert main(["import", str(tmp_path / "damaged.pt2"), str(tmp_path / "out.json")]) == 2
+    err = capfd.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err and lines[0].startswith("cannot import"), err
+
+
 def test_a_genuine_pt2_still_imports_and_matches(tmp_path, capsys):
     genuine_pt2(tmp_path / "genuine.pt2")
     assert main(["import", str(tmp_path / "genuine.pt2"), str(tmp_path / "out.json")]) == 0
