@@ -113,10 +113,17 @@ def read_bounded(path: str | os.PathLike, limit: Limit, what: str | None = None,
         raise error(f"{problem}; {what or 'it'} is read from a regular file")
     allowed = limit.value()
     label = f"{path.name} ({what})" if what else path.name
-    check(path.stat().st_size, label, limit, error)
+    size = path.stat().st_size
+    check(size, label, limit, error)
     with open(path, "rb") as f:
-        data = f.read(allowed + 1)
-    check(len(data), label, limit, error)  # it grew since the stat
+        data = f.read(size)  # read(n) sets n bytes aside first: n is what the file holds, never the limit
+        more = f.read(1)
+        if more:  # it grew since the stat: read on, a chunk at a time, to just past the limit
+            grown = bytearray(data + more)
+            while len(grown) <= allowed and (chunk := f.read(min(MiB, allowed + 1 - len(grown)))):
+                grown += chunk
+            data = bytes(grown)
+    check(len(data), label, limit, error)
     return data
 
 

@@ -41,7 +41,9 @@ with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
     except SystemExit as exc:
         code = exc.code
     except MemoryError:
+        import traceback
         code = "MemoryError"
+        traceback.print_exc(limit=-6)
 grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
 print(json.dumps({"code": code, "out": out.getvalue(), "err": err.getvalue(), "grew_mb": grew}))
 """

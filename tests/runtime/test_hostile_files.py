@@ -106,7 +106,7 @@ def test_predict_reads_a_large_array_in_bounded_memory_and_streams_its_rows(iris
     x = np.zeros((300_000, 4), np.float32)  # 4.6 MiB decoded from a few KiB; each row used to become its own array
     np.savez_compressed(tmp_path / "rows.npz", x=x)
     result = bounded_cli(["predict", project, "--run", run, tmp_path / "rows.npz", "--json"], cap_mb=1024)
-    assert result.code == 0, result.err
+    assert result.code == 0, result.err + result.out[-300:]
     assert result.out.startswith("[\n  {\n    \"input\": \"rows.npz[0]\"") and result.out.endswith("}\n]\n")
     assert result.out.count('"input"') == len(x)
     assert result.grew_mb < 400  # the rows' dicts are made and printed a batch at a time
