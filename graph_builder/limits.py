@@ -14,6 +14,7 @@ Stdlib only: the editor checks project files without importing numpy or torch.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import zipfile
@@ -79,7 +80,7 @@ def parse_size(text: str) -> int | None:
         value = float(match.group(1)) * _UNITS[(match.group(2) or "").lower()]
     except (ValueError, OverflowError):
         return None
-    return max(1, int(value)) if value == value and value != float("inf") else None
+    return max(1, int(value)) if math.isfinite(value) else None
 
 
 def refusal(need: int, what: str, limit: Limit, hint: str = "use a smaller file") -> str | None:

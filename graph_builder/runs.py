@@ -23,7 +23,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from graph_builder.errors import GraphBuilderError
 from graph_builder.fingerprint import project_fingerprint, short
@@ -124,7 +124,7 @@ class RunLock:
         self.path = self.folder / LOCK_FILE
         self._fd: int | None = None
 
-    def acquire(self, doing: str = "training") -> "RunLock":
+    def acquire(self, doing: str = "training") -> Self:
         """Take the lock (making the folder); RunBusyError naming the live holder when another has it."""
         import fcntl
 
@@ -168,7 +168,7 @@ class RunLock:
         os.close(self._fd)  # closing releases the flock
         self._fd = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> Self:
         return self.acquire() if self._fd is None else self
 
     def __exit__(self, *exc) -> None:

@@ -23,7 +23,6 @@ from typing import Any
 from runtime.errors import NetCanvasRuntimeError
 
 
-
 class CodeTextError(NetCanvasRuntimeError):
     """A value that cannot be written into generated code (a non-finite number, an object)."""
 

@@ -194,14 +194,14 @@ def export_training_script(project: Project, path: str | os.PathLike) -> Path:
         _engine_source(),
         "\n\n# ---------------------------------------------------------------- settings\n\n",
         f"DATASET = {data_literal(d)}\n",
-        f"ADAPTER = {data_literal(_adapter_settings(d))}  # the input adapter: resize, grey to RGB, a backbone's "
-        "mean/std\n",
+        (f"ADAPTER = {data_literal(_adapter_settings(d))}  # the input adapter: resize, grey to RGB, a backbone's "
+         "mean/std\n"),
         f"TRAINING = {data_literal(t)}\n",
         f"NOISE_SHAPE = {data_literal(_noise_shape(project, t))}  # a GAN generator's Input, without the batch\n",
-        f"FROZEN = {data_literal(frozen)}  # module paths of the frozen nodes: not trained, their BatchNorm in eval "
-        "mode\n",
-        f"PRETRAINED = {data_literal(pretrained)}  # the project starts from pretrained weights, which this script "
-        "does not load\n",
+        (f"FROZEN = {data_literal(frozen)}  # module paths of the frozen nodes: not trained, their BatchNorm in eval "
+         "mode\n"),
+        (f"PRETRAINED = {data_literal(pretrained)}  # the project starts from pretrained weights, which this script "
+         "does not load\n"),
         "\n\n# ---------------------------------------------------------------- data\n\n",
         _data_source(d, data_file),
         "\n\n",

@@ -25,6 +25,7 @@ from runtime.data.errors import (
     DatasetTooLargeError,
 )
 
+
 def data_limit() -> int:
     """How many bytes the decoded dataset may take in memory."""
     return limits.DATA.value()

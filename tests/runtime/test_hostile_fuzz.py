@@ -187,6 +187,7 @@ def _mutations():
 
 
 def child(folder: Path) -> None:
+    import contextlib
     import resource
     import traceback
 
@@ -200,11 +201,10 @@ def child(folder: Path) -> None:
     for name, (suffix, call, _) in readers.items():  # every reader imported and warmed up before the cap
         path = folder / f"warm{suffix}"
         path.write_bytes(seeds[name])
-        try:
+        with contextlib.suppress(Exception):  # the seed's own outcome does not matter here
             call(path)
-        except Exception:  # noqa: BLE001 - the seed's own outcome does not matter here
-            pass
-    mapped = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmSize:"))
+    with open("/proc/self/status") as status:
+        mapped = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
     resource.setrlimit(resource.RLIMIT_AS, (mapped + CAP, mapped + CAP))
     counts = {name: 0 for name in readers}
 
