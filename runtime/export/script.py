@@ -24,9 +24,10 @@ import numpy as np
 
 from graph_builder.files import atomic_path, write_atomic
 from graph_builder.project import Project
+from runtime.codetext import comment_text, data_literal, doc_text, text_literal
 from runtime.compile import compiler
-from runtime.train import metrics, objectives
 from runtime.compile.codegen import generate_source
+from runtime.train import metrics, objectives
 from runtime.data import adapter, augment, dataset_config, get_dataset, load_splits, splits, synthetic
 from runtime.errors import NetCanvasRuntimeError
 
@@ -123,15 +124,16 @@ def _data_source(d: dict, data_file: str | None) -> str:
                 "make_waveforms": ("samples", "seq_len", "noise")}[entry.synthetic]
         defaults = inspect.signature(fn).parameters
         values = [d[a] if d.get(a) is not None else defaults[a].default for a in args] + [d["seed"]]
-        call = f"{entry.synthetic}({', '.join(repr(v) for v in values)})"
+        call = f"{entry.synthetic}({', '.join(data_literal(v) for v in values)})"
         return (_function_source(fn) + "\n\n"
                 f"def load_data():\n"
                 f"    x, y = {call}\n"
-                f"    return x, y, None, None, {raw.task!r}, {list(raw.classes)!r}, False\n")
+                f"    return x, y, None, None, {text_literal(raw.task)}, {data_literal(list(raw.classes))}, False\n")
     return (f"def load_data():\n"
-            f"    # Decoded from {d['name']} ({d.get('path')}) when the script was exported.\n"
+            f"    # Decoded from {comment_text(d['name'])} ({comment_text(d.get('path'))}) when the script was "
+            "exported.\n"
             f"    here = os.path.dirname(os.path.abspath(__file__))\n"
-            f"    with np.load(os.path.join(here, {data_file!r}), allow_pickle=False) as f:\n"
+            f"    with np.load(os.path.join(here, {text_literal(data_file)}), allow_pickle=False) as f:\n"
             f"        x_test = f[\"x_test\"] if \"x_test\" in f.files else None\n"
             f"        y_test = f[\"y_test\"] if \"y_test\" in f.files else None\n"
             f"        classes = [str(c) for c in f[\"classes\"]]\n"
@@ -183,20 +185,24 @@ def export_training_script(project: Project, path: str | os.PathLike) -> Path:
         data_file = f"{path.stem}_data.npz"
         _write_data_file(d, path.with_name(data_file))
     title = project.meta.get("title") or path.stem
-    parts = [
-        HEADER.format(title=str(title).replace('"""', "'''"), script=path.name,
-                      data_note=f"\nIt reads its data from {data_file}, written beside it.\n" if data_file else ""),
+    parts = [  # every text from the project reaches the script through runtime.codetext
+        HEADER.format(title=doc_text(title), script=doc_text(path.name),
+                      data_note=f"\nIt reads its data from {doc_text(data_file)}, written beside it.\n" if data_file
+                      else ""),
         "# ---------------------------------------------------------------- the model (NetCanvas codegen)\n\n",
         _model_source(project, t),
         "\n\n# ---------------------------------------------------------------- the training engine\n\n",
         _engine_source(),
         "\n\n# ---------------------------------------------------------------- settings\n\n",
-        f"DATASET = {d!r}\n",
-        f"ADAPTER = {_adapter_settings(d)!r}  # the input adapter: resize, grey to RGB, a backbone's mean/std\n",
-        f"TRAINING = {t!r}\n",
-        f"NOISE_SHAPE = {_noise_shape(project, t)!r}  # a GAN generator's Input, without the batch\n",
-        f"FROZEN = {frozen!r}  # module paths of the frozen nodes: not trained, their BatchNorm in eval mode\n",
-        f"PRETRAINED = {pretrained!r}  # the project starts from pretrained weights, which this script does not load\n",
+        f"DATASET = {data_literal(d)}\n",
+        (f"ADAPTER = {data_literal(_adapter_settings(d))}  # the input adapter: resize, grey to RGB, a backbone's "
+         "mean/std\n"),
+        f"TRAINING = {data_literal(t)}\n",
+        f"NOISE_SHAPE = {data_literal(_noise_shape(project, t))}  # a GAN generator's Input, without the batch\n",
+        (f"FROZEN = {data_literal(frozen)}  # module paths of the frozen nodes: not trained, their BatchNorm in eval "
+         "mode\n"),
+        (f"PRETRAINED = {data_literal(pretrained)}  # the project starts from pretrained weights, which this script "
+         "does not load\n"),
         "\n\n# ---------------------------------------------------------------- data\n\n",
         _data_source(d, data_file),
         "\n\n",

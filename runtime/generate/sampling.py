@@ -54,7 +54,11 @@ def load_sampler(project, run_dir: str | os.PathLike, device: torch.device | Non
         raise SamplingError(str(exc)) from None
     device = device or torch.device("cpu")
     t = validate_training_section(config.get("project", {}).get("training", {}), fill_defaults=True)
-    state = load_file(str(_weights(run_dir, is_gan(t))))
+    from graph_builder import limits
+
+    weights = _weights(run_dir, is_gan(t))
+    limits.check_file(weights, limits.MODEL, "a run's weights", SamplingError, "choose another run")
+    state = load_file(str(weights))
     if is_gan(t):
         gan = make_gan(build_module(project.networks[t["generator"]]), build_module(project.networks[t["discriminator"]]),
                        noise_shape(project, t), t, device)

@@ -9,7 +9,9 @@ every batch. The data is held on the device and batched by index (DESIGN.md deci
 Batch and progress events are throttled to ~20 per second, and the loss is checked for
 NaN/inf on the device, so the loop never waits for the host between those points.
 
-A run folder holds config.json, metrics.jsonl (every event but batch and progress), best and
+A run folder is written by one process at a time: the run holds its lock (graph_builder.runs.RunLock)
+from before it reads a checkpoint until its last event, and a second writer ends with one failed
+event of kind "busy" naming the first. A run folder holds config.json, metrics.jsonl (every event but batch and progress), best and
 last weights (safetensors), checkpoint.pt (plain tensors and dicts, read back with
 weights_only=True) and confusion matrices (confusion/*.json). `resume=True` continues it.
 """
@@ -174,6 +176,7 @@ class _Run:
         self.network: dict | None = None  # what config.json says was trained (fingerprint, parameters, title)
         self.state = RunState()  # epoch, step, best and patience: with the modules' states, the checkpoint
         self._report = None  # runtime.generate.generative's views of a reconstruction, VAE or GAN run
+        self._lock = None  # the run folder's RunLock, held for the run's whole life
 
     # ----- event plumbing
     def _emit(self, type_: str, **data) -> dict:
@@ -205,9 +208,16 @@ class _Run:
             if self._log is not None:
                 self._log.close()  # never raises: a failed write was already reported
                 self._log = None
+            if self._lock is not None:
+                self._lock.release()  # after the files are closed: the next writer finds them whole
+                self._lock = None
 
     def _failed(self, exc: BaseException) -> dict:
         where = {"epoch": self.epoch or None, "batch": self.batch}
+        from graph_builder.runs import RunBusyError
+
+        if isinstance(exc, RunBusyError):
+            return self._emit("failed", kind="busy", message=str(exc), **where)
         if isinstance(exc, DataError):  # data errors first: a too-large dataset is not a batch-size problem
             return self._emit("failed", kind="data", message=f"The dataset could not be used: {exc}", **where)
         if is_out_of_memory(exc) and not hasattr(self, "splits"):
@@ -542,6 +552,9 @@ class _Run:
                 check_run_fits(self.run_dir, self.project)
             except RunsError as exc:
                 raise CheckpointError(f"cannot resume: {exc}") from None
+        from graph_builder import limits
+
+        limits.check_file(path, limits.MODEL, "a checkpoint", CheckpointError, "start a new run")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # unpickling refused or a damaged file
@@ -574,6 +587,7 @@ class _Run:
         if best.is_file() and self.state.best_epoch is not None:
             from safetensors.torch import load_file
 
+            limits.check_file(best, limits.MODEL, "the best weights", CheckpointError, "start a new run")
             try:
                 self.best_state = {k: v.to(self.device) for k, v in load_file(str(best)).items()}
             except Exception as exc:  # noqa: BLE001 — a damaged file, in safetensors' words
@@ -583,8 +597,21 @@ class _Run:
         return state["epoch"]
 
     # ----- the loop
+    def _hold_folder(self) -> None:
+        """Take the run folder's lock before anything in it is read or written (a resume cuts its log)."""
+        if self.run_dir is None:
+            return
+        from graph_builder.runs import RunLock
+
+        lock = RunLock(self.run_dir)
+        try:
+            self._lock = lock.acquire("resuming" if self.resume else "training")
+        except OSError as exc:
+            raise WriteError(lock.path if self.run_dir.is_dir() else self.run_dir, exc) from None
+
     def _events(self) -> Iterator[dict]:
         self._settings()
+        self._hold_folder()
         self._setup()
         t = self.t
         self.best_state: dict | None = None
