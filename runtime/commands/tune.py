@@ -1,7 +1,7 @@
 """`netcanvas tune FILE [--method grid|random|tpe] [--trials N] [--jobs J] [--threads T] [--epochs N] [--json]`.
 
 Runs (or resumes) the hyperparameter search the project's experiment section describes
-(runtime.tune.study.study): a progress bar on a terminal, one line per finished trial, and a final table
+(runtime.tune.study): a progress bar on a terminal, one line per finished trial, and a final table
 best first; with --json one JSON line per finished trial and nothing else on stdout. Exit 0
 when the study ran, 1 when the experiment cannot run or no trial completed, 2 when the project
 or the study file cannot be read.

@@ -15,14 +15,16 @@ from runtime.data.digits_prep import prepare_drawing
 from runtime.data.errors import (DataError, DatasetFileNotFoundError, DatasetFormatError, DatasetSettingError,
                                  DatasetTooLargeError, UnknownDatasetError)
 from runtime.data.files import IMAGE_SUFFIXES
+from runtime.data.inputs import PredictInputError, Samples, check_inputs_total, read_inputs
 from runtime.data.loading import (DeviceSplit, Splits, dataset_config, describe_data, describe_dataset, load_splits,
                                   sample_batch)
 from runtime.data.raw import RawData
 from runtime.data.registry import DATASETS, ENTRIES, DatasetEntry, get_dataset, pixel_max
 
 __all__ = [
-    "Augmentation", "IMAGE_SUFFIXES", "DATASETS", "DataError", "DatasetEntry", "DatasetFileNotFoundError", "DatasetFormatError",
-    "DatasetSettingError", "DatasetTooLargeError", "DeviceSplit", "ENTRIES", "RawData", "Splits",
-    "UnknownDatasetError", "dataset_config", "describe_data", "describe_dataset", "describe_splits", "get_dataset",
-    "load_splits", "pixel_max", "prepare_drawing", "sample_batch",
+    "Augmentation", "DataError", "DatasetEntry", "DatasetFileNotFoundError", "DatasetFormatError", "DATASETS",
+    "DatasetSettingError", "DatasetTooLargeError", "DeviceSplit", "ENTRIES", "IMAGE_SUFFIXES", "PredictInputError",
+    "RawData", "Samples", "Splits", "UnknownDatasetError", "check_inputs_total", "dataset_config", "describe_data",
+    "describe_dataset", "describe_splits", "get_dataset", "load_splits", "pixel_max", "prepare_drawing",
+    "read_inputs", "sample_batch",
 ]

@@ -118,7 +118,7 @@ def test_reading_a_large_array_takes_its_size_and_one_copy_in_the_models_dtype(i
     code = f"""
 import json, resource
 from pathlib import Path
-from runtime.commands.predict import read_inputs
+from runtime.data.inputs import read_inputs
 from runtime.export.preprocess import read_preprocessing
 prep = read_preprocessing(Path({str(run)!r}))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -93,7 +93,7 @@ def _readers(folder: Path):
     """reader name -> (file suffix, call(path), the error kinds it may raise)."""
     from graph_builder.errors import GraphBuilderError
     from graph_builder.project import load_project
-    from runtime.commands.predict import PredictInputError, read_inputs
+    from runtime.data.inputs import PredictInputError, read_inputs
     from runtime.data.errors import DataError
     from runtime.data.files import load_csv, load_image_folder, load_npz, read_idx
     from runtime.export.formats import WeightsFileError, read_weights

@@ -27,7 +27,7 @@ import json, resource, sys
 import numpy as np
 import PIL.Image, PIL.PngImagePlugin, PIL.JpegImagePlugin
 from runtime.data.files import load_csv, load_image_folder, load_npz, read_idx
-from runtime.export.formats.formats import read_weights
+from runtime.export.formats import read_weights
 from runtime.train.trainer import last_event, train
 from graph_builder import Graph, Project
 
