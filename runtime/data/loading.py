@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from graph_builder.data_description import CLASSES
+
 from runtime.data.augment import Augmentation
 from runtime.data.description import describe_splits
 from runtime.data.errors import (DataError, DatasetFileNotFoundError, DatasetFormatError, DatasetSettingError,
@@ -33,7 +35,7 @@ class Splits(Mapping):
 
     name: str
     title: str
-    task: str
+    kind: str  # the targets: classes or values (graph_builder.data_description), not the training task
     classes: tuple[str, ...]
     image: bool
     arrays: dict[str, tuple[np.ndarray, np.ndarray]]
@@ -109,7 +111,7 @@ def load_splits(config: dict | None = None) -> Splits:
 def _build_splits(config: dict) -> Splits:
     entry = get_dataset(config["name"])
     raw = _class_subset(entry.load(config), config.get("classes"), entry.title)
-    classification = raw.task == "classification"
+    classification = raw.kind == CLASSES
     val_f, test_f, seed = config["val_fraction"], config["test_fraction"], config["split_seed"]
     raw, adapter = _adapted(raw, config, entry)  # the input adapter: resize, channels (graph_builder.input_adapter)
     if raw.x_test is not None:  # the source ships its own test set: split validation off the training part
@@ -137,7 +139,7 @@ def _build_splits(config: dict) -> Splits:
         y.flags.writeable = False
     info = {"source": entry.source, "path": config.get("path"), "description": entry.description,
             "adapter": adapter.describe()}
-    return Splits(entry.name, entry.title, raw.task, raw.classes, raw.image, parts, mean, std, info)
+    return Splits(entry.name, entry.title, raw.kind, raw.classes, raw.image, parts, mean, std, info)
 
 
 def _adapted(raw: RawData, config: dict, entry: DatasetEntry):
@@ -176,7 +178,7 @@ def _class_subset(raw: RawData, text: str | None, title: str) -> RawData:
         return raw
     from graph_builder.settings import class_selection
 
-    if raw.task != "classification":
+    if raw.kind != CLASSES:
         raise DatasetSettingError(f"the classes setting picks classes, but {title} has values to predict, not "
                                   "classes; clear the classes setting")
     picked = class_selection(text)
@@ -197,7 +199,7 @@ def _class_subset(raw: RawData, text: str | None, title: str) -> RawData:
 
     x, y = keep(raw.x, raw.y)
     x_test, y_test = keep(raw.x_test, raw.y_test)
-    return RawData(x, y, raw.task, picked, raw.image, x_test, y_test)
+    return RawData(x, y, raw.kind, picked, raw.image, x_test, y_test)
 
 
 def _train_subset(x: np.ndarray, y: np.ndarray, fraction: float, classification: bool, seed: int):
@@ -221,7 +223,7 @@ def _train_subset(x: np.ndarray, y: np.ndarray, fraction: float, classification:
 
 
 def describe_dataset(config: dict | None = None) -> dict:
-    """What the data panel and the templates need: shapes, dtype, classes, task, split sizes, class balance."""
+    """What the data panel and the templates need: shapes, dtype, classes, target kind, split sizes, class balance."""
     s = load_splits(config)
     counts: dict[str, int] = {}
     if s.classes:
@@ -232,7 +234,7 @@ def describe_dataset(config: dict | None = None) -> dict:
         "name": s.name,
         "title": s.title,
         "description": s.info.get("description", ""),
-        "task": s.task,
+        "kind": s.kind,
         "input_shape": list(s.input_shape),
         "dtype": s.dtype,
         "target_shape": list(s.target_shape),

@@ -70,6 +70,7 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> "Splits":
     """The Splits of fold `fold` (0-based) of `folds`: validation is that fold, test as the settings say."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
+    from graph_builder.data_description import CLASSES
     from runtime.data import DatasetSettingError, Splits, dataset_config, get_dataset
     from runtime.data.splits import feature_stats, split_indices
 
@@ -80,7 +81,7 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> "Splits":
 
     entry = get_dataset(config["name"])
     raw = _class_subset(entry.load(config), config.get("classes"), entry.title)
-    classification = raw.task == "classification"
+    classification = raw.kind == CLASSES
     seed = config["split_seed"]
     if raw.x_test is not None:
         rest, test = np.arange(len(raw.x)), None
@@ -110,7 +111,7 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> "Splits":
         parts = {k: (((x - mean) / std).astype(np.float32), y) for k, (x, y) in parts.items()}
     info = {"source": entry.source, "path": config.get("path"), "description": entry.description,
             "fold": fold + 1, "folds": folds}
-    return Splits(entry.name, entry.title, raw.task, raw.classes, raw.image, parts, mean, std, info)
+    return Splits(entry.name, entry.title, raw.kind, raw.classes, raw.image, parts, mean, std, info)
 
 
 def cross_validate(project, folds: int, root: Path | None, *, training: dict | None = None,

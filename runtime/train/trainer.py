@@ -284,7 +284,7 @@ class _Run:
         if is_gan(t):
             return self._setup_gan()
         self._check_fit()
-        task = s.task if t["task"] == "auto" else t["task"]
+        task = self.spec.id if self.spec.id != "vae" else "reconstruction"
         self.task = task
         self.classes = s.classes if task == "classification" else ()
         self.model = self._model()
@@ -369,18 +369,19 @@ class _Run:
 
     def _check_fit(self) -> None:
         """The one model-against-data check (graph_builder.datafit), before the model is built."""
-        from graph_builder.datafit import check_fit, task_problem
         from graph_builder.shapes import infer_shapes
+        from graph_builder.tasks import resolve
         from runtime.data import describe_splits
 
         self.description = description = describe_splits(self.splits, self.d)
-        problem = task_problem(description, self.t["task"])
+        graph = self.project.graph if self.project is not None and self.module_in is None else None
+        self.spec = spec = resolve(self.t, description.kind, graph)
+        problem = spec.data_problem(description)
         if problem:
             raise TrainingSettingError(problem)
-        if self.module_in is not None or self.project is None:
+        if graph is None:
             return  # a module given in code: _check_inputs/_check_outputs probe it
-        graph = self.project.graph
-        issues = check_fit(graph, infer_shapes(graph), description, self.t)
+        issues = spec.fit_problems(graph, infer_shapes(graph), description, self.t, self.project)
         if issues:
             raise ModelDataMismatchError(issues[0].message)
 
