@@ -25,7 +25,9 @@ from psygnal import Signal, SignalGroup
 from graph_builder.errors import EditError, ParamError, ProjectError
 from graph_builder.schema import Field
 from graph_builder.settings import TRAINING_FIELDS
-from graph_builder.tasks import all_monitors, lower_is_better
+from graph_builder.protocols import ProjectLike
+from graph_builder.task_scope import data_kind, task_of
+from graph_builder.tasks import all_monitors, lower_is_better, offered_tags
 
 METHODS = ("tpe", "random", "grid")
 PRUNERS = ("median", "none")
@@ -412,9 +414,39 @@ class Experiment(Mapping):
                 read_dimension(dim.to_dict(), f"$.experiment.space[{i}]", project)
             except ExperimentError as exc:
                 out.append(exc.message)
+        if project is not None:
+            out += self._task_problems(project)
         if self["method"] == "grid" and self.grid_size() > MAX_GRID:
             out.append(f"the grid has {self.grid_size():,} combinations; at most {MAX_GRID:,} — narrow the ranges "
                        "or use random or tpe")
+        return out
+
+    def _task_problems(self, project: ProjectLike) -> list[str]:
+        """A study trains one task: no setting it searches may change the task or be one the task ignores,
+        and its metric must be one the task's runs report each epoch."""
+        spec = task_of(project)
+        out = []
+        offered = offered_tags(project, project.training, data_kind(project.dataset))
+        for dim in self._space:
+            if not dim.setting:
+                continue
+            tags = _TRAINING[dim.setting].tags
+            if tags and not tags & offered:
+                out.append(f"{spec.title} runs do not use the training setting {dim.setting}; searching it only "
+                           "repeats the same trial; remove it from the search space")
+                continue
+            tried = dim.values() if dim.choices else [dim.low, dim.high]
+            for value in tried:
+                other = task_of(project, {**project.training, dim.setting: value})
+                if other is not spec:
+                    out.append(f"searching {dim.setting} would make some trials {other.title} runs instead of "
+                               f"{spec.title} runs ({dim.setting} = {value!r}); a study compares runs of one task: "
+                               f"set {dim.setting} in the Training panel and search the other settings")
+                    break
+        monitors = spec.monitors(2)  # the number of classes is not known here: AUC stays allowed
+        if self["metric"] not in monitors:
+            out.append(f"the metric {self['metric']} is not reported by {spec.title} runs; choose one of "
+                       f"{', '.join(monitors)}")
         return out
 
     def to_dict(self) -> dict:

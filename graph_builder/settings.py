@@ -429,6 +429,12 @@ class SettingsSection(Mapping):
         full = self.full() if values is None else {n: values.get(n, f.default) for n, f in self.fields.items()}
         return self._offered(self.field(name), full, self._tags(full))
 
+    def applying(self, values: Mapping[str, Any] | None = None) -> frozenset[str]:
+        """The names of every setting that applies with these values (the current ones by default)."""
+        full = self.full() if values is None else {n: values.get(n, f.default) for n, f in self.fields.items()}
+        tags = self._tags(full)
+        return frozenset(n for n, f in self.fields.items() if self._offered(f, full, tags))
+
     def _tags(self, full: Mapping[str, Any]) -> frozenset[str] | None:
         return self.scope.tags(full) if self.scope is not None else None
 

@@ -18,6 +18,20 @@ from graph_builder.protocols import ProjectLike
 from graph_builder.tasks import TaskSpec, offered_tags, project_task
 
 
+def data_kind(dataset: Mapping[str, Any]) -> str | None:
+    """The kind of a dataset section's data when its settings tell it (a built-in dataset), else None."""
+    try:
+        description = describe_builtin(dataset)
+    except GraphBuilderError:
+        return None
+    return description.kind if description is not None else None
+
+
+def task_of(project: ProjectLike, training: Mapping[str, Any] | None = None) -> TaskSpec:
+    """The task `project` trains with `training` (its own training values by default), its data's kind as known."""
+    return project_task(project, data_kind(project.dataset), training)
+
+
 class TaskScope:
     """The task of one project's training section (`tags` for any values), watching the document."""
 
@@ -31,21 +45,13 @@ class TaskScope:
         project.networks.events.changed.connect(self._on_networks)
         self._on_networks()
 
-    def data_kind(self) -> str | None:
-        """The kind of the project's data when its settings tell it (a built-in dataset), else None."""
-        try:
-            description = describe_builtin(self.project.dataset)
-        except GraphBuilderError:
-            return None
-        return description.kind if description is not None else None
-
     def task(self, training: Mapping[str, Any] | None = None) -> TaskSpec:
         """The task the project trains with `training` (its own training values by default)."""
-        return project_task(self.project, self.data_kind(), training)
+        return task_of(self.project, training)
 
     def tags(self, values: Mapping[str, Any] | None = None) -> frozenset[str]:
         """The Field.tags whose settings apply with these training values."""
-        return offered_tags(self.project, values, self.data_kind())
+        return offered_tags(self.project, values, data_kind(self.project.dataset))
 
     def _current(self) -> tuple[str, frozenset[str]]:
         return self.task().id, self.tags()
