@@ -97,14 +97,9 @@ def cpu_name() -> str:
 
 def missing_weights(project: Project) -> str | None:
     """Why `project` cannot train on this machine now: torchvision weights it starts from that are not downloaded."""
-    from runtime.pretrained import sources
-    from runtime.pretrained.torchvision_hub import cached_path, describe
+    from runtime.pretrained import missing_weights as missing
 
-    for record in sources(project):
-        source = record["source"]
-        if source.get("kind") == "torchvision" and not cached_path(source["model"], source.get("weights")).is_file():
-            return f"needs torchvision's {describe(source['model'], source.get('weights'))} (downloaded on first training)"
-    return None
+    return missing(project)
 
 
 def measure(t: Template, folder: Path = FOLDER, repeat: int = 3) -> dict:

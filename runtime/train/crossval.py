@@ -77,7 +77,8 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> "Splits":
     config = dataset_config(dataset)
     if folds < 2:
         raise DatasetSettingError(f"cross-validation needs at least 2 folds, not {folds}")
-    from runtime.data.loading import _class_subset, _train_subset
+    from runtime.data.loading import _class_subset
+    from runtime.data.splits import train_subset
 
     entry = get_dataset(config["name"])
     raw = _class_subset(entry.load(config), config.get("classes"), entry.title)
@@ -103,7 +104,7 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> "Splits":
     train_i, val_i = list(cutter.split(rest, y_rest if classification else None))[fold]
     train, val = rest[np.sort(train_i)], rest[np.sort(val_i)]
     x_test, y_test = (raw.x_test, raw.y_test) if test is None else (raw.x[test], raw.y[test])
-    parts = {"train": _train_subset(raw.x[train], raw.y[train], config["train_fraction"], classification, seed),
+    parts = {"train": train_subset(raw.x[train], raw.y[train], config["train_fraction"], classification, seed),
              "val": (raw.x[val], raw.y[val]), "test": (x_test, y_test)}
     mean = std = None
     if config["normalize"] and raw.dtype == "float32":

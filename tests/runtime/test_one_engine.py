@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from graph_builder import load_project
-from runtime.train import objectives
+from runtime.train import loop, objectives, optim
 from runtime.export.script import export_training_script
 from runtime.train.trainer import last_event, train
 
@@ -78,8 +78,8 @@ def test_a_vae_with_kl_warm_up_trains_the_same_both_ways(tmp_path):
 def test_the_script_embeds_the_engine_source_rather_than_a_copy(tmp_path):
     project = load_project(TEMPLATES / "mlp_digits.json")
     text = export_training_script(project, tmp_path / "train.py").read_text()
-    for fn in (objectives.Step, objectives.make_optimizer, objectives.make_scheduler, objectives.RunState,
-               objectives.amp_dtype, objectives.Reconstruction):
+    for fn in (objectives.Step, optim.make_optimizer, optim.make_scheduler, objectives.RunState,
+               optim.amp_dtype, objectives.Reconstruction, loop.Loop, loop.assemble_single):
         assert inspect.getsource(fn) in text
     assert 'amp_dtype(device, t["mixed_precision"])' in text  # the mixed-precision flag reaches the step
     assert "def make_loss" not in text and "def make_optimizer(params):" not in text  # the old second loop
@@ -88,7 +88,7 @@ def test_the_script_embeds_the_engine_source_rather_than_a_copy(tmp_path):
 def test_reconstruction_scores_rank_the_worst_reconstructed_first():
     model = torch.nn.Identity()
     x = torch.zeros(4, 3)
-    objective = objectives.Reconstruction("reconstruction", "mse")
+    objective = objectives.Reconstruction("mse")
 
     class Noisy(torch.nn.Module):
         def forward(self, x):
