@@ -74,6 +74,7 @@ class TaskSpec:
     epochs_ranked: bool = True  # False: epochs have no best (a GAN samples and exports its last weights)
     distributed: bool = True  # the exported script may run under torchrun
     summary_keys: tuple[str, ...] = ()  # the test metrics a finished run's one-line summary names
+    per_class: tuple[str, ...] = ()  # list-valued keys its metric dicts also hold, one value per class
 
     # ------------------------------------------------------------ metrics
 

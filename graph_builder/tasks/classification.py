@@ -22,6 +22,7 @@ CLASSIFICATION = SupervisedTask(
     setting_tags=frozenset({"loss", "optimizer"}),
     losses=("cross_entropy", "bce_with_logits", "nll"),
     summary_keys=("accuracy", "f1_macro"),
+    per_class=("precision", "recall", "f1", "support"),
     data_kind=CLASSES,
     default=True,
     names=("classification",),

@@ -98,7 +98,7 @@ def gan_source(project, t: dict, weights_name: str | None = None, normalization:
     lines = [text, "", "",
              f"NOISE_SHAPE = {literal(tuple(GAN.noise_shape(project)))}  # {g}'s input, without the batch"]
     if weights_name is not None:
-        from runtime.export.preprocess import text_literal
+        from runtime.compile.lowering import text_literal
 
         lines.append(f"WEIGHTS = {text_literal(weights_name)}  # the run's weights of both networks, beside this file")
         if normalization:

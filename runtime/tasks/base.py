@@ -159,6 +159,10 @@ class TaskRuntime:
         """One row per predicted sample (`netcanvas predict`, Evaluate): its values, by default."""
         return [{"input": label, "values": o.reshape(-1).tolist()} for label, o in zip(labels, out)]
 
+    def demo_lines(self, prep: Any, out_values: int, real: bool) -> list[str]:
+        """The last lines of an exported run's demo, after `output = model(x)`: what the output says."""
+        return ["    print(output[0].tolist())"]
+
     def raw_output(self, prep: Any) -> bool:
         """Whether a run's exported model turns its output back into raw data units (it learnt normalised data)."""
         return False

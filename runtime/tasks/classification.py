@@ -62,6 +62,11 @@ class ClassificationRuntime(SingleNetwork):
     def views(self, built: Built, setup: Setup, s: dict) -> Views:
         return ConfusionViews(s["classes"])
 
+    def demo_lines(self, prep, out_values: int, real: bool) -> list[str]:
+        if not prep.classes:
+            return super().demo_lines(prep, out_values, real)
+        return class_demo_lines(prep, out_values, real)
+
     def predictions(self, prep, labels: list[str], out: np.ndarray) -> list[dict]:
         """Each sample's most likely class and every class's probability (as the trainer's loss reads them)."""
         if not prep.classes:
@@ -72,3 +77,19 @@ class ClassificationRuntime(SingleNetwork):
             rows.append({"input": label, "class": prep.classes[best], "index": best, "probability": float(p[best]),
                          "probabilities": {name: float(v) for name, v in zip(prep.classes, p)}})
         return rows
+
+
+def class_demo_lines(prep, out_values: int, real: bool) -> list[str]:
+    """The demo's last lines for a classifier: the most likely class of the sample and its probability."""
+    lines = []
+    if len(prep.classes) == 2 and out_values == 1:  # one logit, trained with binary cross-entropy
+        lines.append("    positive = float(torch.sigmoid(output.reshape(-1)[0]))")
+        lines.append("    probabilities = torch.tensor([1 - positive, positive])")
+    elif prep.loss == "nll":
+        lines.append("    probabilities = output[0].exp()")
+    else:
+        lines.append("    probabilities = torch.softmax(output[0], dim=0)")
+    lines.append("    best = int(probabilities.argmax())")
+    truth = ' (true class {CLASSES[int(data.target[0])]})' if real else ""
+    lines.append(f'    print(f"{{CLASSES[best]}} with probability {{float(probabilities[best]):.1%}}{truth}")')
+    return lines

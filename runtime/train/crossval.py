@@ -42,6 +42,23 @@ class FoldResult:
 class CrossValResult:
     folds: list[FoldResult]
     summary_file: Path | None = None
+    task: str | None = None  # the task the folds trained (their started events say it)
+
+    @property
+    def headline(self) -> str:
+        """The metric the cross-validation is summed up by: its task's headline, when the folds report it."""
+        from graph_builder.tasks import TASKS
+
+        spec = TASKS.get(self.task or "")
+        return spec.headline if spec is not None and spec.headline in self.mean else "loss"
+
+    def keys(self) -> list[str]:
+        """The task's metrics every fold reported, in the task's order (the columns of a table of folds)."""
+        from graph_builder.tasks import TASKS
+
+        spec = TASKS.get(self.task or "")
+        order = [m.key for m in spec.metrics] if spec is not None else list(self.mean)
+        return [k for k in order if k in self.mean]
 
     def _values(self, split: str) -> dict[str, list[float]]:
         out: dict[str, list[float]] = {}
@@ -129,6 +146,7 @@ def cross_validate(project, folds: int, root: Path | None, *, training: dict | N
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     results = []
+    task = None
     for i in range(folds):
         splits = fold_splits(dict(project.dataset), folds, i)
         run_dir = None
@@ -143,7 +161,9 @@ def cross_validate(project, folds: int, root: Path | None, *, training: dict | N
                            project_path=project_path):
             if on_event:
                 on_event(i + 1, event)
-            if event["type"] == "epoch":
+            if event["type"] == "started":
+                task = event["task"]
+            elif event["type"] == "epoch":
                 epochs[event["epoch"]] = event["val"]
             elif event["type"] in ("finished", "stopped", "failed"):
                 result.state, result.message = event["type"], event["message"]
@@ -156,7 +176,7 @@ def cross_validate(project, folds: int, root: Path | None, *, training: dict | N
             on_fold(result)
         if result.state == "stopped":
             break
-    out = CrossValResult(results)
+    out = CrossValResult(results, task=task)
     if root is not None:
         out.summary_file = Path(root) / f"{stamp}{SUMMARY_SUFFIX}"
         write_atomic(out.summary_file, json.dumps(out.to_dict(), indent=2).encode())
@@ -194,7 +214,7 @@ def run_crossval_in_child(project_dict: dict, root: str, queue, control, project
 def crossval_words(result: CrossValResult, folds: int) -> str:
     """`3-fold cross-validation: accuracy 0.9583 ± 0.0208 (folds 0.9583, 0.9375, 0.9792)` — the headline metric."""
     mean, std = result.mean, result.std
-    key = next((k for k in ("accuracy", "mae", "loss") if k in mean), None)
+    key = result.headline if mean else None
     done = len(result.folds)
     head = f"{folds}-fold cross-validation" + (f", {done} of {folds} folds run" if done < folds else "")
     if key is None:
