@@ -24,7 +24,7 @@ from psygnal import Signal, SignalGroup
 
 from graph_builder.errors import EditError, ParamError, ProjectError
 from graph_builder.schema import Field
-from graph_builder.settings import TRAINING_FIELDS
+from graph_builder.settings import training_fields
 from graph_builder.protocols import ProjectLike
 from graph_builder.task_scope import data_kind, task_of
 from graph_builder.tasks import all_monitors, lower_is_better, offered_tags
@@ -50,7 +50,9 @@ EXPERIMENT_FIELDS = (
     Field("seed", "int", 0, "Seed of the sampler.", min=0, max=2**31 - 1, label="seed"),
 )
 _FIELDS = {f.name: f for f in EXPERIMENT_FIELDS}
-_TRAINING = {f.name: f for f in TRAINING_FIELDS}
+def _training() -> dict[str, Field]:
+    """The training settings a search may vary, as registered now (a task may add its own)."""
+    return {f.name: f for f in training_fields()}
 _DIMENSION_KEYS = {"network", "node", "param", "setting", "low", "high", "log", "step", "points", "choices"}
 
 
@@ -103,7 +105,7 @@ class Dimension:
     def field(self, project: Any) -> Field:
         """The schema Field of what this dimension varies; ExperimentError when it no longer exists."""
         if self.setting:
-            return _TRAINING[self.setting]
+            return _training()[self.setting]
         graph = project.networks.get(self.network)
         if graph is None:
             raise ExperimentError(f"the search varies {self.label()}, but the project has no network "
@@ -168,9 +170,9 @@ def read_dimension(raw: Any, path: str = "$.experiment.space[0]", project: Any =
                                   f"{', '.join(sorted(_DIMENSION_KEYS))})", path)
     setting = raw.get("setting")
     if setting is not None:
-        if setting not in _TRAINING or setting == "device":
+        if setting not in _training() or setting == "device":
             raise ExperimentError(f"{setting!r} is not a training setting a search can vary; known settings: "
-                                  f"{', '.join(n for n in _TRAINING if n != 'device')}", f"{path}.setting")
+                                  f"{', '.join(n for n in _training() if n != 'device')}", f"{path}.setting")
         where = {"setting": setting}
     else:
         for key in ("network", "node", "param"):
@@ -179,7 +181,7 @@ def read_dimension(raw: Any, path: str = "$.experiment.space[0]", project: Any =
                                       f"(network, node, param); {key} is missing", f"{path}.{key}")
         where = {"network": raw["network"], "node": raw["node"], "param": raw["param"]}
     probe = Dimension(**where)
-    target = _TRAINING[setting] if setting else None
+    target = _training()[setting] if setting else None
     if project is not None and not setting:
         try:
             target = probe.field(project)
@@ -430,7 +432,7 @@ class Experiment(Mapping):
         for dim in self._space:
             if not dim.setting:
                 continue
-            tags = _TRAINING[dim.setting].tags
+            tags = _training()[dim.setting].tags
             if tags and not tags & offered:
                 out.append(f"{spec.title} runs do not use the training setting {dim.setting}; searching it only "
                            "repeats the same trial; remove it from the search space")

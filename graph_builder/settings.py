@@ -184,7 +184,18 @@ TRAINING_FIELDS = (
 )
 
 _DATASET_SPECS = {s.name: s for s in DATASET_FIELDS}
-_TRAINING_SPECS = {s.name: s for s in TRAINING_FIELDS}
+
+
+def training_fields() -> tuple[Field, ...]:
+    """The training section's fields: the table above, then the settings registered tasks add (TaskSpec.own_settings)."""
+    from graph_builder.tasks import TASKS
+
+    own = tuple(f for spec in TASKS.values() for f in spec.own_settings)
+    return TRAINING_FIELDS + own if own else TRAINING_FIELDS
+
+
+def _training_specs() -> dict[str, Field]:
+    return {s.name: s for s in training_fields()}
 
 
 def defaults(fields: tuple[SettingSpec, ...]) -> dict:
@@ -282,7 +293,7 @@ def dataset_beside(dataset: Mapping, project_file: str | os.PathLike | None) -> 
 
 def validate_training_section(data: Any, path: str = "$.training", fill_defaults: bool = False) -> dict:
     """The training section checked (with every default filled in when asked); raises SettingsError."""
-    t = _validate(data, _TRAINING_SPECS, path, "training", True)
+    t = _validate(data, _training_specs(), path, "training", True)
     if t["nesterov"] and (t["optimizer"] != "sgd" or t["momentum"] <= 0):
         raise SettingsError("Nesterov momentum needs optimizer sgd with momentum above 0", f"{path}.nesterov")
     if t["task"] != "auto":  # with task auto the data decides the task, and the data is not known here
@@ -494,8 +505,8 @@ class SettingsSection(Mapping):
 
 
 SECTIONS = {  # section name -> (its fields, its whole-section check)
-    "dataset": (DATASET_FIELDS, validate_dataset_section),
-    "training": (TRAINING_FIELDS, validate_training_section),
+    "dataset": (lambda: DATASET_FIELDS, validate_dataset_section),
+    "training": (training_fields, validate_training_section),
 }
 
 
@@ -504,4 +515,4 @@ def section(name: str, values: Mapping | None = None) -> SettingsSection:
     if isinstance(values, SettingsSection) and values.name == name:
         return values
     fields, check = SECTIONS[name]
-    return SettingsSection(name, fields, check, values)
+    return SettingsSection(name, fields(), check, values)

@@ -43,25 +43,32 @@ class SettingsForm(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         self._layout = layout
         for f in fields:
-            editor = FieldEditor(f)
-            editor.edited.connect(lambda value, n=f.name: self._on_edited(n, value))
-            widget = editor.widget
-            widget.setObjectName(f"setting_{f.name}")
-            widget.setToolTip(f.help)
-            self.field_editors[f.name] = editor
-            self.editors[f.name] = widget
-            layout.addRow(f.title, widget)
-            label = layout.labelForField(widget)
-            label.setContextMenuPolicy(Qt.CustomContextMenu)
-            label.customContextMenuRequested.connect(
-                lambda pos, n=f.name, w=label: self.field_menu_requested.emit(n, w, pos))
+            self._add_row(f)
         self.set_values({f.name: f.default for f in fields})
+
+    def _add_row(self, f: Field) -> None:
+        editor = FieldEditor(f)
+        editor.edited.connect(lambda value, n=f.name: self._on_edited(n, value))
+        widget = editor.widget
+        widget.setObjectName(f"setting_{f.name}")
+        widget.setToolTip(f.help)
+        self.fields[f.name] = f
+        self.field_editors[f.name] = editor
+        self.editors[f.name] = widget
+        self._layout.addRow(f.title, widget)
+        label = self._layout.labelForField(widget)
+        label.setContextMenuPolicy(Qt.CustomContextMenu)
+        label.customContextMenuRequested.connect(
+            lambda pos, n=f.name, w=label: self.field_menu_requested.emit(n, w, pos))
 
     # ------------------------------------------------------------ following the model
 
     def follow(self, section: SettingsSection, push: Push | None = None) -> None:
         """Show `section` from now on; user edits go to `push(section, command, merge_key)`."""
         self.detach()
+        for f in section.fields.values():  # a registered task's own settings (graph_builder.tasks) get rows too
+            if f.name not in self.fields:
+                self._add_row(f)
         self.section, self._push = section, push
         section.events.value_changed.connect(self._on_value_changed)
         section.events.offered_changed.connect(self._update_visibility)
@@ -115,8 +122,8 @@ class SettingsForm(QWidget):
         """The fields offered for the shown values: their visible_when rules and, when the form follows a
         section, the task the document trains with them (the section's scope)."""
         shown = {name: self.value(name) for name in self.fields}
-        if self.section is not None:
-            return self.section.applying(shown) & frozenset(self.fields)
+        if self.section is not None:  # a row the section does not have (a task since removed) applies nowhere
+            return self.section.applying({k: v for k, v in shown.items() if k in self.section.fields})
         return frozenset(name for name, f in self.fields.items() if f.applies(shown))
 
     def set_values(self, values: dict) -> None:

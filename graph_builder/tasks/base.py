@@ -75,6 +75,7 @@ class TaskSpec:
     distributed: bool = True  # the exported script may run under torchrun
     summary_keys: tuple[str, ...] = ()  # the test metrics a finished run's one-line summary names
     per_class: tuple[str, ...] = ()  # list-valued keys its metric dicts also hold, one value per class
+    own_settings: tuple = ()  # schema Fields it adds to the training section (tagged with its setting_tags)
 
     # ------------------------------------------------------------ metrics
 

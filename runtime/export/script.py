@@ -83,7 +83,8 @@ def _engine_source(extra: tuple) -> str:
         f"INIT_SCHEMES = {compiler.INIT_SCHEMES!r}\n_RECURRENT = (nn.RNN, nn.LSTM, nn.GRU)\n\n\n"
         "class InitSchemeError(ValueError):\n    pass\n",
         _function_source(compiler.initialise), _function_source(compiler._init_matrix)])
-    return "\n\n".join([*(_module_body(m) for m in (*ENGINE, *extra)),
+    own = [_module_body(m) if inspect.ismodule(m) else _function_source(m) for m in extra]
+    return "\n\n".join([*(_module_body(m) for m in ENGINE), *own,
                         "# ---- runtime.compile.compiler (weight initialisation, embedded unchanged)\n\n" + init])
 
 

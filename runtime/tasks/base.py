@@ -86,7 +86,7 @@ class ScriptPart:
     classes: dict[str, str]  # role -> the class the script builds for it, in role order (seed offsets)
     settings: dict  # `s`: the plain settings assemble() takes, written as a literal
     assemble: Callable  # the task's plain-torch assemble function, embedded with inspect.getsource
-    engine: tuple = ()  # engine modules it needs beyond the common ones (the GAN objective)
+    engine: tuple = ()  # what it needs beyond the common engine: modules (the GAN objective) or classes, embedded
     starting: dict[str, dict] = field(default_factory=dict)  # role -> pretrained starting tensors to write beside
 
 
@@ -94,7 +94,7 @@ class TaskRuntime:
     """The runtime half of one task; subclasses are registered in runtime.tasks by their spec's id."""
 
     spec: TaskSpec
-    engine: tuple = ()  # engine modules its assemble() needs beyond metrics, optim, objectives and loop
+    engine: tuple = ()  # modules or classes its assemble() needs beyond metrics, optim, objectives and loop
 
     @property
     def target_dtype(self) -> torch.dtype | None:
