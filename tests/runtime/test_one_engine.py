@@ -104,3 +104,15 @@ def test_run_state_round_trips_through_its_checkpoint_form():
     state = objectives.RunState(epoch=3, step=120, best_epoch=2, best_value=0.25, wait=1)
     again = objectives.RunState.from_checkpoint(state.to_checkpoint(model={}, optimizer={}))
     assert again == state
+
+
+def test_the_script_exporter_holds_no_loop_over_epochs_or_batches():
+    """The loop lives once (runtime/train/loop.py); runtime/export/script.py only embeds it and prints."""
+    import re
+
+    from runtime.export import script as exporter
+
+    source = inspect.getsource(exporter)
+    for pattern in (r"\.backward\(", r"optimizer\.step", r"\bfor\s+epoch\b", r"\bfor\b[^\n]*\bin\b[^\n]*batch",
+                    r"range\(\s*(steps|n)\b", r"zero_grad"):
+        assert not re.search(pattern, source), pattern
