@@ -8,6 +8,7 @@ selection into a block, undo on the same stack as everything else.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -18,6 +19,32 @@ from graph_builder.graph import Batch, Command, Graph, SetParam
 
 MAX_NETWORK_NAME = 60
 DEFAULT_NETWORK = "Net"
+
+
+NAME_FORBIDDEN = "/\\"  # '/' separates a searched parameter's key (Net/n3/out_features); both separate paths
+
+
+def name_problem(name: object) -> str | None:
+    """Why `name` cannot name a network, or None. The rule every edit and every project file obeys: at most
+    60 characters of text, none of them '/', '\\' or a control character (a name becomes a class name in
+    generated code, a part of a searched parameter's key and of file names)."""
+    if not isinstance(name, str) or not name.strip():
+        return "a network needs a name"
+    name = name.strip()
+    if len(name) > MAX_NETWORK_NAME:
+        return f"a network name can have at most {MAX_NETWORK_NAME} characters"
+    bad = sorted({c for c in name if c in NAME_FORBIDDEN or unicodedata.category(c) in ("Cc", "Zl", "Zp")})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        return (f"the network name {name[:60]!r} contains {shown}; network names cannot contain '/', '\\' or "
+                f"control characters (use letters, digits, spaces, '-' or '_', e.g. {_suggest(name)!r})")
+    return None
+
+
+def _suggest(name: str) -> str:
+    cleaned = "".join("-" if c in NAME_FORBIDDEN else " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+                      for c in name)
+    return " ".join(cleaned.split())[:MAX_NETWORK_NAME] or DEFAULT_NETWORK
 
 
 class NetworkEvents(SignalGroup):
@@ -155,12 +182,11 @@ class Networks(Mapping):
     # ------------------------------------------------------------ names
 
     def check_name(self, name: str, exclude: str | None = None) -> str:
-        """`name` stripped, or NetworkError when it is empty, too long or taken."""
-        if not isinstance(name, str) or not name.strip():
-            raise NetworkError("a network needs a name")
+        """`name` stripped, or NetworkError when it is not a valid network name (`name_problem`) or taken."""
+        problem = name_problem(name)
+        if problem:
+            raise NetworkError(problem)
         name = name.strip()
-        if len(name) > MAX_NETWORK_NAME:
-            raise NetworkError(f"a network name can have at most {MAX_NETWORK_NAME} characters")
         if name in self._graphs and name != exclude:
             raise NetworkError(f"this project already has a network named {name!r}; choose another name")
         return name

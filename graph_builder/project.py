@@ -20,7 +20,8 @@ from graph_builder.errors import GraphBuilderError, ProjectError, json_key, json
 from graph_builder.files import write_atomic
 from graph_builder.graph import Graph
 from graph_builder.graph_file import read_graph
-from graph_builder.networks import DEFAULT_NETWORK, MAX_NETWORK_NAME, Networks
+from graph_builder.limits import PROJECT, LimitError, read_bounded
+from graph_builder.networks import DEFAULT_NETWORK, Networks, name_problem
 from graph_builder.experiment import ReplaceExperiment, experiment_section
 from graph_builder.settings import section
 from graph_builder.task_scope import TaskScope
@@ -28,7 +29,6 @@ from graph_builder.tasks import TaskSpec
 
 FORMAT = "netcanvas"
 VERSION = 2  # 2: several named networks ("networks", "main"); 1: one "graph"
-MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NETWORKS = 200
 
 
@@ -159,9 +159,9 @@ def _read_networks(data: dict) -> tuple[Networks, dict[str, str]]:
             if key not in ("name", "graph"):
                 raise ProjectError(f"unknown key {key!r} in a network (allowed: graph, name)", f"{path}.{json_key(key)}")
         name = entry.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NETWORK_NAME:
-            raise ProjectError(f"name must be a non-empty text of at most {MAX_NETWORK_NAME} characters",
-                               f"{path}.name")
+        problem = name_problem(name)
+        if problem:
+            raise ProjectError(f"{problem}; rename it in the file", f"{path}.name")
         name = name.strip()
         if name in graphs:
             raise ProjectError(f"two networks are named {name!r}; network names are unique", f"{path}.name")
@@ -212,13 +212,9 @@ def load_project(path: str | os.PathLike) -> Project:
     """Read and validate a project file; any problem raises ProjectError (never anything else)."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ProjectError(f"{path.name} is {size // 2**20} MiB; project files are at most "
-                               f"{MAX_FILE_BYTES // 2**20} MiB", "$")
-        text = path.read_text(encoding="utf-8")
-    except ProjectError:
-        raise
+        text = read_bounded(path, PROJECT, "a project file").decode("utf-8")
+    except LimitError as exc:
+        raise ProjectError(str(exc), "") from None
     except FileNotFoundError:
         raise ProjectError(f"there is no file {str(path)!r}", "") from None
     except IsADirectoryError:

@@ -7,6 +7,9 @@ so `netcanvas train foo.json` and the Train button put runs in the same place.
 
 A run's config.json records the fingerprint of the network it trained. Anything that uses a
 run's weights asks `check_run_fits` first, which refuses a run of another network, naming both.
+
+One process writes a run folder at a time: the trainer (the CLI's, a resume, the app's child)
+holds its `RunLock` for the run's whole life, and a second writer is refused, naming the first.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from graph_builder.errors import GraphBuilderError
 from graph_builder.fingerprint import project_fingerprint, short
@@ -35,6 +39,10 @@ class RunsError(GraphBuilderError):
 
 class RunsFolderExistsError(RunsError):
     """A runs folder that cannot be carried along because the target already exists."""
+
+
+class RunBusyError(RunsError):
+    """A run folder another live process is writing (training or resuming it)."""
 
 
 class RunMismatchError(RunsError):
@@ -98,6 +106,93 @@ def carry_runs(source: str | os.PathLike, target: str | os.PathLike) -> bool:
     return True
 
 
+# ---------------------------------------------------------------- one writer per run folder
+
+LOCK_FILE = ".writer.lock"
+
+
+class RunLock:
+    """The right to write one run folder, held from `acquire()` to `release()` (or the end of a `with`).
+
+    The lock file names its holder (process id, host, start time) for the message a second
+    writer gets. The lock itself is the operating system's (flock) on that file, not the file's
+    existence: it goes with the process however the process ends, so a lock left by a killed
+    run is simply taken over, and a reused process id can never keep a folder locked. The file
+    is removed on release.
+    """
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self, doing: str = "training") -> Self:
+        """Take the lock (making the folder); RunBusyError naming the live holder when another has it."""
+        import fcntl
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for _ in range(10):  # the holder may remove the file between our open and our lock: look again
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+                raise RunBusyError(self._busy_message()) from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # we locked a file its holder had just removed
+                os.close(fd)
+                continue
+            holder = {"pid": os.getpid(), "host": socket.gethostname(), "doing": doing,
+                      "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+            self._fd = fd
+            try:
+                os.ftruncate(fd, 0)
+                os.write(fd, json.dumps(holder).encode())
+            except OSError:
+                self.release()  # a full disk: nothing is left behind, and nothing stays open
+                raise
+            return self
+        raise RunBusyError(f"the run folder {self.folder} keeps changing hands; try again")
+
+    def release(self) -> None:
+        """Give the folder up (the file removed first, while still locked, so no one locks a removed file)."""
+        if self._fd is None:
+            return
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        os.close(self._fd)  # closing releases the flock
+        self._fd = None
+
+    def __enter__(self) -> Self:
+        return self.acquire() if self._fd is None else self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def _busy_message(self) -> str:
+        try:
+            with open(self.path, "rb") as f:
+                holder = json.loads(f.read(4096).decode("utf-8"))
+        except (OSError, ValueError):
+            holder = {}
+        holder = holder if isinstance(holder, dict) else {}
+        who = f"process {holder['pid']}" if isinstance(holder.get("pid"), int) else "another process"
+        host = holder.get("host")
+        if isinstance(host, str) and host != socket.gethostname():
+            who += f" on {host[:60]}"
+        doing = holder.get("doing") if isinstance(holder.get("doing"), str) else "training"
+        since = f" (started {holder['started']})" if isinstance(holder.get("started"), str) else ""
+        return (f"the run folder {self.folder} is being written by {who}{since}, {doing[:40]} it; wait for it to "
+                "end (or stop it), or train into another folder")
+
+
 # ---------------------------------------------------------------- what a run trained
 
 
@@ -135,12 +230,15 @@ def network_title(project: Any) -> str:
 
 def read_run_network(run: str | os.PathLike) -> RunNetwork:
     """What `run` trained; a run without a recorded fingerprint is fingerprinted from its snapshot."""
+    from graph_builder import limits
+
     run = Path(run)
     try:
-        config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+        config = json.loads(limits.read_bounded(run / "config.json", limits.PROJECT, "a run's configuration",
+                                                RunsError).decode("utf-8"))
     except FileNotFoundError:
         raise RunsError(f"{run} is not a run folder (it has no config.json)") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise RunsError(f"the config.json of run {run.name} cannot be read ({exc})") from None
     config = config if isinstance(config, dict) else {}
     snapshot = config.get("project") if isinstance(config.get("project"), dict) else None

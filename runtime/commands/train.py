@@ -2,7 +2,8 @@
 
 Prints a progress bar (on a terminal) and one line per epoch, or every event as a JSON line
 with --json, then the test-set summary. Exit 0 when training finished, 1 when the graph is
-invalid or the run failed, 2 when the project cannot be read.
+invalid or the run failed, 2 when the project cannot be read or another process is writing the
+run folder.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def run(args) -> int:
                        project_path=args.file):
         printer(event)
         final = event
+    if final and final["type"] == "failed" and final["kind"] == "busy":
+        return EXIT_UNREADABLE  # another process writes that run folder: nothing was touched
     return EXIT_OK if final and final["type"] == "finished" else EXIT_INVALID
 
 

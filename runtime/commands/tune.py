@@ -1,7 +1,7 @@
 """`netcanvas tune FILE [--method grid|random|tpe] [--trials N] [--jobs J] [--threads T] [--epochs N] [--json]`.
 
 Runs (or resumes) the hyperparameter search the project's experiment section describes
-(runtime.tune.study): a progress bar on a terminal, one line per finished trial, and a final table
+(runtime.tune.study.study): a progress bar on a terminal, one line per finished trial, and a final table
 best first; with --json one JSON line per finished trial and nothing else on stdout. Exit 0
 when the study ran, 1 when the experiment cannot run or no trial completed, 2 when the project
 or the study file cannot be read.
@@ -95,13 +95,16 @@ class _Printer:
         for t in order:
             value = f"{t.value:.4f}" if t.value is not None else "-"
             duration = f"{t.duration_s:.1f}s" if t.duration_s is not None else "-"
-            print(f"{t.trial:>5}  {t.state:<8} {value:>12}  {duration:>7}  {_params(t.params)}")
+            why = f"  ({t.reason})" if t.reason and t.state != "complete" else ""
+            print(f"{t.trial:>5}  {t.state:<8} {value:>12}  {duration:>7}  {_params(t.params)}{why}")
         best = result.best
         if best is not None:
             print(f"best: trial {best.trial}, {result.metric} {best.value:.4f}, {_params(best.params)}; "
                   f"run {best.run_dir}")
         else:
-            print("no trial completed", file=sys.stderr)
+            failed = [t for t in result.trials if t.reason]
+            why = f": trial {failed[-1].trial} {failed[-1].state} ({failed[-1].reason})" if failed else ""
+            print(f"no trial completed{why}", file=sys.stderr)
 
 
 def _params(params: dict) -> str:

@@ -34,16 +34,6 @@ class NodeContext:
     out_shape: tuple
 
 
-def text_literal(value: str) -> str:
-    """A data string (a class name, a file name) as a Python literal that reads back as itself (ascii(), checked)."""
-    import ast
-
-    text = ascii(str(value))
-    if ast.literal_eval(text) != str(value):  # pragma: no cover - ascii() always round-trips
-        raise LoweringError(f"cannot write {value[:40]!r} into generated code")
-    return text
-
-
 def literal(value: Any) -> str:
     """repr() of a validated primitive; anything else is refused (nothing else may reach the text)."""
     if value is None or isinstance(value, bool):

@@ -14,13 +14,15 @@ from runtime.data.description import describe_splits
 from runtime.data.digits_prep import prepare_drawing
 from runtime.data.errors import (DataError, DatasetFileNotFoundError, DatasetFormatError, DatasetSettingError,
                                  DatasetTooLargeError, UnknownDatasetError)
-from runtime.data.files import IMAGE_SUFFIXES
+from runtime.data.files import CSV_PARSE_FACTOR, IMAGE_SUFFIXES
+from runtime.data.limits import array_bytes, check_size, npy_header, npz_headers, open_image
 from runtime.data.loading import (DeviceSplit, Splits, dataset_config, describe_data, describe_dataset, load_splits,
                                   sample_batch)
 from runtime.data.raw import RawData
 from runtime.data.registry import DATASETS, ENTRIES, DatasetEntry, get_dataset, pixel_max
 
 __all__ = [
+    "CSV_PARSE_FACTOR", "array_bytes", "check_size", "npy_header", "npz_headers", "open_image",
     "Augmentation", "IMAGE_SUFFIXES", "DATASETS", "DataError", "DatasetEntry", "DatasetFileNotFoundError", "DatasetFormatError",
     "DatasetSettingError", "DatasetTooLargeError", "DeviceSplit", "ENTRIES", "RawData", "Splits",
     "UnknownDatasetError", "dataset_config", "describe_data", "describe_dataset", "describe_splits", "get_dataset",

@@ -19,8 +19,8 @@ from graph_builder.data_description import CLASSES, VALUES
 
 from runtime.data.errors import (DatasetFileNotFoundError, DatasetFormatError, DatasetSettingError,
                                  DatasetTooLargeError)
-from runtime.data.limits import (MAX_IMAGE_PIXELS, check_file_size, check_regular, check_size, data_limit,
-                                 npz_headers, size_text)
+from runtime.data.limits import (check_file_size, check_regular, check_size, data_limit, npz_headers, open_image,
+                                 size_text)
 from runtime.data.raw import RawData, label_codes
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -260,21 +260,8 @@ def load_image_folder(path: str | Path, image_size: int = 32, grayscale: bool | 
         files += [(f, label) for f in found]
     modes = set()
     for f, _ in files:  # headers only: mode and size, nothing decoded yet
-        try:
-            with Image.open(f) as im:
-                modes.add(im.mode)
-                width, height = im.size
-        except Image.DecompressionBombError as exc:
-            raise DatasetTooLargeError(f"{f.relative_to(root)} is too large to decode ({exc}); scale it down or "
-                                       "remove it") from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise DatasetFormatError(f"{f.relative_to(root)} is not a readable image ({exc}); remove or replace "
-                                     "it") from None
-        if width * height > MAX_IMAGE_PIXELS:
-            raise DatasetTooLargeError(
-                f"{f.relative_to(root)} is {width}x{height} pixels; decoding it needs "
-                f"{size_text(width * height * 4)}, and images larger than {MAX_IMAGE_PIXELS:,} pixels are refused; "
-                "scale it down or remove it")
+        with open_image(f, str(f.relative_to(root))) as im:
+            modes.add(im.mode)
     if grayscale is None:
         grayscale = modes <= {"1", "L", "LA", "I", "I;16", "F"}
     channels = 1 if grayscale else 3
@@ -288,10 +275,10 @@ def load_image_folder(path: str | Path, image_size: int = 32, grayscale: bool | 
     mode = "L" if grayscale else "RGB"
     for i, (f, _) in enumerate(files):  # one image at a time, reduced while it is decoded
         try:
-            with Image.open(f) as im:
+            with open_image(f, str(f.relative_to(root))) as im:
                 im.draft(mode, (image_size, image_size))  # JPEG decodes at 1/2, 1/4 or 1/8 scale
                 im = im.convert(mode).resize((image_size, image_size), Image.BILINEAR, reducing_gap=2.0)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise DatasetFormatError(f"{f.relative_to(root)} is not a readable image ({exc}); remove or replace "
                                      "it") from None
         arr = np.asarray(im, dtype=np.float32) / 255.0

@@ -122,12 +122,14 @@ def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     from safetensors import SafetensorError
     from safetensors.torch import load
 
+    from graph_builder import limits
+
     path = Path(path)
     problem = not_regular(path)
     if problem:  # /dev/zero would read until memory runs out, a FIFO block for ever
         raise WeightsFileError(f"{problem}; weights are read from a .safetensors file")
     try:
-        data = path.read_bytes()
+        data = limits.read_bounded(path, limits.MODEL, "a weights file", WeightsFileError)
     except FileNotFoundError:
         raise WeightsFileError(f"there is no weights file {str(path)!r}") from None
     except OSError as exc:

@@ -93,18 +93,18 @@ def gan_source(project, t: dict, weights_name: str | None = None, normalization:
 
     generator, discriminator = (lower(project.networks[t[role]]) for role in ROLES)
     title = str(project.meta.get("title") or "A GAN") if isinstance(project.meta, dict) else "A GAN"
-    text = render_many([generator, discriminator], title=title.replace('"""', "'")).text.rstrip("\n")
+    text = render_many([generator, discriminator], title=title).text.rstrip("\n")  # quoted by runtime.codetext
     g, d = generator.interface.class_name, discriminator.interface.class_name
     lines = [text, "", "",
              f"NOISE_SHAPE = {literal(tuple(GAN.noise_shape(project)))}  # {g}'s input, without the batch"]
     if weights_name is not None:
-        from runtime.compile.lowering import text_literal
+        from runtime.codetext import data_literal, text_literal
 
         lines.append(f"WEIGHTS = {text_literal(weights_name)}  # the run's weights of both networks, beside this file")
         if normalization:
             shape = literal(tuple(int(s) for s in normalization.get("shape") or [-1]))
-            lines += [f"MEAN = torch.tensor({[float(v) for v in normalization['mean']]!r}).reshape{shape}",
-                      f"STD = torch.tensor({[float(v) for v in normalization['std']]!r}).reshape{shape}"]
+            lines += [f"MEAN = torch.tensor({data_literal([float(v) for v in normalization['mean']])}).reshape{shape}",
+                      f"STD = torch.tensor({data_literal([float(v) for v in normalization['std']])}).reshape{shape}"]
         else:
             lines += ["MEAN, STD = 0.0, 1.0  # the run trained on unnormalised data"]
         lines += ["", "",

@@ -8,8 +8,8 @@ buffers, `forward` normalising the raw input, then calling the network. Beside i
 `TASK` and `load_model()`, which reads the run's weights (safetensors) from beside the file.
 `build_run_module` compiles that same text, so ONNX and pt2 exports take raw data too.
 
-Class names are data, not code: they reach the text only as `ascii()` literals, each checked
-with `ast.literal_eval` to read back as itself.
+Class names are data, not code: they reach the text only through runtime.codetext (`ascii()`
+literals, each checked with `ast.literal_eval` to read back as itself).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.compile.lowering import text_literal  # noqa: F401  (the exports' one way to quote data)
+from runtime.codetext import comment_text, text_literal
 from runtime.errors import NetCanvasRuntimeError
 
 class PreprocessError(NetCanvasRuntimeError):
@@ -125,14 +125,19 @@ class Preprocessing:
 
 def read_preprocessing(run: str | os.PathLike) -> Preprocessing:
     """The raw-input contract a run recorded in its config.json; raises PreprocessError."""
+    from graph_builder import limits
+
     run = Path(run)
     try:
-        config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+        config = json.loads(limits.read_bounded(run / "config.json", limits.PROJECT, "a run's configuration",
+                                                PreprocessError).decode("utf-8"))
         resolved = config["resolved"]
         shape = tuple(int(d) for d in resolved["input_shape"])
     except FileNotFoundError:
         raise PreprocessError(f"{run} is not a run folder (it has no config.json)") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except PreprocessError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise PreprocessError(f"the config.json of run {run.name} does not say what its inputs are ({exc}); "
                               "train the network again") from None
     dataset = resolved.get("dataset") or (config.get("project") or {}).get("dataset", {}).get("name")
@@ -206,7 +211,7 @@ def run_source(graph, prep: Preprocessing, weights_name: str = "model.safetensor
     lines.append(f"TASK = {text_literal(prep.task)}")
     lines.append(f"WEIGHTS = {text_literal(weights_name)}  # the run's weights (safetensors), beside this file")
     if prep.adapter is not None:  # resizing and channels happen before the model: say so where it is used
-        lines.append(f"# Inputs: {text_literal(prep.describe_input(inp.name))[1:-1]}")
+        lines.append(f"# Inputs: {comment_text(prep.describe_input(inp.name))}")
     if prep.mean is not None:
         outer = Namespace(reserved_names() | taken).create("Preprocessed" + iface.class_name, "Preprocessed")
         broadcast = literal_shape(prep.mean.shape)

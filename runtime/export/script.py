@@ -28,6 +28,7 @@ import torch
 
 from graph_builder.files import atomic_path, write_atomic
 from graph_builder.protocols import ProjectLike
+from runtime.codetext import comment_text, data_literal, doc_text, text_literal
 from runtime.compile import compiler
 from runtime.compile.codegen import generate_source
 from runtime.data import adapter, augment, dataset_config, get_dataset, load_splits, loading, splits, synthetic
@@ -109,15 +110,16 @@ def _data_source(d: dict, data_file: str | None) -> str:
                 "make_waveforms": ("samples", "seq_len", "noise")}[entry.synthetic]
         defaults = inspect.signature(fn).parameters
         values = [d[a] if d.get(a) is not None else defaults[a].default for a in args] + [d["seed"]]
-        call = f"{entry.synthetic}({', '.join(repr(v) for v in values)})"
+        call = f"{entry.synthetic}({', '.join(data_literal(v) for v in values)})"
         return (_function_source(fn) + "\n\n"
                 f"def load_data():\n"
                 f"    x, y = {call}\n"
-                f"    return x, y, None, None, {raw.kind!r}, {list(raw.classes)!r}, False\n")
+                f"    return x, y, None, None, {text_literal(raw.kind)}, {data_literal(list(raw.classes))}, False\n")
     return (f"def load_data():\n"
-            f"    # Decoded from {d['name']} ({d.get('path')}) when the script was exported.\n"
+            f"    # Decoded from {comment_text(d['name'])} ({comment_text(d.get('path'))}) when the script was "
+            "exported.\n"
             f"    here = os.path.dirname(os.path.abspath(__file__))\n"
-            f"    with np.load(os.path.join(here, {data_file!r}), allow_pickle=False) as f:\n"
+            f"    with np.load(os.path.join(here, {text_literal(data_file)}), allow_pickle=False) as f:\n"
             f"        x_test = f[\"x_test\"] if \"x_test\" in f.files else None\n"
             f"        y_test = f[\"y_test\"] if \"y_test\" in f.files else None\n"
             f"        classes = [str(c) for c in f[\"classes\"]]\n"
@@ -201,12 +203,13 @@ def export_training_script(project: ProjectLike, path: str | os.PathLike, projec
         with atomic_path(path.with_name(starting_file)) as tmp:
             torch.save(part.starting, tmp)
     title = project.meta.get("title") or path.stem
-    roles = ", ".join(f"{role!r}: {cls}" for role, cls in part.classes.items())
-    parts = [
-        HEADER.format(title=str(title).replace('"""', "'''"), script=path.name,
-                      data_note=f"\nIt reads its data from {data_file}, written beside it.\n" if data_file else "",
-                      start_note=f"\nIt starts from the pretrained weights in {starting_file}, written beside it.\n"
-                      if starting_file else ""),
+    roles = ", ".join(f"{data_literal(role)}: {cls}" for role, cls in part.classes.items())
+    parts = [  # every text from the project reaches the script through runtime.codetext
+        HEADER.format(title=doc_text(title), script=doc_text(path.name),
+                      data_note=f"\nIt reads its data from {doc_text(data_file)}, written beside it.\n" if data_file
+                      else "",
+                      start_note=f"\nIt starts from the pretrained weights in {doc_text(starting_file)}, written "
+                      "beside it.\n" if starting_file else ""),
         "# ---------------------------------------------------------------- the model (NetCanvas codegen)\n\n",
         "\n\n".join(_one_class(generate_source(project.networks[name], part.classes[role]))
                     for role, name in spec.networks(project).items()),
@@ -215,15 +218,17 @@ def export_training_script(project: ProjectLike, path: str | os.PathLike, projec
         f"\n\n# ---- the {spec.title.lower()} task's part (runtime/tasks, embedded unchanged)\n\n",
         _function_source(part.assemble),
         "\n\n# ---------------------------------------------------------------- settings\n\n",
-        f"TASK = {spec.id!r}\n",
-        f"DATASET = {d!r}\n",
-        f"PICKED = {class_selection(d['classes']) if d['classes'] else ()!r}  # the classes trained on, in order\n",
-        f"ADAPTER = {_adapter_settings(d)!r}  # the input adapter: resize, grey to RGB, a backbone's mean/std\n",
-        f"TRAINING = {t!r}\n",
-        f"SETTINGS = {part.settings!r}  # what the task resolved: loss, classes, monitor, frozen and pretrained layers\n",
+        f"TASK = {text_literal(spec.id)}\n",
+        f"DATASET = {data_literal(d)}\n",
+        f"PICKED = {data_literal(class_selection(d['classes']) if d['classes'] else ())}  # the classes trained on\n",
+        (f"ADAPTER = {data_literal(_adapter_settings(d))}  # the input adapter: resize, grey to RGB, a backbone's "
+         "mean/std\n"),
+        f"TRAINING = {data_literal(t)}\n",
+        (f"SETTINGS = {data_literal(part.settings)}  # what the task resolved: loss, classes, monitor, frozen and "
+         "pretrained layers\n"),
         f"ROLES = {{{roles}}}  # the networks the task trains, seeded seed, seed + 1, … in this order\n",
         f"TARGET_DTYPE = {_dtype_literal(runtime.target_dtype)}\n",
-        f"STARTING = {starting_file!r}  # the pretrained starting weights beside this script, if any\n",
+        f"STARTING = {data_literal(starting_file)}  # the pretrained starting weights beside this script, if any\n",
         "\n\n# ---------------------------------------------------------------- data\n\n",
         _data_source(d, data_file),
         "\n\n",

@@ -249,6 +249,9 @@ def run_decoder(run_dir: str | os.PathLike):
     try:
         project = project_from_dict(config["project"])
         module = build_module(project.graph)
+        from graph_builder import limits
+
+        limits.check_file(weights, limits.MODEL, "a run's weights", GenerativeError, "choose another run")
         module.load_state_dict(load_file(str(weights)))
         module.eval()  # never trains here: batch norm keeps the run's statistics
     except (KeyError, RuntimeError, ValueError, NetCanvasRuntimeError, GraphBuilderError) as exc:

@@ -53,8 +53,12 @@ def load_sampler(project, run_dir: str | os.PathLike, device: torch.device | Non
     except RunsError as exc:
         raise SamplingError(str(exc)) from None
     device = device or torch.device("cpu")
+    from graph_builder import limits
+
     spec = run_task(config)
-    sampler = task_runtime(spec).sampler(project, config, load_file(str(_weights(run_dir, spec))), device)
+    weights = _weights(run_dir, spec)
+    limits.check_file(weights, limits.MODEL, "a run's weights", SamplingError, "choose another run")
+    sampler = task_runtime(spec).sampler(project, config, load_file(str(weights)), device)
     if sampler is None:
         raise SamplingError(f"this run is not generative (it trained {spec.title.lower()}): sample a VAE (a network "
                             "with a Gaussian latent layer) or a GAN (generator and discriminator set in the training "

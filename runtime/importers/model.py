@@ -138,3 +138,24 @@ def state_dict_for(networks: Networks, weights: dict[tuple[str, ...], dict[str, 
 
     walk(main, model, (), "")
     return out
+
+
+def check_test_run(networks: Networks, batch: int, source: str, runs: int = 2) -> None:
+    """Refuse an import whose check would need more memory than the limit (NETCANVAS_MAX_CHECK_BYTES).
+
+    The imported graph is run on a test input of the shapes the file declares, beside the original
+    (`runs` copies of every layer's output): the sizes come from the file, so they are checked
+    before the input is made.
+    """
+    from graph_builder import limits
+    from graph_builder.footprint import activation_bytes
+    from graph_builder.shapes import infer_shapes
+
+    try:
+        report = infer_shapes(networks.main_graph)
+    except GraphBuilderError:
+        return  # validation names the problem before anything runs
+    inputs = [n for n in networks.main_graph.inputs()]
+    shapes = ", ".join(str((batch, *n.params["shape"])) for n in inputs)
+    limits.check(activation_bytes(report) * batch * runs, f"{source}'s test run (inputs {shapes})", limits.CHECK,
+                 ImportSourceError, "import a model with smaller inputs")

@@ -1,6 +1,9 @@
 """An ONNX file as one network of catalog layers, read as data with `onnx.load`.
 
-Each ONNX node becomes a catalog layer whose tensors come from the file's initializers; the
+The file's size, every tensor's declared size (initializers and constants, in the file or in
+external data files beside it) and its inputs' test run are checked against the limits before
+anything is allocated (graph_builder.limits). External data is read from the model's own folder,
+never from elsewhere, and a location outside that folder is refused. Each ONNX node becomes a catalog layer whose tensors come from the file's initializers; the
 original is checked with onnxruntime (which evaluates the graph; nothing in the file is code).
 Exporters often fold BatchNorm into the convolution before it, so the imported graph holds
 the file's parameters, which may be fewer than those of the model it was exported from. Files
@@ -16,10 +19,13 @@ from pathlib import Path
 
 import torch
 
+from graph_builder import limits
 from graph_builder.errors import GraphBuilderError
+from graph_builder.files import not_regular
 
 from runtime.importers.model import (
-    ImportedModel, ImportSourceError, NetworkBuilder, Unsupported, UnsupportedModelError, assemble_networks,
+    ImportedModel, ImportSourceError, ModelImportError, NetworkBuilder, Unsupported, UnsupportedModelError,
+    assemble_networks, check_test_run,
 )
 from runtime.importers.regions import regroup
 
@@ -55,7 +61,7 @@ class _OnnxReader:
         self.problems: list[Unsupported] = []
         self.stacks: dict[str, tuple] = {}  # node id -> the module calls the torch exporter recorded
 
-    def run(self) -> ImportedModel:
+    def run(self, path: Path) -> ImportedModel:
         from onnx import helper
 
         graph = self.model.graph
@@ -91,7 +97,7 @@ class _OnnxReader:
         main = _root_class(graph) or "Imported"
         graphs, weights = regroup(self.b.graph, self.stacks, self.weights, main)
         networks = assemble_networks(graphs, main)
-        return ImportedModel(networks, weights, self.source, reference=_onnxruntime_reference(self.model))
+        return ImportedModel(networks, weights, self.source, reference=_onnxruntime_reference(path))
 
     def name(self, node) -> str:
         """The module path of a torch layer (`layer1_0_conv1`), the path and op of anything else, else the ONNX name."""
@@ -238,33 +244,128 @@ def _root_class(graph) -> str | None:
     return None
 
 
-def _onnxruntime_reference(model):
+def _onnxruntime_reference(path: Path):
+    """onnxruntime's session of the file itself (it finds external data beside it), as the reference to match."""
     import onnxruntime as ort
 
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime refuses what it cannot run, in its own words
+        raise ImportSourceError(f"onnxruntime cannot load {path.name} to check the import against it "
+                                f"({_first_line(exc)})") from None
     names = [i.name for i in session.get_inputs()]
 
     def run(*xs):
-        outs = session.run(None, {n: x.numpy() for n, x in zip(names, xs)})
+        try:
+            outs = session.run(None, {n: x.numpy() for n, x in zip(names, xs)})
+        except Exception as exc:  # noqa: BLE001
+            raise ModelImportError(f"onnxruntime could not run {path.name} on a test input ({_first_line(exc)}); "
+                                   "nothing was written") from None
         return tuple(torch.from_numpy(o) for o in outs) if len(outs) > 1 else torch.from_numpy(outs[0])
     return run
+
+
+def _tensors(graph) -> list:
+    """Every tensor a graph holds: initializers, and those in node attributes (Constant), in subgraphs too."""
+    found = list(graph.initializer)
+    for node in graph.node:
+        for a in node.attribute:
+            found += ([a.t] if a.HasField("t") else []) + list(a.tensors)
+            for sub in ([a.g] if a.HasField("g") else []) + list(a.graphs):
+                found += _tensors(sub)
+    return found
+
+
+def _declared_bytes(tensor) -> int:
+    from onnx import helper
+
+    count = 1
+    for d in tensor.dims:
+        count *= max(0, int(d))
+    try:
+        size = helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
+    except (KeyError, ValueError, TypeError):
+        size = 16  # an unknown type counts as the widest there is
+    return count * size
+
+
+def check_external_data(model, path: Path) -> int:
+    """The bytes the model's tensors declare, checked: external data must lie in a regular file beside the model,
+    within the file, and everything within the model limit; ImportSourceError naming the file otherwise."""
+    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
+
+    folder = path.resolve().parent
+    declared = 0
+    for tensor in _tensors(model.graph):
+        need = _declared_bytes(tensor)
+        declared += need
+        if not uses_external_data(tensor):
+            continue
+        try:
+            info = ExternalDataInfo(tensor)
+        except (ValueError, TypeError) as exc:
+            raise ImportSourceError(f"{path.name}: the tensor {tensor.name[:60]!r} has damaged external data "
+                                    f"entries ({exc})") from None
+        where = Path(info.location)
+        target = (folder / where).resolve()
+        if not info.location or where.is_absolute() or ".." in where.parts or folder not in target.parents:
+            raise ImportSourceError(f"{path.name}: the tensor {tensor.name[:60]!r} keeps its data at "
+                                    f"{info.location[:80]!r}, outside the model's folder; external data is read "
+                                    "only from files beside the model")
+        problem = not_regular(target)
+        if problem or not target.is_file():
+            raise ImportSourceError(f"{path.name}: the data of tensor {tensor.name[:60]!r} should be in "
+                                    f"{info.location!r} beside it, but " + (problem or "there is no such file")
+                                    + f"; keep the model's external data files next to {path.name}")
+        offset, length = int(info.offset or 0), info.length
+        available = target.stat().st_size - offset
+        if length is not None and (int(length) > available or int(length) < 0) or available < 0:
+            raise ImportSourceError(f"{path.name}: the data of tensor {tensor.name[:60]!r} runs past the end of "
+                                    f"{info.location!r}; the external data file is truncated")
+        if length is not None and int(length) != need:
+            raise ImportSourceError(f"{path.name}: the tensor {tensor.name[:60]!r} declares {need:,} bytes but its "
+                                    f"external data holds {int(length):,}; the files do not belong together")
+    limits.check(declared, f"{path.name} (the tensors it declares)", limits.MODEL, ImportSourceError,
+                 "import a smaller model")
+    return declared
 
 
 def import_onnx(path: str | os.PathLike):
     """The ImportedModel of an ONNX file and an example input of its shape."""
     import onnx
+    from onnx.external_data_helper import load_external_data_for_model
 
     path = Path(path)
+    problem = not_regular(path)
+    if problem:
+        raise ImportSourceError(f"{problem}; give an .onnx file")
     if not path.is_file():
         raise ImportSourceError(f"there is no file {str(path)!r}")
+    limits.check(path.stat().st_size, f"{path.name} (the model file)", limits.MODEL, ImportSourceError,
+                 "import a smaller model")
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001 — a damaged or foreign file
-        raise ImportSourceError(f"{path.name} is not an ONNX model: {type(exc).__name__}: {exc}") from exc
-    imported = _OnnxReader(model, path.name).run()
+        raise ImportSourceError(f"{path.name} is not an ONNX model: {type(exc).__name__}: {_first_line(exc)}") \
+            from None
+    check_external_data(model, path)
+    try:
+        load_external_data_for_model(model, str(path.resolve().parent))  # beside the model, never the working folder
+        imported = _OnnxReader(model, path.name).run(path)
+    except ModelImportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — onnx's own checks of a damaged file, in its words
+        raise ImportSourceError(f"{path.name} cannot be read as an ONNX model ({type(exc).__name__}: "
+                                f"{_first_line(exc)})") from None
     dims = model.graph.input[0].type.tensor_type.shape.dim
-    batch = dims[0].dim_value if dims and dims[0].HasField("dim_value") else 2
+    batch = max(1, dims[0].dim_value) if dims and dims[0].HasField("dim_value") else 2
+    check_test_run(imported.networks, batch, path.name)
     gen = torch.Generator().manual_seed(0)
     example = tuple(torch.randn(batch, *i.params["shape"], generator=gen)
                     for i in imported.networks.main_graph.inputs())
     return imported, example
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

@@ -1,7 +1,8 @@
 """A torch.export `.pt2` ExportedProgram as one network of catalog layers, read as data.
 
-`torch.export.load` deserialises the graph and its tensors (no pickle of code, nothing from
-the file runs); each aten call becomes a catalog layer whose tensors come from the program's
+The archive is checked first and loaded with no pickle at all (runtime.importers.pt2_archive:
+pickled members, compiled code, names that would reach generated source and sizes beyond the
+limits are refused); each aten call becomes a catalog layer whose tensors come from the program's
 state dict. Layers are named after the module path torch.export recorded (`layer1.0.conv1`),
 and the instances of a module class used more than once become blocks (runtime.importers.regions).
 """
@@ -17,8 +18,10 @@ import torch
 from graph_builder.errors import GraphBuilderError
 
 from runtime.importers.model import (
-    ImportedModel, ImportSourceError, NetworkBuilder, Unsupported, UnsupportedModelError, assemble_networks,
+    ImportedModel, ImportSourceError, ModelImportError, NetworkBuilder, Unsupported, UnsupportedModelError, assemble_networks,
+    check_test_run,
 )
+from runtime.importers.pt2_archive import load_program
 from runtime.importers.regions import regroup
 
 aten = torch.ops.aten
@@ -211,20 +214,35 @@ class _Refused(Exception):
     pass
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
 def import_pt2(path: str | os.PathLike):
     """The ImportedModel of a .pt2 file and an example input of its shape."""
     path = Path(path)
     if not path.is_file():
         raise ImportSourceError(f"there is no file {str(path)!r}")
     try:
-        program = torch.export.load(str(path))
+        program = load_program(path)
+    except ModelImportError:
+        raise
     except Exception as exc:  # noqa: BLE001 — a damaged or foreign file
-        raise ImportSourceError(f"{path.name} is not a torch.export program: {type(exc).__name__}: {exc}") from exc
-    imported = _Pt2Reader(program, path.name).run()
-    inputs = imported.networks.main_graph.inputs()
-    first = next(n for n in program.graph.nodes if n.op == "placeholder" and n.name == inputs[0].name)
-    batch = first.meta["val"].shape[0]
+        raise ImportSourceError(f"{path.name} is not a torch.export program: {type(exc).__name__}: "
+                                f"{_first_line(exc)}") from None
+    try:
+        imported = _Pt2Reader(program, path.name).run()
+        inputs = imported.networks.main_graph.inputs()
+        first = next(n for n in program.graph.nodes if n.op == "placeholder" and n.name == inputs[0].name)
+        batch = first.meta["val"].shape[0]
+    except ModelImportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — a program torch loads but that is not what torch.export writes
+        raise ImportSourceError(f"{path.name} is not a torch.export program NetCanvas can read "
+                                f"({type(exc).__name__}: {_first_line(exc)})") from None
     batch = batch if isinstance(batch, int) else 2  # a dynamic batch: any size works
+    check_test_run(imported.networks, max(1, batch), path.name)
     gen = torch.Generator().manual_seed(0)
     example = tuple(torch.randn(batch, *i.params["shape"], generator=gen) for i in inputs)
     return imported, example

@@ -82,6 +82,9 @@ def read_state_dict(path: str | os.PathLike) -> dict:
         raise WeightsFileError(f"{p.name} is not a weights file NetCanvas reads; use a .safetensors or .pth file")
     if not p.is_file():
         raise WeightsFileError(f"there is no weights file {str(p)!r}; check the path")
+    from graph_builder import limits
+
+    limits.check_file(p, limits.MODEL, "a weights file", WeightsFileError, "use smaller weights")
     if p.suffix.lower() == ".safetensors":
         from safetensors import SafetensorError
         from safetensors.torch import load_file

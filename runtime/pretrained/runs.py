@@ -105,6 +105,9 @@ def _weights(run: Path) -> dict:
     for name in WEIGHT_FILES:
         path = run / name
         if path.is_file():
+            from graph_builder import limits
+
+            limits.check_file(path, limits.MODEL, "a run's weights", PretrainedError, "choose another run")
             try:
                 return load_file(str(path))
             except Exception as exc:  # noqa: BLE001 - a damaged file is reported, whatever safetensors raised

@@ -111,6 +111,9 @@ class Journal:
             return None
         from safetensors.torch import load_file
 
+        from graph_builder import limits
+
+        limits.check_file(best, limits.MODEL, "the best weights", CheckpointError, "start a new run")
         try:
             return {k: v.to(device) for k, v in load_file(str(best)).items()}
         except Exception as exc:  # noqa: BLE001 — a damaged file, in safetensors' words
@@ -152,6 +155,9 @@ class Journal:
                                   "after its first epoch")
         if (self.run_dir / CONFIG).exists():
             read_config(self.run_dir)  # a damaged config.json is refused here, by name
+        from graph_builder import limits
+
+        limits.check_file(path, limits.MODEL, "a checkpoint", CheckpointError, "start a new run")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # unpickling refused or a damaged file

@@ -8,12 +8,15 @@ The sink opens a writer in the run folder on `started`, writes per-epoch losses 
 each split (`loss/train`, `accuracy/val`, …), the learning rate, each confusion matrix as an
 image, and on `finished` the test metrics and the hyperparameters with the final metrics (the
 HParams tab). `tensorboard --logdir <name>.runs` shows every run of a project. When the
-tensorboard package is missing the sink does nothing: monitoring must never stop training.
+tensorboard package is missing the sink does nothing: monitoring must never stop training, so a
+write that fails (a full disk) ends the monitoring of that run quietly, and the trainer's own
+files report the disk in its words; TensorBoard's writer thread does not print a traceback.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -42,16 +45,22 @@ class TensorBoardSink:
 
     def __call__(self, event: dict) -> None:
         handler = getattr(self, f"_on_{event['type']}", None)
-        if handler is not None and (self.writer is not None or event["type"] == "started"):
-            handler(event)
+        try:
+            if handler is not None and (self.writer is not None or event["type"] == "started"):
+                handler(event)
+        except OSError:  # the disk is full or gone: monitoring ends, training goes on (and says so if it cannot)
+            self.close()
         if event["type"] in TERMINAL:
             self.close()
 
     def close(self) -> None:
         """Flush and close the event file (later events are ignored until the next `started`)."""
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            try:
+                writer.close()
+            except OSError:
+                pass
 
     # ------------------------------------------------------------ events
 
@@ -60,6 +69,7 @@ class TensorBoardSink:
             return
         from torch.utils.tensorboard import SummaryWriter
 
+        _quiet_writer_threads()
         self.run_dir = Path(e["run_dir"])
         self.writer = SummaryWriter(log_dir=str(self.run_dir), flush_secs=10)
 
@@ -105,6 +115,29 @@ class TensorBoardSink:
         except (OSError, ValueError, KeyError, TypeError):
             return {}
         return {k: v for k, v in settings.items() if isinstance(v, (bool, int, float, str))}
+
+
+def _quiet_writer_threads() -> None:
+    """TensorBoard's background writer re-raises a failed write in its thread, and Python prints that
+    thread's traceback; for an OSError the next write from the sink raises it again and ends monitoring,
+    so the thread's own report is left out (once per process; other threads' errors print as before)."""
+    global _quiet
+    with _QUIET_LOCK:
+        if _quiet:
+            return
+        previous = threading.excepthook
+
+        def hook(args) -> None:
+            if issubclass(args.exc_type, OSError) and type(args.thread).__name__ == "_AsyncWriterThread":
+                return
+            previous(args)
+
+        threading.excepthook = hook
+        _quiet = True
+
+
+_quiet = False
+_QUIET_LOCK = threading.Lock()
 
 
 def confusion_image(matrix: list) -> np.ndarray | None:

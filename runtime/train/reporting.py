@@ -77,7 +77,11 @@ class Reporter:
 
     def failed(self, exc: BaseException, at: Where) -> dict:
         """The one failed event that ends a run, with what to do."""
+        from graph_builder.runs import RunBusyError
+
         where = {"epoch": at.epoch or None, "batch": at.batch}
+        if isinstance(exc, RunBusyError):
+            return self.emit("failed", kind="busy", message=str(exc), **where)
         if isinstance(exc, DataError):  # data errors first: a too-large dataset is not a batch-size problem
             return self.emit("failed", kind="data", message=f"The dataset could not be used: {exc}", **where)
         if is_out_of_memory(exc) and not at.data_loaded:

@@ -10,6 +10,7 @@ and what is wrong, never a raw KeyError.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -25,7 +26,11 @@ METRICS = "metrics.jsonl"
 
 
 class RunLog:
-    """metrics.jsonl, written one event a line; `commit()` makes what is written durable."""
+    """metrics.jsonl, written one event a line; `commit()` makes what is written durable.
+
+    A line is written whole or not at all: when a write fails (a full disk) the file is cut back
+    to the end of the last whole line before the error is raised, so no torn line is left.
+    """
 
     def __init__(self, path: Path, *, resume: bool, committed: int | None = None,
                  last_epoch: int | None = None) -> None:
@@ -33,26 +38,40 @@ class RunLog:
         try:
             if resume and self.path.exists():
                 cut_log(self.path, committed, last_epoch)
-                self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 — held for the run
+                self._f = open(self.path, "ab", buffering=0)  # noqa: SIM115 — held for the run
             else:
-                self._f = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 — held for the run
+                self._f = open(self.path, "wb", buffering=0)  # noqa: SIM115 — held for the run
+            self._size = self._f.seek(0, os.SEEK_END)
         except OSError as exc:
             raise WriteError(self.path, exc) from None
 
     def write(self, event: dict, default=None) -> None:
-        line = json.dumps(event, allow_nan=False, default=default) + "\n"
+        data = (json.dumps(event, allow_nan=False, default=default) + "\n").encode("utf-8")
         try:
-            self._f.write(line)
-            self._f.flush()
+            view = memoryview(data)
+            while view:  # an unbuffered file may take part of it: nothing is held back to be flushed later
+                written = self._f.write(view)
+                if not written:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                view = view[written:]
         except OSError as exc:
+            self._cut()
             raise WriteError(self.path, exc) from None
+        self._size += len(data)
+
+    def _cut(self) -> None:
+        """Drop a partly written line: back to the end of the last whole one."""
+        try:
+            os.ftruncate(self._f.fileno(), self._size)
+            self._f.seek(self._size)
+        except (OSError, ValueError):
+            pass
 
     def commit(self) -> int:
-        """Flush and fsync the log; returns its length in bytes, for the checkpoint to record."""
+        """Fsync the log; returns its length in bytes, for the checkpoint to record."""
         try:
-            self._f.flush()
             os.fsync(self._f.fileno())
-            return self._f.tell()
+            return self._size
         except OSError as exc:
             raise WriteError(self.path, exc) from None
 
@@ -91,9 +110,13 @@ def cut_log(path: Path, committed: int | None, last_epoch: int | None) -> None:
 
 def read_config(run_dir: Path) -> dict:
     """A run's config.json, or one CheckpointError that names the file and what is wrong."""
+    from graph_builder import limits
+
     path = Path(run_dir) / "config.json"
     try:
-        raw = path.read_bytes()
+        raw = limits.read_bounded(path, limits.PROJECT, "a run's configuration")
+    except limits.LimitError as exc:
+        raise _checkpoint_error(str(exc)) from None
     except FileNotFoundError:
         raise _checkpoint_error(f"{str(run_dir)!r} is not a run folder (it has no config.json)") from None
     except OSError as exc:

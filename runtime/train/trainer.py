@@ -9,7 +9,9 @@ The same generator runs in-process (the CLI) and in a spawned child process (the
 - runtime.train.setup: the settings read, the data on the device, the task resolved once and its
   model, objective, step, optimizers and schedule built (runtime.tasks);
 - runtime.train.loop: the epochs and batches, plain torch, the very code the exported script embeds;
-- runtime.train.journal: the run folder: config, metrics journal, weights, checkpoint, kept views;
+- runtime.train.journal: the run folder: config, metrics journal, weights, checkpoint, kept views; it is
+  written by one process at a time: the run holds its lock (graph_builder.runs.RunLock) from before it reads
+  a checkpoint until its last event, and a second writer ends with one failed event of kind "busy";
 - runtime.train.reporting: events made from their declarations, throttled, journalled, and every
   failure as one failed event;
 - this module: pause and stop before every batch, the sanity watch, and the order of it all.
@@ -122,6 +124,7 @@ class _Run:
         self.settings: Settings | None = None
         self.ready: Ready | None = None
         self.loop: Loop | None = None
+        self._lock = None  # the run folder's RunLock, held for the run's whole life
         self._t0 = time.perf_counter()
 
     # ----- what tests and callers look at
@@ -165,6 +168,9 @@ class _Run:
             yield self.report.failed(self._nonfinite(exc) if isinstance(exc, NonFiniteLoss) else exc, self._where())
         finally:
             self.report.close()
+            if self._lock is not None:
+                self._lock.release()  # after the files are closed: the next writer finds them whole
+                self._lock = None
 
     def _where(self) -> Where:
         if self.loop is not None:
@@ -179,8 +185,22 @@ class _Run:
             f"(now {self.t['lr']:g}), turn on gradient clipping, or check the data for extreme values.")
 
     # ----- the run
+    def _hold_folder(self) -> None:
+        """Take the run folder's lock before anything in it is read or written (a resume cuts its log)."""
+        if self.run_dir is None:
+            return
+        from graph_builder.files import WriteError
+        from graph_builder.runs import RunLock
+
+        lock = RunLock(self.run_dir)
+        try:
+            self._lock = lock.acquire("resuming" if self.resume else "training")
+        except OSError as exc:
+            raise WriteError(lock.path if self.run_dir.is_dir() else self.run_dir, exc) from None
+
     def _events(self) -> Iterator[dict]:
         self._settings()
+        self._hold_folder()
         self._setup()
         t, loop, ready = self.t, self.loop, self.ready
         start = self._resume() if self.resume else 0

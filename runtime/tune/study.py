@@ -109,6 +109,7 @@ def open_study(experiment: Experiment, root: Path):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     root.mkdir(parents=True, exist_ok=True)
     path = root / STUDY_FILE
+    check_study_file(path, root)  # before Optuna opens it: it would add its tables to any SQLite file
     sampler = _sampler(experiment)
     pruner = (optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
               if experiment["pruner"] == "median" else optuna.pruners.NopPruner())
@@ -119,6 +120,53 @@ def open_study(experiment: Experiment, root: Path):
     except Exception as exc:  # sqlalchemy's DatabaseError, Optuna's own storage errors
         raise TuneError(f"the study file {path} cannot be read ({type(exc).__name__}: {_first_line(exc)}); "
                         f"move it aside or delete it to start a new study — the runs in {root} are kept") from None
+
+
+OPTUNA_TABLES = frozenset({
+    "studies", "version_info", "study_directions", "study_user_attributes", "study_system_attributes", "trials",
+    "trial_user_attributes", "trial_system_attributes", "trial_params", "trial_values", "trial_intermediate_values",
+    "trial_heartbeats", "alembic_version"})
+
+
+def check_study_file(path: Path, root: Path) -> None:
+    """Refuse (TuneError) a study file that is not Optuna's, before anything writes to it.
+
+    A missing or empty file is a new study; an SQLite file must hold Optuna's tables and no others.
+    The file is opened read-only, so a refused one is left byte for byte as it was.
+    """
+    import sqlite3
+
+    from graph_builder.files import not_regular
+
+    problem = not_regular(path)
+    if problem:
+        raise TuneError(f"the study file {problem}; move it aside to start a new study — the runs in {root} "
+                        "are kept")
+    try:
+        if not path.exists() or path.stat().st_size == 0:
+            return
+        with open(path, "rb") as f:
+            header = f.read(16)
+    except OSError as exc:
+        raise TuneError(f"the study file {path} cannot be read ({exc.strerror or exc})") from None
+    if header != b"SQLite format 3\x00":
+        raise TuneError(f"the study file {path} cannot be read: it is not an SQLite database, so not an Optuna "
+                        f"study; move it aside or delete it to start a new study — the runs in {root} are kept")
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            connection.close()
+    except (sqlite3.Error, ValueError) as exc:  # ValueError: table names that are not UTF-8
+        raise TuneError(f"the study file {path} cannot be read ({type(exc).__name__}: {_first_line(exc)}); "
+                        f"move it aside or delete it to start a new study — the runs in {root} are kept") from None
+    foreign = sorted(tables - OPTUNA_TABLES)
+    if foreign or (tables and "studies" not in tables):
+        listed = ", ".join(foreign[:6]) + (" …" if len(foreign) > 6 else "")
+        raise TuneError(f"the study file {path} is an SQLite database but not an Optuna study (it holds the tables "
+                        f"{listed or ', '.join(sorted(tables))}); it was left as it was: move it aside to start a "
+                        f"new study — the runs in {root} are kept")
 
 
 def _sampler(experiment: Experiment):
@@ -210,6 +258,7 @@ def run_project_study(project: Project, root: Path, *, method: str | None = None
         raise TuneError("the experiment cannot run: " + "; ".join(problems))
     lock = _lock(root)
     workers: list[_Worker] = []
+    study = None
     try:
         total = experiment["trials"]
         if experiment["method"] == "grid":
@@ -222,7 +271,7 @@ def run_project_study(project: Project, root: Path, *, method: str | None = None
         from optuna.trial import TrialState
 
         result = StudyResult(study.study_name, root / STUDY_FILE, experiment["metric"], experiment.direction)
-        existing = study.get_trials(deepcopy=False)
+        existing = stored_trials(study, root)
         result.trials = [_record(t, project, experiment) for t in existing if t.state.is_finished()]
         interrupted = [t for t in existing if t.state == TrialState.RUNNING]
         result.resumed = len(interrupted)
@@ -237,6 +286,7 @@ def run_project_study(project: Project, root: Path, *, method: str | None = None
     finally:
         for worker in workers:
             worker.close()
+        close_study(study)
         lock.close()
 
 
@@ -250,6 +300,7 @@ def read_study(project: Project, root: Path) -> tuple[StudyResult, dict[str, flo
     if not experiment.space or not path.is_file():
         return None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    check_study_file(path, root)
     try:
         study = optuna.load_study(study_name=study_name(experiment), storage=f"sqlite:///{path}")
     except KeyError:  # the file holds studies of other searches, not of this one
@@ -257,7 +308,17 @@ def read_study(project: Project, root: Path) -> tuple[StudyResult, dict[str, flo
     except Exception as exc:
         raise TuneError(f"the study file {path} cannot be read ({type(exc).__name__}: {_first_line(exc)}); "
                         f"move it aside to start a new study — the runs in {root} are kept") from None
-    trials = study.get_trials(deepcopy=False)
+    try:
+        return _read_results(study, project, experiment, root, path)
+    finally:
+        close_study(study)
+
+
+def _read_results(study, project: Project, experiment: Experiment, root: Path,
+                  path: Path) -> tuple[StudyResult, dict[str, float]]:
+    import optuna
+
+    trials = stored_trials(study, root)
     result = StudyResult(study.study_name, path, experiment["metric"], experiment.direction,
                          [_record(t, project, experiment) for t in trials if t.state.is_finished()])
     importances: dict[str, float] = {}
@@ -270,6 +331,39 @@ def read_study(project: Project, root: Path) -> tuple[StudyResult, dict[str, flo
         except (RuntimeError, ValueError):  # too few distinct values to judge
             importances = {}
     return result, importances
+
+
+def close_study(study) -> None:
+    """Close the study's database connections (the file is no longer held open once a search ends)."""
+    storage = getattr(study, "_storage", None)
+    engine = getattr(getattr(storage, "_backend", storage), "engine", None)
+    if engine is not None:
+        engine.dispose()
+
+
+def stored_trials(study, root: Path) -> list:
+    """The study's trials as Optuna reads them back; TuneError when what is stored is damaged (a range whose
+    low is above its high, a value that is not JSON), naming the file."""
+    try:
+        return study.get_trials(deepcopy=False)
+    except Exception as exc:  # noqa: BLE001 - Optuna's ValueError, sqlalchemy's errors, JSON errors
+        raise TuneError(f"the study file {root / STUDY_FILE} holds trials that cannot be read "
+                        f"({type(exc).__name__}: {_first_line(exc)}); move it aside or delete it to start a new "
+                        f"study — the runs in {root} are kept") from None
+
+
+def storage_failure(exc: BaseException, path: Path) -> TuneError | None:
+    """The TuneError for a study file that could not be written (a full disk, a read-only folder), else None."""
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    names = {type(e).__name__ for e in chain}
+    if not names & {"StorageInternalError", "OperationalError", "DatabaseError"}:
+        return None
+    root_cause = chain[-1]
+    return TuneError(f"cannot write the study file {path} ({_first_line(root_cause)}); free some space (or make it "
+                     "writable) and run tune again: the finished trials are kept and it resumes where it stopped")
 
 
 def _set(name: str, value: Any):
@@ -387,7 +481,7 @@ class _Scheduler:
         for t in threads:
             t.join()
         if self.errors:
-            raise self.errors[0]
+            raise storage_failure(self.errors[0], self.root / STUDY_FILE) or self.errors[0]
         self.result.stopped = self.stopping()
 
     def _work(self, index: int) -> None:

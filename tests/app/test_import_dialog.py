@@ -66,3 +66,23 @@ def test_importing_runs_in_the_background_opens_the_project_and_a_refusal_lists_
     assert window.project_path() == out.resolve()  # the open project stays
     assert not (tmp_path / "odd.json").exists()
     window.last_dialog.close()
+
+
+def test_a_hostile_model_file_is_refused_in_a_message_box_and_the_open_project_stays(make_window, qtbot, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 15000, 15000])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 15000, 15000])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "claim.onnx"))
+    window = make_window()
+    before = window.project.to_dict()
+    job = window.import_model(ImportRequest(str(tmp_path / "claim.onnx"), None, None, tmp_path / "claim.json"))
+    qtbot.waitUntil(lambda: window.last_dialog is not None, timeout=120000)
+    job.wait()
+    text = window.last_dialog.text()
+    assert "claim.onnx's test run (inputs (1, 15000, 15000))" in text and "NETCANVAS_MAX_CHECK_BYTES" in text, text
+    assert "Traceback" not in text and len(text.splitlines()) == 1
+    assert window.project.to_dict() == before and not (tmp_path / "claim.json").exists()
+    window.last_dialog.close()

@@ -185,7 +185,7 @@ def test_a_nan_run_is_reported_in_words_and_an_impossible_setting_is_refused(win
     assert not c.bridge.is_active and c.bridge.pid is None
     text = dash.status.text()
     assert text.startswith("Failed: Training was not started"), text
-    assert "cross_entropy is for classes" in text and "Training panel" in text, text
+    assert "cross_entropy does not fit a regression run" in text and "Training panel" in text, text
     assert c.training_panel.train_button.isEnabled()
 
     # Fixed settings: a new run starts and finishes. Nesterov, ticked while SGD was chosen, no longer

@@ -55,7 +55,7 @@ def killer(monkeypatch):
             raise Killed
         if how == "half":
             line = json.dumps(event, default=default)
-            self._f.write(line[: len(line) // 2])
+            self._f.write(line[: len(line) // 2].encode())  # the log is written as bytes, unbuffered
             self._f.flush()
             raise Killed
         real_write(self, event, default)
