@@ -24,8 +24,10 @@ from psygnal import Signal, SignalGroup
 
 from graph_builder.errors import EditError, ParamError, ProjectError
 from graph_builder.schema import Field
-from graph_builder.settings import TRAINING_FIELDS
-from graph_builder.tasks import all_monitors, lower_is_better
+from graph_builder.settings import training_fields
+from graph_builder.protocols import ProjectLike
+from graph_builder.task_scope import data_kind, task_of
+from graph_builder.tasks import all_monitors, lower_is_better, offered_tags
 
 METHODS = ("tpe", "random", "grid")
 PRUNERS = ("median", "none")
@@ -48,7 +50,9 @@ EXPERIMENT_FIELDS = (
     Field("seed", "int", 0, "Seed of the sampler.", min=0, max=2**31 - 1, label="seed"),
 )
 _FIELDS = {f.name: f for f in EXPERIMENT_FIELDS}
-_TRAINING = {f.name: f for f in TRAINING_FIELDS}
+def _training() -> dict[str, Field]:
+    """The training settings a search may vary, as registered now (a task may add its own)."""
+    return {f.name: f for f in training_fields()}
 _DIMENSION_KEYS = {"network", "node", "param", "setting", "low", "high", "log", "step", "points", "choices"}
 
 
@@ -101,7 +105,7 @@ class Dimension:
     def field(self, project: Any) -> Field:
         """The schema Field of what this dimension varies; ExperimentError when it no longer exists."""
         if self.setting:
-            return _TRAINING[self.setting]
+            return _training()[self.setting]
         graph = project.networks.get(self.network)
         if graph is None:
             raise ExperimentError(f"the search varies {self.label()}, but the project has no network "
@@ -166,9 +170,9 @@ def read_dimension(raw: Any, path: str = "$.experiment.space[0]", project: Any =
                                   f"{', '.join(sorted(_DIMENSION_KEYS))})", path)
     setting = raw.get("setting")
     if setting is not None:
-        if setting not in _TRAINING or setting == "device":
+        if setting not in _training() or setting == "device":
             raise ExperimentError(f"{setting!r} is not a training setting a search can vary; known settings: "
-                                  f"{', '.join(n for n in _TRAINING if n != 'device')}", f"{path}.setting")
+                                  f"{', '.join(n for n in _training() if n != 'device')}", f"{path}.setting")
         where = {"setting": setting}
     else:
         for key in ("network", "node", "param"):
@@ -177,7 +181,7 @@ def read_dimension(raw: Any, path: str = "$.experiment.space[0]", project: Any =
                                       f"(network, node, param); {key} is missing", f"{path}.{key}")
         where = {"network": raw["network"], "node": raw["node"], "param": raw["param"]}
     probe = Dimension(**where)
-    target = _TRAINING[setting] if setting else None
+    target = _training()[setting] if setting else None
     if project is not None and not setting:
         try:
             target = probe.field(project)
@@ -412,9 +416,39 @@ class Experiment(Mapping):
                 read_dimension(dim.to_dict(), f"$.experiment.space[{i}]", project)
             except ExperimentError as exc:
                 out.append(exc.message)
+        if project is not None:
+            out += self._task_problems(project)
         if self["method"] == "grid" and self.grid_size() > MAX_GRID:
             out.append(f"the grid has {self.grid_size():,} combinations; at most {MAX_GRID:,} — narrow the ranges "
                        "or use random or tpe")
+        return out
+
+    def _task_problems(self, project: ProjectLike) -> list[str]:
+        """A study trains one task: no setting it searches may change the task or be one the task ignores,
+        and its metric must be one the task's runs report each epoch."""
+        spec = task_of(project)
+        out = []
+        offered = offered_tags(project, project.training, data_kind(project.dataset))
+        for dim in self._space:
+            if not dim.setting:
+                continue
+            tags = _training()[dim.setting].tags
+            if tags and not tags & offered:
+                out.append(f"{spec.title} runs do not use the training setting {dim.setting}; searching it only "
+                           "repeats the same trial; remove it from the search space")
+                continue
+            tried = dim.values() if dim.choices else [dim.low, dim.high]
+            for value in tried:
+                other = task_of(project, {**project.training, dim.setting: value})
+                if other is not spec:
+                    out.append(f"searching {dim.setting} would make some trials {other.title} runs instead of "
+                               f"{spec.title} runs ({dim.setting} = {value!r}); a study compares runs of one task: "
+                               f"set {dim.setting} in the Training panel and search the other settings")
+                    break
+        monitors = spec.monitors(2)  # the number of classes is not known here: AUC stays allowed
+        if self["metric"] not in monitors:
+            out.append(f"the metric {self['metric']} is not reported by {spec.title} runs; choose one of "
+                       f"{', '.join(monitors)}")
         return out
 
     def to_dict(self) -> dict:

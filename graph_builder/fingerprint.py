@@ -22,6 +22,8 @@ from typing import Any
 from graph_builder.catalog import get_spec, has_spec
 from graph_builder.errors import GraphBuilderError
 from graph_builder.graph import Graph
+from graph_builder.protocols import ProjectLike
+from graph_builder.tasks import project_task
 
 VERSION = "netcanvas-fingerprint-1"
 BLOCK = "Block"  # the node type that stands for another network of the project
@@ -37,18 +39,20 @@ def network_fingerprint(graph: Graph, networks: Mapping[str, Graph] | None = Non
     return _Fingerprints(networks or {}).of(graph, ())
 
 
-def project_fingerprint(project: Any) -> str:
-    """The fingerprint of what a project trains: its main network, or a GAN's two networks together.
+def project_fingerprint(project: ProjectLike) -> str:
+    """The fingerprint of what a project trains: its main network, or the networks of its task's roles together.
 
-    A GAN (training settings naming a generator and a discriminator) trains both, and its run
-    keeps both networks' weights, so a change to either makes it a different model.
+    A GAN trains its generator and discriminator, and its run keeps both networks' weights, so a
+    change to either makes it a different model (graph_builder.tasks says which networks a task trains).
     """
-    training = getattr(project, "training", None) or {}
-    roles = [training.get("generator"), training.get("discriminator")]
-    if all(roles) and all(name in project.networks for name in roles):
-        pair = (network_fingerprint(project.networks[name], project.networks) for name in roles)
-        return _digest(VERSION, "gan", *pair)[:LENGTH]
-    return network_fingerprint(project.graph, project.networks)
+    spec = project_task(project)
+    graphs = spec.graphs(project)
+    if len(graphs) == 1:
+        (graph,) = graphs.values()
+        return network_fingerprint(graph if graph is not None else project.graph, project.networks)
+    parts = [network_fingerprint(g, project.networks) if g is not None else f"no {role} network"
+             for role, g in graphs.items()]
+    return _digest(VERSION, spec.id, *parts)[:LENGTH]
 
 
 def short(fingerprint: str | None) -> str:

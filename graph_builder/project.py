@@ -24,6 +24,8 @@ from graph_builder.limits import PROJECT, LimitError, read_bounded
 from graph_builder.networks import DEFAULT_NETWORK, Networks, name_problem
 from graph_builder.experiment import ReplaceExperiment, experiment_section
 from graph_builder.settings import section
+from graph_builder.task_scope import TaskScope
+from graph_builder.tasks import TaskSpec
 
 FORMAT = "netcanvas"
 VERSION = 2  # 2: several named networks ("networks", "main"); 1: one "graph"
@@ -47,6 +49,12 @@ class Project:
         self.training = section("training", training if training is not None else {})
         self.meta = meta if meta is not None else {}
         self.experiment = experiment_section(experiment, self)  # what a search varies (graph_builder.experiment)
+        self.scope = TaskScope(self, self.training.events)  # the task it trains: which settings apply
+        self.training.scope = self.scope
+
+    def task(self, training: dict | None = None) -> TaskSpec:
+        """The task this project trains (graph_builder.tasks), with its own training values or `training`."""
+        return self.scope.task(training)
 
     @property
     def graph(self) -> Graph:

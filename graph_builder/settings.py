@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Protocol
 
 from psygnal import Signal, SignalGroup
 
 from graph_builder.errors import EditError, ParamError, ProjectError, json_kind
-from graph_builder.schema import ANY_VALUE, Field
+from graph_builder.schema import Field
 from graph_builder.tasks import SELECTABLE, all_monitors, resolve
 
 
@@ -114,25 +114,24 @@ TRAINING_FIELDS = (
                 "autoencoder (the target is the input).", SELECTABLE),
     _row("denoise", "float", 0.0, "denoising noise", "Std of Gaussian noise added to the input of an "
                 "autoencoder; the clean input stays the target (0: off).", min=0.0, max=10.0,
-                visible_when={"task": ("reconstruction",)}, tags=frozenset({"autoencoder"})),
+                tags=frozenset({"autoencoder"})),
     _row("beta", "float", 1.0, "KL weight β", "Weight of a Gaussian latent layer's KL term in a VAE's loss.",
-                min=0.0, max=1000.0, visible_when={"task": ("reconstruction",)}, tags=frozenset({"vae"})),
+                min=0.0, max=1000.0, tags=frozenset({"vae"})),
     _row("beta_warmup", "int", 0, "β warm-up (epochs)", "Raise β linearly over these first epochs (0: off).",
-                min=0, max=100_000, visible_when={"task": ("reconstruction",)}, tags=frozenset({"vae"})),
+                min=0, max=100_000, tags=frozenset({"vae"})),
     _row("generator", "str", None, "GAN generator", "Name of the network that turns noise (its Input) into "
                 "samples; with a discriminator set, the run trains a GAN.", optional=True,
                 tags=frozenset({"gan_roles"})),
     _row("discriminator", "str", None, "GAN discriminator", "Name of the network that tells real samples "
                 "from generated ones (one logit per sample).", optional=True, tags=frozenset({"gan_roles"})),
-    # the GAN's own settings are offered once a generator is named (a classifier's form stays short)
+    # tags: the tasks a setting applies to (graph_builder.tasks: TaskSpec.setting_tags); the form, the
+    # tuner and SetSetting offer a tagged setting only to a task with one of its tags
     _row("lr_d", "float", None, "discriminator learning rate", "GAN only (empty: the learning rate).",
-                min=1e-8, max=10.0, optional=True, visible_when={"generator": ANY_VALUE},
-                tags=frozenset({"gan"})),
+                min=1e-8, max=10.0, optional=True, tags=frozenset({"gan"})),
     _row("gan_beta1", "float", 0.5, "GAN Adam β1", "β1 of both GAN optimizers (Adam).", min=0.0, max=0.999,
-                visible_when={"generator": ANY_VALUE}, tags=frozenset({"gan"})),
-    _row("label_smoothing", "float", 0.0, "one-sided label smoothing", "GAN: the discriminator's target for "
-                "real samples is 1 minus this.", min=0.0, max=0.5, visible_when={"generator": ANY_VALUE},
                 tags=frozenset({"gan"})),
+    _row("label_smoothing", "float", 0.0, "one-sided label smoothing", "GAN: the discriminator's target for "
+                "real samples is 1 minus this.", min=0.0, max=0.5, tags=frozenset({"gan"})),
     _row("epochs", "int", 10, "epochs", "Passes over the training data.", min=1, max=100_000),
     _row("batch_size", "int", 64, "batch size", "Samples per optimisation step.", min=1, max=1 << 20),
     _row("optimizer", "choice", "adam", "optimizer", "", OPTIMIZERS, tags=frozenset({"optimizer"})),
@@ -185,7 +184,18 @@ TRAINING_FIELDS = (
 )
 
 _DATASET_SPECS = {s.name: s for s in DATASET_FIELDS}
-_TRAINING_SPECS = {s.name: s for s in TRAINING_FIELDS}
+
+
+def training_fields() -> tuple[Field, ...]:
+    """The training section's fields: the table above, then the settings registered tasks add (TaskSpec.own_settings)."""
+    from graph_builder.tasks import TASKS
+
+    own = tuple(f for spec in TASKS.values() for f in spec.own_settings)
+    return TRAINING_FIELDS + own if own else TRAINING_FIELDS
+
+
+def _training_specs() -> dict[str, Field]:
+    return {s.name: s for s in training_fields()}
 
 
 def defaults(fields: tuple[SettingSpec, ...]) -> dict:
@@ -283,7 +293,7 @@ def dataset_beside(dataset: Mapping, project_file: str | os.PathLike | None) -> 
 
 def validate_training_section(data: Any, path: str = "$.training", fill_defaults: bool = False) -> dict:
     """The training section checked (with every default filled in when asked); raises SettingsError."""
-    t = _validate(data, _TRAINING_SPECS, path, "training", True)
+    t = _validate(data, _training_specs(), path, "training", True)
     if t["nesterov"] and (t["optimizer"] != "sgd" or t["momentum"] <= 0):
         raise SettingsError("Nesterov momentum needs optimizer sgd with momentum above 0", f"{path}.nesterov")
     if t["task"] != "auto":  # with task auto the data decides the task, and the data is not known here
@@ -304,6 +314,13 @@ class SettingsEvents(SignalGroup):
 
     value_changed = Signal(str, object)  # a setting's effective value now (its default when unset)
     changed = Signal()
+    offered_changed = Signal()  # the rest of the document now offers other settings (another task)
+
+
+class Scope(Protocol):
+    """What the rest of the document offers a section: the Field.tags that apply for its values."""
+
+    def tags(self, values: Mapping[str, Any]) -> frozenset[str]: ...
 
 
 class SettingsCommand:
@@ -372,6 +389,7 @@ class SettingsSection(Mapping):
         self._check = check
         self._values: dict = {}
         self.events = SettingsEvents()
+        self.scope: Scope | None = None  # the project's task scope (training); None: every tagged setting applies
         if values:
             ReplaceSettings(dict(values)).apply(self)
 
@@ -413,9 +431,31 @@ class SettingsSection(Mapping):
         """Every setting, defaults filled in (what the trainer runs with)."""
         return {name: self.value(name) for name in self.fields}
 
-    def applies(self, name: str) -> bool:
-        """Whether setting `name` means anything for the others' current values (its visible_when)."""
-        return self.field(name).applies(self.full())
+    def applies(self, name: str, values: Mapping[str, Any] | None = None) -> bool:
+        """Whether setting `name` means anything for the others' values (the current ones by default).
+
+        Its visible_when rule must hold, and a tagged setting must be one the task these values
+        make offers (the scope: graph_builder.tasks.offered_tags).
+        """
+        full = self.full() if values is None else {n: values.get(n, f.default) for n, f in self.fields.items()}
+        return self._offered(self.field(name), full, self._tags(full))
+
+    def applying(self, values: Mapping[str, Any] | None = None) -> frozenset[str]:
+        """The names of every setting that applies with these values (the current ones by default)."""
+        full = self.full() if values is None else {n: values.get(n, f.default) for n, f in self.fields.items()}
+        tags = self._tags(full)
+        return frozenset(n for n, f in self.fields.items() if self._offered(f, full, tags))
+
+    def _tags(self, full: Mapping[str, Any]) -> frozenset[str] | None:
+        return self.scope.tags(full) if self.scope is not None else None
+
+    @staticmethod
+    def _task_offers(f: Field, tags: frozenset[str] | None) -> bool:
+        return tags is None or not f.tags or bool(f.tags & tags)
+
+    @classmethod
+    def _offered(cls, f: Field, full: Mapping[str, Any], tags: frozenset[str] | None) -> bool:
+        return f.applies(dict(full)) and cls._task_offers(f, tags)
 
     def check(self) -> dict:
         """The full section checked across settings, as loading a file checks it; raises SettingsError."""
@@ -445,9 +485,13 @@ class SettingsSection(Mapping):
     # ------------------------------------------------------------ primitive mutation (commands only)
 
     def _applicable(self, values: dict, keep: str) -> dict:
+        """`values` without the settings they leave inapplicable. `keep` (the one being set) stays unless the
+        task does not offer it: a trial or a script cannot revive a setting the task has no use for."""
         while True:
             full = {name: values.get(name, f.default) for name, f in self.fields.items()}
-            dropped = [n for n in values if n != keep and not self.fields[n].applies(full)]
+            tags = self._tags(full)
+            dropped = [n for n in values if not self._offered(self.fields[n], full, tags)
+                       and (n != keep or not self._task_offers(self.fields[n], tags))]
             if not dropped:
                 return values
             values = {n: v for n, v in values.items() if n not in dropped}
@@ -461,8 +505,8 @@ class SettingsSection(Mapping):
 
 
 SECTIONS = {  # section name -> (its fields, its whole-section check)
-    "dataset": (DATASET_FIELDS, validate_dataset_section),
-    "training": (TRAINING_FIELDS, validate_training_section),
+    "dataset": (lambda: DATASET_FIELDS, validate_dataset_section),
+    "training": (training_fields, validate_training_section),
 }
 
 
@@ -471,4 +515,4 @@ def section(name: str, values: Mapping | None = None) -> SettingsSection:
     if isinstance(values, SettingsSection) and values.name == name:
         return values
     fields, check = SECTIONS[name]
-    return SettingsSection(name, fields, check, values)
+    return SettingsSection(name, fields(), check, values)

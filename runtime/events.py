@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from graph_builder.tasks import CLASSIFICATION, GAN, REGRESSION, TASKS, VAE, TaskSpec
 from runtime.errors import NetCanvasRuntimeError
 
 
@@ -71,12 +72,18 @@ DIVERGED = ("diverged", "stuck", "nan")  # kinds of a failed event that mean the
 LOGGED = tuple(spec.type for spec in SPECS if spec.logged)
 ALL_KEYS = frozenset().union(*(spec.all_keys for spec in SPECS))
 
-# Keys of the metric dicts in epoch (train, val) and finished (test) events.
-CLASSIFICATION_METRICS = ("loss", "accuracy", "precision_macro", "recall_macro", "f1_macro", "precision", "recall",
-                          "f1", "support", "auc")
-REGRESSION_METRICS = ("loss", "mse", "mae", "r2")
-VAE_METRICS = (*REGRESSION_METRICS, "reconstruction", "kl")  # loss = reconstruction + β·KL
-GAN_METRICS = ("loss", "d_loss", "g_loss", "d_real", "d_fake", "diversity")  # diversity: validation only
+
+
+def metric_keys(spec: TaskSpec) -> tuple[str, ...]:
+    """Keys of a task's metric dicts in epoch (train, val) and finished (test) events: its declared metrics."""
+    return (*(m.key for m in spec.metrics), *spec.per_class)
+
+
+METRIC_KEYS = {task_id: metric_keys(spec) for task_id, spec in TASKS.items()}
+CLASSIFICATION_METRICS = metric_keys(CLASSIFICATION)
+REGRESSION_METRICS = metric_keys(REGRESSION)
+VAE_METRICS = metric_keys(VAE)  # loss = reconstruction + β·KL
+GAN_METRICS = metric_keys(GAN)  # diversity: validation only
 
 
 def problem(event: dict) -> str | None:

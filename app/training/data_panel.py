@@ -101,8 +101,8 @@ def describe_text(desc: dict) -> str:
             lo, hi = min(per_class), max(per_class)
             verdict = "balanced" if lo >= 0.8 * hi else "imbalanced"
             parts.append(f"{verdict}: {lo}–{hi} training samples per class")
-    elif desc.get("task"):
-        parts.append(desc["task"])
+    elif desc.get("kind"):
+        parts.append(f"{desc['kind']} to predict")
     return " · ".join(parts)
 
 

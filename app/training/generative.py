@@ -446,7 +446,7 @@ class GenerativeView(QWidget):
     def _on_started_event(self, ev: dict) -> None:
         self.run_dir = ev["run_dir"]
         self.task = ev["task"]
-        page = {"reconstruction": 1, "gan": 2}.get(self.task, 0)
+        page = {"reconstruction": 1, "vae": 1, "gan": 2}.get(self.task, 0)
         self.pages.setCurrentIndex(page)
         self.live = True
         self.shown.setText(f"Run {Path(self.run_dir).name} (training)" if self.run_dir else "")
@@ -543,7 +543,7 @@ class GenerativeView(QWidget):
             pass
         self.reset()
         self.run_dir, self.task = str(folder), task
-        self.pages.setCurrentIndex({"reconstruction": 1, "gan": 2}.get(task, 0))
+        self.pages.setCurrentIndex({"reconstruction": 1, "vae": 1, "gan": 2}.get(task, 0))
         for ev in views if isinstance(views, list) else []:
             if isinstance(ev, dict) and ev.get("type") in ("reconstructions", "samples", "latent") \
                     and problem(ev) is None:

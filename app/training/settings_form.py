@@ -5,6 +5,10 @@ with it. The form is a view: `follow(section, push)` shows the section and keeps
 undo, a replaced project), model -> view updates run inside a signal blocker so they never loop
 back (napari), and a user edit becomes a SetSetting command handed to `push` (the window's undo
 stack); the form keeps no copy of the values of its own.
+
+A row is shown when its setting applies: its visible_when rule holds and, for a tagged setting,
+the task the document trains offers it (the section asks its task scope, graph_builder.task_scope,
+which re-resolves as the task, the networks, the data or the latent layers change).
 """
 
 from __future__ import annotations
@@ -39,33 +43,42 @@ class SettingsForm(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         self._layout = layout
         for f in fields:
-            editor = FieldEditor(f)
-            editor.edited.connect(lambda value, n=f.name: self._on_edited(n, value))
-            widget = editor.widget
-            widget.setObjectName(f"setting_{f.name}")
-            widget.setToolTip(f.help)
-            self.field_editors[f.name] = editor
-            self.editors[f.name] = widget
-            layout.addRow(f.title, widget)
-            label = layout.labelForField(widget)
-            label.setContextMenuPolicy(Qt.CustomContextMenu)
-            label.customContextMenuRequested.connect(
-                lambda pos, n=f.name, w=label: self.field_menu_requested.emit(n, w, pos))
+            self._add_row(f)
         self.set_values({f.name: f.default for f in fields})
+
+    def _add_row(self, f: Field) -> None:
+        editor = FieldEditor(f)
+        editor.edited.connect(lambda value, n=f.name: self._on_edited(n, value))
+        widget = editor.widget
+        widget.setObjectName(f"setting_{f.name}")
+        widget.setToolTip(f.help)
+        self.fields[f.name] = f
+        self.field_editors[f.name] = editor
+        self.editors[f.name] = widget
+        self._layout.addRow(f.title, widget)
+        label = self._layout.labelForField(widget)
+        label.setContextMenuPolicy(Qt.CustomContextMenu)
+        label.customContextMenuRequested.connect(
+            lambda pos, n=f.name, w=label: self.field_menu_requested.emit(n, w, pos))
 
     # ------------------------------------------------------------ following the model
 
     def follow(self, section: SettingsSection, push: Push | None = None) -> None:
         """Show `section` from now on; user edits go to `push(section, command, merge_key)`."""
         self.detach()
+        for f in section.fields.values():  # a registered task's own settings (graph_builder.tasks) get rows too
+            if f.name not in self.fields:
+                self._add_row(f)
         self.section, self._push = section, push
         section.events.value_changed.connect(self._on_value_changed)
+        section.events.offered_changed.connect(self._update_visibility)
         self.set_values(section.full())
 
     def detach(self) -> None:
         """Stop following the section (a new project, or the window is closing)."""
         if self.section is not None:
             self.section.events.value_changed.disconnect(self._on_value_changed)
+            self.section.events.offered_changed.disconnect(self._update_visibility)
             self.section = None
 
     def _on_value_changed(self, name: str, value: Any) -> None:
@@ -97,14 +110,21 @@ class SettingsForm(QWidget):
         return self.field_editors[name].value()
 
     def values(self) -> dict:
-        """Every field's shown value; a field hidden by its visible_when rule gives its default (it does not apply)."""
-        return {name: self.value(name) if self.applies(name) else self.fields[name].default
-                for name in self.fields}
+        """Every field's shown value; a field that does not apply (a hidden row) gives its default."""
+        applying = self.applying()
+        return {name: self.value(name) if name in applying else self.fields[name].default for name in self.fields}
 
     def applies(self, name: str) -> bool:
-        """Whether field `name` is offered for the other fields' shown values (its visible_when rule)."""
-        shown = {other: self.value(other) for other in self.fields[name].visible_when if other in self.fields}
-        return self.fields[name].applies(shown)
+        """Whether field `name` is offered for the shown values (see `applying`)."""
+        return name in self.applying()
+
+    def applying(self) -> frozenset[str]:
+        """The fields offered for the shown values: their visible_when rules and, when the form follows a
+        section, the task the document trains with them (the section's scope)."""
+        shown = {name: self.value(name) for name in self.fields}
+        if self.section is not None:  # a row the section does not have (a task since removed) applies nowhere
+            return self.section.applying({k: v for k, v in shown.items() if k in self.section.fields})
+        return frozenset(name for name, f in self.fields.items() if f.applies(shown))
 
     def set_values(self, values: dict) -> None:
         """Show `values` without emitting (unknown keys are ignored; missing keys keep what they show)."""
@@ -114,6 +134,7 @@ class SettingsForm(QWidget):
         self._update_visibility()
 
     def _update_visibility(self) -> None:
+        applying = self.applying()
         for f in self.fields.values():
-            if f.visible_when:
-                self._layout.setRowVisible(self.editors[f.name], self.applies(f.name))
+            if f.visible_when or f.tags:
+                self._layout.setRowVisible(self.editors[f.name], f.name in applying)

@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from graph_builder.graph import Graph
+from graph_builder.protocols import ProjectLike
 from graph_builder.tasks.base import LOSS, MAIN, Metric, Role, SupervisedTask, TaskSettingError, TaskSpec
 from graph_builder.tasks.classification import CLASSIFICATION
-from graph_builder.tasks.gan import GAN
+from graph_builder.tasks.gan import GAN, GanTask
 from graph_builder.tasks.reconstruction import RECONSTRUCTION, has_latent
 from graph_builder.tasks.regression import REGRESSION
 from graph_builder.tasks.vae import VAE
@@ -51,7 +53,7 @@ def by_priority() -> list[TaskSpec]:
     return sorted(TASKS.values(), key=lambda s: -s.priority)
 
 
-def resolve(training: Mapping[str, Any], data_kind: str | None = None, graph: Any | None = None) -> TaskSpec:
+def resolve(training: Mapping[str, Any], data_kind: str | None = None, graph: Graph | None = None) -> TaskSpec:
     """The task of a training section, for data of `data_kind` (its target kind; None when not known) and a
     main network `graph` (None when not known: a VAE then reads as reconstruction)."""
     for spec in by_priority():
@@ -60,9 +62,24 @@ def resolve(training: Mapping[str, Any], data_kind: str | None = None, graph: An
     return CLASSIFICATION
 
 
-def project_task(project: Any, data_kind: str | None = None) -> TaskSpec:
-    """The task `project` trains (its training section, main network and, when known, its data's kind)."""
-    return resolve(project.training, data_kind, project.graph)
+def project_task(project: ProjectLike, data_kind: str | None = None,
+                 training: Mapping[str, Any] | None = None) -> TaskSpec:
+    """The task `project` trains (its training section, or `training`; its main network; its data's kind when known)."""
+    return resolve(project.training if training is None else training, data_kind, project.graph)
+
+
+ROLE_TAG = "gan_roles"  # the settings that name a task's networks: offered once there is a second network
+
+
+def offered_tags(project: ProjectLike, training: Mapping[str, Any] | None = None,
+                 data_kind: str | None = None) -> frozenset[str]:
+    """The Field.tags whose settings apply to `project` with these training values (its own by default).
+
+    Its task's tags, plus the network roles once the project has two networks: a user can make a GAN
+    from scratch while a one-network classifier's form stays free of them.
+    """
+    spec = project_task(project, data_kind, training)
+    return spec.setting_tags | ({ROLE_TAG} if len(project.networks) >= 2 else frozenset())
 
 
 def run_task(config: Mapping[str, Any]) -> TaskSpec:
@@ -108,7 +125,8 @@ def lower_is_better(key: str) -> bool:
 
 
 __all__ = [
-    "CLASSIFICATION", "GAN", "LOSS", "MAIN", "RECONSTRUCTION", "REGRESSION", "SELECTABLE", "TASKS", "VAE",
-    "Metric", "Role", "SupervisedTask", "TaskSettingError", "TaskSpec", "all_monitors", "by_priority",
-    "has_latent", "lower_is_better", "project_task", "register", "resolve", "run_task", "unregister",
+    "CLASSIFICATION", "GAN", "LOSS", "MAIN", "RECONSTRUCTION", "REGRESSION", "ROLE_TAG", "SELECTABLE", "TASKS", "VAE",
+    "GanTask", "Metric", "Role", "SupervisedTask", "TaskSettingError", "TaskSpec", "all_monitors", "by_priority",
+    "has_latent", "lower_is_better", "offered_tags", "project_task", "register", "resolve", "run_task",
+    "unregister",
 ]

@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from graph_builder.data_description import DataDescription
 from graph_builder.errors import GraphBuilderError
+from graph_builder.graph import Graph
+from graph_builder.protocols import ProjectLike
+from graph_builder.shapes import ShapeReport
+from graph_builder.tasks.fit import class_output_issues, input_issues, value_output_issues
+from graph_builder.validation import ERROR, Issue
 
 
 class TaskSettingError(GraphBuilderError, ValueError):
@@ -68,6 +74,8 @@ class TaskSpec:
     epochs_ranked: bool = True  # False: epochs have no best (a GAN samples and exports its last weights)
     distributed: bool = True  # the exported script may run under torchrun
     summary_keys: tuple[str, ...] = ()  # the test metrics a finished run's one-line summary names
+    per_class: tuple[str, ...] = ()  # list-valued keys its metric dicts also hold, one value per class
+    own_settings: tuple = ()  # schema Fields it adds to the training section (tagged with its setting_tags)
 
     # ------------------------------------------------------------ metrics
 
@@ -139,14 +147,47 @@ class TaskSpec:
 
     # ------------------------------------------------------------ networks
 
-    def networks(self, project: Any) -> dict[str, str]:
-        """Role name -> network name of `project` (the main network for the main role)."""
+    def networks(self, project: ProjectLike) -> dict[str, str | None]:
+        """Role name -> network name of `project` (the main network for the main role; None: not named)."""
         training = project.training
-        return {r.name: (project.networks.main if r.setting is None else training.get(r.setting)) for r in self.roles}
+        return {r.name: (project.networks.main if r.setting is None else training.get(r.setting) or None)
+                for r in self.roles}
+
+    def graphs(self, project: ProjectLike) -> dict[str, Graph | None]:
+        """Role name -> the network's graph (None where the setting names no network of the project)."""
+        names = self.networks(project)
+        return {role: project.networks[name] if name in project.networks else None for role, name in names.items()}
+
+    # ------------------------------------------------------------ the data
+
+    def fit_problems(self, graph: Graph, shapes: ShapeReport, description: DataDescription,
+                     training: Mapping[str, Any], project: ProjectLike | None = None) -> list[Issue]:
+        """Every way the main network `graph` (of `project`, when known) does not fit the described data."""
+        problem = self.data_problem(description)
+        if problem:
+            return [Issue(ERROR, "fit-task", problem)]
+        issues = input_issues(graph, description)
+        if self.target == "labels":
+            issues += class_output_issues(graph, shapes, description, training.get("loss") or "auto")
+        elif self.target == "values":
+            issues += value_output_issues(graph, shapes, description, description.target_shape,
+                                              "regression target")
+        elif self.target == "input":
+            issues += value_output_issues(graph, shapes, description, description.input_shape,
+                                              "reconstruction target (the input)")
+        return issues
+
+    def data_problem(self, description: DataDescription) -> str | None:
+        """Why this task cannot train on data of this kind at all (a classifier on values), or None."""
+        return None
+
+    def classes(self, description: DataDescription | None) -> tuple[str, ...]:
+        """The class names a run of this task scores (its labels' names; () when it predicts no classes)."""
+        return tuple(description.classes) if description is not None and self.target == "labels" else ()
 
     # ------------------------------------------------------------ resolution
 
-    def claims(self, training: Mapping[str, Any], data_kind: str | None, graph: Any | None) -> bool:
+    def claims(self, training: Mapping[str, Any], data_kind: str | None, graph: Graph | None) -> bool:
         """Whether a project with these training settings, data of this kind and this main graph is this task."""
         raise NotImplementedError
 
@@ -155,12 +196,18 @@ class TaskSpec:
 class SupervisedTask(TaskSpec):
     """A task named by the `task` setting, or by the data's own kind when `task` is auto."""
 
-    data_kind: str | None = None  # the data kind that makes an `auto` task this one
+    data_kind: str | None = None  # the data kind (data_description.CLASSES or VALUES) that makes `auto` this task
     default: bool = False  # the task of `auto` when the data's kind is not known
     names: tuple[str, ...] = field(default=())  # the `task` values that name this task
+    wrong_data: str = ""  # why data of another kind does not fit, with the fix; {label} is the data's
 
-    def claims(self, training: Mapping[str, Any], data_kind: str | None, graph: Any | None) -> bool:
+    def claims(self, training: Mapping[str, Any], data_kind: str | None, graph: Graph | None) -> bool:
         task = training.get("task") or "auto"
         if task in self.names:
             return True
         return task == "auto" and (data_kind == self.data_kind or (data_kind is None and self.default))
+
+    def data_problem(self, description: DataDescription) -> str | None:
+        if self.data_kind is None or description.kind == self.data_kind:
+            return None
+        return self.wrong_data.format(label=description.label, kind=description.kind)

@@ -1,5 +1,6 @@
 """Classification: the model scores each class; cross-entropy (or one logit with BCE for two classes)."""
 
+from graph_builder.data_description import CLASSES
 from graph_builder.tasks.base import LOSS, Metric, SupervisedTask
 
 CLASSIFICATION = SupervisedTask(
@@ -21,7 +22,10 @@ CLASSIFICATION = SupervisedTask(
     setting_tags=frozenset({"loss", "optimizer"}),
     losses=("cross_entropy", "bce_with_logits", "nll"),
     summary_keys=("accuracy", "f1_macro"),
-    data_kind="classification",
+    per_class=("precision", "recall", "f1", "support"),
+    data_kind=CLASSES,
     default=True,
     names=("classification",),
+    wrong_data="the task is classification but {label} has no classes (its targets are values); set the task to "
+               "auto or regression",
 )

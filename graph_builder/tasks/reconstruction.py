@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from graph_builder.graph import Graph
 from graph_builder.tasks.base import LOSS, TaskSpec
 from graph_builder.tasks.regression import MAE, MSE, R2, VALUE_LOSSES
 
@@ -17,7 +18,7 @@ class ReconstructionTask(TaskSpec):
 
     needs_latent: bool = False
 
-    def claims(self, training: Mapping[str, Any], data_kind: str | None, graph: Any | None) -> bool:
+    def claims(self, training: Mapping[str, Any], data_kind: str | None, graph: Graph | None) -> bool:
         if training.get("task") != "reconstruction":
             return False
         return not self.needs_latent or (graph is not None and has_latent(graph))
@@ -26,15 +27,15 @@ class ReconstructionTask(TaskSpec):
 LATENT = "GaussianLatent"
 
 
-def has_latent(graph: Any) -> bool:
+def has_latent(graph: Graph) -> bool:
     """Whether `graph`, or a network it uses as a block, holds a Gaussian latent layer."""
     seen: set[int] = set()
 
-    def visit(g: Any) -> bool:
+    def visit(g: Graph) -> bool:
         if id(g) in seen:
             return False
         seen.add(id(g))
-        library = getattr(g, "library", None)
+        library = g.library
         for node in g.nodes.values():
             if node.type_id == LATENT:
                 return True

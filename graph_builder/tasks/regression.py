@@ -1,5 +1,6 @@
 """Regression: the model predicts values; MSE (or L1, Huber) against the target."""
 
+from graph_builder.data_description import VALUES
 from graph_builder.tasks.base import LOSS, Metric, SupervisedTask
 
 MSE = Metric("mse", "MSE", "Mean squared error", lower_is_better=True)
@@ -18,6 +19,8 @@ REGRESSION = SupervisedTask(
     setting_tags=frozenset({"loss", "optimizer"}),
     losses=VALUE_LOSSES,
     summary_keys=("mse", "mae", "r2"),
-    data_kind="regression",
+    data_kind=VALUES,
     names=("regression",),
+    wrong_data="the task is regression but {label} is for classification; set the task to auto or classification "
+               "(or reconstruction for an autoencoder)",
 )

@@ -37,7 +37,8 @@ from graph_builder import Project, save_project  # noqa: E402
 # The figure a card shows per task, and the others kept beside it.
 HEADLINE = {"classification": ("accuracy", ("f1_macro",)),
             "regression": ("r2", ("mse", "mae")),
-            "reconstruction": ("mse", ("r2", "reconstruction", "kl")),  # reconstruction error of the test digits
+            "reconstruction": ("mse", ("r2",)),  # reconstruction error of the test digits
+            "vae": ("mse", ("r2", "reconstruction", "kl")),
             "gan": ("diversity", ("d_real", "d_fake"))}  # no accuracy: a generator is judged by its samples
 
 
@@ -96,14 +97,9 @@ def cpu_name() -> str:
 
 def missing_weights(project: Project) -> str | None:
     """Why `project` cannot train on this machine now: torchvision weights it starts from that are not downloaded."""
-    from runtime.pretrained import sources
-    from runtime.pretrained.torchvision_hub import cached_path, describe
+    from runtime.pretrained import missing_weights as missing
 
-    for record in sources(project):
-        source = record["source"]
-        if source.get("kind") == "torchvision" and not cached_path(source["model"], source.get("weights")).is_file():
-            return f"needs torchvision's {describe(source['model'], source.get('weights'))} (downloaded on first training)"
-    return None
+    return missing(project)
 
 
 def measure(t: Template, folder: Path = FOLDER, repeat: int = 3) -> dict:

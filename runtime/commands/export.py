@@ -1,4 +1,8 @@
-"""`netcanvas export FILE --format python|onnx|weights|pt2 --out PATH [--run RUN | --weights W | --untrained] …`.
+"""`netcanvas export FILE --format python|script|onnx|weights|pt2 --out PATH [--run RUN | --weights W | --untrained] …`.
+
+The formats are runtime.export's registry, the one the app's Export menu offers: a format registered
+there is a choice here, and each is written by the same function in both (a task may write one its own
+way: a GAN's Python holds both its networks, its ONNX one of them).
 
 With a run (`--run`, or `--weights` inside a run folder) the Python, ONNX and pt2 files take raw
 data: the run's normalisation is applied inside the model, its class names travel with it
@@ -24,13 +28,14 @@ from graph_builder.files import not_regular
 
 from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, read_project
 
-FORMATS = ("python", "onnx", "weights", "pt2")
-
-
 def register(sub) -> None:
-    p = sub.add_parser("export", help="write the model as Python code, ONNX, safetensors weights or a .pt2")
+    from runtime.export import FORMATS  # the registry only: torch loads once a format is written
+
+    p = sub.add_parser("export", help="write the model as Python code, a training script, ONNX, safetensors weights "
+                                      "or a .pt2")
     p.add_argument("file", help="a .json project file")
-    p.add_argument("--format", required=True, choices=FORMATS, help="what to write")
+    p.add_argument("--format", required=True, choices=tuple(FORMATS),
+                   help="what to write: " + "; ".join(f"{f.key}: {f.help}" for f in FORMATS.values()))
     p.add_argument("--out", required=True, help="the file to write")
     p.add_argument("--weights", metavar="RUN/best.safetensors",
                    help="trained weights from a run of this network (e.g. <project>.runs/<id>/best.safetensors); a "
@@ -48,6 +53,9 @@ def register(sub) -> None:
     p.add_argument("--exporter", default="auto", choices=("auto", "torchscript", "dynamo"),
                    help="ONNX exporter (auto: dynamo, then TorchScript if that fails, saying why)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fresh weights when --weights is not given")
+    p.add_argument("--download", action="store_true",
+                   help="with --format script: download the pretrained weights the project starts from if this "
+                        "machine does not have them yet (they are written beside the script)")
     p.set_defaults(func=run)
 
 
@@ -90,43 +98,19 @@ def run(args) -> int:
 
     # torch loads only once the project is known to be readable (importing it takes seconds)
     from runtime.compile import GraphInvalidError
-    from runtime.compile import build_module
     from runtime.errors import NetCanvasRuntimeError
-    from runtime.export import (
-        WeightsFileError, WeightsMismatchError, export_onnx, export_pt2, export_python, export_weights,
-        load_weights,
-    )
+    from runtime.export import Request, WeightsFileError, WeightsMismatchError, export
     from runtime.importers import ProjectWeightsError
 
     try:
-        graph = project.network(args.network)
+        project.network(args.network)
     except GraphBuilderError as exc:
         print(f"{args.file}: {exc}; pass --network with one of them", file=sys.stderr)
         return EXIT_UNREADABLE
+    request = Request(project, Path(args.out), args.network, args.weights, run_dir, args.untrained, args.class_name,
+                      args.exporter, args.seed, args.file, args.download)
     try:
-        gan = _export_gan(args, project, run_dir)
-        if gan is not None:
-            return gan
-        if run_dir is not None and args.format != "weights":
-            return _export_run(args, graph, run_dir)
-        if args.format == "python":
-            path = export_python(graph, args.out, class_name=args.class_name)
-            print(f"wrote {path}")
-            return EXIT_OK
-        module = build_module(graph, seed=args.seed, class_name=args.class_name)
-        if args.weights:
-            load_weights(module, args.weights)
-        elif imported:  # an imported project: its own weights, referenced from meta.weights
-            from runtime.importers import load_project_weights
-
-            print(f"using the imported weights {load_project_weights(project, args.file, module).name}")
-        if args.format == "weights":
-            untrained = "" if args.weights else f" (untrained weights, seed {args.seed})"
-            print(f"wrote {export_weights(module, args.out)}{untrained}")
-        elif args.format == "pt2":
-            print(f"wrote {export_pt2(module, None, args.out)}")
-        else:
-            print(export_onnx(module, args.out, graph=graph, exporter=args.exporter, seed=args.seed).summary())
+        written = export(args.format, request)
     except (WeightsFileError, WeightsMismatchError) as exc:
         print(f"cannot use --weights {args.weights}: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -139,44 +123,7 @@ def run(args) -> int:
     except NetCanvasRuntimeError as exc:
         print(f"export failed, nothing was written: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    return EXIT_OK
-
-
-def _export_gan(args, project, run_dir: Path | None) -> int | None:
-    """A GAN project's Python (both networks) and its run's networks (runtime.export.gan); None: not a GAN export."""
-    from runtime.export import export_gan_network, export_gan_python, gan_settings, run_settings
-
-    t = gan_settings(project)
-    if t is None:
-        return None
-    run_t, normalization = run_settings(run_dir) if run_dir is not None else (None, None)
-    if args.format == "python" and args.network is None:
-        code, weights = export_gan_python(project, t, args.out, args.weights if run_t else None, normalization)
-        beside = f" and the run's weights {weights.name} beside it (load_models() reads them)" if weights else ""
-        print(f"wrote {code}: the generator {t['generator']!r} and the discriminator {t['discriminator']!r}{beside}")
-        return EXIT_OK
-    if run_t is None or args.format == "python":
-        return None
-    options = {"exporter": args.exporter, "seed": args.seed} if args.format == "onnx" else {}
-    print(export_gan_network(args.format, project, t, args.network, args.weights, args.out, normalization,
-                             **options)[0])
-    return EXIT_OK
-
-
-def _export_run(args, graph, run_dir: Path) -> int:
-    """Python, ONNX or pt2 of a run's model on raw inputs (runtime.export.preprocess)."""
-    from runtime.export import export_run_onnx, export_run_pt2, export_run_python, read_preprocessing
-
-    prep = read_preprocessing(run_dir)
-    about = f" (run {run_dir.name}" + ("; the model normalises its raw inputs itself)" if prep.mean is not None else ")")
-    if args.format == "python":
-        code, weights = export_run_python(graph, prep, args.weights, args.out, class_name=args.class_name)
-        print(f"wrote {code} and its weights {weights}{about}")
-    elif args.format == "pt2":
-        print(f"wrote {export_run_pt2(graph, prep, args.weights, args.out)}{about}")
-    else:
-        report = export_run_onnx(graph, prep, args.weights, args.out, exporter=args.exporter, seed=args.seed)
-        print(f"{report.summary()}{about}")
+    print(written.message)
     return EXIT_OK
 
 

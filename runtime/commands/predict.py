@@ -121,16 +121,10 @@ class _JsonRows:
 
 
 def describe(prep, labels: list[str], out: np.ndarray) -> list[dict]:
-    """One dict per sample: its class and probability (classification) or its values."""
-    if prep.task != "classification" or not prep.classes:
-        return [{"input": label, "values": o.reshape(-1).tolist()} for label, o in zip(labels, out)]
-    probs = prep.probabilities(out)
-    rows = []
-    for label, p in zip(labels, probs):
-        best = int(p.argmax())
-        rows.append({"input": label, "class": prep.classes[best], "index": best, "probability": float(p[best]),
-                     "probabilities": {name: float(v) for name, v in zip(prep.classes, p)}})
-    return rows
+    """One dict per sample, as the run's task reads its output: a class and its probability, or values."""
+    from runtime.tasks import task_runtime
+
+    return task_runtime(prep.task).predictions(prep, labels, out)
 
 
 def _line(row: dict) -> str:

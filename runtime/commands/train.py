@@ -107,7 +107,7 @@ def _cross_validate(args, project, folds: int, overrides: dict) -> int:
     if args.json:
         print(json.dumps({"type": "crossval", **result.to_dict(), "summary": str(result.summary_file)}))
     else:
-        keys = [k for k in ("loss", "accuracy", "f1_macro", "mse", "mae", "r2") if k in result.mean]
+        keys = result.keys()  # the task's metrics, in its order
         print(f"\n{folds}-fold cross-validation (validation metrics of each fold's best epoch):")
         print("fold  " + "  ".join(f"{k:>10}" for k in keys))
         for f in result.folds:
@@ -137,7 +137,7 @@ class _TextPrinter:
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.bar_shown = False
-        self.metric = "accuracy"
+        self.metric = "loss"  # the started event names the task's headline metric
         self.epochs = 0
 
     def _clear_bar(self) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graph_builder.datafit import BUILTIN, DataDescription
+from graph_builder.data_description import CLASSES, DataDescription
+from graph_builder.datafit import BUILTIN
 
 
 def describe_splits(splits, config: dict | None = None) -> DataDescription:
@@ -16,5 +17,5 @@ def describe_splits(splits, config: dict | None = None) -> DataDescription:
         label = f"the data in {Path(config['path']).name}"
     else:
         label = f"the {splits.title} data"
-    return DataDescription(label, splits.input_shape, splits.dtype, splits.task, tuple(splits.classes),
-                           () if splits.task == "classification" else splits.target_shape, splits.image)
+    return DataDescription(label, splits.input_shape, splits.dtype, splits.kind, tuple(splits.classes),
+                           () if splits.kind == CLASSES else splits.target_shape, splits.image)

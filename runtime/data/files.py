@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from graph_builder.data_description import CLASSES, VALUES
+
 from runtime.data.errors import (DatasetFileNotFoundError, DatasetFormatError, DatasetSettingError,
                                  DatasetTooLargeError)
 from runtime.data.limits import (check_file_size, check_regular, check_size, data_limit, npz_headers, open_image,
@@ -136,13 +138,13 @@ def load_csv(path: str | Path, target: str | int | None = None, target_type: str
             bad = next(v for v, n in zip(raw_target, numbers) if n is None)
             raise DatasetFormatError(f"{p.name}: target column {header[col]!r} holds {bad!r}, which is not a number; "
                                      "regression needs numeric targets (or set the target type to classes)")
-        return RawData(x, np.asarray(numbers, dtype=np.float32).reshape(-1, 1), "regression")
+        return RawData(x, np.asarray(numbers, dtype=np.float32).reshape(-1, 1), VALUES)
     labels = np.asarray(numbers, dtype=np.float64) if numeric else np.asarray(raw_target)
     y, classes = label_codes(labels)
     if len(classes) < 2:
         raise DatasetFormatError(f"{p.name}: target column {header[col]!r} has a single class ({classes[0]!r}); "
                                  "classification needs at least two")
-    return RawData(x, y, "classification", classes)
+    return RawData(x, y, CLASSES, classes)
 
 
 def _target_column(target, header: list[str], name: str) -> int:
@@ -212,11 +214,11 @@ def load_npz(path: str | Path) -> RawData:
         if len(classes) < 2:
             raise DatasetFormatError(f"{p.name}: y holds a single class ({classes[0]!r}); classification needs at "
                                      "least two (or store regression targets as floats)")
-        return RawData(x, codes, "classification", classes, image=image)
+        return RawData(x, codes, CLASSES, classes, image=image)
     y = y.astype(np.float32)
     if not np.all(np.isfinite(y)):
         raise DatasetFormatError(f"{p.name}: y contains NaN or infinite values; clean the data first")
-    return RawData(x, y.reshape(len(y), -1) if y.ndim == 1 else y, "regression", image=image)
+    return RawData(x, y.reshape(len(y), -1) if y.ndim == 1 else y, VALUES, image=image)
 
 
 def _check_npz_headers(p: Path) -> None:
@@ -282,7 +284,7 @@ def load_image_folder(path: str | Path, image_size: int = 32, grayscale: bool | 
         arr = np.asarray(im, dtype=np.float32) / 255.0
         x[i] = arr[None] if grayscale else arr.transpose(2, 0, 1)
     y = np.asarray([label for _, label in files], dtype=np.int64)
-    return RawData(x, y, "classification", tuple(d.name for d in class_dirs), image=True)
+    return RawData(x, y, CLASSES, tuple(d.name for d in class_dirs), image=True)
 
 
 # ---------------------------------------------------------------- MNIST-style IDX
@@ -351,7 +353,7 @@ def load_idx_folder(path: str | Path, fashion: bool = False) -> RawData:
     x = arrays["train_images"][:, None].astype(np.float32) / 255.0
     xt = arrays["test_images"][:, None].astype(np.float32) / 255.0
     classes = FASHION_CLASSES if fashion else tuple(str(i) for i in range(10))
-    return RawData(x, arrays["train_labels"].astype(np.int64), "classification", classes, image=True,
+    return RawData(x, arrays["train_labels"].astype(np.int64), CLASSES, classes, image=True,
                    x_test=xt, y_test=arrays["test_labels"].astype(np.int64))
 
 
@@ -393,4 +395,4 @@ def load_cifar10(path: str | Path) -> RawData:
         names = [n.strip() for n in meta.read_text(encoding="utf-8", errors="replace").splitlines() if n.strip()]
         if len(names) == 10:
             classes = tuple(names)
-    return RawData(x, y, "classification", classes, image=True, x_test=xt.astype(np.float32) / 255.0, y_test=yt)
+    return RawData(x, y, CLASSES, classes, image=True, x_test=xt.astype(np.float32) / 255.0, y_test=yt)

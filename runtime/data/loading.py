@@ -12,13 +12,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from graph_builder.data_description import CLASSES
+
 from runtime.data.augment import Augmentation
 from runtime.data.description import describe_splits
 from runtime.data.errors import (DataError, DatasetFileNotFoundError, DatasetFormatError, DatasetSettingError,
                                  DatasetTooLargeError, UnknownDatasetError)
 from runtime.data.raw import RawData
 from runtime.data.registry import DATASETS, ENTRIES, DatasetEntry, get_dataset, pixel_max
-from runtime.data.splits import feature_stats, split_indices
+from runtime.data.splits import feature_stats, normalised, select_classes, split_parts, train_subset
 
 
 SPLITS = ("train", "val", "test")
@@ -33,7 +35,7 @@ class Splits(Mapping):
 
     name: str
     title: str
-    task: str
+    kind: str  # the targets: classes or values (graph_builder.data_description), not the training task
     classes: tuple[str, ...]
     image: bool
     arrays: dict[str, tuple[np.ndarray, np.ndarray]]
@@ -109,35 +111,28 @@ def load_splits(config: dict | None = None) -> Splits:
 def _build_splits(config: dict) -> Splits:
     entry = get_dataset(config["name"])
     raw = _class_subset(entry.load(config), config.get("classes"), entry.title)
-    classification = raw.task == "classification"
+    classification = raw.kind == CLASSES
     val_f, test_f, seed = config["val_fraction"], config["test_fraction"], config["split_seed"]
     raw, adapter = _adapted(raw, config, entry)  # the input adapter: resize, channels (graph_builder.input_adapter)
-    if raw.x_test is not None:  # the source ships its own test set: split validation off the training part
-        train, val, _ = split_indices(raw.y if classification else None, len(raw.x), val_f, 0.0, seed)
-        parts = {"train": (raw.x[train], raw.y[train]), "val": (raw.x[val], raw.y[val]),
-                 "test": (raw.x_test, raw.y_test)}
-    else:
-        train, val, test = split_indices(raw.y if classification else None, len(raw.x), val_f, test_f, seed)
-        parts = {"train": (raw.x[train], raw.y[train]), "val": (raw.x[val], raw.y[val]),
-                 "test": (raw.x[test], raw.y[test])}
+    parts = split_parts(raw.x, raw.y, raw.x_test, raw.y_test, classification, val_f, test_f, seed)
     if len(parts["train"][0]) < 1:
         raise DatasetSettingError(f"no samples are left for training ({len(raw.x)} in all, validation "
                                   f"{val_f:g}, test {test_f:g}); lower the validation and test fractions")
-    parts["train"] = _train_subset(*parts["train"], config.get("train_fraction", 1.0), classification, seed)
+    parts["train"] = train_subset(*parts["train"], config.get("train_fraction", 1.0), classification, seed)
     mean = std = None
     backbone = _backbone_stats(adapter, raw, entry)
     if backbone is not None:  # the backbone's normalisation replaces the split's own statistics
         mean, std = backbone
-        parts = {k: (((x - mean) / std).astype(np.float32), y) for k, (x, y) in parts.items()}
+        parts = normalised(parts, mean, std)
     elif config["normalize"] and raw.dtype == "float32":
         mean, std = feature_stats(parts["train"][0], raw.image)
-        parts = {k: (((x - mean) / std).astype(np.float32), y) for k, (x, y) in parts.items()}
+        parts = normalised(parts, mean, std)
     for x, y in parts.values():
         x.flags.writeable = False  # shared through the cache
         y.flags.writeable = False
     info = {"source": entry.source, "path": config.get("path"), "description": entry.description,
             "adapter": adapter.describe()}
-    return Splits(entry.name, entry.title, raw.task, raw.classes, raw.image, parts, mean, std, info)
+    return Splits(entry.name, entry.title, raw.kind, raw.classes, raw.image, parts, mean, std, info)
 
 
 def _adapted(raw: RawData, config: dict, entry: DatasetEntry):
@@ -176,7 +171,7 @@ def _class_subset(raw: RawData, text: str | None, title: str) -> RawData:
         return raw
     from graph_builder.settings import class_selection
 
-    if raw.task != "classification":
+    if raw.kind != CLASSES:
         raise DatasetSettingError(f"the classes setting picks classes, but {title} has values to predict, not "
                                   "classes; clear the classes setting")
     picked = class_selection(text)
@@ -185,43 +180,12 @@ def _class_subset(raw: RawData, text: str | None, title: str) -> RawData:
         missing = ", ".join(repr(c) for c in unknown)
         raise DatasetSettingError(f"{title} has no class{'es' * (len(unknown) > 1)} {missing}; its classes are "
                                   f"{', '.join(raw.classes)}; change the classes setting")
-    codes = np.array([raw.classes.index(c) for c in picked], dtype=np.int64)
-    relabel = np.full(max(len(raw.classes), 1), -1, dtype=np.int64)
-    relabel[codes] = np.arange(len(codes))
-
-    def keep(x, y):
-        if x is None:
-            return None, None
-        mask = np.isin(y, codes)
-        return x[mask], relabel[y[mask]]
-
-    x, y = keep(raw.x, raw.y)
-    x_test, y_test = keep(raw.x_test, raw.y_test)
-    return RawData(x, y, raw.task, picked, raw.image, x_test, y_test)
-
-
-def _train_subset(x: np.ndarray, y: np.ndarray, fraction: float, classification: bool, seed: int):
-    """A stratified `fraction` of the training split (every class keeps at least one sample where it can)."""
-    if fraction >= 1.0:
-        return x, y
-    take = max(1, int(round(fraction * len(x))))
-    if take >= len(x):
-        return x, y
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(len(x))
-    strat = None
-    if classification:
-        _, counts = np.unique(y, return_counts=True)
-        if counts.min() >= 2 and min(take, len(x) - take) >= len(counts):
-            strat = y
-    kept, _ = train_test_split(idx, train_size=take, random_state=seed, stratify=strat)
-    kept = np.sort(kept)
-    return x[kept], y[kept]
+    x, y, x_test, y_test = select_classes(raw.x, raw.y, raw.x_test, raw.y_test, raw.classes, picked)
+    return RawData(x, y, raw.kind, picked, raw.image, x_test, y_test)
 
 
 def describe_dataset(config: dict | None = None) -> dict:
-    """What the data panel and the templates need: shapes, dtype, classes, task, split sizes, class balance."""
+    """What the data panel and the templates need: shapes, dtype, classes, target kind, split sizes, class balance."""
     s = load_splits(config)
     counts: dict[str, int] = {}
     if s.classes:
@@ -232,7 +196,7 @@ def describe_dataset(config: dict | None = None) -> dict:
         "name": s.name,
         "title": s.title,
         "description": s.info.get("description", ""),
-        "task": s.task,
+        "kind": s.kind,
         "input_shape": list(s.input_shape),
         "dtype": s.dtype,
         "target_shape": list(s.target_shape),
@@ -290,12 +254,12 @@ class DeviceSplit:
 
     def batches(self, batch_size: int, order: torch.Tensor | None = None,
                 drop_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """(x, y) batches on the device, in `order` (a permutation) or as stored."""
+        """(x, y) batches on the device, in `order` (a permutation, or a process's shard of one) or as stored."""
         x, y = self.x, self.y
         if order is not None:  # one gather per epoch, then cheap contiguous slices
             order = order.to(x.device)
             x, y = x.index_select(0, order), y.index_select(0, order)
-        n = len(self)
+        n = int(x.shape[0])
         stop = n - n % batch_size if drop_last and n >= batch_size else n
         for start in range(0, stop, batch_size):
             xb, yb = x[start:start + batch_size], y[start:start + batch_size]

@@ -13,7 +13,7 @@ class RawData:
 
     x: np.ndarray
     y: np.ndarray
-    task: str  # "classification" or "regression"
+    kind: str  # the targets: "classes" (labels) or "values" (graph_builder.data_description)
     classes: tuple[str, ...] = ()
     image: bool = False  # samples are (C, H, W)
     x_test: np.ndarray | None = None

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from graph_builder.data_description import CLASSES, VALUES
+
 from runtime.data import files, synthetic
 from runtime.data.errors import UnknownDatasetError
 from runtime.data.raw import RawData
@@ -32,7 +34,7 @@ def _sklearn(loader: str, image: bool = False) -> Callable[[dict], RawData]:
 
         bunch = getattr(sklearn.datasets, loader)()
         x = bunch.images[:, None].astype(np.float32) if image else bunch.data.astype(np.float32)
-        return RawData(x, bunch.target.astype(np.int64), "classification",
+        return RawData(x, bunch.target.astype(np.int64), CLASSES,
                        tuple(str(c) for c in bunch.target_names), image=image)
     return load
 
@@ -43,24 +45,24 @@ def _noise(c: dict, default: float) -> float:
 
 def _moons(c: dict) -> RawData:
     x, y = synthetic.make_moons(c.get("samples", 1000), _noise(c, 0.1), c.get("seed", 0))
-    return RawData(x, y, "classification", ("upper", "lower"))
+    return RawData(x, y, CLASSES, ("upper", "lower"))
 
 
 def _spirals(c: dict) -> RawData:
     x, y = synthetic.make_spirals(c.get("samples", 1000), _noise(c, 0.1), c.get("seed", 0))
-    return RawData(x, y, "classification", ("arm 0", "arm 1", "arm 2"))
+    return RawData(x, y, CLASSES, ("arm 0", "arm 1", "arm 2"))
 
 
 def _sine(c: dict) -> RawData:
     x, y = synthetic.make_sine(c.get("samples", 1000), c.get("seq_len", 32), c.get("horizon", 1),
                                _noise(c, 0.05), c.get("seed", 0))
-    return RawData(x, y, "regression")
+    return RawData(x, y, VALUES)
 
 
 def _waveforms(c: dict) -> RawData:
     x, y = synthetic.make_waveforms(c.get("samples", 1000), c.get("seq_len", 32), _noise(c, 0.1),
                                     c.get("seed", 0))
-    return RawData(x, y, "classification", synthetic.WAVEFORM_KINDS)
+    return RawData(x, y, CLASSES, synthetic.WAVEFORM_KINDS)
 
 
 ENTRIES = (

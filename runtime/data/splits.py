@@ -1,7 +1,7 @@
 """Train/validation/test split and normalisation statistics (numpy and scikit-learn only).
 
 These functions are self-contained because the exported training script embeds their source:
-the script splits and normalises exactly as the app does.
+the script picks its classes, splits, takes its training fraction and normalises exactly as the app does.
 """
 
 from __future__ import annotations
@@ -45,3 +45,59 @@ def feature_stats(x, image):
     shape = [1] * x.ndim
     shape[axis] = -1
     return mean.astype(np.float32).reshape(shape[1:]), std.astype(np.float32).reshape(shape[1:])
+
+
+def select_classes(x, y, x_test, y_test, classes, picked):
+    """Only the samples of the classes `picked` (names among `classes`), relabelled 0… in that order."""
+    import numpy as np
+
+    codes = np.array([list(classes).index(c) for c in picked], dtype=np.int64)
+    relabel = np.full(max(len(classes), 1), -1, dtype=np.int64)
+    relabel[codes] = np.arange(len(codes))
+
+    def keep(a, b):
+        if a is None:
+            return None, None
+        mask = np.isin(b, codes)
+        return a[mask], relabel[b[mask]]
+
+    x, y = keep(x, y)
+    x_test, y_test = keep(x_test, y_test)
+    return x, y, x_test, y_test
+
+
+def split_parts(x, y, x_test, y_test, classification, val_fraction, test_fraction, seed):
+    """{"train", "val", "test"}: (x, y) each; a source's own test set stays the test split."""
+    if x_test is not None:  # the source ships its own test set: split validation off the training part
+        train, val, _ = split_indices(y if classification else None, len(x), val_fraction, 0.0, seed)
+        return {"train": (x[train], y[train]), "val": (x[val], y[val]), "test": (x_test, y_test)}
+    train, val, test = split_indices(y if classification else None, len(x), val_fraction, test_fraction, seed)
+    return {"train": (x[train], y[train]), "val": (x[val], y[val]), "test": (x[test], y[test])}
+
+
+def train_subset(x, y, fraction, classification, seed):
+    """A stratified `fraction` of the training split (every class keeps at least one sample where it can)."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    if fraction >= 1.0:
+        return x, y
+    take = max(1, int(round(fraction * len(x))))
+    if take >= len(x):
+        return x, y
+    idx = np.arange(len(x))
+    strat = None
+    if classification:
+        _, counts = np.unique(y, return_counts=True)
+        if counts.min() >= 2 and min(take, len(x) - take) >= len(counts):
+            strat = y
+    kept, _ = train_test_split(idx, train_size=take, random_state=seed, stratify=strat)
+    kept = np.sort(kept)
+    return x[kept], y[kept]
+
+
+def normalised(parts, mean, std):
+    """Every split's inputs standardised with the training split's (or a backbone's) mean and std."""
+    import numpy as np
+
+    return {k: (((a - mean) / std).astype(np.float32), b) for k, (a, b) in parts.items()}

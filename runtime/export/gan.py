@@ -34,28 +34,29 @@ class GanExportError(NetCanvasRuntimeError):
 
 
 def gan_settings(project) -> dict | None:
-    """The project's training settings (defaults filled) when they describe a GAN, else None."""
+    """The project's training settings (defaults filled) when its task is the GAN, else None."""
     from graph_builder.settings import validate_training_section
-    from runtime.train.gan import is_gan
+    from graph_builder.tasks import GAN, project_task
 
+    if project_task(project) is not GAN:
+        return None
     try:
-        t = validate_training_section(dict(project.training or {}), fill_defaults=True)
+        return validate_training_section(dict(project.training or {}), fill_defaults=True)
     except Exception:  # noqa: BLE001 — invalid settings are the trainer's to report; this is no GAN export then
         return None
-    return t if is_gan(t) else None
 
 
 def run_settings(run_dir: str | os.PathLike) -> tuple[dict | None, dict | None]:
     """(training settings, normalisation record) of a GAN run; (None, None) for any other run."""
     from graph_builder.settings import validate_training_section
-    from runtime.train.gan import is_gan
+    from graph_builder.tasks import GAN, run_task
 
     try:
         config = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
         t = validate_training_section(dict(config.get("project", {}).get("training", {})), fill_defaults=True)
     except Exception:  # noqa: BLE001 — an unreadable run is refused by the caller's own run checks
         return None, None
-    if not is_gan(t) or config.get("resolved", {}).get("task") != "gan":
+    if run_task(config) is not GAN:
         return None, None
     return t, config["resolved"].get("normalization")
 
@@ -86,8 +87,8 @@ def network_state(weights: str | os.PathLike, role: str) -> dict[str, torch.Tens
 
 def gan_source(project, t: dict, weights_name: str | None = None, normalization: dict | None = None) -> str:
     """The generator's and discriminator's classes in one module, with a demo (and a loader with a run)."""
+    from graph_builder.tasks import GAN
     from runtime.compile.codegen import CodegenError, lower, render_many
-    from runtime.train.gan import noise_shape
     from runtime.compile.lowering import literal
 
     generator, discriminator = (lower(project.networks[t[role]]) for role in ROLES)
@@ -95,7 +96,7 @@ def gan_source(project, t: dict, weights_name: str | None = None, normalization:
     text = render_many([generator, discriminator], title=title).text.rstrip("\n")  # quoted by runtime.codetext
     g, d = generator.interface.class_name, discriminator.interface.class_name
     lines = [text, "", "",
-             f"NOISE_SHAPE = {literal(tuple(noise_shape(project, t)))}  # {g}'s input, without the batch"]
+             f"NOISE_SHAPE = {literal(tuple(GAN.noise_shape(project)))}  # {g}'s input, without the batch"]
     if weights_name is not None:
         from runtime.codetext import data_literal, text_literal
 
@@ -228,21 +229,21 @@ def gan_network(project, t: dict, network: str | None, weights, normalization: d
 
 
 def export_gan_network(kind: str, project, t: dict, network: str | None, weights, path,
-                       normalization: dict | None, **onnx_options) -> tuple[str, object | None]:
-    """ONNX, pt2 or weights of one GAN network from its run: the sentence to show, and the ONNX report."""
+                       normalization: dict | None, **onnx_options) -> tuple[Path, str, object | None]:
+    """ONNX, pt2 or weights of one GAN network from its run: the file, what it holds in words, the ONNX report."""
     from runtime.export.formats import export_onnx, export_pt2, export_weights
 
     module, what = gan_network(project, t, network, weights, normalization)
     graph = project.networks[t[role_of(t, network)]]
     if kind == "weights":
-        net = module.net if hasattr(module, "net") else module
-        return f"wrote {export_weights(net, path)} (the {what.split(';')[0]} of the GAN run)", None
+        net = module.net if isinstance(module, (_RawSamples, _RawInput)) else module
+        return export_weights(net, path), what.split(";")[0], None
     if kind == "pt2":
-        return f"wrote {export_pt2(module, None, path)} (the {what})", None
+        return export_pt2(module, None, path), what, None
     metadata = {"netcanvas.gan_role": role_of(t, network), "netcanvas.network": graph_name(project, graph),
                 "netcanvas.noise_shape": json.dumps(list(module.netcanvas_interface.inputs[0].shape[1:]))}
     report = export_onnx(module, path, graph=graph, metadata=metadata, **onnx_options)
-    return f"{report.summary()} (the {what})", report
+    return Path(path), what, report
 
 
 def graph_name(project, graph) -> str:

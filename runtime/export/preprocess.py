@@ -163,7 +163,9 @@ def read_preprocessing(run: str | os.PathLike) -> Preprocessing:
         except AdapterError:
             adapter = None  # the run trained, so its settings were valid then; a later format reads as none
         adapter = adapter if adapter is not None and adapter.active else None
-    return Preprocessing(resolved.get("task", "classification"), tuple(str(c) for c in resolved.get("classes", ())),
+    from graph_builder.tasks import run_task
+
+    return Preprocessing(run_task(config).id, tuple(str(c) for c in resolved.get("classes", ())),
                          shape, dtype, dataset, image, mean, std, resolved.get("loss"), run.name, adapter,
                          raw_size if adapter is not None else None)
 
@@ -191,6 +193,7 @@ def run_source(graph, prep: Preprocessing, weights_name: str = "model.safetensor
                class_name: str | None = None) -> RunSource:
     """The network's module, then CLASSES, TASK, the Preprocessed wrapper, load_model() and a demo."""
     from runtime.compile.codegen import CodegenError, ModelInterface, Namespace, lower, render, reserved_names
+    from runtime.tasks import task_runtime
 
     model = lower(graph, class_name)
     iface = model.interface
@@ -228,7 +231,7 @@ def run_source(graph, prep: Preprocessing, weights_name: str = "model.safetensor
                   f"        self.net = {iface.class_name}()",
                   "",
                   f"    def forward(self, {inp.name}: torch.Tensor):"]
-        if prep.task == "reconstruction" and len(iface.outputs) == 1:  # it learnt the normalised input
+        if task_runtime(prep.task).raw_output(prep) and len(iface.outputs) == 1:  # it learnt the normalised input
             lines += [f"        restored = self.net(({inp.name} - self.mean) / self.std)",
                       "        return restored * self.std + self.mean  # in raw values, like its input"]
         else:
@@ -262,8 +265,9 @@ def literal_shape(shape) -> str:
 
 def _demo(prep: Preprocessing, inp, n_outputs: int, out_values: int) -> list[str]:
     """`if __name__ == "__main__":` predicting one raw sample (a real one for scikit-learn's datasets)."""
-    from runtime.data.registry import DATASETS
     from runtime.compile.lowering import literal
+    from runtime.data.registry import DATASETS
+    from runtime.tasks import task_runtime
 
     entry = DATASETS.get(prep.dataset or "")
     lines = ["", "", 'if __name__ == "__main__":', "    model = load_model()"]
@@ -281,20 +285,7 @@ def _demo(prep: Preprocessing, inp, n_outputs: int, out_values: int) -> list[str
     lines += ["    with torch.no_grad():", f"        output = model({inp.name})"]
     if n_outputs > 1:
         lines.append("    output = output[0]")
-    if prep.task != "classification" or not prep.classes:
-        lines.append("    print(output[0].tolist())")
-        return lines
-    if len(prep.classes) == 2 and out_values == 1:  # one logit, trained with binary cross-entropy
-        lines.append("    positive = float(torch.sigmoid(output.reshape(-1)[0]))")
-        lines.append("    probabilities = torch.tensor([1 - positive, positive])")
-    elif prep.loss == "nll":
-        lines.append("    probabilities = output[0].exp()")
-    else:
-        lines.append("    probabilities = torch.softmax(output[0], dim=0)")
-    lines.append("    best = int(probabilities.argmax())")
-    truth = ' (true class {CLASSES[int(data.target[0])]})' if real else ""
-    lines.append(f'    print(f"{{CLASSES[best]}} with probability {{float(probabilities[best]):.1%}}{truth}")')
-    return lines
+    return lines + task_runtime(prep.task).demo_lines(prep, out_values, real)
 
 
 def build_run_module(graph, prep: Preprocessing, weights: str | os.PathLike | None = None,

@@ -6,8 +6,10 @@ anomaly scores of an autoencoder. Everything leaves as small plain lists (runtim
 declares the events): images as uint8 grey or RGB, at most `MAX_IMAGES` per event and
 `MAX_VALUES` values in all.
 
-    report = GenerativeReport.of(objective, model, splits, device)
-    for type_, data in report.epoch_events(epoch): ...
+    ref = Reference.of(data, sample_shape, has_classes, device)
+    reconstructions(ref, model, epoch), sample_grid(ref, fake, epoch, "prior"), latent_plane(ref, vae, model, epoch)
+
+Which of them a run shows is its task's choice (runtime/tasks: each task's Views).
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from runtime.errors import NetCanvasRuntimeError
-from runtime.train.objectives import EVAL_BATCH, GAN, VAE, Reconstruction, first_output, forward
+from runtime.train.metrics import sample_diversity
+from runtime.train.objectives import EVAL_BATCH, VAE, Reconstruction
+from runtime.train.optim import forward
+
 
 class GenerativeError(NetCanvasRuntimeError):
     """A generative view that cannot be made from a run (no weights yet, no latent layer, not images)."""
@@ -75,21 +80,6 @@ def to_uint8(x: torch.Tensor, shape: tuple, value_range: tuple[float, float]) ->
     return x.tolist()
 
 
-def mean_pairwise_distance(x: torch.Tensor) -> float:
-    """The mean Euclidean distance between distinct pairs of samples."""
-    flat = x.detach().float().flatten(1)
-    n = flat.shape[0]
-    if n < 2:
-        return 0.0
-    d = torch.cdist(flat, flat)
-    return float(d.sum() / (n * (n - 1)))
-
-
-def diversity(fake: torch.Tensor, real: torch.Tensor) -> float:
-    """Mean pairwise distance of generated samples over that of real ones: near 0 when they collapse."""
-    return mean_pairwise_distance(fake) / max(mean_pairwise_distance(real), 1e-12)
-
-
 def principal_plane(z: torch.Tensor) -> tuple[torch.Tensor, str]:
     """2-D coordinates of latent codes: the codes themselves when 2-wide (or 1, padded), else the first
     two principal components."""
@@ -118,15 +108,12 @@ def latent_means(vae: VAE, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def decode(vae: VAE, model: nn.Module, z: torch.Tensor, sample_shape: tuple) -> torch.Tensor:
     """The model's output for latent codes `z` (the encoder's own output is replaced by them)."""
-    latent = vae.latents[0]
     was = model.training
     model.eval()
-    latent.prior = z
     try:
         with torch.no_grad():
-            out = first_output(model(torch.zeros((z.shape[0], *sample_shape), device=z.device)))
+            out = vae.decode(model, z, torch.zeros((z.shape[0], *sample_shape), device=z.device))
     finally:
-        latent.prior = None
         model.train(was)
     return out
 
@@ -139,12 +126,10 @@ def interpolate(vae: VAE, model: nn.Module, z_a: torch.Tensor, z_b: torch.Tensor
 
 
 @dataclass
-class GenerativeReport:
-    """The per-epoch views of one run's objective, on fixed validation samples and fixed noise."""
+class Reference:
+    """The fixed samples a run's views show every epoch (validation, else training) and how they are drawn."""
 
-    objective: object
-    model: nn.Module
-    x: torch.Tensor  # reference samples (validation, else training), on the device
+    x: torch.Tensor  # on the device
     y: torch.Tensor | None  # their labels, when the dataset has classes
     sample_shape: tuple
     image: tuple | None  # (C, H, W) when the samples are images
@@ -153,84 +138,67 @@ class GenerativeReport:
     amp: torch.dtype | None = None
 
     @classmethod
-    def of(cls, objective, model: nn.Module, data: dict, sample_shape: tuple, has_classes: bool,
-           device: torch.device, amp: torch.dtype | None = None) -> GenerativeReport | None:
-        """The report of a reconstruction, VAE or GAN objective (None for a supervised one)."""
-        if not isinstance(objective, (Reconstruction, GAN)):
-            return None
+    def of(cls, data: dict, sample_shape: tuple, has_classes: bool, device: torch.device,
+           amp: torch.dtype | None = None) -> "Reference":
         split = data["val"] if len(data["val"]) else data["train"]
         n = min(len(split), LATENT_POINTS)
         x = split.x[:n].to(device).float()
         y = split.y[:n].to(device).long() if has_classes else None
         lo, hi = float(x.min()), float(x.max())
-        return cls(objective, model, x, y, tuple(sample_shape), image_shape(sample_shape), (lo, hi), device, amp)
+        return cls(x, y, tuple(sample_shape), image_shape(sample_shape), (lo, hi), device, amp)
 
-    @property
-    def vae(self) -> VAE | None:
-        return self.objective if isinstance(self.objective, VAE) else None
-
-    def _images(self, x: torch.Tensor) -> list:
+    def images(self, x: torch.Tensor) -> list:
         return to_uint8(x, self.image, self.value_range)
 
-    def _fixed_noise(self) -> torch.Generator:
+    def fixed_noise(self) -> torch.Generator:
         return torch.Generator(device=self.device).manual_seed(NOISE_SEED)
 
-    def reconstructions(self, epoch: int) -> dict | None:
-        """Originals and their reconstructions (and the VAE's latent codes of them, for interpolation)."""
-        if self.image is None or isinstance(self.objective, GAN):
-            return None
-        n = min(RECONSTRUCTIONS, image_count(self.image, RECONSTRUCTIONS * 2) // 2, len(self.x))
-        x = self.x[:n]
-        was = self.model.training
-        self.model.eval()
-        with torch.no_grad():
-            out = forward(self.model, x, self.amp).float()
-        self.model.train(was)
-        data = {"epoch": epoch, "shape": list(display_shape(self.image)), "indices": list(range(n)),
-                "labels": self.y[:n].tolist() if self.y is not None else None,
-                "originals": self._images(x), "reconstructions": self._images(out),
-                "value_range": [round(v, 6) for v in self.value_range]}
-        if self.vae is not None:
-            data["latents"] = [[round(v, 5) for v in row] for row in latent_means(self.vae, self.model, x)
-                               .flatten(1).tolist()]
-        return data
+    def grid_size(self) -> int:
+        return image_count(self.image, MAX_IMAGES)
 
-    def samples(self, epoch: int) -> dict | None:
-        """A grid of samples from fixed noise, and their diversity relative to real samples."""
-        if self.image is None or not (self.vae is not None or isinstance(self.objective, GAN)):
-            return None
-        n = image_count(self.image, MAX_IMAGES)
-        with torch.no_grad():
-            if isinstance(self.objective, GAN):
-                fake = self.objective.sample(n, self.device, self._fixed_noise()).float()
-            else:
-                fake = self.vae.sample(self.model, n, self.sample_shape, self.device, self._fixed_noise()).float()
-        fake = fake.reshape(n, *self.sample_shape)
-        spread = diversity(fake, self.x[:n])
-        kind = "generator" if isinstance(self.objective, GAN) else "prior"
-        return {"epoch": epoch, "kind": kind, "shape": list(display_shape(self.image)), "images": self._images(fake),
-                "diversity": round(spread, 4), "threshold": COLLAPSE_BELOW,
-                "collapsed": kind == "generator" and spread < COLLAPSE_BELOW}
 
-    def latent(self, epoch: int) -> dict | None:
-        """The validation samples' latent means in 2-D, with their labels."""
-        if self.vae is None:
-            return None
-        z = latent_means(self.vae, self.model, self.x)
-        points, method = principal_plane(z)
-        return {"epoch": epoch, "points": [[round(a, 4), round(b, 4)] for a, b in points.tolist()],
-                "labels": self.y.tolist() if self.y is not None else None, "method": method,
-                "dims": int(z.flatten(1).shape[1])}
+def reconstructions(ref: Reference, model: nn.Module, epoch: int, vae: VAE | None = None) -> dict | None:
+    """Originals and their reconstructions (with a VAE, the latent codes of them, for interpolation)."""
+    if ref.image is None:
+        return None
+    n = min(RECONSTRUCTIONS, image_count(ref.image, RECONSTRUCTIONS * 2) // 2, len(ref.x))
+    x = ref.x[:n]
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        out = forward(model, x, ref.amp).float()
+    model.train(was)
+    data = {"epoch": epoch, "shape": list(display_shape(ref.image)), "indices": list(range(n)),
+            "labels": ref.y[:n].tolist() if ref.y is not None else None,
+            "originals": ref.images(x), "reconstructions": ref.images(out),
+            "value_range": [round(v, 6) for v in ref.value_range]}
+    if vae is not None:
+        data["latents"] = [[round(v, 5) for v in row] for row in latent_means(vae, model, x).flatten(1).tolist()]
+    return data
 
-    def epoch_events(self, epoch: int) -> list[tuple[str, dict]]:
-        """The (event type, data) pairs of this epoch's views."""
-        out = []
-        for type_, make in (("reconstructions", self.reconstructions), ("samples", self.samples),
-                            ("latent", self.latent)):
-            data = make(epoch)
-            if data is not None:
-                out.append((type_, data))
-        return out
+
+def sample_grid(ref: Reference, fake: torch.Tensor, epoch: int, kind: str, diversity: float | None = None,
+                collapse: bool = False) -> dict | None:
+    """A grid of generated samples and their diversity (metrics.sample_diversity, given or computed here).
+
+    `kind` says where they come from ("prior", "generator"); `collapse` marks a diversity under
+    COLLAPSE_BELOW as a collapse (a GAN's)."""
+    if ref.image is None:
+        return None
+    n = fake.shape[0]
+    fake = fake.float().reshape(n, *ref.sample_shape)
+    spread = sample_diversity(fake, ref.x[:n]) if diversity is None else float(diversity)
+    return {"epoch": epoch, "kind": kind, "shape": list(display_shape(ref.image)), "images": ref.images(fake),
+            "diversity": round(spread, 4), "threshold": COLLAPSE_BELOW, "collapsed": collapse and spread < COLLAPSE_BELOW}
+
+
+def latent_plane(ref: Reference, vae: VAE, model: nn.Module, epoch: int) -> dict:
+    """The reference samples' latent means in 2-D, with their labels."""
+    z = latent_means(vae, model, ref.x)
+    points, method = principal_plane(z)
+    return {"epoch": epoch, "points": [[round(a, 4), round(b, 4)] for a, b in points.tolist()],
+            "labels": ref.y.tolist() if ref.y is not None else None, "method": method,
+            "dims": int(z.flatten(1).shape[1])}
 
 
 def anomaly_ranking(objective: Reconstruction, model: nn.Module, split, sample_shape: tuple, has_classes: bool,
@@ -288,7 +256,7 @@ def run_decoder(run_dir: str | os.PathLike):
         module.eval()  # never trains here: batch norm keeps the run's statistics
     except (KeyError, RuntimeError, ValueError, NetCanvasRuntimeError, GraphBuilderError) as exc:
         raise GenerativeError(f"the run {run_dir.name}'s weights cannot be loaded into its network ({exc})") from None
-    vae = VAE("reconstruction", "mse").bind(module)
+    vae = VAE("mse").bind(module)
     if not vae.latents:
         raise GenerativeError("interpolation needs a Gaussian latent layer (a VAE); this network has none")
     found = (vae, module, tuple(config["resolved"]["input_shape"]))
@@ -306,7 +274,7 @@ def interpolation_strip(run_dir: str | os.PathLike, z_a: list, z_b: list, value_
     if shape is None:
         raise GenerativeError(f"samples of shape {sample_shape} are not images; the strip needs (1 or 3, H, W)")
     with _DECODERS_LOCK:  # one module: its latent's prior is set for the call
-        z_shape = vae._latent_shape(module, torch.zeros((1, *sample_shape)))  # the codes travel flattened
+        z_shape = vae.latent_shape(module, torch.zeros((1, *sample_shape)))  # the codes travel flattened
         a = torch.tensor(z_a, dtype=torch.float32).reshape(z_shape)
         b = torch.tensor(z_b, dtype=torch.float32).reshape(z_shape)
         out = interpolate(vae, module, a, b, sample_shape, steps)

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from graph_builder.tasks import TaskSpec, run_task
 from runtime.errors import NetCanvasRuntimeError
-from runtime.train.gan import is_gan, noise_shape
-from runtime.train.objectives import VAE, first_output, is_latent, make_gan
+from runtime.train.optim import first_output
 
 
 class SamplingError(NetCanvasRuntimeError):
@@ -30,21 +30,21 @@ def _run_config(run_dir: Path) -> dict:
         raise SamplingError(f"{str(run_dir)!r} is not a readable run folder ({exc})") from None
 
 
-def _weights(run_dir: Path, gan: bool) -> Path:
-    # A GAN's losses do not rank its epochs, so its latest weights are its best guess.
-    for name in ("last.safetensors", "best.safetensors") if gan else ("best.safetensors", "last.safetensors"):
+def _weights(run_dir: Path, spec: TaskSpec) -> Path:
+    # A task whose losses do not rank its epochs (a GAN's) samples its latest weights, its best guess.
+    names = ("best.safetensors", "last.safetensors")
+    for name in names if spec.epochs_ranked else names[::-1]:
         if (run_dir / name).is_file():
             return run_dir / name
     raise SamplingError(f"the run {str(run_dir)!r} has no weights yet; let it finish an epoch")
 
 
 def load_sampler(project, run_dir: str | os.PathLike, device: torch.device | None = None):
-    """A function n, generator -> samples of the run's VAE or GAN, and the run's config."""
+    """A function n, generator -> samples of the run's generative task (its runtime's sampler), and the run's config."""
     from safetensors.torch import load_file
 
     from graph_builder.runs import RunsError, check_run_fits
-    from graph_builder.settings import validate_training_section
-    from runtime.compile.compiler import build_module
+    from runtime.tasks import task_runtime
 
     run_dir = Path(run_dir)
     config = _run_config(run_dir)
@@ -53,27 +53,17 @@ def load_sampler(project, run_dir: str | os.PathLike, device: torch.device | Non
     except RunsError as exc:
         raise SamplingError(str(exc)) from None
     device = device or torch.device("cpu")
-    t = validate_training_section(config.get("project", {}).get("training", {}), fill_defaults=True)
     from graph_builder import limits
 
-    weights = _weights(run_dir, is_gan(t))
+    spec = run_task(config)
+    weights = _weights(run_dir, spec)
     limits.check_file(weights, limits.MODEL, "a run's weights", SamplingError, "choose another run")
-    state = load_file(str(weights))
-    if is_gan(t):
-        gan = make_gan(build_module(project.networks[t["generator"]]), build_module(project.networks[t["discriminator"]]),
-                       noise_shape(project, t), t, device)
-        gan.pair.load_state_dict(state)
-        gan.pair.to(device)
-        return (lambda n, generator=None: gan.sample(n, device, generator)), config
-    module = build_module(project.graph)
-    module.load_state_dict(state)
-    module.to(device)
-    if not any(is_latent(m) for m in module.modules()):
-        raise SamplingError("this run is not generative: sample a VAE (a network with a Gaussian latent layer) or a "
-                            "GAN (generator and discriminator set in the training settings)")
-    vae = VAE("reconstruction", "mse").bind(module)
-    shape = tuple(config["resolved"]["input_shape"])
-    return (lambda n, generator=None: vae.sample(module, n, shape, device, generator)), config
+    sampler = task_runtime(spec).sampler(project, config, load_file(str(weights)), device)
+    if sampler is None:
+        raise SamplingError(f"this run is not generative (it trained {spec.title.lower()}): sample a VAE (a network "
+                            "with a Gaussian latent layer) or a GAN (generator and discriminator set in the training "
+                            "settings)")
+    return sampler, config
 
 
 def denormalize(x: torch.Tensor, config: dict) -> torch.Tensor:

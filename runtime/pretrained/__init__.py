@@ -24,10 +24,11 @@ from runtime.pretrained import local_file as _local_file, runs as _runs, torchvi
 from runtime.pretrained.download import DownloadCancelled, TextProgress
 from runtime.pretrained.files import MisfitError, WeightsFileError, read_state_dict
 from runtime.pretrained.local_file import fit_file
-from runtime.pretrained.torchvision_hub import cached_path, describe, fetch, resolve_torchvision
+from runtime.pretrained.torchvision_hub import cached_path, describe, fetch, missing_weights, resolve_torchvision
 
 __all__ = [
     "RESOLVERS", "DownloadCancelled", "MisfitError", "PretrainedError", "Resolver", "TextProgress",
-    "WeightsFileError", "cached_path", "describe", "fetch", "fit_file", "load_initial_weights", "read_state_dict",
+    "WeightsFileError", "cached_path", "describe", "fetch", "fit_file", "load_initial_weights", "missing_weights",
+    "read_state_dict",
     "register", "resolve_torchvision", "sources", "target_network",
 ]

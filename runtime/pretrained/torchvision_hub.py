@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from runtime.pretrained.registry import PretrainedError, register
+from runtime.pretrained.registry import PretrainedError, register, sources
 from runtime.pretrained.download import Progress, download, file_name, hub_checkpoints, offline_advice
 
 DEFAULT = "DEFAULT"
@@ -155,3 +155,12 @@ def resolve_torchvision(source: dict, project: Any, project_path: Path | None, n
     state = imported_state(module, project, model)
     return fit_state(state, network_state(project, network), f"torchvision's {describe(model, choice)}",
                      f"network {network!r}").state
+
+
+def missing_weights(project: Any) -> str | None:
+    """What `project` starts from that this machine has not downloaded (torchvision's weights), or None."""
+    for record in sources(project):
+        source = record["source"]
+        if source.get("kind") == "torchvision" and not cached_path(source["model"], source.get("weights")).is_file():
+            return f"needs torchvision's {describe(source['model'], source.get('weights'))} (downloaded on first training)"
+    return None

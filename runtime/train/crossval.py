@@ -42,6 +42,23 @@ class FoldResult:
 class CrossValResult:
     folds: list[FoldResult]
     summary_file: Path | None = None
+    task: str | None = None  # the task the folds trained (their started events say it)
+
+    @property
+    def headline(self) -> str:
+        """The metric the cross-validation is summed up by: its task's headline, when the folds report it."""
+        from graph_builder.tasks import TASKS
+
+        spec = TASKS.get(self.task or "")
+        return spec.headline if spec is not None and spec.headline in self.mean else "loss"
+
+    def keys(self) -> list[str]:
+        """The task's metrics every fold reported, in the task's order (the columns of a table of folds)."""
+        from graph_builder.tasks import TASKS
+
+        spec = TASKS.get(self.task or "")
+        order = [m.key for m in spec.metrics] if spec is not None else list(self.mean)
+        return [k for k in order if k in self.mean]
 
     def _values(self, split: str) -> dict[str, list[float]]:
         out: dict[str, list[float]] = {}
@@ -70,17 +87,19 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> "Splits":
     """The Splits of fold `fold` (0-based) of `folds`: validation is that fold, test as the settings say."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
+    from graph_builder.data_description import CLASSES
     from runtime.data import DatasetSettingError, Splits, dataset_config, get_dataset
     from runtime.data.splits import feature_stats, split_indices
 
     config = dataset_config(dataset)
     if folds < 2:
         raise DatasetSettingError(f"cross-validation needs at least 2 folds, not {folds}")
-    from runtime.data.loading import _class_subset, _train_subset
+    from runtime.data.loading import _class_subset
+    from runtime.data.splits import train_subset
 
     entry = get_dataset(config["name"])
     raw = _class_subset(entry.load(config), config.get("classes"), entry.title)
-    classification = raw.task == "classification"
+    classification = raw.kind == CLASSES
     seed = config["split_seed"]
     if raw.x_test is not None:
         rest, test = np.arange(len(raw.x)), None
@@ -102,7 +121,7 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> "Splits":
     train_i, val_i = list(cutter.split(rest, y_rest if classification else None))[fold]
     train, val = rest[np.sort(train_i)], rest[np.sort(val_i)]
     x_test, y_test = (raw.x_test, raw.y_test) if test is None else (raw.x[test], raw.y[test])
-    parts = {"train": _train_subset(raw.x[train], raw.y[train], config["train_fraction"], classification, seed),
+    parts = {"train": train_subset(raw.x[train], raw.y[train], config["train_fraction"], classification, seed),
              "val": (raw.x[val], raw.y[val]), "test": (x_test, y_test)}
     mean = std = None
     if config["normalize"] and raw.dtype == "float32":
@@ -110,7 +129,7 @@ def fold_splits(dataset: dict, folds: int, fold: int) -> "Splits":
         parts = {k: (((x - mean) / std).astype(np.float32), y) for k, (x, y) in parts.items()}
     info = {"source": entry.source, "path": config.get("path"), "description": entry.description,
             "fold": fold + 1, "folds": folds}
-    return Splits(entry.name, entry.title, raw.task, raw.classes, raw.image, parts, mean, std, info)
+    return Splits(entry.name, entry.title, raw.kind, raw.classes, raw.image, parts, mean, std, info)
 
 
 def cross_validate(project, folds: int, root: Path | None, *, training: dict | None = None,
@@ -127,6 +146,7 @@ def cross_validate(project, folds: int, root: Path | None, *, training: dict | N
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     results = []
+    task = None
     for i in range(folds):
         splits = fold_splits(dict(project.dataset), folds, i)
         run_dir = None
@@ -141,7 +161,9 @@ def cross_validate(project, folds: int, root: Path | None, *, training: dict | N
                            project_path=project_path):
             if on_event:
                 on_event(i + 1, event)
-            if event["type"] == "epoch":
+            if event["type"] == "started":
+                task = event["task"]
+            elif event["type"] == "epoch":
                 epochs[event["epoch"]] = event["val"]
             elif event["type"] in ("finished", "stopped", "failed"):
                 result.state, result.message = event["type"], event["message"]
@@ -154,7 +176,7 @@ def cross_validate(project, folds: int, root: Path | None, *, training: dict | N
             on_fold(result)
         if result.state == "stopped":
             break
-    out = CrossValResult(results)
+    out = CrossValResult(results, task=task)
     if root is not None:
         out.summary_file = Path(root) / f"{stamp}{SUMMARY_SUFFIX}"
         write_atomic(out.summary_file, json.dumps(out.to_dict(), indent=2).encode())
@@ -192,7 +214,7 @@ def run_crossval_in_child(project_dict: dict, root: str, queue, control, project
 def crossval_words(result: CrossValResult, folds: int) -> str:
     """`3-fold cross-validation: accuracy 0.9583 ± 0.0208 (folds 0.9583, 0.9375, 0.9792)` — the headline metric."""
     mean, std = result.mean, result.std
-    key = next((k for k in ("accuracy", "mae", "loss") if k in mean), None)
+    key = result.headline if mean else None
     done = len(result.folds)
     head = f"{folds}-fold cross-validation" + (f", {done} of {folds} folds run" if done < folds else "")
     if key is None:

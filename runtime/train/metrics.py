@@ -2,14 +2,13 @@
 
 Classification: loss, accuracy, per-class precision / recall / F1 with their macro averages, the
 confusion matrix, and ROC-AUC for two classes. Regression (and reconstruction): loss, MSE, MAE
-and R² (1 - SSE/SST over every target value).
+and R² (1 - SSE/SST over every target value). Generated samples: their diversity against real ones.
+Which direction is better is each metric's task's to say (graph_builder.tasks), passed in here.
 """
 
 from __future__ import annotations
 
 import torch
-
-LOWER_IS_BETTER = {"loss", "mse", "mae"}
 
 
 def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -141,10 +140,20 @@ class RegressionMeter:
         return out
 
 
-def better(metric: str, new: float, best: float | None, min_delta: float = 0.0) -> bool:
-    """Whether `new` improves on `best` for `metric` (loss-like metrics fall, scores rise)."""
+def better(new: float, best: float | None, lower_is_better: bool, min_delta: float = 0.0) -> bool:
+    """Whether `new` improves on `best` by more than `min_delta` (the metric's direction is its task's)."""
     if best is None:
         return True
-    if metric in LOWER_IS_BETTER:
+    if lower_is_better:
         return new < best - min_delta
     return new > best + min_delta
+
+
+def sample_diversity(fake: torch.Tensor, real: torch.Tensor) -> float:
+    """Per-value spread of generated samples over that of real ones: near 0 when the samples collapse.
+
+    The one formula of a GAN's (and a VAE's prior's) sample diversity: the epoch's metric, the
+    dashboard's sample grid and the exported script all call it.
+    """
+    spread = lambda x: x.float().flatten(1).std(0).mean()  # noqa: E731
+    return float(spread(fake) / spread(real).clamp(min=1e-12))

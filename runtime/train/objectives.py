@@ -1,14 +1,15 @@
-"""Training objectives: the step, evaluation, losses, optimizers and schedules, written once.
+"""Training objectives: the losses, the step and evaluation of each task, written once.
 
-The trainer (runtime/train/trainer.py) drives these, and the exported training script embeds this
-module's source with `inspect.getsource` (runtime/export/script.py), so what the app trains and
-what the script trains cannot drift (DESIGN.md decision 12). Hence plain torch only: nothing
-here imports graph_builder, runtime (but runtime.train.metrics, embedded beside it) or app.
+The trainer's loop (runtime/train/loop.py) drives these, and the exported training script embeds
+this module's source with `inspect.getsource` (runtime/export/script.py), so what the app trains
+and what the script trains cannot drift (DESIGN.md decision 12). Hence plain torch only: nothing
+here imports graph_builder, runtime (but the engine modules embedded beside it) or app. Which
+objective a run uses is its task's decision (runtime/tasks): no objective tests a task's name.
 
-    objective = Supervised("classification", "cross_entropy", classes=10)
+    objective = Classification("cross_entropy", num_classes=10)
     step = Step(model, params, make_optimizer(params, settings, device), ...)
     for xb, yb in batches:
-        out, target, loss = step(objective, xb, yb)
+        out, target, loss, total = step(objective, xb, yb)
 """
 
 from __future__ import annotations
@@ -21,143 +22,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from runtime.train.metrics import ClassificationMeter, RegressionMeter, better
+from runtime.train.optim import first_output, forward
 
 CHECKPOINT_FORMAT = "netcanvas-checkpoint"
 EVAL_BATCH = 1024
-CLASS_LOSSES = ("cross_entropy", "bce_with_logits", "nll")
-VALUE_LOSSES = ("mse", "l1", "huber")
 
 
-class ObjectiveError(ValueError):
-    """A setting that cannot work with this task (the trainer reports it as a settings failure)."""
+class Objective:
+    """What every objective does unless it says otherwise: the model's output against a target."""
 
-
-# ---------------------------------------------------------------- settings resolved
-
-def amp_dtype(device: torch.device, enabled: bool) -> torch.dtype | None:
-    """bf16 autocast on CUDA where supported, else fp16; None (off) on other devices."""
-    if not enabled or device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-def resolve_loss(task: str, loss: str, title: str = "the dataset") -> str:
-    """The loss a task trains with ('auto' resolved); ObjectiveError when it does not fit the task."""
-    if task == "classification":
-        if loss in VALUE_LOSSES:
-            raise ObjectiveError(f"loss {loss} is for values but {title} has classes; use cross_entropy, "
-                                 "bce_with_logits or nll")
-        return "cross_entropy" if loss == "auto" else loss
-    if loss in CLASS_LOSSES:
-        raise ObjectiveError(f"loss {loss} is for classes but the task is {task}; use mse, l1 or huber")
-    return "mse" if loss == "auto" else loss
-
-
-def resolve_monitor(name: str, task: str, num_classes: int, has_val: bool) -> tuple[str, str]:
-    """(split, metric key) of a monitor setting such as 'val_accuracy'; train when there is no val split."""
-    split, _, key = name.partition("_")
-    valid = {"loss"} if task == "gan" else {"loss"} | ({"accuracy", "f1_macro"} | ({"auc"} if num_classes == 2 else set())
-                        if task == "classification" else {"mae", "mse", "r2"})
-    if key not in valid:
-        raise ObjectiveError(f"monitor {name} does not exist for this {task} task; choose one of "
-                             f"{', '.join('val_' + v for v in sorted(valid))}")
-    return ("val" if split == "val" and has_val else "train"), key
-
-
-def make_optimizer(params: list, t: dict, device: torch.device,
-                   pretrained: list | None = None) -> torch.optim.Optimizer:
-    """The optimizer of the training settings `t` over `params`.
-
-    Parameters also in `pretrained` (trainable weights that came from a pretrained source) form
-    a second parameter group at `lr * pretrained_lr_factor`; the first group is the rest.
-    """
-    name, lr, wd = t["optimizer"], t["lr"], t["weight_decay"]
-    marked = {id(p) for p in pretrained or ()}
-    fresh = [p for p in params if id(p) not in marked]
-    older = [p for p in params if id(p) in marked]
-    groups = [g for g in ({"params": fresh, "lr": lr},
-                          {"params": older, "lr": lr * t.get("pretrained_lr_factor", 1.0), "pretrained": True})
-              if g["params"]] or [{"params": [], "lr": lr}]
-    # torch's defaults loop over parameters in Python on the CPU; the fused Adam kernels (CPU and
-    # CUDA) and the multi-tensor ones cut most of a step's time for the small models drawn here.
-    fused = device.type in ("cpu", "cuda")
-    if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=t["momentum"], nesterov=t["nesterov"],
-                               weight_decay=wd, foreach=True)
-    if name in ("adam", "adamw"):
-        cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-        return cls(groups, lr=lr, weight_decay=wd, **({"fused": True} if fused else {"foreach": True}))
-    return torch.optim.RMSprop(groups, lr=lr, momentum=t["momentum"], weight_decay=wd, foreach=True)
-
-
-def freeze(model: nn.Module, prefixes) -> list:
-    """Stop training every parameter under the module paths `prefixes`; returns their BatchNorm layers.
-
-    Those layers must stay in eval mode while the rest trains (`hold_frozen`), so their running
-    statistics stay the pretrained ones.
-    """
-    prefixes = tuple(prefixes)
-
-    def under(name: str) -> bool:
-        return any(name == p or name.startswith(p + ".") for p in prefixes)
-
-    for name, p in model.named_parameters():
-        if under(name):
-            p.requires_grad_(False)
-    return [m for name, m in model.named_modules()
-            if under(name) and isinstance(m, nn.modules.batchnorm._BatchNorm)]
-
-
-def hold_frozen(norms: list) -> None:
-    """Put frozen BatchNorm layers back in eval mode (after `model.train()`, which sets every layer)."""
-    for m in norms:
-        m.eval()
-
-
-def make_scheduler(optimizer: torch.optim.Optimizer, t: dict, steps_per_epoch: int, monitor_key: str):
-    """The learning-rate schedule of `t`, or None; plateau follows the monitored metric's direction."""
-    kind = t["schedule"]
-    if kind == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=t["step_size"], gamma=t["gamma"])
-    if kind == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=t["epochs"])
-    if kind == "plateau":
-        mode = "min" if monitor_key in ("loss", "mae", "mse") else "max"
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=t["gamma"],
-                                                          patience=t["schedule_patience"])
-    if kind == "one_cycle":  # each group peaks at its own rate (the pretrained part's is lower)
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups],
-                                                   total_steps=t["epochs"] * steps_per_epoch)
-    return None
-
-
-def end_of_epoch_schedule(scheduler, t: dict, monitored: float | None) -> None:
-    """Step an epoch-wise schedule (one-cycle steps per batch, in Step)."""
-    if scheduler is None or t["schedule"] == "one_cycle":
-        return
-    if t["schedule"] == "plateau":
-        if monitored is not None:
-            scheduler.step(monitored)
-    else:
-        scheduler.step()
-
-
-def first_output(out: Any) -> torch.Tensor:
-    """A model with several Outputs trains its first one."""
-    return out[0] if isinstance(out, (tuple, list)) else out
-
-
-# ---------------------------------------------------------------- objectives
-
-@dataclass
-class Supervised:
-    """Classification or regression: the model's output against the dataset's target."""
-
-    task: str
-    loss_name: str
-    num_classes: int = 0
-    binary_logit: bool = False  # bce_with_logits with one output for two classes
-    huber_delta: float = 1.0
+    def bind(self, model: nn.Module) -> "Objective":
+        """Called once with the model it trains (the VAE finds its latent layers)."""
+        return self
 
     def begin_epoch(self, epoch: int) -> None:
         """Called before each epoch (1-based); the VAE's KL warm-up uses it."""
@@ -173,35 +49,44 @@ class Supervised:
     def target(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return y
 
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, batches, device: torch.device, amp: torch.dtype | None = None):
+        """A meter filled with this objective's metrics over `batches`, the model in eval mode."""
+        meter = self.meter(device, keep_scores=True)
+        was = model.training
+        model.eval()
+        for xb, yb in batches:
+            target = self.target(xb, yb)
+            out = forward(model, xb, amp)
+            self.update(meter, out, target, self.loss(out, target))
+        model.train(was)
+        return meter
+
+
+@dataclass
+class Classification(Objective):
+    """Class scores against class labels: cross-entropy, NLL (a LogSoftmax end) or BCE on logits."""
+
+    loss_name: str
+    num_classes: int = 0
+    binary_logit: bool = False  # bce_with_logits with one output for two classes
+
     def loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         out = out.float()
-        name = self.loss_name
-        if self.task == "classification":
-            if name == "cross_entropy":
-                return F.cross_entropy(out, target)
-            if name == "nll":
-                return F.nll_loss(out, target)
-            if self.binary_logit:
-                return F.binary_cross_entropy_with_logits(out.reshape(-1), target.float())
-            return F.binary_cross_entropy_with_logits(out, F.one_hot(target, out.shape[1]).float())
-        out = out.reshape(target.shape)
-        if name == "mse":
-            return F.mse_loss(out, target)
-        if name == "l1":
-            return F.l1_loss(out, target)
-        return F.huber_loss(out, target, delta=self.huber_delta)
+        if self.loss_name == "cross_entropy":
+            return F.cross_entropy(out, target)
+        if self.loss_name == "nll":
+            return F.nll_loss(out, target)
+        if self.binary_logit:
+            return F.binary_cross_entropy_with_logits(out.reshape(-1), target.float())
+        return F.binary_cross_entropy_with_logits(out, F.one_hot(target, out.shape[1]).float())
 
-    def meter(self, device: torch.device, keep_scores: bool):
-        if self.task == "classification":
-            return ClassificationMeter(self.num_classes, device, keep_scores=keep_scores)
-        return RegressionMeter(device)
+    def meter(self, device: torch.device, keep_scores: bool) -> ClassificationMeter:
+        return ClassificationMeter(self.num_classes, device, keep_scores=keep_scores)
 
     def update(self, meter, out: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
         """Add one batch to `meter` on the device (no host sync)."""
         n = target.shape[0]
-        if self.task != "classification":
-            meter.update(out.detach().float(), target, loss * n)
-            return
         out = out.detach().float()
         if self.binary_logit:
             logit = out.reshape(-1)
@@ -215,7 +100,30 @@ class Supervised:
 
 
 @dataclass
-class Reconstruction(Supervised):
+class Regression(Objective):
+    """Values against values: MSE, L1 or Huber."""
+
+    loss_name: str
+    huber_delta: float = 1.0
+
+    def loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        out = out.float().reshape(target.shape)
+        if self.loss_name == "mse":
+            return F.mse_loss(out, target)
+        if self.loss_name == "l1":
+            return F.l1_loss(out, target)
+        return F.huber_loss(out, target, delta=self.huber_delta)
+
+    def meter(self, device: torch.device, keep_scores: bool) -> RegressionMeter:
+        return RegressionMeter(device)
+
+    def update(self, meter, out: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
+        """Add one batch to `meter` on the device (no host sync)."""
+        meter.update(out.detach().float(), target, loss * target.shape[0])
+
+
+@dataclass
+class Reconstruction(Regression):
     """An autoencoder: the input is the target; with `noise` > 0 it is a denoising one (noisy in, clean out)."""
 
     noise: float = 0.0
@@ -303,7 +211,7 @@ class VAE(Reconstruction):
         self.terms = {"reconstruction": reconstruction.detach(), "kl": kl.detach()}
         return reconstruction + self.weight * kl
 
-    def meter(self, device: torch.device, keep_scores: bool):
+    def meter(self, device: torch.device, keep_scores: bool) -> TermsMeter:
         return TermsMeter(RegressionMeter(device), ("reconstruction", "kl"), device)
 
     def update(self, meter, out: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
@@ -313,20 +221,27 @@ class VAE(Reconstruction):
     def sample(self, model: nn.Module, n: int, input_shape: tuple, device: torch.device,
                generator: torch.Generator | None = None) -> torch.Tensor:
         """`n` samples decoded from the prior N(0, I) (the encoder's output is replaced by them)."""
-        latent = self.latents[0]
         was = model.training
         model.eval()
         probe = torch.zeros((n, *input_shape), device=device)  # the encoder's output is replaced
-        z = torch.randn((n, *self._latent_shape(model, probe)), generator=generator, device=device)
-        latent.prior = z
+        z = torch.randn((n, *self.latent_shape(model, probe)), generator=generator, device=device)
         try:
-            out = first_output(model(probe))
+            out = self.decode(model, z, probe)
         finally:
-            latent.prior = None
             model.train(was)
         return out
 
-    def _latent_shape(self, model: nn.Module, probe: torch.Tensor) -> tuple:
+    def decode(self, model: nn.Module, z: torch.Tensor, probe: torch.Tensor) -> torch.Tensor:
+        """The model's output with the first latent layer's output replaced by `z` (`probe` feeds the encoder)."""
+        latent = self.latents[0]
+        latent.prior = z
+        try:
+            return first_output(model(probe))
+        finally:
+            latent.prior = None
+
+    def latent_shape(self, model: nn.Module, probe: torch.Tensor) -> tuple:
+        """The first latent layer's output shape for `probe`, without the batch."""
         seen = {}
 
         def keep(module, args, out):
@@ -338,18 +253,6 @@ class VAE(Reconstruction):
         finally:
             handle.remove()
         return tuple(seen["z"][1:])
-
-
-def make_objective(task: str, loss_name: str, num_classes: int, t: dict, binary_logit: bool = False,
-                   model: nn.Module | None = None):
-    """The objective of a task: 'reconstruction' gives the autoencoder (with t['denoise'] noise), or
-    the VAE when `model` has a Gaussian latent layer."""
-    if task == "reconstruction":
-        if model is not None and any(is_latent(m) for m in model.modules()):
-            return VAE(task, loss_name, 0, False, t["huber_delta"], noise=t.get("denoise", 0.0),
-                       beta=t.get("beta", 1.0), warmup=t.get("beta_warmup", 0)).bind(model)
-        return Reconstruction(task, loss_name, 0, False, t["huber_delta"], noise=t.get("denoise", 0.0))
-    return Supervised(task, loss_name, num_classes, binary_logit, t["huber_delta"])
 
 
 # ---------------------------------------------------------------- the step
@@ -404,30 +307,6 @@ class Step:
         return out, target, loss.detach(), total.detach()
 
 
-def forward(model: Any, x: torch.Tensor, amp: torch.dtype | None = None) -> torch.Tensor:
-    """The model's (first) output, under CUDA autocast when `amp` is a dtype."""
-    if amp is not None:
-        with torch.autocast("cuda", dtype=amp):
-            return first_output(model(x))
-    return first_output(model(x))
-
-
-@torch.no_grad()
-def evaluate(objective, model: nn.Module, batches, device: torch.device, amp: torch.dtype | None = None):
-    """A meter filled with `objective`'s metrics over `batches`, the model in eval mode."""
-    if hasattr(objective, "evaluate"):  # a GAN judges its own two networks
-        return objective.evaluate(batches, device)
-    meter = objective.meter(device, keep_scores=True)
-    was = model.training
-    model.eval()
-    for xb, yb in batches:
-        target = objective.target(xb, yb)
-        out = forward(model, xb, amp)
-        objective.update(meter, out, target, objective.loss(out, target))
-    model.train(was)
-    return meter
-
-
 # ---------------------------------------------------------------- the run's state
 
 @dataclass
@@ -440,10 +319,10 @@ class RunState:
     best_value: float | None = None
     wait: int = 0
 
-    def observe(self, epoch: int, key: str, monitored: float | None, min_delta: float) -> bool:
+    def observe(self, epoch: int, monitored: float | None, min_delta: float, lower_is_better: bool) -> bool:
         """Record the epoch's monitored value; True when it is the best so far."""
         self.epoch = epoch
-        improved = monitored is not None and better(key, monitored, self.best_value, min_delta)
+        improved = monitored is not None and better(monitored, self.best_value, lower_is_better, min_delta)
         if improved:
             self.best_epoch, self.best_value, self.wait = epoch, monitored, 0
         else:
@@ -464,186 +343,3 @@ class RunState:
     def from_checkpoint(cls, state: dict) -> "RunState":
         return cls(int(state["epoch"]), int(state["step"]), state["best"]["epoch"], state["best"]["value"],
                    int(state["wait"]))
-
-
-# ---------------------------------------------------------------- GAN
-
-class GANPair(nn.Module):
-    """The generator and discriminator of a GAN as one module, so weights and checkpoints hold both."""
-
-    def __init__(self, generator: nn.Module, discriminator: nn.Module) -> None:
-        super().__init__()
-        self.generator, self.discriminator = generator, discriminator
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return first_output(self.generator(z))
-
-
-class Optimizers:
-    """Several optimizers behind one optimizer's state_dict/param_groups (the first sets the reported rate)."""
-
-    def __init__(self, **optimizers: torch.optim.Optimizer) -> None:
-        self.optimizers = optimizers
-        self.param_groups = next(iter(optimizers.values())).param_groups
-
-    def state_dict(self) -> dict:
-        return {name: opt.state_dict() for name, opt in self.optimizers.items()}
-
-    def load_state_dict(self, state: dict) -> None:
-        for name, opt in self.optimizers.items():
-            opt.load_state_dict(state[name])
-
-
-class GANMeter:
-    """Epoch means of the GAN's terms (on the device) plus the spread of its samples."""
-
-    NAMES = ("d_loss", "g_loss", "d_real", "d_fake")
-
-    def __init__(self, device: torch.device) -> None:
-        self.keep_scores = False
-        self.sums = {name: torch.zeros((), dtype=torch.float64, device=device) for name in self.NAMES}
-        self.count = 0
-        self.extra: dict = {}
-
-    def update(self, terms: dict, n: int) -> None:
-        for name in self.NAMES:
-            self.sums[name] += terms[name].detach().double() * n
-        self.count += n
-
-    def compute(self) -> dict:
-        if not self.count:
-            return {}
-        out = {name: float(total / self.count) for name, total in self.sums.items()}
-        out["loss"] = out["d_loss"] + out["g_loss"]
-        return {**out, **self.extra}
-
-
-def sample_diversity(fake: torch.Tensor, real: torch.Tensor) -> float:
-    """Per-pixel spread of generated samples over that of real ones: near 0 when the samples collapse."""
-    spread = lambda x: x.float().flatten(1).std(0).mean()  # noqa: E731
-    return float(spread(fake) / spread(real).clamp(min=1e-12))
-
-
-@dataclass
-class GAN:
-    """Alternating discriminator and generator steps with the non-saturating loss.
-
-    The discriminator learns real → 1 (1 - `smoothing`, one-sided label smoothing) and fake → 0;
-    the generator learns to make the discriminator say 1 for its samples.
-    """
-
-    pair: GANPair
-    noise_shape: tuple
-    d_optimizer: torch.optim.Optimizer
-    g_optimizer: torch.optim.Optimizer
-    smoothing: float = 0.0
-    clip: float | None = None
-    amp: torch.dtype | None = None
-    names: tuple = ("generator", "discriminator")  # the project's network names, for messages
-    task: str = "gan"
-    terms: dict = field(default_factory=dict)
-    bad: Any = None  # first non-finite loss: 0 the discriminator's, 1 the generator's
-
-    def begin_epoch(self, epoch: int) -> None:
-        pass
-
-    def noise(self, n: int, device: torch.device, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn((n, *self.noise_shape), generator=generator, device=device)
-
-    def _d(self, x: torch.Tensor) -> torch.Tensor:
-        return forward(self.pair.discriminator, x, self.amp).float().reshape(-1)
-
-    def _update(self, optimizer, loss: torch.Tensor, params) -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.clip is not None:
-            nn.utils.clip_grad_norm_(params, self.clip)
-        optimizer.step()
-
-    def step(self, xb: torch.Tensor, augment=None, generator: torch.Generator | None = None, image: bool = False):
-        """One discriminator step then one generator step; returns the generated batch."""
-        if augment is not None and augment.enabled:
-            xb = augment(xb, generator, image=image)
-        fake = forward(self.pair.generator, self.noise(xb.shape[0], xb.device, generator), self.amp)
-        d_real, d_fake = self._d(xb), self._d(fake.detach())
-        d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 1.0 - self.smoothing))
-                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-        self._update(self.d_optimizer, d_loss, self.pair.discriminator.parameters())
-        d_fooled = self._d(fake)
-        g_loss = F.binary_cross_entropy_with_logits(d_fooled, torch.ones_like(d_fooled))  # non-saturating
-        self._update(self.g_optimizer, g_loss, self.pair.generator.parameters())
-        self.terms = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
-                      "d_real": torch.sigmoid(d_real).mean().detach(), "d_fake": torch.sigmoid(d_fake).mean().detach()}
-        if self.bad is None:
-            self.bad = torch.full((), -1, dtype=torch.long, device=xb.device)
-        self.bad = torch.where((self.bad < 0) & ~torch.isfinite(d_loss.detach()), 0, self.bad)
-        self.bad = torch.where((self.bad < 0) & ~torch.isfinite(g_loss.detach()), 1, self.bad)
-        return fake.detach(), xb, g_loss.detach(), (d_loss + g_loss).detach()
-
-    def nonfinite_network(self) -> str | None:
-        """The network whose loss first became NaN or infinite, if one did."""
-        if self.bad is None or int(self.bad) < 0:
-            return None
-        return ("discriminator", "generator")[int(self.bad)]
-
-    def meter(self, device: torch.device, keep_scores: bool) -> GANMeter:
-        return GANMeter(device)
-
-    def update(self, meter: GANMeter, out, target, loss) -> None:
-        meter.update(self.terms, target.shape[0])
-
-    @torch.no_grad()
-    def evaluate(self, batches, device: torch.device) -> GANMeter:
-        """The discriminator on real batches and on as many fresh samples; their diversity."""
-        meter = GANMeter(device)
-        was = self.pair.training
-        self.pair.eval()
-        fakes, reals = [], []
-        gen = torch.Generator(device=device).manual_seed(0)  # the same noise every epoch
-        for xb, _ in batches:
-            fake = forward(self.pair.generator, self.noise(xb.shape[0], device, gen), self.amp)
-            d_real, d_fake = self._d(xb), self._d(fake)
-            d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                      + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-            g_loss = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
-            meter.update({"d_loss": d_loss, "g_loss": g_loss, "d_real": torch.sigmoid(d_real).mean(),
-                          "d_fake": torch.sigmoid(d_fake).mean()}, xb.shape[0])
-            fakes.append(fake)
-            reals.append(xb)
-        if fakes:
-            meter.extra["diversity"] = sample_diversity(torch.cat(fakes), torch.cat(reals))
-        self.pair.train(was)
-        return meter
-
-    @torch.no_grad()
-    def sample(self, n: int, device: torch.device, generator: torch.Generator | None = None) -> torch.Tensor:
-        was = self.pair.training
-        self.pair.eval()
-        out = forward(self.pair.generator, self.noise(n, device, generator), self.amp)
-        self.pair.train(was)
-        return out
-
-
-@dataclass
-class GANStep:
-    """The Step of a GAN: the objective alternates its own two optimizers."""
-
-    objective: GAN
-    scheduler: Any = None
-    scaler: Any = None
-
-    def __call__(self, objective: GAN, xb, yb, augment=None, generator=None, image: bool = False):
-        return objective.step(xb, augment, generator, image)
-
-
-def make_gan(generator: nn.Module, discriminator: nn.Module, noise_shape: tuple, t: dict, device: torch.device,
-             names: tuple = ("generator", "discriminator"), amp: torch.dtype | None = None) -> GAN:
-    """The GAN objective with its two Adam optimizers (β1 = t['gan_beta1'], 0.5 by default)."""
-    betas = (t.get("gan_beta1", 0.5), 0.999)
-    fused = {"fused": True} if device.type in ("cpu", "cuda") else {"foreach": True}
-    lr_d = t.get("lr_d") or t["lr"]
-    g_opt = torch.optim.Adam(generator.parameters(), lr=t["lr"], betas=betas, weight_decay=t["weight_decay"], **fused)
-    d_opt = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=betas, weight_decay=t["weight_decay"],
-                             **fused)
-    return GAN(GANPair(generator, discriminator), tuple(noise_shape), d_opt, g_opt, t.get("label_smoothing", 0.0),
-               t["grad_clip"], amp, names)

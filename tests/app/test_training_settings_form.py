@@ -60,21 +60,3 @@ def test_the_training_form_is_built_from_the_schema_table_itself(qtbot):
     assert form.values() == {f.name: f.default for f in TRAINING_FIELDS}
     lr = next(f for f in TRAINING_FIELDS if f.name == "lr")
     assert form.editors["lr"].minimum() == lr.min and form.editors["lr"].maximum() == lr.max
-
-
-def test_the_gans_own_settings_appear_once_a_generator_is_named(qtbot):
-    form = SettingsForm(training_fields())
-    qtbot.addWidget(form)
-    form.show()
-    gan_only = ("lr_d", "gan_beta1", "label_smoothing")
-    assert not any(form.editors[name].isVisible() for name in gan_only)  # a classifier's form stays short
-    generator = form.editors["generator"]
-    generator.setFocus()
-    qtbot.keyClicks(generator, "Generator")
-    qtbot.keyClick(generator, Qt.Key_Return)
-    assert form.value("generator") == "Generator"
-    assert all(form.editors[name].isVisible() for name in gan_only)
-    generator.selectAll()
-    qtbot.keyClick(generator, Qt.Key_Delete)
-    qtbot.keyClick(generator, Qt.Key_Return)
-    assert not any(form.editors[name].isVisible() for name in gan_only)

@@ -3,6 +3,7 @@
 import pytest
 
 from graph_builder import tasks
+from graph_builder.data_description import CLASSES, VALUES
 from graph_builder.graph import Graph
 from graph_builder.networks import AddNetwork
 from graph_builder.project import Project, load_project
@@ -20,23 +21,21 @@ TEMPLATE_TASKS = {
 }
 
 
-def data_kind(project) -> str:
-    return "regression" if project.dataset.get("name") == "sine" else "classification"
-
-
 def test_every_template_resolves_to_the_task_it_trains():
     assert set(template_paths()) == set(TEMPLATE_TASKS)
     for name, path in template_paths().items():
         project = load_project(path)
-        assert project_task(project, data_kind(project)).id == TEMPLATE_TASKS[name], name
+        assert project.task().id == TEMPLATE_TASKS[name], name  # the built-in data's kind is known
+        kind = VALUES if project.dataset.get("name") == "sine" else CLASSES
+        assert project_task(project, kind).id == TEMPLATE_TASKS[name], name
 
 
 def test_a_gan_is_claimed_by_either_role_so_the_missing_one_can_be_named():
     assert resolve({"generator": "G"}) is GAN
     assert resolve({"discriminator": "D", "task": "classification"}) is GAN
-    assert resolve({"task": "auto"}, "regression") is REGRESSION
+    assert resolve({"task": "auto"}, VALUES) is REGRESSION
     assert resolve({"task": "auto"}) is CLASSIFICATION  # the data is not known: a classifier
-    assert resolve({"task": "regression"}, "classification") is REGRESSION  # named: the data's fit check says no
+    assert resolve({"task": "regression"}, CLASSES) is REGRESSION  # named: the data's fit check says no
 
 
 def test_a_latent_layer_inside_a_block_makes_a_reconstruction_a_vae():

@@ -34,7 +34,7 @@ def test_builtin_dataset_describes_its_shape_classes_and_task(name):
     assert tuple(desc["input_shape"]) == shape
     assert desc["dtype"] == dtype
     assert desc["num_classes"] == classes == len(desc["classes"])
-    assert desc["task"] == ("classification" if classes else "regression")
+    assert desc["kind"] == ("classes" if classes else "values")
     total = sum(desc["counts"].values())
     assert desc["counts"]["val"] == pytest.approx(0.2 * total, abs=1)
     assert desc["counts"]["test"] == pytest.approx(0.2 * total, abs=1)

@@ -52,8 +52,8 @@ def test_a_file_dataset_is_described_from_its_load(tmp_path):
     path.write_text("a,b,c,label\n" + "".join(f"{i},{i * 2},{i % 3},{'xy'[i % 2]}\n" for i in range(20)))
     description = data.describe_data({"name": "csv", "path": str(path)})
     assert description.label == "the data in table.csv"
-    assert (description.input_shape, description.dtype, description.task, description.classes) == \
-        ((3,), "float32", "classification", ("x", "y"))
+    assert (description.input_shape, description.dtype, description.kind, description.classes) == \
+        ((3,), "float32", "classes", ("x", "y"))
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN))

@@ -24,7 +24,7 @@ def test_csv_with_header_maps_text_labels_and_picks_the_target_by_name(tmp_path)
     rows = ["height,species,weight"] + [f"{i},{'cat' if i % 2 else 'dog'},{i * 2.5}" for i in range(40)]
     p = write(tmp_path / "pets.csv", "\n".join(rows) + "\n")
     raw = files.load_csv(p, target="species")
-    assert raw.task == "classification" and raw.classes == ("cat", "dog")
+    assert raw.kind == "classes" and raw.classes == ("cat", "dog")
     assert raw.x.shape == (40, 2) and raw.x[3].tolist() == [3.0, 7.5]
     assert raw.y[:4].tolist() == [1, 0, 1, 0]
     desc = data.describe_dataset({"name": "csv", "path": str(p), "target": "species"})
@@ -34,13 +34,13 @@ def test_csv_with_header_maps_text_labels_and_picks_the_target_by_name(tmp_path)
 def test_csv_numeric_targets_become_regression_or_classes(tmp_path):
     p = write(tmp_path / "r.csv", "\n".join(f"{i};{i * 0.37}" for i in range(30)))  # no header, semicolons
     raw = files.load_csv(p)
-    assert raw.task == "regression" and raw.y.shape == (30, 1)
+    assert raw.kind == "values" and raw.y.shape == (30, 1)
     assert raw.y[2, 0] == pytest.approx(0.74)
     p2 = write(tmp_path / "c.csv", "a,b,label\n" + "\n".join(f"{i},{-i},{i % 3}" for i in range(30)))
     raw2 = files.load_csv(p2, target=2)
-    assert raw2.task == "classification" and raw2.classes == ("0", "1", "2")
+    assert raw2.kind == "classes" and raw2.classes == ("0", "1", "2")
     raw3 = files.load_csv(p2, target="label", target_type="values")
-    assert raw3.task == "regression"
+    assert raw3.kind == "values"
 
 
 @pytest.mark.parametrize("text, target, error, match", [
@@ -73,7 +73,7 @@ def test_npz_classification_regression_and_images(tmp_path):
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "c.npz", x=rng.normal(size=(50, 5)), y=rng.integers(3, 6, 50))
     raw = files.load_npz(tmp_path / "c.npz")
-    assert raw.task == "classification" and raw.classes == ("3", "4", "5") and set(raw.y) == {0, 1, 2}
+    assert raw.kind == "classes" and raw.classes == ("3", "4", "5") and set(raw.y) == {0, 1, 2}
     assert raw.x.dtype == np.float32
     np.savez(tmp_path / "r.npz", x=rng.normal(size=(50, 5)), y=rng.normal(size=50))
     assert files.load_npz(tmp_path / "r.npz").y.shape == (50, 1)

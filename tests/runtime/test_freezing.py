@@ -217,7 +217,7 @@ def test_the_exported_training_script_keeps_frozen_layers_and_their_statistics(t
     g.set_param(g.node_by_name("head").id, "out_features", 10)
     g.set_frozen([g.node_by_name("features").id])
     script = export_training_script(p, tmp_path / "train.py")
-    assert "FROZEN = ['features']" in script.read_text()
+    assert "'frozen': ['features']" in script.read_text()
     done = subprocess.run([sys.executable, script.name, "--epochs", "2", "--out", "w.pt"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -227,9 +227,11 @@ def test_the_exported_training_script_keeps_frozen_layers_and_their_statistics(t
     assert "features.bn.running_var" in kept
     assert all(torch.equal(trained[k], start[k]) for k in kept)
     assert not torch.equal(trained["head.weight"], start["head.weight"])
-    p.dataset.update({"classes": "0-4"})
-    with pytest.raises(ScriptExportError, match="classes and training fraction"):
-        export_training_script(p, tmp_path / "again.py")
+    p.dataset.update({"classes": "0-4"})  # the script trains on the class subset the app trains on
+    with pytest.raises(ScriptExportError, match="has 5 classes"):
+        export_training_script(p, tmp_path / "again.py")  # the head gives 10 scores: refused as the trainer would
+    g.set_param(g.node_by_name("head").id, "out_features", 5)
+    assert "PICKED = ('0', '1', '2', '3', '4')" in export_training_script(p, tmp_path / "again.py").read_text()
 
 
 def test_the_freeze_command_applies_presets_and_validate_counts_frozen_parameters(tmp_path, source_run, capsys):

@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from graph_builder import load_project
-from runtime.train import objectives
+from runtime.train import gan_objective
 from runtime.compile.compiler import build_module
 from runtime.train.trainer import last_event, train
 
@@ -82,12 +82,12 @@ def test_a_generator_that_does_not_fit_the_discriminator_is_refused_with_the_fix
 
 
 def test_a_nan_names_the_network_it_came_from(monkeypatch):
-    real_d = objectives.GAN._d
+    real_d = gan_objective.GAN._d
 
     def poisoned(self, x):
         return real_d(self, x) * float("nan")  # the discriminator's verdicts go bad
 
-    monkeypatch.setattr(objectives.GAN, "_d", poisoned)
+    monkeypatch.setattr(gan_objective.GAN, "_d", poisoned)
     done = last_event(train(dcgan(epochs=1), live=False))
     assert done["type"] == "failed" and done["kind"] == "nan"
     assert "discriminator network 'Discriminator'" in done["message"]
@@ -95,7 +95,7 @@ def test_a_nan_names_the_network_it_came_from(monkeypatch):
 
 def test_the_gan_objective_tells_which_loss_went_bad_first():
     g, d = build_module(load_project(DCGAN).networks["Generator"]), build_module(load_project(DCGAN).networks["Discriminator"])
-    gan = objectives.make_gan(g, d, (32,), {"lr": 1e-3, "weight_decay": 0.0, "grad_clip": None}, torch.device("cpu"))
+    gan = gan_objective.make_gan(g, d, (32,), {"lr": 1e-3, "weight_decay": 0.0, "grad_clip": None}, torch.device("cpu"))
     gan.step(torch.randn(8, 1, 8, 8))
     assert gan.nonfinite_network() is None
     gan.step(torch.full((8, 1, 8, 8), float("nan")))
@@ -116,7 +116,7 @@ def test_the_exported_script_trains_the_gan_standalone_to_the_trainers_weights(t
     done = subprocess.run([sys.executable, script.name, "--out", "w.pt"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "D(real)" in done.stdout and "epoch 2/2" in done.stdout
+    assert "val d_real" in done.stdout and "epoch 2/2" in done.stdout
     app = load_file(str(tmp_path / "run" / "last.safetensors"))
     ours = torch.load(tmp_path / "w.pt", weights_only=True)
     assert app.keys() == ours.keys()

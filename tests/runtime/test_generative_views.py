@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from runtime.generate.generative import (COLLAPSE_BELOW, MAX_IMAGES, diversity, image_count, image_shape, principal_plane,
-                                to_uint8)
+from runtime.generate.generative import COLLAPSE_BELOW, MAX_IMAGES, image_count, image_shape, principal_plane, to_uint8
+from runtime.train.metrics import sample_diversity as diversity
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "resources" / "templates"
 

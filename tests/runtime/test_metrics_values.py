@@ -58,7 +58,11 @@ def test_regression_scores_match_scikit_learn():
     assert out["r2"] == pytest.approx(skm.r2_score(t.reshape(-1), p.reshape(-1)))
 
 
-def test_better_knows_which_direction_improves():
-    assert metrics.better("loss", 0.5, 0.6) and not metrics.better("loss", 0.6, 0.5)
-    assert metrics.better("accuracy", 0.9, 0.8) and not metrics.better("accuracy", 0.85, 0.8, min_delta=0.1)
-    assert metrics.better("r2", 0.1, None)
+def test_better_follows_the_direction_the_task_declares_for_the_metric():
+    from graph_builder.tasks import CLASSIFICATION, REGRESSION
+
+    loss, accuracy, r2 = (s.metric(k).lower_is_better for s, k in ((CLASSIFICATION, "loss"),
+                                                                     (CLASSIFICATION, "accuracy"), (REGRESSION, "r2")))
+    assert metrics.better(0.5, 0.6, loss) and not metrics.better(0.6, 0.5, loss)
+    assert metrics.better(0.9, 0.8, accuracy) and not metrics.better(0.85, 0.8, accuracy, min_delta=0.1)
+    assert metrics.better(0.1, None, r2) and not metrics.better(0.1, 0.2, r2)

@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from graph_builder import load_project
-from runtime.train import objectives
+from runtime.train import loop, objectives, optim
 from runtime.export.script import export_training_script
 from runtime.train.trainer import last_event, train
 
@@ -78,8 +78,8 @@ def test_a_vae_with_kl_warm_up_trains_the_same_both_ways(tmp_path):
 def test_the_script_embeds_the_engine_source_rather_than_a_copy(tmp_path):
     project = load_project(TEMPLATES / "mlp_digits.json")
     text = export_training_script(project, tmp_path / "train.py").read_text()
-    for fn in (objectives.Step, objectives.make_optimizer, objectives.make_scheduler, objectives.RunState,
-               objectives.amp_dtype, objectives.Reconstruction):
+    for fn in (objectives.Step, optim.make_optimizer, optim.make_scheduler, objectives.RunState,
+               optim.amp_dtype, objectives.Reconstruction, loop.Loop, loop.assemble_single):
         assert inspect.getsource(fn) in text
     assert 'amp_dtype(device, t["mixed_precision"])' in text  # the mixed-precision flag reaches the step
     assert "def make_loss" not in text and "def make_optimizer(params):" not in text  # the old second loop
@@ -88,7 +88,7 @@ def test_the_script_embeds_the_engine_source_rather_than_a_copy(tmp_path):
 def test_reconstruction_scores_rank_the_worst_reconstructed_first():
     model = torch.nn.Identity()
     x = torch.zeros(4, 3)
-    objective = objectives.Reconstruction("reconstruction", "mse")
+    objective = objectives.Reconstruction("mse")
 
     class Noisy(torch.nn.Module):
         def forward(self, x):
@@ -104,3 +104,15 @@ def test_run_state_round_trips_through_its_checkpoint_form():
     state = objectives.RunState(epoch=3, step=120, best_epoch=2, best_value=0.25, wait=1)
     again = objectives.RunState.from_checkpoint(state.to_checkpoint(model={}, optimizer={}))
     assert again == state
+
+
+def test_the_script_exporter_holds_no_loop_over_epochs_or_batches():
+    """The loop lives once (runtime/train/loop.py); runtime/export/script.py only embeds it and prints."""
+    import re
+
+    from runtime.export import script as exporter
+
+    source = inspect.getsource(exporter)
+    for pattern in (r"\.backward\(", r"optimizer\.step", r"\bfor\s+epoch\b", r"\bfor\b[^\n]*\bin\b[^\n]*batch",
+                    r"range\(\s*(steps|n)\b", r"zero_grad"):
+        assert not re.search(pattern, source), pattern

@@ -76,7 +76,7 @@ def test_exported_python_with_its_weights_reaches_the_runs_accuracy_on_raw_data(
     project_path, run = request.getfixturevalue(which)
     out = tmp_path / "model.py"
     assert main(["export", str(project_path), "--format", "python", "--run", str(run), "--out", str(out)]) == 0
-    assert "normalises its raw inputs itself" in capsys.readouterr().out
+    assert "It takes raw inputs: the model normalises them itself" in capsys.readouterr().out
     assert (tmp_path / "model.safetensors").is_file()
     x, y = raw_split(load_project(project_path))
     np.savez(tmp_path / "raw.npz", x=x, y=y)

@@ -143,8 +143,8 @@ def test_a_model_that_does_not_fit_the_data_is_reported(graph, dataset, words):
 @pytest.mark.parametrize("training, words", [
     ({"optimizer": "adamx"}, "training setting optimizer: optimizer must be one of"),
     ({"task": "regression"}, "the task is regression but the iris data is for classification"),
-    ({"monitor": "val_r2"}, "monitor val_r2 does not exist for this classification task"),
-    ({"loss": "mse"}, "loss mse is for values"),
+    ({"monitor": "val_r2"}, "monitor val_r2 does not exist for a classification run"),
+    ({"loss": "mse"}, "loss mse does not fit a classification run; use cross_entropy"),
 ])
 def test_bad_settings_fail_before_training_with_the_reason(training, words):
     final = last_event(train(module=iris_mlp(), dataset={"name": "iris"}, training=training))

@@ -64,7 +64,7 @@ def test_a_single_process_run_uses_the_apps_split_and_settings(tmp_path):
     out = run([sys.executable, script.name, "--epochs", "3"], tmp_path)
     counts = describe_dataset(project.dataset)["counts"]
     assert f"train {counts['train']}, validation {counts['val']}, test {counts['test']}" in out
-    maes = [float(v) for v in re.findall(r"val mae ([0-9.]+)", out)]
+    maes = [float(v) for v in re.findall(r"val mae ([0-9.]+)", out)]  # the task's metrics by key
     assert len(maes) == 3 and maes[-1] < maes[0]
     assert "TRAINING = {" in script.read_text() and "'lr': 0.005" in script.read_text()
 

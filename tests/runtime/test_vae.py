@@ -76,7 +76,7 @@ def test_the_latent_samples_while_training_and_gives_the_mean_in_eval():
 
 
 def test_beta_warms_up_over_the_first_epochs():
-    vae = objectives.VAE("reconstruction", "mse", beta=2.0, warmup=4)
+    vae = objectives.VAE("mse", beta=2.0, warmup=4)
     weights = []
     for epoch in range(1, 7):
         vae.begin_epoch(epoch)
@@ -99,7 +99,7 @@ def test_a_vae_run_logs_reconstruction_and_kl_and_both_fall(tmp_path):
 
 def test_prior_samples_decode_to_images():
     module = build_module(load_project(TEMPLATES / "mlp_vae_digits.json").graph)
-    vae = objectives.VAE("reconstruction", "mse").bind(module)
+    vae = objectives.VAE("mse").bind(module)
     a = vae.sample(module, 5, (1, 8, 8), torch.device("cpu"), torch.Generator().manual_seed(1))
     b = vae.sample(module, 5, (1, 8, 8), torch.device("cpu"), torch.Generator().manual_seed(1))
     assert a.shape == (5, 1, 8, 8) and torch.equal(a, b)

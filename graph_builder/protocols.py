@@ -1,0 +1,45 @@
+"""What a project offers the code that reads it, declared where `project: Any` and getattr probes stood.
+
+graph_builder.project.Project is the one implementation; the runtime, the tasks and the
+experiment read a project only through these members, so a test's stand-in or a run's snapshot
+only has to offer them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from graph_builder.graph import Graph
+
+
+class NetworksLike(Protocol):
+    """A project's named networks, one of them the main one (graph_builder.networks.Networks)."""
+
+    main: str
+
+    @property
+    def main_graph(self) -> Graph: ...
+
+    def __getitem__(self, name: str) -> Graph: ...
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def __len__(self) -> int: ...
+
+    def network(self, name: str) -> Graph: ...
+
+
+@runtime_checkable
+class ProjectLike(Protocol):
+    """A project: its networks (one main), its dataset and training sections and its meta record."""
+
+    networks: NetworksLike
+    dataset: Mapping[str, Any]
+    training: Mapping[str, Any]
+    meta: dict
+
+    @property
+    def graph(self) -> Graph: ...

@@ -1,0 +1,105 @@
+"""The model-against-data checks a task's `fit_problems` is made of: the Input, and the Output against the target.
+
+A task says what its output is compared with (TaskSpec.target: class labels, values, the input
+itself); these checks word each misfit with its fix, tied to the node to change.
+"""
+
+from __future__ import annotations
+
+import math
+
+from graph_builder.data_description import DataDescription
+from graph_builder.graph import Graph, SetParam
+from graph_builder.shape_math import format_shape
+from graph_builder.shapes import ShapeReport
+from graph_builder.validation import ERROR, Fix, Issue
+
+
+def input_issues(graph: Graph, data: DataDescription) -> list[Issue]:
+    """The main network's one Input against the data's samples (shape and dtype)."""
+    inputs = graph.inputs()
+    if len(inputs) != 1:
+        if not inputs:
+            return []  # validation already asks for an Input
+        names = ", ".join(n.name for n in inputs)
+        return [Issue(ERROR, "fit-inputs", f"the model has {len(inputs)} inputs ({names}) but {data.label} feeds "
+                      "one; keep a single Input node", tuple(n.id for n in inputs))]
+    node = inputs[0]
+    want = tuple(node.params.get("shape") or ())
+    have = tuple(data.input_shape)
+    issues = []
+    if want != have:
+        message = (f"{node.name} expects {format_shape((None, *want))} but {data.label} gives "
+                   f"{format_shape((None, *have))} per batch; set the shape of {node.name} to {dims(have)}")
+        if math.prod(want) == math.prod(have) and want:
+            message += f" and insert an Unflatten to {format_shape((None, *want))} after it"
+        issues.append(Issue(ERROR, "fit-input-shape", message, (node.id,),
+                            Fix(f"Set the shape of {node.name} to {dims(have)}",
+                                SetParam(node.id, "shape", have))))
+    dtype = node.params.get("dtype", "float32")
+    if dtype != data.dtype:
+        what = "integer token ids" if data.dtype == "int64" else "float values"
+        issues.append(Issue(ERROR, "fit-input-dtype", f"{node.name} is {dtype} but {data.label} gives {what} "
+                            f"({data.dtype}); set the dtype of {node.name} to {data.dtype}", (node.id,),
+                            Fix(f"Set the dtype of {node.name} to {data.dtype}", SetParam(node.id, "dtype", data.dtype))))
+    return issues
+
+
+def trained_output(graph: Graph, shapes: ShapeReport):
+    """(the Output node that is trained, its shape without the batch), or None when not known yet."""
+    outputs = graph.outputs()
+    if not outputs:
+        return None  # validation already asks for an Output
+    node = outputs[0]  # several Outputs: the first one is trained
+    out = shapes.out.get(node.id)
+    return None if out is None else (node, tuple(out[1:]))  # None: a problem upstream; validation names it
+
+
+def class_output_issues(graph: Graph, shapes: ShapeReport, data: DataDescription, loss: str) -> list[Issue]:
+    """One score per class (or one logit for two classes under bce_with_logits)."""
+    found = trained_output(graph, shapes)
+    if found is None:
+        return []
+    node, shape = found
+    k = data.num_classes
+    if loss == "bce_with_logits" and k == 2 and math.prod(shape) == 1:
+        return []  # one logit for two classes
+    if shape == (k,):
+        return []
+    feeder = _feeder(graph, node.id)
+    if len(shape) == 1 and feeder is not None and feeder.type_id == "Linear":
+        fix = f"set out_features of {feeder.name} to {k}"
+    elif len(shape) == 1:
+        fix = f"end with a Linear(out_features={k}) before {node.name}"
+    else:
+        fix = f"insert a Flatten and a Linear(out_features={k}) before {node.name}"
+    return [Issue(ERROR, "fit-classes", f"{node.name} gives {format_shape((None, *shape))} but {data.label} has {k} "
+                  f"classes, so it must give (N, {k}) (one score per class); {fix}", (node.id,))]
+
+
+def value_output_issues(graph: Graph, shapes: ShapeReport, data: DataDescription, target: tuple[int, ...],
+                        what: str) -> list[Issue]:
+    """As many values per sample as the target has (`what` names it: "regression target")."""
+    found = trained_output(graph, shapes)
+    if found is None:
+        return []
+    node, shape = found
+    if math.prod(shape) == math.prod(target):
+        return []
+    size = math.prod(target)
+    feeder = _feeder(graph, node.id)
+    fix = (f"set out_features of {feeder.name} to {size}" if feeder is not None and feeder.type_id == "Linear"
+           and len(shape) == 1 else f"make the last layer produce {size} value{'s' * (size != 1)} per sample")
+    return [Issue(ERROR, "fit-target", f"{node.name} gives {format_shape((None, *shape))} but the {what} of "
+                  f"{data.label} is {format_shape((None, *target))}; {fix}", (node.id,))]
+
+
+def _feeder(graph: Graph, node_id: str):
+    """The node wired into `node_id` (the last layer before an Output), if there is exactly one."""
+    sources = [e.src for e in graph.edges if e.dst == node_id]
+    return graph.nodes.get(sources[0]) if len(sources) == 1 else None
+
+
+def dims(shape: tuple[int, ...]) -> str:
+    """(64,) reads as 64, (1, 8, 8) as (1, 8, 8): how the Inspector's shape field shows it."""
+    return str(shape[0]) if len(shape) == 1 else "(" + ", ".join(map(str, shape)) + ")"
