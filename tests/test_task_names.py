@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = r"(gan|vae|classification|regression|reconstruction|autoencoder)"
 PATTERNS = (
@@ -46,9 +44,6 @@ def test_graph_builder_and_runtime_ask_the_task_instead_of_testing_its_name():
     assert name_tests("graph_builder", "runtime") == []
 
 
-@pytest.mark.xfail(strict=True, reason="app/training/dashboard.py and generative.py still test task names; the "
-                                       "window branch replaces them with per-task views in app/tasks (remove this "
-                                       "mark when it lands)")
 def test_the_app_asks_the_task_instead_of_testing_its_name():
     assert name_tests("app") == []
 

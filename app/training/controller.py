@@ -191,7 +191,7 @@ class TrainingController(QObject):
         self.training_panel.stop_clicked.connect(self.stop)
         self.dashboard.cell_clicked.connect(self.inference_panel.show_cell)
         self.runs_panel.run_selected.connect(self.select_run)
-        self.runs_panel.run_selected.connect(self.dashboard.generative.show_run)  # a past run's pictures and anomaly scores
+        self.runs_panel.run_selected.connect(self.dashboard.show_run)  # a past run's task views and pictures
         self.bridge.event_received.connect(self.dashboard.handle_event)
         self.bridge.event_received.connect(self._on_event)
         self.bridge.drained.connect(self.dashboard.refresh)
@@ -226,6 +226,14 @@ class TrainingController(QObject):
         self.data_panel.follow(self.project.dataset, self.window.editor.push_on)
         self.runs_panel.reload()
         self.experiments_panel.follow(self.project)
+        self.dashboard.show_task(self.project.task())  # before its first run: the tabs of what it trains
+        self.project.training.events.offered_changed.connect(self._on_task_changed)
+
+    def _on_task_changed(self) -> None:
+        # An edit made the document another task (a Gaussian latent layer, the task setting, a second
+        # network): the dashboard's tabs follow, unless a run trains and its own views are on show.
+        if self.built and not self.dashboard.generative.live:
+            self.dashboard.show_task(self.project.task())
 
     # ----- running
     def snapshot(self) -> dict:

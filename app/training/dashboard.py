@@ -1,6 +1,7 @@
-"""The live dashboard: status and progress, loss / metric / LR / throughput plots, the
-confusion matrix with its per-class table. It consumes the trainer's event dicts
-(docs/events.md) and redraws only when the bridge's timer tick says new events arrived.
+"""The live dashboard: status and progress, loss / metric / LR / throughput plots, and a side pane
+with the views of the task it shows (app.tasks: a classifier's confusion matrix and per-class
+table, a generative run's pictures, an autoencoder's anomaly scores). It consumes the trainer's
+event dicts (docs/events.md) and redraws only when the bridge's timer tick says new events arrived.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
+from app.tasks import tab_views
 from app.training.confusion import ClassMetricsTable, ConfusionView
 from app.training.generative import GenerativeView
 from app.training.plots import EXTRA, TRAIN, TRAIN_EPOCH, VALID, LivePlot, Series, write_metrics_csv
+from graph_builder.tasks import CLASSIFICATION, TASKS, TaskSpec
 
 STATE_WORDS = {
     "idle": "Ready to train.",
@@ -120,8 +123,6 @@ class Dashboard(QWidget):
         side.setObjectName("confusion_tabs")
         side.setElideMode(Qt.ElideNone)  # the pane is never narrower than its two tab titles (layout rule)
         side.setUsesScrollButtons(False)
-        side.addTab(self.confusion, "Confusion matrix")
-        side.addTab(self.class_table, "Per-class metrics")
         self.side_tabs = side
         self.generative = GenerativeView()  # reconstruction, VAE and GAN runs (app/training/generative.py)
 
@@ -130,7 +131,8 @@ class Dashboard(QWidget):
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        self.generative.install(side, splitter)
+        self.splitter = splitter
+        self._sizes: list[int] | None = None  # the split before a task with pictures widened the side pane
 
         layout = QVBoxLayout(self)
         layout.addLayout(header)
@@ -145,6 +147,8 @@ class Dashboard(QWidget):
         self.fold_rows: dict[int, str] = {}  # fold -> its line in self.folds
         self.crossval_text: str | None = None  # the mean ± std, once every fold has run
         self._last_dir = str(Path.home())
+        self.task: TaskSpec | None = None
+        self.show_task(CLASSIFICATION)
 
     # ----- run lifecycle
     def reset(self) -> None:
@@ -175,14 +179,46 @@ class Dashboard(QWidget):
         self.status.setProperty("outcome", outcome)
         self.status.setStyleSheet("color: #d64545;" if outcome in ("failed", "diverged", "crashed") else "")
 
-    def set_task(self, task: str, metric: str | None = None) -> None:
-        """Label the metric plot for the task (accuracy, or the regression metric)."""
-        self.metric_name = metric or ("accuracy" if task == "classification" else "mae")
-        title = {"accuracy": "Accuracy", "mae": "Mean absolute error", "mse": "Mean squared error",
-                 "r2": "R²", "d_real": "D(real)"}.get(self.metric_name, self.metric_name)
+    def show_task(self, spec: TaskSpec, metric: str | None = None) -> None:
+        """Show what a run of `spec` has: the plot of its headline metric (or `metric`) and only its own
+        side tabs (app.tasks); a task with none (regression) gives the curves the whole width."""
+        self.metric_name = metric or spec.headline
+        try:
+            title = spec.metric(self.metric_name).title
+        except KeyError:
+            title = self.metric_name
         self.metric_plot.title = title
         self.metric_plot.plot_item.setTitle(title, size="10pt")
         self.metric_plot.plot_item.setLabel("left", self.metric_name)
+        if spec is self.task:
+            return
+        self.task = spec
+        views = tab_views(spec)
+        side = self.side_tabs
+        side.clear()  # the pages stay the dashboard's; only the tabs change
+        for view in views:
+            side.addTab(view.widget(self), view.title)
+        side.setVisible(bool(views))
+        self.generative.show_page(next((v.page for v in views if v.page), None))
+        wide = next((v for v in views if v.wide), None)
+        total = sum(self.splitter.sizes())
+        if wide is not None:
+            side.setCurrentWidget(wide.widget(self))
+            if total > 0:  # the pictures need the room a confusion matrix would take
+                if self._sizes is None:
+                    self._sizes = self.splitter.sizes()
+                curves = int(max(0.3 * total, min(420, 0.45 * total)))  # the curves stay readable too
+                self.splitter.setSizes([curves, total - curves])
+        elif self._sizes is not None:
+            self.splitter.setSizes(self._sizes)
+            self._sizes = None
+
+    def show_run(self, run_dir: str) -> None:
+        """A past run chosen in Runs: its pictures and anomaly scores, under the views of the task it trained
+        (nothing changes while a run trains: the live run keeps the pane)."""
+        spec = self.generative.show_run(run_dir)
+        if spec is not None:
+            self.show_task(spec)
 
     # ----- events
     def handle_event(self, event: dict) -> None:
@@ -207,7 +243,7 @@ class Dashboard(QWidget):
         amp = ev.get("amp")
         self.device.setText(f"Device: {device}" + (f" · mixed precision ({amp})" if amp else ""))
         if ev.get("task"):
-            self.set_task(ev["task"], ev.get("metric"))
+            self.show_task(TASKS.get(ev["task"], CLASSIFICATION), ev.get("metric"))
 
     def _epoch_x(self, ev: dict) -> float:
         """Fractional epoch of a batch event, so batch and epoch points share one axis."""

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QGroupBox, QHBoxL
 from app.training.background import run_in_background
 from app.training.plots import EXTRA, OVERLAY, TRAIN, VALID, LivePlot, Series
 from app.training.samples import array_to_pixmap
+from graph_builder import limits
+from graph_builder.tasks import TaskSpec, run_task
 from runtime.events import problem
 
 GENERATIVE_TASKS = ("reconstruction", "gan")
@@ -269,16 +271,13 @@ class GenerativeView(QWidget):
         super().__init__(parent)
         self.setObjectName("generative_view")
         self.run_dir: str | None = None
-        self.task: str | None = None
         self.latents: list | None = None
         self.value_range = (0.0, 1.0)
         self.shape = None
         self.interpolation_error = ""
         self._jobs: list = []
         self._asked = 0  # the latest interpolation asked for; older answers are dropped
-        self._tabs = self._splitter = None
         self.live = False  # a run is training: choosing another run in Runs leaves its pictures alone
-        self._sizes: list[int] | None = None  # the dashboard's split before a generative run widened this pane
 
         none = QLabel("This run is not generative. Reconstruction (autoencoder, VAE) and GAN runs show their "
                       "samples here.")
@@ -410,11 +409,9 @@ class GenerativeView(QWidget):
         return [self.gan_loss_plot, self.gan_d_plot]
 
     # ----- the dashboard's hooks
-    def install(self, tabs, splitter) -> None:
-        """Add the generative and anomaly tabs to the dashboard's side tabs; widen them for generative runs."""
-        self._tabs, self._splitter = tabs, splitter
-        tabs.addTab(self, "Generative")
-        tabs.addTab(self.anomaly_page, "Anomaly scores")
+    def show_page(self, page: str | None) -> None:
+        """Turn to `page` ("autoencoder", "gan"; None: a task without pictures), as the task's views say."""
+        self.pages.setCurrentIndex(self.PAGES.index(page) if page in self.PAGES else 0)
 
     def reset(self) -> None:
         """A new run starts: forget the previous one's images and points."""
@@ -445,31 +442,13 @@ class GenerativeView(QWidget):
     # ----- events
     def _on_started_event(self, ev: dict) -> None:
         self.run_dir = ev["run_dir"]
-        self.task = ev["task"]
-        page = {"reconstruction": 1, "vae": 1, "gan": 2}.get(self.task, 0)
-        self.pages.setCurrentIndex(page)
         self.live = True
         self.shown.setText(f"Run {Path(self.run_dir).name} (training)" if self.run_dir else "")
-        if self._tabs is None:
-            return
-        if page:
-            self._tabs.setCurrentWidget(self)
-            total = sum(self._splitter.sizes())
-            if total > 0:  # the pictures need the room a confusion matrix would take
-                if self._sizes is None:
-                    self._sizes = self._splitter.sizes()
-                curves = int(max(0.3 * total, min(420, 0.45 * total)))  # the curves stay readable too
-                self._splitter.setSizes([curves, total - curves])
-        elif self._tabs.currentWidget() in (self, self.anomaly_page):
-            self._tabs.setCurrentIndex(0)  # a classifier's run: back to its confusion matrix
-            if self._sizes is not None:
-                self._splitter.setSizes(self._sizes)
-                self._sizes = None
 
-    def _on_epoch_event(self, ev: dict) -> None:
-        if self.task != "gan":
-            return
+    def _on_epoch_event(self, ev: dict) -> None:  # a GAN's two losses and D's outputs; other tasks have none
         epoch, train = ev["epoch"], ev["train"] or {}
+        if not any(train.get(key) is not None for key in ("g_loss", "d_loss", "d_real", "d_fake")):
+            return
         for key in ("g_loss", "d_loss"):
             self.gan_loss_plot.add_point(key, epoch, train.get(key))
         for key in ("d_real", "d_fake"):
@@ -527,23 +506,26 @@ class GenerativeView(QWidget):
 
     _on_stopped_event = _on_failed_event = _on_finished_event
 
-    def show_run(self, run_dir: str) -> None:
-        """Show the pictures and anomaly scores a past run left (Evaluate: a run chosen in the Runs panel)."""
+    def show_run(self, run_dir: str) -> TaskSpec | None:
+        """Show the pictures and anomaly scores a past run left (Evaluate: a run chosen in the Runs panel).
+
+        Returns the task the run trained, for the dashboard to show its views (None: a run is training,
+        and its pictures stay)."""
         if self.live or run_dir is None:
-            return
+            return None
         folder = Path(run_dir)
-        try:
-            task = json.loads((folder / "config.json").read_text(encoding="utf-8"))["resolved"]["task"]
-        except (OSError, ValueError, KeyError, TypeError):
-            task = None
+        try:  # bounded as every run-folder reader: a hostile run folder costs one refusal, not the memory
+            config = json.loads(limits.read_bounded(folder / "config.json", limits.PROJECT).decode("utf-8"))
+        except (OSError, ValueError, RecursionError, limits.LimitError):
+            config = {}
+        spec = run_task(config if isinstance(config, dict) else {})
         views = []
         try:
             views = json.loads((folder / "generative.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             pass
         self.reset()
-        self.run_dir, self.task = str(folder), task
-        self.pages.setCurrentIndex({"reconstruction": 1, "vae": 1, "gan": 2}.get(task, 0))
+        self.run_dir = str(folder)
         for ev in views if isinstance(views, list) else []:
             if isinstance(ev, dict) and ev.get("type") in ("reconstructions", "samples", "latent") \
                     and problem(ev) is None:
@@ -570,6 +552,7 @@ class GenerativeView(QWidget):
         else:
             self.anomalies.clear_ranking(f"The run {folder.name} has no anomaly scores: autoencoder and VAE "
                                          "runs list them when they finish.")
+        return spec
 
     # ----- interpolation
     def _on_tile_clicked(self, tile: int, right: bool) -> None:

@@ -141,7 +141,7 @@ def test_a_sequence_dataset_shows_sequence_plots_and_follows_its_length(app_wind
     assert len(curves) == 6 and all(len(c.getData()[0]) == 48 for c in curves)
 
     choose(qtbot, editor(data, "name"), "sine")
-    qtbot.waitUntil(lambda: "regression" in data.summary.text(), timeout=30000)
+    qtbot.waitUntil(lambda: "values to predict" in data.summary.text(), timeout=30000)
     wait_loaded(qtbot, data)
     assert view.kind == "sequence" and "classes" not in data.summary.text()
     assert len(view.plot.getPlotItem().listDataItems()) == 6

@@ -323,7 +323,7 @@ def test_inspect_a_confusion_cell_predict_a_sample_and_a_drawing_then_export_cod
     check = subprocess.run([sys.executable, "-c", CHECK_EXPORTS, str(tmp_path)], cwd=tmp_path, capture_output=True,
                            text=True, timeout=300)
     assert check.returncode == 0, check.stderr[-2000:]
-    assert "epoch 1/1" in check.stdout and "saved the weights to" in check.stdout, check.stdout
+    assert "epoch 1/1" in check.stdout and "saved the weights of model to" in check.stdout, check.stdout
     assert "outputs match" in check.stdout and "script weights load" in check.stdout, check.stdout
 
 
