@@ -83,11 +83,6 @@ def push_on(stack: QUndoStack, target: Target, command: Any, merge_key: Hashable
     return None
 
 
-def push_edit(stack: QUndoStack, graph: Graph, command: Command) -> str | None:
-    """`push_on` for the graph."""
-    return push_on(stack, graph, command)
-
-
 class Editor(QObject):
     """The one door every GUI edit goes through: the current graph plus its undo stack.
 

@@ -49,14 +49,6 @@ def require_rank(shape, ranks: int | tuple, *, what: str = "", fix: str | None =
     )
 
 
-def require_min_rank(shape, rank: int, what: str = "") -> None:
-    if len(shape) < rank:
-        raise ShapeError(
-            f"expects at least a {rank}-D input{(' ' + what) if what else ''} "
-            f"but receives {format_shape(shape)}"
-        )
-
-
 def normalize_dim(dim: int, rank: int, name: str = "dim") -> int:
     """torch's dim wrapping: -1 is the last dimension; out of range raises ShapeError."""
     if not -rank <= dim < rank:

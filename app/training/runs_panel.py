@@ -135,11 +135,6 @@ def _mean_std(mean: dict, std: dict, key: str, label: str | None = None) -> str:
     return f"{label + ' ' if label else ''}{_fmt(mean[key])} ± {_fmt(spread)}"
 
 
-def list_runs(root: Path) -> list[RunInfo]:
-    """Every run under `root`, newest first."""
-    return [read_run(p) for p in run_folders(root)]
-
-
 def _stamp(path: Path) -> tuple:
     """What changes when a run folder's files change (to re-read only those)."""
     out = []

@@ -18,7 +18,6 @@ from torch import nn
 
 from graph_builder.graph import Graph
 from graph_builder.files import WriteError, not_regular, replace_atomic, temp_beside, write_atomic
-from graph_builder.shapes import format_shape
 
 from runtime.compile.codegen import ModelInterface, generate_source, model_interface
 from runtime.compile.compiler import build_module, interface_of
@@ -342,11 +341,6 @@ def export_pt2(module: nn.Module, example: tuple[torch.Tensor, ...] | None, path
     finally:
         module.train(was_training)
     return path
-
-
-def describe_inputs(iface: ModelInterface) -> str:
-    """`image (N, 1, 8, 8) float32, …` for messages."""
-    return ", ".join(f"{i.name} {format_shape(i.shape)} {i.dtype}" for i in iface.inputs)
 
 
 __all__ = [

@@ -10,7 +10,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QMainWindow
 
-from graph_builder.graph import Graph
+from tests.builders import chain
 
 
 @pytest.fixture(autouse=True)
@@ -134,18 +134,6 @@ def drop_layer():
         return event.isAccepted()
 
     return drop
-
-
-def chain(*specs) -> Graph:
-    """A graph of layers wired in a column, as auto-layout draws it: chain(("Input", {...}), ...)."""
-    graph = Graph()
-    previous = None
-    for i, (type_id, params) in enumerate(specs):
-        node = graph.add_node(type_id, params=params, pos=(0.0, i * 160.0))
-        if previous is not None:
-            graph.connect(previous.id, node.id)
-        previous = node
-    return graph
 
 
 @pytest.fixture

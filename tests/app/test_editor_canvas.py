@@ -208,7 +208,7 @@ def test_palette_search_then_enter_adds_at_the_centre(window, qtbot):
 
 
 def test_wheel_zooms_under_the_mouse_and_fit_shows_everything(window, qtbot):
-    from tests.app.conftest import chain
+    from tests.builders import chain
 
     window.resize(1200, 900)
     window.set_project(Project(chain(("Input", {"shape": [4]}), ("Linear", {"out_features": 2}), ("Output", {}))),

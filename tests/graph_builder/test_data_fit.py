@@ -4,21 +4,10 @@ import sys
 
 import pytest
 
-from graph_builder import ERROR, Graph
+from graph_builder import ERROR
 from graph_builder.datafit import BUILTIN, DataDescription, check_fit, describe_builtin
 from graph_builder.shapes import infer_shapes
-
-
-def chain(*layers):
-    """Input → layers → Output; each layer is (type, name, params)."""
-    g = Graph()
-    prev = None
-    for type_id, name, params in layers:
-        node = g.add_node(type_id, name=name, params=params)
-        if prev is not None:
-            g.connect(prev.id, node.id)
-        prev = node
-    return g
+from tests.builders import chain
 
 
 def mlp(shape=(1, 8, 8), classes=10, dtype="float32"):

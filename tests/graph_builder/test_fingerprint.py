@@ -7,20 +7,13 @@ import random
 import pytest
 
 from graph_builder import Graph, load_project
-from graph_builder.fingerprint import FingerprintError, network_fingerprint, project_fingerprint
+from graph_builder.fingerprint import (
+    FingerprintError,
+    network_fingerprint,
+    project_fingerprint,
+)
 from graph_builder.graph import Node
-
-
-def chain(*specs, names=None, start=0.0) -> Graph:
-    g = Graph()
-    previous = None
-    for i, (type_id, params) in enumerate(specs):
-        node = g.add_node(type_id, name=names[i] if names else None, params=params, pos=(start + i * 300.0, 0.0))
-        if previous is not None:
-            g.connect(previous.id, node.id)
-        previous = node
-    return g
-
+from tests.builders import chain
 
 MLP = (("Input", {"shape": [16]}), ("Linear", {"out_features": 32}), ("ReLU", {}),
        ("Linear", {"out_features": 4}), ("Output", {}))
@@ -63,7 +56,7 @@ def test_the_same_network_gets_the_same_fingerprint():
 
 def test_names_positions_and_ids_do_not_count():
     a = chain(*MLP)
-    b = chain(*MLP, names=["image", "hidden", "act", "head", "logits"], start=5000.0)
+    b = chain(*MLP, names=["image", "hidden", "act", "head", "logits"], start=(5000.0, 0.0))
     assert [n.name for n in a.nodes.values()] != [n.name for n in b.nodes.values()]
     assert network_fingerprint(a) == network_fingerprint(b)
 

@@ -5,18 +5,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graph_builder import (
-    Batch, Connect, CycleError, Disconnect, Edge, EditError, Graph, Move, NodeNameError, ParamError,
-    PortError, RemoveNode, Rename, SetFrozen, SetParam,
+    Batch,
+    Connect,
+    CycleError,
+    Disconnect,
+    Edge,
+    EditError,
+    Graph,
+    Move,
+    NodeNameError,
+    ParamError,
+    PortError,
+    RemoveNode,
+    Rename,
+    SetFrozen,
+    SetParam,
 )
 from graph_builder.layout import insert_on_edge
-
-
-def chain(*specs):
-    g = Graph()
-    nodes = [g.add_node(t, params=p) for t, p in specs]
-    for a, b in zip(nodes, nodes[1:]):
-        g.connect(a.id, b.id)
-    return g, nodes
+from tests.builders import chain
 
 
 def test_names_are_unique_per_graph_not_global():
@@ -48,7 +54,8 @@ def test_bad_parameter_is_refused_and_keeps_the_old_value():
 
 
 def test_connection_closing_a_cycle_is_refused_with_the_reason():
-    g, (a, b, c) = chain(("Linear", {}), ("ReLU", {}), ("Linear", {}))
+    g = chain(("Linear", {}), ("ReLU", {}), ("Linear", {}))
+    a, b, c = g.nodes.values()
     ok, reason = g.can_connect(Edge(c.id, a.id))
     assert not ok and "cycle" in reason
     with pytest.raises(CycleError):
@@ -103,7 +110,8 @@ def test_removing_a_node_then_undoing_restores_its_wires_in_place():
 
 
 def test_failed_batch_leaves_the_graph_unchanged():
-    g, (a, b) = chain(("Linear", {}), ("ReLU", {}))
+    g = chain(("Linear", {}), ("ReLU", {}))
+    a, b = g.nodes.values()
     before = g.to_dict()
     with pytest.raises(EditError):
         g.apply(Batch([SetParam(a.id, "out_features", 5), SetParam(b.id, "no_such", 1)]))
@@ -111,7 +119,8 @@ def test_failed_batch_leaves_the_graph_unchanged():
 
 
 def test_insert_on_edge_splices_a_layer_as_one_undoable_edit():
-    g, (x, c) = chain(("Input", {"shape": [64]}), ("Linear", {}))
+    g = chain(("Input", {"shape": [64]}), ("Linear", {}))
+    x, c = g.nodes.values()
     edge = g.edges[0]
     inverse = g.apply(insert_on_edge(g, edge, "ReLU"))
     relu = g.node_by_name("relu")
@@ -169,7 +178,7 @@ def _apply_random_edit(g: Graph, op: int, a: int, b: int):
 @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(edit_scripts())
 def test_any_sequence_of_edits_undone_restores_the_graph_exactly(script):
-    g, _ = chain(("Input", {"shape": [3, 8, 8]}), ("Conv2d", {}), ("Output", {}))
+    g = chain(("Input", {"shape": [3, 8, 8]}), ("Conv2d", {}), ("Output", {}))
     original = g.to_dict()
     inverses = []
     for op, a, b in script:

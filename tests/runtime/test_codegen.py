@@ -18,14 +18,16 @@ from graph_builder.graph import Graph
 from graph_builder.graph_file import read_graph
 from graph_builder.layout import insert_on_edge
 from runtime.compile.codegen import GraphInvalidError, generate_source, sanitize
-from runtime.compile.compiler import INIT_SCHEMES, InitSchemeError, build_module, explain_failure, failing_node
+from runtime.compile.compiler import (
+    INIT_SCHEMES,
+    InitSchemeError,
+    build_module,
+    explain_failure,
+    failing_node,
+)
+from tests.builders import wire
 
 GOLDEN = Path(__file__).parent / "golden"
-
-
-def chain(g: Graph, *nodes) -> None:
-    for a, b in zip(nodes, nodes[1:]):
-        g.connect(a.id, b.id)
 
 
 def mlp() -> Graph:
@@ -36,7 +38,7 @@ def mlp() -> Graph:
     drop = g.add_node("Dropout", "drop", {"p": 0.2})
     fc2 = g.add_node("Linear", "fc2", {"out_features": 3})
     out = g.add_node("Output", "logits")
-    chain(g, x, fc1, act, drop, fc2, out)
+    wire(g, x, fc1, act, drop, fc2, out)
     return g
 
 
@@ -52,7 +54,7 @@ def residual_cnn() -> Graph:
     gap = g.add_node("GlobalAvgPool", "gap")
     fc = g.add_node("Linear", "classifier", {"out_features": 10})
     out = g.add_node("Output", "logits")
-    chain(g, x, stem, bn, act, conv, add, pool, gap, fc, out)
+    wire(g, x, stem, bn, act, conv, add, pool, gap, fc, out)
     g.connect(act.id, add.id)
     return g
 
@@ -64,7 +66,7 @@ def lstm_classifier() -> Graph:
     lstm = g.add_node("LSTM", "lstm", {"hidden_size": 32, "bidirectional": True, "output": "last"})
     fc = g.add_node("Linear", "head", {"out_features": 2})
     out = g.add_node("Output", "logits")
-    chain(g, x, emb, lstm, fc, out)
+    wire(g, x, emb, lstm, fc, out)
     return g
 
 
@@ -78,7 +80,7 @@ def transformer() -> Graph:
     pool = g.add_node("Reduce", "pool", {"op": "mean", "dim": 1})
     fc = g.add_node("Linear", "head", {"out_features": 5})
     out = g.add_node("Output", "logits")
-    chain(g, x, emb, pe, enc, attn, pool, fc, out)
+    wire(g, x, emb, pe, enc, attn, pool, fc, out)
     return g
 
 
@@ -95,10 +97,10 @@ def two_inputs_two_outputs() -> Graph:
     unused = g.add_node("Linear", "forgotten", {"out_features": 7})  # leads nowhere: dropped
     out_a = g.add_node("Output", "classes")
     out_b = g.add_node("Output", "box")
-    chain(g, img, conv, flat, cat)
-    chain(g, meta, dense, cat)
-    chain(g, cat, fc_a, out_a)
-    chain(g, cat, fc_b, out_b)
+    wire(g, img, conv, flat, cat)
+    wire(g, meta, dense, cat)
+    wire(g, cat, fc_a, out_a)
+    wire(g, cat, fc_b, out_b)
     g.connect(dense.id, unused.id)
     return g
 

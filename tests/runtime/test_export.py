@@ -14,24 +14,29 @@ import torch
 
 from graph_builder.graph import Graph
 from graph_builder.project import Project, save_project
-from runtime.compile import lowering
 from runtime.cli import main as cli
+from runtime.compile import lowering
 from runtime.compile.codegen import GraphInvalidError
 from runtime.compile.compiler import build_module
 from runtime.export.formats import (
-    ExportError, OnnxParityError, OnnxUnsupportedError, WeightsFileError, WeightsMismatchError, example_inputs,
-    export_onnx, export_pt2, export_python, export_weights, load_weights,
+    ExportError,
+    OnnxParityError,
+    OnnxUnsupportedError,
+    WeightsFileError,
+    WeightsMismatchError,
+    example_inputs,
+    export_onnx,
+    export_pt2,
+    export_python,
+    export_weights,
+    load_weights,
 )
-
-
-def chain(g: Graph, *nodes) -> None:
-    for a, b in zip(nodes, nodes[1:]):
-        g.connect(a.id, b.id)
+from tests.builders import wire
 
 
 def classifier(width: int = 16) -> Graph:
     g = Graph()
-    chain(g,
+    wire(g,
           g.add_node("Input", "image", {"shape": (1, 8, 8)}),
           g.add_node("Conv2d", "conv", {"out_channels": 4, "padding": 1}),
           g.add_node("BatchNorm2d", "bn"), g.add_node("ReLU", "act"), g.add_node("Flatten", "flat"),
@@ -51,9 +56,9 @@ def two_outputs() -> Graph:
     last = g.add_node("SelectStep", "last")
     a = g.add_node("Linear", "a", {"out_features": 2})
     b = g.add_node("Reduce", "b", {"op": "max", "dim": 1})
-    chain(g, x, add, gru, last, a, g.add_node("Output", "score"))
-    chain(g, tokens, emb, add)
-    chain(g, gru, b, g.add_node("Output", "peak"))
+    wire(g, x, add, gru, last, a, g.add_node("Output", "score"))
+    wire(g, tokens, emb, add)
+    wire(g, gru, b, g.add_node("Output", "peak"))
     return g
 
 
@@ -259,7 +264,7 @@ def test_cli_bad_inputs_give_clear_errors(project_file, tmp_path, capsys):
 
 def test_onnx_keeps_default_names_that_python_must_rename(tmp_path):
     g = Graph()
-    chain(g, g.add_node("Input", "input", {"shape": (3,)}), g.add_node("Linear", "class", {"out_features": 2}),
+    wire(g, g.add_node("Input", "input", {"shape": (3,)}), g.add_node("Linear", "class", {"out_features": 2}),
           g.add_node("Output", "output"))
     module = build_module(g)
     assert "def forward(self, input_1: torch.Tensor)" in module.netcanvas_source  # no builtin shadowed

@@ -15,12 +15,7 @@ from torch import nn
 
 from graph_builder.graph import Graph
 from runtime.compile.compiler import build_module
-
-
-def chain(g: Graph, *nodes) -> None:
-    for a, b in zip(nodes, nodes[1:]):
-        g.connect(a.id, b.id)
-
+from tests.builders import wire
 
 # ---------------------------------------------------------------- MLP
 
@@ -44,7 +39,7 @@ def mlp_graph() -> Graph:
         g.add_node("Linear", "fc2", {"out_features": 32}), g.add_node("Tanh", "tanh"),
         g.add_node("Linear", "fc3", {"out_features": 3}), g.add_node("Output", "logits"),
     ]
-    chain(g, *nodes)
+    wire(g, *nodes)
     return g
 
 
@@ -69,7 +64,7 @@ class HandLeNet(nn.Module):
 
 def lenet_graph() -> Graph:
     g = Graph()
-    chain(g,
+    wire(g,
           g.add_node("Input", "image", {"shape": (1, 28, 28)}),
           g.add_node("Conv2d", "conv1", {"out_channels": 6, "kernel_size": 5, "padding": 2}),
           g.add_node("ReLU", "r1"), g.add_node("MaxPool2d", "p1"),
@@ -117,7 +112,7 @@ def residual_graph() -> Graph:
     gap = g.add_node("GlobalAvgPool", "gap")
     fc = g.add_node("Linear", "fc", {"out_features": 10})
     out = g.add_node("Output", "logits")
-    chain(g, x, stem, r0, conv_a, bn_a, ra, conv_b, bn_b, add, r1, gap, fc, out)
+    wire(g, x, stem, r0, conv_a, bn_a, ra, conv_b, bn_b, add, r1, gap, fc, out)
     g.connect(r0.id, add.id)  # the skip connection
     return g
 
@@ -139,7 +134,7 @@ class HandLSTM(nn.Module):
 
 def lstm_graph() -> Graph:
     g = Graph()
-    chain(g,
+    wire(g,
           g.add_node("Input", "tokens", {"shape": (15,), "dtype": "int64"}),
           g.add_node("Embedding", "embed", {"num_embeddings": 200, "embedding_dim": 24}),
           g.add_node("LSTM", "lstm", {"hidden_size": 32, "num_layers": 2, "output": "last"}),
@@ -181,7 +176,7 @@ class HandTransformer(nn.Module):
 
 def transformer_graph() -> Graph:
     g = Graph()
-    chain(g,
+    wire(g,
           g.add_node("Input", "tokens", {"shape": (10,), "dtype": "int64"}),
           g.add_node("Embedding", "embed", {"num_embeddings": 300, "embedding_dim": 32}),
           g.add_node("PositionalEncoding", "pos", {"max_len": 100}),
@@ -225,7 +220,7 @@ def unet_graph() -> Graph:
     rr = g.add_node("ReLU", "rr")
     head = g.add_node("Conv2d", "head", {"out_channels": 2, "kernel_size": 1})
     out = g.add_node("Output", "mask")
-    chain(g, x, enc, er, pool, down, dr, up, cat, dec, rr, head, out)
+    wire(g, x, enc, er, pool, down, dr, up, cat, dec, rr, head, out)
     g.connect(er.id, cat.id)  # the skip: concatenated after the upsampled branch
     return g
 
@@ -252,8 +247,8 @@ def two_heads_graph() -> Graph:
     act = g.add_node("GELU", "act")
     cls = g.add_node("Linear", "cls", {"out_features": 5})
     reg = g.add_node("Linear", "reg", {"out_features": 1})
-    chain(g, x, trunk, act, cls, g.add_node("Output", "label"))
-    chain(g, act, reg, g.add_node("Output", "value"))
+    wire(g, x, trunk, act, cls, g.add_node("Output", "label"))
+    wire(g, act, reg, g.add_node("Output", "value"))
     return g
 
 

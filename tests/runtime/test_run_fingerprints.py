@@ -7,23 +7,21 @@ import json
 
 import pytest
 
-from graph_builder import Graph, Project, save_project
+from graph_builder import Project, save_project
 from graph_builder.fingerprint import project_fingerprint
 from graph_builder.runs import (
-    RunMismatchError, RunPredatesFingerprintsError, RunsFolderExistsError, carry_runs, check_run_fits,
-    read_run_network, runs_folder, untitled_runs_folder,
+    RunMismatchError,
+    RunPredatesFingerprintsError,
+    RunsFolderExistsError,
+    carry_runs,
+    check_run_fits,
+    read_run_network,
+    runs_folder,
+    untitled_runs_folder,
 )
 from runtime.cli import main
 from runtime.train.trainer import last_event, train
-
-
-def chain(*specs, names=None):
-    g = Graph()
-    nodes = [g.add_node(t, name=names[i] if names else None, params=p, pos=(i * 50.0, 0.0))
-             for i, (t, p) in enumerate(specs)]
-    for a, b in zip(nodes, nodes[1:]):
-        g.connect(a.id, b.id)
-    return g
+from tests.builders import chain
 
 
 def iris(hidden=16, names=None) -> Project:

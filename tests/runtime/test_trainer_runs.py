@@ -12,19 +12,12 @@ from torch import nn
 
 from graph_builder import Graph, Project
 from runtime.train.trainer import CHECKPOINT, Control, last_event, train
+from tests.builders import chain
 
 
 def iris_mlp(seed=0):
     torch.manual_seed(seed)
     return nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.2), nn.ReLU(), nn.Linear(16, 3))
-
-
-def chain(*specs):
-    g = Graph()
-    nodes = [g.add_node(t, params=p) for t, p in specs]
-    for a, b in zip(nodes, nodes[1:]):
-        g.connect(a.id, b.id)
-    return g
 
 
 def iris_graph():

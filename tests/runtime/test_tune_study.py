@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -103,14 +102,20 @@ def cli(*args):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_a_sigkilled_study_resumes_with_contiguous_trials_none_lost_or_run_twice(tmp_path):
+def test_a_sigkilled_study_resumes_with_contiguous_trials_none_lost_or_run_twice(tmp_path, qtbot):
     trials = 5
     path = iris_file(tmp_path, [{"setting": "lr", "low": 1e-3, "high": 1e-1, "log": True},
                                 {"node": "hidden", "param": "out_features", "low": 4, "high": 32}],
                      epochs=40, method="random", pruner="none", trials=trials)
     proc = cli(path, "--jobs", "1", "--json")
     first = [json.loads(proc.stdout.readline()) for _ in range(2)]  # two trials done, the third is training
-    time.sleep(0.3)
+
+    def third_is_training() -> bool:  # its run folder has logged an epoch: killed mid-trial, not between two
+        folders = trial_folders(path)
+        return len(folders) == 3 and '"epoch"' in ((folders[-1] / "metrics.jsonl").read_text()
+                                                   if (folders[-1] / "metrics.jsonl").is_file() else "")
+
+    qtbot.waitUntil(third_is_training, timeout=60000)
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
     assert [t["trial"] for t in first] == [0, 1] and all(t["state"] == "complete" for t in first)
