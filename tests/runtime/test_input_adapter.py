@@ -148,6 +148,8 @@ def test_the_exported_training_script_adapts_and_normalises_exactly_as_the_app(t
     project = load_project(Path(__file__).resolve().parents[2] / "resources" / "templates" / "lenet_digits.json")
     dataset = _digits(input_height=16, input_width=16, input_gray_to_rgb=True, input_normalization="imagenet")
     project.dataset.update(dataset)
+    digit = next(n for n in project.graph.nodes.values() if n.type_id == "Input")
+    project.graph.set_param(digit.id, "shape", [3, 16, 16])  # the network takes what the adapter makes
     script = export_training_script(project, tmp_path / "train_adapted.py")
     spec = importlib.util.spec_from_file_location("train_adapted", script)
     module = importlib.util.module_from_spec(spec)
@@ -159,7 +161,7 @@ def test_the_exported_training_script_adapts_and_normalises_exactly_as_the_app(t
         sys.modules.pop(spec.name, None)
     app = load_splits(dataset)
     for split in ("train", "val", "test"):
-        assert np.allclose(tensors[split][0].numpy(), app[split][0], atol=1e-6), split
+        assert np.allclose(tensors[split].x.numpy(), app[split][0], atol=1e-6), split
 
 
 def test_the_exported_model_says_how_its_inputs_were_adapted():
