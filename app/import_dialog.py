@@ -216,8 +216,7 @@ class ImportJob(QThread):
 
     def run(self) -> None:
         from runtime.importers import ModelImportError, import_model
-        from runtime.pretrained import PretrainedError
-        from runtime.pretrained import DownloadCancelled
+        from runtime.pretrained import DownloadCancelled, DownloadError, PretrainedError
 
         r = self.request
         try:
@@ -227,7 +226,7 @@ class ImportJob(QThread):
                                   cancelled=self._stop.is_set)
         except DownloadCancelled as exc:
             self.cancelled.emit(str(exc))
-        except (ModelImportError, PretrainedError) as exc:
+        except (ModelImportError, PretrainedError, DownloadError) as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 — a user's Python file can raise anything; say what
             self.failed.emit(f"{type(exc).__name__}: {exc}")

@@ -39,6 +39,7 @@ def _row(name: str, kind: str, default: Any, label: str, help: str = "", choices
 DATASET_NAMES = ("digits", "iris", "wine", "breast_cancer", "moons", "spirals", "sine", "waveforms",
                  "csv", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
 FILE_DATASETS = ("csv", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
+DOWNLOADABLE = ("mnist", "fashion_mnist", "cifar10")  # no path: the copy downloaded on request (runtime.data)
 SYNTHETIC_DATASETS = ("moons", "spirals", "sine", "waveforms")
 SEQUENCE_DATASETS = ("sine", "waveforms")
 
@@ -241,7 +242,7 @@ def validate_dataset_section(data: Any, path: str = "$.dataset", fill_defaults: 
             class_selection(d["classes"])
         except ValueError as exc:
             raise SettingsError(str(exc), f"{path}.classes") from None
-    if d["name"] in FILE_DATASETS and not d["path"]:
+    if d["name"] in FILE_DATASETS and d["name"] not in DOWNLOADABLE and not d["path"]:
         raise SettingsError(f"the {d['name']} dataset reads your files: set path to the "
                             f"{'file' if d['name'] in ('csv', 'npz') else 'folder'}", f"{path}.path")
     from graph_builder.input_adapter import AdapterError, InputAdapter

@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "runtime.commands.tune",
     "runtime.commands.weights",
     "runtime.commands.freeze",
+    "runtime.commands.data",
 ]
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2

@@ -11,6 +11,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("NETCANVAS_NO_AUTOSAVE_PROMPT", "1")
+# Downloaded datasets: never the user's cache. A test that downloads serves the files itself (127.0.0.1).
+os.environ["NETCANVAS_DATA_DIR"] = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"netcanvas-test-data-{os.getpid()}")
 
 
 # ---- a full disk for fault tests: a small tmpfs when running as root (as CI does), else ENOSPC writes
@@ -79,3 +81,19 @@ try:
     tqdm.tqdm.monitor_interval = 0
 except ImportError:  # pragma: no cover - tqdm comes with the exporter's dependencies
     pass
+
+
+@pytest.fixture
+def downloaded(tmp_path, monkeypatch):
+    """`downloaded("mnist")` puts a small real-format copy of a downloadable dataset where its download lands, in
+    this test's own cache folder (other tests still see it not downloaded)."""
+    from graph_builder.settings import DOWNLOADABLE
+    from tests.datasets import place_downloaded
+
+    monkeypatch.setenv("NETCANVAS_DATA_DIR", str(tmp_path / "downloaded"))
+
+    def place(name: str | None) -> None:
+        if name in DOWNLOADABLE:
+            place_downloaded(name)
+
+    return place

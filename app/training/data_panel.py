@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QPushButton, QS
                                QWidget)
 
 from app.training.background import run_in_background
+from app.training.data_download import DownloadRow
 from app.training.samples import SampleView
 from app.training.settings_form import Push, SettingsForm
 from graph_builder.datafit import LoadedData, fit_issues
@@ -149,6 +150,8 @@ class DataPanel(QWidget):
         self.file_button.setObjectName("choose_dataset_file")
         self.file_button.setToolTip("Pick the file or folder the dataset is read from")
         self.file_button.clicked.connect(self.choose_path)
+        self.download = DownloadRow()  # MNIST, Fashion-MNIST, CIFAR-10: fetched on request
+        self.download.ready.connect(lambda _name: self.load(self._augmented))
         self.file_dialog: QFileDialog | None = None
         buttons = QHBoxLayout()
         buttons.addWidget(self.load_button)
@@ -161,6 +164,7 @@ class DataPanel(QWidget):
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addWidget(scroll)
         tl.addWidget(self.file_button)
+        tl.addWidget(self.download)
         bottom = QWidget()
         bl = QVBoxLayout(bottom)
         bl.setContentsMargins(0, 0, 0, 0)
@@ -236,6 +240,8 @@ class DataPanel(QWidget):
         kind = self._file_kind()
         self.file_button.setVisible(kind is not None and "path" in self.form.fields)
         self.file_button.setText(f"Choose {kind or 'file'}…")
+        name = self.form.value("name") if "name" in self.form.fields else None
+        self.download.show_for(name, self.form.value("path") if "path" in self.form.fields else None)
 
     def choose_path(self) -> QFileDialog:
         """Open a (non-modal) dialog for the dataset's file or folder; the choice becomes `path`."""

@@ -91,6 +91,40 @@ def lenet_digits() -> Graph:
     return c.graph
 
 
+def mnist_mlp() -> Graph:
+    """The course texts' first network: Flatten 28x28, Dense 128 ReLU, Dropout 0.2, Dense 10 (101,770 parameters)."""
+    c = Chain()
+    c.add("Input", "image", after=None, shape=(1, 28, 28))
+    c.add("Flatten")
+    c.add("Linear", "hidden", out_features=128)
+    c.add("ReLU")
+    c.add("Dropout", p=0.2)
+    c.add("Linear", "classifier", out_features=10)
+    c.add("Output", "logits")
+    return c.graph
+
+
+def cifar10_cnn() -> Graph:
+    """The CIFAR-10 CNN of the TensorFlow tutorial: Conv 32/64/64 3x3, two 2x2 max-pools, Dense 64, Dense 10
+    (122,570 parameters)."""
+    c = Chain()
+    c.add("Input", "image", after=None, shape=(3, 32, 32))
+    c.add("Conv2d", "conv1", out_channels=32, kernel_size=3)
+    c.add("ReLU", "relu1")
+    c.add("MaxPool2d", "pool1", kernel_size=2)
+    c.add("Conv2d", "conv2", out_channels=64, kernel_size=3)
+    c.add("ReLU", "relu2")
+    c.add("MaxPool2d", "pool2", kernel_size=2)
+    c.add("Conv2d", "conv3", out_channels=64, kernel_size=3)
+    c.add("ReLU", "relu3")
+    c.add("Flatten")
+    c.add("Linear", "fc1", out_features=64)
+    c.add("ReLU", "relu4")
+    c.add("Linear", "classifier", out_features=10)
+    c.add("Output", "logits")
+    return c.graph
+
+
 def residual_block() -> Graph:
     """conv-bn-relu-conv-bn plus the skip connection, then ReLU: used twice by the residual CNN."""
     c = Chain()
@@ -319,6 +353,18 @@ TEMPLATES = (
              "classifier: the classic LeNet layout, sized for 8x8 digits.",
              lenet_digits, {"name": "digits", "val_fraction": 0.1},
              {"epochs": 30, "batch_size": 32, "lr": 0.002, "optimizer": "adamw", "weight_decay": 1e-4}),
+    Template("mnist_mlp", "MNIST MLP (the textbook example)", "The first network of the course texts: each 28x28 "
+             "digit flattened, one hidden layer of 128 ReLU units, dropout 0.2 and ten outputs; 101,770 "
+             "parameters. Expect about 98 % test accuracy after 5 epochs (the TensorFlow tutorial's figure). "
+             "MNIST (11 MB) is downloaded once, when you ask: Data ▸ Download MNIST, or netcanvas data download "
+             "mnist.", mnist_mlp, {"name": "mnist", "val_fraction": 0.1},
+             {"epochs": 5, "batch_size": 32, "lr": 0.001, "optimizer": "adam"}),
+    Template("cifar10_cnn", "CIFAR-10 CNN (the textbook example)", "The TensorFlow tutorial's CNN: three 3x3 "
+             "convolutions (32, 64, 64 filters) with two 2x2 max-pools, a dense layer of 64 and ten outputs; "
+             "122,570 parameters. Expect over 70 % test accuracy after 10 epochs (the tutorial's figure). "
+             "CIFAR-10's binary version (163 MB) is downloaded once, when you ask: Data ▸ Download CIFAR-10, or "
+             "netcanvas data download cifar10.", cifar10_cnn, {"name": "cifar10", "val_fraction": 0.1},
+             {"epochs": 10, "batch_size": 64, "lr": 0.001, "optimizer": "adam"}),
     Template("residual_cnn_digits", "Residual CNN on digits", "A convolutional stem and two residual blocks "
              "(one ResidualBlock network used twice: conv, batch norm, ReLU, conv, batch norm, plus the skip "
              "connection), then global average pooling.",

@@ -96,10 +96,12 @@ def cpu_name() -> str:
 
 
 def missing_weights(project: Project) -> str | None:
-    """Why `project` cannot train on this machine now: torchvision weights it starts from that are not downloaded."""
+    """Why `project` cannot train on this machine now: torchvision weights it starts from, or a dataset it reads,
+    that are not downloaded (the script measures it once they are)."""
+    from runtime.data import missing_download
     from runtime.pretrained import missing_weights as missing
 
-    return missing(project)
+    return missing(project) or missing_download(project.dataset)
 
 
 def measure(t: Template, folder: Path = FOLDER, repeat: int = 3) -> dict:

@@ -45,7 +45,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from runtime.importers import ImportSourceError, ModelImportError, UnsupportedModelError, import_model, source_kind
-    from runtime.pretrained import PretrainedError
+    from runtime.pretrained import DownloadError, PretrainedError
 
     pretrained = getattr(args, "pretrained", None)
     progress = None
@@ -60,7 +60,7 @@ def run(args) -> int:
             progress = TextProgress(cached_path(args.source, pretrained).name)
         report = import_model(args.source, args.out, class_name=args.class_name, input_shape=args.input_shape,
                               pretrained=pretrained, progress=progress)
-    except PretrainedError as exc:
+    except (PretrainedError, DownloadError) as exc:
         print(f"cannot import {args.source} with pretrained weights: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     except ImportSourceError as exc:

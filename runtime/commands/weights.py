@@ -70,7 +70,7 @@ def run(args) -> int:
     elif args.torchvision:
         model, _, choice = args.torchvision.partition(":")
         source = {"kind": "torchvision", "model": model.strip(), "weights": choice.strip() or "DEFAULT"}
-    from runtime.pretrained import PretrainedError, target_network
+    from runtime.pretrained import DownloadError, PretrainedError, target_network
     from runtime.pretrained import MisfitError
 
     network = project.networks.main
@@ -80,7 +80,7 @@ def run(args) -> int:
         if source is not None:
             message = _check(source, project, Path(args.file), network, args.download)
         project.apply(SetWeightSource(args.block, source))
-    except PretrainedError as exc:
+    except (PretrainedError, DownloadError) as exc:
         print(f"cannot use these weights: {exc}", file=sys.stderr)
         return EXIT_INVALID if isinstance(exc, MisfitError) else EXIT_UNREADABLE
     except GraphBuilderError as exc:

@@ -12,6 +12,9 @@ memory and is copied batch by batch.
 from runtime.data.augment import Augmentation
 from runtime.data.description import describe_splits
 from runtime.data.digits_prep import prepare_drawing
+from runtime.data.downloads import SETS as DOWNLOAD_SETS
+from runtime.data.downloads import (DatasetDownloadError, cache_root, dataset_folder, download_dataset, is_downloaded,
+                                    missing_download)
 from runtime.data.errors import (DataError, DatasetFileNotFoundError, DatasetFormatError, DatasetSettingError,
                                  DatasetTooLargeError, UnknownDatasetError)
 from runtime.data.files import IMAGE_SUFFIXES
@@ -22,6 +25,8 @@ from runtime.data.raw import RawData
 from runtime.data.registry import DATASETS, ENTRIES, DatasetEntry, get_dataset, pixel_max
 
 __all__ = [
+    "DOWNLOAD_SETS", "DatasetDownloadError", "cache_root", "dataset_folder", "download_dataset", "is_downloaded",
+    "missing_download",
     "Augmentation", "DataError", "DatasetEntry", "DatasetFileNotFoundError", "DatasetFormatError", "DATASETS",
     "DatasetSettingError", "DatasetTooLargeError", "DeviceSplit", "ENTRIES", "IMAGE_SUFFIXES", "PredictInputError",
     "RawData", "Samples", "Splits", "UnknownDatasetError", "check_inputs_total", "dataset_config", "describe_data",

@@ -28,6 +28,17 @@ class DatasetEntry:
     pixel_max: float = 1.0  # the raw value of a full-intensity pixel (digits: 16); images from files are scaled to 1
 
 
+def _downloaded(c: dict, name: str) -> str:
+    """The folder a downloadable dataset is read from: its `path`, else the copy downloaded on request."""
+    if c.get("path"):
+        return c["path"]
+    from runtime.data.downloads import dataset_folder, is_downloaded, not_downloaded
+
+    if not is_downloaded(name):
+        raise not_downloaded(name)
+    return str(dataset_folder(name))
+
+
 def _sklearn(loader: str, image: bool = False) -> Callable[[dict], RawData]:
     def load(config: dict) -> RawData:
         import sklearn.datasets
@@ -88,12 +99,14 @@ ENTRIES = (
                  lambda c: files.load_npz(c.get("path")), "file"),
     DatasetEntry("image_folder", "Image folder", "One sub-folder of images per class, resized to a square.",
                  lambda c: files.load_image_folder(c.get("path"), c.get("image_size", 32)), "file"),
-    DatasetEntry("mnist", "MNIST (IDX files)", "MNIST from a local folder of IDX files, gzipped or not.",
-                 lambda c: files.load_idx_folder(c.get("path")), "file"),
-    DatasetEntry("fashion_mnist", "Fashion-MNIST (IDX files)", "Fashion-MNIST from a local folder of IDX files.",
-                 lambda c: files.load_idx_folder(c.get("path"), fashion=True), "file"),
-    DatasetEntry("cifar10", "CIFAR-10 (binary)", "CIFAR-10's binary version from a local folder.",
-                 lambda c: files.load_cifar10(c.get("path")), "file"),
+    DatasetEntry("mnist", "MNIST", "70,000 handwritten digits, 28×28: downloaded on request, or a folder of its "
+                 "IDX files.", lambda c: files.load_idx_folder(_downloaded(c, "mnist")), "file"),
+    DatasetEntry("fashion_mnist", "Fashion-MNIST", "70,000 clothing images in 10 kinds, 28×28: downloaded on "
+                 "request, or a folder of its IDX files.",
+                 lambda c: files.load_idx_folder(_downloaded(c, "fashion_mnist"), fashion=True), "file"),
+    DatasetEntry("cifar10", "CIFAR-10", "60,000 colour images in 10 classes, 32×32: downloaded on request (its "
+                 "binary version), or its extracted folder.", lambda c: files.load_cifar10(_downloaded(c, "cifar10")),
+                 "file"),
 )
 DATASETS = {e.name: e for e in ENTRIES}
 

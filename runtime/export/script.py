@@ -177,7 +177,7 @@ def export_training_script(project: ProjectLike, path: str | os.PathLike, projec
     """Write a standalone training script for `project` (its data file for file datasets, its starting weights
     when it starts from pretrained ones: read from beside `project_path`, downloaded only with `download`)."""
     from graph_builder.settings import class_selection, validate_training_section
-    from runtime.pretrained import PretrainedError, missing_weights
+    from runtime.pretrained import DownloadError, PretrainedError, missing_weights
 
     path = Path(path)
     if path.is_dir():
@@ -192,7 +192,7 @@ def export_training_script(project: ProjectLike, path: str | os.PathLike, projec
                                 "download them from Edit ▸ Pretrained weights) or export with --download")
     try:
         spec, runtime, part = _task_part(project, t, d, project_path)
-    except PretrainedError as exc:
+    except (PretrainedError, DownloadError) as exc:
         raise ScriptExportError(f"the pretrained starting weights cannot be read: {exc}") from None
     data_file = starting_file = None
     if get_dataset(d["name"]).source == "file":

@@ -21,13 +21,13 @@ from runtime.pretrained.registry import (
 )
 # The resolvers that ship with NetCanvas register themselves (torch is imported only when one runs).
 from runtime.pretrained import local_file as _local_file, runs as _runs, torchvision_hub as _hub  # noqa: E402,I001
-from runtime.pretrained.download import DownloadCancelled, TextProgress
+from runtime.download import DownloadCancelled, DownloadError, TextProgress
 from runtime.pretrained.files import MisfitError, WeightsFileError, read_state_dict
 from runtime.pretrained.local_file import fit_file
 from runtime.pretrained.torchvision_hub import cached_path, describe, fetch, missing_weights, resolve_torchvision
 
 __all__ = [
-    "RESOLVERS", "DownloadCancelled", "MisfitError", "PretrainedError", "Resolver", "TextProgress",
+    "RESOLVERS", "DownloadCancelled", "DownloadError", "MisfitError", "PretrainedError", "Resolver", "TextProgress",
     "WeightsFileError", "cached_path", "describe", "fetch", "fit_file", "load_initial_weights", "missing_weights",
     "read_state_dict",
     "register", "resolve_torchvision", "sources", "target_network",

@@ -1,7 +1,7 @@
 """torchvision's own pretrained weights: `{"kind": "torchvision", "model": "resnet18", "weights": "DEFAULT"}`.
 
 The weights enum (`ResNet18_Weights.IMAGENET1K_V1`) gives the URL; the file is downloaded by
-runtime.pretrained.download into torch's hub cache, where torchvision itself looks, and read
+runtime.download into torch's hub cache, where torchvision itself looks, and read
 with `torch.load(weights_only=True)`. The state dict is loaded into torchvision's model and
 the importer turns that model into NetCanvas's keys (the same mapping `netcanvas import`
 uses), so the weights fit a project imported from that model, however its head was changed.
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.pretrained.registry import PretrainedError, register, sources
-from runtime.pretrained.download import Progress, download, file_name, hub_checkpoints, offline_advice
+from runtime.download import Progress, download, file_name, hub_checkpoints, offline_advice
 
 DEFAULT = "DEFAULT"
 

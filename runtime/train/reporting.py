@@ -100,6 +100,11 @@ class Reporter:
             return self.emit("failed", kind="disk", message=f"Training stopped: {exc}.", **where)
         if isinstance(exc, TrainingError):
             return self.emit("failed", kind=exc.kind, message=str(exc), **where)
+        from runtime.download import DownloadError
+
+        if isinstance(exc, DownloadError):  # torchvision's starting weights: the message says where to put them
+            return self.emit("failed", kind="weights", message=f"The pretrained weights could not be used: {exc}",
+                             **where)
         if isinstance(exc, NetCanvasRuntimeError):
             return self.emit("failed", kind="model", message=f"The model could not be built: {exc}", **where)
         from graph_builder.errors import GraphBuilderError

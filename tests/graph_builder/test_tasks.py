@@ -17,7 +17,8 @@ TEMPLATE_TASKS = {
     "gru_waveforms": "classification", "lenet_digits": "classification", "lstm_waveforms": "classification",
     "mlp_digits": "classification", "mlp_iris": "classification", "mlp_vae_digits": "vae",
     "residual_cnn_digits": "classification", "resnet18_features_image_folder": "classification",
-    "sine_forecaster": "regression", "transformer_waveforms": "classification",
+    "sine_forecaster": "regression", "transformer_waveforms": "classification", "mnist_mlp": "classification",
+    "cifar10_cnn": "classification",
 }
 
 

@@ -69,8 +69,10 @@ def assert_same(app: dict, script: dict, exact: bool) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(template_paths()))
-def test_every_templates_script_trains_to_the_apps_weights(name, tmp_path):
-    app, script, out = app_and_script(prepared(name, tmp_path), tmp_path)
+def test_every_templates_script_trains_to_the_apps_weights(name, tmp_path, downloaded):
+    project = prepared(name, tmp_path)
+    downloaded(project.dataset.get("name"))  # MNIST and CIFAR-10: a small copy where the download lands
+    app, script, out = app_and_script(project, tmp_path)
     assert_same(app, script, name in BIT_IDENTICAL)
     assert "epoch 1/1" in out
 

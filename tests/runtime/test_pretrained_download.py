@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from runtime.pretrained.download import ChecksumError, DownloadCancelled, DownloadOfflineError, TextProgress, download
+from runtime.download import ChecksumError, DownloadCancelled, DownloadOfflineError, TextProgress, download
 
 PAYLOAD = os.urandom(300_000)
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()

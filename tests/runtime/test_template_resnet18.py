@@ -52,7 +52,7 @@ def test_the_template_trains_one_small_batch_on_cpu(tmp_path):
 def test_offline_the_templates_weights_name_the_url_and_where_to_put_the_file(tmp_path, monkeypatch):
     from runtime.compile.compiler import build_module
     from runtime.pretrained import load_initial_weights
-    from runtime.pretrained.download import DownloadOfflineError
+    from runtime.download import DownloadOfflineError
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

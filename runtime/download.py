@@ -1,12 +1,16 @@
-"""Downloading a weights file into torch's hub cache: progress, checksum, resume, atomic, offline advice.
+"""The one downloader, for pretrained weights and datasets: progress, checksum, resume, mirrors, offline advice.
 
 Written on urllib (no new dependency) so that it can be tested against a local HTTP server.
-The file lands where torchvision looks for it (`torch.hub.get_dir()/checkpoints`, or the
-folder given), first as `<name>.part` beside it, renamed only once complete and checked:
+Nothing calls it unless the user asked for the file (a Download button, `netcanvas data
+download`, `--download`, or training a template that starts from torchvision's weights).
+The file lands in the folder given (torch's hub checkpoints by default, where torchvision
+looks), first as `<name>.part` beside it, renamed only once complete and checked:
 
 - torchvision's file names carry the start of their sha256 (`resnet18-f37072fd.pth`); it is
-  checked when present, and the whole sha256 when the caller gives one. A mismatch removes
-  the partial file, so nothing unchecked stays in the cache.
+  checked when present, and the whole sha256 or md5 when the caller gives one. A mismatch
+  removes the partial file, so nothing unchecked stays in the cache.
+- `download_first` tries a file's mirrors in order: a dead mirror or a damaged file moves on
+  to the next; when none answers, one message names the file and where to put it by hand.
 - A connection cut mid-way is resumed with an HTTP Range request (the server may answer with
   the whole file instead; then it starts again), up to `retries` times.
 - When the server cannot be reached at all, DownloadOfflineError names the URL and exactly
@@ -31,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from runtime.pretrained.registry import PretrainedError
+from runtime.errors import NetCanvasRuntimeError
 
 CHUNK = 1 << 16
 HASH_PREFIX = re.compile(r"-([a-f0-9]{6,64})\.")  # torchvision's convention (torch.hub.HASH_REGEX)
@@ -39,8 +43,8 @@ HASH_PREFIX = re.compile(r"-([a-f0-9]{6,64})\.")  # torchvision's convention (to
 Progress = Callable[[int, "int | None"], None]
 
 
-class DownloadError(PretrainedError):
-    """A weights file could not be downloaded."""
+class DownloadError(NetCanvasRuntimeError):
+    """A file (weights, a dataset) could not be downloaded."""
 
 
 class DownloadOfflineError(DownloadError):
@@ -89,13 +93,24 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def check_file(path: Path, sha256: str | None = None, url: str | None = None) -> None:
-    """ChecksumError unless `path` matches the full `sha256` and its name's hash prefix (where there is one)."""
+def md5_of(path: Path) -> str:
+    """The hex md5 of a file (the checksum torchvision's dataset lists give), read in chunks."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_file(path: Path, sha256: str | None = None, url: str | None = None, md5: str | None = None) -> None:
+    """ChecksumError unless `path` matches the full `sha256` (or `md5`) and its name's hash prefix (if any)."""
     digest = sha256_of(path)
     prefix = hash_prefix(file_name(url) if url else path.name)
     where = f"downloaded from {url}" if url else str(path)
     if sha256 and digest != sha256.lower():
         raise ChecksumError(f"the file {where} has sha256 {digest[:16]}…, expected {sha256.lower()[:16]}…")
+    if md5 and (got := md5_of(path)) != md5.lower():
+        raise ChecksumError(f"the file {where} has md5 {got}, expected {md5.lower()}")
     if prefix and not digest.startswith(prefix):
         raise ChecksumError(f"the file {where} has sha256 {digest[:16]}…, but its name says it starts with {prefix}")
 
@@ -107,14 +122,17 @@ def offline_advice(url: str, target: Path) -> str:
 
 
 def download(url: str, folder: str | os.PathLike | None = None, *, sha256: str | None = None,
-             progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
-             retries: int = 3, timeout: float = 30.0, backoff: float = 1.0) -> Path:
-    """The checked file of `url` in `folder` (torch's hub checkpoints by default), downloaded if not there yet."""
+             md5: str | None = None, progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+             retries: int = 3, timeout: float = 30.0, backoff: float = 1.0, name: str | None = None) -> Path:
+    """The checked file of `url` in `folder` (torch's hub checkpoints by default), downloaded if not there yet.
+
+    `name` is the file's name in the folder (the URL's last segment by default).
+    """
     folder = Path(folder) if folder is not None else hub_checkpoints()
-    target = folder / file_name(url)
+    target = folder / (name or file_name(url))
     if target.is_file():
         try:
-            check_file(target, sha256, url)
+            check_file(target, sha256, url, md5)
         except ChecksumError as exc:
             raise ChecksumError(f"{exc}; the cached file {target} is damaged or another file: remove it and "
                                 "try again") from None
@@ -154,7 +172,7 @@ def download(url: str, folder: str | os.PathLike | None = None, *, sha256: str |
             raise DownloadOfflineError(f"cannot reach {url} ({reason}); this machine seems to be offline: "
                                        + offline_advice(url, target)) from None
     try:
-        check_file(part, sha256, url)
+        check_file(part, sha256, url, md5)
     except ChecksumError as exc:
         part.unlink(missing_ok=True)
         raise ChecksumError(f"{exc}; the file was not kept. Try again (a proxy or a broken connection may have "
@@ -214,6 +232,34 @@ def _fetch(url: str, part: Path, progress: Progress | None, cancelled: Callable[
                                     "TORCH_HOME to another folder") from None
     if total is not None and done < total:
         raise _Cut(f"{done:,} of {total:,} bytes")
+
+
+def download_first(urls: list[str], folder: str | os.PathLike, name: str, *, md5: str | None = None,
+                   sha256: str | None = None, progress: Progress | None = None,
+                   cancelled: Callable[[], bool] | None = None, timeout: float = 30.0, retries: int = 2,
+                   backoff: float = 1.0) -> Path:
+    """The checked file `name` in `folder`, from the first of its mirrors `urls` that gives it whole and intact.
+
+    A mirror that cannot be reached, refuses, or gives a file with the wrong checksum (which is removed)
+    passes the turn to the next; DownloadOfflineError when none could be reached at all, else the last error.
+    Cancelling stops at once (the partial file is kept to resume).
+    """
+    errors: list[DownloadError] = []
+    for url in urls:
+        try:
+            return download(url, folder, sha256=sha256, md5=md5, progress=progress, cancelled=cancelled,
+                            retries=retries, timeout=timeout, backoff=backoff, name=name)
+        except DownloadCancelled:
+            raise
+        except DownloadError as exc:
+            if not isinstance(exc, DownloadOfflineError):
+                Path(folder, name + ".part").unlink(missing_ok=True)  # another mirror's bytes must not be resumed
+            errors.append(exc)
+    if errors and all(isinstance(e, DownloadOfflineError) for e in errors):
+        raise DownloadOfflineError(f"cannot reach any mirror of {name} ({', '.join(urls)}); this machine seems to "
+                                   f"be offline: download it on a machine that is online and put it at "
+                                   f"{Path(folder) / name}, then try again")
+    raise errors[-1] if errors else DownloadError(f"{name} has no mirror to download it from")
 
 
 class TextProgress:
