@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
 from graph_builder.tasks import TaskSpec
 
-if TYPE_CHECKING:
-    from app.training.dashboard import Dashboard
+Dashboard = Any  # app.training.dashboard.Dashboard, which imports this module: named, not imported
 
 
 @dataclass(frozen=True)
