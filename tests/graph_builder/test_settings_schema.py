@@ -33,7 +33,7 @@ def test_whole_floats_become_ints_and_ints_become_floats():
     ("dataset", {"name": "imagenet"}, "$.dataset.name", "must be one of digits"),
     ("dataset", {"val_fraction": 0.6, "test_fraction": 0.4}, "$.dataset.test_fraction", "more than 0.9"),
     ("dataset", {"name": "csv"}, "$.dataset.path", "set path to the file"),
-    ("dataset", {"name": "mnist", "path": ""}, "$.dataset.path", "set path to the folder"),
+    ("dataset", {"name": "image_folder", "path": ""}, "$.dataset.path", "set path to the folder"),
 ])
 def test_bad_settings_name_their_json_path(section, data, path, words):
     validate = settings.validate_training_section if section == "training" else settings.validate_dataset_section
@@ -63,3 +63,9 @@ def test_every_field_describes_itself_for_the_forms():
             settings.coerce_setting(spec, spec.default, "$")  # the default itself is valid
         for other in spec.visible_when:
             assert other in {s.name for s in settings.DATASET_FIELDS + settings.TRAINING_FIELDS}
+
+
+@pytest.mark.parametrize("name", settings.DOWNLOADABLE)
+def test_a_downloadable_dataset_needs_no_path_it_reads_the_downloaded_copy(name):
+    d = settings.validate_dataset_section({"name": name, "path": ""})
+    assert d["name"] == name and not d["path"]
