@@ -136,6 +136,15 @@ class ConfusionView(QWidget):
             self.plot_item.getAxis(side).enableAutoSIPrefix(False)
         self.plot_item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
 
+    def clear(self) -> None:
+        """No matrix: what a project without a classification run shows."""
+        self.image.clear()
+        self.counts.set_counts(np.zeros((0, 0), dtype=np.int64), 1)
+        self.matrix, self.class_names, self.split = None, [], "validation"
+        self._labelled_classes = 0
+        self.caption.setText("The confusion matrix appears after the first epoch.")
+        self._show_empty()
+
     def set_matrix(self, matrix, class_names: list[str] | None = None, caption: str = "",
                    split: str = "validation") -> None:
         """Show `matrix` (rows: true class, columns: predicted class) of the data `split`."""
@@ -205,6 +214,10 @@ class ClassMetricsTable(QTableWidget):
                           metrics["recall"][i], metrics["f1"][i], metrics["support"][i])
         self._set_row(n, "macro average", metrics["precision"].mean(), metrics["recall"].mean(),
                       metrics["f1"].mean(), metrics["support"].sum())
+
+    def clear_rows(self) -> None:
+        """No matrix, no rows (the headers stay)."""
+        self.setRowCount(0)
 
     def _set_row(self, row: int, name: str, p: float, r: float, f: float, support: int) -> None:
         for col, text in enumerate((name, f"{p:.3f}", f"{r:.3f}", f"{f:.3f}", str(int(support)))):

@@ -72,6 +72,7 @@ class TrainingController(QObject):
         self.bridge = TrainingBridge(self)
         self.built = False
         self.current_run: Path | None = None  # the run whose weights export and inference use
+        self.live_shown = False  # the dashboard shows the run that trains (not when another project was opened)
         self.alarms: list[str] = []  # the sanity warnings of the latest run (runtime/train/sanity.py)
         self.untitled_runs = untitled_runs_folder(untitled_runs_base())  # this untitled document's own
         self._pending_carry: tuple[Path, Path] | None = None  # runs to move once the active run ends
@@ -190,11 +191,9 @@ class TrainingController(QObject):
         self.training_panel.pause_clicked.connect(self.toggle_pause)
         self.training_panel.stop_clicked.connect(self.stop)
         self.dashboard.cell_clicked.connect(self.inference_panel.show_cell)
-        self.runs_panel.run_selected.connect(self.select_run)
-        self.runs_panel.run_selected.connect(self.dashboard.show_run)  # a past run's task views and pictures
-        self.bridge.event_received.connect(self.dashboard.handle_event)
+        self.runs_panel.run_selected.connect(self.select_run)  # a past run's results, views and pictures
         self.bridge.event_received.connect(self._on_event)
-        self.bridge.drained.connect(self.dashboard.refresh)
+        self.bridge.drained.connect(self._on_drained)
         self.bridge.state_changed.connect(self._on_state_changed)
         self.bridge.run_ended.connect(self._on_run_ended)
         self._on_project_replaced()
@@ -221,18 +220,43 @@ class TrainingController(QObject):
             self.untitled_runs = untitled_runs_folder(untitled_runs_base())
         if not self.built:
             return
+        if self.live_shown:  # a run of the previous project trains on, into its own folder, out of view
+            self.live_shown = False
+            self.dashboard.generative.live = False
+            self.status("The previous project's run goes on in its own runs folder; its results are not shown "
+                        "under this project.")
         # The panels show the new project's own sections: nothing of the previous project stays.
         self.training_panel.follow(self.project.training, self.window.editor.push_on)
         self.data_panel.follow(self.project.dataset, self.window.editor.push_on)
         self.runs_panel.reload()
         self.experiments_panel.follow(self.project)
-        self.dashboard.show_task(self.project.task())  # before its first run: the tabs of what it trains
         self.project.training.events.offered_changed.connect(self._on_task_changed)
+        self.show_newest_run()
+
+    def show_newest_run(self) -> None:
+        """Every view shows the newest finished run of the open project's network (the one Evaluate and Export
+        then use), or nothing of any run when it has none: never the results of the project shown before."""
+        if self.live_shown:
+            return  # the live run keeps the dashboard until it ends
+        from graph_builder.runs import RunsError, check_run_fits
+
+        for info in self.runs_panel.runs:  # newest first
+            if info.outcome != "finished" or info.weights is None:
+                continue
+            try:
+                check_run_fits(info.path, self.project)
+            except RunsError:
+                continue  # trained for another version of the network
+            self.select_run(str(info.path))
+            return
+        self.current_run = None
+        self.runs_panel.mark_current()
+        self.dashboard.clear(self.project.task())  # before its first run: the tabs of what it trains
 
     def _on_task_changed(self) -> None:
         # An edit made the document another task (a Gaussian latent layer, the task setting, a second
         # network): the dashboard's tabs follow, unless a run trains and its own views are on show.
-        if self.built and not self.dashboard.generative.live:
+        if self.built and not self.live_shown:
             self.dashboard.show_task(self.project.task())
 
     # ----- running
@@ -273,6 +297,7 @@ class TrainingController(QObject):
             self.dashboard.set_outcome("failed", f"Cannot create the run folder: {exc}")
             return False
         self.dashboard.reset()
+        self.live_shown = True
         self.current_run = run_dir if folds == 1 else None
         self.alarms = []
         self.bridge.start(self.snapshot(), str(run_dir), self.project_path())
@@ -324,9 +349,17 @@ class TrainingController(QObject):
         self.stop_action.setEnabled(state in ("starting", "running", "paused"))
         if self.built:
             self.training_panel.set_state(state)
-            self.dashboard.set_state(state)
+            if self.live_shown:
+                self.dashboard.set_state(state)
+
+    def _on_drained(self) -> None:
+        if self.live_shown:
+            self.dashboard.refresh()
 
     def _on_event(self, event: dict) -> None:
+        if not self.live_shown:
+            return  # the run of a project no longer open: its folder keeps everything
+        self.dashboard.handle_event(event)
         kind = event.get("type")
         if kind == "alarm":  # runtime/train/sanity.py: odd settings before the first epoch, or a hopeless run
             self.alarms.append(event["message"])
@@ -366,6 +399,12 @@ class TrainingController(QObject):
     def _on_run_ended(self, outcome: str, message: str) -> None:
         if self._pending_carry is not None:
             self._carry(*self._pending_carry)
+        if not self.live_shown:  # the previous project's run: said once, shown under no other project
+            self.status(f"The previous project's run ended ({outcome}): {message}")
+            self.runs_panel.reload()
+            self.run_finished.emit(outcome, message)
+            return
+        self.live_shown = False
         if outcome == "finished" and self.dashboard.crossval_text:
             message = self.dashboard.crossval_text  # the folds' mean ± std, not the last fold's own words
         self.dashboard.set_outcome(outcome, message)
@@ -375,8 +414,15 @@ class TrainingController(QObject):
         self.run_finished.emit(outcome, message)
 
     def select_run(self, run_dir: str) -> None:
-        """Use `run_dir`'s weights for export and inference."""
+        """Use `run_dir`'s weights for export and inference, and show its results."""
         self.current_run = Path(run_dir)
+        if not self.built:
+            return
+        self.runs_panel.mark_current()
+        if not self.live_shown:  # a live run keeps the dashboard
+            from app.training.runs_panel import read_run
+
+            self.dashboard.show_past_run(read_run(run_dir))
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.window and event.type() == QEvent.Close:

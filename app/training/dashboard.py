@@ -17,6 +17,7 @@ from app.tasks import tab_views
 from app.training.confusion import ClassMetricsTable, ConfusionView
 from app.training.generative import GenerativeView
 from app.training.plots import EXTRA, TRAIN, TRAIN_EPOCH, VALID, LivePlot, Series, write_metrics_csv
+from app.training.runs_panel import RunInfo
 from graph_builder.tasks import CLASSIFICATION, TASKS, TaskSpec
 
 STATE_WORDS = {
@@ -164,6 +165,42 @@ class Dashboard(QWidget):
         self.folds.hide()
         self.generative.reset()
 
+    def clear(self, spec: TaskSpec) -> None:
+        """Nothing of any run: what a project shows before its first (or without a chosen) run, under the views
+        of the task it would train. Another project's results never stay on show."""
+        self.reset()  # the plots' overlays go with their points
+        self.confusion.clear()
+        self.class_table.clear_rows()
+        self.epochs_total = self.batches_per_epoch = self.validation_size = None
+        self.class_names = []
+        self.device.setText("")
+        self.status.setText(STATE_WORDS["idle"])
+        self.status.setProperty("outcome", None)
+        self.status.setStyleSheet("")
+        self.show_task(spec)
+
+    def show_past_run(self, info: RunInfo) -> None:
+        """A run as its folder keeps it: its curves, its last confusion matrix and per-class table, how it
+        ended, and its pictures and anomaly scores, under the views of the task it trained (nothing changes
+        while a run trains: the live run keeps the dashboard)."""
+        if self.generative.live:
+            return
+        self.clear(self.task or CLASSIFICATION)
+        spec = self.generative.show_run(str(info.path))  # the task the run's config.json records
+        self.show_task(spec or CLASSIFICATION, info.started.get("metric"))
+        self.epochs_total, self.batches_per_epoch = info.started.get("epochs"), info.started.get("batches_per_epoch")
+        self.class_names = [str(c) for c in (info.started.get("classes") or [])]  # what Evaluate's bars are named
+        for ev in info.epochs:
+            self._on_epoch_event(ev)
+        confusion = info.test_confusion or info.confusion  # what the dashboard showed when the run ended
+        if confusion:
+            self._on_confusion_event(confusion)
+        if info.outcome != "unfinished":
+            self.set_outcome(info.outcome, info.final.get("message") or "")
+            if info.outcome == "finished":
+                self._on_finished_event(info.final)
+        self.refresh()
+
     def set_state(self, state: str) -> None:
         """Show the bridge's state in words."""
         self.state = state
@@ -212,13 +249,6 @@ class Dashboard(QWidget):
         elif self._sizes is not None:
             self.splitter.setSizes(self._sizes)
             self._sizes = None
-
-    def show_run(self, run_dir: str) -> None:
-        """A past run chosen in Runs: its pictures and anomaly scores, under the views of the task it trained
-        (nothing changes while a run trains: the live run keeps the pane)."""
-        spec = self.generative.show_run(run_dir)
-        if spec is not None:
-            self.show_task(spec)
 
     # ----- events
     def handle_event(self, event: dict) -> None:

@@ -32,6 +32,7 @@ class RunInfo:
     test_confusion: dict | None = None  # the confusion on the test split, once the run finished
     outcome: str = "unfinished"
     final: dict = field(default_factory=dict)
+    started: dict = field(default_factory=dict)  # the started event: the task and metric it trained
 
     def curve(self, split: str, metric: str) -> tuple[list[float], list[float]]:
         """(epochs, values) of `split`'s `metric` (e.g. "val", "loss")."""
@@ -78,6 +79,8 @@ def read_run(path: str | Path) -> RunInfo:
             kind = ev.get("type")
             if kind == "epoch":
                 info.epochs.append(ev)
+            elif kind == "started":
+                info.started = ev
             elif kind == "confusion":
                 if ev.get("split") == "test":
                     info.test_confusion = ev

@@ -67,7 +67,7 @@ def test_a_classifiers_run_then_a_gan_template_then_the_classifier_again(app_win
     assert dash.side_tabs.currentWidget() is dash.generative
 
     # Evaluate: the classifier's run chosen in Runs shows a classifier's tabs again.
-    dash.show_run(str(run))
+    c.select_run(str(run))
     assert tab_titles(dash) == TABS["mlp_digits"][1] and dash.generative.page() == "none"
 
 
