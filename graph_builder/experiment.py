@@ -121,23 +121,30 @@ class Dimension:
                                   f"has no parameter {self.param!r}; remove it from the search space",
                                   "$.experiment") from None
 
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a range dimension (a choice dimension has none)."""
+        if self.low is None or self.high is None:
+            raise ExperimentError(f"the search over {self.label()} is a list of choices, not a range", "$.experiment")
+        return self.low, self.high
+
     def values(self) -> list:
         """Every value a grid search tries."""
         if self.choices:
             return list(self.choices)
+        low, high = self.bounds()
         if self.kind == "int":
             step = self.step or 1
             if self.log:
-                out, v = [], self.low
-                while v <= self.high:
+                out, v = [], int(low)
+                while v <= high:
                     out.append(v)
                     v = max(v + 1, v * 2)
                 return out
-            return list(range(self.low, self.high + 1, step))
+            return list(range(int(low), int(high) + 1, step))
         if self.log:
-            a, b = math.log(self.low), math.log(self.high)
+            a, b = math.log(low), math.log(high)
             return [math.exp(a + (b - a) * i / (self.points - 1)) for i in range(self.points)]
-        return [self.low + (self.high - self.low) * i / (self.points - 1) for i in range(self.points)]
+        return [low + (high - low) * i / (self.points - 1) for i in range(self.points)]
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = ({"setting": self.setting} if self.setting else
@@ -205,11 +212,12 @@ def read_dimension(raw: Any, path: str = "$.experiment.space[0]", project: Any =
         return Dimension(**where, choices=tuple(choices))
     if target is not None and target.kind not in ("int", "float"):
         raise ExperimentError(f"{name} takes {target.describe()}: search it over choices, not a range", path)
-    low, high = raw.get("low"), raw.get("high")
-    for key, value in (("low", low), ("high", high)):
+    for key in ("low", "high"):
+        value = raw.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ExperimentError(f"the range of {name} needs low and high numbers; {key} is {value!r}",
                                   f"{path}.{key}")
+    low, high = raw["low"], raw["high"]
     if target is not None and target.kind == "int":
         low, high = (_coerce(target, v, name, f"{path}.{k}") for k, v in (("low", low), ("high", high)))
     elif target is not None:
@@ -247,9 +255,12 @@ def _coerce(target: Field, value: Any, name: str, path: str) -> Any:
 class ExperimentCommand:
     """A reversible edit of the experiment section: `apply` performs it and returns its inverse."""
 
-    title = "Edit experiment"
+    @property
+    def title(self) -> str:
+        """What Edit ▸ Undo names."""
+        return "Edit experiment"
 
-    def apply(self, experiment: "Experiment") -> "ExperimentCommand":
+    def apply(self, experiment: Experiment) -> ExperimentCommand:
         raise NotImplementedError
 
 

@@ -107,7 +107,7 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
     """
     target = Path(path)
     older = re.compile(rf"\.{re.escape(target.name)}\.[a-z0-9_]{{8}}\.tmp(?:{re.escape(target.suffix)})?")
-    removed = []
+    removed: list[Path] = []
     folder = target.parent if str(target.parent) else Path(".")
     try:
         names = os.listdir(folder)

@@ -22,7 +22,7 @@ from typing import Any
 from graph_builder.catalog import get_spec, has_spec
 from graph_builder.errors import GraphBuilderError
 from graph_builder.graph import Graph
-from graph_builder.protocols import ProjectLike
+from graph_builder.protocols import NetworksLike, ProjectLike
 from graph_builder.tasks import project_task
 
 VERSION = "netcanvas-fingerprint-1"
@@ -34,7 +34,7 @@ class FingerprintError(GraphBuilderError):
     """A network whose fingerprint cannot be computed (a block that contains itself)."""
 
 
-def network_fingerprint(graph: Graph, networks: Mapping[str, Graph] | None = None) -> str:
+def network_fingerprint(graph: Graph, networks: Mapping[str, Graph] | NetworksLike | None = None) -> str:
     """The architecture hash of `graph` (16 hex digits); Block nodes resolve through `networks`."""
     return _Fingerprints(networks or {}).of(graph, ())
 
@@ -61,7 +61,7 @@ def short(fingerprint: str | None) -> str:
 
 
 class _Fingerprints:
-    def __init__(self, networks: Mapping[str, Graph]) -> None:
+    def __init__(self, networks: Mapping[str, Graph] | NetworksLike) -> None:
         self.networks = networks
         self.done: dict[str, str] = {}
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from psygnal import Signal, SignalGroup
 
 from graph_builder.catalog import LayerSpec, PortSpec, get_spec
 from graph_builder.errors import CycleError, EditError, NodeNameError, PortError
+
+if TYPE_CHECKING:  # the project's networks hold their graphs: named here for the checker only
+    from graph_builder.networks import Networks
 
 MAX_NAME_LENGTH = 100
 
@@ -65,9 +68,12 @@ class GraphEvents(SignalGroup):
 class Command:
     """A reversible edit: `apply` performs it and returns its inverse."""
 
-    title = "Edit"
+    @property
+    def title(self) -> str:
+        """What Edit ▸ Undo names."""
+        return "Edit"
 
-    def apply(self, graph: "Graph") -> "Command":
+    def apply(self, graph: Graph) -> Command:
         raise NotImplementedError
 
 
@@ -86,7 +92,8 @@ class AddNode(Command):
         return f"Add {self.name}"
 
     def apply(self, graph: "Graph") -> Command:
-        graph._insert_node(Node(self.node_id, self.type_id, self.name, dict(self.params), tuple(self.pos),
+        x, y = self.pos
+        graph._insert_node(Node(self.node_id, self.type_id, self.name, dict(self.params), (float(x), float(y)),
                                 bool(self.frozen)), self.index)
         return RemoveNode(self.node_id)
 
@@ -323,7 +330,7 @@ class Graph:
         self._wires: _Wiring | None = None  # edges by node, so an edit need not scan every edge
         self._name_index: _Names | None = None  # node ids by name, so naming a node need not scan them all
         self.events = GraphEvents()
-        self.library = None  # the project's Networks when this graph is one of them (blocks resolve there)
+        self.library: Networks | None = None  # the project's Networks when this graph is one of them (blocks resolve there)
         self._next_id = 1
         self._depth = 0  # nesting of apply(); `changed` fires at depth 0 only
 
@@ -559,7 +566,8 @@ class Graph:
         taken = set(taken)
         if base not in names.ids and base not in taken:
             return base
-        stem = _NAME_TAIL.match(base).group(1) or base
+        tail = _NAME_TAIL.match(base)
+        stem = (tail.group(1) if tail else None) or base
         i = names.first_free.get(stem, 1)  # every stem_1 … stem_(i-1) is in use: no need to try them again
         while f"{stem}_{i}" in names.ids:
             i += 1
@@ -649,7 +657,7 @@ class Graph:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Graph) and self.to_dict() == other.to_dict()
 
-    __hash__ = None  # mutable
+    __hash__ = None  # type: ignore[assignment]  # mutable: not hashable
 
     def __repr__(self) -> str:
         return f"<Graph {len(self.nodes)} nodes, {len(self.edges)} edges>"

@@ -49,6 +49,8 @@ def _read_node(raw: Any, path: str, graph: Graph, names: set[str]) -> Node:
     if node_id in graph.nodes:
         raise ProjectError(f"id {node_id!r} is used by two nodes; ids must be unique", f"{path}.id")
     type_id = raw.get("type")
+    if not isinstance(type_id, str):
+        raise ProjectError(f"type must be the name of a layer type, not {json_kind(type_id)}", f"{path}.type")
     if not has_spec(type_id):
         try:
             get_spec(type_id)
@@ -90,7 +92,7 @@ def _read_node(raw: Any, path: str, graph: Graph, names: set[str]) -> Node:
 def _read_edge(raw: Any, path: str, graph: Graph) -> Edge:
     if not isinstance(raw, dict):
         raise ProjectError(f"a wire must be an object, not {json_kind(raw)}", path)
-    ends = {}
+    ends: dict[str, tuple[str, str]] = {}
     for end, direction in (("src", "outputs"), ("dst", "inputs")):
         node_id = raw.get(end)
         if not isinstance(node_id, str) or node_id not in graph.nodes:
@@ -107,5 +109,5 @@ def _read_edge(raw: Any, path: str, graph: Graph) -> Edge:
             listed = ", ".join(ports) or "none"
             raise ProjectError(f"{graph.nodes[node_id].name} has no {kind} port {port!r} (its {kind}s: {listed})",
                                f"{path}.{end}_port")
-        ends[end] = (node_id, port)
+        ends[end] = (node_id, str(port))  # a listed port, or a block's checked name
     return Edge(ends["src"][0], ends["dst"][0], ends["src"][1], ends["dst"][1])

@@ -68,9 +68,10 @@ class InputAdapter:
             missing = "input_width" if width is None else "input_height"
             raise AdapterError(f"resizing needs both a height and a width; set {missing} too (or clear both)",
                                f"{path}.{missing}")
-        size = (int(height), int(width)) if height is not None else None
+        size = (int(height), int(width)) if height is not None and width is not None else None
         norm = d.get("input_normalization") or "none"
-        mean = std = None
+        mean: tuple[float, ...] | None = None
+        std: tuple[float, ...] | None = None
         if norm == "imagenet":
             mean, std = IMAGENET_MEAN, IMAGENET_STD
         elif norm == "custom":
@@ -121,6 +122,6 @@ class InputAdapter:
             parts.append("grey repeated to 3 channels")
         if self.normalization == "imagenet":
             parts.append("normalised with ImageNet's mean and std (pixels 0-1)")
-        elif self.mean is not None:
+        elif self.mean is not None and self.std is not None:
             parts.append(f"normalised with mean {list(self.mean)} and std {list(self.std)} (pixels 0-1)")
         return ", ".join(parts)

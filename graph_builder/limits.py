@@ -49,7 +49,9 @@ class Limit:
         if override is not None:
             return override
         memory = machine_memory() if self.share_of_memory else None
-        return min(self.default, int(memory * self.share_of_memory)) if memory else self.default
+        if not memory or not self.share_of_memory:
+            return self.default
+        return min(self.default, int(memory * self.share_of_memory))
 
     def text(self, n: int | None = None) -> str:
         n = self.value() if n is None else n

@@ -206,7 +206,7 @@ class Networks(Mapping):
         """Perform a project-level command and return its inverse."""
         self._depth += 1
         try:
-            inverse = command.apply(self)
+            inverse = command.apply(self)  # type: ignore[arg-type]  # a graph command arrives in a Batch or OnNetwork
         finally:
             self._depth -= 1
         if self._depth == 0:
@@ -216,7 +216,7 @@ class Networks(Mapping):
             except BlockRecursionError:
                 self._depth += 1
                 try:
-                    inverse.apply(self)
+                    inverse.apply(self)  # type: ignore[arg-type]
                 finally:
                     self._depth -= 1
                 raise
@@ -257,7 +257,7 @@ class AddNetwork(NetworkCommand):
     def title(self) -> str:
         return f"Add network {self.name}"
 
-    def apply(self, networks: Networks) -> Command:
+    def apply(self, networks: Networks) -> Command:  # type: ignore[override]  # a project-level edit
         name = networks.check_name(self.name)
         networks._insert(name, self.graph, self.index)
         networks.events.added.emit(name)
@@ -272,7 +272,7 @@ class RemoveNetwork(NetworkCommand):
     def title(self) -> str:
         return f"Delete network {self.name}"
 
-    def apply(self, networks: Networks) -> Command:
+    def apply(self, networks: Networks) -> Command:  # type: ignore[override]  # a project-level edit
         networks.network(self.name)
         if self.name == networks.main:
             raise NetworkError(f"{self.name} is the main network; make another network the main one first")
@@ -295,7 +295,7 @@ class RenameNetwork(NetworkCommand):
     def title(self) -> str:
         return f"Rename network {self.old} to {self.new}"
 
-    def apply(self, networks: Networks) -> Command:
+    def apply(self, networks: Networks) -> Command:  # type: ignore[override]  # a project-level edit
         networks.network(self.old)
         new = networks.check_name(self.new, exclude=self.old)
         users = [(net, node) for net, node in networks.users(self.old)]
@@ -317,7 +317,7 @@ class SetMainNetwork(NetworkCommand):
     def title(self) -> str:
         return f"Make {self.name} the main network"
 
-    def apply(self, networks: Networks) -> Command:
+    def apply(self, networks: Networks) -> Command:  # type: ignore[override]  # a project-level edit
         networks.network(self.name)
         old = networks.main
         networks.main = self.name
@@ -336,7 +336,7 @@ class OnNetwork(NetworkCommand):
     def title(self) -> str:
         return self.command.title
 
-    def apply(self, networks: Networks) -> Command:
+    def apply(self, networks: Networks) -> Command:  # type: ignore[override]  # a project-level edit
         return OnNetwork(self.network, networks.network(self.network).apply(self.command))
 
 

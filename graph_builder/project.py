@@ -79,7 +79,7 @@ class Project:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Project) and self.to_dict() == other.to_dict()
 
-    __hash__ = None  # mutable
+    __hash__ = None  # type: ignore[assignment]  # mutable: not hashable
 
     def __repr__(self) -> str:
         return f"<Project {len(self.networks)} network(s), main {self.networks.main!r}>"
@@ -160,7 +160,7 @@ def _read_networks(data: dict) -> tuple[Networks, dict[str, str]]:
                 raise ProjectError(f"unknown key {key!r} in a network (allowed: graph, name)", f"{path}.{json_key(key)}")
         name = entry.get("name")
         problem = name_problem(name)
-        if problem:
+        if problem or not isinstance(name, str):
             raise ProjectError(f"{problem}; rename it in the file", f"{path}.name")
         name = name.strip()
         if name in graphs:

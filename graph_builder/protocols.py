@@ -36,10 +36,18 @@ class NetworksLike(Protocol):
 class ProjectLike(Protocol):
     """A project: its networks (one main), its dataset and training sections and its meta record."""
 
-    networks: NetworksLike
-    dataset: Mapping[str, Any]
-    training: Mapping[str, Any]
-    meta: dict
+    # Read-only to whoever reads a project (so a section type that is a Mapping satisfies them).
+    @property
+    def networks(self) -> NetworksLike: ...
+
+    @property
+    def dataset(self) -> Mapping[str, Any]: ...
+
+    @property
+    def training(self) -> Mapping[str, Any]: ...
+
+    @property
+    def meta(self) -> dict: ...
 
     @property
     def graph(self) -> Graph: ...

@@ -187,7 +187,8 @@ class RunLock:
         host = holder.get("host")
         if isinstance(host, str) and host != socket.gethostname():
             who += f" on {host[:60]}"
-        doing = holder.get("doing") if isinstance(holder.get("doing"), str) else "training"
+        doing = holder.get("doing")
+        doing = doing if isinstance(doing, str) else "training"
         since = f" (started {holder['started']})" if isinstance(holder.get("started"), str) else ""
         return (f"the run folder {self.folder} is being written by {who}{since}, {doing[:40]} it; wait for it to "
                 "end (or stop it), or train into another folder")
@@ -241,13 +242,15 @@ def read_run_network(run: str | os.PathLike) -> RunNetwork:
     except (OSError, ValueError, RecursionError) as exc:
         raise RunsError(f"the config.json of run {run.name} cannot be read ({exc})") from None
     config = config if isinstance(config, dict) else {}
-    snapshot = config.get("project") if isinstance(config.get("project"), dict) else None
-    record = config.get("network") if isinstance(config.get("network"), dict) else {}
+    snapshot = config.get("project")
+    snapshot = snapshot if isinstance(snapshot, dict) else None
+    record = config.get("network")
+    record = record if isinstance(record, dict) else {}
     fingerprint = record.get("fingerprint") if isinstance(record.get("fingerprint"), str) else None
     parameters = record.get("parameters") if isinstance(record.get("parameters"), int) else None
     title = record.get("title") if isinstance(record.get("title"), str) else None
     has_networks = snapshot is not None and ("networks" in snapshot or "graph" in snapshot)  # format 2 or 1
-    if fingerprint is None and has_networks:
+    if fingerprint is None and snapshot is not None and has_networks:
         project = _project_of(snapshot)
         if project is not None:  # a run from before fingerprints, but it kept its project
             fingerprint, title = project_fingerprint(project), title or network_title(project)

@@ -327,9 +327,12 @@ class Scope(Protocol):
 class SettingsCommand:
     """A reversible edit of a settings section: `apply` performs it and returns its inverse."""
 
-    title = "Edit settings"
+    @property
+    def title(self) -> str:
+        """What Edit ▸ Undo names."""
+        return "Edit settings"
 
-    def apply(self, section: "SettingsSection") -> "SettingsCommand":
+    def apply(self, section: SettingsSection) -> SettingsCommand:
         raise NotImplementedError
 
 

@@ -97,7 +97,7 @@ def check_tuple_len(name: str, value, n: int) -> tuple:
 def broadcast(shapes: list) -> tuple:
     """numpy/torch broadcasting of several shapes with a symbolic batch dimension."""
     rank = max(len(s) for s in shapes)
-    out = []
+    out: list = []
     for i in range(rank):
         dims = {s[len(s) - rank + i] for s in shapes if len(s) - rank + i >= 0}
         sized = {d for d in dims if d is not None and d != 1}

@@ -22,7 +22,7 @@ class ShapeReport:
     """Shapes and sizes of every node that could be computed."""
 
     out: dict[str, tuple] = field(default_factory=dict)
-    dtype: dict[str, str] = field(default_factory=dict)
+    dtype: dict[str, str | None] = field(default_factory=dict)
     inferred: dict[str, dict] = field(default_factory=dict)
     errors: dict[str, ShapeError] = field(default_factory=dict)
     params: dict[str, int] = field(default_factory=dict)
@@ -30,7 +30,7 @@ class ShapeReport:
     order: list[str] = field(default_factory=list)  # topological; nodes on a cycle are left out
     in_shapes: dict[str, list] = field(default_factory=dict)
     port_out: dict[tuple[str, str], tuple] = field(default_factory=dict)  # a block's outputs, by port
-    port_dtype: dict[tuple[str, str], str] = field(default_factory=dict)
+    port_dtype: dict[tuple[str, str], str | None] = field(default_factory=dict)
     blocks: dict[str, "ShapeReport"] = field(default_factory=dict)  # network name -> its report
 
     @property
@@ -87,7 +87,7 @@ def topological_order(graph: Graph) -> list[str]:
     return order
 
 
-def _dtype_error(type_id: str, wanted: str, got: str) -> ShapeError | None:
+def _dtype_error(type_id: str, wanted: str, got: str | None) -> ShapeError | None:
     if wanted == "float" and got == "int":
         return ShapeError("expects float values but receives integer token ids; add an Embedding first",
                           fix="Embedding")
@@ -148,6 +148,8 @@ def block_report(graph: Graph, name: str, blocks: dict) -> "ShapeReport":
     """The shape report of network `name` (used as a block), computed once per pass in `blocks`."""
     if name not in blocks:
         blocks[name] = None  # in progress: meeting it again means the network contains itself
+        if graph.library is None:
+            raise ShapeError(f"block {name} is outside a project, so its network {name} cannot be found")
         blocks[name] = infer_shapes(graph.library[name], blocks)
     if blocks[name] is None:
         raise ShapeError(f"network {name} contains itself through its blocks; remove the block that closes the loop")

@@ -10,12 +10,15 @@ networks or a network's layers change, and tells the section only when the offer
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graph_builder.datafit import describe_builtin
 from graph_builder.errors import GraphBuilderError
 from graph_builder.protocols import ProjectLike
 from graph_builder.tasks import TaskSpec, offered_tags, project_task
+
+if TYPE_CHECKING:  # the document whose sections it watches (graph_builder.project imports this module)
+    from graph_builder.project import Project
 
 
 def data_kind(dataset: Mapping[str, Any]) -> str | None:
@@ -35,7 +38,7 @@ def task_of(project: ProjectLike, training: Mapping[str, Any] | None = None) -> 
 class TaskScope:
     """The task of one project's training section (`tags` for any values), watching the document."""
 
-    def __init__(self, project: ProjectLike, events: Any = None) -> None:
+    def __init__(self, project: Project, events: Any = None) -> None:
         self.project = project
         self._events = events  # the training section's SettingsEvents: offered_changed is emitted there
         self._watched: set[int] = set()

@@ -237,17 +237,18 @@ def _shape_issues(graph: Graph, shapes: ShapeReport, edges_in: dict[str, list[Ed
 def _fix_for(graph: Graph, shapes: ShapeReport, node_id: str, in_edges: list[Edge], kind: str | None):
     node = graph.nodes[node_id]
     ins = [shapes.edge_shape(e) for e in in_edges]
-    if kind in ("Unflatten", "Reshape") and len(in_edges) == 1 and len(ins[0]) == 2:
-        size = _square_unflatten(ins[0][1], _wanted_rank(node.type_id))
+    first = ins[0] if ins else None
+    if kind in ("Unflatten", "Reshape") and len(in_edges) == 1 and first is not None and len(first) == 2:
+        size = _square_unflatten(first[1], _wanted_rank(node.type_id))
         if size:
             command = insert_on_edge(graph, in_edges[0], "Unflatten", {"unflattened_size": size})
             return Fix(f"Insert Unflatten to {format_shape((None, *size))} before {node.name}", command)
     if kind == "Embedding" and len(in_edges) == 1:
         return Fix(f"Insert an Embedding before {node.name}", insert_on_edge(graph, in_edges[0], "Embedding"))
-    if node.type_id in ("Add", "Multiply", "Average") and len(ins) >= 2 and all(s and len(s) == 4 for s in ins):
-        first = ins[0]
+    if (node.type_id in ("Add", "Multiply", "Average") and first is not None and len(ins) >= 2
+            and all(s and len(s) == 4 for s in ins)):
         for edge, shape in zip(in_edges[1:], ins[1:]):
-            if shape[2:] == first[2:] and shape[1] != first[1]:
+            if shape is not None and shape[2:] == first[2:] and shape[1] != first[1]:
                 command = insert_on_edge(graph, edge, "Conv2d", {"out_channels": first[1], "kernel_size": 1})
                 return Fix(f"Insert a 1×1 Conv2d ({first[1]} channels) on the wire from "
                            f"{_name(graph, edge.src)}", command)

@@ -88,8 +88,8 @@ def run_task(config: Mapping[str, Any]) -> TaskSpec:
     Runs before tasks were registered recorded a VAE as "reconstruction": a Gaussian latent layer in
     the run's project snapshot makes it a VAE. A run that records no task was a classifier.
     """
-    resolved = config.get("resolved") if isinstance(config.get("resolved"), Mapping) else {}
-    task_id = resolved.get("task")
+    resolved = config.get("resolved")
+    task_id = resolved.get("task") if isinstance(resolved, Mapping) else None
     spec = TASKS.get(task_id) if isinstance(task_id, str) else None
     if spec is None:
         return CLASSIFICATION

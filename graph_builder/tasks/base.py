@@ -156,7 +156,8 @@ class TaskSpec:
     def graphs(self, project: ProjectLike) -> dict[str, Graph | None]:
         """Role name -> the network's graph (None where the setting names no network of the project)."""
         names = self.networks(project)
-        return {role: project.networks[name] if name in project.networks else None for role, name in names.items()}
+        return {role: project.networks[name] if name is not None and name in project.networks else None
+                for role, name in names.items()}
 
     # ------------------------------------------------------------ the data
 

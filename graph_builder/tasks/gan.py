@@ -26,7 +26,7 @@ def _shape(shape) -> str:
     return "(N, " + ", ".join(str(d) for d in shape) + ")"
 
 
-def _ends(graph: Graph) -> tuple[list[tuple], list[tuple]]:
+def _ends(graph: Graph) -> tuple[list[tuple], list[tuple | None]]:
     """(shapes of the Inputs, shapes of the Outputs) of `graph`, each without the batch (None: not known)."""
     shapes = infer_shapes(graph)
     inputs = [tuple(n.params.get("shape") or ()) for n in graph.inputs()]
@@ -37,7 +37,7 @@ def _ends(graph: Graph) -> tuple[list[tuple], list[tuple]]:
 @dataclass(frozen=True)
 class GanTask(TaskSpec):
     def claims(self, training: Mapping[str, Any], data_kind: str | None, graph: Graph | None) -> bool:
-        return any(training.get(r.setting) for r in self.roles)
+        return any(training.get(r.setting) for r in self.roles if r.setting is not None)
 
     def fit_problems(self, graph: Graph, shapes: ShapeReport, description: DataDescription,
                      training: Mapping[str, Any], project: ProjectLike | None = None) -> list[Issue]:
@@ -82,7 +82,7 @@ class GanTask(TaskSpec):
             return (f"the discriminator {d_name!r} takes samples of shape {_shape(taken)} but {data_label} has "
                     f"{_shape(sample_shape)}; set its Input shape to {list(sample_shape)} and make the generator "
                     "produce that shape")
-        verdict = d_out[0] if d_out else ()
+        verdict = (d_out[0] if d_out else None) or ()
         if math.prod(verdict) != 1:
             return (f"the discriminator {d_name!r} must give one logit per sample but gives "
                     f"{_shape(verdict)}; end it with Flatten and Linear(out_features=1)")
