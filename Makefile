@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m pip install -q -e '.[test,bench]'
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
+
+screenshots: $(VENV)/.installed
+	docs/screenshots/make_all.sh
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/lint-imports

@@ -2,6 +2,9 @@
 
     python docs/screenshots/window_state.py PROJECT.json WORKSPACE [--network NAME] [--train EPOCHS]
 
+PROJECT.json may be `-` for none (the start page). `make screenshots` (docs/screenshots/make_all.sh)
+takes every screenshot in docs/screenshots this way.
+
 Filling the virtual screen, in WORKSPACE (Design, Data, Train, Evaluate, or Start: the start page); --train starts a
 short run so the dashboard has curves and a confusion matrix to show.
 """
@@ -36,7 +39,8 @@ def main() -> int:
     window = MainWindow()
     window.setGeometry(window.screen().availableGeometry())  # a bare X server has no window manager to maximise
     window.show()
-    window.open_project(args.project)
+    if args.project != "-":
+        window.open_project(args.project)
 
     def arrange() -> None:
         if args.workspace == "Start":
