@@ -1,27 +1,39 @@
-# Everything a fresh machine needs: `make run` launches the app, `make test` runs the tests.
+# Everything a fresh machine needs: `make run` installs what the app needs and launches it, `make test` adds
+# the test extras and runs the tests. Each install is stamped in the venv, so it runs once (and again only
+# when pyproject.toml changes).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Another build of PyTorch from its own index, e.g. the CPU-only one, which leaves out the CUDA libraries:
+#   make run TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
 
 .PHONY: run test bench lint clean
 
-$(VENV)/.installed: pyproject.toml
+$(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed-app: pyproject.toml | $(PY)
+	$(if $(TORCH_INDEX),$(PY) -m pip install -q torch torchvision --index-url $(TORCH_INDEX))
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-app
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed-app
 	$(VENV)/bin/netcanvas
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-test
 	$(PY) -m pytest -q -p no:cacheprovider
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-test
 	$(PY) -m pip install -q -e '.[test,bench]'
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-test
 	$(VENV)/bin/lint-imports
 
 clean:
