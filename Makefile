@@ -4,6 +4,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# setuptools (80+) ends every editable install with an information-only banner (a folder named like the
+# package may take precedence): here the folders are the package, so it says nothing
+PIP := PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip
 # Another build of PyTorch from its own index, e.g. the CPU-only one, which leaves out the CUDA libraries:
 #   make run TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
@@ -12,15 +15,15 @@ TORCH_INDEX ?=
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PIP) install -q --upgrade pip
 
 $(VENV)/.installed-app: pyproject.toml | $(PY)
-	$(if $(TORCH_INDEX),$(PY) -m pip install -q torch torchvision --index-url $(TORCH_INDEX))
-	$(PY) -m pip install -q -e .
+	$(if $(TORCH_INDEX),$(PIP) install -q torch torchvision --index-url $(TORCH_INDEX))
+	$(PIP) install -q -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed-app
-	$(PY) -m pip install -q -e '.[test]'
+	$(PIP) install -q -e '.[test]'
 	touch $@
 
 run: $(VENV)/.installed-app
@@ -30,7 +33,7 @@ test: $(VENV)/.installed-test
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(VENV)/.installed-test
-	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PIP) install -q -e '.[test,bench]'
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
 
 lint: $(VENV)/.installed-test
