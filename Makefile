@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# setuptools (80+) ends every editable install with an information-only banner (a folder named like the
+# setuptools ends every editable install with an information-only banner (a folder named like the
 # package may take precedence): here the folders are the package, so it says nothing
 PIP := PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip
 # Another build of PyTorch from its own index, e.g. the CPU-only one, which leaves out the CUDA libraries:
