@@ -1,4 +1,4 @@
-"""`netcanvas export FILE --format python|script|onnx|weights|pt2 --out PATH [--run RUN | --weights W | --untrained] …`.
+"""`netcanvas export FILE --format python|script|onnx|onnx-int8|weights|pt2 --out PATH [--run RUN | --weights W | --untrained] …`.
 
 The formats are runtime.export's registry, the one the app's Export menu offers: a format registered
 there is a choice here, and each is written by the same function in both (a task may write one its own
@@ -31,8 +31,8 @@ from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, read_project
 def register(sub) -> None:
     from runtime.export import FORMATS  # the registry only: torch loads once a format is written
 
-    p = sub.add_parser("export", help="write the model as Python code, a training script, ONNX, safetensors weights "
-                                      "or a .pt2")
+    p = sub.add_parser("export", help="write the model as Python code, a training script, ONNX (float or int8), "
+                                      "safetensors weights or a .pt2")
     p.add_argument("file", help="a .json project file")
     p.add_argument("--format", required=True, choices=tuple(FORMATS),
                    help="what to write: " + "; ".join(f"{f.key}: {f.help}" for f in FORMATS.values()))

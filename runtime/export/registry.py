@@ -154,6 +154,25 @@ def write_onnx(request: Request) -> Written:
                    onnx=report)
 
 
+def write_onnx_int8(request: Request) -> Written:
+    from runtime.export.preprocess import build_run_module, read_preprocessing
+    from runtime.export.quantize import QuantData, export_onnx_int8
+
+    graph = request.project.network(request.network)
+    if request.run is not None and request.weights:
+        prep = read_preprocessing(request.run)
+        module = build_run_module(graph, prep, request.weights)
+        metadata, after = prep.metadata(module.netcanvas_interface.inputs[0].export_name), _about(request.run, prep)
+        data = QuantData.of(request.project.dataset, raw=prep.mean is not None)  # it normalises inside
+    else:
+        (module, note), metadata = _module(request), None
+        after = f" Weights: {note.strip(' ,()').removeprefix('using ')}." if note else ""
+        data = QuantData.of(request.project.dataset)
+    report = export_onnx_int8(module, request.out, graph=graph, data=data, metadata=metadata,
+                              exporter=request.exporter, seed=request.seed)
+    return Written(request.out, report.summary() + after, ok=report.ok)
+
+
 def write_pt2(request: Request) -> Written:
     from runtime.export.formats import export_pt2
     from runtime.export.preprocess import export_run_pt2, read_preprocessing
@@ -193,6 +212,10 @@ for _fmt in (
                  write_script, takes_run=False),
     ExportFormat("onnx", "&ONNX…", "ONNX models (*.onnx)", ".onnx", "ONNX, parity-checked with onnxruntime",
                  write_onnx, needs_weights=True, options=("exporter", "seed", "class_name")),
+    ExportFormat("onnx-int8", "ONNX &int8 (for devices)…", "ONNX models (*.onnx)", ".onnx",
+                 "int8 ONNX (onnxruntime quantisation: static, calibrated on the training split, for CNNs; dynamic "
+                 "otherwise), with its size and test accuracy against the float file", write_onnx_int8,
+                 needs_weights=True, options=("exporter", "seed")),
     ExportFormat("weights", "&Weights (safetensors)…", "safetensors files (*.safetensors)", ".safetensors",
                  "the weights as safetensors", write_weights, needs_weights=True, options=("seed",)),
     ExportFormat("pt2", "torch.e&xport program…", "torch.export programs (*.pt2)", ".pt2", "a torch.export program",

@@ -83,6 +83,9 @@ class GANRuntime(TaskRuntime):
         gan.pair.to(device)
         return lambda n, generator=None: gan.sample(n, device, generator)
 
+    def offers_export(self, key: str) -> bool:
+        return key != "onnx-int8"  # two networks and no test accuracy to judge an int8 one by
+
     def exporters(self) -> dict:
         return {"python": _python, **{kind: partial(_network, kind) for kind in ("onnx", "pt2", "weights")}}
 

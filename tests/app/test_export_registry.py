@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QMessageBox
 
 from graph_builder.project import Project, load_project, save_project
 from runtime.export import ExportFormat, Written, register_format, unregister_format
@@ -59,3 +60,20 @@ def test_the_export_menu_offers_what_the_task_has(make_window, mlp_graph, qtbot,
     monkeypatch.setattr(type(runtime), "offers_export", lambda self, key: key != "pt2")
     exports.offer_task_formats()
     assert not exports.actions["pt2"].isVisible() and exports.actions["script"].isVisible()
+
+
+def test_the_int8_export_from_the_menu_reports_both_sizes_and_test_accuracies(make_window, qtbot, tmp_path,
+                                                                             monkeypatch):
+    from runtime.templates import template_project
+
+    monkeypatch.setenv("NETCANVAS_RUNS_DIR", str(tmp_path / "runs"))
+    window = make_window(template_project(template_paths()["mlp_digits"]))
+    exports = window.training.exports
+    assert exports.actions["onnx-int8"].text() == "ONNX &int8 (for devices)…"
+    with qtbot.waitSignal(exports.export_done, timeout=120000) as done:
+        exports.export("onnx-int8", str(tmp_path / "model-int8.onnx"))
+    kind, report = done.args
+    assert kind == "onnx-int8" and report["ok"] and Path(report["path"]).stat().st_size > 0
+    assert "of the float file's" in report["message"] and "Test accuracy" in report["message"]
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "export_report") is not None)
+    assert window.findChild(QMessageBox, "export_report").text() == report["message"]

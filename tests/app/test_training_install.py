@@ -23,7 +23,7 @@ def test_window_has_training_docks_and_menus(window, qtbot):
     assert titles == {"Data", "Training", "Dashboard", "Runs", "Inference", "Experiments"}
     assert [a.text() for a in window.menu("&Train").actions()] == ["&Train", "&Pause / Resume", "&Stop", "Open in Tensor&Board"]
     assert {a.objectName() for a in window.menu("E&xport").actions()} == {
-        "export_python", "export_script", "export_onnx", "export_weights", "export_pt2"}
+        "export_python", "export_script", "export_onnx", "export_onnx-int8", "export_weights", "export_pt2"}
     assert c.training_panel.train_button.isEnabled() and not c.training_panel.stop_button.isEnabled()
 
 

@@ -213,7 +213,7 @@ def project_file(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("fmt", ["python", "onnx", "weights", "pt2"])
+@pytest.mark.parametrize("fmt", ["python", "onnx", "onnx-int8", "weights", "pt2"])
 def test_cli_exports_each_format(fmt, project_file, tmp_path, capsys):
     out = tmp_path / f"out.{fmt}"
     untrained = ["--untrained"] if fmt == "weights" else []  # weights without --weights: only when asked for
