@@ -5,33 +5,67 @@ export and inference use. Reads only the run folders' JSON files (no torch).
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from graph_builder.run_folder import RunFolder, RunsIndex, RunSummary, crossval_summaries
 from runtime.events import DIVERGED
 
 LIVE_RELOAD_MS = 500
-WEIGHT_FILES = ("best.safetensors", "weights/best.safetensors", "last.safetensors", "weights/last.safetensors")
 
 
-@dataclass
 class RunInfo:
-    """What a run folder holds, as far as the dashboard needs it."""
+    """A listed run: its summary (from the runs folder's index); its journal and snapshot are read when asked for."""
 
-    path: Path
-    name: str
-    project: dict | None = None
-    weights: str | None = None
-    epochs: list[dict] = field(default_factory=list)
-    confusion: dict | None = None  # the last validation confusion event (the one the dashboard showed)
-    test_confusion: dict | None = None  # the confusion on the test split, once the run finished
-    outcome: str = "unfinished"
-    final: dict = field(default_factory=dict)
+    def __init__(self, summary: RunSummary) -> None:
+        self.summary = summary
+        self.path = summary.path
+        self.name = summary.name
+        self.weights = str(summary.path / summary.weights) if summary.weights else None
+        self.final = summary.final  # the ending event's type, kind, message and test measures
+        kind = summary.ended
+        self.outcome = "diverged" if kind == "failed" and self.final.get("kind") in DIVERGED else kind or "unfinished"
+
+    @cached_property
+    def project(self) -> dict | None:
+        """The project snapshot the run trained (None when its configuration has none)."""
+        if not self.summary.has_project:
+            return None
+        config = RunFolder(self.path).read_config_or_empty()
+        project = config.get("project", config)
+        return project if isinstance(project, dict) and {"networks", "graph"} & set(project) else None  # v2 or v1
+
+    @cached_property
+    def _journal(self) -> tuple[list[dict], dict | None, dict | None]:
+        epochs, confusion, test_confusion = [], None, None
+        for ev in RunFolder(self.path).read_events():
+            kind = ev.get("type")
+            if kind == "epoch":
+                epochs.append(ev)
+            elif kind == "confusion":
+                if ev.get("split") == "test":
+                    test_confusion = ev
+                else:
+                    confusion = ev
+        return epochs, confusion, test_confusion
+
+    @property
+    def epochs(self) -> list[dict]:
+        return self._journal[0]
+
+    @property
+    def confusion(self) -> dict | None:
+        """The last validation confusion event (the one the dashboard showed)."""
+        return self._journal[1]
+
+    @property
+    def test_confusion(self) -> dict | None:
+        """The confusion on the test split, once the run finished."""
+        return self._journal[2]
 
     def curve(self, split: str, metric: str) -> tuple[list[float], list[float]]:
         """(epochs, values) of `split`'s `metric` (e.g. "val", "loss")."""
@@ -47,85 +81,7 @@ class RunInfo:
 
 def read_run(path: str | Path) -> RunInfo:
     """Read a run folder (tolerant: a run killed mid-write still lists what it has)."""
-    path = Path(path)
-    info = RunInfo(path=path, name=path.name + _part_of(path))
-    config = path / "config.json"
-    if config.is_file():
-        try:
-            data = json.loads(config.read_text(encoding="utf-8"))
-            info.project = data.get("project", data) if isinstance(data, dict) else None
-            if isinstance(info.project, dict) and not ({"networks", "graph"} & set(info.project)):  # v2 or v1
-                info.project = None
-        except (OSError, ValueError):
-            pass
-    for name in WEIGHT_FILES:
-        if (path / name).is_file():
-            info.weights = str(path / name)
-            break
-    metrics = path / "metrics.jsonl"
-    if metrics.is_file():
-        try:
-            lines = metrics.read_text(encoding="utf-8").splitlines()
-        except OSError:
-            lines = []
-        for line in lines:
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue  # a line cut short by a killed run
-            if not isinstance(ev, dict):
-                continue
-            kind = ev.get("type")
-            if kind == "epoch":
-                info.epochs.append(ev)
-            elif kind == "confusion":
-                if ev.get("split") == "test":
-                    info.test_confusion = ev
-                else:
-                    info.confusion = ev
-            elif kind in ("finished", "failed", "stopped"):
-                info.outcome = "diverged" if kind == "failed" and ev.get("kind") in DIVERGED else kind
-                info.final = ev
-    return info
-
-
-def _part_of(path: Path) -> str:
-    """' (trial 3)' for a study's trial, ' (fold 2/5)' for a cross-validation fold (runtime.tune.study, runtime.train.crossval)."""
-    for name, words in (("trial.json", lambda d: f"trial {d['trial']}"),
-                        ("fold.json", lambda d: f"fold {d['fold']}/{d['folds']}")):
-        try:
-            return f" ({words(json.loads((path / name).read_text(encoding='utf-8')))})"
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return ""
-
-
-def run_folders(root: Path) -> list[Path]:
-    """Every run folder under `root`, newest first (names are start times)."""
-    if not root.is_dir():
-        return []
-    return sorted((p for p in root.iterdir() if p.is_dir()), key=_start_order, reverse=True)
-
-
-def _start_order(path: Path) -> tuple[str, int]:
-    parts = path.name.split("-")  # "20260101-120000-12": the thirteenth run started that second
-    n = parts[2] if len(parts) == 3 else ""
-    return ("-".join(parts[:2]), int(n)) if n.isdigit() else (path.name, 0)
-
-
-def crossval_summaries(root: Path) -> list[tuple[Path, dict]]:
-    """The cross-validation summaries in `root` (`<stamp>.crossval.json`, runtime.train.crossval), newest first."""
-    from graph_builder.runs import SUMMARY_SUFFIX
-
-    out = []
-    for path in sorted(root.glob(f"*{SUMMARY_SUFFIX}"), reverse=True) if root.is_dir() else ():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and isinstance(data.get("folds"), list):
-            out.append((path, data))
-    return out
+    return RunInfo(RunFolder(path).summary())
 
 
 def _mean_std(mean: dict, std: dict, key: str, label: str | None = None) -> str:
@@ -133,18 +89,6 @@ def _mean_std(mean: dict, std: dict, key: str, label: str | None = None) -> str:
         return ""
     spread = std.get(key) if isinstance(std.get(key), (int, float)) else 0.0
     return f"{label + ' ' if label else ''}{_fmt(mean[key])} ± {_fmt(spread)}"
-
-
-def _stamp(path: Path) -> tuple:
-    """What changes when a run folder's files change (to re-read only those)."""
-    out = []
-    for name in ("config.json", "metrics.jsonl") + WEIGHT_FILES:
-        try:
-            st = (path / name).stat()
-            out.append((st.st_mtime_ns, st.st_size))
-        except OSError:
-            out.append(None)
-    return tuple(out)
 
 
 def _fmt(value) -> str:
@@ -169,7 +113,7 @@ class RunsPanel(QWidget):
         super().__init__(parent)
         self.controller = controller
         self.runs: list[RunInfo] = []
-        self._cache: dict[Path, tuple[tuple, RunInfo]] = {}  # runs are re-listed each epoch: read what changed
+        self._index: RunsIndex | None = None  # runs are re-listed each epoch: the index reads only what changed
         self._ended: dict[str, str] = {}  # run folder -> how the bridge saw it end (a killed child writes nothing)
         self._live_timer = QTimer(self)
         self._live_timer.setSingleShot(True)
@@ -206,12 +150,17 @@ class RunsPanel(QWidget):
         layout.addLayout(buttons)
         self._update_buttons()
 
-    def _read(self, path: Path) -> RunInfo:
-        stamp = _stamp(path)
-        cached = self._cache.get(path)
-        if cached is None or cached[0] != stamp:
-            cached = self._cache[path] = (stamp, read_run(path))
-        return cached[1]
+    def _list(self) -> list[RunInfo]:
+        root = Path(self.controller.runs_root())
+        if self._index is None or self._index.root != root:
+            self._index = RunsIndex(root)
+        known = {info.path: info for info in self.runs}
+        out = []
+        for summary in self._index.runs():
+            info = known.get(summary.path)
+            out.append(info if info is not None and info.summary.stamp == summary.stamp and summary.stamp
+                       else RunInfo(summary))  # the same run unchanged keeps the journal it has read
+        return out
 
     def outcome(self, info: RunInfo) -> str:
         """How a run ended, in one word: from its own log, else from what the app saw."""
@@ -230,7 +179,7 @@ class RunsPanel(QWidget):
 
     def reload(self) -> None:
         """Re-read the runs folder (the selection is kept)."""
-        self.runs = [self._read(p) for p in run_folders(self.controller.runs_root())]
+        self.runs = self._list()
         kept = {item.data(0, Qt.UserRole) for item in self.tree.selectedItems()}
         current = self.tree.currentItem()
         current_path = current.data(0, Qt.UserRole) if current is not None else None
@@ -238,12 +187,10 @@ class RunsPanel(QWidget):
         selection = QSignalBlocker(self.tree.selectionModel())
         self.tree.clear()
         for info in self.runs:
-            last = info.epochs[-1] if info.epochs else {}
-            val = last.get("val") or {}
+            val = info.summary.last_val
             test = info.final.get("test") or {}
-            dataset = (info.project or {}).get("dataset") or {}
-            item = QTreeWidgetItem([info.name, self.outcome(info), str(len(info.epochs)), _fmt(val.get("loss")),
-                                    headline(val), headline(test), str(dataset.get("name") or "")])
+            item = QTreeWidgetItem([info.name, self.outcome(info), str(info.summary.epochs), _fmt(val.get("loss")),
+                                    headline(val), headline(test), str(info.summary.dataset or "")])
             item.setData(0, Qt.UserRole, str(info.path))
             item.setToolTip(0, info.final.get("message") or f"{info.path}")
             self.tree.addTopLevelItem(item)
@@ -266,10 +213,10 @@ class RunsPanel(QWidget):
             outcome = "finished" if states == {"finished"} else "failed" if "failed" in states else "stopped"
             metric = _mean_std(mean, std, "accuracy", "accuracy") or _mean_std(mean, std, "mae", "MAE")
             first = by_path.get(str(folds[0].get("run_dir"))) if folds else None
-            dataset = ((first.project if first else None) or {}).get("dataset") or {}
+            dataset = (first.summary.dataset if first else None) or ""
             item = QTreeWidgetItem([f"{path.name.split('.')[0]} cross-validation ({len(folds)} folds)",
                                     outcome, "", _mean_std(mean, std, "loss"), metric,
-                                    headline(data.get("test_mean") or {}), str(dataset.get("name") or "")])
+                                    headline(data.get("test_mean") or {}), str(dataset)])
             item.setData(0, Qt.UserRole, str(path))
             item.setToolTip(0, f"mean ± standard deviation of the folds' validation metrics ({path})")
             item.setFlags(Qt.ItemIsEnabled)
