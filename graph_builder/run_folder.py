@@ -9,7 +9,8 @@
 
 A runs folder (a project's `foo.runs/`) keeps an index of its runs' summaries (`RunsIndex`), so
 listing a thousand runs reads one file and stats two paths a run instead of parsing every journal.
-The index is only a cache: a run whose folder or journal changed since it was indexed is read again,
+The index is only a cache: a run whose folder or journal changed since it was indexed is read again
+(a file edited in place by hand, other than the journal, shows once something else in the run changes),
 so a run written by any process, or one from before the index, lists the same.
 """
 
@@ -223,8 +224,8 @@ class RunFolder:
     # ------------------------------------------------------------ the summary a listing shows
 
     def stamp(self) -> list:
-        """What changes when the run's files change: the folder (files made or replaced), config.json and the
-        journal (both may change in place)."""
+        """What changes when the run's files change: the folder's time (a file made, replaced or removed: every
+        file but the journal is written whole, through a rename) and the journal's time and size (appended)."""
         return _stamp(os.fspath(self.path))
 
     def summary(self) -> RunSummary:
@@ -303,7 +304,7 @@ class RunsIndex:
         with os.scandir(self.root) as it:
             folders = [e.name for e in it if e.is_dir()]
         root = os.fspath(self.root)
-        for name in folders:  # strings, not Paths: a thousand runs are three thousand stats and little else
+        for name in folders:  # strings, not Paths: a thousand runs are two thousand stats and little else
             known = self._entries.get(name)
             if known is None or known.stamp != _stamp(os.path.join(root, name)):
                 known, changed = RunFolder(self.root / name).summary(), True
@@ -398,7 +399,7 @@ def _read_json(path: Path) -> Any:
 
 def _stamp(folder: str) -> list:
     out = []
-    for path in (folder, os.path.join(folder, CONFIG), os.path.join(folder, METRICS)):
+    for path in (folder, os.path.join(folder, METRICS)):
         try:
             st = os.stat(path)
             out += (st.st_mtime_ns, st.st_size)
