@@ -63,6 +63,34 @@ def best_ms(fn, repeat: int) -> tuple[float, float]:
     return min(times) * 1000, statistics.median(times) * 1000
 
 
+def panel_ms(root: Path, repeat: int) -> tuple[float, float]:
+    """(the Runs panel's reload, a bare QTreeWidget filled with as many 7-column rows), best of `repeat`, in ms."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication, QTreeWidget, QTreeWidgetItem
+
+    from app.training.runs_panel import RunsPanel
+
+    class Controller:  # what the panel asks of its host, and nothing more
+        bridge, current_run = None, None
+
+        def runs_root(self) -> Path:
+            return root
+
+    _app = QApplication.instance() or QApplication([])
+    panel = RunsPanel(Controller())
+    panel.reload()
+    reload, _ = best_ms(panel.reload, repeat)
+    rows = [[f"run {i}", "finished", "20", "0.05", "accuracy 0.5", "accuracy 0.9", "iris"] for i in range(len(panel.runs))]
+    tree = QTreeWidget()
+
+    def bare() -> None:
+        tree.clear()
+        tree.addTopLevelItems([QTreeWidgetItem(r) for r in rows])
+
+    plain, _ = best_ms(bare, repeat)
+    return reload, plain
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
@@ -84,6 +112,10 @@ def main() -> None:
         relist, relist_median = best_ms(index.runs, args.repeat)  # the panel re-listing each epoch
         where = [os.path.join(p, name) for p in map(str, folders) for name in ("", RunFolder(p).metrics.name)]
         floor, floor_median = best_ms(lambda: [os.stat(p) for p in where], args.repeat)
+        try:
+            panel = panel_ms(root, args.repeat)
+        except ImportError:  # no Qt here: the listing's figures stand alone
+            panel = None
 
     print(f"listing {args.runs} runs ({EPOCHS}-epoch journals), best of {args.repeat} (median in brackets):")
     print(f"  full read of every run (before the index): {full:8.1f} ms ({full_median:.1f})")
@@ -94,6 +126,9 @@ def main() -> None:
           f"{full / relist:5.1f}x faster")
     print(f"  floor: the {len(where)} stats alone:            {floor:8.1f} ms ({floor_median:.1f})  "
           f"listing = {opened / floor:.1f}x the floor")
+    if panel is not None:
+        print(f"  Runs panel reload (index in memory + rows): {panel[0]:8.1f} ms   a bare QTreeWidget's "
+              f"{len(first)} rows: {panel[1]:.1f} ms ({panel[0] / panel[1]:.1f}x)")
 
 
 if __name__ == "__main__":

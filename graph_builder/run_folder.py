@@ -365,8 +365,13 @@ def list_runs(root: str | os.PathLike) -> list[RunSummary]:
 def crossval_summaries(root: str | os.PathLike) -> list[tuple[Path, dict]]:
     """The cross-validation summaries in the runs folder `root` (runtime.train.crossval writes them), newest first."""
     root = Path(root)
+    try:
+        with os.scandir(root) as it:  # not glob: a thousand run folders are listed beside the few summaries
+            names = sorted((e.name for e in it if e.name.endswith(CROSSVAL_SUFFIX)), reverse=True)
+    except OSError:
+        return []
     out = []
-    for path in sorted(root.glob(f"*{CROSSVAL_SUFFIX}"), reverse=True) if root.is_dir() else ():
+    for path in (root / name for name in names):
         data = _read_json(path)
         if isinstance(data, dict) and isinstance(data.get("folds"), list):
             out.append((path, data))

@@ -114,6 +114,8 @@ class RunsPanel(QWidget):
         self.controller = controller
         self.runs: list[RunInfo] = []
         self._index: RunsIndex | None = None  # runs are re-listed each epoch: the index reads only what changed
+        self._items: dict[str, QTreeWidgetItem] = {}  # run folder -> its row
+        self._bold: QTreeWidgetItem | None = None  # the row shown in bold (the run in use)
         self._ended: dict[str, str] = {}  # run folder -> how the bridge saw it end (a killed child writes nothing)
         self._live_timer = QTimer(self)
         self._live_timer.setSingleShot(True)
@@ -186,6 +188,8 @@ class RunsPanel(QWidget):
         blocker = QSignalBlocker(self.tree)  # re-listing is not the user choosing a run
         selection = QSignalBlocker(self.tree.selectionModel())
         self.tree.clear()
+        self._items, self._bold = {}, None
+        rows = []
         for info in self.runs:
             val = info.summary.last_val
             test = info.final.get("test") or {}
@@ -193,10 +197,14 @@ class RunsPanel(QWidget):
                                     headline(val), headline(test), str(info.summary.dataset or "")])
             item.setData(0, Qt.UserRole, str(info.path))
             item.setToolTip(0, info.final.get("message") or f"{info.path}")
-            self.tree.addTopLevelItem(item)
-            if str(info.path) == current_path:
-                self.tree.setCurrentItem(item, 0, QItemSelectionModel.NoUpdate)
-            item.setSelected(str(info.path) in kept)
+            self._items[str(info.path)] = item
+            rows.append(item)
+        self.tree.addTopLevelItems(rows)  # at once: a thousand runs are one insertion, not a thousand
+        for path in kept:
+            if path in self._items:
+                self._items[path].setSelected(True)
+        if current_path in self._items:
+            self.tree.setCurrentItem(self._items[current_path], 0, QItemSelectionModel.NoUpdate)
         self._list_crossvals()
         del selection, blocker
         self.mark_current()
@@ -204,9 +212,12 @@ class RunsPanel(QWidget):
 
     def _list_crossvals(self) -> None:
         """One row per cross-validation, above its folds: the folds' mean ± std (not selectable: no weights)."""
+        summaries = crossval_summaries(self.controller.runs_root())
+        if not summaries:
+            return
         rows = {self.tree.topLevelItem(i).data(0, Qt.UserRole): i for i in range(self.tree.topLevelItemCount())}
         by_path = {str(r.path): r for r in self.runs}
-        for path, data in crossval_summaries(self.controller.runs_root()):
+        for path, data in summaries:
             folds = [f for f in data["folds"] if isinstance(f, dict)]
             mean, std = data.get("mean") or {}, data.get("std") or {}
             states = {f.get("state") for f in folds}
@@ -220,6 +231,7 @@ class RunsPanel(QWidget):
             item.setData(0, Qt.UserRole, str(path))
             item.setToolTip(0, f"mean ± standard deviation of the folds' validation metrics ({path})")
             item.setFlags(Qt.ItemIsEnabled)
+            self._items[str(path)] = item
             at = [rows[str(f.get("run_dir"))] for f in folds if str(f.get("run_dir")) in rows]
             self.tree.insertTopLevelItem(min(at) if at else self.tree.topLevelItemCount(), item)
             rows = {self.tree.topLevelItem(i).data(0, Qt.UserRole): i for i in range(self.tree.topLevelItemCount())}
@@ -231,21 +243,20 @@ class RunsPanel(QWidget):
 
     def item_for(self, run_dir) -> QTreeWidgetItem | None:
         """The list row of `run_dir`, if it is listed."""
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
-            if run_dir is not None and Path(item.data(0, Qt.UserRole)) == Path(run_dir):
-                return item
-        return None
+        return self._items.get(str(Path(run_dir))) if run_dir is not None else None
 
     def mark_current(self) -> None:
-        """Show in bold the run whose weights Export and Inference use."""
+        """Show in bold the run whose weights Export and Inference use (only the rows that change are touched)."""
         current = self.item_for(self.controller.current_run)
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
-            for col in range(len(self.COLUMNS)):
-                font = item.font(col)
-                font.setBold(item is current)
-                item.setFont(col, font)
+        if current is self._bold:
+            return
+        for item, bold in ((self._bold, False), (current, True)):
+            if item is not None:
+                for col in range(len(self.COLUMNS)):
+                    font = item.font(col)
+                    font.setBold(bold)
+                    item.setFont(col, font)
+        self._bold = current
 
     def note_live_epoch(self) -> None:
         """A running run finished an epoch: list it with its metrics so far (at most twice a second)."""
