@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import io
 import json
 import os
 import re
 import time
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -26,27 +28,15 @@ LAYOUT_NAMES = (run_folder.CONFIG, run_folder.METRICS, run_folder.CHECKPOINT, ru
 SPELLED = r"(?<![\w]){}(?![\w])"  # a name on its own: "model_config.json" is not config.json
 
 
-def docstrings(tree: ast.AST) -> set[int]:
-    """The ids of the docstring nodes: prose about the layout is not a second copy of it."""
-    out = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
-            first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                out.add(id(first.value))
-    return out
-
-
 def layout_strings(source: str) -> list[tuple[int, str]]:
-    """(line, name) of each string constant (f-string parts too) that spells a run-folder file name."""
-    tree = ast.parse(source)
-    skip = docstrings(tree)
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
-            found += [(node.lineno, name) for name in LAYOUT_NAMES if re.search(SPELLED.format(re.escape(name)),
-                                                                                node.value)]
-    return found
+    """(line, name) of each string constant (f-string parts and docstrings too) and each comment that spells a
+    run-folder file name: prose that names a file is a copy of the layout as well, and drifts as one."""
+    texts = [(node.lineno, node.value) for node in ast.walk(ast.parse(source))
+             if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+    texts += [(tok.start[0], tok.string) for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+              if tok.type == tokenize.COMMENT]
+    return [(line, name) for line, text in texts for name in LAYOUT_NAMES
+            if re.search(SPELLED.format(re.escape(name)), text)]
 
 
 def test_no_module_but_the_run_folder_spells_a_run_folders_file_names():
@@ -60,13 +50,14 @@ def test_no_module_but_the_run_folder_spells_a_run_folders_file_names():
     assert not found, f"run-folder file names spelled outside graph_builder/run_folder.py: {found}"
 
 
-def test_the_scan_sees_a_name_in_a_message_but_not_in_a_docstring():
+def test_the_scan_sees_a_name_in_a_message_a_docstring_or_a_comment_but_not_inside_another_name():
     source = '''
 def f(run):
     """Reads config.json."""
-    return run / "config.json", f"no metrics.jsonl in {run}", "model_config.json"
+    return run / "config.json", f"no metrics.jsonl in {run}", "model_config.json"  # not checkpoint.pt
 '''
-    assert sorted(layout_strings(source)) == [(4, "config.json"), (4, "metrics.jsonl")]
+    assert sorted(layout_strings(source)) == [(3, "config.json"), (4, "checkpoint.pt"), (4, "config.json"),
+                                              (4, "metrics.jsonl")]
 
 
 # ---------------------------------------------------------------- RunFolder

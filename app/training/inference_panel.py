@@ -213,7 +213,7 @@ class InferencePanel(QWidget):
         if refused:
             self.message.setText(f"Inference was not done: {refused}.")
             return
-        # The weights' time too: a live run rewrites best.safetensors whenever it improves.
+        # The weights' time too: a live run rewrites its best weights whenever it improves.
         try:
             key = (info.weights, Path(info.weights).stat().st_mtime_ns,
                    RunFolder(info.path).config.stat().st_mtime_ns)

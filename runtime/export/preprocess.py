@@ -1,6 +1,6 @@
 """What a run's model expects of its raw inputs, and the exported form that applies it itself.
 
-A run's config.json records the dataset's normalisation constants (from its training split),
+A run's configuration records the dataset's normalisation constants (from its training split),
 its classes and task (`resolved` in runtime/train/trainer.py). `read_preprocessing` reads them back.
 `run_source` writes the network's generated classes unchanged (codegen parity still holds for
 the network alone) followed by a `Preprocessed<Net>` wrapper: the mean and std as registered

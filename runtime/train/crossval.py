@@ -6,8 +6,8 @@
 The test split is held out as the dataset's settings say (or the source's own test set); the
 rest is cut into k folds (scikit-learn's StratifiedKFold for classes, KFold for values). Fold
 i trains on the other folds, validates on fold i, normalised with its own training part's
-statistics. Each fold's run folder holds fold.json; `<stamp>.crossval.json` in the runs folder
-lists the folds, their metrics and the mean ± standard deviation.
+statistics. Each fold's run folder holds its fold record; a summary in the runs folder, named by
+its start, lists the folds, their metrics and the mean ± standard deviation (graph_builder.run_folder).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What a run leaves in its folder, written in one place: config, the metrics journal, weights, checkpoint, views.
 
     journal = Journal(run_dir, resume=False)
-    journal.start(config)                      # the folder, config.json, metrics.jsonl
+    journal.start(config)                      # the folder, its configuration, the metrics journal
     journal.log(event)                         # one journal line
     journal.save_weights("last", state, epoch)
     journal.save_checkpoint(checkpoint_of(loop, run_state, rng))

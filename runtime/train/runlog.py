@@ -1,6 +1,6 @@
-"""A run folder as a small journal: metrics.jsonl lines are committed together with a checkpoint.
+"""A run folder as a small journal: the metrics journal's lines are committed together with a checkpoint.
 
-Each checkpoint records how many bytes of metrics.jsonl it covers (`log_bytes`). A resume cuts
+Each checkpoint records how many bytes of the journal it covers (`log_bytes`). A resume cuts
 the log back to that length, so an epoch whose line was written but whose checkpoint was not
 (a run killed in between) is dropped and logged again by the resumed run: every epoch appears
 exactly once, with its checkpoint. The log is fsynced before the checkpoint that covers it is

@@ -5,8 +5,8 @@
 The study lives in `<name>.runs/study.db` (Optuna's own SQLite storage), named after what the
 experiment searches, so changing the space starts a new study in the same file. Each trial is
 an ordinary run in the runs folder, trained in a child process (one long-lived worker process
-per job, so torch is imported once per job, not per trial); its folder holds trial.json with
-the study and trial number. While a worker trains a trial, the next one is already asked of the
+per job, so torch is imported once per job, not per trial); its folder holds a trial record
+(graph_builder.run_folder) with the study and trial number. While a worker trains a trial, the next one is already asked of the
 study and queued in it, so the study's bookkeeping overlaps training rather than sitting between
 trials. The parent reports each epoch's metric to Optuna and stops a trial the median pruner
 prunes (without a pruner the epochs' values are stored once, when the trial ends).
