@@ -5,7 +5,7 @@ time. An untitled project gets a folder of its own (`untitled/<unique>` under th
 folder) that its first Save carries to `<name>.runs/`. The app and the CLI use these rules,
 so `netcanvas train foo.json` and the Train button put runs in the same place.
 
-A run's config.json records the fingerprint of the network it trained. Anything that uses a
+A run's configuration (graph_builder.run_folder) records the fingerprint of the network it trained. Anything that uses a
 run's weights asks `check_run_fits` first, which refuses a run of another network, naming both.
 
 One process writes a run folder at a time: the trainer (the CLI's, a resume, the app's child)
@@ -27,14 +27,11 @@ from typing import Any, Self
 
 from graph_builder.errors import GraphBuilderError
 from graph_builder.fingerprint import project_fingerprint, short
+from graph_builder.run_folder import FOLD, LOCK, RunFolder, RunsError, RunsIndex, holds_anything
 
 SUFFIX = ".runs"
-FOLD_FILE = "fold.json"  # in a cross-validation fold's run folder: which fold of how many
-SUMMARY_SUFFIX = ".crossval.json"  # <stamp>.crossval.json in the runs folder: the folds and their mean ± std
-
-
-class RunsError(GraphBuilderError):
-    """Base of the errors about run folders."""
+FOLD_FILE = FOLD  # the names older callers import
+LOCK_FILE = LOCK
 
 
 class RunsFolderExistsError(RunsError):
@@ -87,13 +84,14 @@ def carry_runs(source: str | os.PathLike, target: str | os.PathLike) -> bool:
     RunsFolderExistsError naming both.
     """
     source, target = Path(source), Path(target)
-    if not source.is_dir() or not any(source.iterdir()):
+    if not source.is_dir() or not holds_anything(source):
         return False
-    if target.exists() and not (target.is_dir() and not any(target.iterdir())):
+    if target.exists() and not (target.is_dir() and not holds_anything(target)):
         raise RunsFolderExistsError(
             f"the runs of the untitled project were not moved: {target} already exists. They stay in {source}; "
             f"move them into {target} by hand if they belong there")
     if target.is_dir():
+        RunsIndex(target).forget()
         target.rmdir()
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -108,9 +106,6 @@ def carry_runs(source: str | os.PathLike, target: str | os.PathLike) -> bool:
 
 # ---------------------------------------------------------------- one writer per run folder
 
-LOCK_FILE = ".writer.lock"
-
-
 class RunLock:
     """The right to write one run folder, held from `acquire()` to `release()` (or the end of a `with`).
 
@@ -123,7 +118,7 @@ class RunLock:
 
     def __init__(self, folder: str | os.PathLike) -> None:
         self.folder = Path(folder)
-        self.path = self.folder / LOCK_FILE
+        self.path = RunFolder(self.folder).lock
         self._fd: int | None = None
 
     def acquire(self, doing: str = "training") -> Self:
@@ -199,7 +194,7 @@ class RunLock:
 
 @dataclass(frozen=True)
 class RunNetwork:
-    """What a run says about the network it trained (from its config.json)."""
+    """What a run says about the network it trained (from its run configuration)."""
 
     run: Path
     fingerprint: str | None
@@ -216,7 +211,7 @@ class RunNetwork:
 
 
 def network_record(project: Any, parameters: int | None) -> dict:
-    """The `network` section a run's config.json holds: fingerprint, parameter count, title."""
+    """The `network` section a run's configuration holds: fingerprint, parameter count, title."""
     return {"fingerprint": project_fingerprint(project), "parameters": parameters,
             "title": network_title(project)}
 
@@ -231,17 +226,8 @@ def network_title(project: Any) -> str:
 
 def read_run_network(run: str | os.PathLike) -> RunNetwork:
     """What `run` trained; a run without a recorded fingerprint is fingerprinted from its snapshot."""
-    from graph_builder import limits
-
     run = Path(run)
-    try:
-        config = json.loads(limits.read_bounded(run / "config.json", limits.PROJECT, "a run's configuration",
-                                                RunsError).decode("utf-8"))
-    except FileNotFoundError:
-        raise RunsError(f"{run} is not a run folder (it has no config.json)") from None
-    except (OSError, ValueError, RecursionError) as exc:
-        raise RunsError(f"the config.json of run {run.name} cannot be read ({exc})") from None
-    config = config if isinstance(config, dict) else {}
+    config = RunFolder(run).read_config()
     snapshot = config.get("project")
     snapshot = snapshot if isinstance(snapshot, dict) else None
     record = config.get("network")

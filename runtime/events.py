@@ -26,7 +26,7 @@ class EventSpec:
     type: str
     keys: tuple[str, ...]
     optional: tuple[str, ...] = ()
-    logged: bool = True  # also appended to the run's metrics.jsonl
+    logged: bool = True  # also appended to the run's metrics journal
 
     @property
     def all_keys(self) -> frozenset[str]:

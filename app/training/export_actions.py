@@ -150,8 +150,11 @@ def perform_export(kind: str, project_dict: dict, weights: str | None, path: str
     from graph_builder.project import project_from_dict
     from runtime.export import Request, export
 
+    from graph_builder.run_folder import RunFolder
+
     project = project_from_dict(project_dict)
-    run = Path(weights).parent if weights and (Path(weights).parent / "config.json").is_file() else None
+    folder = RunFolder.holding(weights) if weights else None
+    run = folder.path if folder is not None else None
     written = export(kind, Request(project, Path(path), network, weights, run, project_path=project_path))
     report = {"ok": written.ok, "path": str(written.path), "message": written.message,
               "weights_path": str(written.weights_path) if written.weights_path else None}

@@ -9,7 +9,6 @@ fixed-noise samples and a warning when they collapse.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QGroupBox, QHBoxL
 from app.training.background import run_in_background
 from app.training.plots import EXTRA, OVERLAY, TRAIN, VALID, LivePlot, Series
 from app.training.samples import array_to_pixmap
-from graph_builder import limits
+from graph_builder.run_folder import RunFolder
 from graph_builder.tasks import TaskSpec, run_task
 from runtime.events import problem
 
@@ -513,39 +512,21 @@ class GenerativeView(QWidget):
         and its pictures stay)."""
         if self.live or run_dir is None:
             return None
-        folder = Path(run_dir)
-        try:  # bounded as every run-folder reader: a hostile run folder costs one refusal, not the memory
-            config = json.loads(limits.read_bounded(folder / "config.json", limits.PROJECT).decode("utf-8"))
-        except (OSError, ValueError, RecursionError, limits.LimitError):
-            config = {}
-        spec = run_task(config if isinstance(config, dict) else {})
-        views = []
-        try:
-            views = json.loads((folder / "generative.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            pass
+        run = RunFolder(run_dir)
+        folder = run.path
+        config = run.read_config_or_empty()  # bounded, as every run-folder read: a hostile folder costs a refusal
+        spec = run_task(config)
+        views = run.read_views()
         self.reset()
         self.run_dir = str(folder)
-        for ev in views if isinstance(views, list) else []:
-            if isinstance(ev, dict) and ev.get("type") in ("reconstructions", "samples", "latent") \
-                    and problem(ev) is None:
+        for ev in views:
+            if ev.get("type") in ("reconstructions", "samples", "latent") and problem(ev) is None:
                 self.handle_event(ev)
-        epoch = next((ev["epoch"] for ev in views if isinstance(ev, dict) and "epoch" in ev), None) \
-            if isinstance(views, list) else None
+        epoch = next((ev["epoch"] for ev in views if "epoch" in ev), None)
         self.shown.setText(f"Run {folder.name}" + (f", after epoch {epoch}" if epoch else ""))
         found = None
-        try:
-            lines = (folder / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
-        except OSError:
-            lines = []
-        for line in lines:
-            if '"anomaly"' not in line:
-                continue
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue  # a line cut short by a killed run
-            if isinstance(ev, dict) and ev.get("type") == "anomaly" and problem(ev) is None:
+        for ev in run.read_events("anomaly"):
+            if problem(ev) is None:
                 found = ev
         if found is not None:
             self.anomalies.set_ranking(found)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPus
 from app.training.background import run_in_background
 from app.training.run_check import refuse_wrong_run
 from app.training.samples import SampleView
+from graph_builder.run_folder import RunFolder
 
 
 class Predictor:
@@ -39,11 +40,12 @@ class Predictor:
         self.splits = load_splits(project.dataset)
         self.torch = torch
         self.preprocessing = None  # the run's raw-input contract, for drawings (runtime.export.preprocess)
-        if weights and (Path(weights).parent / "config.json").is_file():
+        folder = RunFolder.holding(weights) if weights else None
+        if folder is not None:
             from runtime.export import PreprocessError, read_preprocessing
 
             try:
-                self.preprocessing = read_preprocessing(Path(weights).parent)
+                self.preprocessing = read_preprocessing(folder.path)
             except PreprocessError:
                 pass
 
@@ -211,10 +213,10 @@ class InferencePanel(QWidget):
         if refused:
             self.message.setText(f"Inference was not done: {refused}.")
             return
-        # The weights' time too: a live run rewrites best.safetensors whenever it improves.
+        # The weights' time too: a live run rewrites its best weights whenever it improves.
         try:
             key = (info.weights, Path(info.weights).stat().st_mtime_ns,
-                   (info.path / "config.json").stat().st_mtime_ns)
+                   RunFolder(info.path).config.stat().st_mtime_ns)
         except OSError:  # replaced between listing and reading
             self.message.setText(f"Run {info.name}'s weights are being written; try again in a moment.")
             return

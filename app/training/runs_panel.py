@@ -5,34 +5,74 @@ export and inference use. Reads only the run folders' JSON files (no torch).
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from graph_builder.run_folder import RunFolder, RunsIndex, RunSummary, crossval_summaries
 from runtime.events import DIVERGED
 
 LIVE_RELOAD_MS = 500
-WEIGHT_FILES = ("best.safetensors", "weights/best.safetensors", "last.safetensors", "weights/last.safetensors")
 
 
-@dataclass
 class RunInfo:
-    """What a run folder holds, as far as the dashboard needs it."""
+    """A listed run: its summary (from the runs folder's index); its journal and snapshot are read when asked for."""
 
-    path: Path
-    name: str
-    project: dict | None = None
-    weights: str | None = None
-    epochs: list[dict] = field(default_factory=list)
-    confusion: dict | None = None  # the last validation confusion event (the one the dashboard showed)
-    test_confusion: dict | None = None  # the confusion on the test split, once the run finished
-    outcome: str = "unfinished"
-    final: dict = field(default_factory=dict)
-    started: dict = field(default_factory=dict)  # the started event: the task and metric it trained
+    def __init__(self, summary: RunSummary) -> None:
+        self.summary = summary
+        self.path = summary.path
+        self.name = summary.name
+        self.weights = str(summary.path / summary.weights) if summary.weights else None
+        self.final = summary.final  # the ending event's type, kind, message and test measures
+        kind = summary.ended
+        self.outcome = "diverged" if kind == "failed" and self.final.get("kind") in DIVERGED else kind or "unfinished"
+
+    @cached_property
+    def project(self) -> dict | None:
+        """The project snapshot the run trained (None when its configuration has none)."""
+        if not self.summary.has_project:
+            return None
+        config = RunFolder(self.path).read_config_or_empty()
+        project = config.get("project", config)
+        return project if isinstance(project, dict) and {"networks", "graph"} & set(project) else None  # v2 or v1
+
+    @cached_property
+    def _journal(self) -> tuple[list[dict], dict | None, dict | None, dict]:
+        epochs, confusion, test_confusion, started = [], None, None, {}
+        for ev in RunFolder(self.path).read_events():
+            kind = ev.get("type")
+            if kind == "epoch":
+                epochs.append(ev)
+            elif kind == "started":
+                started = ev
+            elif kind == "confusion":
+                if ev.get("split") == "test":
+                    test_confusion = ev
+                else:
+                    confusion = ev
+        return epochs, confusion, test_confusion, started
+
+    @property
+    def epochs(self) -> list[dict]:
+        return self._journal[0]
+
+    @property
+    def confusion(self) -> dict | None:
+        """The last validation confusion event (the one the dashboard showed)."""
+        return self._journal[1]
+
+    @property
+    def test_confusion(self) -> dict | None:
+        """The confusion on the test split, once the run finished."""
+        return self._journal[2]
+
+    @property
+    def started(self) -> dict:
+        """The started event: the task and metric the run trained, its classes."""
+        return self._journal[3]
 
     def curve(self, split: str, metric: str) -> tuple[list[float], list[float]]:
         """(epochs, values) of `split`'s `metric` (e.g. "val", "loss")."""
@@ -48,87 +88,7 @@ class RunInfo:
 
 def read_run(path: str | Path) -> RunInfo:
     """Read a run folder (tolerant: a run killed mid-write still lists what it has)."""
-    path = Path(path)
-    info = RunInfo(path=path, name=path.name + _part_of(path))
-    config = path / "config.json"
-    if config.is_file():
-        try:
-            data = json.loads(config.read_text(encoding="utf-8"))
-            info.project = data.get("project", data) if isinstance(data, dict) else None
-            if isinstance(info.project, dict) and not ({"networks", "graph"} & set(info.project)):  # v2 or v1
-                info.project = None
-        except (OSError, ValueError):
-            pass
-    for name in WEIGHT_FILES:
-        if (path / name).is_file():
-            info.weights = str(path / name)
-            break
-    metrics = path / "metrics.jsonl"
-    if metrics.is_file():
-        try:
-            lines = metrics.read_text(encoding="utf-8").splitlines()
-        except OSError:
-            lines = []
-        for line in lines:
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue  # a line cut short by a killed run
-            if not isinstance(ev, dict):
-                continue
-            kind = ev.get("type")
-            if kind == "epoch":
-                info.epochs.append(ev)
-            elif kind == "started":
-                info.started = ev
-            elif kind == "confusion":
-                if ev.get("split") == "test":
-                    info.test_confusion = ev
-                else:
-                    info.confusion = ev
-            elif kind in ("finished", "failed", "stopped"):
-                info.outcome = "diverged" if kind == "failed" and ev.get("kind") in DIVERGED else kind
-                info.final = ev
-    return info
-
-
-def _part_of(path: Path) -> str:
-    """' (trial 3)' for a study's trial, ' (fold 2/5)' for a cross-validation fold (runtime.tune.study, runtime.train.crossval)."""
-    for name, words in (("trial.json", lambda d: f"trial {d['trial']}"),
-                        ("fold.json", lambda d: f"fold {d['fold']}/{d['folds']}")):
-        try:
-            return f" ({words(json.loads((path / name).read_text(encoding='utf-8')))})"
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return ""
-
-
-def run_folders(root: Path) -> list[Path]:
-    """Every run folder under `root`, newest first (names are start times)."""
-    if not root.is_dir():
-        return []
-    return sorted((p for p in root.iterdir() if p.is_dir()), key=_start_order, reverse=True)
-
-
-def _start_order(path: Path) -> tuple[str, int]:
-    parts = path.name.split("-")  # "20260101-120000-12": the thirteenth run started that second
-    n = parts[2] if len(parts) == 3 else ""
-    return ("-".join(parts[:2]), int(n)) if n.isdigit() else (path.name, 0)
-
-
-def crossval_summaries(root: Path) -> list[tuple[Path, dict]]:
-    """The cross-validation summaries in `root` (`<stamp>.crossval.json`, runtime.train.crossval), newest first."""
-    from graph_builder.runs import SUMMARY_SUFFIX
-
-    out = []
-    for path in sorted(root.glob(f"*{SUMMARY_SUFFIX}"), reverse=True) if root.is_dir() else ():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and isinstance(data.get("folds"), list):
-            out.append((path, data))
-    return out
+    return RunInfo(RunFolder(path).summary())
 
 
 def _mean_std(mean: dict, std: dict, key: str, label: str | None = None) -> str:
@@ -136,18 +96,6 @@ def _mean_std(mean: dict, std: dict, key: str, label: str | None = None) -> str:
         return ""
     spread = std.get(key) if isinstance(std.get(key), (int, float)) else 0.0
     return f"{label + ' ' if label else ''}{_fmt(mean[key])} ± {_fmt(spread)}"
-
-
-def _stamp(path: Path) -> tuple:
-    """What changes when a run folder's files change (to re-read only those)."""
-    out = []
-    for name in ("config.json", "metrics.jsonl") + WEIGHT_FILES:
-        try:
-            st = (path / name).stat()
-            out.append((st.st_mtime_ns, st.st_size))
-        except OSError:
-            out.append(None)
-    return tuple(out)
 
 
 def _fmt(value) -> str:
@@ -172,7 +120,9 @@ class RunsPanel(QWidget):
         super().__init__(parent)
         self.controller = controller
         self.runs: list[RunInfo] = []
-        self._cache: dict[Path, tuple[tuple, RunInfo]] = {}  # runs are re-listed each epoch: read what changed
+        self._index: RunsIndex | None = None  # runs are re-listed each epoch: the index reads only what changed
+        self._items: dict[str, QTreeWidgetItem] = {}  # run folder -> its row
+        self._bold: QTreeWidgetItem | None = None  # the row shown in bold (the run in use)
         self._ended: dict[str, str] = {}  # run folder -> how the bridge saw it end (a killed child writes nothing)
         self._live_timer = QTimer(self)
         self._live_timer.setSingleShot(True)
@@ -209,12 +159,17 @@ class RunsPanel(QWidget):
         layout.addLayout(buttons)
         self._update_buttons()
 
-    def _read(self, path: Path) -> RunInfo:
-        stamp = _stamp(path)
-        cached = self._cache.get(path)
-        if cached is None or cached[0] != stamp:
-            cached = self._cache[path] = (stamp, read_run(path))
-        return cached[1]
+    def _list(self) -> list[RunInfo]:
+        root = Path(self.controller.runs_root())
+        if self._index is None or self._index.root != root:
+            self._index = RunsIndex(root)
+        known = {info.path: info for info in self.runs}
+        out = []
+        for summary in self._index.runs():
+            info = known.get(summary.path)
+            out.append(info if info is not None and info.summary.stamp == summary.stamp and summary.stamp
+                       else RunInfo(summary))  # the same run unchanged keeps the journal it has read
+        return out
 
     def outcome(self, info: RunInfo) -> str:
         """How a run ended, in one word: from its own log, else from what the app saw."""
@@ -233,26 +188,30 @@ class RunsPanel(QWidget):
 
     def reload(self) -> None:
         """Re-read the runs folder (the selection is kept)."""
-        self.runs = [self._read(p) for p in run_folders(self.controller.runs_root())]
+        self.runs = self._list()
         kept = {item.data(0, Qt.UserRole) for item in self.tree.selectedItems()}
         current = self.tree.currentItem()
         current_path = current.data(0, Qt.UserRole) if current is not None else None
         blocker = QSignalBlocker(self.tree)  # re-listing is not the user choosing a run
         selection = QSignalBlocker(self.tree.selectionModel())
         self.tree.clear()
+        self._items, self._bold = {}, None
+        rows = []
         for info in self.runs:
-            last = info.epochs[-1] if info.epochs else {}
-            val = last.get("val") or {}
+            val = info.summary.last_val
             test = info.final.get("test") or {}
-            dataset = (info.project or {}).get("dataset") or {}
-            item = QTreeWidgetItem([info.name, self.outcome(info), str(len(info.epochs)), _fmt(val.get("loss")),
-                                    headline(val), headline(test), str(dataset.get("name") or "")])
+            item = QTreeWidgetItem([info.name, self.outcome(info), str(info.summary.epochs), _fmt(val.get("loss")),
+                                    headline(val), headline(test), str(info.summary.dataset or "")])
             item.setData(0, Qt.UserRole, str(info.path))
             item.setToolTip(0, info.final.get("message") or f"{info.path}")
-            self.tree.addTopLevelItem(item)
-            if str(info.path) == current_path:
-                self.tree.setCurrentItem(item, 0, QItemSelectionModel.NoUpdate)
-            item.setSelected(str(info.path) in kept)
+            self._items[str(info.path)] = item
+            rows.append(item)
+        self.tree.addTopLevelItems(rows)  # at once: a thousand runs are one insertion, not a thousand
+        for path in kept:
+            if path in self._items:
+                self._items[path].setSelected(True)
+        if current_path in self._items:
+            self.tree.setCurrentItem(self._items[current_path], 0, QItemSelectionModel.NoUpdate)
         self._list_crossvals()
         del selection, blocker
         self.mark_current()
@@ -260,22 +219,26 @@ class RunsPanel(QWidget):
 
     def _list_crossvals(self) -> None:
         """One row per cross-validation, above its folds: the folds' mean ± std (not selectable: no weights)."""
+        summaries = crossval_summaries(self.controller.runs_root())
+        if not summaries:
+            return
         rows = {self.tree.topLevelItem(i).data(0, Qt.UserRole): i for i in range(self.tree.topLevelItemCount())}
         by_path = {str(r.path): r for r in self.runs}
-        for path, data in crossval_summaries(self.controller.runs_root()):
+        for path, data in summaries:
             folds = [f for f in data["folds"] if isinstance(f, dict)]
             mean, std = data.get("mean") or {}, data.get("std") or {}
             states = {f.get("state") for f in folds}
             outcome = "finished" if states == {"finished"} else "failed" if "failed" in states else "stopped"
             metric = _mean_std(mean, std, "accuracy", "accuracy") or _mean_std(mean, std, "mae", "MAE")
             first = by_path.get(str(folds[0].get("run_dir"))) if folds else None
-            dataset = ((first.project if first else None) or {}).get("dataset") or {}
+            dataset = (first.summary.dataset if first else None) or ""
             item = QTreeWidgetItem([f"{path.name.split('.')[0]} cross-validation ({len(folds)} folds)",
                                     outcome, "", _mean_std(mean, std, "loss"), metric,
-                                    headline(data.get("test_mean") or {}), str(dataset.get("name") or "")])
+                                    headline(data.get("test_mean") or {}), str(dataset)])
             item.setData(0, Qt.UserRole, str(path))
             item.setToolTip(0, f"mean ± standard deviation of the folds' validation metrics ({path})")
             item.setFlags(Qt.ItemIsEnabled)
+            self._items[str(path)] = item
             at = [rows[str(f.get("run_dir"))] for f in folds if str(f.get("run_dir")) in rows]
             self.tree.insertTopLevelItem(min(at) if at else self.tree.topLevelItemCount(), item)
             rows = {self.tree.topLevelItem(i).data(0, Qt.UserRole): i for i in range(self.tree.topLevelItemCount())}
@@ -287,21 +250,20 @@ class RunsPanel(QWidget):
 
     def item_for(self, run_dir) -> QTreeWidgetItem | None:
         """The list row of `run_dir`, if it is listed."""
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
-            if run_dir is not None and Path(item.data(0, Qt.UserRole)) == Path(run_dir):
-                return item
-        return None
+        return self._items.get(str(Path(run_dir))) if run_dir is not None else None
 
     def mark_current(self) -> None:
-        """Show in bold the run whose weights Export and Inference use."""
+        """Show in bold the run whose weights Export and Inference use (only the rows that change are touched)."""
         current = self.item_for(self.controller.current_run)
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
-            for col in range(len(self.COLUMNS)):
-                font = item.font(col)
-                font.setBold(item is current)
-                item.setFont(col, font)
+        if current is self._bold:
+            return
+        for item, bold in ((self._bold, False), (current, True)):
+            if item is not None:
+                for col in range(len(self.COLUMNS)):
+                    font = item.font(col)
+                    font.setBold(bold)
+                    item.setFont(col, font)
+        self._bold = current
 
     def note_live_epoch(self) -> None:
         """A running run finished an epoch: list it with its metrics so far (at most twice a second)."""

@@ -2,7 +2,7 @@
 
     spec = project_task(project)           # what this project trains
     spec.monitors(num_classes=10)          # the `monitor` values it accepts
-    spec = run_task(config)                # what a run folder's config.json says it trained
+    spec = run_task(config)                # what a run's configuration says it trained
 
 Resolution is the only code that reads `task`, `generator`, `discriminator` and looks for a latent
 layer: tasks are tried highest `priority` first and the first that claims the project is it. The
@@ -83,7 +83,7 @@ def offered_tags(project: ProjectLike, training: Mapping[str, Any] | None = None
 
 
 def run_task(config: Mapping[str, Any]) -> TaskSpec:
-    """The task a run trained, from its config.json: `resolved.task`, older runs' names mapped.
+    """The task a run trained, from its configuration: `resolved.task`, older runs' names mapped.
 
     Runs before tasks were registered recorded a VAE as "reconstruction": a Gaussian latent layer in
     the run's project snapshot makes it a VAE. A run that records no task was a classifier.

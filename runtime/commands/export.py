@@ -25,6 +25,7 @@ from pathlib import Path
 
 from graph_builder.errors import GraphBuilderError
 from graph_builder.files import not_regular
+from graph_builder.run_folder import WEIGHTS, RunFolder
 
 from runtime.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, read_project
 
@@ -37,8 +38,8 @@ def register(sub) -> None:
     p.add_argument("--format", required=True, choices=tuple(FORMATS),
                    help="what to write: " + "; ".join(f"{f.key}: {f.help}" for f in FORMATS.values()))
     p.add_argument("--out", required=True, help="the file to write")
-    p.add_argument("--weights", metavar="RUN/best.safetensors",
-                   help="trained weights from a run of this network (e.g. <project>.runs/<id>/best.safetensors); a "
+    p.add_argument("--weights", metavar=f"RUN/{WEIGHTS['best']}",
+                   help=f"trained weights from a run of this network (e.g. <project>.runs/<id>/{WEIGHTS['best']}); a "
                         "run of a different network is refused. Without it ONNX and pt2 get fresh seeded weights, "
                         "and --format weights refuses unless --untrained is given")
     p.add_argument("--run", metavar="RUN_DIR",
@@ -70,8 +71,8 @@ def run(args) -> int:
             return EXIT_UNREADABLE
         args.weights = _run_weights(Path(args.run))
         if args.weights is None:
-            print(f"cannot use --run {args.run}: it is not a run folder with weights (best.safetensors or "
-                  "last.safetensors); choose a run that finished at least one epoch", file=sys.stderr)
+            print(f"cannot use --run {args.run}: it is not a run folder with weights ({WEIGHTS['best']} or "
+                  f"{WEIGHTS['last']}); choose a run that finished at least one epoch", file=sys.stderr)
             return EXIT_UNREADABLE
     run_dir = _run_of(args.weights) if args.weights else None
     if args.weights and args.format == "python" and run_dir is None:
@@ -83,7 +84,7 @@ def run(args) -> int:
         return EXIT_UNREADABLE
     imported = isinstance(project.meta.get("weights"), dict) and args.network is None and not args.untrained
     if args.format == "weights" and not args.weights and not args.untrained and not imported:
-        print("--format weights needs trained weights: pass --weights RUN/best.safetensors (a run of this "
+        print(f"--format weights needs trained weights: pass --weights RUN/{WEIGHTS['best']} (a run of this "
               "network), or --untrained to write freshly initialised, untrained weights", file=sys.stderr)
         return EXIT_INVALID
     if args.weights and not_regular(args.weights):  # before anything opens it: a FIFO would block
@@ -129,14 +130,15 @@ def run(args) -> int:
 
 def _run_weights(run: Path) -> str | None:
     """The weights of a run folder: its best, else its last."""
-    found = [run / n for n in ("best.safetensors", "last.safetensors") if (run / n).is_file()]
-    return str(found[0]) if found and (run / "config.json").is_file() else None
+    folder = RunFolder(run)
+    found = folder.weights()
+    return str(found) if found is not None and folder.is_run() else None
 
 
 def _run_of(weights: str) -> Path | None:
     """The run folder holding `weights`, if it lies in one."""
-    path = Path(weights)
-    return next((d for d in (path.parent, path.parent.parent) if (d / "config.json").is_file()), None)
+    folder = RunFolder.holding(weights)
+    return folder.path if folder is not None else None
 
 
 def _wrong_run(weights: str, project) -> str | None:

@@ -36,6 +36,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from graph_builder.run_folder import WEIGHTS, RunFolder
     from graph_builder.runs import RunsError, check_run_fits
 
     project = read_project(args.file)
@@ -46,10 +47,10 @@ def run(args) -> int:
         check_run_fits(run_dir, project)
     except RunsError as exc:
         print(f"cannot predict with run {run_dir.name}: {exc}", file=sys.stderr)
-        return EXIT_INVALID if (run_dir / "config.json").is_file() else EXIT_UNREADABLE
-    weights = next((run_dir / n for n in ("best.safetensors", "last.safetensors") if (run_dir / n).is_file()), None)
+        return EXIT_INVALID if RunFolder(run_dir).is_run() else EXIT_UNREADABLE
+    weights = RunFolder(run_dir).weights()
     if weights is None:
-        print(f"run {run_dir.name} has no weights yet (best.safetensors); let it finish an epoch", file=sys.stderr)
+        print(f"run {run_dir.name} has no weights yet ({WEIGHTS['best']}); let it finish an epoch", file=sys.stderr)
         return EXIT_UNREADABLE
 
     from runtime.data import check_inputs_total, read_inputs

@@ -18,6 +18,7 @@ from torch import nn
 
 from graph_builder.graph import Graph
 from graph_builder.files import WriteError, not_regular, replace_atomic, temp_beside, write_atomic
+from graph_builder.run_folder import WEIGHTS
 
 from runtime.compile.codegen import ModelInterface, generate_source, model_interface
 from runtime.compile.compiler import build_module, interface_of
@@ -137,8 +138,8 @@ def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         return load(data)
     except (SafetensorError, ValueError, RuntimeError, OSError) as exc:
         raise WeightsFileError(
-            f"{path.name} is not a safetensors weights file ({exc}); use the best.safetensors or "
-            "last.safetensors of a training run"
+            f"{path.name} is not a safetensors weights file ({exc}); use the {WEIGHTS['best']} or "
+            f"{WEIGHTS['last']} of a training run"
         ) from None
 
 

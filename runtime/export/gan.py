@@ -48,11 +48,12 @@ def gan_settings(project) -> dict | None:
 
 def run_settings(run_dir: str | os.PathLike) -> tuple[dict | None, dict | None]:
     """(training settings, normalisation record) of a GAN run; (None, None) for any other run."""
+    from graph_builder.run_folder import RunFolder
     from graph_builder.settings import validate_training_section
     from graph_builder.tasks import GAN, run_task
 
     try:
-        config = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
+        config = RunFolder(run_dir).read_config()
         t = validate_training_section(dict(config.get("project", {}).get("training", {})), fill_defaults=True)
     except Exception:  # noqa: BLE001 — an unreadable run is refused by the caller's own run checks
         return None, None

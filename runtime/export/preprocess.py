@@ -1,6 +1,6 @@
 """What a run's model expects of its raw inputs, and the exported form that applies it itself.
 
-A run's config.json records the dataset's normalisation constants (from its training split),
+A run's configuration records the dataset's normalisation constants (from its training split),
 its classes and task (`resolved` in runtime/train/trainer.py). `read_preprocessing` reads them back.
 `run_source` writes the network's generated classes unchanged (codegen parity still holds for
 the network alone) followed by a `Preprocessed<Net>` wrapper: the mean and std as registered
@@ -124,21 +124,21 @@ class Preprocessing:
 
 
 def read_preprocessing(run: str | os.PathLike) -> Preprocessing:
-    """The raw-input contract a run recorded in its config.json; raises PreprocessError."""
-    from graph_builder import limits
+    """The raw-input contract a run recorded in its configuration; raises PreprocessError."""
+    from graph_builder.run_folder import CONFIG, RunConfigMissingError, RunFolder, RunFolderError
 
     run = Path(run)
     try:
-        config = json.loads(limits.read_bounded(run / "config.json", limits.PROJECT, "a run's configuration",
-                                                PreprocessError).decode("utf-8"))
+        config = RunFolder(run).read_config()
         resolved = config["resolved"]
         shape = tuple(int(d) for d in resolved["input_shape"])
-    except FileNotFoundError:
-        raise PreprocessError(f"{run} is not a run folder (it has no config.json)") from None
-    except PreprocessError:
-        raise
-    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise PreprocessError(f"the config.json of run {run.name} does not say what its inputs are ({exc}); "
+    except RunConfigMissingError as exc:
+        raise PreprocessError(str(exc)) from None
+    except RunFolderError as exc:
+        raise PreprocessError(f"the {CONFIG} of run {run.name} cannot be read ({exc}); train the network "
+                              "again") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PreprocessError(f"the {CONFIG} of run {run.name} does not say what its inputs are ({exc}); "
                               "train the network again") from None
     dataset = resolved.get("dataset") or (config.get("project") or {}).get("dataset", {}).get("name")
     image = bool(resolved.get("image", len(shape) == 3))

@@ -14,7 +14,6 @@ Which of them a run shows is its task's choice (runtime/tasks: each task's Views
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import threading
@@ -234,12 +233,15 @@ def run_decoder(run_dir: str | os.PathLike):
     from graph_builder.project import project_from_dict
     from runtime.compile.compiler import build_module
 
+    from graph_builder.run_folder import RunFolder, RunFolderError
+
     run_dir = Path(run_dir)
-    weights = run_dir / "last.safetensors"
+    folder = RunFolder(run_dir)
+    weights = folder.weights(("last",)) or folder.weights_file("last")
     try:
         stamp = weights.stat().st_mtime_ns
-        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        config = folder.read_config()
+    except (OSError, RunFolderError) as exc:
         raise GenerativeError(f"the run {run_dir.name} has no readable weights yet ({exc}); let it finish an "
                               "epoch") from None
     key = (str(run_dir), stamp)

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from graph_builder.run_folder import RunFolder, RunFolderError
 from graph_builder.tasks import TaskSpec, run_task
 from runtime.errors import NetCanvasRuntimeError
 from runtime.train.optim import first_output
@@ -25,18 +25,17 @@ class SamplingError(NetCanvasRuntimeError):
 
 def _run_config(run_dir: Path) -> dict:
     try:
-        return json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        return RunFolder(run_dir).read_config()
+    except RunFolderError as exc:
         raise SamplingError(f"{str(run_dir)!r} is not a readable run folder ({exc})") from None
 
 
 def _weights(run_dir: Path, spec: TaskSpec) -> Path:
     # A task whose losses do not rank its epochs (a GAN's) samples its latest weights, its best guess.
-    names = ("best.safetensors", "last.safetensors")
-    for name in names if spec.epochs_ranked else names[::-1]:
-        if (run_dir / name).is_file():
-            return run_dir / name
-    raise SamplingError(f"the run {str(run_dir)!r} has no weights yet; let it finish an epoch")
+    weights = RunFolder(run_dir).weights(("best", "last") if spec.epochs_ranked else ("last", "best"))
+    if weights is None:
+        raise SamplingError(f"the run {str(run_dir)!r} has no weights yet; let it finish an epoch")
+    return weights
 
 
 def load_sampler(project, run_dir: str | os.PathLike, device: torch.device | None = None):

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from graph_builder.fingerprint import network_fingerprint, short
+from graph_builder.run_folder import WEIGHTS, RunFolder
 from graph_builder.runs import RunsError, _project_of, read_run_network
 
 from runtime.pretrained.registry import PretrainedError, register
 
-WEIGHT_FILES = ("best.safetensors", "last.safetensors")  # best first: a run that never improved has only last
 
 
 @register("run")
@@ -102,18 +102,17 @@ def _block_prefix(trained, mine: str, wanted: str | None, theirs_text: str, mine
 def _weights(run: Path) -> dict:
     from safetensors.torch import load_file
 
-    for name in WEIGHT_FILES:
-        path = run / name
-        if path.is_file():
-            from graph_builder import limits
+    path = RunFolder(run).weights()  # best first: a run that never improved has only last
+    if path is None:
+        raise PretrainedError(f"run {run.name} has no weights yet ({WEIGHTS['best']} or {WEIGHTS['last']}); let it "
+                              "train at least one epoch, or choose another run")
+    from graph_builder import limits
 
-            limits.check_file(path, limits.MODEL, "a run's weights", PretrainedError, "choose another run")
-            try:
-                return load_file(str(path))
-            except Exception as exc:  # noqa: BLE001 - a damaged file is reported, whatever safetensors raised
-                raise PretrainedError(f"the weights {path} cannot be read ({exc}); choose another run") from None
-    raise PretrainedError(f"run {run.name} has no weights yet ({' or '.join(WEIGHT_FILES)}); let it train at least "
-                          "one epoch, or choose another run")
+    limits.check_file(path, limits.MODEL, "a run's weights", PretrainedError, "choose another run")
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # noqa: BLE001 - a damaged file is reported, whatever safetensors raised
+        raise PretrainedError(f"the weights {path} cannot be read ({exc}); choose another run") from None
 
 
 def _params(graph) -> str:

@@ -115,10 +115,10 @@ def _network(kind: str, request):
     t = gan_settings(project)
     run = request.run
     if run is None and request.weights:
-        from pathlib import Path
+        from graph_builder.run_folder import RunFolder
 
-        run = next((d for d in (Path(request.weights).parent, Path(request.weights).parent.parent)
-                    if (d / "config.json").is_file()), None)
+        folder = RunFolder.holding(request.weights)
+        run = folder.path if folder is not None else None
     run_t, normalization = run_settings(run) if run is not None else (None, None)
     if t is None or run_t is None:
         return None  # no GAN run's weights: the network alone, as any network

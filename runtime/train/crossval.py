@@ -6,8 +6,8 @@
 The test split is held out as the dataset's settings say (or the source's own test set); the
 rest is cut into k folds (scikit-learn's StratifiedKFold for classes, KFold for values). Fold
 i trains on the other folds, validates on fold i, normalised with its own training part's
-statistics. Each fold's run folder holds fold.json; `<stamp>.crossval.json` in the runs folder
-lists the folds, their metrics and the mean ± standard deviation.
+statistics. Each fold's run folder holds its fold record; a summary in the runs folder, named by
+its start, lists the folds, their metrics and the mean ± standard deviation (graph_builder.run_folder).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from graph_builder.files import write_atomic
-from graph_builder.runs import FOLD_FILE, SUMMARY_SUFFIX
+from graph_builder.run_folder import RunFolder, crossval_summary_path
 
 
 @dataclass
@@ -152,7 +152,7 @@ def cross_validate(project, folds: int, root: Path | None, *, training: dict | N
         run_dir = None
         if root is not None:
             run_dir = new_run_dir(root)
-            write_atomic(run_dir / FOLD_FILE, json.dumps({"group": stamp, "fold": i + 1, "folds": folds}).encode())
+            RunFolder(run_dir).write_fold(stamp, i + 1, folds)
         result = FoldResult(i + 1, str(run_dir) if run_dir else None, "failed")
         if on_fold:
             on_fold(FoldResult(i + 1, result.run_dir, "running"))
@@ -178,7 +178,7 @@ def cross_validate(project, folds: int, root: Path | None, *, training: dict | N
             break
     out = CrossValResult(results, task=task)
     if root is not None:
-        out.summary_file = Path(root) / f"{stamp}{SUMMARY_SUFFIX}"
+        out.summary_file = crossval_summary_path(root, stamp)
         write_atomic(out.summary_file, json.dumps(out.to_dict(), indent=2).encode())
     return out
 

@@ -1,7 +1,7 @@
 """What a run leaves in its folder, written in one place: config, the metrics journal, weights, checkpoint, views.
 
     journal = Journal(run_dir, resume=False)
-    journal.start(config)                      # the folder, config.json, metrics.jsonl
+    journal.start(config)                      # the folder, its configuration, the metrics journal
     journal.log(event)                         # one journal line
     journal.save_weights("last", state, epoch)
     journal.save_checkpoint(checkpoint_of(loop, run_state, rng))
@@ -22,16 +22,12 @@ from typing import Any
 import torch
 
 from graph_builder.files import WriteError, write_atomic
+from graph_builder.run_folder import CHECKPOINT, RunFolder
 
 from runtime.train.errors import CheckpointError
 from runtime.train.loop import Built, Loop
 from runtime.train.objectives import CHECKPOINT_FORMAT, RunState
-from runtime.train.runlog import METRICS, RunLog, check_checkpoint, read_config
-
-CHECKPOINT = "checkpoint.pt"
-CONFIG = "config.json"
-VIEWS = "generative.json"  # the latest per-epoch views, for a past run chosen in Evaluate
-WEIGHTS = {"best": "best.safetensors", "last": "last.safetensors"}
+from runtime.train.runlog import RunLog, check_checkpoint, read_config
 
 
 def jsonable(value: Any) -> Any:
@@ -48,6 +44,7 @@ class Journal:
 
     def __init__(self, run_dir: Path | None, resume: bool = False) -> None:
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.folder = RunFolder(self.run_dir) if run_dir is not None else None
         self.resume = resume
         self._log: RunLog | None = None
         self.fingerprint: str | None = None  # what the weights' metadata says they fit
@@ -57,17 +54,17 @@ class Journal:
     # ------------------------------------------------------------ the folder and its journal
 
     def start(self, config: dict) -> None:
-        """Make the folder, write config.json (a resumed run keeps its own) and open the metrics journal."""
-        if self.run_dir is None:
+        """Make the folder, write its configuration (a resumed run keeps its own) and open the metrics journal."""
+        if self.folder is None:
             return
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / "confusion").mkdir(exist_ok=True)
+            self.folder.confusion_dir.mkdir(exist_ok=True)
         except OSError as exc:
             raise WriteError(self.run_dir, exc) from None
-        if not (self.resume and (self.run_dir / CONFIG).exists()):
-            write_atomic(self.run_dir / CONFIG, json.dumps(config, indent=2, default=jsonable).encode())
-        self._log = RunLog(self.run_dir / METRICS, resume=self.resume, committed=self.log_bytes,
+        if not (self.resume and self.folder.config.exists()):
+            self.folder.write_config(config, default=jsonable)
+        self._log = RunLog(self.folder.metrics, resume=self.resume, committed=self.log_bytes,
                            last_epoch=self.resumed_epoch)
 
     def log(self, event: dict) -> None:
@@ -87,7 +84,7 @@ class Journal:
             self._log = None
 
     def config(self) -> dict:
-        """The run's config.json (a damaged one refused by name)."""
+        """The run's configuration (a damaged one refused by name)."""
         return read_config(self.run_dir)
 
     # ------------------------------------------------------------ weights and views
@@ -102,11 +99,11 @@ class Journal:
         metadata = {"format": "netcanvas", "epoch": str(epoch)}
         if self.fingerprint is not None:  # weights copied out of the run still say what they fit
             metadata["fingerprint"] = self.fingerprint
-        write_atomic(self.run_dir / WEIGHTS[which], save(tensors, metadata=metadata))
+        write_atomic(self.folder.weights_file(which), save(tensors, metadata=metadata))
 
     def best_weights(self, device: torch.device) -> dict | None:
         """The best weights a resumed run had kept, on `device` (None when it has none)."""
-        best = self.run_dir / WEIGHTS["best"]
+        best = self.folder.weights_file("best")
         if not best.is_file():
             return None
         from safetensors.torch import load_file
@@ -127,34 +124,32 @@ class Journal:
         latest = []
         for event in events:
             if event["type"] == "confusion":
-                split, epoch = event["split"], event["epoch"]
-                name = f"{split}_epoch{epoch:04d}.json" if split == "validation" else "test.json"
-                write_atomic(self.run_dir / "confusion" / name,
+                write_atomic(self.folder.confusion(event["split"], event["epoch"]),
                              json.dumps({k: event[k] for k in ("epoch", "split", "classes", "matrix")}).encode())
             elif event["type"] != "anomaly":  # the anomaly ranking is in the journal itself
                 latest.append(event)
         if latest:
-            write_atomic(self.run_dir / VIEWS, json.dumps(latest).encode())
+            write_atomic(self.folder.views, json.dumps(latest).encode())
 
     # ------------------------------------------------------------ checkpoints
 
     def save_checkpoint(self, state: dict) -> None:
-        """checkpoint.pt, recording how much of the journal it covers (committed first)."""
+        """The checkpoint, recording how much of the journal it covers (committed first)."""
         if self.run_dir is None:
             return
         state["log_bytes"] = self._log.commit() if self._log is not None else None
         buffer = io.BytesIO()  # serialised first, so a full disk is an OSError from one write, not torch's
         torch.save(state, buffer)
-        write_atomic(self.run_dir / CHECKPOINT, buffer.getvalue())
+        write_atomic(self.folder.checkpoint, buffer.getvalue())
 
     def load_checkpoint(self) -> dict:
         """The checkpoint to resume from, read safely and checked; CheckpointError naming what is wrong."""
-        path = self.run_dir / CHECKPOINT if self.run_dir else None
+        path = self.folder.checkpoint if self.folder else None
         if path is None or not path.is_file():
             raise CheckpointError(f"there is no {CHECKPOINT} in {str(self.run_dir)!r} to resume from; a run writes it "
                                   "after its first epoch")
-        if (self.run_dir / CONFIG).exists():
-            read_config(self.run_dir)  # a damaged config.json is refused here, by name
+        if self.folder.config.exists():
+            read_config(self.run_dir)  # a damaged configuration is refused here, by name
         from graph_builder import limits
 
         limits.check_file(path, limits.MODEL, "a checkpoint", CheckpointError, "start a new run")

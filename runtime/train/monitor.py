@@ -15,7 +15,6 @@ files report the disk in its words; TensorBoard's writer thread does not print a
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -107,12 +106,14 @@ class TensorBoardSink:
                 self.writer.add_scalar(f"{name}/{split}", value, step)
 
     def _hyperparameters(self) -> dict:
-        """The training settings the run used (from its config.json), as TensorBoard's HParams take them."""
+        """The training settings the run used (from its configuration), as TensorBoard's HParams take them."""
+        from graph_builder.run_folder import RunFolder, RunFolderError
+
         try:
-            config = json.loads((self.run_dir / "config.json").read_text(encoding="utf-8"))
+            config = RunFolder(self.run_dir).read_config()
             settings = {**config["project"]["training"], **{f"data.{k}": v for k, v in
                                                             config["project"]["dataset"].items()}}
-        except (OSError, ValueError, KeyError, TypeError):
+        except (RunFolderError, KeyError, TypeError):
             return {}
         return {k: v for k, v in settings.items() if isinstance(v, (bool, int, float, str))}
 

@@ -311,7 +311,7 @@ class Step:
 
 @dataclass
 class RunState:
-    """Where a run stands; `to_checkpoint` with the modules' states is checkpoint.pt."""
+    """Where a run stands; `to_checkpoint` with the modules' states is the run's checkpoint."""
 
     epoch: int = 0
     step: int = 0

@@ -1,6 +1,6 @@
-"""A run folder as a small journal: metrics.jsonl lines are committed together with a checkpoint.
+"""A run folder as a small journal: the metrics journal's lines are committed together with a checkpoint.
 
-Each checkpoint records how many bytes of metrics.jsonl it covers (`log_bytes`). A resume cuts
+Each checkpoint records how many bytes of the journal it covers (`log_bytes`). A resume cuts
 the log back to that length, so an epoch whose line was written but whose checkpoint was not
 (a run killed in between) is dropped and logged again by the resumed run: every epoch appears
 exactly once, with its checkpoint. The log is fsynced before the checkpoint that covers it is
@@ -19,14 +19,13 @@ from typing import Any
 import torch
 
 from graph_builder.files import WriteError
+from graph_builder.run_folder import METRICS, RunFolder, RunFolderError
 
 from runtime.train.errors import CheckpointError
 
-METRICS = "metrics.jsonl"
-
 
 class RunLog:
-    """metrics.jsonl, written one event a line; `commit()` makes what is written durable.
+    """The metrics journal, written one event a line; `commit()` makes what is written durable.
 
     A line is written whole or not at all: when a write fails (a full disk) the file is cut back
     to the end of the last whole line before the error is raised, so no torn line is left.
@@ -84,7 +83,7 @@ class RunLog:
 
 
 def cut_log(path: Path, committed: int | None, last_epoch: int | None) -> None:
-    """Cut metrics.jsonl back to what the checkpoint covers: `committed` bytes when it says so,
+    """Cut the metrics journal back to what the checkpoint covers: `committed` bytes when it says so,
     else every whole line up to and including `last_epoch`'s epoch line (older checkpoints)."""
     data = path.read_bytes()
     if committed is not None and 0 <= committed <= len(data):
@@ -109,27 +108,11 @@ def cut_log(path: Path, committed: int | None, last_epoch: int | None) -> None:
 
 
 def read_config(run_dir: Path) -> dict:
-    """A run's config.json, or one CheckpointError that names the file and what is wrong."""
-    from graph_builder import limits
-
-    path = Path(run_dir) / "config.json"
+    """A run's configuration, or one CheckpointError that names the file and what is wrong."""
     try:
-        raw = limits.read_bounded(path, limits.PROJECT, "a run's configuration")
-    except limits.LimitError as exc:
+        return RunFolder(run_dir).read_config(strict=True)
+    except RunFolderError as exc:
         raise _checkpoint_error(str(exc)) from None
-    except FileNotFoundError:
-        raise _checkpoint_error(f"{str(run_dir)!r} is not a run folder (it has no config.json)") from None
-    except OSError as exc:
-        raise _checkpoint_error(f"{path} cannot be read ({exc.strerror or exc})") from None
-    try:
-        config = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise _checkpoint_error(f"{path} is damaged (not JSON: {exc}); the run cannot be resumed from it. "
-                              "Start a new run, or restore the file") from None
-    if not isinstance(config, dict) or config.get("format") != "netcanvas-run":
-        raise _checkpoint_error(f"{path} is not a NetCanvas run configuration (no \"format\": \"netcanvas-run\"); "
-                              "start a new run") from None
-    return config
 
 
 _RNG_KEYS = ("torch", "shuffle", "augment")
@@ -168,7 +151,7 @@ def check_checkpoint(state: Any, path: Path, fmt: str) -> dict:
         raise bad(f"its best value is {best['value']!r}, not a number")
     log_bytes = state.get("log_bytes")
     if log_bytes is not None and not _is_count(log_bytes):
-        raise bad(f"its metrics.jsonl length is {log_bytes!r}, not a whole number ≥ 0")
+        raise bad(f"its {METRICS} length is {log_bytes!r}, not a whole number ≥ 0")
     return state
 
 

@@ -35,7 +35,7 @@ SPLIT_NAMES = ("train", "val", "test")
 
 @dataclass
 class Settings:
-    """A run's project and its settings, every default filled in, and the snapshot config.json records."""
+    """A run's project and its settings, every default filled in, and the snapshot the run's configuration records."""
 
     project: Any  # graph_builder.project.Project, or None for a module given in code
     t: dict

@@ -342,7 +342,7 @@ class _Run:
                 check_run_fits(self.run_dir, project)
             except RunsError as exc:
                 raise CheckpointError(f"cannot resume: {exc}") from None
-        restore(self.loop, self.ready.built, state, self.run_dir / CHECKPOINT)
+        restore(self.loop, self.ready.built, state, self.journal.folder.checkpoint)
         if self.loop.state.best_epoch is not None:
             self.loop.best_state = self.journal.best_weights(self.ready.setup.device)
         return state["epoch"]

@@ -5,8 +5,8 @@
 The study lives in `<name>.runs/study.db` (Optuna's own SQLite storage), named after what the
 experiment searches, so changing the space starts a new study in the same file. Each trial is
 an ordinary run in the runs folder, trained in a child process (one long-lived worker process
-per job, so torch is imported once per job, not per trial); its folder holds trial.json with
-the study and trial number. While a worker trains a trial, the next one is already asked of the
+per job, so torch is imported once per job, not per trial); its folder holds a trial record
+(graph_builder.run_folder) with the study and trial number. While a worker trains a trial, the next one is already asked of the
 study and queued in it, so the study's bookkeeping overlaps training rather than sitting between
 trials. The parent reports each epoch's metric to Optuna and stops a trial the median pruner
 prunes (without a pruner the epochs' values are stored once, when the trial ends).
@@ -35,8 +35,8 @@ from typing import Any
 
 from graph_builder.errors import GraphBuilderError
 from graph_builder.experiment import Dimension, Experiment, ExperimentError, apply_values
-from graph_builder.files import write_atomic
 from graph_builder.project import Project, load_project, project_from_dict, project_to_dict
+from graph_builder.run_folder import TRIAL, RunFolder
 from graph_builder.runs import new_run_dir, runs_folder
 from graph_builder.validation import validate
 
@@ -44,7 +44,7 @@ from runtime.errors import NetCanvasRuntimeError
 
 STUDY_FILE = "study.db"
 LOCK_FILE = "study.lock"
-TRIAL_FILE = "trial.json"
+TRIAL_FILE = TRIAL  # in each trial's run folder (graph_builder.run_folder)
 WORKER_POLL_S = 0.5
 
 
@@ -534,10 +534,9 @@ class _Scheduler:
                 self._report(self._tell(trial, TrialState.FAIL, None, started, reason=reason))
                 continue
             run_dir, resume = self._run_dir(trial, frozen)
-            write_atomic(run_dir / TRIAL_FILE, json.dumps({
+            RunFolder(run_dir).write_trial({
                 "study": self.study.study_name, "trial": trial.number, "metric": self.metric,
-                "params": {self.labels.get(k, k): v for k, v in values.items()}, "values": values},
-                indent=2).encode())
+                "params": {self.labels.get(k, k): v for k, v in values.items()}, "values": values})
             snapshot = project_to_dict(trial_project)
             snapshot["training"].update({k: v for k, v in self.overrides.items() if v is not None})
             task = _Task(trial, frozen, run_dir, resume, snapshot, self.project_path, started)
@@ -589,7 +588,7 @@ class _Scheduler:
         if frozen is not None and frozen.user_attrs.get("run_dir"):
             path = Path(frozen.user_attrs["run_dir"])
             if path.is_dir():
-                return path, (path / "checkpoint.pt").is_file()
+                return path, RunFolder(path).checkpoint.is_file()
         with self.lock:
             path = new_run_dir(self.root)
             trial.set_user_attr("run_dir", str(path))
@@ -611,21 +610,12 @@ class _Scheduler:
 
 
 def _logged_values(run_dir: Path, metric: str) -> dict[int, float]:
-    """Epoch -> metric from a run's metrics.jsonl (the epochs a killed trial trained before the kill)."""
+    """Epoch -> metric from a run's journal (the epochs a killed trial trained before the kill)."""
     out: dict[int, float] = {}
-    try:
-        lines = (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return out
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue  # a line cut by the kill
-        if isinstance(event, dict) and event.get("type") == "epoch":
-            value = metric_of(event, metric)
-            if value is not None:
-                out[int(event["epoch"])] = value
+    for event in RunFolder(run_dir).read_events("epoch"):
+        value = metric_of(event, metric)
+        if value is not None:
+            out[int(event["epoch"])] = value
     return out
 
 

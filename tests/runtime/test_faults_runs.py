@@ -225,4 +225,8 @@ def test_the_trainers_files_go_through_the_atomic_helper():
     assert not re.search(r"(?<![.\w])open\(|write_bytes|write_text|torch\.save\(", inspect.getsource(trainer))
     source = inspect.getsource(journal)
     assert not re.search(r"(?<![.\w])open\(|write_bytes|write_text", source.replace("RunLog(", ""))
-    assert "write_atomic(self.run_dir / CHECKPOINT" in source
+    assert "write_atomic(self.folder.checkpoint" in source
+    from graph_builder import run_folder  # the run folder's own writes (config, fold, trial) are atomic too
+
+    folder = inspect.getsource(run_folder)
+    assert not re.search(r"(?<![.\w])open\(|write_bytes|write_text", folder) and "write_atomic(self.config" in folder
