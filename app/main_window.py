@@ -297,6 +297,7 @@ class MainWindow(QMainWindow):
         rows = [
             ("&File", "&New", [std.New], self.new_project, "new", True),
             ("&File", "New from &Template…", ["Ctrl+Shift+N"], self.new_from_template, "template", True),
+            (("&File", "&Help"), "&Start Page", [], self.show_start_page, None, False),
             ("&File", "&Open…", [std.Open], self.open_dialog, "open", True),
             ("&File", "&Import…", ["Ctrl+I"], self.import_dialog, None, False),
             ("&File", None, None, None, None, False),
@@ -348,7 +349,6 @@ class MainWindow(QMainWindow):
             ("&View", "Auto &Layout", ["Ctrl+L"], self.auto_layout, "layout", True),
             ("&View", "Layout &Selection", ["Ctrl+Shift+L"], lambda: self.auto_layout(selection=True),
              None, False),
-            ("&Help", "&Start Page", [], self.show_start_page, None, False),
             ("&Help", "&Tour", [], self.start_tour, None, False),
             ("&Help", "&User Guide", [std.HelpContents, "F1"], self.show_user_guide, None, False),
             ("&Help", "&Keyboard Shortcuts", ["Ctrl+/"], self.show_shortcuts, None, False),
@@ -359,10 +359,10 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("mainToolbar")
         toolbar.setIconSize(QSize(18, 18))
         toolbar.setMovable(False)
-        for menu_name, text, keys, slot, icon_name, on_toolbar in rows:
-            menu = self._menus[menu_name]
+        for menu_names, text, keys, slot, icon_name, on_toolbar in rows:
+            menus = [self._menus[n] for n in ((menu_names,) if isinstance(menu_names, str) else menu_names)]
             if text is None:
-                menu.addSeparator()
+                menus[0].addSeparator()
                 continue
             action = QAction(text, self)
             if icon_name:
@@ -373,7 +373,8 @@ class MainWindow(QMainWindow):
                     else [QKeySequence(key)]
             action.setShortcuts(list(dict.fromkeys(s for s in shortcuts if typeable(s))))
             action.triggered.connect(lambda _=False, f=slot: f())
-            menu.addAction(action)
+            for menu in menus:  # one action in several menus: one shortcut, one entry in the shortcut list
+                menu.addAction(action)
             if on_toolbar:
                 toolbar.addAction(action)
             self.actions_by_text[text.replace("&", "").split("\t")[0].rstrip("…")] = action
@@ -466,10 +467,7 @@ class MainWindow(QMainWindow):
 
     def set_project(self, project: Project, path: str | os.PathLike | None, unsaved: bool = False) -> None:
         """Make `project` current (the scene is rebuilt through the same path as live edits)."""
-        if self.pages.currentIndex() != 0:  # leaving the start page: the canvas and its panels again
-            self.pages.setCurrentIndex(0)
-            self.restoreState(self._state_before_start)
-            self.workspaces.bar.show()
+        self.show_canvas()
         self.project = project
         self.path = Path(path).resolve() if path else None
         self._unsaved_outside_history = unsaved
@@ -941,10 +939,23 @@ class MainWindow(QMainWindow):
             self.start_page.open_requested.connect(self.open_dialog)
             self.start_page.template_chosen.connect(self.open_template)
             self.start_page.recent_chosen.connect(self.open_project)
+            self.start_page.back_requested.connect(self.show_canvas)
             # The first paint may be the start page's: its body covers the viewport.
             self.start_page.widget().installEventFilter(self)
             self.pages.addWidget(self.start_page)
+        else:
+            self.start_page.set_recent(self.recent.paths())
+        something_open = bool(self.path or self.project.graph.nodes or self.is_dirty())
+        self.start_page.set_project_name((self.path.name if self.path else "Untitled") if something_open else None)
         self.pages.setCurrentWidget(self.start_page)
+        self.start_page.setFocus()
+
+    def show_canvas(self) -> None:
+        """Leave the start page: the canvas and the panels as they were (the project is unchanged)."""
+        if self.pages.currentIndex() != 0:
+            self.pages.setCurrentIndex(0)
+            self.restoreState(self._state_before_start)
+            self.workspaces.bar.show()
 
     def offer_tour(self) -> None:
         """Start the first-run tour once a project is open, unless it was finished or closed before."""
@@ -984,19 +995,10 @@ class MainWindow(QMainWindow):
         self.set_project(project, None, unsaved=True)
 
     def new_from_template(self) -> None:
-        from app.templates_gallery import TemplateGallery
-
-        if not self.maybe_discard():
-            return
-        gallery = TemplateGallery(self)
-        if gallery.exec():
-            try:
-                project = gallery.chosen()
-            except GraphBuilderError as exc:
-                self.show_error("Cannot use this template", str(exc))
-                return
-            self.autosave.discard()
-            self.set_project(project or Project(), None, unsaved=project is not None)
+        """The start page, scrolled to its template cards (a click opens one; Back returns)."""
+        self.show_start_page()
+        self.start_page.widget().layout().activate()  # the cards' places, before the page is painted
+        self.start_page.show_examples()
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open project", self._last_folder(),
