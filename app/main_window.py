@@ -248,6 +248,7 @@ class MainWindow(QMainWindow):
 
         install_training(self)
         self.workspaces = Workspaces(self, self._docks, self.settings)
+        self.problems.rows_changed.connect(lambda: self.workspaces.fit("problemsDock"))
         self._make_workspace_menu()
         self._make_theme_menu()
         self.workspaces.start()
