@@ -78,8 +78,9 @@ def test_the_panel_lists_the_studys_trials_sortably_and_applies_the_best_as_one_
     panel.reload()
     table = panel.table
     assert table.rowCount() == 4 and table.horizontalHeaderItem(2).text() == "val_accuracy"
+    assert table.column_values(0) == [0, 1, 2, 3]  # trial order first, under an ascending arrow
     table.sortItems(2, Qt.DescendingOrder)
-    assert [table.item(r, 2).data(Qt.DisplayRole) for r in range(4)] == [0.93, 0.88, 0.80, 0.71]
+    assert table.column_values(2) == [0.93, 0.88, 0.80, 0.71]
     xs, ys = panel.best_curve.getData()
     assert list(ys) == pytest.approx([0.80, 0.93, 0.93, 0.93])
     assert panel.parallel_best.getData()[1][-1] == pytest.approx(1.0)  # the best trial tops the metric axis
