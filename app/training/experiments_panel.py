@@ -231,7 +231,7 @@ class ExperimentsPanel(QWidget):
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 2)
-        split.setSizes([340, 640, 440])
+        split.setSizes([340, 680, 420])
         layout.addWidget(split, 1)
         self.follow(self.main_window.project)
 

@@ -73,7 +73,7 @@ class TrialsTable(QTableWidget):
         self.setObjectName("trials")
         self.setEditTriggers(QTableWidget.NoEditTriggers)
         self.setSelectionBehavior(QTableWidget.SelectRows)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # columns share the width instead
+        # Columns share the width (and elide); only a table too narrow for MIN_COLUMN each scrolls.
         self.setTextElideMode(Qt.ElideRight)
         self.setWordWrap(False)
         self.verticalHeader().setVisible(False)
@@ -83,6 +83,8 @@ class TrialsTable(QTableWidget):
         header.setStyle(self._arrows)
         header.setMinimumSectionSize(MIN_COLUMN)
         header.setTextElideMode(Qt.ElideRight)
+        header.setSectionResizeMode(QHeaderView.Interactive)  # fit_columns sizes them; a user may still drag
+        header.setStretchLastSection(True)
         self.setSortingEnabled(True)
         self.sortByColumn(0, Qt.AscendingOrder)  # trial 0 first, under ▲
         self.set_trials([], "metric")
@@ -109,14 +111,39 @@ class TrialsTable(QTableWidget):
                 if col == 1 and t.reason:
                     item.setToolTip(t.reason)
                 self.setItem(row, col, item)
-        for col in range(len(names)):  # trial and state as wide as they read; the rest share what is left
-            header.setSectionResizeMode(col, QHeaderView.ResizeToContents if col < 2 else QHeaderView.Stretch)
         self.setSortingEnabled(True)
         self.sortByColumn(column if column < len(names) else 0, order)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Each column as wide as it reads where the width allows; else the widest share what is left and elide."""
+        header = self.horizontalHeader()
+        count = self.columnCount()
+        wanted = [max(header.sectionSizeHint(c), self.sizeHintForColumn(c)) for c in range(count)]
+        for col, width in enumerate(shared_widths(wanted, self.viewport().width(), MIN_COLUMN)):
+            header.resizeSection(col, width)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
 
     def column_values(self, col: int) -> list:
         """The values of column `col`, top to bottom as shown."""
         return [self.item(r, col).value for r in range(self.rowCount())]
+
+
+def shared_widths(wanted: list[int], room: int, least: int) -> list[int]:
+    """Column widths within `room`: every column its wanted width if all fit, else the widest capped at one level."""
+    if sum(wanted) <= room or not wanted:
+        return list(wanted)
+    level = room / len(wanted)
+    for _ in range(len(wanted)):  # the narrow columns keep their width; what they leave goes to the wide ones
+        narrow = [w for w in wanted if w < level]
+        widened = (room - sum(narrow)) / max(1, len(wanted) - len(narrow))
+        if abs(widened - level) < 0.5:
+            break
+        level = widened
+    return [max(least, min(w, int(level))) for w in wanted]
 
 
 class IntegerAxis(pg.AxisItem):
@@ -208,7 +235,7 @@ class ParallelCoordinates:
                            np.concatenate([np.append(r, np.nan) for r in scaled]))
         self.best.setData(x, scaled[best]) if best is not None else self.best.setData([], [])
         self.plot.getAxis("bottom").setTicks([list(enumerate(a.name for a in axes))])
-        self.plot.setXRange(-0.6, len(axes) - 0.6, padding=0)
+        self.plot.setXRange(-0.75, len(axes) - 0.4, padding=0)  # room for the first values and the last name
         self._label([(i, pos, text) for i, axis in enumerate(axes) for pos, text in axis.ticks()])
 
     def _label(self, ticks: list[tuple[int, float, str]]) -> None:

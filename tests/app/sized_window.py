@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QStyle
 
 from app.canvas.view import READABLE_ZOOM
 from app.theme import RESOURCES
@@ -83,3 +83,23 @@ def test_the_problems_dock_is_as_tall_as_what_it_lists(sized, qtbot):
                                 for i in range(tree.topLevelItemCount())))  # every row in view, no scrolling
     assert dock.height() < 0.4 * window.height()
     assert window.view.viewport().height() > 0.5 * window.height()
+
+
+def test_the_trials_table_shows_every_column_whole_without_scrolling_at_1920x1080(sized, qtbot):
+    from tests.app.test_experiments_panel import four_trial_study
+
+    window = sized(1920, 1080)
+    panel = four_trial_study(window, qtbot)
+    window.workspaces.reset()
+    table, header = panel.table, panel.table.horizontalHeader()
+    qtbot.waitUntil(lambda: table.isVisible() and table.width() > 600)  # the splitter's largest share
+    assert table.columnCount() == 6 and not table.horizontalScrollBar().isVisible()
+    margin = table.style().pixelMetric(QStyle.PM_FocusFrameHMargin) + 1  # a cell's text margin, each side
+    for col in range(table.columnCount()):
+        title = table.horizontalHeaderItem(col).text()
+        right = header.sectionViewportPosition(col) + header.sectionSize(col)
+        assert 0 <= header.sectionViewportPosition(col) and right <= header.viewport().width(), title
+        assert header.fontMetrics().horizontalAdvance(title) + 12 <= header.sectionSize(col), title
+        for row in range(table.rowCount()):
+            text = table.item(row, col).text()
+            assert table.fontMetrics().horizontalAdvance(text) + 2 * margin <= header.sectionSize(col), (title, text)

@@ -53,9 +53,10 @@ def test_run_study_runs_a_2_trial_grid_in_the_background_and_lists_its_trials(ap
                                       "space": [{"setting": "lr", "choices": [0.01, 0.03]}]}, epochs=1)
     click(qtbot, panel.run_button)
     assert panel.runner.is_active and panel.stop_button.isEnabled() and not panel.run_button.isEnabled()
-    qtbot.waitUntil(lambda: panel.table.rowCount() == 2, timeout=STUDY_S)  # live, from the study's messages
+    states = lambda: [panel.table.item(r, 1).text() for r in range(panel.table.rowCount())]  # noqa: E731
+    qtbot.waitUntil(lambda: any(s.startswith("running") for s in states()), timeout=STUDY_S)  # a row before it ends
+    qtbot.waitUntil(lambda: states() == ["complete", "complete"], timeout=STUDY_S)  # live, from the study's messages
     assert table_trials(panel) == [0, 1]
-    assert {panel.table.item(r, 1).text() for r in range(2)} == {"complete"}
     assert sorted(panel.table.item(r, 4).value for r in range(2)) == [0.01, 0.03]
     xs, ys = panel.best_curve.getData()
     assert list(xs) == [0.0, 1.0] and all(0 <= y <= 1 for y in ys)
