@@ -209,6 +209,7 @@ class ExperimentsPanel(QWidget):
         self.table = TrialsTable()
         split.addWidget(self.table)
         self.tabs = QTabWidget()
+        self.tabs.setUsesScrollButtons(False)  # every tab title whole: the splitter keeps the room they need
         self.best_plot = pg.PlotWidget(axisItems={"bottom": IntegerAxis("bottom")})
         self.best_plot.setLabel("bottom", "trial")
         self.trial_points = self.best_plot.plot([], [], pen=None, symbol="o", symbolSize=7,
