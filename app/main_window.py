@@ -42,6 +42,7 @@ from app.canvas.nodes import GRID, NODE_WIDTH
 from app.canvas.scene import GraphScene
 from app.canvas.view import GraphView
 from app.commands import Editor
+from app.help import Help, typeable
 from app.inspector import Inspector
 from app.palette import BLOCK_PREFIX, Palette, QuickAdd
 from app.problems import ProblemsPanel
@@ -105,21 +106,6 @@ def _hand_clipboard_back_at_exit() -> None:
             clipboard.setText(mime.text())
 
     atexit.register(hand_back)
-
-
-def typeable(sequence: QKeySequence) -> bool:
-    """False for empty sequences and for keys few keyboards have (F13–F35, Save, Undo, Copy keys…).
-
-    Qt's standard bindings on X11 add such keys (Undo is also F14, Save also Shift+Save); a
-    shortcut list that shows them reads as noise.
-    """
-    if sequence.isEmpty():
-        return False
-    for i in range(sequence.count()):
-        key = sequence[i].key()
-        if Qt.Key_F13 <= key <= Qt.Key_F35 or key >= Qt.Key_Back:
-            return False
-    return True
 
 
 class MainWindow(QMainWindow):
@@ -201,6 +187,7 @@ class MainWindow(QMainWindow):
         self.history = QUndoView(self.editor.stack)
         self.history.setEmptyLabel("<opened>")
         self.quick_add = QuickAdd(self)
+        self.help = Help(self)
         self._build_actions()
         self.add_dock(self.palette, "Layers", Qt.LeftDockWidgetArea, "paletteDock")
         self.add_dock(self.inspector, "Inspector", Qt.RightDockWidgetArea, "inspectorDock")
@@ -351,9 +338,9 @@ class MainWindow(QMainWindow):
             ("&View", "Layout &Selection", ["Ctrl+Shift+L"], lambda: self.auto_layout(selection=True),
              None, False),
             ("&Help", "&Tour", [], self.start_tour, None, False),
-            ("&Help", "&User Guide", [std.HelpContents, "F1"], self.show_user_guide, None, False),
-            ("&Help", "&Keyboard Shortcuts", ["Ctrl+/"], self.show_shortcuts, None, False),
-            ("&Help", "&About NetCanvas", [], self.show_about, None, False),
+            ("&Help", "&User Guide", [std.HelpContents, "F1"], self.help.show_user_guide, None, False),
+            ("&Help", "&Keyboard Shortcuts", ["Ctrl+/"], self.help.show_shortcuts, None, False),
+            ("&Help", "&About NetCanvas", [], self.help.show_about, None, False),
         ]
         self.actions_by_text: dict[str, QAction] = {}
         toolbar = self.addToolBar("Main")
@@ -1165,58 +1152,6 @@ class MainWindow(QMainWindow):
         box.finished.connect(lambda _: setattr(self, "last_dialog", None))
         box.open()
         return box
-
-    # ------------------------------------------------------------ help
-
-    def shortcut_rows(self) -> list[tuple[str, str]]:
-        """(action, keys) for every action of the window with a shortcut, training ones included."""
-        rows = {}
-        for action in self.findChildren(QAction):
-            keys = ", ".join(s.toString(QKeySequence.NativeText) for s in action.shortcuts() if typeable(s))
-            text = action.text().replace("&", "").split("\t")[0].rstrip("…")
-            if keys and text and text not in rows:
-                rows[text] = keys
-        return list(rows.items())
-
-    def show_shortcuts(self) -> None:
-        rows = [f"<tr><td>{text}</td><td>&nbsp;&nbsp;<b>{keys}</b></td></tr>" for text, keys in self.shortcut_rows()]
-        rows += ["<tr><td>Add layer at the mouse</td><td>&nbsp;&nbsp;<b>Tab</b> or double-click</td></tr>",
-                 "<tr><td>Pan</td><td>&nbsp;&nbsp;<b>middle drag</b> or <b>Space+drag</b></td></tr>",
-                 "<tr><td>Zoom</td><td>&nbsp;&nbsp;<b>mouse wheel</b></td></tr>"]
-        box = QMessageBox(QMessageBox.NoIcon, "Keyboard shortcuts", "<table>" + "".join(rows) + "</table>",
-                          QMessageBox.Ok, self)
-        box.setAttribute(Qt.WA_DeleteOnClose)
-        box.open()
-
-    def user_guide_path(self) -> Path:
-        return Path(__file__).resolve().parents[1] / "docs" / "user-guide.md"
-
-    def show_user_guide(self) -> None:
-        """docs/user-guide.md in a window of its own (Markdown rendered by Qt, images included)."""
-        from PySide6.QtWidgets import QDialog, QTextBrowser
-
-        path = self.user_guide_path()
-        dialog = QDialog(self)
-        dialog.setObjectName("userGuide")
-        dialog.setWindowTitle("NetCanvas user guide")
-        dialog.setAttribute(Qt.WA_DeleteOnClose)
-        browser = QTextBrowser(dialog)
-        browser.setOpenExternalLinks(True)
-        browser.setSearchPaths([str(path.parent)])
-        browser.setMarkdown(path.read_text(encoding="utf-8") if path.exists() else "The user guide is missing.")
-        box = QVBoxLayout(dialog)
-        box.addWidget(browser)
-        screen = self.screen().availableGeometry()
-        dialog.resize(min(900, screen.width() - 80), min(760, screen.height() - 80))
-        dialog.show()
-        self.guide_dialog = dialog
-
-    def show_about(self) -> None:
-        from netcanvas import __version__
-
-        QMessageBox.about(self, "About NetCanvas",
-                          f"<b>NetCanvas {__version__}</b><br>Design, train and export neural networks as node "
-                          f"graphs.<br>Help ▸ User Guide tells how.")
 
     # ------------------------------------------------------------ window events
 
