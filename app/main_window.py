@@ -49,24 +49,17 @@ from app.problems import ProblemsPanel
 from app.projects import Autosave, RecentFiles, RecoveryFile, data_dir, settings
 from app.summary import SummaryPanel, status_text
 from app.theme import icon
+from app.transfer import TRANSFER_PRESETS, TransferLearning
 from app.workspaces import Workspaces
 from graph_builder.datafit import LoadedData, check_project_fit
 from graph_builder.errors import GraphBuilderError
-from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode, SetFrozen
+from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode
 from graph_builder.networks import (AddNetwork, Networks, RemoveNetwork, RenameNetwork, SetMainNetwork,
                                     block_node_name, group_command, ungroup_command)
 from graph_builder.project import Project, load_project, save_project
 from graph_builder.validation import Validation, check
 
 MENUS = ("&File", "&Edit", "&Network", "&View", "&Train", "E&xport", "&Help")
-TRANSFER_PRESETS = (  # Edit ▸ Transfer Learning: text, slot (takes the window), tip
-    ("&Feature Extraction", lambda w: w.apply_transfer_preset("feature-extraction"),
-     "Freeze every layer whose weights are pretrained; only the new head trains"),
-    ("Fine-tune &Last Blocks…", lambda w: w.apply_transfer_preset("last-blocks"),
-     "Train the last k blocks and everything after them; freeze the rest"),
-    ("F&ull Fine-tuning", lambda w: w.apply_transfer_preset("full"),
-     "Unfreeze everything; pretrained weights learn at the lower pretrained rate"),
-)
 AUTOSAVE_MS = int(os.environ.get("NETCANVAS_AUTOSAVE_MS", "30000"))
 PASTE_OFFSET = 40.0
 
@@ -138,7 +131,6 @@ class MainWindow(QMainWindow):
         self._warmup: _Warmup | None = None
         self._import_job = None  # app.import_dialog.ImportJob while an import runs
         self.import_progress = None  # app.import_dialog.DownloadProgress of the latest import's weights
-        self.pretrained_job = None  # app.training.background.Job reading the weights for Feature Extraction
         from app.pretrained_weights import PretrainedWeights
 
         self.pretrained = PretrainedWeights(self, self)  # Network ▸ Load Pretrained Weights…
@@ -188,6 +180,7 @@ class MainWindow(QMainWindow):
         self.history.setEmptyLabel("<opened>")
         self.quick_add = QuickAdd(self)
         self.help = Help(self)
+        self.transfer = TransferLearning(self)
         self._build_actions()
         self.add_dock(self.palette, "Layers", Qt.LeftDockWidgetArea, "paletteDock")
         self.add_dock(self.inspector, "Inspector", Qt.RightDockWidgetArea, "inspectorDock")
@@ -311,8 +304,8 @@ class MainWindow(QMainWindow):
             ("&Edit", "&Group into Block", ["Ctrl+G"], self.group_selection, None, False),
             ("&Edit", "U&ngroup Block", ["Ctrl+Shift+G"], self.ungroup_selection, None, False),
             ("&Edit", None, None, None, None, False),
-            ("&Edit", "Free&ze", [], lambda: self.freeze_selection(True), None, False),
-            ("&Edit", "Unfree&ze", [], lambda: self.freeze_selection(False), None, False),
+            ("&Edit", "Free&ze", [], lambda: self.transfer.freeze_selection(True), None, False),
+            ("&Edit", "Unfree&ze", [], lambda: self.transfer.freeze_selection(False), None, False),
             ("&Network", "&New Network", ["Ctrl+Alt+N"], self.add_network, None, False),
             ("&Network", "&Rename Network…", [], lambda: self.rename_network_dialog(self.current_network()),
              None, False),
@@ -371,7 +364,7 @@ class MainWindow(QMainWindow):
             action = transfer.addAction(text)
             action.setToolTip(tip)
             action.setStatusTip(tip)
-            action.triggered.connect(lambda _=False, f=slot: f(self))
+            action.triggered.connect(lambda _=False, f=slot: f(self.transfer))
             self.actions_by_text[text.replace("&", "").rstrip("…")] = action
         self._recent_menu = self._menus["&File"].addMenu("Open &Recent")
         self._menus["&File"].insertMenu(self.actions_by_text["Save"], self._recent_menu)
@@ -746,78 +739,6 @@ class MainWindow(QMainWindow):
                             f"{command.commands[0].name}); double-click it to open")
         return command.commands[0].name
 
-    def freeze_selection(self, frozen: bool = True) -> bool:
-        """Freeze (or unfreeze) the selected nodes: their weights are kept while the rest trains (one undo step)."""
-        ids = self.scene.selected_node_ids()
-        if not ids:
-            self.status_message(f"Select the layers or blocks to {'freeze' if frozen else 'unfreeze'}")
-            return False
-        return self.editor.push(SetFrozen(tuple(ids), frozen))
-
-    def apply_transfer_preset(self, preset: str, k: int | None = None) -> bool:
-        """Freeze the main network for transfer learning (graph_builder.freezing's presets), one undo step."""
-        from graph_builder.freezing import FEATURE_EXTRACTION, LAST_BLOCKS, blocks_in_order
-
-        graph = self.project.graph
-        pretrained: set[str] = set()
-        if preset == LAST_BLOCKS and k is None:
-            count = len(blocks_in_order(graph))
-            if not count:
-                self.status_message("Not changed: the main network has no blocks to fine-tune; group layers into "
-                                    "blocks first", 8000)
-                return False
-            k, ok = QInputDialog.getInt(self, "Fine-tune Last Blocks", f"Blocks to train (of {count}), with "
-                                        "everything after them:", 1, 1, count)
-            if not ok:
-                return False
-        if preset == FEATURE_EXTRACTION:
-            return self._find_pretrained_then_freeze()
-        return self._push_preset(preset, pretrained, k)
-
-    def _find_pretrained_then_freeze(self) -> bool:
-        """Feature extraction: load the weights off the GUI thread (a download may be needed), then freeze.
-
-        What the weights fill is the pretrained part; the preset applies when they are read, to the
-        network as it is then. Returns True when the search started.
-        """
-        from graph_builder.freezing import FEATURE_EXTRACTION
-        from graph_builder.project import project_from_dict
-
-        from app.training.background import Job
-
-        if self.pretrained_job is not None and not self.pretrained_job.done:
-            self.status_message("Still reading the pretrained weights for Feature Extraction…", 6000)
-            return False
-        snapshot, path = self.project.to_dict(), self.project_path()
-
-        def find() -> set[str]:
-            from runtime.train import pretrained_nodes  # loads the weights: what they fill is pretrained
-
-            return pretrained_nodes(project_from_dict(snapshot), path)
-
-        self.status_message("Reading the pretrained weights to find the pretrained part…", 0)
-        job = Job(find, parent=self)
-        job.finished.connect(lambda nodes: self._push_preset(FEATURE_EXTRACTION, set(nodes), 1))
-        job.failed.connect(lambda exc: self.status_message(f"Feature extraction was not applied: {exc}", 12000))
-        self.pretrained_job = job
-        return True
-
-    def _push_preset(self, preset: str, pretrained: set[str], k: int | None) -> bool:
-        from graph_builder.freezing import PRESETS, preset_command
-
-        graph = self.project.graph
-        try:
-            command = preset_command(graph, preset, pretrained, k or 1)
-        except GraphBuilderError as exc:
-            self.status_message(f"{PRESETS[preset]} was not applied: {exc}", 12000)
-            return False
-        if not self.editor.push_on(graph, command):
-            return False
-        frozen = sum(n.frozen for n in graph.nodes.values())
-        self.status_message(f"{command.title}: {frozen} of {len(graph.nodes)} nodes of "
-                            f"{self.project.networks.main} frozen")
-        return True
-
     def _on_canvas_menu(self, pos) -> None:
         """Right-click on the canvas: Freeze / Unfreeze the selection (the node under the cursor joins it)."""
         node_id = self.scene.node_at(self.view.mapToScene(pos))
@@ -826,7 +747,7 @@ class MainWindow(QMainWindow):
         ids = self.scene.selected_node_ids()
         menu = QMenu(self)
         for text in ("Freeze", "Unfreeze"):
-            action = menu.addAction(text, lambda f=text == "Freeze": self.freeze_selection(f))
+            action = menu.addAction(text, lambda f=text == "Freeze": self.transfer.freeze_selection(f))
             action.setEnabled(bool(ids))
         menu.addSeparator()
         for text in ("Group into Block", "Ungroup Block", "Delete"):
