@@ -42,30 +42,24 @@ from app.canvas.nodes import GRID, NODE_WIDTH
 from app.canvas.scene import GraphScene
 from app.canvas.view import GraphView
 from app.commands import Editor
+from app.help import Help, typeable
 from app.inspector import Inspector
 from app.palette import BLOCK_PREFIX, Palette, QuickAdd
 from app.problems import ProblemsPanel
 from app.projects import Autosave, RecentFiles, RecoveryFile, data_dir, settings
 from app.summary import SummaryPanel, status_text
 from app.theme import icon
+from app.transfer import TRANSFER_PRESETS, TransferLearning
 from app.workspaces import Workspaces
 from graph_builder.datafit import LoadedData, check_project_fit
 from graph_builder.errors import GraphBuilderError
-from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode, SetFrozen
+from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode
 from graph_builder.networks import (AddNetwork, Networks, RemoveNetwork, RenameNetwork, SetMainNetwork,
                                     block_node_name, group_command, ungroup_command)
 from graph_builder.project import Project, load_project, save_project
 from graph_builder.validation import Validation, check
 
 MENUS = ("&File", "&Edit", "&Network", "&View", "&Train", "E&xport", "&Help")
-TRANSFER_PRESETS = (  # Edit ▸ Transfer Learning: text, slot (takes the window), tip
-    ("&Feature Extraction", lambda w: w.apply_transfer_preset("feature-extraction"),
-     "Freeze every layer whose weights are pretrained; only the new head trains"),
-    ("Fine-tune &Last Blocks…", lambda w: w.apply_transfer_preset("last-blocks"),
-     "Train the last k blocks and everything after them; freeze the rest"),
-    ("F&ull Fine-tuning", lambda w: w.apply_transfer_preset("full"),
-     "Unfreeze everything; pretrained weights learn at the lower pretrained rate"),
-)
 AUTOSAVE_MS = int(os.environ.get("NETCANVAS_AUTOSAVE_MS", "30000"))
 PASTE_OFFSET = 40.0
 
@@ -107,21 +101,6 @@ def _hand_clipboard_back_at_exit() -> None:
     atexit.register(hand_back)
 
 
-def typeable(sequence: QKeySequence) -> bool:
-    """False for empty sequences and for keys few keyboards have (F13–F35, Save, Undo, Copy keys…).
-
-    Qt's standard bindings on X11 add such keys (Undo is also F14, Save also Shift+Save); a
-    shortcut list that shows them reads as noise.
-    """
-    if sequence.isEmpty():
-        return False
-    for i in range(sequence.count()):
-        key = sequence[i].key()
-        if Qt.Key_F13 <= key <= Qt.Key_F35 or key >= Qt.Key_Back:
-            return False
-    return True
-
-
 class MainWindow(QMainWindow):
     """The editor window (see the module docstring for the extension points)."""
 
@@ -152,7 +131,6 @@ class MainWindow(QMainWindow):
         self._warmup: _Warmup | None = None
         self._import_job = None  # app.import_dialog.ImportJob while an import runs
         self.import_progress = None  # app.import_dialog.DownloadProgress of the latest import's weights
-        self.pretrained_job = None  # app.training.background.Job reading the weights for Feature Extraction
         from app.pretrained_weights import PretrainedWeights
 
         self.pretrained = PretrainedWeights(self, self)  # Network ▸ Load Pretrained Weights…
@@ -201,6 +179,8 @@ class MainWindow(QMainWindow):
         self.history = QUndoView(self.editor.stack)
         self.history.setEmptyLabel("<opened>")
         self.quick_add = QuickAdd(self)
+        self.help = Help(self)
+        self.transfer = TransferLearning(self)
         self._build_actions()
         self.add_dock(self.palette, "Layers", Qt.LeftDockWidgetArea, "paletteDock")
         self.add_dock(self.inspector, "Inspector", Qt.RightDockWidgetArea, "inspectorDock")
@@ -248,6 +228,7 @@ class MainWindow(QMainWindow):
 
         install_training(self)
         self.workspaces = Workspaces(self, self._docks, self.settings)
+        self.problems.rows_changed.connect(lambda: self.workspaces.fit("problemsDock"))
         self._make_workspace_menu()
         self._make_theme_menu()
         self.workspaces.start()
@@ -297,6 +278,7 @@ class MainWindow(QMainWindow):
         rows = [
             ("&File", "&New", [std.New], self.new_project, "new", True),
             ("&File", "New from &Template…", ["Ctrl+Shift+N"], self.new_from_template, "template", True),
+            (("&File", "&Help"), "&Start Page", [], self.show_start_page, None, False),
             ("&File", "&Open…", [std.Open], self.open_dialog, "open", True),
             ("&File", "&Import…", ["Ctrl+I"], self.import_dialog, None, False),
             ("&File", None, None, None, None, False),
@@ -322,8 +304,8 @@ class MainWindow(QMainWindow):
             ("&Edit", "&Group into Block", ["Ctrl+G"], self.group_selection, None, False),
             ("&Edit", "U&ngroup Block", ["Ctrl+Shift+G"], self.ungroup_selection, None, False),
             ("&Edit", None, None, None, None, False),
-            ("&Edit", "Free&ze", [], lambda: self.freeze_selection(True), None, False),
-            ("&Edit", "Unfree&ze", [], lambda: self.freeze_selection(False), None, False),
+            ("&Edit", "Free&ze", [], lambda: self.transfer.freeze_selection(True), None, False),
+            ("&Edit", "Unfree&ze", [], lambda: self.transfer.freeze_selection(False), None, False),
             ("&Network", "&New Network", ["Ctrl+Alt+N"], self.add_network, None, False),
             ("&Network", "&Rename Network…", [], lambda: self.rename_network_dialog(self.current_network()),
              None, False),
@@ -348,21 +330,20 @@ class MainWindow(QMainWindow):
             ("&View", "Auto &Layout", ["Ctrl+L"], self.auto_layout, "layout", True),
             ("&View", "Layout &Selection", ["Ctrl+Shift+L"], lambda: self.auto_layout(selection=True),
              None, False),
-            ("&Help", "&Start Page", [], self.show_start_page, None, False),
             ("&Help", "&Tour", [], self.start_tour, None, False),
-            ("&Help", "&User Guide", [std.HelpContents, "F1"], self.show_user_guide, None, False),
-            ("&Help", "&Keyboard Shortcuts", ["Ctrl+/"], self.show_shortcuts, None, False),
-            ("&Help", "&About NetCanvas", [], self.show_about, None, False),
+            ("&Help", "&User Guide", [std.HelpContents, "F1"], self.help.show_user_guide, None, False),
+            ("&Help", "&Keyboard Shortcuts", ["Ctrl+/"], self.help.show_shortcuts, None, False),
+            ("&Help", "&About NetCanvas", [], self.help.show_about, None, False),
         ]
         self.actions_by_text: dict[str, QAction] = {}
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setIconSize(QSize(18, 18))
         toolbar.setMovable(False)
-        for menu_name, text, keys, slot, icon_name, on_toolbar in rows:
-            menu = self._menus[menu_name]
+        for menu_names, text, keys, slot, icon_name, on_toolbar in rows:
+            menus = [self._menus[n] for n in ((menu_names,) if isinstance(menu_names, str) else menu_names)]
             if text is None:
-                menu.addSeparator()
+                menus[0].addSeparator()
                 continue
             action = QAction(text, self)
             if icon_name:
@@ -373,7 +354,8 @@ class MainWindow(QMainWindow):
                     else [QKeySequence(key)]
             action.setShortcuts(list(dict.fromkeys(s for s in shortcuts if typeable(s))))
             action.triggered.connect(lambda _=False, f=slot: f())
-            menu.addAction(action)
+            for menu in menus:  # one action in several menus: one shortcut, one entry in the shortcut list
+                menu.addAction(action)
             if on_toolbar:
                 toolbar.addAction(action)
             self.actions_by_text[text.replace("&", "").split("\t")[0].rstrip("…")] = action
@@ -382,7 +364,7 @@ class MainWindow(QMainWindow):
             action = transfer.addAction(text)
             action.setToolTip(tip)
             action.setStatusTip(tip)
-            action.triggered.connect(lambda _=False, f=slot: f(self))
+            action.triggered.connect(lambda _=False, f=slot: f(self.transfer))
             self.actions_by_text[text.replace("&", "").rstrip("…")] = action
         self._recent_menu = self._menus["&File"].addMenu("Open &Recent")
         self._menus["&File"].insertMenu(self.actions_by_text["Save"], self._recent_menu)
@@ -466,10 +448,7 @@ class MainWindow(QMainWindow):
 
     def set_project(self, project: Project, path: str | os.PathLike | None, unsaved: bool = False) -> None:
         """Make `project` current (the scene is rebuilt through the same path as live edits)."""
-        if self.pages.currentIndex() != 0:  # leaving the start page: the canvas and its panels again
-            self.pages.setCurrentIndex(0)
-            self.restoreState(self._state_before_start)
-            self.workspaces.bar.show()
+        self.show_canvas()
         self.project = project
         self.path = Path(path).resolve() if path else None
         self._unsaved_outside_history = unsaved
@@ -760,78 +739,6 @@ class MainWindow(QMainWindow):
                             f"{command.commands[0].name}); double-click it to open")
         return command.commands[0].name
 
-    def freeze_selection(self, frozen: bool = True) -> bool:
-        """Freeze (or unfreeze) the selected nodes: their weights are kept while the rest trains (one undo step)."""
-        ids = self.scene.selected_node_ids()
-        if not ids:
-            self.status_message(f"Select the layers or blocks to {'freeze' if frozen else 'unfreeze'}")
-            return False
-        return self.editor.push(SetFrozen(tuple(ids), frozen))
-
-    def apply_transfer_preset(self, preset: str, k: int | None = None) -> bool:
-        """Freeze the main network for transfer learning (graph_builder.freezing's presets), one undo step."""
-        from graph_builder.freezing import FEATURE_EXTRACTION, LAST_BLOCKS, blocks_in_order
-
-        graph = self.project.graph
-        pretrained: set[str] = set()
-        if preset == LAST_BLOCKS and k is None:
-            count = len(blocks_in_order(graph))
-            if not count:
-                self.status_message("Not changed: the main network has no blocks to fine-tune; group layers into "
-                                    "blocks first", 8000)
-                return False
-            k, ok = QInputDialog.getInt(self, "Fine-tune Last Blocks", f"Blocks to train (of {count}), with "
-                                        "everything after them:", 1, 1, count)
-            if not ok:
-                return False
-        if preset == FEATURE_EXTRACTION:
-            return self._find_pretrained_then_freeze()
-        return self._push_preset(preset, pretrained, k)
-
-    def _find_pretrained_then_freeze(self) -> bool:
-        """Feature extraction: load the weights off the GUI thread (a download may be needed), then freeze.
-
-        What the weights fill is the pretrained part; the preset applies when they are read, to the
-        network as it is then. Returns True when the search started.
-        """
-        from graph_builder.freezing import FEATURE_EXTRACTION
-        from graph_builder.project import project_from_dict
-
-        from app.training.background import Job
-
-        if self.pretrained_job is not None and not self.pretrained_job.done:
-            self.status_message("Still reading the pretrained weights for Feature Extraction…", 6000)
-            return False
-        snapshot, path = self.project.to_dict(), self.project_path()
-
-        def find() -> set[str]:
-            from runtime.train import pretrained_nodes  # loads the weights: what they fill is pretrained
-
-            return pretrained_nodes(project_from_dict(snapshot), path)
-
-        self.status_message("Reading the pretrained weights to find the pretrained part…", 0)
-        job = Job(find, parent=self)
-        job.finished.connect(lambda nodes: self._push_preset(FEATURE_EXTRACTION, set(nodes), 1))
-        job.failed.connect(lambda exc: self.status_message(f"Feature extraction was not applied: {exc}", 12000))
-        self.pretrained_job = job
-        return True
-
-    def _push_preset(self, preset: str, pretrained: set[str], k: int | None) -> bool:
-        from graph_builder.freezing import PRESETS, preset_command
-
-        graph = self.project.graph
-        try:
-            command = preset_command(graph, preset, pretrained, k or 1)
-        except GraphBuilderError as exc:
-            self.status_message(f"{PRESETS[preset]} was not applied: {exc}", 12000)
-            return False
-        if not self.editor.push_on(graph, command):
-            return False
-        frozen = sum(n.frozen for n in graph.nodes.values())
-        self.status_message(f"{command.title}: {frozen} of {len(graph.nodes)} nodes of "
-                            f"{self.project.networks.main} frozen")
-        return True
-
     def _on_canvas_menu(self, pos) -> None:
         """Right-click on the canvas: Freeze / Unfreeze the selection (the node under the cursor joins it)."""
         node_id = self.scene.node_at(self.view.mapToScene(pos))
@@ -840,7 +747,7 @@ class MainWindow(QMainWindow):
         ids = self.scene.selected_node_ids()
         menu = QMenu(self)
         for text in ("Freeze", "Unfreeze"):
-            action = menu.addAction(text, lambda f=text == "Freeze": self.freeze_selection(f))
+            action = menu.addAction(text, lambda f=text == "Freeze": self.transfer.freeze_selection(f))
             action.setEnabled(bool(ids))
         menu.addSeparator()
         for text in ("Group into Block", "Ungroup Block", "Delete"):
@@ -941,10 +848,23 @@ class MainWindow(QMainWindow):
             self.start_page.open_requested.connect(self.open_dialog)
             self.start_page.template_chosen.connect(self.open_template)
             self.start_page.recent_chosen.connect(self.open_project)
+            self.start_page.back_requested.connect(self.show_canvas)
             # The first paint may be the start page's: its body covers the viewport.
             self.start_page.widget().installEventFilter(self)
             self.pages.addWidget(self.start_page)
+        else:
+            self.start_page.set_recent(self.recent.paths())
+        something_open = bool(self.path or self.project.graph.nodes or self.is_dirty())
+        self.start_page.set_project_name((self.path.name if self.path else "Untitled") if something_open else None)
         self.pages.setCurrentWidget(self.start_page)
+        self.start_page.setFocus()
+
+    def show_canvas(self) -> None:
+        """Leave the start page: the canvas and the panels as they were (the project is unchanged)."""
+        if self.pages.currentIndex() != 0:
+            self.pages.setCurrentIndex(0)
+            self.restoreState(self._state_before_start)
+            self.workspaces.bar.show()
 
     def offer_tour(self) -> None:
         """Start the first-run tour once a project is open, unless it was finished or closed before."""
@@ -984,19 +904,10 @@ class MainWindow(QMainWindow):
         self.set_project(project, None, unsaved=True)
 
     def new_from_template(self) -> None:
-        from app.templates_gallery import TemplateGallery
-
-        if not self.maybe_discard():
-            return
-        gallery = TemplateGallery(self)
-        if gallery.exec():
-            try:
-                project = gallery.chosen()
-            except GraphBuilderError as exc:
-                self.show_error("Cannot use this template", str(exc))
-                return
-            self.autosave.discard()
-            self.set_project(project or Project(), None, unsaved=project is not None)
+        """The start page, scrolled to its template cards (a click opens one; Back returns)."""
+        self.show_start_page()
+        self.start_page.widget().layout().activate()  # the cards' places, before the page is painted
+        self.start_page.show_examples()
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open project", self._last_folder(),
@@ -1162,58 +1073,6 @@ class MainWindow(QMainWindow):
         box.finished.connect(lambda _: setattr(self, "last_dialog", None))
         box.open()
         return box
-
-    # ------------------------------------------------------------ help
-
-    def shortcut_rows(self) -> list[tuple[str, str]]:
-        """(action, keys) for every action of the window with a shortcut, training ones included."""
-        rows = {}
-        for action in self.findChildren(QAction):
-            keys = ", ".join(s.toString(QKeySequence.NativeText) for s in action.shortcuts() if typeable(s))
-            text = action.text().replace("&", "").split("\t")[0].rstrip("…")
-            if keys and text and text not in rows:
-                rows[text] = keys
-        return list(rows.items())
-
-    def show_shortcuts(self) -> None:
-        rows = [f"<tr><td>{text}</td><td>&nbsp;&nbsp;<b>{keys}</b></td></tr>" for text, keys in self.shortcut_rows()]
-        rows += ["<tr><td>Add layer at the mouse</td><td>&nbsp;&nbsp;<b>Tab</b> or double-click</td></tr>",
-                 "<tr><td>Pan</td><td>&nbsp;&nbsp;<b>middle drag</b> or <b>Space+drag</b></td></tr>",
-                 "<tr><td>Zoom</td><td>&nbsp;&nbsp;<b>mouse wheel</b></td></tr>"]
-        box = QMessageBox(QMessageBox.NoIcon, "Keyboard shortcuts", "<table>" + "".join(rows) + "</table>",
-                          QMessageBox.Ok, self)
-        box.setAttribute(Qt.WA_DeleteOnClose)
-        box.open()
-
-    def user_guide_path(self) -> Path:
-        return Path(__file__).resolve().parents[1] / "docs" / "user-guide.md"
-
-    def show_user_guide(self) -> None:
-        """docs/user-guide.md in a window of its own (Markdown rendered by Qt, images included)."""
-        from PySide6.QtWidgets import QDialog, QTextBrowser
-
-        path = self.user_guide_path()
-        dialog = QDialog(self)
-        dialog.setObjectName("userGuide")
-        dialog.setWindowTitle("NetCanvas user guide")
-        dialog.setAttribute(Qt.WA_DeleteOnClose)
-        browser = QTextBrowser(dialog)
-        browser.setOpenExternalLinks(True)
-        browser.setSearchPaths([str(path.parent)])
-        browser.setMarkdown(path.read_text(encoding="utf-8") if path.exists() else "The user guide is missing.")
-        box = QVBoxLayout(dialog)
-        box.addWidget(browser)
-        screen = self.screen().availableGeometry()
-        dialog.resize(min(900, screen.width() - 80), min(760, screen.height() - 80))
-        dialog.show()
-        self.guide_dialog = dialog
-
-    def show_about(self) -> None:
-        from netcanvas import __version__
-
-        QMessageBox.about(self, "About NetCanvas",
-                          f"<b>NetCanvas {__version__}</b><br>Design, train and export neural networks as node "
-                          f"graphs.<br>Help ▸ User Guide tells how.")
 
     # ------------------------------------------------------------ window events
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (QHeaderView, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
@@ -17,6 +17,9 @@ class ProblemsPanel(QWidget):
     """Lists issues; `node_activated` asks the window to select and centre a node."""
 
     node_activated = Signal(str)
+    rows_changed = Signal()  # the list grew or shrank: its dock may size itself to it again
+
+    MAX_ROWS_SHOWN = 6  # beyond this the list scrolls rather than taking the canvas's height
 
     def __init__(self, editor: Editor, parent=None):
         super().__init__(parent)
@@ -65,12 +68,26 @@ class ProblemsPanel(QWidget):
                 button.clicked.connect(lambda _=False, b=button: self.apply_fix(b.property("issue_index")))
                 self.tree.setItemWidget(item, 1, button)
                 self.fix_buttons.append(button)
+        self.tree.setVisible(bool(issues))  # no problems: the heading says so, no empty list below it
+        self.updateGeometry()
+        self.rows_changed.emit()
         errors = sum(1 for i in issues if i.severity == ERROR)
         warnings = len(issues) - errors
         if not issues:
             self.heading.setText("✓ No problems: the network is ready to train.")
         else:
             self.heading.setText(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+
+    def sizeHint(self) -> QSize:
+        """As tall as the heading and the rows listed (up to MAX_ROWS_SHOWN), so its dock fits them."""
+        margins = self.layout().contentsMargins()
+        height = margins.top() + margins.bottom() + self.heading.sizeHint().height()
+        count = self.tree.topLevelItemCount()
+        if count:
+            line = self.tree.fontMetrics().height() + 8
+            rows = sum(max(line, self.tree.sizeHintForRow(i)) for i in range(min(count, self.MAX_ROWS_SHOWN)))
+            height += self.layout().spacing() + rows + 2 * self.tree.frameWidth()
+        return QSize(super().sizeHint().width(), height)
 
     def apply_fix(self, index: int) -> bool:
         """Apply the suggested fix of issue `index` as one undo step."""

@@ -1,5 +1,8 @@
 """The start page: a blank project, the recent ones, and a card per template with a picture of its network.
 
+File ▸ Start Page, File ▸ New from Template and Help ▸ Start Page show it again over an open project;
+Back (or Escape) returns to that project unchanged.
+
 Each card also says what the template reaches and how long it trains on a CPU: the figures
 resources/templates/measure_templates.py measured and stored in the template's meta["reference"].
 
@@ -12,17 +15,53 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
-from app.templates_gallery import render_graph, template_files
+from app.canvas.scene import GraphScene
+from app.theme import RESOURCES, canvas_colors
 from graph_builder.errors import GraphBuilderError
+from graph_builder.graph import Graph
 from graph_builder.project import load_project
+from graph_builder.validation import check
 
 CARD_PICTURE = QSize(240, 200)
 CARD_WIDTH = 264
+
+
+def template_files(folder: Path | None = None) -> list[Path]:
+    """The template project files, sorted by name."""
+    folder = folder or RESOURCES / "templates"
+    return sorted(folder.glob("*.json")) if folder.exists() else []
+
+
+def render_graph(graph: Graph, size: QSize = CARD_PICTURE, min_scale: float = 0.0) -> QPixmap:
+    """A picture of `graph` drawn by the canvas's own items (shapes on the wires included).
+
+    With `min_scale`, a network too tall to fit at that scale is shown from its top rather
+    than shrunk to coloured slivers.
+    """
+    pixmap = QPixmap(size)
+    pixmap.fill(QColor(canvas_colors().background))
+    scene = GraphScene()
+    scene.set_graph(graph)
+    scene.apply_validation(check(graph))
+    source = scene.itemsBoundingRect().adjusted(-20, -20, 20, 20)
+    target = QRectF(4, 4, size.width() - 8, size.height() - 8)
+    scale = min(target.width() / max(source.width(), 1), target.height() / max(source.height(), 1))
+    if not source.isEmpty() and scale < min_scale:
+        width, height = target.width() / min_scale, target.height() / min_scale
+        source = QRectF(source.center().x() - width / 2, source.top(), width, min(height, source.height()))
+    if not source.isEmpty():
+        painter = QPainter(pixmap)
+        painter.setRenderHints(QPainter.Antialiasing | QPainter.TextAntialiasing)
+        scene.render(painter, target, source, Qt.KeepAspectRatio)
+        painter.end()
+    scene.detach()
+    scene.deleteLater()
+    return pixmap
 
 
 def reference_text(reference: dict | None) -> str:
@@ -125,6 +164,7 @@ class StartPage(QScrollArea):
     open_requested = Signal()
     template_chosen = Signal(str)  # a template's path
     recent_chosen = Signal(str)  # a project's path
+    back_requested = Signal()  # return to the open project, unchanged
 
     def __init__(self, recent_paths: list[str], folder: Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -143,20 +183,19 @@ class StartPage(QScrollArea):
         blank.clicked.connect(self.blank_requested)
         open_button = QPushButton("Open…")
         open_button.clicked.connect(self.open_requested)
+        self.back_button = QPushButton("Back to the project")
+        self.back_button.setObjectName("backToProject")
+        self.back_button.setToolTip("Return to the open project as it was (Esc)")
+        self.back_button.clicked.connect(self.back_requested)
+        self.back_button.hide()  # shown while a project is open behind the page
         buttons = QHBoxLayout()
         buttons.addWidget(blank)
         buttons.addWidget(open_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.back_button)
         self.recent = QListWidget()
         self.recent.setObjectName("recentProjects")
-        for path in recent_paths:
-            item = QListWidgetItem(f"{Path(path).name}    {Path(path).parent}")
-            item.setData(Qt.UserRole, path)
-            item.setToolTip(path)
-            self.recent.addItem(item)
-        if not recent_paths:
-            self.recent.addItem(QListWidgetItem("No recent projects yet"))
-        self.recent.setMaximumHeight(24 * max(2, min(len(recent_paths), 5)) + 8)
+        self.set_recent(recent_paths)
         self.recent.itemActivated.connect(self._on_recent)
         self.recent.itemClicked.connect(self._on_recent)
         self.cards: list[TemplateCard] = []
@@ -176,11 +215,40 @@ class StartPage(QScrollArea):
         box.addLayout(buttons)
         box.addWidget(QLabel("Recent projects"))
         box.addWidget(self.recent)
-        box.addWidget(QLabel("Examples: click one to open it as a new project"))
+        self.examples = QLabel("Examples: click one to open it as a new project")
+        box.addWidget(self.examples)
         box.addLayout(self.grid)
         box.addStretch(1)
         self._reflow()
         QTimer.singleShot(0, self._draw_pictures)
+
+    def set_recent(self, paths: list[str]) -> None:
+        """List `paths` (newest first) as the recent projects."""
+        self.recent.clear()
+        for path in paths:
+            item = QListWidgetItem(f"{Path(path).name}    {Path(path).parent}")
+            item.setData(Qt.UserRole, path)
+            item.setToolTip(path)
+            self.recent.addItem(item)
+        if not paths:
+            self.recent.addItem(QListWidgetItem("No recent projects yet"))
+        self.recent.setMaximumHeight(24 * max(2, min(len(paths), 5)) + 8)
+
+    def set_project_name(self, name: str | None) -> None:
+        """Offer Back to the project called `name` (None: no project is open behind the page)."""
+        self.back_button.setVisible(name is not None)
+        if name is not None:
+            self.back_button.setText(f"Back to {name}")
+
+    def show_examples(self) -> None:
+        """Scroll so the template cards start at the top (New from Template)."""
+        self.verticalScrollBar().setValue(self.examples.y() - 12)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key_Escape and self.back_button.isVisible():
+            self.back_requested.emit()
+            return
+        super().keyPressEvent(event)
 
     def _draw_pictures(self) -> None:
         for card in self.cards:

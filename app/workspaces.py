@@ -14,14 +14,19 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar, QToolBar
 
-STATE_VERSION = 1  # bump when the rows below change enough that old saved layouts mislead
+STATE_VERSION = 2  # bump when the rows below change enough that old saved layouts mislead
+FIT_LIMIT = 0.4  # an area sized to its content takes at most this share of the window
 
 Groups = tuple[tuple[str, ...], ...]  # dock groups in one area; the docks of a group share tabs
 
 
 @dataclass(frozen=True)
 class Workspace:
-    """One task's arrangement: docks per area (as tab groups) and each area's share of the window."""
+    """One task's arrangement: docks per area (as tab groups) and each area's share of the window.
+
+    A share of None sizes the area to its first dock's content (a one-line Problems list takes one
+    line, not a quarter of the window), up to FIT_LIMIT.
+    """
 
     name: str
     tip: str
@@ -30,15 +35,16 @@ class Workspace:
     bottom: Groups = ()
     left_share: float = 0.16
     right_share: float = 0.24
-    bottom_share: float = 0.24
+    bottom_share: float | None = 0.24
 
 
 WORKSPACES = (
     Workspace("Design", "Build the network: layers, inspector, problems and the model summary",
-              left=(("paletteDock",),), right=(("inspectorDock", "historyDock"),),
-              bottom=(("problemsDock", "summaryDock"),), bottom_share=0.18),
+              # The canvas keeps the height: a 7-node chain fits at 1366×768, Problems takes what it lists.
+              left=(("paletteDock",),), right=(("inspectorDock", "summaryDock", "historyDock"),),
+              bottom=(("problemsDock",),), bottom_share=None),
     Workspace("Data", "Choose and inspect the dataset the network trains on",
-              right=(("data_dock",),), bottom=(("problemsDock",),), right_share=0.46, bottom_share=0.2),
+              right=(("data_dock",),), bottom=(("problemsDock",),), right_share=0.46, bottom_share=None),
     Workspace("Train", "Set the training options, train and watch the curves",
               right=(("training_dock",),), bottom=(("dashboard_dock", "runs_dock"),),
               right_share=0.27, bottom_share=0.56),
@@ -158,15 +164,33 @@ class Workspaces(QObject):
             if dock not in shown:
                 dock.hide()
 
-    def _size(self, workspace: Workspace) -> None:
-        w = self.window
+    def fit(self, dock_name: str) -> None:
+        """Size the area holding `dock_name` to its content again, where the current workspace sizes it so."""
+        workspace = next((ws for ws in WORKSPACES if ws.name == self.current), None)
+        dock = self.docks.get(dock_name)
+        if workspace is None or dock is None or not dock.isVisible() or dock.isFloating():
+            return
         for attr, _area, _split in _AREAS:
             groups = [g for g in getattr(workspace, attr) if g and g[0] in self.docks]
-            if not groups:
-                continue
-            first = self.docks[groups[0][0]]
-            share = getattr(workspace, f"{attr}_share")
-            if attr == "bottom":
-                w.resizeDocks([first], [int(w.height() * share)], Qt.Vertical)
-            else:
-                w.resizeDocks([first], [int(w.width() * share)], Qt.Horizontal)
+            if groups and groups[0][0] == dock_name and getattr(workspace, f"{attr}_share") is None:
+                self._size_area(workspace, attr)
+
+    def _size(self, workspace: Workspace) -> None:
+        for attr, _area, _split in _AREAS:
+            self._size_area(workspace, attr)
+
+    def _size_area(self, workspace: Workspace, attr: str) -> None:
+        w = self.window
+        groups = [g for g in getattr(workspace, attr) if g and g[0] in self.docks]
+        if not groups:
+            return
+        first = self.docks[groups[0][0]]
+        share = getattr(workspace, f"{attr}_share")
+        vertical = attr == "bottom"
+        whole = w.height() if vertical else w.width()
+        if share is None:
+            hint = first.sizeHint()
+            size = min(hint.height() if vertical else hint.width(), int(whole * FIT_LIMIT))
+        else:
+            size = int(whole * share)
+        w.resizeDocks([first], [size], Qt.Vertical if vertical else Qt.Horizontal)

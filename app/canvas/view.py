@@ -11,7 +11,8 @@ from app.theme import canvas_colors
 
 LAYER_MIME = "application/x-netcanvas-layer"
 MIN_ZOOM, MAX_ZOOM = 0.08, 4.0
-READABLE_ZOOM = 0.7  # below this a card's title is too small to read: Fit to View stops here
+READABLE_ZOOM = 0.6  # below this a card's title is too small to read: Fit to View stops here
+FIT_MARGIN = 24.0  # scene pixels around the fitted network (its shape labels reach past the cards)
 
 
 class GraphView(QGraphicsView):
@@ -63,7 +64,7 @@ class GraphView(QGraphicsView):
             self.resetTransform()
             self.centerOn(0, 0)
             return
-        self.fitInView(rect.adjusted(-60, -60, 60, 60), Qt.KeepAspectRatio)
+        self.fitInView(rect.adjusted(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN), Qt.KeepAspectRatio)
         zoom = min(1.25, max(READABLE_ZOOM, self.zoom()))
         if zoom != self.zoom():
             self.zoom_about_center(zoom / self.zoom())

@@ -22,13 +22,12 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QHeaderView, QLabel, Q
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from app.training.settings_form import SettingsForm
+from app.training.trials_view import IntegerAxis, ParallelAxis, ParallelCoordinates, TrialsTable
 from graph_builder.experiment import (EXPERIMENT_FIELDS, AddDimension, ApplyTrial, Dimension, RemoveDimension,
                                       SetExperimentSetting)
 from graph_builder.schema import Field
 
 SPACE_COLUMNS = ("searches", "low", "high", "log", "choices")
-
-FIXED_COLUMNS = ("trial", "state", "metric", "time (s)")
 TICK_MS = 100  # the study's messages are few (one per trial): ten looks a second are plenty
 STOP_GRACE_S = 15.0  # after Stop, how long the study process may take to end its workers
 
@@ -191,6 +190,7 @@ class ExperimentsPanel(QWidget):
         self.runner.message.connect(self._on_study_message)
         self.runner.ended.connect(self._on_study_ended)
         self.running_total: int | None = None  # while a study runs: its number of trials
+        self.running: dict[int, Any] = {}  # trial number -> TrialRecord of a trial training now
         self.error: str | None = None  # the last study's failure, in words
         self.reload_button = QPushButton("Reload")
         self.reload_button.clicked.connect(self.reload)
@@ -206,24 +206,18 @@ class ExperimentsPanel(QWidget):
         split = QSplitter(Qt.Horizontal)  # what is searched | the trials | the plots
         split.setChildrenCollapsible(False)
         split.addWidget(self._search_editor())
-        self.table = QTableWidget(0, len(FIXED_COLUMNS))
-        self.table.setHorizontalHeaderLabels(FIXED_COLUMNS)
-        self.table.setSortingEnabled(True)
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectRows)
+        self.table = TrialsTable()
         split.addWidget(self.table)
         self.tabs = QTabWidget()
-        self.best_plot = pg.PlotWidget()
+        self.tabs.setUsesScrollButtons(False)  # every tab title whole: the splitter keeps the room they need
+        self.best_plot = pg.PlotWidget(axisItems={"bottom": IntegerAxis("bottom")})
         self.best_plot.setLabel("bottom", "trial")
         self.trial_points = self.best_plot.plot([], [], pen=None, symbol="o", symbolSize=7,
                                                 symbolBrush="#7f7f7f", symbolPen=None)
         self.best_curve = self.best_plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2), stepMode=None)
         self.parallel_plot = pg.PlotWidget()
-        self.parallel_plot.hideAxis("left")
-        self.parallel_lines = pg.PlotDataItem([], [], connect="finite", pen=pg.mkPen(120, 160, 255, 140))
-        self.parallel_best = pg.PlotDataItem([], [], pen=pg.mkPen(255, 140, 0, width=3))
-        self.parallel_plot.addItem(self.parallel_lines)
-        self.parallel_plot.addItem(self.parallel_best)
+        self.parallel = ParallelCoordinates(self.parallel_plot)
+        self.parallel_lines, self.parallel_best = self.parallel.lines, self.parallel.best
         self.importance_plot = pg.PlotWidget()
         self.importance_bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.6)
         self.importance_plot.addItem(self.importance_bars)
@@ -234,10 +228,11 @@ class ExperimentsPanel(QWidget):
         self.tabs.addTab(self.parallel_plot, "Parallel coordinates")
         self.tabs.addTab(self.importance_plot, "Importances")
         split.addWidget(self.tabs)
+        # The trials table gets the most: every parameter column in view at 1920×1080.
         split.setStretchFactor(0, 0)
-        split.setStretchFactor(1, 1)
+        split.setStretchFactor(1, 3)
         split.setStretchFactor(2, 2)
-        split.setSizes([390, 250, 560])
+        split.setSizes([340, 680, 420])
         layout.addWidget(split, 1)
         self.follow(self.main_window.project)
 
@@ -344,6 +339,7 @@ class ExperimentsPanel(QWidget):
             self.runner.kill()
         self._experiment = project.experiment
         self._experiment.events.changed.connect(self._on_experiment_changed)
+        self.running = {}
         self.error = None
         self.reload()
 
@@ -374,7 +370,8 @@ class ExperimentsPanel(QWidget):
         else:
             best = self.result.best
             done = len(self.result.trials)
-            tail = (f" Running: {done} of {self.running_total} trials done" if self.running_total is not None
+            training = f", {len(self.running)} training" if self.running else ""
+            tail = (f" Running: {done} of {self.running_total} trials done{training}" if self.running_total is not None
                     else f" {done} trials") + (f", best {best.value:.4f} (trial {best.trial})."
                                                 if best else ", none complete.")
         notes = [*problems, *([self.error] if self.error else [])]
@@ -428,10 +425,15 @@ class ExperimentsPanel(QWidget):
 
         if kind == "started":
             self.running_total = data["total"]
+            self.running = {}
             self.result = StudyResult(data["study"], data["storage"], data["metric"], data["direction"],
                                       [TrialRecord(**t) for t in data["trials"]])
             self._show()
+        elif kind == "running":  # a row per trial in training, its epochs and best so far, before it ends
+            self.running[data["trial"]] = TrialRecord(**data)
+            self._show()
         elif kind == "trial":
+            self.running.pop(data["trial"], None)
             if self.result is not None:
                 self.result.trials.append(TrialRecord(**data))
             self._show()
@@ -445,6 +447,7 @@ class ExperimentsPanel(QWidget):
 
     def _on_study_ended(self) -> None:
         self.running_total = None
+        self.running = {}
         self.run_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self._show()
@@ -464,23 +467,10 @@ class ExperimentsPanel(QWidget):
             self._show()
 
     def _fill_table(self) -> None:
-        trials = self.result.trials if self.result else []
-        params = list(dict.fromkeys(k for t in trials for k in t.params))
-        self.table.setSortingEnabled(False)
-        self.table.clear()
-        self.table.setColumnCount(len(FIXED_COLUMNS) + len(params))
-        self.table.setHorizontalHeaderLabels([*FIXED_COLUMNS[:2], self.result.metric if self.result else "metric",
-                                              FIXED_COLUMNS[3], *params])
-        self.table.setRowCount(len(trials))
-        for row, t in enumerate(trials):
-            cells = [t.trial, t.state, t.value, t.duration_s, *(t.params.get(p) for p in params)]
-            for col, value in enumerate(cells):
-                item = QTableWidgetItem()
-                item.setData(Qt.DisplayRole, value if value is not None else "")  # numbers sort as numbers
-                if col == 1 and t.reason:
-                    item.setToolTip(t.reason)
-                self.table.setItem(row, col, item)
-        self.table.setSortingEnabled(True)
+        finished = self.result.trials if self.result else []
+        listed = {t.trial for t in finished}
+        trials = [*finished, *(t for n, t in sorted(self.running.items()) if n not in listed)]
+        self.table.set_trials(trials, self.result.metric if self.result else self.main_window.project.experiment["metric"])
 
     def _fill_plots(self) -> None:
         done = [t for t in (self.result.trials if self.result else []) if t.value is not None]
@@ -497,21 +487,16 @@ class ExperimentsPanel(QWidget):
         self.importance_plot.getAxis("left").setTicks([list(enumerate(names))])
 
     def _fill_parallel(self, done: list, maximize: bool) -> None:
-        """One polyline per trial over its parameters scaled to 0..1, then its metric; the best is drawn over."""
-        if not done:
-            self.parallel_lines.setData([], [])
-            self.parallel_best.setData([], [])
-            return
+        """One polyline per trial over its parameters, then its metric; each axis over its searched range."""
+        project = self.main_window.project
+        dimensions = {d.label(project): d for d in project.experiment.space}
         params = list(dict.fromkeys(k for t in done for k in t.params))
-        columns = [[t.params.get(p) for t in done] for p in params] + [[t.value for t in done]]
-        scaled = np.array([_scale(col) for col in columns]).T  # trials × axes
-        axes = np.arange(scaled.shape[1], dtype=float)
-        xs = np.concatenate([np.append(axes, np.nan) for _ in done])
-        ys = np.concatenate([np.append(row, np.nan) for row in scaled])
-        self.parallel_lines.setData(xs, ys)
-        pick = int(np.argmax([t.value for t in done]) if maximize else np.argmin([t.value for t in done]))
-        self.parallel_best.setData(axes, scaled[pick])
-        self.parallel_plot.getAxis("bottom").setTicks([list(enumerate([*params, self.result.metric]))])
+        rows = [[*(t.params.get(p) for p in params), t.value] for t in done]
+        axes = [ParallelAxis.of(name, [row[i] for row in rows], dimensions.get(name))
+                for i, name in enumerate([*params, self.result.metric if self.result else "metric"])]
+        values = [t.value for t in done]
+        best = (int(np.argmax(values) if maximize else np.argmin(values))) if done else None
+        self.parallel.set_trials(rows, axes, best)
 
     # ------------------------------------------------------------ Apply best trial
 
@@ -543,17 +528,3 @@ def _parse_number(text: str) -> Any:
         except ValueError:
             pass
     return text
-
-
-def _scale(values: list) -> list[float]:
-    """Numbers to 0..1 (log scale when they span decades); choices to evenly spaced ranks."""
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        a = np.array(values, dtype=float)
-        if a.min() > 0 and a.max() / a.min() > 20:
-            a = np.log(a)
-        span = a.max() - a.min()
-        return list((a - a.min()) / span) if span > 0 else [0.5] * len(a)
-    ranks = {v: i for i, v in enumerate(sorted(set(map(repr, values))))}
-    n = max(1, len(ranks) - 1)
-    return [ranks[repr(v)] / n if len(ranks) > 1 else 0.5 for v in values]
-

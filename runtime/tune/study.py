@@ -57,7 +57,7 @@ class TrialRecord:
     """One finished trial as the CLI and the Experiments view show it."""
 
     trial: int
-    state: str  # complete | pruned | failed
+    state: str  # complete | pruned | failed, or running (a trial still training: its epochs and best so far)
     value: float | None
     params: dict  # label -> value
     run_dir: str | None
@@ -244,8 +244,10 @@ def run_project_study(project: Project, root: Path, *, method: str | None = None
                       on_trial: Callable[[TrialRecord], None] | None = None,
                       on_progress: Callable[[int, int, TrialRecord | None], None] | None = None,
                       on_start: Callable[[StudyResult, int], None] | None = None,
+                      on_running: Callable[[TrialRecord], None] | None = None,
                       project_path: str | None = None) -> StudyResult:
-    """run_study of a project in memory, its runs in `root`; `on_start(result so far, total)` once the study is open.
+    """run_study of a project in memory, its runs in `root`; `on_start(result so far, total)` once the study is open;
+    `on_running(record)` when a trial starts training and after each of its epochs (state "running").
 
     `project_path`: the saved project's file, where the trials find its pretrained weights."""
     experiment = project.experiment
@@ -279,7 +281,7 @@ def run_project_study(project: Project, root: Path, *, method: str | None = None
             on_start(result, total)
         scheduler = _Scheduler(study, project, experiment, root, total, len(existing), interrupted, result,
                                workers, {"epochs": epochs, "device": device}, stop, on_trial, on_progress,
-                               project_path)
+                               project_path, on_running)
         scheduler.run()
         result.trials.sort(key=lambda t: t.trial)
         return result
@@ -429,7 +431,7 @@ class _Scheduler:
     """
 
     def __init__(self, study, project, experiment, root, total, asked, interrupted, result, workers, overrides,
-                 stop, on_trial, on_progress, project_path=None) -> None:
+                 stop, on_trial, on_progress, project_path=None, on_running=None) -> None:
         self.study, self.project, self.experiment, self.root = study, project, experiment, root
         self.project_path = project_path
         self.total, self.asked, self.result, self.overrides = total, asked, result, overrides
@@ -437,7 +439,7 @@ class _Scheduler:
         self.workers = workers
         self.stop = stop
         self.lock = threading.Lock()
-        self.on_trial, self.on_progress = on_trial, on_progress
+        self.on_trial, self.on_progress, self.on_running = on_trial, on_progress, on_running
         self.errors: list[BaseException] = []
         self.pruning = experiment["pruner"] != "none"
         self.labels = {d.key: d.label(project) for d in experiment.space}
@@ -556,6 +558,7 @@ class _Scheduler:
         curve = dict(earlier)
         final = None
         pruned = False
+        self._running(task, curve)
         for event in worker.events_of(trial.number, self.stopping):
             if event is None:
                 raise _StudyStopped
@@ -564,6 +567,7 @@ class _Scheduler:
                 if value is None:
                     continue
                 curve[event["epoch"]] = value
+                self._running(task, curve)
                 if self.pruning and event["epoch"] not in reported:
                     trial.report(value, event["epoch"])
                     reported.add(event["epoch"])
@@ -583,6 +587,17 @@ class _Scheduler:
             return self._tell(trial, TrialState.FAIL, None, task.started, task.run_dir,
                               reason=f"no epoch reported {metric}", curve=curve)
         return self._tell(trial, TrialState.COMPLETE, best, task.started, task.run_dir, curve=curve)
+
+    def _running(self, task: _Task, curve: dict) -> None:
+        """Tell on_running that `task` trains: its epochs so far, its best value, the time it has taken."""
+        if self.on_running is None:
+            return
+        values = dict(task.frozen.params) if task.frozen is not None else dict(task.trial.params)
+        best = (max if self.maximize else min)(curve.values()) if curve else None
+        record = TrialRecord(task.trial.number, "running", best, {self.labels.get(k, k): v for k, v in values.items()},
+                             str(task.run_dir), round(time.perf_counter() - task.started, 1), len(curve), None, values)
+        with self.lock:
+            self.on_running(record)
 
     def _run_dir(self, trial, frozen) -> tuple[Path, bool]:
         if frozen is not None and frozen.user_attrs.get("run_dir"):
@@ -729,8 +744,9 @@ def _watch_parent(parent_pid: int) -> None:
 def study_child(project_dict: dict, root: str, queue, stop, project_path: str | None = None) -> None:
     """Entry point of the app's study process: messages go to `queue` as (kind, data) tuples.
 
-    ("started", {study, storage, metric, direction, total, trials}), ("trial", TrialRecord dict) per
-    finished trial, then ("done", {stopped, trials}) or ("error", plain-words message).
+    ("started", {study, storage, metric, direction, total, trials}), ("running", TrialRecord dict) as a
+    trial starts and after each of its epochs, ("trial", TrialRecord dict) per finished trial, then
+    ("done", {stopped, trials}) or ("error", plain-words message).
     """
     _watch_parent(os.getppid())
     try:
@@ -742,7 +758,8 @@ def study_child(project_dict: dict, root: str, queue, stop, project_path: str | 
                                    "trials": [t.to_dict() for t in result.trials]}))
 
         result = run_project_study(project, Path(root), stop=stop, on_start=started, project_path=project_path,
-                                   on_trial=lambda record: queue.put(("trial", record.to_dict())))
+                                   on_trial=lambda record: queue.put(("trial", record.to_dict())),
+                                   on_running=lambda record: queue.put(("running", record.to_dict())))
         queue.put(("done", {"stopped": result.stopped, "trials": len(result.trials)}))
     except TuneError as exc:
         queue.put(("error", str(exc)))

@@ -78,8 +78,9 @@ def test_the_panel_lists_the_studys_trials_sortably_and_applies_the_best_as_one_
     panel.reload()
     table = panel.table
     assert table.rowCount() == 4 and table.horizontalHeaderItem(2).text() == "val_accuracy"
+    assert table.column_values(0) == [0, 1, 2, 3]  # trial order first, under an ascending arrow
     table.sortItems(2, Qt.DescendingOrder)
-    assert [table.item(r, 2).data(Qt.DisplayRole) for r in range(4)] == [0.93, 0.88, 0.80, 0.71]
+    assert table.column_values(2) == [0.93, 0.88, 0.80, 0.71]
     xs, ys = panel.best_curve.getData()
     assert list(ys) == pytest.approx([0.80, 0.93, 0.93, 0.93])
     assert panel.parallel_best.getData()[1][-1] == pytest.approx(1.0)  # the best trial tops the metric axis
@@ -162,3 +163,95 @@ def test_the_panel_edits_the_studys_settings_and_ranges_as_undoable_edits(window
     assert table.rowCount() == 1
     window.editor.stack.undo()
     assert table.rowCount() == 2
+
+
+def four_trial_study(window, qtbot):
+    """The CNN project searching lr (log, 1e-4..1e-1) and conv2d.out_channels (2..16), with four finished trials."""
+    from graph_builder.experiment import ReplaceExperiment
+    from runtime.tune.study import open_study
+
+    window.set_project(Project(cnn_graph()), None)
+    c = built(window, qtbot)
+    project = window.project
+    project.experiment.apply(ReplaceExperiment({"metric": "val_accuracy", "space": [
+        {"setting": "lr", "low": 1e-4, "high": 1e-1, "log": True},
+        {"network": "Net", "node": "n2", "param": "out_channels", "low": 2, "high": 16}]}))
+    study = open_study(project.experiment, c.runs_root())
+    dists = {"training/lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True),
+             "Net/n2/out_channels": optuna.distributions.IntDistribution(2, 16)}
+    for lr, width, acc in ((1e-3, 4, 0.80), (1e-2, 12, 0.93), (3e-4, 8, 0.71), (5e-2, 16, 0.88)):
+        study.add_trial(optuna.trial.create_trial(params={"training/lr": lr, "Net/n2/out_channels": width},
+                                                  distributions=dists, value=acc))
+    panel = c.experiments_panel
+    panel.reload()
+    window.workspaces.show("Experiments")
+    return panel
+
+
+def arrow_points_up(header, section: int) -> bool:
+    """Read the header as drawn: is the sort arrow of `section` wider at its bottom (▲) than at its top (▼)?"""
+    image = header.grab().toImage()
+    right = header.sectionViewportPosition(section) + header.sectionSize(section)
+    rows = {}
+    for x in range(right - 20, right):
+        for y in range(image.height()):
+            if image.pixelColor(x, y).lightness() < 128:
+                rows[y] = rows.get(y, 0) + 1
+    assert rows, "no sort arrow drawn"
+    return rows[max(rows)] > rows[min(rows)]
+
+
+def test_clicking_a_column_sorts_its_numbers_as_numbers_under_an_arrow_pointing_the_way_they_grow(window, qtbot):
+    panel = four_trial_study(window, qtbot)
+    table, header = panel.table, panel.table.horizontalHeader()
+    assert table.column_values(0) == [0, 1, 2, 3] and arrow_points_up(header, 0)  # trial order, ▲
+    lr = next(c for c in range(table.columnCount()) if table.horizontalHeaderItem(c).text() == "lr")
+    point = lambda: QPoint(header.sectionViewportPosition(lr) + header.sectionSize(lr) // 2,  # noqa: E731
+                           header.height() // 2)
+    table.scrollTo(table.model().index(0, lr))  # in view, however narrow the test's window
+    qtbot.mouseClick(header.viewport(), Qt.LeftButton, pos=point())
+    assert header.sortIndicatorOrder() == Qt.AscendingOrder
+    assert table.column_values(lr) == [3e-4, 1e-3, 1e-2, 5e-2]  # as numbers: 0.0003 before 0.001
+    assert arrow_points_up(header, lr)
+    qtbot.mouseClick(header.viewport(), Qt.LeftButton, pos=point())
+    assert table.column_values(lr) == [5e-2, 1e-2, 1e-3, 3e-4] and not arrow_points_up(header, lr)
+    panel.reload()  # a refill (a trial came in) keeps the user's order
+    assert table.column_values(lr) == [5e-2, 1e-2, 1e-3, 3e-4]
+
+
+def test_parallel_coordinates_write_each_axis_values_over_its_searched_range_log_where_searched_log(window, qtbot):
+    panel = four_trial_study(window, qtbot)
+    texts = panel.parallel.texts()
+    assert {"0.0001", "0.00316", "0.1"} <= set(texts)  # lr: low, geometric middle, high
+    assert {"2", "9", "16"} <= set(texts)  # out_channels: a linear range
+    assert {"0.71", "0.82", "0.93"} <= set(texts)  # the metric, over what the trials reached
+    xs, ys = panel.parallel_lines.getData()
+    trial_1 = ys[4:7]  # the second polyline (three axes and a gap each): lr 1e-2, 12 channels, 0.93
+    assert trial_1[0] == pytest.approx(2 / 3) and trial_1[1] == pytest.approx(10 / 14) and trial_1[2] == 1.0
+
+
+def test_the_best_so_far_plot_counts_trials_in_whole_numbers(window, qtbot):
+    panel = four_trial_study(window, qtbot)
+    axis = panel.best_plot.getAxis("bottom")
+    for low, high in ((0.0, 1.0), (-0.2, 3.2), (0.0, 40.0)):
+        ticks = [v for _spacing, values in axis.tickValues(low, high, 400) for v in values]
+        assert ticks and all(float(v).is_integer() for v in ticks), ticks
+        assert all(s.isdigit() for s in axis.tickStrings(ticks, 1.0, 1.0))
+
+
+def test_trials_in_training_are_listed_row_by_row_before_they_end(window, qtbot):
+    from runtime.tune import StudyResult, TrialRecord
+
+    panel = four_trial_study(window, qtbot)
+    panel.running_total = 6
+    started = TrialRecord(4, "running", None, {"lr": 2e-3, "conv2d.out_channels": 6}, None, 0.4, 0)
+    panel._on_study_message("running", started.to_dict())  # the study's message as the runner relays it
+    assert panel.table.rowCount() == 5 and panel.table.item(4, 1).text() == "running"
+    later = TrialRecord(4, "running", 0.75, started.params, None, 3.1, 2)
+    panel._on_study_message("running", later.to_dict())
+    assert panel.table.rowCount() == 5 and panel.table.item(4, 1).text() == "running, epoch 2"
+    assert "1 training" in panel.summary.text()
+    done = TrialRecord(4, "complete", 0.79, started.params, None, 5.0, 3)
+    panel._on_study_message("trial", done.to_dict())
+    assert panel.table.rowCount() == 5 and panel.table.item(4, 1).text() == "complete"
+    assert isinstance(panel.result, StudyResult)

@@ -34,7 +34,7 @@ def click(qtbot, button):
 
 
 def table_trials(panel) -> list[int]:
-    return sorted(panel.table.item(r, 0).data(Qt.DisplayRole) for r in range(panel.table.rowCount()))
+    return sorted(panel.table.item(r, 0).value for r in range(panel.table.rowCount()))
 
 
 def listed_runs(c) -> list[str]:
@@ -53,10 +53,11 @@ def test_run_study_runs_a_2_trial_grid_in_the_background_and_lists_its_trials(ap
                                       "space": [{"setting": "lr", "choices": [0.01, 0.03]}]}, epochs=1)
     click(qtbot, panel.run_button)
     assert panel.runner.is_active and panel.stop_button.isEnabled() and not panel.run_button.isEnabled()
-    qtbot.waitUntil(lambda: panel.table.rowCount() == 2, timeout=STUDY_S)  # live, from the study's messages
+    states = lambda: [panel.table.item(r, 1).text() for r in range(panel.table.rowCount())]  # noqa: E731
+    qtbot.waitUntil(lambda: any(s.startswith("running") for s in states()), timeout=STUDY_S)  # a row before it ends
+    qtbot.waitUntil(lambda: states() == ["complete", "complete"], timeout=STUDY_S)  # live, from the study's messages
     assert table_trials(panel) == [0, 1]
-    assert {panel.table.item(r, 1).text() for r in range(2)} == {"complete"}
-    assert sorted(panel.table.item(r, 4).data(Qt.DisplayRole) for r in range(2)) == [0.01, 0.03]
+    assert sorted(panel.table.item(r, 4).value for r in range(2)) == [0.01, 0.03]
     xs, ys = panel.best_curve.getData()
     assert list(xs) == [0.0, 1.0] and all(0 <= y <= 1 for y in ys)
     assert len(panel.parallel_best.getData()[0]) == 2  # lr and the metric
@@ -132,7 +133,7 @@ def test_a_trial_whose_values_do_not_fit_is_listed_failed_with_its_reason_and_th
     click(qtbot, panel.run_button)
     qtbot.waitUntil(lambda: panel.table.rowCount() == 2, timeout=STUDY_S)
     qtbot.waitUntil(lambda: not panel.runner.is_active, timeout=60_000)
-    rows = {panel.table.item(r, 4).data(Qt.DisplayRole): r for r in range(2)}
+    rows = {panel.table.item(r, 4).value: r for r in range(2)}
     assert panel.table.item(rows[3], 1).text() == "complete"
     failed = panel.table.item(rows[5], 1)
     assert failed.text() == "failed" and "5" in failed.toolTip() and "3" in failed.toolTip()

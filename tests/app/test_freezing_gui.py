@@ -62,8 +62,9 @@ def test_the_canvas_menu_freezes_and_unfreezes_the_selection(make_window, mlp_gr
 def test_last_blocks_preset_without_blocks_says_so_and_changes_nothing(make_window, mlp_graph, qtbot):
     window = make_window(Project(mlp_graph))
     before = window.project.graph.to_dict()
-    assert not window.apply_transfer_preset("last-blocks")
+    assert not window.transfer.apply_preset("last-blocks")
     assert "no blocks" in window.statusBar().currentMessage()
-    assert window.apply_transfer_preset("feature-extraction")  # the weights are read off the GUI thread
-    qtbot.waitUntil(lambda: "no node of this network has pretrained weights" in window.statusBar().currentMessage())
+    assert window.transfer.apply_preset("feature-extraction")  # the weights are read off the GUI thread
+    qtbot.waitUntil(lambda: "no node of this network has pretrained weights" in window.statusBar().currentMessage(),
+                    timeout=60000)  # the job imports torch first: seconds on a busy machine
     assert window.project.graph.to_dict() == before

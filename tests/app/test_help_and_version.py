@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_shortcut_list_shows_train_pause_stop_and_only_real_keys(window):
-    rows = dict(window.shortcut_rows())
+    rows = dict(window.help.shortcut_rows())
     for action in ("Train", "Pause / Resume", "Stop", "Undo", "Save", "Fit to View", "Design", "Evaluate"):
         assert action in rows, action
     keys = " ".join(rows.values())
@@ -40,7 +40,7 @@ def test_help_user_guide_shows_the_guide_from_docs(window, qtbot):
     from PySide6.QtWidgets import QTextBrowser
 
     window.actions_by_text["User Guide"].trigger()
-    dialog = window.guide_dialog
+    dialog = window.help.guide_dialog
     qtbot.waitExposed(dialog)
     text = dialog.findChild(QTextBrowser).toPlainText()
     assert "five workspaces" in text and "diverged" in text

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QLabel, QPushButton
 
-from app.templates_gallery import template_files
+from app.start_page import reference_text, template_files
 
 
 def test_the_start_page_shows_a_drawn_card_per_template_and_a_click_opens_one(window, qtbot):
@@ -76,3 +76,48 @@ def test_a_card_line_reads_the_measured_figures():
     gan = reference_text({**base, "metric": "diversity", "value": 0.8, "others": {"d_real": 0.6, "d_fake": 0.3}})
     assert gan.startswith("generative, no accuracy") and "D(real) 0.60" in gan
     assert reference_text(None) == "Not measured yet"
+
+
+def test_file_and_help_menus_show_the_start_page_again_and_back_returns_to_the_project(window, qtbot, tmp_path):
+    from graph_builder.project import Project, save_project
+    from tests.builders import chain
+    from tests.menus import click_menu_entry
+
+    saved = tmp_path / "mine.json"
+    save_project(Project(chain(("Input", {"shape": [4]}), ("Linear", {"out_features": 3}), ("Output", {}))), saved)
+    assert window.open_project(saved)
+    project = window.project
+    for menu in ("&File", "&Help"):
+        click_menu_entry(qtbot, window, menu, "Start Page")
+        page = window.start_page
+        assert window.pages.currentWidget() is page
+        assert not window._docks["inspectorDock"].isVisible() and not window.workspaces.bar.isVisible()
+        assert page.recent.item(0).data(Qt.UserRole) == str(saved.resolve())  # the list is today's, not the first one's
+        assert page.back_button.isVisible() and page.back_button.text() == "Back to mine.json"
+        if menu == "&File":
+            qtbot.mouseClick(page.back_button, Qt.LeftButton)
+        else:
+            qtbot.keyClick(page, Qt.Key_Escape)
+        assert window.pages.currentIndex() == 0  # the canvas again, the project as it was
+        assert window.project is project and window.path == saved.resolve() and not window.is_dirty()
+        assert window._docks["inspectorDock"].isVisible() and window.workspaces.bar.isVisible()
+
+
+def test_new_from_template_shows_the_start_pages_cards_and_a_click_opens_one(window, qtbot):
+    from tests.menus import click_menu_entry
+
+    window.resize(1366, 768)
+    click_menu_entry(qtbot, window, "&File", "New from Template")
+    page = window.start_page
+    assert window.pages.currentWidget() is page
+    first = page.cards[0]
+    top = first.mapTo(page.viewport(), first.rect().topLeft()).y()
+    assert 0 <= top < page.viewport().height() // 3  # scrolled to the cards, not to the recent list
+    qtbot.waitUntil(lambda: not first.picture.pixmap().isNull())
+    card = next(c for c in page.cards if c.path.stem == "mlp_digits")
+    texts = [label.text() for label in card.findChildren(QLabel)]
+    assert card.project.meta["description"] in texts  # the card's description and its measured figures
+    assert card.reference.text() == reference_text(card.project.meta["reference"])
+    page.ensureWidgetVisible(card)
+    qtbot.mouseClick(card, Qt.LeftButton)
+    assert window.pages.currentIndex() == 0 and window.project.meta["template"] == "mlp_digits"

@@ -179,8 +179,8 @@ def test_dropping_a_project_file_on_the_window_opens_it(make_window, tmp_path):
     assert len(window.project.graph.nodes) == 7
 
 
-def test_template_gallery_lists_templates_with_pictures_and_opens_a_copy(make_window, tmp_path):
-    from app.templates_gallery import TemplateGallery
+def test_the_start_page_draws_a_card_per_readable_template_and_leaves_out_a_broken_one(make_window, tmp_path, qtbot):
+    from app.start_page import StartPage
 
     folder = tmp_path / "templates"
     folder.mkdir()
@@ -188,18 +188,18 @@ def test_template_gallery_lists_templates_with_pictures_and_opens_a_copy(make_wi
                  folder / "residual_cnn.json")
     (folder / "broken.json").write_text("{")
     window = make_window()
-    gallery = TemplateGallery(window, folder)
-    texts = [gallery.list.item(i).text() for i in range(gallery.list.count())]
-    assert texts[0] == "Blank project" and "Residual CNN" in texts and "broken (unreadable)" in texts
-    gallery.select("Residual CNN")
-    icon = gallery.list.currentItem().icon().pixmap(120, 80).toImage()
-    colors = {icon.pixel(x, y) for x in range(0, 120, 4) for y in range(0, 80, 4)}
+    page = StartPage([], folder)
+    window.pages.addWidget(page)
+    window.pages.setCurrentWidget(page)
+    (card,) = page.cards
+    assert card.path.name == "residual_cnn.json"
+    qtbot.waitUntil(lambda: not card.picture.pixmap().isNull())
+    picture = card.picture.pixmap().toImage()
+    colors = {picture.pixel(x, y) for x in range(0, picture.width(), 4) for y in range(0, picture.height(), 4)}
     assert len(colors) > 3  # a real picture of the graph, not a blank tile
-    project = gallery.chosen()
-    gallery.deleteLater()
-    window.set_project(project, None, unsaved=True)
-    assert [n.name for n in window.project.graph.nodes.values()][:2] == ["input", "stem"]
-    assert window.is_dirty() and window.path is None
+    with qtbot.waitSignal(page.template_chosen) as chosen:
+        qtbot.mouseClick(card, Qt.LeftButton)
+    assert chosen.args == [str(folder / "residual_cnn.json")]
 
 
 def test_dock_layout_is_remembered_between_runs(make_window):

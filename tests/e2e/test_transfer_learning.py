@@ -63,7 +63,7 @@ def test_each_mode_runs_through_the_gui_menu_and_train_button(mode, action, wind
         window.actions_by_text[action].trigger()  # Edit ▸ Transfer Learning ▸ …
         block = window.project.graph.node_by_name("features")
         # feature extraction reads the weights off the GUI thread first, then freezes in one undo step
-        job = window.pretrained_job
+        job = window.transfer.pretrained_job
         qtbot.waitUntil(lambda: job is None or job.done, timeout=30000)
         assert block.frozen is (mode == "feature extraction"), window.statusBar().currentMessage()
         head = 64 * 5 + 5  # the classifier: all that trains in feature extraction
