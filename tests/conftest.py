@@ -11,6 +11,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("NETCANVAS_NO_AUTOSAVE_PROMPT", "1")
+# A window holds no spare training process (a child importing torch) unless its test asks for one.
+os.environ.setdefault("NETCANVAS_NO_SPARE_PROCESS", "1")
 # Downloaded datasets: never the user's cache. A test that downloads serves the files itself (127.0.0.1).
 os.environ["NETCANVAS_DATA_DIR"] = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"netcanvas-test-data-{os.getpid()}")
 

@@ -4,6 +4,10 @@ The child streams plain-dict events over a multiprocessing queue; a QTimer drain
 ~25 Hz on the GUI thread (never blocking: `get_nowait` with a time budget per tick) and turns
 each event into a Qt signal. Stop sets a flag, and a child that has not ended after a grace
 period is terminated. A child that dies without a final event is reported as a crash.
+
+With `keep_spare()` the bridge holds a spare child, started ahead with torch imported, and
+hands it the next run: Train then waits for no import. Each run still has its own process
+(Stop, a crash or running out of memory end that run alone); a new spare starts after it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.training.child import run_training_child
+from app.training.child import run_training_child, run_when_sent
 from runtime.events import DIVERGED, TERMINAL
 
 TICK_MS = 40  # 25 Hz
@@ -31,6 +35,40 @@ class TrainingBridgeError(RuntimeError):
 def make_control(ctx) -> dict:
     """The flags the trainer polls between batches (shared with the child)."""
     return {"stop": ctx.Event(), "pause": ctx.Event()}
+
+
+class _Spare:
+    """A training child started before its run: torch loading, waiting on a pipe for the one job."""
+
+    def __init__(self, ctx) -> None:
+        self.queue = ctx.Queue()
+        self.control = make_control(ctx)
+        jobs, self.jobs = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=run_when_sent, name="netcanvas-training", daemon=True,
+                                   args=(jobs, self.queue, self.control))
+        self.process.start()
+        jobs.close()  # the child holds its end: its death closes the pipe
+
+    def send(self, job: tuple) -> bool:
+        """Give the spare its run; False if it has died (the caller starts a fresh child)."""
+        try:
+            if self.process.is_alive():
+                self.jobs.send(job)
+                self.jobs.close()
+                return True
+        except (BrokenPipeError, OSError):
+            pass
+        self.end()
+        return False
+
+    def end(self) -> None:
+        """End the spare without a run."""
+        self.jobs.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(1.0)
+        self.queue.close()
+        self.queue.cancel_join_thread()
 
 
 class TrainingBridge(QObject):
@@ -55,6 +93,8 @@ class TrainingBridge(QObject):
         self.state = "idle"
         self.run_dir: str | None = None
         self.events_seen = 0
+        self._spare: _Spare | None = None
+        self._keeps_spare = False
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._on_tick)
@@ -69,25 +109,49 @@ class TrainingBridge(QObject):
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    @property
+    def spare_pid(self) -> int | None:
+        """The waiting spare child's process id, if one is held."""
+        return self._spare.process.pid if self._spare is not None else None
+
+    def keep_spare(self) -> None:
+        """Hold a spare child from now on (one now if idle, a new one after each run)."""
+        if self._target is not run_training_child:
+            return  # a bridge given another child function always starts that
+        self._keeps_spare = True
+        if self._spare is None and not self.is_active:
+            self._spare = _Spare(self._ctx)
+
+    def release_spare(self) -> None:
+        """End the spare child and hold none from now on."""
+        self._keeps_spare = False
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.end()
+
     def start(self, project_dict: dict, run_dir: str, project_path: str | None = None) -> None:
-        """Spawn a child that trains `project_dict` (a snapshot) into `run_dir`.
+        """Train `project_dict` (a snapshot) into `run_dir` in the spare child, or in a new one if none is ready.
 
         `project_path`, the saved project's file, is where its pretrained weights are found."""
         if self.is_active:
             raise TrainingBridgeError("a training run is already going; stop it before starting another")
-        self._queue = self._ctx.Queue()
-        self._control = make_control(self._ctx)
         self._terminal = None
         self._stop_requested_at = None
         self._ended_at = None
         self.events_seen = 0
         self.run_dir = str(run_dir)
-        self._process = self._ctx.Process(target=self._target, name="netcanvas-training",
-                                          args=(project_dict, str(run_dir), self._queue, self._control),
-                                          kwargs={"project_path": project_path} if project_path else {},
-                                          daemon=True)
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.send((project_dict, str(run_dir), project_path)):
+            self._queue, self._control, self._process = spare.queue, spare.control, spare.process
+        else:
+            self._queue = self._ctx.Queue()
+            self._control = make_control(self._ctx)
+            self._process = self._ctx.Process(target=self._target, name="netcanvas-training",
+                                              args=(project_dict, str(run_dir), self._queue, self._control),
+                                              kwargs={"project_path": project_path} if project_path else {},
+                                              daemon=True)
+            self._process.start()
         self._set_state("starting")
-        self._process.start()
         self._timer.start()
 
     def pause(self) -> None:
@@ -112,7 +176,8 @@ class TrainingBridge(QObject):
         self._set_state("stopping")
 
     def kill(self) -> None:
-        """End the child at once and close the run (used when the window closes)."""
+        """End the child (and the spare) at once and close the run (used when the window closes)."""
+        self.release_spare()
         process = self._process
         if process is None:
             return
@@ -205,6 +270,8 @@ class TrainingBridge(QObject):
         self._queue = None
         self._control = None
         self._set_state("idle")
+        if self._keeps_spare and self._spare is None:
+            self._spare = _Spare(self._ctx)  # ready for the next Train while this run's results are read
         self.run_ended.emit(outcome, message)
 
     def _set_state(self, state: str) -> None:

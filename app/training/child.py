@@ -28,6 +28,35 @@ def run_training_child(project_dict: dict, run_dir: str, queue, control, project
     With the folds setting above 1, `run_dir` is the runs folder and each fold is a run in it
     (runtime.train.crossval: fold and crossval events around the folds' own)."""
     exit_with_parent(os.getppid())
+    _train(project_dict, run_dir, queue, control, project_path)
+
+
+def run_when_sent(jobs, queue, control) -> None:
+    """A spare training process: load the engine now, then train the one run `jobs` sends (runs in the child).
+
+    Started before Train is clicked, so the seconds torch takes to import are spent while the user edits.
+    A job is (project_dict, run_dir, project_path); a closed pipe or None ends the spare untrained."""
+    exit_with_parent(os.getppid())
+    try:
+        import torch
+
+        import runtime.train  # noqa: F401  (the engine, the data and TensorBoard writers)
+
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)  # imports torch._dynamo as every optimiser does
+    except Exception:
+        pass  # a broken install is reported in words when the run comes (_train)
+    try:
+        job = jobs.recv()
+    except (EOFError, OSError):
+        return
+    finally:
+        jobs.close()
+    if job is not None:
+        project_dict, run_dir, project_path = job
+        _train(project_dict, run_dir, queue, control, project_path)
+
+
+def _train(project_dict: dict, run_dir: str, queue, control, project_path: str | None) -> None:
     folds = (project_dict.get("training") or {}).get("folds") or 1
     try:
         from runtime.logs import log_to

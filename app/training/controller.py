@@ -157,6 +157,8 @@ class TrainingController(QObject):
 
     def _after_first_paint(self) -> None:
         QTimer.singleShot(0, self.ensure_built)
+        if not os.environ.get("NETCANVAS_NO_SPARE_PROCESS"):  # set by tests/conftest.py: test windows hold none
+            self.bridge.keep_spare()  # the next Train skips the seconds torch takes to import
         if os.environ.get("NETCANVAS_AUTOTRAIN"):  # for screenshots and the latency bench
             QTimer.singleShot(300, self.train)
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from graph_builder.data_description import CLASSES, VALUES
 
-from runtime.data import files, synthetic
+from runtime.data import bundled, files, synthetic
 from runtime.data.errors import UnknownDatasetError
 from runtime.data.raw import RawData
 
@@ -39,14 +39,16 @@ def _downloaded(c: dict, name: str) -> str:
     return str(dataset_folder(name))
 
 
-def _sklearn(loader: str, image: bool = False) -> Callable[[dict], RawData]:
-    def load(config: dict) -> RawData:
-        import sklearn.datasets
+def _digits(c: dict) -> RawData:
+    x, y, names = bundled.load_digits()
+    return RawData(x[:, None].astype(np.float32), y, CLASSES, names, image=True)
 
-        bunch = getattr(sklearn.datasets, loader)()
-        x = bunch.images[:, None].astype(np.float32) if image else bunch.data.astype(np.float32)
-        return RawData(x, bunch.target.astype(np.int64), CLASSES,
-                       tuple(str(c) for c in bunch.target_names), image=image)
+
+def _table(file_name: str) -> Callable[[dict], RawData]:
+    """The loader of one of scikit-learn's bundled tables."""
+    def load(config: dict) -> RawData:
+        x, y, names = bundled.load_table(file_name)
+        return RawData(x.astype(np.float32), y, CLASSES, names)
     return load
 
 
@@ -78,13 +80,13 @@ def _waveforms(c: dict) -> RawData:
 
 ENTRIES = (
     DatasetEntry("digits", "Digits (8x8)", "1,797 handwritten digits, 8x8 grey images, 10 classes (scikit-learn).",
-                 _sklearn("load_digits", image=True), "bundled", sklearn="load_digits", pixel_max=16.0),
+                 _digits, "bundled", sklearn="load_digits", pixel_max=16.0),
     DatasetEntry("iris", "Iris", "150 flowers, 4 measurements, 3 species (scikit-learn).",
-                 _sklearn("load_iris"), "bundled", sklearn="load_iris"),
+                 _table("iris.csv"), "bundled", sklearn="load_iris"),
     DatasetEntry("wine", "Wine", "178 wines, 13 chemical measurements, 3 cultivars (scikit-learn).",
-                 _sklearn("load_wine"), "bundled", sklearn="load_wine"),
+                 _table("wine_data.csv"), "bundled", sklearn="load_wine"),
     DatasetEntry("breast_cancer", "Breast cancer", "569 tumours, 30 features, malignant or benign (scikit-learn).",
-                 _sklearn("load_breast_cancer"), "bundled", sklearn="load_breast_cancer"),
+                 _table("breast_cancer.csv"), "bundled", sklearn="load_breast_cancer"),
     DatasetEntry("moons", "Two moons", "Two interleaving half circles in 2-D, 2 classes (synthetic).",
                  _moons, "synthetic", "make_moons"),
     DatasetEntry("spirals", "Spirals", "Three interleaved spirals in 2-D, 3 classes (synthetic).",

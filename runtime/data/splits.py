@@ -1,4 +1,4 @@
-"""Train/validation/test split and normalisation statistics (numpy and scikit-learn only).
+"""Train/validation/test split and normalisation statistics (numpy only).
 
 These functions are self-contained because the exported training script embeds their source:
 the script picks its classes, splits, takes its training fraction and normalises exactly as the app does.
@@ -7,10 +7,49 @@ the script picks its classes, splits, takes its training fraction and normalises
 from __future__ import annotations
 
 
+def shuffle_split(y, n, n_train, n_test, seed):
+    """(train, test) positions among `n`, drawn at random (in class proportions where `y` is given).
+
+    The same draw as scikit-learn's train_test_split(..., random_state=seed, stratify=y), in numpy alone:
+    importing scikit-learn takes a second, longer than a small run trains.
+    """
+    import numpy as np
+
+    rng = np.random.RandomState(seed)
+    if y is None:
+        order = rng.permutation(n)
+        return order[n_test:n_test + n_train], order[:n_test]
+
+    def approximate_mode(counts, draws):  # per-class draws, ties broken at random (sklearn's _approximate_mode)
+        continuous = counts / counts.sum() * draws
+        floored = np.floor(continuous)
+        need = int(draws - floored.sum())
+        if need > 0:
+            remainder = continuous - floored
+            for value in np.sort(np.unique(remainder))[::-1]:
+                (tied,) = np.where(remainder == value)
+                add = min(len(tied), need)
+                floored[rng.choice(tied, size=add, replace=False)] += 1
+                need -= add
+                if need == 0:
+                    break
+        return floored.astype(int)
+
+    _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
+    members = np.split(np.argsort(codes.reshape(-1), kind="stable"), np.cumsum(counts)[:-1])
+    n_i = approximate_mode(counts, n_train)
+    t_i = approximate_mode(counts - n_i, n_test)
+    train, test = [], []
+    for i, rows in enumerate(members):
+        rows = rows[rng.permutation(counts[i])]
+        train.extend(rows[:n_i[i]])
+        test.extend(rows[n_i[i]:n_i[i] + t_i[i]])
+    return np.array(train, dtype=np.int64), np.array(test, dtype=np.int64)
+
+
 def split_indices(y, n, val_fraction=0.2, test_fraction=0.2, seed=0, stratify=True):
     """(train, val, test) index arrays; stratified by class where every split can hold every class."""
     import numpy as np
-    from sklearn.model_selection import train_test_split
 
     def cut(idx, fraction):
         if fraction <= 0 or len(idx) < 2:
@@ -23,8 +62,8 @@ def split_indices(y, n, val_fraction=0.2, test_fraction=0.2, seed=0, stratify=Tr
             _, counts = np.unique(y[idx], return_counts=True)
             if counts.min() >= 2 and min(take, len(idx) - take) >= len(counts):
                 strat = y[idx]
-        keep, out = train_test_split(idx, test_size=take, random_state=seed, stratify=strat)
-        return np.sort(keep), np.sort(out)
+        keep, out = shuffle_split(strat, len(idx), len(idx) - take, take, seed)
+        return np.sort(idx[keep]), np.sort(idx[out])
 
     idx = np.arange(n)
     rest, test = cut(idx, test_fraction)
@@ -78,20 +117,18 @@ def split_parts(x, y, x_test, y_test, classification, val_fraction, test_fractio
 def train_subset(x, y, fraction, classification, seed):
     """A stratified `fraction` of the training split (every class keeps at least one sample where it can)."""
     import numpy as np
-    from sklearn.model_selection import train_test_split
 
     if fraction >= 1.0:
         return x, y
     take = max(1, int(round(fraction * len(x))))
     if take >= len(x):
         return x, y
-    idx = np.arange(len(x))
     strat = None
     if classification:
         _, counts = np.unique(y, return_counts=True)
         if counts.min() >= 2 and min(take, len(x) - take) >= len(counts):
             strat = y
-    kept, _ = train_test_split(idx, train_size=take, random_state=seed, stratify=strat)
+    kept, _ = shuffle_split(strat, len(x), take, len(x) - take, seed)
     kept = np.sort(kept)
     return x[kept], y[kept]
 

@@ -50,6 +50,9 @@ def make_optimizer(params: list, t: dict, device: torch.device,
     # torch's defaults loop over parameters in Python on the CPU; the fused Adam kernels (CPU and
     # CUDA) and the multi-tensor ones cut most of a step's time for the small models drawn here.
     fused = device.type in ("cpu", "cuda")
+    # Every torch.optim optimiser imports torch._dynamo (1-3 s) as it is built and on each step
+    # (_disable_dynamo on add_param_group, graph_break in step; torch 2.14 has no switch for it):
+    # a run pays it once, as a plain script does; warming a spare process hides it (app/training).
     if name == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=t["momentum"], nesterov=t["nesterov"],
                                weight_decay=wd, foreach=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,17 @@ def test_the_netcanvas_command_trains_a_template_end_to_end(tmp_path):
     runs = list((tmp_path / "lenet.runs").iterdir())  # the default run folder sits beside the project
     assert len(runs) == 1 and (runs[0] / "last.safetensors").is_file()
     assert "PySide6" not in done.stderr
+
+
+def test_training_a_template_from_the_command_line_imports_no_scikit_learn(tmp_path):
+    # scikit-learn's import alone takes longer than the digits MLP trains an epoch; the data is its bundled file
+    project = tmp_path / "mlp.json"
+    assert main(["new", "--template", "mlp_digits", str(project)]) == 0
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "netcanvas", "train", str(project), "--epochs", "1",
+                           "--out", str(tmp_path / "run"), "--device", "cpu"], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Training finished 1 epochs; test accuracy" in done.stdout
+    imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert {"torch", "runtime.data.bundled"} <= imported  # the listing is real: it names what the run did import
+    assert not {name for name in imported if name.split(".")[0] in ("sklearn", "scipy")}

@@ -116,3 +116,40 @@ def test_sample_batch_returns_model_ready_samples():
     assert x.shape == (5, 1, 8, 8) and x.dtype == np.float32 and y.shape == (5,)
     xa, _ = data.sample_batch({"name": "digits", "augment_noise": 0.5}, 5, augmented=True)
     assert np.abs(xa - x).mean() > 0.2
+
+
+@pytest.mark.parametrize("name,loader", [("digits", "load_digits"), ("iris", "load_iris"), ("wine", "load_wine"),
+                                         ("breast_cancer", "load_breast_cancer")])
+def test_bundled_datasets_read_the_same_values_as_scikit_learns_loaders(name, loader):
+    import sklearn.datasets
+
+    bunch = getattr(sklearn.datasets, loader)()
+    raw = data.get_dataset(name).load({})
+    np.testing.assert_array_equal(raw.x, bunch.images[:, None] if name == "digits" else bunch.data.astype(np.float32))
+    np.testing.assert_array_equal(raw.y, bunch.target)
+    assert raw.classes == tuple(str(c) for c in bunch.target_names)
+
+
+def test_shuffle_split_draws_what_scikit_learns_train_test_split_draws():
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.RandomState(1)
+    for case in range(150):
+        n, k = int(rng.randint(20, 300)), int(rng.randint(2, 7))
+        y = rng.randint(0, k, size=n)
+        take, seed = int(rng.randint(k, n - k + 1)), int(rng.randint(0, 100))
+        strat = y if case % 3 and np.bincount(y).min() >= 2 else None
+        expected = train_test_split(np.arange(n), test_size=take, random_state=seed, stratify=strat)
+        got = split_mod.shuffle_split(strat, n, n - take, take, seed)
+        for a, b in zip(expected, got):
+            np.testing.assert_array_equal(np.sort(a), np.sort(b))
+
+
+def test_train_subset_keeps_what_it_kept_with_scikit_learn():
+    from sklearn.model_selection import train_test_split
+
+    y = np.repeat(np.arange(4), [40, 25, 20, 15])
+    x = np.arange(len(y))[:, None]
+    kept_x, kept_y = split_mod.train_subset(x, y, 0.3, True, seed=3)
+    expected, _ = train_test_split(np.arange(len(y)), train_size=30, random_state=3, stratify=y)
+    assert kept_x[:, 0].tolist() == sorted(expected.tolist()) and kept_y.tolist() == y[np.sort(expected)].tolist()
