@@ -1,0 +1,305 @@
+"""How much memory one training step takes, per node and in all, before anything is trained (no torch).
+
+    estimate = estimate_project(project)              # the training section's batch size and optimiser
+    estimate.peak, estimate.rows[0].saved             # bytes
+    memory_issues(project, estimate, free=8 * 2**30, total=16 * 2**30)
+
+What a step holds, as the trainer runs it (runtime/train/objectives.py, `Step`):
+- every parameter, and for each trainable one its gradient and the optimiser's state (Adam keeps
+  two moments, SGD with momentum one buffer, RMSprop one or two);
+- the batch, and what autograd keeps of every node for the backward pass: a Linear or a
+  convolution keeps its input (to form its weight's gradient), ReLU, Sigmoid and Tanh keep their
+  output, MaxPool keeps its input and int64 indices, Dropout its mask, and so on (`SAVES`, one row
+  per layer type). A node feeding no trainable weight keeps nothing: a frozen backbone's
+  activations are freed as soon as they are used.
+
+The gradients of the previous step are still alive during the forward pass (the step clears them
+after the loss), and the generated forward names every node's output, so at the end of the
+forward pass every output is held at once: that is the peak of most networks. The backward pass
+is walked node by node in reverse (saved tensors freed, gradients made) for the networks whose
+peak comes later. `runtime.train.step_memory` measures the same step; the test keeps the two
+within 25 % for every template.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph_builder.footprint import size_text
+from graph_builder.graph import Graph
+from graph_builder.shapes import ShapeReport, incoming, infer_shapes
+from graph_builder.validation import ERROR, WARNING, Issue
+
+FLOAT = 4  # float32
+DTYPE_BYTES = {"int64": 8, "float32": 4}
+
+
+@dataclass(frozen=True)
+class Saves:
+    """What one layer type keeps for its backward pass, when a gradient passes through it."""
+
+    input: bool = False  # its input (only when its own weights train, for Linear and convolutions)
+    output: bool = False
+    extra: float = 0.0  # further float32 values per output value (MaxPool's int64 indices: 2)
+    view: bool = False  # its output shares its input's memory (Flatten, Reshape)
+    weights_only: bool = False  # `input` is kept for its weight's gradient only
+
+
+_WEIGHTED = Saves(input=True, weights_only=True)
+_IN, _OUT = Saves(input=True), Saves(output=True)
+SAVES: dict[str, Saves] = {
+    **dict.fromkeys(("Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+                     "ConvTranspose3d"), _WEIGHTED),
+    **dict.fromkeys(("ReLU", "ReLU6", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "ELU", "SELU"), _OUT),
+    **dict.fromkeys(("LeakyReLU", "PReLU", "GELU", "SiLU", "Mish", "Hardswish", "Hardsigmoid", "BatchNorm1d",
+                     "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm2d", "AvgPool1d",
+                     "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "Multiply"), _IN),
+    **dict.fromkeys(("MaxPool1d", "MaxPool2d", "MaxPool3d", "AdaptiveMaxPool2d"), Saves(input=True, extra=2.0)),
+    **dict.fromkeys(("Dropout", "Dropout2d", "StochasticDepth"), Saves(extra=1.0)),  # the CPU keeps a float mask
+    **dict.fromkeys(("Flatten", "Unflatten", "Reshape", "Permute", "Identity", "SelectStep"), Saves(view=True)),
+    "GaussianLatent": Saves(input=True, extra=2.0),  # the noise and exp(log_var / 2)
+    "Embedding": Saves(),  # its int64 indices are the batch itself
+}
+# Recurrent and attention layers keep many tensors per step; their rows are formulas (`_inner_values`).
+OPTIMIZER_STATE = {"adam": 2, "adamw": 2, "sgd": 1, "rmsprop": 1}  # state tensors per trainable parameter
+
+
+@dataclass(frozen=True)
+class NodeMemory:
+    """One node's bytes at the estimate's batch size."""
+
+    node_id: str
+    name: str
+    type_id: str
+    params: int
+    grads: int
+    state: int
+    saved: int  # what the backward pass keeps of this node: its output, its input, masks, indices
+    output: int  # its output (alive until the forward pass returns)
+
+    @property
+    def total(self) -> int:
+        return self.params + self.grads + self.state + self.saved
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Per-node rows and the step's totals and peak (bytes) at one batch size and optimiser."""
+
+    rows: list[NodeMemory]
+    batch_size: int
+    optimizer: str
+    batch: int  # the input batch and its targets
+    peak: int
+    networks: tuple[str, ...] = ()
+
+    @property
+    def params(self) -> int:
+        return sum(r.params for r in self.rows)
+
+    @property
+    def grads(self) -> int:
+        return sum(r.grads for r in self.rows)
+
+    @property
+    def state(self) -> int:
+        return sum(r.state for r in self.rows)
+
+    @property
+    def saved(self) -> int:
+        return sum(r.saved for r in self.rows)
+
+    def row(self, node_id: str) -> NodeMemory | None:
+        """The row of `node_id` (the main network's first), or None."""
+        return next((r for r in self.rows if r.node_id == node_id), None)
+
+    def to_dict(self) -> dict:
+        return {"batch_size": self.batch_size, "optimizer": self.optimizer, "networks": list(self.networks),
+                "params": self.params, "grads": self.grads, "optimizer_state": self.state,
+                "saved_activations": self.saved, "batch": self.batch, "peak": self.peak,
+                "nodes": [{"name": r.name, "type": r.type_id, "params": r.params, "grads": r.grads,
+                           "optimizer_state": r.state, "saved_activations": r.saved, "total": r.total}
+                          for r in self.rows]}
+
+
+def state_per_param(training: Mapping[str, Any]) -> int:
+    """Optimiser state tensors per trainable parameter for the training settings."""
+    name = training.get("optimizer", "adam")
+    momentum = float(training.get("momentum", 0.9))
+    if name == "sgd":
+        return 1 if momentum > 0 else 0
+    if name == "rmsprop":
+        return 1 + (momentum > 0)
+    return OPTIMIZER_STATE.get(name, 2)
+
+
+# ---------------------------------------------------------------- one network
+
+@dataclass
+class _Walk:
+    """What one network's forward and backward hold (bytes), for the peak."""
+
+    rows: list[NodeMemory] = field(default_factory=list)
+    outputs: int = 0  # every output, alive at the end of the forward pass
+    extras: int = 0  # what nodes keep beside their outputs: masks, indices, a block's or an RNN's insides
+    backward_peak: int = 0  # the highest of saved + gradients + gradient buffers during the backward pass
+
+
+def estimate_graph(graph: Graph, shapes: ShapeReport, batch_size: int, per_param: int = 2,
+                   frozen: bool = False) -> _Walk:
+    """The rows of `graph`'s nodes and what its step holds (a Block's nodes are counted inside it)."""
+    walk = _Walk()
+    trains = _trains(graph, shapes, frozen)
+    grad_flows = _grad_flows(graph, trains)
+    edges_in = incoming(graph)
+    kept: dict[str, float] = {}  # node id -> values per sample it keeps alive for the backward pass
+    own: dict[str, float] = {}
+    for node_id in shapes.order:
+        node = graph.nodes[node_id]
+        out = _values(shapes.out.get(node_id))
+        saves = SAVES.get(node.type_id, Saves())
+        sources = [_source(graph, e.src) for e in edges_in[node_id]]
+        if grad_flows.get(node_id):
+            if saves.output:
+                kept[node_id] = out
+            if saves.input and (trains.get(node_id) or not saves.weights_only):
+                for src, shape in zip(sources, shapes.in_shapes.get(node_id, [])):
+                    kept[src] = _values(shape)
+            own[node_id] = saves.extra * out + _inner_values(graph, shapes, node_id)
+        inner = graph.block_network(node_id)
+        if inner is not None and shapes.blocks.get(node.params["network"]) is not None:
+            walk_in = estimate_graph(inner, shapes.blocks[node.params["network"]], batch_size, per_param,
+                                     frozen or node.frozen)
+            walk.rows += walk_in.rows
+            # what the block's nodes keep outlives its call; the rest of its outputs free when it returns
+            inner_saved = sum(r.saved for r in walk_in.rows if r.type_id not in ("Input", "Output"))
+            own[node_id] = own.get(node_id, 0) + inner_saved / (batch_size * FLOAT)
+        if not saves.view:
+            walk.outputs += int(out * batch_size * _dtype_bytes(shapes, node_id))
+    for node_id in shapes.order:
+        node = graph.nodes[node_id]
+        params = shapes.params.get(node_id, 0) * FLOAT if graph.block_network(node_id) is None else 0
+        trained = params if trains.get(node_id) else 0
+        saved = int((kept.get(node_id, 0) + own.get(node_id, 0)) * batch_size * FLOAT)
+        out = int(_values(shapes.out.get(node_id)) * batch_size * _dtype_bytes(shapes, node_id))
+        walk.rows.append(NodeMemory(node_id, node.name, node.type_id, params, trained, trained * per_param,
+                                    saved, out))
+    walk.extras = int(sum(own.values()) * batch_size * FLOAT)
+    walk.backward_peak = _backward_peak(walk.rows, shapes, batch_size)
+    return walk
+
+
+def _backward_peak(rows: list[NodeMemory], shapes: ShapeReport, batch_size: int) -> int:
+    """Saved tensors freed and gradients made node by node in reverse: the highest they hold together."""
+    saved = sum(r.saved for r in rows)
+    grads, peak = 0, 0
+    for row in reversed(rows):
+        buffers = 2 * row.output  # the gradient arriving at this node and the one it passes on
+        peak = max(peak, saved + grads + buffers)
+        saved -= row.saved
+        grads += row.grads
+    return max(peak, grads)
+
+
+def _trains(graph: Graph, shapes: ShapeReport, frozen: bool) -> dict[str, bool]:
+    """Node id -> whether it has weights that train."""
+    return {n: not frozen and not graph.nodes[n].frozen and shapes.params.get(n, 0) > 0 for n in graph.nodes}
+
+
+def _grad_flows(graph: Graph, trains: dict[str, bool]) -> dict[str, bool]:
+    """Node id -> whether a gradient passes through it (it trains, or a node before it does)."""
+    from graph_builder.shapes import topological_order
+
+    flows: dict[str, bool] = {}
+    edges_in = incoming(graph)
+    for node_id in topological_order(graph):
+        flows[node_id] = trains[node_id] or any(flows.get(e.src, False) for e in edges_in[node_id])
+    return flows
+
+
+def _source(graph: Graph, node_id: str) -> str:
+    """The node whose memory `node_id`'s output is (a view's is its input's)."""
+    edges_in = incoming(graph)
+    while SAVES.get(graph.nodes[node_id].type_id, Saves()).view and len(edges_in[node_id]) == 1:
+        node_id = edges_in[node_id][0].src
+    return node_id
+
+
+def _values(shape: tuple | None) -> float:
+    """Values per sample of a shape (the batch dimension left out)."""
+    if not shape:
+        return 0.0
+    return float(math.prod(d for d in shape[1:] if isinstance(d, int)))
+
+
+def _dtype_bytes(shapes: ShapeReport, node_id: str) -> int:
+    return DTYPE_BYTES.get(shapes.dtype.get(node_id, "float32"), FLOAT)
+
+
+def _inner_values(graph: Graph, shapes: ShapeReport, node_id: str) -> float:
+    """Values per sample a recurrent or attention layer keeps inside itself (fitted to torch on the CPU)."""
+    node = graph.nodes[node_id]
+    ins = shapes.in_shapes.get(node_id) or [()]
+    steps = ins[0][1] if len(ins[0]) > 2 and isinstance(ins[0][1], int) else 1
+    p = node.params
+    if node.type_id in ("RNN", "LSTM", "GRU"):
+        gates = {"RNN": 2, "GRU": 10, "LSTM": 12}[node.type_id]
+        width = p["hidden_size"] * (2 if p.get("bidirectional") else 1)
+        return float(gates * steps * width * p["num_layers"])
+    if node.type_id in ("TransformerEncoderLayer", "TransformerDecoderLayer", "MultiheadAttention"):
+        d = ins[0][-1] if isinstance(ins[0][-1], int) else 0
+        heads = p.get("nhead", p.get("num_heads", 1))
+        ff = p.get("dim_feedforward", 0)
+        return float(steps * (10 * d + 3 * ff + 3 * heads * steps))
+    return 0.0
+
+
+# ---------------------------------------------------------------- a project
+
+def estimate_project(project: Any, batch_size: int | None = None) -> MemoryEstimate:
+    """The step's memory for the networks `project`'s task trains, at `batch_size` (the project's by default)."""
+    from graph_builder.tasks import resolve
+
+    training = dict(project.training)
+    batch = int(batch_size or training.get("batch_size", 32))
+    per_param = state_per_param(training)
+    spec = resolve(training, None, project.graph)
+    graphs = {role: g for role, g in spec.graphs(project).items() if g is not None} or {"main": project.graph}
+    rows: list[NodeMemory] = []
+    outputs = backward = resident = inputs = 0
+    for graph in graphs.values():
+        shapes = infer_shapes(graph)
+        walk = estimate_graph(graph, shapes, batch, per_param)
+        rows += walk.rows
+        outputs += walk.outputs + walk.extras
+        backward = max(backward, walk.backward_peak)
+        resident += sum(r.params + r.grads + r.state for r in walk.rows)
+        inputs += sum(r.output for r in walk.rows if r.type_id == "Input")
+    targets = batch * 8  # class labels (int64); a value target is about one output's size
+    forward_end = resident + outputs + targets
+    params = sum(r.params for r in rows)
+    state = sum(r.state for r in rows)
+    peak = max(forward_end, params + state + backward + inputs + targets)
+    return MemoryEstimate(rows, batch, training.get("optimizer", "adam"), inputs + targets, int(peak),
+                          tuple(graphs))
+
+
+def memory_issues(estimate: MemoryEstimate, free: int | None, total: int | None, device: str = "this machine") -> list[Issue]:
+    """A problem when the step's peak exceeds the device's free memory: an error past all of it, else a warning."""
+    if not free or estimate.peak <= free:
+        return []
+    biggest = sorted(estimate.rows, key=lambda r: r.total, reverse=True)[:1]
+    where = f"; the largest part is {biggest[0].name} ({size_text(biggest[0].total)})" if biggest else ""
+    parts = (f"{size_text(estimate.params)} of weights, {size_text(estimate.grads + estimate.state)} of gradients "
+             f"and {estimate.optimizer} state, {size_text(estimate.saved)} of saved activations")
+    if total and estimate.peak > total:
+        return [Issue(ERROR, "memory", f"training needs about {size_text(estimate.peak)} at batch size "
+                      f"{estimate.batch_size} ({parts}), more than {device}'s {size_text(total)} of memory"
+                      f"{where}; make the layers or the input smaller, or lower the batch size",
+                      tuple(r.node_id for r in biggest))]
+    return [Issue(WARNING, "memory", f"training needs about {size_text(estimate.peak)} at batch size "
+                  f"{estimate.batch_size} ({parts}), more than the {size_text(free)} free on {device} now"
+                  f"{where}; lower the batch size or close other programs", tuple(r.node_id for r in biggest))]
