@@ -145,6 +145,7 @@ class _Walk:
     rows: list[NodeMemory] = field(default_factory=list)
     outputs: int = 0  # every output, alive at the end of the forward pass
     extras: int = 0  # what nodes keep beside their outputs: masks, indices, a block's or an RNN's insides
+    forward_peak: int = 0  # the highest the outputs so far and one node's working copies reach
     backward_peak: int = 0  # the highest of saved + gradients + gradient buffers during the backward pass
 
 
@@ -157,6 +158,7 @@ def estimate_graph(graph: Graph, shapes: ShapeReport, batch_size: int, per_param
     edges_in = incoming(graph)
     kept: dict[str, float] = {}  # node id -> values per sample it keeps alive for the backward pass
     own: dict[str, float] = {}
+    inside: dict[str, float] = {}  # a Block's node id -> what its network's nodes keep (their own rows say it)
     for node_id in shapes.order:
         node = graph.nodes[node_id]
         out = _values(shapes.out.get(node_id))
@@ -176,9 +178,13 @@ def estimate_graph(graph: Graph, shapes: ShapeReport, batch_size: int, per_param
             walk.rows += walk_in.rows
             # what the block's nodes keep outlives its call; the rest of its outputs free when it returns
             inner_saved = sum(r.saved for r in walk_in.rows if r.type_id not in ("Input", "Output"))
-            own[node_id] = own.get(node_id, 0) + inner_saved / (batch_size * FLOAT)
+            inside[node_id] = inner_saved / (batch_size * FLOAT)
         if not saves.view:
             walk.outputs += int(out * batch_size * _dtype_bytes(shapes, node_id))
+        kept_so_far = (own.get(node_id, 0) + inside.get(node_id, 0)) * batch_size * FLOAT
+        walk.extras += int(kept_so_far)
+        work = _working_values(node.type_id, shapes, node_id) * batch_size * FLOAT
+        walk.forward_peak = max(walk.forward_peak, walk.outputs + walk.extras + int(work))
     for node_id in shapes.order:
         node = graph.nodes[node_id]
         params = shapes.params.get(node_id, 0) * FLOAT if graph.block_network(node_id) is None else 0
@@ -187,7 +193,6 @@ def estimate_graph(graph: Graph, shapes: ShapeReport, batch_size: int, per_param
         out = int(_values(shapes.out.get(node_id)) * batch_size * _dtype_bytes(shapes, node_id))
         walk.rows.append(NodeMemory(node_id, node.name, node.type_id, params, trained, trained * per_param,
                                     saved, out))
-    walk.extras = int(sum(own.values()) * batch_size * FLOAT)
     walk.backward_peak = _backward_peak(walk.rows, shapes, batch_size)
     return walk
 
@@ -239,6 +244,14 @@ def _dtype_bytes(shapes: ShapeReport, node_id: str) -> int:
     return DTYPE_BYTES.get(shapes.dtype.get(node_id, "float32"), FLOAT)
 
 
+def _working_values(type_id: str, shapes: ShapeReport, node_id: str) -> float:
+    """Values per sample a node holds only while it runs: the CPU's convolutions copy their larger side twice."""
+    if not type_id.startswith(("Conv", "ConvTranspose")):
+        return 0.0
+    ins = shapes.in_shapes.get(node_id) or [None]
+    return 2 * max(_values(ins[0]), _values(shapes.out.get(node_id)))
+
+
 def _inner_values(graph: Graph, shapes: ShapeReport, node_id: str) -> float:
     """Values per sample a recurrent or attention layer keeps inside itself (fitted to torch on the CPU)."""
     node = graph.nodes[node_id]
@@ -246,14 +259,14 @@ def _inner_values(graph: Graph, shapes: ShapeReport, node_id: str) -> float:
     steps = ins[0][1] if len(ins[0]) > 2 and isinstance(ins[0][1], int) else 1
     p = node.params
     if node.type_id in ("RNN", "LSTM", "GRU"):
-        gates = {"RNN": 2, "GRU": 10, "LSTM": 12}[node.type_id]
+        gates = {"RNN": 2, "GRU": 11, "LSTM": 23}[node.type_id]
         width = p["hidden_size"] * (2 if p.get("bidirectional") else 1)
         return float(gates * steps * width * p["num_layers"])
     if node.type_id in ("TransformerEncoderLayer", "TransformerDecoderLayer", "MultiheadAttention"):
         d = ins[0][-1] if isinstance(ins[0][-1], int) else 0
         heads = p.get("nhead", p.get("num_heads", 1))
         ff = p.get("dim_feedforward", 0)
-        return float(steps * (10 * d + 3 * ff + 3 * heads * steps))
+        return float(steps * (5 * d + 1.5 * ff + 1.5 * heads * steps))
     return 0.0
 
 
@@ -274,7 +287,7 @@ def estimate_project(project: Any, batch_size: int | None = None) -> MemoryEstim
         shapes = infer_shapes(graph)
         walk = estimate_graph(graph, shapes, batch, per_param)
         rows += walk.rows
-        outputs += walk.outputs + walk.extras
+        outputs += walk.forward_peak
         backward = max(backward, walk.backward_peak)
         resident += sum(r.params + r.grads + r.state for r in walk.rows)
         inputs += sum(r.output for r in walk.rows if r.type_id == "Input")
