@@ -307,7 +307,8 @@ def memory_issues(estimate: MemoryEstimate, free: int | None, total: int | None,
     biggest = sorted(estimate.rows, key=lambda r: r.total, reverse=True)[:1]
     where = f"; the largest part is {biggest[0].name} ({size_text(biggest[0].total)})" if biggest else ""
     parts = (f"{size_text(estimate.params)} of weights, {size_text(estimate.grads + estimate.state)} of gradients "
-             f"and {estimate.optimizer} state, {size_text(estimate.saved)} of saved activations")
+             f"and {estimate.optimizer} state, {size_text(estimate.saved)} of saved activations, the rest the "
+             f"layers' outputs")
     if total and estimate.peak > total:
         return [Issue(ERROR, "memory", f"training needs about {size_text(estimate.peak)} at batch size "
                       f"{estimate.batch_size} ({parts}), more than {device}'s {size_text(total)} of memory"
