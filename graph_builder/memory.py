@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graph_builder.footprint import size_text
@@ -79,6 +79,13 @@ class NodeMemory:
     state: int
     saved: int  # what the backward pass keeps of this node: its output, its input, masks, indices
     output: int  # its output (alive until the forward pass returns)
+    network: str = ""  # the network it belongs to (node ids repeat across networks)
+    within: str = ""  # the Block node it runs inside ("block1"), "" at the top
+
+    @property
+    def path(self) -> str:
+        """Its name as a table shows it: "block1 › conv1" inside a block."""
+        return f"{self.within} › {self.name}" if self.within else self.name
 
     @property
     def total(self) -> int:
@@ -112,15 +119,15 @@ class MemoryEstimate:
     def saved(self) -> int:
         return sum(r.saved for r in self.rows)
 
-    def row(self, node_id: str) -> NodeMemory | None:
-        """The row of `node_id` (the main network's first), or None."""
-        return next((r for r in self.rows if r.node_id == node_id), None)
+    def of_network(self, network: str) -> dict[str, NodeMemory]:
+        """Node id -> row, for the nodes of `network` (a block's network: its nodes as a block uses them)."""
+        return {r.node_id: r for r in self.rows if r.network == network}
 
     def to_dict(self) -> dict:
         return {"batch_size": self.batch_size, "optimizer": self.optimizer, "networks": list(self.networks),
                 "params": self.params, "grads": self.grads, "optimizer_state": self.state,
                 "saved_activations": self.saved, "batch": self.batch, "peak": self.peak,
-                "nodes": [{"name": r.name, "type": r.type_id, "params": r.params, "grads": r.grads,
+                "nodes": [{"network": r.network, "name": r.path, "type": r.type_id, "params": r.params, "grads": r.grads,
                            "optimizer_state": r.state, "saved_activations": r.saved, "total": r.total}
                           for r in self.rows]}
 
@@ -150,39 +157,45 @@ class _Walk:
 
 
 def estimate_graph(graph: Graph, shapes: ShapeReport, batch_size: int, per_param: int = 2,
-                   frozen: bool = False) -> _Walk:
-    """The rows of `graph`'s nodes and what its step holds (a Block's nodes are counted inside it)."""
+                   frozen: bool = False, network: str = "", grad_in: bool = False) -> _Walk:
+    """The rows of `graph`'s nodes and what its step holds; a Block's nodes follow its row.
+
+    `frozen`: the network runs inside a frozen block; `grad_in`: a gradient reaches its inputs."""
     walk = _Walk()
     trains = _trains(graph, shapes, frozen)
-    grad_flows = _grad_flows(graph, trains)
+    grad_flows = _grad_flows(graph, trains, grad_in)
     edges_in = incoming(graph)
     kept: dict[str, float] = {}  # node id -> values per sample it keeps alive for the backward pass
     own: dict[str, float] = {}
-    inside: dict[str, float] = {}  # a Block's node id -> what its network's nodes keep (their own rows say it)
+    inside: dict[str, list[NodeMemory]] = {}  # a Block's node id -> its network's rows
     for node_id in shapes.order:
         node = graph.nodes[node_id]
         out = _values(shapes.out.get(node_id))
         saves = SAVES.get(node.type_id, Saves())
         sources = [_source(graph, e.src) for e in edges_in[node_id]]
+        ins = shapes.in_shapes.get(node_id, [])
         if grad_flows.get(node_id):
             if saves.output:
                 kept[node_id] = out
             if saves.input and (trains.get(node_id) or not saves.weights_only):
-                for src, shape in zip(sources, shapes.in_shapes.get(node_id, [])):
-                    kept[src] = _values(shape)
+                kept.update((src, _values(shape)) for src, shape in zip(sources, ins))
             own[node_id] = saves.extra * out + _inner_values(graph, shapes, node_id)
         inner = graph.block_network(node_id)
+        held = 0
         if inner is not None and shapes.blocks.get(node.params["network"]) is not None:
+            flows_in = any(grad_flows.get(e.src, False) for e in edges_in[node_id])
             walk_in = estimate_graph(inner, shapes.blocks[node.params["network"]], batch_size, per_param,
-                                     frozen or node.frozen)
-            walk.rows += walk_in.rows
-            # what the block's nodes keep outlives its call; the rest of its outputs free when it returns
-            inner_saved = sum(r.saved for r in walk_in.rows if r.type_id not in ("Input", "Output"))
-            inside[node_id] = inner_saved / (batch_size * FLOAT)
+                                     frozen or node.frozen, node.params["network"], flows_in)
+            edge_of_block = [r.type_id in ("Input", "Output") and not r.within for r in walk_in.rows]
+            if any(r.saved for r, edge in zip(walk_in.rows, edge_of_block) if edge and r.type_id == "Input"):
+                kept.update((src, _values(shape)) for src, shape in zip(sources, ins))  # the block keeps its input
+            # the block's Input and Output are the outer tensors; the rest it keeps outlives its call
+            inside[node_id] = [replace(r, within=f"{node.name} › {r.within}" if r.within else node.name,
+                                       saved=0 if edge else r.saved) for r, edge in zip(walk_in.rows, edge_of_block)]
+            held = sum(r.saved for r in inside[node_id])
         if not saves.view:
             walk.outputs += int(out * batch_size * _dtype_bytes(shapes, node_id))
-        kept_so_far = (own.get(node_id, 0) + inside.get(node_id, 0)) * batch_size * FLOAT
-        walk.extras += int(kept_so_far)
+        walk.extras += int(own.get(node_id, 0) * batch_size * FLOAT) + held
         work = _working_values(node.type_id, shapes, node_id) * batch_size * FLOAT
         walk.forward_peak = max(walk.forward_peak, walk.outputs + walk.extras + int(work))
     for node_id in shapes.order:
@@ -192,7 +205,8 @@ def estimate_graph(graph: Graph, shapes: ShapeReport, batch_size: int, per_param
         saved = int((kept.get(node_id, 0) + own.get(node_id, 0)) * batch_size * FLOAT)
         out = int(_values(shapes.out.get(node_id)) * batch_size * _dtype_bytes(shapes, node_id))
         walk.rows.append(NodeMemory(node_id, node.name, node.type_id, params, trained, trained * per_param,
-                                    saved, out))
+                                    saved, out, network))
+        walk.rows += inside.get(node_id, [])
     walk.backward_peak = _backward_peak(walk.rows, shapes, batch_size)
     return walk
 
@@ -214,14 +228,16 @@ def _trains(graph: Graph, shapes: ShapeReport, frozen: bool) -> dict[str, bool]:
     return {n: not frozen and not graph.nodes[n].frozen and shapes.params.get(n, 0) > 0 for n in graph.nodes}
 
 
-def _grad_flows(graph: Graph, trains: dict[str, bool]) -> dict[str, bool]:
-    """Node id -> whether a gradient passes through it (it trains, or a node before it does)."""
+def _grad_flows(graph: Graph, trains: dict[str, bool], grad_in: bool = False) -> dict[str, bool]:
+    """Node id -> whether a gradient passes through it (it trains, a node before it does, or it is an
+    Input that a gradient reaches from outside)."""
     from graph_builder.shapes import topological_order
 
     flows: dict[str, bool] = {}
     edges_in = incoming(graph)
     for node_id in topological_order(graph):
-        flows[node_id] = trains[node_id] or any(flows.get(e.src, False) for e in edges_in[node_id])
+        fed = grad_in and graph.nodes[node_id].type_id == "Input"
+        flows[node_id] = fed or trains[node_id] or any(flows.get(e.src, False) for e in edges_in[node_id])
     return flows
 
 
@@ -280,12 +296,14 @@ def estimate_project(project: Any, batch_size: int | None = None) -> MemoryEstim
     batch = int(batch_size or training.get("batch_size", 32))
     per_param = state_per_param(training)
     spec = resolve(training, None, project.graph)
-    graphs = {role: g for role, g in spec.graphs(project).items() if g is not None} or {"main": project.graph}
+    names = spec.networks(project)
+    graphs = {names[role]: g for role, g in spec.graphs(project).items() if g is not None} \
+        or {project.networks.main: project.graph}
     rows: list[NodeMemory] = []
     outputs = backward = resident = inputs = 0
-    for graph in graphs.values():
+    for name, graph in graphs.items():
         shapes = infer_shapes(graph)
-        walk = estimate_graph(graph, shapes, batch, per_param)
+        walk = estimate_graph(graph, shapes, batch, per_param, network=name)
         rows += walk.rows
         outputs += walk.forward_peak
         backward = max(backward, walk.backward_peak)
@@ -300,9 +318,13 @@ def estimate_project(project: Any, batch_size: int | None = None) -> MemoryEstim
                           tuple(graphs))
 
 
-def memory_issues(estimate: MemoryEstimate, free: int | None, total: int | None, device: str = "this machine") -> list[Issue]:
-    """A problem when the step's peak exceeds the device's free memory: an error past all of it, else a warning."""
-    if not free or estimate.peak <= free:
+def memory_issues(estimate: MemoryEstimate, free: int | None, total: int | None,
+                  device: str = "this machine") -> list[Issue]:
+    """A problem when the step's peak exceeds the device's free memory: an error past all of it, else a warning.
+
+    `free` None: only the total is known (a GPU seen from the editor)."""
+    limit = free or total
+    if not limit or estimate.peak <= limit:
         return []
     biggest = sorted(estimate.rows, key=lambda r: r.total, reverse=True)[:1]
     where = f"; the largest part is {biggest[0].name} ({size_text(biggest[0].total)})" if biggest else ""

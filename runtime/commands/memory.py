@@ -78,7 +78,7 @@ def run(args) -> int:
 def table(estimate) -> str:
     """The per-node rows and the totals as aligned text."""
     head = ("node", "type", "params", "grads", "optim. state", "saved act.", "total")
-    rows = [(r.name, r.type_id, *(size_text(v) for v in (r.params, r.grads, r.state, r.saved, r.total)))
+    rows = [(r.path, r.type_id, *(size_text(v) for v in (r.params, r.grads, r.state, r.saved, r.total)))
             for r in estimate.rows]
     rows.append(("total", "", *(size_text(v) for v in (estimate.params, estimate.grads, estimate.state,
                                                         estimate.saved, estimate.params + estimate.grads
