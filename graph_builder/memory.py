@@ -102,6 +102,7 @@ class MemoryEstimate:
     batch: int  # the input batch and its targets
     peak: int
     networks: tuple[str, ...] = ()
+    main: str = ""  # the project's main network: the one whose nodes a problem names
 
     @property
     def params(self) -> int:
@@ -207,11 +208,11 @@ def estimate_graph(graph: Graph, shapes: ShapeReport, batch_size: int, per_param
         walk.rows.append(NodeMemory(node_id, node.name, node.type_id, params, trained, trained * per_param,
                                     saved, out, network))
         walk.rows += inside.get(node_id, [])
-    walk.backward_peak = _backward_peak(walk.rows, shapes, batch_size)
+    walk.backward_peak = _backward_peak(walk.rows)
     return walk
 
 
-def _backward_peak(rows: list[NodeMemory], shapes: ShapeReport, batch_size: int) -> int:
+def _backward_peak(rows: list[NodeMemory]) -> int:
     """Saved tensors freed and gradients made node by node in reverse: the highest they hold together."""
     saved = sum(r.saved for r in rows)
     grads, peak = 0, 0
@@ -315,7 +316,7 @@ def estimate_project(project: Any, batch_size: int | None = None) -> MemoryEstim
     state = sum(r.state for r in rows)
     peak = max(forward_end, params + state + backward + inputs + targets)
     return MemoryEstimate(rows, batch, training.get("optimizer", "adam"), inputs + targets, int(peak),
-                          tuple(graphs))
+                          tuple(graphs), project.networks.main)
 
 
 def memory_issues(estimate: MemoryEstimate, free: int | None, total: int | None,
@@ -326,7 +327,8 @@ def memory_issues(estimate: MemoryEstimate, free: int | None, total: int | None,
     limit = free or total
     if not limit or estimate.peak <= limit:
         return []
-    biggest = sorted(estimate.rows, key=lambda r: r.total, reverse=True)[:1]
+    own = [r for r in estimate.rows if r.network == estimate.main and not r.within]  # ids the canvas shows
+    biggest = sorted(own, key=lambda r: r.total, reverse=True)[:1]
     where = f"; the largest part is {biggest[0].name} ({size_text(biggest[0].total)})" if biggest else ""
     parts = (f"{size_text(estimate.params)} of weights, {size_text(estimate.grads + estimate.state)} of gradients "
              f"and {estimate.optimizer} state, {size_text(estimate.saved)} of saved activations, the rest the "
