@@ -445,7 +445,7 @@ class MainWindow(QMainWindow):
         main_shapes = validation.shapes if graph is main else check(main).shapes
         self.fit_issues = check_project_fit(self.project, main_shapes, self.loaded_data)  # model against data
         network = self.project.networks.name_of(graph) or ""
-        memory = self._memory_at(None)
+        memory = self._memory_at(None, {self.project.networks.main: main_shapes})
         if graph is main:
             memory_problems = self._memory_problems(memory) if validation.ok else []
             validation.issues = [*validation.errors, *self.fit_issues, *memory_problems,
@@ -457,7 +457,9 @@ class MainWindow(QMainWindow):
         self.problems.set_issues(validation.issues)
         self.inspector.set_validation(validation)
         self.summary.follow_batch_size(int(self.project.training.value("batch_size")))
-        summary = self.summary.set_shapes(graph, validation.shapes, self._memory_at, network)
+        summary = self.summary.set_shapes(graph, validation.shapes,
+                                          lambda b: memory if memory and b == memory.batch_size else self._memory_at(b),
+                                          network)
         errors = len(validation.errors)
         warnings = len(validation.issues) - errors
         if not graph.nodes:
@@ -472,10 +474,12 @@ class MainWindow(QMainWindow):
         self.validated.emit(validation)
         return validation
 
-    def _memory_at(self, batch_size: int | None) -> MemoryEstimate | None:
-        """The project's training-step memory at `batch_size` (None: the training section's); None if unknown."""
+    def _memory_at(self, batch_size: int | None, known: dict | None = None) -> MemoryEstimate | None:
+        """The project's training-step memory at `batch_size` (None: the training section's); None if unknown.
+
+        `known`: shape reports just inferred, by network name."""
         try:
-            return estimate_project(self.project, batch_size)
+            return estimate_project(self.project, batch_size, known)
         except GraphBuilderError:  # a task that cannot resolve yet: its own problem says why
             return None
 

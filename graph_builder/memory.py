@@ -164,8 +164,8 @@ def estimate_graph(graph: Graph, shapes: ShapeReport, batch_size: int, per_param
     `frozen`: the network runs inside a frozen block; `grad_in`: a gradient reaches its inputs."""
     walk = _Walk()
     trains = _trains(graph, shapes, frozen)
-    grad_flows = _grad_flows(graph, trains, grad_in)
     edges_in = incoming(graph)
+    grad_flows = _grad_flows(graph, shapes, edges_in, trains, grad_in)
     kept: dict[str, float] = {}  # node id -> values per sample it keeps alive for the backward pass
     own: dict[str, float] = {}
     inside: dict[str, list[NodeMemory]] = {}  # a Block's node id -> its network's rows
@@ -173,7 +173,7 @@ def estimate_graph(graph: Graph, shapes: ShapeReport, batch_size: int, per_param
         node = graph.nodes[node_id]
         out = _values(shapes.out.get(node_id))
         saves = SAVES.get(node.type_id, Saves())
-        sources = [_source(graph, e.src) for e in edges_in[node_id]]
+        sources = [_source(graph, edges_in, e.src) for e in edges_in[node_id]]
         ins = shapes.in_shapes.get(node_id, [])
         if grad_flows.get(node_id):
             if saves.output:
@@ -229,22 +229,19 @@ def _trains(graph: Graph, shapes: ShapeReport, frozen: bool) -> dict[str, bool]:
     return {n: not frozen and not graph.nodes[n].frozen and shapes.params.get(n, 0) > 0 for n in graph.nodes}
 
 
-def _grad_flows(graph: Graph, trains: dict[str, bool], grad_in: bool = False) -> dict[str, bool]:
+def _grad_flows(graph: Graph, shapes: ShapeReport, edges_in: dict, trains: dict[str, bool],
+                grad_in: bool = False) -> dict[str, bool]:
     """Node id -> whether a gradient passes through it (it trains, a node before it does, or it is an
     Input that a gradient reaches from outside)."""
-    from graph_builder.shapes import topological_order
-
     flows: dict[str, bool] = {}
-    edges_in = incoming(graph)
-    for node_id in topological_order(graph):
+    for node_id in shapes.order:
         fed = grad_in and graph.nodes[node_id].type_id == "Input"
         flows[node_id] = fed or trains[node_id] or any(flows.get(e.src, False) for e in edges_in[node_id])
     return flows
 
 
-def _source(graph: Graph, node_id: str) -> str:
+def _source(graph: Graph, edges_in: dict, node_id: str) -> str:
     """The node whose memory `node_id`'s output is (a view's is its input's)."""
-    edges_in = incoming(graph)
     while SAVES.get(graph.nodes[node_id].type_id, Saves()).view and len(edges_in[node_id]) == 1:
         node_id = edges_in[node_id][0].src
     return node_id
@@ -289,8 +286,11 @@ def _inner_values(graph: Graph, shapes: ShapeReport, node_id: str) -> float:
 
 # ---------------------------------------------------------------- a project
 
-def estimate_project(project: Any, batch_size: int | None = None) -> MemoryEstimate:
-    """The step's memory for the networks `project`'s task trains, at `batch_size` (the project's by default)."""
+def estimate_project(project: Any, batch_size: int | None = None,
+                     known: Mapping[str, ShapeReport] | None = None) -> MemoryEstimate:
+    """The step's memory for the networks `project`'s task trains, at `batch_size` (the project's by default).
+
+    `known`: network name -> its shape report, where one was just inferred (the editor's validation)."""
     from graph_builder.tasks import resolve
 
     training = dict(project.training)
@@ -303,7 +303,7 @@ def estimate_project(project: Any, batch_size: int | None = None) -> MemoryEstim
     rows: list[NodeMemory] = []
     outputs = backward = resident = inputs = 0
     for name, graph in graphs.items():
-        shapes = infer_shapes(graph)
+        shapes = (known or {}).get(name) or infer_shapes(graph)
         walk = estimate_graph(graph, shapes, batch, per_param, network=name)
         rows += walk.rows
         outputs += walk.forward_peak
