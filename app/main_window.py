@@ -47,11 +47,13 @@ from app.inspector import Inspector
 from app.palette import BLOCK_PREFIX, Palette, QuickAdd
 from app.problems import ProblemsPanel
 from app.projects import Autosave, RecentFiles, RecoveryFile, data_dir, settings
-from app.summary import SummaryPanel, status_text
+from app.memory_check import editor_device_memory
+from app.summary import SummaryPanel, node_memory_text, status_text
 from app.theme import icon
 from app.transfer import TRANSFER_PRESETS, TransferLearning
 from app.workspaces import Workspaces
 from graph_builder.datafit import LoadedData, check_project_fit
+from graph_builder.memory import MemoryEstimate, estimate_project, memory_issues
 from graph_builder.errors import GraphBuilderError
 from graph_builder.graph import Batch, Disconnect, Graph, Move, RemoveNode
 from graph_builder.networks import (AddNetwork, Networks, RemoveNetwork, RenameNetwork, SetMainNetwork,
@@ -424,14 +426,22 @@ class MainWindow(QMainWindow):
         main = self.project.graph  # the data is fed to the main network, whichever one is shown
         main_shapes = validation.shapes if graph is main else check(main).shapes
         self.fit_issues = check_project_fit(self.project, main_shapes, self.loaded_data)  # model against data
+        network = self.project.networks.name_of(graph) or ""
+        memory = self._memory_at(None, {self.project.networks.main: main_shapes})
         if graph is main:
-            validation.issues = [*validation.errors, *self.fit_issues, *validation.issues[len(validation.errors):]]
+            memory_problems = self._memory_problems(memory) if validation.ok else []
+            validation.issues = [*validation.errors, *self.fit_issues, *memory_problems,
+                                 *validation.issues[len(validation.errors):]]
         self.validation = validation
-        self.scene.apply_validation(validation)
+        rows = memory.of_network(network) if memory else {}
+        self.scene.apply_validation(validation, {node_id: node_memory_text(row, memory.batch_size, memory.optimizer)
+                                                 for node_id, row in rows.items() if row.total})
         self.problems.set_issues(validation.issues)
         self.inspector.set_validation(validation)
         self.summary.follow_batch_size(int(self.project.training.value("batch_size")))
-        summary = self.summary.set_shapes(graph, validation.shapes)
+        summary = self.summary.set_shapes(graph, validation.shapes,
+                                          lambda b: memory if memory and b == memory.batch_size else self._memory_at(b),
+                                          network)
         errors = len(validation.errors)
         warnings = len(validation.issues) - errors
         if not graph.nodes:
@@ -445,6 +455,22 @@ class MainWindow(QMainWindow):
         self.summary_label.setText(status_text(summary))
         self.validated.emit(validation)
         return validation
+
+    def _memory_at(self, batch_size: int | None, known: dict | None = None) -> MemoryEstimate | None:
+        """The project's training-step memory at `batch_size` (None: the training section's); None if unknown.
+
+        `known`: shape reports just inferred, by network name."""
+        try:
+            return estimate_project(self.project, batch_size, known)
+        except GraphBuilderError:  # a task that cannot resolve yet: its own problem says why
+            return None
+
+    def _memory_problems(self, memory: MemoryEstimate | None) -> list:
+        """The memory problem of the step on the project's device (graph_builder.memory), if any."""
+        if memory is None:
+            return []
+        free, total, device = editor_device_memory(str(self.project.training.value("device")))
+        return memory_issues(memory, free, total, device)
 
     def set_project(self, project: Project, path: str | os.PathLike | None, unsaved: bool = False) -> None:
         """Make `project` current (the scene is rebuilt through the same path as live edits)."""

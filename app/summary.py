@@ -1,59 +1,61 @@
-"""Model summary: parameters, multiply-accumulates and a memory estimate, like torchinfo's table."""
+"""Model summary: parameters, multiply-accumulates and each node's training memory, like torchinfo's table.
+
+The memory figures are graph_builder.memory's estimate of one training step at the panel's batch
+size and the project's optimiser (weights, gradients, optimiser state, saved activations, peak).
+"""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QSpinBox, QTableView,
                                QVBoxLayout, QWidget)
 
+from graph_builder.footprint import size_text
 from graph_builder.freezing import parameter_split
 from graph_builder.graph import Graph
+from graph_builder.memory import MemoryEstimate, NodeMemory
 from graph_builder.shape_math import format_shape
 from graph_builder.shapes import ShapeReport
-
-BYTES_PER_VALUE = 4  # float32
-
 
 @dataclass(frozen=True)
 class Summary:
     """Totals for one graph at one batch size."""
 
-    rows: list[tuple[str, str, str, int, int]]  # name, type, output shape, params, MACs
+    rows: list[tuple[str, str, str, int, int, str]]  # name, type, output shape, params, MACs, training memory
     total_params: int
     total_macs: int
-    memory_bytes: int
+    memory_bytes: int  # the peak of one training step (0: not estimated)
     batch_size: int
     trainable_params: int | None = None  # None: every parameter trains
     frozen_params: int = 0
+    memory: MemoryEstimate | None = None
 
 
-def summarize(graph: Graph, shapes: ShapeReport, batch_size: int) -> Summary:
-    """Rows in execution order; memory = weights + gradients + Adam state + saved activations."""
+def summarize(graph: Graph, shapes: ShapeReport, batch_size: int, memory: MemoryEstimate | None = None,
+              node_memory: Mapping[str, NodeMemory] | None = None) -> Summary:
+    """Rows in execution order; memory from the step's estimate (`node_memory`: the shown network's rows)."""
+    node_memory = node_memory or {}
     rows = []
-    activations = 0
     for node_id in shapes.order:
         node = graph.nodes[node_id]
         out = shapes.out.get(node_id)
-        if out is not None:
-            activations += math.prod(d for d in out[1:])
+        row = node_memory.get(node_id)
         rows.append((node.name, node.type_id, format_shape(out) if out is not None else "?",
-                     shapes.params.get(node_id, 0), shapes.macs.get(node_id, 0)))
-    params = shapes.total_params
+                     shapes.params.get(node_id, 0), shapes.macs.get(node_id, 0), size_text(row.total) if row else ""))
     trainable, frozen = parameter_split(graph, shapes)
-    # gradients and Adam state are kept for the trainable weights only
-    memory = BYTES_PER_VALUE * (params + 3 * trainable + 2 * activations * batch_size)
-    return Summary(rows, params, shapes.total_macs, memory, batch_size, trainable, frozen)
+    return Summary(rows, shapes.total_params, shapes.total_macs, memory.peak if memory else 0, batch_size,
+                   trainable, frozen, memory)
 
 
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
+def node_memory_text(row: NodeMemory, batch_size: int, optimizer: str) -> str:
+    """One tooltip line: a node's training memory and its parts."""
+    parts = [f"{what} {size_text(n)}" for what, n in (("weights", row.params), ("gradients", row.grads),
+                                                      (f"{optimizer} state", row.state),
+                                                      ("saved activations", row.saved)) if n]
+    return f"training memory at batch {batch_size}: {size_text(row.total)}" + (f" ({', '.join(parts)})" if parts else "")
 
 
 def format_big(n: int) -> str:
@@ -67,13 +69,13 @@ def status_text(summary: Summary) -> str:
     """One line for the status bar."""
     frozen = f" ({format_big(summary.frozen_params)} frozen)" if summary.frozen_params else ""
     return (f"{format_big(summary.total_params)} params{frozen} · {format_big(summary.total_macs)} MACs · "
-            f"≈ {format_bytes(summary.memory_bytes)} to train at batch {summary.batch_size}")
+            f"≈ {size_text(summary.memory_bytes)} to train at batch {summary.batch_size}")
 
 
 class SummaryModel(QAbstractTableModel):
     """The summary rows as a Qt model (one reset per validation, no per-cell widgets)."""
 
-    HEADERS = ("Layer", "Type", "Output shape", "Params", "MACs")
+    HEADERS = ("Layer", "Type", "Output shape", "Params", "MACs", "Memory")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -96,6 +98,8 @@ class SummaryModel(QAbstractTableModel):
         if role == Qt.DisplayRole:
             value = self.rows[index.row()][index.column()]
             return f"{value:,}" if isinstance(value, int) else value
+        if role == Qt.ToolTipRole and index.column() == 5:
+            return "Weights, gradients, optimiser state and saved activations of one training step"
         if role == Qt.TextAlignmentRole and index.column() >= 3:
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
@@ -130,7 +134,7 @@ class SummaryPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((160, 130, 130, 100)):
+        for column, width in enumerate((160, 130, 130, 100, 100)):
             self.table.setColumnWidth(column, width)
         top = QHBoxLayout()
         top.addWidget(QLabel("Batch size"))
@@ -144,6 +148,8 @@ class SummaryPanel(QWidget):
         self.summary: Summary | None = None
         self._graph: Graph | None = None
         self._shapes: ShapeReport | None = None
+        self._estimate_at: Callable[[int], MemoryEstimate | None] | None = None
+        self._network = ""
         self.batch.valueChanged.connect(lambda _: self._refresh())
 
     def follow_batch_size(self, batch_size: int) -> None:
@@ -154,18 +160,26 @@ class SummaryPanel(QWidget):
             self.batch.setValue(batch_size)
             self.batch.blockSignals(False)
 
-    def set_shapes(self, graph: Graph, shapes: ShapeReport) -> Summary:
-        """Recompute from a shape report; returns the summary (the status bar shows it too)."""
-        self._graph, self._shapes = graph, shapes
+    def set_shapes(self, graph: Graph, shapes: ShapeReport,
+                   estimate_at: Callable[[int], MemoryEstimate | None] | None = None, network: str = "") -> Summary:
+        """Recompute from a shape report and the project's memory estimate at a batch size (`network`: the one
+        shown); returns the summary (the status bar shows it too)."""
+        self._graph, self._shapes, self._estimate_at, self._network = graph, shapes, estimate_at, network
         return self._refresh()
 
     def _refresh(self) -> Summary | None:
         if self._graph is None:
             return None
-        self.summary = summarize(self._graph, self._shapes, self.batch.value())
+        memory = self._estimate_at(self.batch.value()) if self._estimate_at else None
+        rows = memory.of_network(self._network) if memory else None
+        self.summary = summarize(self._graph, self._shapes, self.batch.value(), memory, rows)
         self.model.set_rows(self.summary.rows)
         s = self.summary
-        self.totals.setText(f"Total parameters: <b>{s.total_params:,}</b> (<b>{s.trainable_params:,}</b> trainable, "
-                            f"<b>{s.frozen_params:,}</b> frozen) &nbsp; MACs per sample: "
-                            f"<b>{s.total_macs:,}</b> &nbsp; Training memory ≈ <b>{format_bytes(s.memory_bytes)}</b>")
+        text = (f"Total parameters: <b>{s.total_params:,}</b> (<b>{s.trainable_params:,}</b> trainable, "
+                f"<b>{s.frozen_params:,}</b> frozen) &nbsp; MACs per sample: <b>{s.total_macs:,}</b>")
+        if memory is not None:
+            text += (f" &nbsp; Training memory ≈ <b>{size_text(memory.peak)}</b> at its peak with {memory.optimizer}: "
+                     f"weights {size_text(memory.params)}, gradients {size_text(memory.grads)}, optimiser state "
+                     f"{size_text(memory.state)}, saved activations {size_text(memory.saved)}")
+        self.totals.setText(text)
         return self.summary

@@ -1,7 +1,7 @@
-"""How much memory a network needs, against what the machine has (torch-free, for `validate`).
+"""Bytes as a person reads them, and what memory the machine has (torch-free).
 
-Training holds each parameter four times in float32 (the weight, its gradient and Adam's two
-moments) and keeps every node's output of a sample for the backward pass.
+A training step's memory is estimated in graph_builder.memory; importers bound their test runs
+with `activation_bytes`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import os
 from graph_builder.shapes import ShapeReport
 
 BYTES = 4  # float32
-TRAINING_COPIES = 4  # weight, gradient, Adam's two moments
 
 
 def machine_memory() -> int | None:
@@ -43,19 +42,13 @@ def activation_bytes(shapes: ShapeReport) -> int:
     return total
 
 
-def memory_warnings(shapes: ShapeReport, memory: int | None = None) -> list[str]:
-    """Warnings when the parameters, or the activations of a single sample, exceed the machine's memory."""
-    memory = machine_memory() if memory is None else memory
-    if not memory:
-        return []
-    warnings = []
-    params = shapes.total_params
-    if params * BYTES * TRAINING_COPIES > memory:
-        warnings.append(f"the network has {params:,} parameters: {size_text(params * BYTES)} of weights and "
-                        f"{size_text(params * BYTES * TRAINING_COPIES)} to train them with Adam, more than this "
-                        f"machine's {size_text(memory)} of memory; make the layers smaller")
-    activations = activation_bytes(shapes)
-    if activations > memory:
-        warnings.append(f"the outputs of the layers for one sample take {size_text(activations)}, more than this "
-                        f"machine's {size_text(memory)} of memory; make the input or the layers smaller")
-    return warnings
+def available_memory() -> int | None:
+    """The memory the system could give a new program now (Linux's MemAvailable), where it says."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

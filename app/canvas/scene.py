@@ -7,6 +7,8 @@ the model itself; it hands commands to `editor.push`, so every edit is one undo 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
@@ -127,8 +129,11 @@ class GraphScene(QGraphicsScene):
             finally:
                 self._syncing = False
 
-    def apply_validation(self, validation: Validation) -> int:
-        """Badges, tooltips, parameter counts and wire labels from a check; returns items changed."""
+    def apply_validation(self, validation: Validation, memory_lines: Mapping[str, str] | None = None) -> int:
+        """Badges, tooltips, parameter counts and wire labels from a check; returns items changed.
+
+        `memory_lines`: node id -> its training-memory line for the tooltip (graph_builder.memory)."""
+        memory_lines = memory_lines or {}
         by_node: dict[str, list] = {}
         for issue in validation.issues:
             for node_id in issue.node_ids:
@@ -144,6 +149,8 @@ class GraphScene(QGraphicsScene):
             out = shapes.out.get(node_id)
             if out is not None:
                 lines.append(f"output {format_shape(out)}")
+            if node_id in memory_lines:
+                lines.append(memory_lines[node_id])
             lines += [("⛔ " if i.severity == ERROR else "⚠ ") + i.message for i in issues]
             changed += item.set_status(badge, "\n".join(lines), shapes.params.get(node_id))
         for edge, item in self.edges.items():

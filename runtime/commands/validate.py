@@ -9,7 +9,7 @@ import json
 import sys
 
 from graph_builder.errors import GraphBuilderError, ProjectError
-from graph_builder.footprint import memory_warnings
+from graph_builder.memory import estimate_project, memory_issues
 from graph_builder.freezing import parameter_split
 from graph_builder.project import load_project
 from graph_builder.shape_math import format_shape
@@ -39,6 +39,9 @@ def run(args) -> int:
         chosen = [args.network] if args.network else \
             [project.networks.main, *[n for n in project.networks if n != project.networks.main]]
         results = {name: check(project.network(name)) for name in chosen}
+        main = results.get(project.networks.main)
+        if main is not None and main.ok:  # the step's memory, once the shapes are all known
+            main.issues[len(main.errors):len(main.errors)] = step_memory_issues(project)
     except GraphBuilderError as exc:
         if args.json:
             print(json.dumps({"readable": True, "error": str(exc)}))
@@ -58,8 +61,6 @@ def run(args) -> int:
         where = f"{name}: " if several else ""
         for issue in result.issues:
             print(f"{issue.severity}: {where}{issue.message}" + (f"  (fix: {issue.fix.title})" if issue.fix else ""))
-        for warning in memory_warnings(result.shapes):
-            print(f"warning: {where}{warning}")
         if result.ok:
             trainable, frozen = parameter_split(graph, result.shapes)
             split = f" ({trainable:,} trainable, {frozen:,} frozen)" if frozen else ""
@@ -79,6 +80,17 @@ def _report(graph, result) -> dict:
         "trainable_params": trainable,
         "frozen_params": frozen,
         "total_macs": result.shapes.total_macs,
-        "memory_warnings": memory_warnings(result.shapes),
         "shapes": {graph.nodes[n].name: format_shape(s) for n, s in result.shapes.out.items()},
     }
+
+
+def step_memory_issues(project) -> list:
+    """The memory problem of one training step on the project's device (graph_builder.memory), if any."""
+    from graph_builder.footprint import available_memory, machine_memory
+    from runtime.train import DeviceUnavailableError, device_memory
+
+    try:
+        free, total, device = device_memory(str(project.training.get("device", "auto")))
+    except DeviceUnavailableError:
+        free, total, device = available_memory(), machine_memory(), "this machine"
+    return memory_issues(estimate_project(project), free, total, device)

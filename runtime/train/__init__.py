@@ -5,6 +5,8 @@
     run_in_child(project_dict, run_dir, queue, control)   # the app's child process
 """
 
+from runtime.train.devices import device_memory
+from runtime.train.step_memory import StepMemory, measure_step
 from runtime.train.crossval import cross_validate, crossval_words, run_crossval_in_child
 from runtime.train.freezing import pretrained_nodes
 from runtime.train.monitor import INSTALL_HINT, TensorBoardServer, tensorboard_available
@@ -14,7 +16,7 @@ from runtime.train.trainer import (
 )
 
 __all__ = [
-    "INSTALL_HINT", "CheckpointError", "Control", "DeviceUnavailableError",
+    "INSTALL_HINT", "CheckpointError", "StepMemory", "device_memory", "measure_step", "Control", "DeviceUnavailableError",
     "ModelDataMismatchError", "NonFiniteLossError", "TensorBoardServer", "TrainingError", "TrainingMemoryError",
     "TrainingSettingError", "cross_validate", "crossval_words", "device_name", "last_event", "pretrained_nodes",
     "run_crossval_in_child", "run_in_child", "select_device", "tensorboard_available", "train",

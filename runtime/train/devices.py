@@ -47,3 +47,21 @@ def is_out_of_memory(exc: BaseException) -> bool:
 def dtype_name(dtype: torch.dtype | None) -> str | None:
     """bf16 / fp16 for a mixed-precision dtype, None when off."""
     return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype) if dtype is not None else None
+
+
+def device_memory(name: str = "auto", context: bool = True) -> tuple[int | None, int | None, str]:
+    """(free bytes, total bytes, a name for messages) of the training device `name`; None where unknown.
+
+    A GPU's free memory needs a CUDA context (some hundred MB of the GPU); `context=False` (the editor,
+    whose child process trains) reads its total only."""
+    from graph_builder.footprint import available_memory, machine_memory
+
+    device = select_device(name)
+    if device.type == "cuda" and not context:
+        index = device.index or 0
+        return None, int(torch.cuda.get_device_properties(index).total_memory), \
+            f"the GPU {torch.cuda.get_device_name(index)}"
+    if device.type == "cuda":
+        free, total = torch.cuda.mem_get_info(device)
+        return int(free), int(total), f"the GPU {torch.cuda.get_device_name(device)}"
+    return available_memory(), machine_memory(), "this machine"

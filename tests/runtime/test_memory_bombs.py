@@ -178,9 +178,10 @@ def test_train_checks_the_input_against_the_data_before_building_the_model(bombs
     assert result["grew_mb"] < 500
 
 
-def test_validate_warns_when_one_sample_or_the_parameters_exceed_the_machines_memory(tmp_path, capsys):
+def test_validate_refuses_a_network_whose_training_step_exceeds_the_machines_memory(tmp_path, capsys):
     from graph_builder import Graph, Project
     from graph_builder.footprint import machine_memory
+    from graph_builder.memory import estimate_project
     from graph_builder.project import save_project
     from runtime.cli import main
 
@@ -190,9 +191,12 @@ def test_validate_warns_when_one_sample_or_the_parameters_exceed_the_machines_me
     c = g.add_node("Output")
     g.connect(a.id, b.id)
     g.connect(b.id, c.id)
-    save_project(Project(g, {"name": "iris"}, {}), tmp_path / "huge.json")
-    assert main(["validate", str(tmp_path / "huge.json")]) == 0
+    project = Project(g, {"name": "iris"}, {"device": "cpu"})
+    save_project(project, tmp_path / "huge.json")
+    too_big = machine_memory() and estimate_project(project).peak > machine_memory()
+    assert main(["validate", str(tmp_path / "huge.json")]) == (1 if too_big else 0)
     out = capsys.readouterr().out
-    if machine_memory() and machine_memory() < 10**11 * 16:
-        assert "warning: the network has 10,000,100,000 parameters: 37.3 GiB of weights" in out
-    assert "valid:" in out
+    if too_big:
+        assert out.startswith("error: training needs about ") and "37.3 GiB of weights" in out
+    else:
+        assert "valid:" in out
