@@ -186,7 +186,7 @@ class Dashboard(QWidget):
         if self.generative.live:
             return
         self.clear(self.task or CLASSIFICATION)
-        spec = self.generative.show_run(str(info.path))  # the task the run's config.json records
+        spec = self.generative.show_run(str(info.path))  # the task the run recorded
         self.show_task(spec or CLASSIFICATION, info.started.get("metric"))
         self.epochs_total, self.batches_per_epoch = info.started.get("epochs"), info.started.get("batches_per_epoch")
         self.class_names = [str(c) for c in (info.started.get("classes") or [])]  # what Evaluate's bars are named
