@@ -27,7 +27,7 @@ def _clip_rule(p, ins):
     return ins[0]
 
 
-_BOUND = dict(min=-1e9, max=1e9, optional=True, torch_default=None)
+_BOUND = {"min": -1e9, "max": 1e9, "optional": True, "torch_default": None}
 
 register(
     _math("Exp", "eˣ, element by element."),

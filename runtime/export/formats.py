@@ -252,7 +252,6 @@ def export_onnx(target: Graph | nn.Module, path: str | os.PathLike, *, graph: Gr
     `tolerance` raises OnnxParityError and writes nothing. `metadata` becomes the file's
     metadata properties (runtime.export.preprocess: class names, input, normalisation, version).
     """
-    import numpy as np
     import onnx
     import onnxruntime as ort
 
