@@ -58,6 +58,7 @@ CATEGORY_ORDER = (
     "Recurrent",
     "Attention",
     "Merge",
+    "Math",
     "Reshape",
     "Blocks",
 )

@@ -9,6 +9,7 @@ from graph_builder.layers import (  # noqa: F401  (import order is palette order
     recurrent,
     attention,
     merge,
+    math,
     imported,
     generative,
 )

@@ -35,6 +35,17 @@ def _softmax_rule(p, ins):
     return ins[0]
 
 
+def _glu_rule(p, ins):
+    (x,) = ins
+    dim = normalize_dim(p["dim"], len(x))
+    if dim == 0:
+        raise ShapeError("cannot halve the batch dimension; use dim ≥ 1")
+    if x[dim] % 2:
+        raise ShapeError(f"halves dimension {p['dim']} of {format_shape(x)}, which needs an even size; "
+                         "give the layer before it an even number of features")
+    return (*x[:dim], x[dim] // 2, *x[dim + 1:])
+
+
 _DIM = ParamSpec("dim", "int", -1, "Dimension that sums to one (-1: the last).", min=-8, max=8, key=True)
 
 register(
@@ -62,4 +73,14 @@ register(
          (_DIM,), shape=_softmax_rule),
     _act("LogSoftmax", "log(softmax(x)) along dim; pair with the NLL loss.", (_DIM,), shape=_softmax_rule),
     _act("Hardswish", "A cheap piecewise approximation of swish (MobileNetV3)."),
+    _act("Softplus", "log(1 + e^(beta·x)) / beta: a smooth ReLU; linear above threshold.",
+         (ParamSpec("beta", "float", 1.0, "Sharpness.", min=0.01, max=100.0, torch_default=1.0),
+          ParamSpec("threshold", "float", 20.0, "Above beta·x > threshold it is x.", min=0.0, max=100.0,
+                    torch_default=20.0))),
+    _act("Softsign", "x / (1 + |x|): squashes to (-1, 1), more gently than tanh."),
+    _act("Softmin", "softmax(-x) along dim: the smallest value gets the largest share.", (_DIM,),
+         shape=_softmax_rule),
+    _act("GLU", "Gated linear unit: halves dim into a and b and returns a·sigmoid(b).",
+         (ParamSpec("dim", "int", -1, "Dimension split in half (-1: the last).", min=-8, max=8, torch_default=-1,
+                    key=True),), shape=_glu_rule),
 )

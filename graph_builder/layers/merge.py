@@ -19,7 +19,8 @@ def _same_rank(ins) -> int:
     return rank
 
 
-def _broadcast_rule(p, ins):
+def broadcast_rule(p, ins):
+    """Inputs of one rank broadcast together (torch's rules, the batch dimension aligned)."""
     _same_rank(ins)  # torch would also broadcast (N, 5) against (N, 1, 5), mixing the batch in
     return broadcast(ins)
 
@@ -81,8 +82,32 @@ def _pixel_shuffle_rule(p, ins):
     return (None, x[1] // (r * r), x[2] * r, x[3] * r)
 
 
+def _pad_rule(p, ins):
+    (x,) = ins
+    require_rank(x, 4)
+    left, right, top, bottom = _pads(p["padding"])
+    if p.get("reflect") and (max(left, right) >= x[3] or max(top, bottom) >= x[2]):
+        raise ShapeError(f"reflection padding {(left, right, top, bottom)} must be smaller than the input's height "
+                         f"and width {format_shape(x)}; use ReplicationPad2d or less padding")
+    return (*x[:2], x[2] + top + bottom, x[3] + left + right)
+
+
+def _pads(padding) -> tuple:
+    return tuple(padding) if isinstance(padding, (tuple, list)) else (padding,) * 4
+
+
+def _pad(type_id: str, help: str, extra: tuple = (), reflect: bool = False) -> LayerSpec:
+    rule = (lambda p, ins: _pad_rule({**p, "reflect": True}, ins)) if reflect else _pad_rule
+    return LayerSpec(
+        type_id, type_id, "Reshape", help, shape=rule,
+        params=(ParamSpec("padding", "ints", 1, "Left, right, top, bottom (one number: all four).", min=0,
+                          max=1024, length=4, arg="positional", key=True), *extra),
+        torch_name=f"nn.{type_id}", signature=("padding", *(p.name for p in extra)),
+    )
+
+
 def _merge(type_id: str, help: str, torch_name: str) -> LayerSpec:
-    return LayerSpec(type_id, type_id, "Merge", help, shape=_broadcast_rule, inputs=_MULTI,
+    return LayerSpec(type_id, type_id, "Merge", help, shape=broadcast_rule, inputs=_MULTI,
                      macs=lambda p, ins, out: prod(out[1:]) * (len(ins) - 1), torch_name=torch_name)
 
 
@@ -90,6 +115,8 @@ register(
     _merge("Add", "Sums two or more inputs of the same shape: the join of a residual (skip) connection.", "Add"),
     _merge("Multiply", "Multiplies two or more inputs element by element (gating).", "Multiply"),
     _merge("Average", "Averages two or more inputs element by element.", "Average"),
+    _merge("Maximum", "The largest of two or more inputs, element by element.", "Maximum"),
+    _merge("Minimum", "The smallest of two or more inputs, element by element.", "Minimum"),
     LayerSpec(
         "Concatenate", "Concatenate", "Merge",
         "Joins inputs along dim (1 = channels/features), as in U-Net and DenseNet skips.",
@@ -139,4 +166,10 @@ register(
         params=(ParamSpec("upscale_factor", "int", 2, "Factor r.", min=1, max=16, arg="positional", key=True),),
         torch_name="nn.PixelShuffle", signature=("upscale_factor",),
     ),
+    _pad("ZeroPad2d", "Adds rows and columns of zeros around an (N, C, H, W) input."),
+    _pad("ConstantPad2d", "Adds rows and columns of one value around an (N, C, H, W) input.",
+         (ParamSpec("value", "float", 0.0, "The value padded with.", min=-1e9, max=1e9, arg="positional"),)),
+    _pad("ReflectionPad2d", "Pads an (N, C, H, W) input with its own mirror image (the edge not repeated).",
+         reflect=True),
+    _pad("ReplicationPad2d", "Pads an (N, C, H, W) input by repeating its edge values."),
 )

@@ -41,10 +41,10 @@ def _pool_macs(n: int):
 
 def _window_params(n: int, dilated: bool, avg: bool) -> tuple:
     params = [
-        ParamSpec("kernel_size", "ints", 2, "Window size.", min=1, max=64, length=n, arg="positional", key=True),
-        ParamSpec("stride", "ints", None, "Step between windows; empty means the kernel size.", min=1, max=64,
+        ParamSpec("kernel_size", "ints", 2, "Window size.", min=1, max=256, length=n, arg="positional", key=True),
+        ParamSpec("stride", "ints", None, "Step between windows; empty means the kernel size.", min=1, max=256,
                   length=n, optional=True, torch_default=None, key=True),
-        ParamSpec("padding", "ints", 0, "Implicit padding on each side.", min=0, max=32, length=n, torch_default=0),
+        ParamSpec("padding", "ints", 0, "Implicit padding on each side.", min=0, max=128, length=n, torch_default=0),
     ]
     if dilated:
         params.append(ParamSpec("dilation", "ints", 1, "Spacing between window taps.", min=1, max=16, length=n,

@@ -106,6 +106,34 @@ def _average(ctx: NodeContext) -> list[str]:
     return [f"{ctx.var} = ({' + '.join(ctx.inputs)}) / {literal(len(ctx.inputs))}"]
 
 
+def _pairwise(fn: str):
+    def call(ctx: NodeContext) -> list[str]:
+        text = ctx.inputs[0]
+        for other in ctx.inputs[1:]:
+            text = f"{fn}({text}, {other})"
+        return [f"{ctx.var} = {text}"]
+    return call
+
+
+def _unary(template: str):
+    def call(ctx: NodeContext) -> list[str]:
+        return [f"{ctx.var} = {template.format(x=_one(ctx))}"]
+    return call
+
+
+def _clip(ctx: NodeContext) -> list[str]:
+    bounds = ", ".join(f"{k}={literal(float(ctx.params[k]))}" for k in ("min", "max") if ctx.params[k] is not None)
+    return [f"{ctx.var} = {_one(ctx)}.clamp({bounds})"]
+
+
+def _rescaling(ctx: NodeContext) -> list[str]:
+    offset = float(ctx.params["offset"])
+    text = f"{_one(ctx)} * {literal(float(ctx.params['scale']))}"
+    if offset:
+        text += f" {'-' if offset < 0 else '+'} {literal(abs(offset))}"
+    return [f"{ctx.var} = {text}"]
+
+
 def _concatenate(ctx: NodeContext) -> list[str]:
     return [f"{ctx.var} = torch.cat([{', '.join(ctx.inputs)}], dim={literal(ctx.params['dim'])})"]
 
@@ -237,6 +265,8 @@ _PLAIN_MODULES = (
     "ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh",
     "Softmax", "LogSoftmax", "Hardswish", "Hardsigmoid", "ReLU6",
     "Embedding", "PixelShuffle",
+    "Softplus", "Softsign", "Softmin", "GLU",
+    "ZeroPad2d", "ConstantPad2d", "ReflectionPad2d", "ReplicationPad2d",
 )
 
 LOWERINGS: dict[str, Lowering] = {
@@ -260,7 +290,17 @@ LOWERINGS: dict[str, Lowering] = {
     "Add": Lowering(call=_add),
     "Multiply": Lowering(call=_multiply),
     "Average": Lowering(call=_average),
+    "Maximum": Lowering(call=_pairwise("torch.maximum")),
+    "Minimum": Lowering(call=_pairwise("torch.minimum")),
     "Concatenate": Lowering(call=_concatenate),
+    "Exp": Lowering(call=_unary("torch.exp({x})")),
+    "Log": Lowering(call=_unary("torch.log({x})")),
+    "Sqrt": Lowering(call=_unary("torch.sqrt({x})")),
+    "Abs": Lowering(call=_unary("torch.abs({x})")),
+    "Neg": Lowering(call=_unary("-{x}")),
+    "Clip": Lowering(call=_clip),
+    "Pow": Lowering(call=_pairwise("torch.pow")),
+    "Rescaling": Lowering(call=_rescaling),
     "Reduce": Lowering(call=_reduce),
     "SelectStep": Lowering(call=_select_step),
 }

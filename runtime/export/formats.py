@@ -196,6 +196,19 @@ class OnnxReport:
                 f"for batch sizes {', '.join(map(str, self.batch_sizes))}")
 
 
+def largest_difference(want, have) -> float:
+    """The largest |want - have| (arrays or tensors); equal infinities and NaN in both places agree, NaN in one is inf."""
+    import numpy as np
+
+    want, have = (np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=np.float64)
+                  for x in (want, have))
+    if want.size == 0:
+        return 0.0
+    agree = (want == have) | (np.isnan(want) & np.isnan(have))
+    gaps = np.where(agree, 0.0, np.abs(want - have))
+    return float(np.nan_to_num(gaps, nan=np.inf).max())
+
+
 def _unsupported(graph: Graph | None) -> None:
     if graph is None:
         return
@@ -240,7 +253,6 @@ def export_onnx(target: Graph | nn.Module, path: str | os.PathLike, *, graph: Gr
     `tolerance` raises OnnxParityError and writes nothing. `metadata` becomes the file's
     metadata properties (runtime.export.preprocess: class names, input, normalisation, version).
     """
-    import numpy as np
     import onnx
     import onnxruntime as ort
 
@@ -297,7 +309,7 @@ def export_onnx(target: Graph | nn.Module, path: str | os.PathLike, *, graph: Gr
                 if want.shape != have.shape:
                     raise OnnxParityError(f"ONNX output {o.name} has shape {have.shape} but torch gives "
                                           f"{want.shape} for batch {b}")
-                diff = float(np.max(np.abs(want - have))) if want.size else 0.0
+                diff = largest_difference(want, have)
                 worst = max(worst, diff)
                 if not diff <= tolerance:
                     raise OnnxParityError(

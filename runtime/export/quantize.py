@@ -25,6 +25,7 @@ from runtime.export.formats import ExportError, OnnxReport
 ACCURACY_TOLERANCE = 0.01  # one point of test accuracy: the most an int8 file may lose and still pass
 CALIBRATION_SAMPLES = 512  # of the training split; more moves the ranges little and takes longer
 CALIBRATION_BATCH = 64
+MEASURE_BATCH = 1024
 STATIC_OPS = frozenset({"Conv", "ConvTranspose"})  # a network holding one of these is calibrated
 
 
@@ -229,7 +230,10 @@ def _measure(report: Int8Report, float_path: Path, int8_path: Path, data: QuantD
     outputs = []
     for file in (float_path, int8_path):
         session = ort.InferenceSession(str(file), providers=["CPUExecutionProvider"])
-        outputs.append(session.run(None, {session.get_inputs()[0].name: data.test_x})[0])
+        name = session.get_inputs()[0].name
+        # in chunks: a large test split (CIFAR-10's 10,000 images) stays a few megabytes per run
+        outputs.append(np.concatenate([session.run(None, {name: data.test_x[i:i + MEASURE_BATCH]})[0]
+                                       for i in range(0, len(data.test_x), MEASURE_BATCH)]))
     report.test_samples = len(data.test_x)
     if data.classes and outputs[0].ndim == 2:
         report.metric = "accuracy"

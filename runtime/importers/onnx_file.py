@@ -3,7 +3,10 @@
 The file's size, every tensor's declared size (initializers and constants, in the file or in
 external data files beside it) and its inputs' test run are checked against the limits before
 anything is allocated (graph_builder.limits). External data is read from the model's own folder,
-never from elsewhere, and a location outside that folder is refused. Each ONNX node becomes a catalog layer whose tensors come from the file's initializers; the
+never from elsewhere, and a location outside that folder is refused. An older opset is first converted to the one NetCanvas exports (onnx's version converter);
+nodes whose inputs are all stored tensors are evaluated (onnx's reference evaluator, within
+the same limits); patterns of several nodes that one layer expresses are joined (`_fuse`).
+Each ONNX node becomes a catalog layer whose tensors come from the file's initializers; the
 original is checked with onnxruntime (which evaluates the graph; nothing in the file is code).
 Exporters often fold BatchNorm into the convolution before it, so the imported graph holds
 the file's parameters, which may be fewer than those of the model it was exported from. Files
@@ -30,8 +33,14 @@ from runtime.importers.model import (
 from runtime.importers.regions import regroup
 
 _ACTIVATIONS = {"Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "HardSwish": "Hardswish",
-                "Elu": "ELU", "Selu": "SELU", "Mish": "Mish"}
+                "Mish": "Mish", "Softplus": "Softplus", "Softsign": "Softsign", "Exp": "Exp", "Log": "Log",
+                "Sqrt": "Sqrt", "Abs": "Abs", "Neg": "Neg"}
+_PADS = {"constant": "ConstantPad2d", "reflect": "ReflectionPad2d", "edge": "ReplicationPad2d"}
+_MERGES = {"Add": "Add", "Sum": "Add", "Mul": "Multiply", "Max": "Maximum", "Min": "Minimum", "Mean": "Average"}
 _PASS_THROUGH = {"Identity", "Dropout"}  # Dropout is the identity in an inference graph
+_NOT_FOLDED = {"Constant", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
+               "Bernoulli", "Dropout"}  # random ops differ run to run; Constant is read directly
+_FUSED = "netcanvas.fused"  # the domain of nodes _fuse writes for a pattern of several ONNX nodes
 
 
 class _Refused(Exception):
@@ -44,6 +53,7 @@ class _OnnxReader:
 
         self.model = model
         self.source = source
+        self.opset = _opset(model)
         self.init = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in model.graph.initializer}
         for node in model.graph.node:  # Constant nodes are data too (ReduceMean's axes, Reshape's shape)
             if node.op_type == "Constant":
@@ -52,9 +62,18 @@ class _OnnxReader:
                         self.init[node.output[0]] = torch.from_numpy(numpy_helper.to_array(a.t).copy())
         from onnx import shape_inference
 
-        inferred = shape_inference.infer_shapes(model).graph
-        self.ranks = {v.name: len(v.type.tensor_type.shape.dim)
-                      for v in [*inferred.value_info, *inferred.input, *inferred.output]}
+        inferred = shape_inference.infer_shapes(model, data_prop=True).graph
+        self.shapes = {v.name: tuple(d.dim_value if d.HasField("dim_value") else None
+                                     for d in v.type.tensor_type.shape.dim)
+                       for v in [*inferred.value_info, *inferred.input, *inferred.output]
+                       if v.type.tensor_type.HasField("shape")}
+        self.ranks = {name: len(shape) for name, shape in self.shapes.items()}
+        self.consumers: dict[str, int] = {}
+        for node in model.graph.node:
+            for name in node.input:
+                self.consumers[name] = self.consumers.get(name, 0) + 1
+        for out in model.graph.output:
+            self.consumers[out.name] = self.consumers.get(out.name, 0) + 1
         self.b = NetworkBuilder()
         self.weights: dict[tuple[str, ...], dict] = {}
         self.env: dict[str, tuple[str, str]] = {}
@@ -65,19 +84,34 @@ class _OnnxReader:
         from onnx import helper
 
         graph = self.model.graph
+        batches = {self.shapes.get(i.name, (None,))[0] for i in graph.input if i.name not in self.init}
+        if len(batches) > 1:
+            self.problems.append(Unsupported("inputs", f"inputs of different batch sizes {sorted(map(str, batches))}: "
+                                                       "one broadcasts across the batch, which no layer does"))
         for inp in graph.input:
             if inp.name in self.init:
                 continue
             dims = [d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim]
-            if len(dims) < 2 or any(d is None for d in dims[1:]):
+            if len(dims) < 2:
+                self.problems.append(Unsupported(inp.name, f"an input of shape {dims}: a batch with nothing per sample "
+                                                           "(NetCanvas inputs have a dimension after the batch)"))
+                continue
+            if any(d is None for d in dims[1:]):
                 self.problems.append(Unsupported(inp.name, f"an input of unknown shape {dims}"))
                 continue
-            self.env[inp.name] = (self.b.add("Input", inp.name, {"shape": tuple(dims[1:])}), "out")
-        for node in graph.node:
+            dtype = {1: "float32", 11: "float32", 7: "int64"}.get(inp.type.tensor_type.elem_type)  # float64 read as float32
+            if dtype is None:
+                self.problems.append(Unsupported(inp.name, f"an input of element type {inp.type.tensor_type.elem_type} "
+                                                           "(NetCanvas inputs are float or int64)"))
+                continue
+            self.env[inp.name] = (self.b.add("Input", inp.name, {"shape": tuple(dims[1:]), "dtype": dtype}), "out")
+        for node in _fuse(list(graph.node), self.init, self.consumers):
             if node.op_type == "Constant":
                 continue
             attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
             try:
+                if self.fold(node):
+                    continue
                 value = self.node(node, attrs)
                 if value is not None:
                     self.env[node.output[0]] = value
@@ -97,7 +131,7 @@ class _OnnxReader:
         main = _root_class(graph) or "Imported"
         graphs, weights = regroup(self.b.graph, self.stacks, self.weights, main)
         networks = assemble_networks(graphs, main)
-        return ImportedModel(networks, weights, self.source, reference=_onnxruntime_reference(path))
+        return ImportedModel(networks, weights, self.source, reference=_onnxruntime_reference(self.model, path))
 
     def name(self, node) -> str:
         """The module path of a torch layer (`layer1_0_conv1`), the path and op of anything else, else the ONNX name."""
@@ -124,6 +158,82 @@ class _OnnxReader:
     def const(self, node, i):
         return self.init.get(node.input[i]) if len(node.input) > i and node.input[i] else None
 
+    def fold(self, node) -> bool:
+        """Evaluate a node whose inputs are all stored tensors (shape arithmetic, generated weights); True if done."""
+        names = [i for i in node.input if i]
+        if node.op_type in _NOT_FOLDED or not all(i in self.init for i in names):
+            return False
+        if not names and node.op_type != "ConstantOfShape":
+            return False
+        import numpy as np
+        from onnx.reference import ReferenceEvaluator
+
+        declared = 0
+        for out in node.output:
+            shape = self.shapes.get(out)
+            if shape is None or None in shape:
+                return False  # an output of unknown size is never allocated to find out
+            count = 1
+            for d in shape:
+                count *= d
+            declared += count * 8
+        limits.check(declared, f"{node.op_type} {node.name or node.output[0]} (a constant it computes)",
+                     limits.MODEL, ImportSourceError, "import a smaller model")
+        try:
+            evaluator = ReferenceEvaluator(node, opsets={"": self.opset})
+            values = evaluator.run(None, {i: self.init[i].numpy() for i in names})
+        except Exception:  # noqa: BLE001 — what onnx's reference cannot evaluate is mapped (or refused) as a layer
+            return False
+        for name, value in zip(node.output, values):
+            self.init[name] = torch.from_numpy(np.array(value).copy())
+        return True
+
+    def same_batch(self, node) -> tuple:
+        """The output shape of `node` when it is static and keeps the input's batch dimension first."""
+        src, out = self.shapes.get(node.input[0]), self.shapes.get(node.output[0])
+        if not src or not out or None in out or len(out) < 2 or out[0] != src[0]:
+            raise _Refused(f"a reshape from {src} to {out} that does not keep the batch dimension first")
+        return out
+
+    def rescaling(self, node):
+        """x + c, x - c, c - x, x·c, x / c with c one stored number: a Rescaling layer."""
+        op = node.op_type
+        x, c = node.input
+        flipped = x not in self.env
+        if flipped:
+            x, c = c, x
+        value = self.init.get(c)
+        if x not in self.env or value is None:
+            raise _Refused("inputs that are neither two tensors of the network nor one and a stored number")
+        if value.numel() != 1 or op == "Div" and (flipped or not float(value)):
+            raise _Refused(f"a stored tensor of shape {tuple(value.shape)} as an operand; one stored number "
+                           "(not dividing by it or by zero) is a Rescaling layer, a tensor is none")
+        v = float(value)
+        scale, offset = {"Add": (1.0, v), "Mul": (v, 0.0), "Sub": (-1.0, v) if flipped else (1.0, -v),
+                         "Div": (1.0 / v if v else 0.0, 0.0)}[op]
+        node_id = self.b.add("Rescaling", self.name(node), {"scale": scale, "offset": offset},
+                             inputs=[self.value(x)])
+        return (node_id, "out")
+
+    def pad(self, node, a):
+        """A 4-D Pad of height and width only: one of the four padding layers."""
+        mode = a.get("mode", b"constant")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        pads = a.get("pads")
+        if pads is None and self.const(node, 1) is not None:
+            pads = self.const(node, 1).tolist()
+        value = a.get("value", float(self.const(node, 2)) if self.const(node, 2) is not None else 0.0)
+        if mode not in _PADS or pads is None or len(pads) != 8 or len(node.input) > 3 and node.input[3]:
+            raise _Refused(f"a {mode} padding {pads} that is not of height and width (N, C, H, W)")
+        if any(pads[i] for i in (0, 1, 4, 5)) or min(pads) < 0:
+            raise _Refused(f"pads {pads} on the batch or channels, or cropping")
+        padding = (pads[3], pads[7], pads[2], pads[6])  # torch: left, right, top, bottom
+        if mode == "constant":
+            if value == 0.0:
+                return self.layer(node, "ZeroPad2d", {"padding": padding})
+            return self.layer(node, "ConstantPad2d", {"padding": padding, "value": value})
+        return self.layer(node, _PADS[mode], {"padding": padding})
+
     def node(self, node, a):
         op = node.op_type
         if op in _PASS_THROUGH and node.input[0] in self.init:  # an alias of a stored tensor
@@ -133,18 +243,37 @@ class _OnnxReader:
             return self.value(node.input[0])
         if op in _ACTIVATIONS:
             return self.layer(node, _ACTIVATIONS[op], {})
+        if op == "Elu":
+            return self.layer(node, "ELU", {"alpha": a.get("alpha", 1.0)})
+        if op == "Selu":
+            if abs(a.get("alpha", 1.67326) - 1.6732632) > 1e-4 or abs(a.get("gamma", 1.0507) - 1.0507009) > 1e-4:
+                raise _Refused("alpha and gamma other than torch's SELU constants")
+            return self.layer(node, "SELU", {})
         if op == "HardSigmoid":
             if abs(a.get("alpha", 0.2) - 1 / 6) > 1e-6 or abs(a.get("beta", 0.5) - 0.5) > 1e-6:
                 raise _Refused("alpha and beta other than torch's 1/6 and 1/2")
             return self.layer(node, "Hardsigmoid", {})
         if op == "Clip":
             lo, hi = self.const(node, 1), self.const(node, 2)
+            lo = a.get("min", lo if lo is not None else None)  # opset < 11 keeps the bounds as attributes
+            hi = a.get("max", hi if hi is not None else None)
             if lo is not None and hi is not None and float(lo) == 0.0 and float(hi) == 6.0:
                 return self.layer(node, "ReLU6", {})
-            raise _Refused("a clip other than ReLU6")
+            return self.layer(node, "Clip", {"min": None if lo is None else float(lo),
+                                             "max": None if hi is None else float(hi)})
         if op == "LeakyRelu":
             return self.layer(node, "LeakyReLU", {"negative_slope": a.get("alpha", 0.01)})
-        if op == "Conv":
+        if op == "PRelu":
+            slope, shape = self.const(node, 1), self.shapes.get(node.input[0])
+            if slope is None or not shape:
+                raise _Refused("a slope that is not stored in the file")
+            n = slope.numel()
+            per_channel = n > 1 and len(shape) > 1 and shape[1] == n and \
+                tuple(slope.shape) in ((n,) if len(shape) == 2 else (), (n, *[1] * (len(shape) - 2)))
+            if n > 1 and not per_channel:
+                raise _Refused(f"a slope of shape {tuple(slope.shape)} that is neither one value nor one per channel")
+            return self.layer(node, "PReLU", {"num_parameters": n}, {"weight": slope.reshape(n).float()})
+        if op in ("Conv", "ConvTranspose"):
             w, b = self.const(node, 1), self.const(node, 2)
             if w is None:
                 raise _Refused("weights that are not stored in the file")
@@ -154,11 +283,17 @@ class _OnnxReader:
                 raise _Refused(f"asymmetric padding {pads}")
             if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
                 raise _Refused(f"auto_pad={a['auto_pad']}")
-            params = {"out_channels": w.shape[0], "kernel_size": tuple(w.shape[2:]),
+            groups = a.get("group", 1)
+            params = {"kernel_size": tuple(w.shape[2:]),
                       "stride": tuple(a.get("strides", [1] * n)), "padding": tuple(pads[:n]),
-                      "dilation": tuple(a.get("dilations", [1] * n)), "groups": a.get("group", 1),
-                      "bias": b is not None}
-            return self.layer(node, f"Conv{n}d", params, {"weight": w, "bias": b})
+                      "dilation": tuple(a.get("dilations", [1] * n)), "groups": groups, "bias": b is not None}
+            if op == "Conv":
+                return self.layer(node, f"Conv{n}d", {"out_channels": w.shape[0], **params}, {"weight": w, "bias": b})
+            if "output_shape" in a:
+                raise _Refused("an output_shape instead of padding")
+            params["output_padding"] = tuple(a.get("output_padding", [0] * n))
+            return self.layer(node, f"ConvTranspose{n}d", {"out_channels": w.shape[1] * groups, **params},
+                              {"weight": w, "bias": b})
         if op == "BatchNormalization":
             w, b, mean, var = (self.const(node, i) for i in (1, 2, 3, 4))
             rank = {2: 1, 3: 1, 4: 2, 5: 3}.get(self.ranks.get(node.input[0]))
@@ -168,6 +303,12 @@ class _OnnxReader:
             return self.layer(node, f"BatchNorm{rank}d", params,
                               {"weight": w, "bias": b, "running_mean": mean, "running_var": var,
                                "num_batches_tracked": torch.tensor(0)})
+        if op == "InstanceNormalization":
+            w, b = self.const(node, 1), self.const(node, 2)
+            if w is None or b is None or self.ranks.get(node.input[0]) != 4:
+                raise _Refused("a scale and shift not stored in the file, or an input that is not 4-D")
+            return self.layer(node, "InstanceNorm2d", {"eps": max(a.get("epsilon", 1e-5), 1e-12), "affine": True},
+                              {"weight": w, "bias": b})
         if op in ("MaxPool", "AveragePool"):
             k = tuple(a["kernel_shape"])
             n = len(k)
@@ -183,17 +324,37 @@ class _OnnxReader:
             return self.layer(node, f"AvgPool{n}d", params)
         if op == "GlobalAveragePool":
             return self.layer(node, "AdaptiveAvgPool2d", {"output_size": (1, 1)})
-        if op == "ReduceMean":
+        if op in ("ReduceMean", "ReduceSum", "ReduceMax"):
             axes = a.get("axes")
             if axes is None and self.const(node, 1) is not None:
                 axes = self.const(node, 1).tolist()
-            if sorted(int(x) % 4 for x in (axes or [])) == [2, 3] and not a.get("keepdims", 1):
+            rank = self.ranks.get(node.input[0], 0)
+            keep = bool(a.get("keepdims", 1))
+            axes = sorted(int(x) % rank for x in (axes or [])) if rank else []
+            if op == "ReduceMean" and rank == 4 and axes == [2, 3] and not keep:
                 return self.layer(node, "GlobalAvgPool", {})
-            raise _Refused(f"a mean over axes {axes} (keepdims={a.get('keepdims', 1)})")
-        if op == "Flatten":
-            if a.get("axis", 1) != 1:
-                raise _Refused(f"axis={a.get('axis')}")
+            if len(axes) == 1 and axes[0] != 0:
+                return self.layer(node, "Reduce", {"op": op[6:].lower(), "dim": axes[0], "keepdim": keep})
+            raise _Refused(f"a reduction over axes {axes or 'all'} (keepdims={int(keep)}); one axis other than "
+                           "the batch is a Reduce layer")
+        if op == "Flatten" and a.get("axis", 1) == 1:
             return self.layer(node, "Flatten", {"start_dim": 1, "end_dim": -1})
+        if op in ("Flatten", "Reshape", "Squeeze", "Unsqueeze"):
+            return self.layer(node, "Reshape", {"shape": self.same_batch(node)[1:]})
+        if op == "Transpose":
+            perm = list(a.get("perm", []))
+            if not perm or perm[0] != 0:
+                raise _Refused(f"perm={perm} moves the batch dimension")
+            return self.layer(node, "Permute", {"dims": tuple(perm[1:])})
+        if op == "Gather" and self.const(node, 0) is not None and a.get("axis", 0) == 0:
+            w = self.const(node, 0)
+            if w.dim() != 2 or not w.is_floating_point():
+                raise _Refused(f"a gather from a stored tensor of shape {tuple(w.shape)} (an Embedding's table is 2-D)")
+            node_id = self.b.add("Embedding", self.name(node), {"num_embeddings": w.shape[0],
+                                                               "embedding_dim": w.shape[1]},
+                                 inputs=[self.value(node.input[1])])
+            self.weights[(node_id,)] = {"weight": w}
+            return (node_id, "out")
         if op == "Gemm":
             w, b = self.const(node, 1), self.const(node, 2)
             if w is None or a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
@@ -201,17 +362,145 @@ class _OnnxReader:
             w = w if a.get("transB", 0) else w.t().contiguous()
             return self.layer(node, "Linear", {"out_features": w.shape[0], "bias": b is not None},
                               {"weight": w, "bias": b})
-        if op in ("Add", "Mul") and all(i in self.env for i in node.input):
-            node_id = self.b.add("Add" if op == "Add" else "Multiply", self.name(node),
-                                 inputs=[self.value(i) for i in node.input])
+        if op in ("MatMul", "Linear") and node.domain in ("", _FUSED):
+            w, b = self.const(node, 1), self.const(node, 2)
+            if w is None or w.dim() != 2:
+                raise _Refused("a product with a tensor that is not a stored matrix (a Linear's weight)")
+            return self.layer(node, "Linear", {"out_features": w.shape[1], "bias": b is not None},
+                              {"weight": w.t().contiguous(), "bias": b})
+        if op in _MERGES and all(i in self.env for i in node.input):
+            if len(node.input) == 1:
+                return self.value(node.input[0])
+            node_id = self.b.add(_MERGES[op], self.name(node), inputs=[self.value(i) for i in node.input])
             return (node_id, "out")
+        if op in ("Add", "Sub", "Mul", "Div") and len(node.input) == 2:
+            return self.rescaling(node)
+        if op == "Pow" and all(i in self.env for i in node.input):
+            node_id = self.b.add("Pow", self.name(node), inputs=[self.value(i) for i in node.input],
+                                 ports=["base", "exponent"])
+            return (node_id, "out")
+        if op == "Pad":
+            return self.pad(node, a)
+        if op == "Softmin" and node.domain == _FUSED:
+            return self.layer(node, "Softmin", {"dim": a.get("axis", -1)})
+        if op == "GLU" and node.domain == _FUSED:
+            return self.layer(node, "GLU", {"dim": a["axis"]})
         if op == "Concat":
             node_id = self.b.add("Concatenate", self.name(node), {"dim": a["axis"]},
                                  inputs=[self.value(i) for i in node.input])
             return (node_id, "out")
-        if op == "Softmax":
-            return self.layer(node, "Softmax", {"dim": a.get("axis", -1)})
+        if op in ("Softmax", "LogSoftmax"):
+            return self.layer(node, op, {"dim": a.get("axis", -1)})
         raise _Refused("no catalog layer")
+
+
+def _fuse(nodes: list, init: dict, consumers: dict[str, int]) -> list:
+    """`nodes` with the multi-node patterns that one catalog layer expresses written as one node each.
+
+    MatMul by a stored matrix then Add of a stored vector is one Linear with a bias; Neg then
+    Softmax a Softmin; x / (|x| + 1) a Softsign; Split in halves, Sigmoid of the second and Mul
+    a GLU. A pattern matches only where its inner results feed nothing else.
+    """
+    producer = {out: n for n in nodes for out in n.output}
+    inner = lambda name: consumers.get(name, 0) == 1 and name in producer  # noqa: E731
+    replaced: dict[int, object] = {}
+    dropped: set[int] = set()
+    for n in nodes:
+        if n.op_type == "Add" and len(n.input) == 2:
+            for mm_out, bias in (n.input, reversed(n.input)):
+                mm = producer.get(mm_out)
+                if (mm is not None and mm.op_type == "MatMul" and inner(mm_out) and bias in init
+                        and init[bias].dim() == 1 and mm.input[1] in init and init[mm.input[1]].dim() == 2
+                        and init[bias].shape[0] == init[mm.input[1]].shape[1]):
+                    replaced[id(n)] = _fused("Linear", [mm.input[0], mm.input[1], bias], n, mm)
+                    dropped.add(id(mm))
+                    break
+        if n.op_type == "Softmax" and producer.get(n.input[0]) is not None and inner(n.input[0]):
+            neg = producer[n.input[0]]
+            if neg.op_type == "Neg":
+                replaced[id(n)] = _fused("Softmin", [neg.input[0]], n, neg, axis=_attr(n, "axis", -1))
+                dropped.add(id(neg))
+        if n.op_type == "Div" and len(n.input) == 2 and inner(n.input[1]):
+            add = producer[n.input[1]]
+            one = [i for i in add.input if i in init and init[i].numel() == 1 and float(init[i]) == 1.0]
+            rest = [i for i in add.input if i not in one]
+            absolute = producer.get(rest[0]) if add.op_type == "Add" and len(one) == 1 and len(rest) == 1 else None
+            if absolute is not None and absolute.op_type == "Abs" and inner(rest[0]) and \
+                    absolute.input[0] == n.input[0]:
+                replaced[id(n)] = _fused("Softsign", [n.input[0]], n, absolute)
+                dropped.update((id(add), id(absolute)))
+        if n.op_type == "Mul" and len(n.input) == 2:
+            for a_name, s_name in (n.input, reversed(n.input)):
+                sig = producer.get(s_name)
+                split = producer.get(sig.input[0]) if sig is not None and sig.op_type == "Sigmoid" else None
+                if (split is not None and split.op_type == "Split" and list(split.output) == [a_name, sig.input[0]]
+                        and inner(s_name) and inner(sig.input[0]) and inner(a_name)):
+                    halves = _attr(split, "split", None)
+                    if halves is None and len(split.input) > 1 and split.input[1] in init:
+                        halves = init[split.input[1]].tolist()
+                    if halves is None or len(set(halves)) == 1:
+                        replaced[id(n)] = _fused("GLU", [split.input[0]], n, split, axis=_attr(split, "axis", 0))
+                        dropped.update((id(sig), id(split)))
+                    break
+    return [replaced.get(id(n), n) for n in nodes if id(n) not in dropped]
+
+
+def _attr(node, name: str, default):
+    from onnx import helper
+
+    return next((helper.get_attribute_value(a) for a in node.attribute if a.name == name), default)
+
+
+def _fused(op: str, inputs: list, last, first, **attrs):
+    """One node standing for a pattern from `first` to `last` (named and scoped like the first)."""
+    from onnx import helper
+
+    fused = helper.make_node(op, inputs, list(last.output), name=first.name, domain=_FUSED, **attrs)
+    fused.metadata_props.extend(first.metadata_props)
+    return fused
+
+
+def _opset(model) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+
+
+def converted(model, source: str):
+    """`model` at the opset NetCanvas reads and exports (runtime.export.formats.ONNX_OPSET), when it is older."""
+    from onnx import version_converter
+
+    from runtime.export.formats import ONNX_OPSET
+
+    found = _opset(model)
+    if found >= ONNX_OPSET:
+        return model
+    if found < 7:
+        _channel_slopes(model)
+    try:
+        return version_converter.convert_version(model, ONNX_OPSET)
+    except Exception as exc:  # noqa: BLE001 — the converter raises many kinds; its words name the op
+        raise ImportSourceError(f"{source} uses ONNX opset {found}, which NetCanvas reads by converting it to opset "
+                                f"{ONNX_OPSET}, and the conversion failed ({_first_line(exc)}); re-export the "
+                                f"model at opset {ONNX_OPSET}") from None
+
+
+def _channel_slopes(model) -> None:
+    """Before opset 7 a PRelu slope of shape (C,) meant one per channel; give it the shape that says so."""
+    from onnx import numpy_helper, shape_inference
+
+    ranks = {v.name: len(v.type.tensor_type.shape.dim)
+             for v in [*shape_inference.infer_shapes(model).graph.value_info, *model.graph.input]}
+    stored = {t.name: t for t in model.graph.initializer}
+    for node in model.graph.node:
+        slope = stored.get(node.input[1]) if node.op_type == "PRelu" and len(node.input) > 1 else None
+        if slope is not None and len(slope.dims) == 1 and slope.dims[0] > 1 and ranks.get(node.input[0], 0) > 2:
+            rank = ranks[node.input[0]]
+            value = numpy_helper.to_array(slope).reshape(slope.dims[0], *[1] * (rank - 2))
+            slope.CopyFrom(numpy_helper.from_array(value, slope.name))
+            for i in model.graph.input:
+                if i.name == slope.name:
+                    del i.type.tensor_type.shape.dim[1:]
+                    for _ in range(rank - 2):
+                        i.type.tensor_type.shape.dim.add().dim_value = 1
 
 
 def _metadata(node) -> dict[str, str]:
@@ -244,20 +533,23 @@ def _root_class(graph) -> str | None:
     return None
 
 
-def _onnxruntime_reference(path: Path):
-    """onnxruntime's session of the file itself (it finds external data beside it), as the reference to match."""
+def _onnxruntime_reference(model, path: Path):
+    """onnxruntime's session of the model as read (its external data loaded), as the reference to match."""
     import onnxruntime as ort
 
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # its warnings about old opsets are not the user's to act on
     try:
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - onnxruntime refuses what it cannot run, in its own words
         raise ImportSourceError(f"onnxruntime cannot load {path.name} to check the import against it "
                                 f"({_first_line(exc)})") from None
     names = [i.name for i in session.get_inputs()]
+    wide = {i.name for i in session.get_inputs() if i.type == "tensor(double)"}
 
     def run(*xs):
         try:
-            outs = session.run(None, {n: x.numpy() for n, x in zip(names, xs)})
+            outs = session.run(None, {n: (x.double() if n in wide else x).numpy() for n, x in zip(names, xs)})
         except Exception as exc:  # noqa: BLE001
             raise ModelImportError(f"onnxruntime could not run {path.name} on a test input ({_first_line(exc)}); "
                                    "nothing was written") from None
@@ -351,6 +643,7 @@ def import_onnx(path: str | os.PathLike):
     check_external_data(model, path)
     try:
         load_external_data_for_model(model, str(path.resolve().parent))  # beside the model, never the working folder
+        model = converted(model, path.name)
         imported = _OnnxReader(model, path.name).run(path)
     except ModelImportError:
         raise

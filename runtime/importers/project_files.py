@@ -22,6 +22,7 @@ from graph_builder.project import Project, save_project
 from graph_builder.validation import ERROR, validate
 
 from runtime.compile.compiler import build_module
+from runtime.export.formats import largest_difference
 from runtime.importers.model import (
     ImportedModel, ModelImportError, Unsupported, UnsupportedModelError, state_dict_for,
 )
@@ -81,8 +82,9 @@ def check_imported(imported: ImportedModel, example: tuple[torch.Tensor, ...]) -
     if len(ours) != len(theirs) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(ours, theirs)):
         raise RoundTripError(f"the imported graph returns shapes {[tuple(a.shape) for a in ours]} but the original "
                              f"{[tuple(b.shape) for b in theirs]}; nothing was written")
-    diff = max(float((a - torch.as_tensor(b)).abs().max()) for a, b in zip(ours, theirs))
-    scale = max(1.0, max(float(torch.as_tensor(b).abs().max()) for b in theirs))
+    diff = max(largest_difference(a, b) for a, b in zip(ours, theirs))
+    scale = max(1.0, max(float(torch.nan_to_num(torch.as_tensor(b).double(), 0, 0, 0).abs().max()) if b.numel() else 0.0
+                         for b in theirs))
     if not diff <= ROUND_TRIP_TOLERANCE * scale:
         raise RoundTripError(f"the imported graph's outputs differ from the original's by {diff:.3g} in eval mode "
                              f"(tolerance {ROUND_TRIP_TOLERANCE:g}); nothing was written")

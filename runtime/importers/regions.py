@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from graph_builder.graph import Graph
+from graph_builder.graph import Edge, Graph
 from graph_builder.shapes import incoming, infer_shapes, topological_order
 
 from runtime.importers.model import NetworkBuilder
@@ -66,7 +66,8 @@ class _State:
         env: dict[tuple[str, str], tuple[str, str]] = {}
         for value, name in zip(inputs, input_names):
             shape = self.shapes.port_out.get(value, self.shapes.out.get(value[0]))
-            env[value] = (b.add("Input", name, {"shape": tuple(shape[1:])}), "out")
+            dtype = "int64" if self.shapes.edge_dtype(Edge(value[0], "", value[1])) == "int" else "float32"
+            env[value] = (b.add("Input", name, {"shape": tuple(shape[1:]), "dtype": dtype}), "out")
         rel: dict[tuple[str, ...], dict] = {}
         i = 0
         while i < len(body):
@@ -75,7 +76,8 @@ class _State:
             if path is None:
                 node = self.flat.nodes[node_id]
                 ins = [env[(e.src, e.src_port)] for e in self.edges_in[node_id]]
-                new = b.add(node.type_id, _relative(node.name, scope), dict(node.params), inputs=ins)
+                new = b.add(node.type_id, _relative(node.name, scope), dict(node.params), inputs=ins,
+                            ports=[e.dst_port for e in self.edges_in[node_id]])
                 env[(node_id, "out")] = (new, "out")
                 if (node_id,) in self.weights:
                     rel[(new,)] = self.weights[(node_id,)]

@@ -408,7 +408,8 @@ def latent_sample(args, module, mean, log_var):
 
 
 REDUCE = {"mean": torch.mean, "sum": torch.sum, "max": torch.amax}
-MERGE = {"Add": operator.add, "Multiply": operator.mul, "Average": operator.add}
+MERGE = {"Add": operator.add, "Multiply": operator.mul, "Average": operator.add, "Maximum": torch.maximum,
+         "Minimum": torch.minimum}
 
 
 def merge_build(spec, args, ins):
@@ -421,7 +422,15 @@ def merge_build(spec, args, ins):
 
 
 ACTIVATIONS = ("ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh",
-               "Softmax", "LogSoftmax", "Hardswish", "Hardsigmoid", "ReLU6")
+               "Softmax", "LogSoftmax", "Hardswish", "Hardsigmoid", "ReLU6", "Softplus", "Softsign", "Softmin")
+PADS = ("ZeroPad2d", "ConstantPad2d", "ReflectionPad2d", "ReplicationPad2d")
+MATH = {"Exp": torch.exp, "Log": torch.log, "Sqrt": torch.sqrt, "Abs": torch.abs, "Neg": torch.neg}
+
+
+@st.composite
+def pow_case(draw):
+    params, shapes = draw(merge_case("Pow"))
+    return params, shapes[:2]  # base and exponent
 
 REFERENCES: dict[str, Reference] = {
     "Input": Reference(input_case(), op(lambda a, m: torch.zeros(BATCH, *a["shape"]))),
@@ -488,6 +497,15 @@ REFERENCES: dict[str, Reference] = {
     "Upsample": Reference(upsample_case(), upsample_build),
     # NetCanvas' PixelShuffle is (N, C·r², H, W) only: ONNX DepthToSpace is 4-D
     "PixelShuffle": Reference(pixel_shuffle_case(), deliberate=lambda p, ins: len(ins[0]) != 4),
+    "GLU": Reference(simple("GLU", hi=6), deliberate=lambda p, ins: folds_batch(p, ins, "dim")),
+    # torch also pads (C, H, W), and the last two dims of higher ranks; NetCanvas's are (N, C, H, W) layers
+    **{name: Reference(simple(name, ranks=(3, 4, 5), hi=6), deliberate=lambda p, ins: len(ins[0]) != 4)
+       for name in PADS},
+    **{name: Reference(simple(name), op(lambda a, m, x, fn=fn: fn(x))) for name, fn in MATH.items()},
+    "Clip": Reference(simple("Clip"), op(lambda a, m, x: torch.clamp(x, a["min"], a["max"]))),
+    "Rescaling": Reference(simple("Rescaling"), op(lambda a, m, x: x * a["scale"] + a["offset"])),
+    "Pow": Reference(pow_case(), op(lambda a, m, base, exponent: torch.pow(base, exponent)),
+                     deliberate=ranks_differ),
 }
 
 

@@ -36,7 +36,12 @@ INPUTS: dict[str, list[tuple[tuple, str]]] = {
     "Dropout2d": [((3, 6, 6), "float32")],
     **{t: [((16,), "float32")] for t in ("ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "SiLU", "Mish",
                                          "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Hardswish",
-                                         "Hardsigmoid", "ReLU6")},
+                                         "Hardsigmoid", "ReLU6", "Softplus", "Softsign", "Softmin", "GLU",
+                                         "Exp", "Log", "Sqrt", "Abs", "Neg", "Clip", "Rescaling")},
+    **{t: [((3, 4, 4), "float32")] for t in ("ZeroPad2d", "ConstantPad2d", "ReflectionPad2d", "ReplicationPad2d")},
+    "Pow": [((8,), "float32"), ((8,), "float32")],
+    "Maximum": [((8,), "float32"), ((8,), "float32")],
+    "Minimum": [((3, 4), "float32"), ((3, 4), "float32")],
     "StochasticDepth": [((3, 4, 4), "float32")],
     "Embedding": [((12,), "int64")],
     "RNN": [((7, 8), "float32")],
@@ -57,6 +62,8 @@ INPUTS: dict[str, list[tuple[tuple, str]]] = {
     # one Input feeds both ports: in eval z = mean, and ONNX drops an Input nothing reads
     "GaussianLatent": [((6,), "float32")],
 }
+# Defined for positive inputs only (NaN elsewhere, which has no gradient to check)
+POSITIVE = {"Log", "Sqrt", "Pow"}
 ENDPOINTS = ("Input", "Output", "Block")  # a Block stands for a network: tests/runtime/test_blocks.py
 LAYERS = [s.type_id for s in all_specs() if s.type_id not in ENDPOINTS]
 
@@ -97,7 +104,10 @@ def test_allowlist_class_names_match_the_catalog():
 @pytest.mark.parametrize("type_id", LAYERS)
 def test_layer_compiles_runs_forward_and_backward(type_id):
     module = build_module(one_layer_graph(type_id)).train()
-    inputs = [t.requires_grad_() if t.is_floating_point() else t for t in example_inputs(module.netcanvas_interface, 3)]
+    inputs = example_inputs(module.netcanvas_interface, 3)
+    if type_id in POSITIVE:
+        inputs = [t.abs() + 0.5 for t in inputs]
+    inputs = [t.requires_grad_() if t.is_floating_point() else t for t in inputs]
     out = module(*inputs)
     expected = (3, *module.netcanvas_interface.outputs[0].shape[1:])
     assert tuple(out.shape) == expected
