@@ -43,6 +43,7 @@ from app.canvas.scene import GraphScene
 from app.canvas.view import GraphView
 from app.commands import Editor
 from app.help import Help, typeable
+from app.import_dialog import ModelImports
 from app.inspector import Inspector
 from app.palette import BLOCK_PREFIX, Palette, QuickAdd
 from app.problems import ProblemsPanel
@@ -129,8 +130,6 @@ class MainWindow(QMainWindow):
         self._painted = False
         self._paste_count = 0
         self._warmup: _Warmup | None = None
-        self._import_job = None  # app.import_dialog.ImportJob while an import runs
-        self.import_progress = None  # app.import_dialog.DownloadProgress of the latest import's weights
         from app.pretrained_weights import PretrainedWeights
 
         self.pretrained = PretrainedWeights(self, self)  # Network ▸ Load Pretrained Weights…
@@ -181,6 +180,7 @@ class MainWindow(QMainWindow):
         self.quick_add = QuickAdd(self)
         self.help = Help(self)
         self.transfer = TransferLearning(self)
+        self.imports = ModelImports(self)
         self._build_actions()
         self.add_dock(self.palette, "Layers", Qt.LeftDockWidgetArea, "paletteDock")
         self.add_dock(self.inspector, "Inspector", Qt.RightDockWidgetArea, "inspectorDock")
@@ -280,7 +280,7 @@ class MainWindow(QMainWindow):
             ("&File", "New from &Template…", ["Ctrl+Shift+N"], self.new_from_template, "template", True),
             (("&File", "&Help"), "&Start Page", [], self.show_start_page, None, False),
             ("&File", "&Open…", [std.Open], self.open_dialog, "open", True),
-            ("&File", "&Import…", ["Ctrl+I"], self.import_dialog, None, False),
+            ("&File", "&Import…", ["Ctrl+I"], lambda: self.imports.ask(), None, False),
             ("&File", None, None, None, None, False),
             ("&File", "&Save", [std.Save], self.save, "save", True),
             ("&File", "Save &As…", [std.SaveAs, "Ctrl+Shift+S"], self.save_as_dialog, None, False),
@@ -784,7 +784,7 @@ class MainWindow(QMainWindow):
 
     def weights_folder(self) -> str:
         """Where a weights file dialog starts: the project's folder, else the last one used."""
-        return str(self.path.parent) if self.path else self._last_folder()
+        return str(self.path.parent) if self.path else self.last_folder()
 
     def _on_node_double_clicked(self, node_id: str) -> None:
         node = self.editor.graph.nodes.get(node_id)
@@ -910,55 +910,10 @@ class MainWindow(QMainWindow):
         self.start_page.show_examples()
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", self._last_folder(),
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", self.last_folder(),
                                               "NetCanvas projects (*.json);;All files (*)")
         if path:
             self.open_project(path)
-
-    def import_dialog(self) -> None:
-        from app.import_dialog import ImportDialog
-
-        if not self.maybe_discard():
-            return
-        dialog = ImportDialog(self, Path(self._last_folder()))
-        if dialog.exec():
-            self.import_model(dialog.request())
-
-    def import_model(self, request):
-        """Import `request` (an app.import_dialog.ImportRequest) in the background; opens the project it writes."""
-        from app.import_dialog import ImportJob
-
-        if self._import_job is not None and self._import_job.isRunning():
-            self.status_message("An import is already running")
-            return self._import_job
-        job = ImportJob(request, self)
-        job.succeeded.connect(self._on_import_succeeded)
-        job.failed.connect(lambda message: self.show_error("Cannot import", message))
-        job.cancelled.connect(self._on_import_cancelled)
-        self._import_job = job
-        self.status_message(f"Importing {request.source} …", 0)
-        if request.pretrained:
-            self.import_progress = self._download_progress(job, request)
-        job.start()
-        return job
-
-    def _download_progress(self, job, request) -> "DownloadProgress":
-        """A window-modal progress dialog for the weights download; Cancel stops it (the event loop keeps running)."""
-        from app.import_dialog import DownloadProgress
-
-        dialog = DownloadProgress(request, self)
-        job.progress.connect(dialog.on_progress)  # a QObject slot: queued onto the GUI thread
-        dialog.canceled.connect(job.cancel)
-        job.finished.connect(dialog.close)
-        dialog.show()
-        return dialog
-
-    def _on_import_cancelled(self, message: str) -> None:
-        self.status_message(message, 12000)
-
-    def _on_import_succeeded(self, report) -> None:
-        if self.open_project(report.project_path):
-            self.status_message(report.summary(), 12000)
 
     def open_project(self, path: str | os.PathLike) -> bool:
         """Open a project file (asking about unsaved work first); False if it cannot be read."""
@@ -981,7 +936,7 @@ class MainWindow(QMainWindow):
         return self.save_project_as(self.path)
 
     def save_as_dialog(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", self._last_folder(),
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", self.last_folder(),
                                               "NetCanvas projects (*.json)")
         if not path:
             return False
@@ -1007,7 +962,8 @@ class MainWindow(QMainWindow):
         self.project_saved.emit(previous, str(self.path))
         return True
 
-    def _last_folder(self) -> str:
+    def last_folder(self) -> str:
+        """The folder of the most recent project (home when there is none): where file dialogs start."""
         recent = self.recent.paths()
         return str(Path(recent[0]).parent) if recent else str(Path.home())
 
@@ -1191,8 +1147,7 @@ class MainWindow(QMainWindow):
         self.autosave.discard()
         if self._warmup is not None:
             self._warmup.wait()
-        if self._import_job is not None:
-            self._import_job.wait()
+        self.imports.wait()
         self.scene.detach()
         self.inspector.detach()
         if self._graph is not None:
