@@ -20,6 +20,10 @@ Extension points (the training dashboard under app/training/ plugs in here):
   ``editor.push_on(target, command, merge_key)`` does the same for another model (a settings
   section), on the same undo stack, so the stack alone says whether there is unsaved work.
 
+Parts it assembles rather than holds: ``window.help`` (app/help.py), ``window.transfer`` (app/transfer.py:
+Freeze and the transfer-learning presets), ``window.imports`` (app/import_dialog.py: File ▸ Import),
+``window.start_page`` (app/start_page.py) and ``window.workspaces`` (app/workspaces.py).
+
 Settings use QSettings("NetCanvas", "NetCanvas"), or an ini file in NETCANVAS_SETTINGS_DIR.
 """
 
