@@ -29,18 +29,16 @@ Settings use QSettings("NetCanvas", "NetCanvas"), or an ini file in NETCANVAS_SE
 
 from __future__ import annotations
 
-import atexit
-
 import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QMimeData, QPointF, QSignalBlocker, QSize, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QPointF, QSignalBlocker, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
                                QMenu, QMessageBox, QStackedWidget, QTabBar, QUndoView, QVBoxLayout, QWidget)
 
-from app.canvas.clipboard import GRAPH_MIME, copy_nodes, paste_command
+from app.canvas.clipboard import Clipboard
 from graph_builder.layout import layered_positions
 from app.canvas.nodes import GRID, NODE_WIDTH
 from app.canvas.scene import GraphScene
@@ -66,7 +64,6 @@ from graph_builder.validation import Validation, check
 
 MENUS = ("&File", "&Edit", "&Network", "&View", "&Train", "E&xport", "&Help")
 AUTOSAVE_MS = int(os.environ.get("NETCANVAS_AUTOSAVE_MS", "30000"))
-PASTE_OFFSET = 40.0
 
 
 class _Warmup(QThread):
@@ -77,33 +74,6 @@ class _Warmup(QThread):
             import torch  # noqa: F401
         except Exception:  # the editor works without torch; training will say what is missing
             pass
-
-
-_CLIPBOARD_HOOKED = False
-
-
-def _hand_clipboard_back_at_exit() -> None:
-    """At interpreter exit, swap our Python-made QMimeData for Qt's own plain text.
-
-    Qt deletes the clipboard's QMimeData while Python is finalising; when that object was made
-    in Python the process dies with a segmentation fault on the way out. Keeping the copied
-    layers as text (what other programs could paste anyway) avoids it and loses nothing.
-    """
-    global _CLIPBOARD_HOOKED
-    if _CLIPBOARD_HOOKED:
-        return
-    _CLIPBOARD_HOOKED = True
-
-    def hand_back() -> None:
-        app = QApplication.instance()
-        if app is None:
-            return
-        clipboard = QApplication.clipboard()
-        mime = clipboard.mimeData()
-        if mime is not None and mime.hasFormat(GRAPH_MIME):
-            clipboard.setText(mime.text())
-
-    atexit.register(hand_back)
 
 
 class MainWindow(QMainWindow):
@@ -132,7 +102,6 @@ class MainWindow(QMainWindow):
         self.last_dialog: QMessageBox | None = None
         self._unsaved_outside_history = False  # recovered or template projects count as unsaved
         self._painted = False
-        self._paste_count = 0
         self._warmup: _Warmup | None = None
         from app.pretrained_weights import PretrainedWeights
 
@@ -183,6 +152,7 @@ class MainWindow(QMainWindow):
         self.history.setEmptyLabel("<opened>")
         self.quick_add = QuickAdd(self)
         self.help = Help(self)
+        self.clipboard = Clipboard(self)
         self.transfer = TransferLearning(self)
         self.imports = ModelImports(self)
         self._build_actions()
@@ -293,10 +263,10 @@ class MainWindow(QMainWindow):
             ("&Edit", "&Undo", [std.Undo], self.editor.stack.undo, "undo", True),
             ("&Edit", "&Redo", [std.Redo, "Ctrl+Shift+Z"], self.editor.stack.redo, "redo", True),
             ("&Edit", None, None, None, None, False),
-            ("&Edit", "Cu&t", [std.Cut], self.cut, None, False),
-            ("&Edit", "&Copy", [std.Copy], self.copy, None, False),
-            ("&Edit", "&Paste", [std.Paste], self.paste, None, False),
-            ("&Edit", "D&uplicate", ["Ctrl+D"], self.duplicate, None, False),
+            ("&Edit", "Cu&t", [std.Cut], self.clipboard.cut, None, False),
+            ("&Edit", "&Copy", [std.Copy], self.clipboard.copy, None, False),
+            ("&Edit", "&Paste", [std.Paste], lambda: self.clipboard.paste(), None, False),
+            ("&Edit", "D&uplicate", ["Ctrl+D"], self.clipboard.duplicate, None, False),
             ("&Edit", "&Delete", [std.Delete, "Backspace"], self.delete_selection, "delete", False),
             ("&Edit", "Select &All", [std.SelectAll], self.select_all, None, False),
             ("&Edit", None, None, None, None, False),
@@ -456,7 +426,7 @@ class MainWindow(QMainWindow):
         self.project = project
         self.path = Path(path).resolve() if path else None
         self._unsaved_outside_history = unsaved
-        self._paste_count = 0
+        self.clipboard.pastes = 0  # the next paste lands beside its original again
         self.editor.set_graph(project.graph)
         self._follow_networks(project.networks)
         self._attach(project.graph)
@@ -512,52 +482,6 @@ class MainWindow(QMainWindow):
             count = len(nodes) or len(wires)
             what = "layer" if nodes else "wire"
             self.editor.push(Batch(commands, f"Delete {count} {what}{'s' * (count != 1)}"))
-
-    def copy(self) -> bool:
-        """Copy the selected layers (and the wires between them) to the clipboard."""
-        nodes = self.scene.selected_node_ids()
-        if not nodes:
-            self.status_message("Select layers to copy")
-            return False
-        mime = QMimeData()
-        text = copy_nodes(self.editor.graph, nodes)
-        mime.setData(GRAPH_MIME, text.encode("utf-8"))
-        mime.setText(text)
-        QApplication.clipboard().setMimeData(mime)
-        _hand_clipboard_back_at_exit()
-        self._paste_count = 0
-        return True
-
-    def cut(self) -> None:
-        if self.copy():
-            self.delete_selection()
-
-    def paste(self, text: str | None = None) -> list[str]:
-        """Paste copied layers next to the originals; returns the new ids (selected afterwards)."""
-        if text is None:
-            mime = QApplication.clipboard().mimeData()
-            if mime is None or not mime.hasFormat(GRAPH_MIME):
-                self.status_message("Nothing to paste: copy some layers first")
-                return []
-            text = bytes(mime.data(GRAPH_MIME)).decode("utf-8")
-        self._paste_count += 1
-        offset = PASTE_OFFSET * self._paste_count
-        result = paste_command(self.editor.graph, text, (offset, offset))
-        if result is None:
-            self.status_message("The clipboard does not hold NetCanvas layers")
-            return []
-        command, ids = result
-        if not self.editor.push(command):
-            return []
-        self.scene.select_nodes(ids)
-        return ids
-
-    def duplicate(self) -> list[str]:
-        nodes = self.scene.selected_node_ids()
-        if not nodes:
-            return []
-        self._paste_count = 0
-        return self.paste(copy_nodes(self.editor.graph, nodes))
 
     def select_all(self) -> None:
         self.scene.select_nodes(self.editor.graph.nodes)
@@ -673,7 +597,7 @@ class MainWindow(QMainWindow):
             self.editor.show_graph(graph)
             self._attach(graph)
             self.scene.set_graph(graph)
-            self._paste_count = 0
+            self.clipboard.pastes = 0  # the next paste lands beside its original again
             self.validate_now()
             self.view.show_graph()
         with QSignalBlocker(self.network_tabs):
