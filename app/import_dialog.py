@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressDialog, QPushButton, QRadioButton,
                                QVBoxLayout, QWidget)
@@ -232,3 +232,56 @@ class ImportJob(QThread):
             self.failed.emit(f"{type(exc).__name__}: {exc}")
         else:
             self.succeeded.emit(report)
+
+
+class ModelImports(QObject):
+    """File ▸ Import… for `window`: the dialog, the import in the background, the weights' progress; the
+    project it writes is opened in the window."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.job: ImportJob | None = None  # while an import runs
+        self.progress: DownloadProgress | None = None  # of the latest import's weights
+
+    def ask(self) -> None:
+        """The Import dialog (after asking about unsaved work); OK starts the import."""
+        if not self.window.maybe_discard():
+            return
+        dialog = ImportDialog(self.window, Path(self.window.last_folder()))
+        if dialog.exec():
+            self.start(dialog.request())
+
+    def start(self, request: ImportRequest) -> ImportJob:
+        """Import `request` in the background; opens the project it writes."""
+        if self.job is not None and self.job.isRunning():
+            self.window.status_message("An import is already running")
+            return self.job
+        job = ImportJob(request, self)
+        job.succeeded.connect(self._on_succeeded)
+        job.failed.connect(lambda message: self.window.show_error("Cannot import", message))
+        job.cancelled.connect(lambda message: self.window.status_message(message, 12000))
+        self.job = job
+        self.window.status_message(f"Importing {request.source} …", 0)
+        if request.pretrained:
+            self.progress = self._show_progress(job, request)
+        job.start()
+        return job
+
+    def wait(self) -> None:
+        """Let a running import end (the window closes)."""
+        if self.job is not None:
+            self.job.wait()
+
+    def _show_progress(self, job: ImportJob, request: ImportRequest) -> DownloadProgress:
+        """A window-modal progress dialog for the weights download; Cancel stops it (the event loop keeps running)."""
+        dialog = DownloadProgress(request, self.window)
+        job.progress.connect(dialog.on_progress)  # a QObject slot: queued onto the GUI thread
+        dialog.canceled.connect(job.cancel)
+        job.finished.connect(dialog.close)
+        dialog.show()
+        return dialog
+
+    def _on_succeeded(self, report) -> None:
+        if self.window.open_project(report.project_path):
+            self.window.status_message(report.summary(), 12000)

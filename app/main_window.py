@@ -20,29 +20,32 @@ Extension points (the training dashboard under app/training/ plugs in here):
   ``editor.push_on(target, command, merge_key)`` does the same for another model (a settings
   section), on the same undo stack, so the stack alone says whether there is unsaved work.
 
+Parts it assembles rather than holds: ``window.help`` (app/help.py), ``window.transfer`` (app/transfer.py:
+Freeze and the transfer-learning presets), ``window.imports`` (app/import_dialog.py: File ▸ Import),
+``window.start_page`` (app/start_page.py) and ``window.workspaces`` (app/workspaces.py).
+
 Settings use QSettings("NetCanvas", "NetCanvas"), or an ini file in NETCANVAS_SETTINGS_DIR.
 """
 
 from __future__ import annotations
 
-import atexit
-
 import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QMimeData, QPointF, QSignalBlocker, QSize, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QPointF, QSignalBlocker, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow,
                                QMenu, QMessageBox, QStackedWidget, QTabBar, QUndoView, QVBoxLayout, QWidget)
 
-from app.canvas.clipboard import GRAPH_MIME, copy_nodes, paste_command
+from app.canvas.clipboard import Clipboard
 from graph_builder.layout import layered_positions
 from app.canvas.nodes import GRID, NODE_WIDTH
 from app.canvas.scene import GraphScene
 from app.canvas.view import GraphView
 from app.commands import Editor
 from app.help import Help, typeable
+from app.import_dialog import ModelImports
 from app.inspector import Inspector
 from app.palette import BLOCK_PREFIX, Palette, QuickAdd
 from app.problems import ProblemsPanel
@@ -63,7 +66,6 @@ from graph_builder.validation import Validation, check
 
 MENUS = ("&File", "&Edit", "&Network", "&View", "&Train", "E&xport", "&Help")
 AUTOSAVE_MS = int(os.environ.get("NETCANVAS_AUTOSAVE_MS", "30000"))
-PASTE_OFFSET = 40.0
 
 
 class _Warmup(QThread):
@@ -74,33 +76,6 @@ class _Warmup(QThread):
             import torch  # noqa: F401
         except Exception:  # the editor works without torch; training will say what is missing
             pass
-
-
-_CLIPBOARD_HOOKED = False
-
-
-def _hand_clipboard_back_at_exit() -> None:
-    """At interpreter exit, swap our Python-made QMimeData for Qt's own plain text.
-
-    Qt deletes the clipboard's QMimeData while Python is finalising; when that object was made
-    in Python the process dies with a segmentation fault on the way out. Keeping the copied
-    layers as text (what other programs could paste anyway) avoids it and loses nothing.
-    """
-    global _CLIPBOARD_HOOKED
-    if _CLIPBOARD_HOOKED:
-        return
-    _CLIPBOARD_HOOKED = True
-
-    def hand_back() -> None:
-        app = QApplication.instance()
-        if app is None:
-            return
-        clipboard = QApplication.clipboard()
-        mime = clipboard.mimeData()
-        if mime is not None and mime.hasFormat(GRAPH_MIME):
-            clipboard.setText(mime.text())
-
-    atexit.register(hand_back)
 
 
 class MainWindow(QMainWindow):
@@ -129,10 +104,7 @@ class MainWindow(QMainWindow):
         self.last_dialog: QMessageBox | None = None
         self._unsaved_outside_history = False  # recovered or template projects count as unsaved
         self._painted = False
-        self._paste_count = 0
         self._warmup: _Warmup | None = None
-        self._import_job = None  # app.import_dialog.ImportJob while an import runs
-        self.import_progress = None  # app.import_dialog.DownloadProgress of the latest import's weights
         from app.pretrained_weights import PretrainedWeights
 
         self.pretrained = PretrainedWeights(self, self)  # Network ▸ Load Pretrained Weights…
@@ -182,7 +154,9 @@ class MainWindow(QMainWindow):
         self.history.setEmptyLabel("<opened>")
         self.quick_add = QuickAdd(self)
         self.help = Help(self)
+        self.clipboard = Clipboard(self)
         self.transfer = TransferLearning(self)
+        self.imports = ModelImports(self)
         self._build_actions()
         self.add_dock(self.palette, "Layers", Qt.LeftDockWidgetArea, "paletteDock")
         self.add_dock(self.inspector, "Inspector", Qt.RightDockWidgetArea, "inspectorDock")
@@ -282,7 +256,7 @@ class MainWindow(QMainWindow):
             ("&File", "New from &Template…", ["Ctrl+Shift+N"], self.new_from_template, "template", True),
             (("&File", "&Help"), "&Start Page", [], self.show_start_page, None, False),
             ("&File", "&Open…", [std.Open], self.open_dialog, "open", True),
-            ("&File", "&Import…", ["Ctrl+I"], self.import_dialog, None, False),
+            ("&File", "&Import…", ["Ctrl+I"], lambda: self.imports.ask(), None, False),
             ("&File", None, None, None, None, False),
             ("&File", "&Save", [std.Save], self.save, "save", True),
             ("&File", "Save &As…", [std.SaveAs, "Ctrl+Shift+S"], self.save_as_dialog, None, False),
@@ -291,10 +265,10 @@ class MainWindow(QMainWindow):
             ("&Edit", "&Undo", [std.Undo], self.editor.stack.undo, "undo", True),
             ("&Edit", "&Redo", [std.Redo, "Ctrl+Shift+Z"], self.editor.stack.redo, "redo", True),
             ("&Edit", None, None, None, None, False),
-            ("&Edit", "Cu&t", [std.Cut], self.cut, None, False),
-            ("&Edit", "&Copy", [std.Copy], self.copy, None, False),
-            ("&Edit", "&Paste", [std.Paste], self.paste, None, False),
-            ("&Edit", "D&uplicate", ["Ctrl+D"], self.duplicate, None, False),
+            ("&Edit", "Cu&t", [std.Cut], self.clipboard.cut, None, False),
+            ("&Edit", "&Copy", [std.Copy], self.clipboard.copy, None, False),
+            ("&Edit", "&Paste", [std.Paste], lambda: self.clipboard.paste(), None, False),
+            ("&Edit", "D&uplicate", ["Ctrl+D"], self.clipboard.duplicate, None, False),
             ("&Edit", "&Delete", [std.Delete, "Backspace"], self.delete_selection, "delete", False),
             ("&Edit", "Select &All", [std.SelectAll], self.select_all, None, False),
             ("&Edit", None, None, None, None, False),
@@ -478,7 +452,7 @@ class MainWindow(QMainWindow):
         self.project = project
         self.path = Path(path).resolve() if path else None
         self._unsaved_outside_history = unsaved
-        self._paste_count = 0
+        self.clipboard.pastes = 0  # the next paste lands beside its original again
         self.editor.set_graph(project.graph)
         self._follow_networks(project.networks)
         self._attach(project.graph)
@@ -534,52 +508,6 @@ class MainWindow(QMainWindow):
             count = len(nodes) or len(wires)
             what = "layer" if nodes else "wire"
             self.editor.push(Batch(commands, f"Delete {count} {what}{'s' * (count != 1)}"))
-
-    def copy(self) -> bool:
-        """Copy the selected layers (and the wires between them) to the clipboard."""
-        nodes = self.scene.selected_node_ids()
-        if not nodes:
-            self.status_message("Select layers to copy")
-            return False
-        mime = QMimeData()
-        text = copy_nodes(self.editor.graph, nodes)
-        mime.setData(GRAPH_MIME, text.encode("utf-8"))
-        mime.setText(text)
-        QApplication.clipboard().setMimeData(mime)
-        _hand_clipboard_back_at_exit()
-        self._paste_count = 0
-        return True
-
-    def cut(self) -> None:
-        if self.copy():
-            self.delete_selection()
-
-    def paste(self, text: str | None = None) -> list[str]:
-        """Paste copied layers next to the originals; returns the new ids (selected afterwards)."""
-        if text is None:
-            mime = QApplication.clipboard().mimeData()
-            if mime is None or not mime.hasFormat(GRAPH_MIME):
-                self.status_message("Nothing to paste: copy some layers first")
-                return []
-            text = bytes(mime.data(GRAPH_MIME)).decode("utf-8")
-        self._paste_count += 1
-        offset = PASTE_OFFSET * self._paste_count
-        result = paste_command(self.editor.graph, text, (offset, offset))
-        if result is None:
-            self.status_message("The clipboard does not hold NetCanvas layers")
-            return []
-        command, ids = result
-        if not self.editor.push(command):
-            return []
-        self.scene.select_nodes(ids)
-        return ids
-
-    def duplicate(self) -> list[str]:
-        nodes = self.scene.selected_node_ids()
-        if not nodes:
-            return []
-        self._paste_count = 0
-        return self.paste(copy_nodes(self.editor.graph, nodes))
 
     def select_all(self) -> None:
         self.scene.select_nodes(self.editor.graph.nodes)
@@ -695,7 +623,7 @@ class MainWindow(QMainWindow):
             self.editor.show_graph(graph)
             self._attach(graph)
             self.scene.set_graph(graph)
-            self._paste_count = 0
+            self.clipboard.pastes = 0  # the next paste lands beside its original again
             self.validate_now()
             self.view.show_graph()
         with QSignalBlocker(self.network_tabs):
@@ -810,7 +738,7 @@ class MainWindow(QMainWindow):
 
     def weights_folder(self) -> str:
         """Where a weights file dialog starts: the project's folder, else the last one used."""
-        return str(self.path.parent) if self.path else self._last_folder()
+        return str(self.path.parent) if self.path else self.last_folder()
 
     def _on_node_double_clicked(self, node_id: str) -> None:
         node = self.editor.graph.nodes.get(node_id)
@@ -936,55 +864,10 @@ class MainWindow(QMainWindow):
         self.start_page.show_examples()
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", self._last_folder(),
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", self.last_folder(),
                                               "NetCanvas projects (*.json);;All files (*)")
         if path:
             self.open_project(path)
-
-    def import_dialog(self) -> None:
-        from app.import_dialog import ImportDialog
-
-        if not self.maybe_discard():
-            return
-        dialog = ImportDialog(self, Path(self._last_folder()))
-        if dialog.exec():
-            self.import_model(dialog.request())
-
-    def import_model(self, request):
-        """Import `request` (an app.import_dialog.ImportRequest) in the background; opens the project it writes."""
-        from app.import_dialog import ImportJob
-
-        if self._import_job is not None and self._import_job.isRunning():
-            self.status_message("An import is already running")
-            return self._import_job
-        job = ImportJob(request, self)
-        job.succeeded.connect(self._on_import_succeeded)
-        job.failed.connect(lambda message: self.show_error("Cannot import", message))
-        job.cancelled.connect(self._on_import_cancelled)
-        self._import_job = job
-        self.status_message(f"Importing {request.source} …", 0)
-        if request.pretrained:
-            self.import_progress = self._download_progress(job, request)
-        job.start()
-        return job
-
-    def _download_progress(self, job, request) -> "DownloadProgress":
-        """A window-modal progress dialog for the weights download; Cancel stops it (the event loop keeps running)."""
-        from app.import_dialog import DownloadProgress
-
-        dialog = DownloadProgress(request, self)
-        job.progress.connect(dialog.on_progress)  # a QObject slot: queued onto the GUI thread
-        dialog.canceled.connect(job.cancel)
-        job.finished.connect(dialog.close)
-        dialog.show()
-        return dialog
-
-    def _on_import_cancelled(self, message: str) -> None:
-        self.status_message(message, 12000)
-
-    def _on_import_succeeded(self, report) -> None:
-        if self.open_project(report.project_path):
-            self.status_message(report.summary(), 12000)
 
     def open_project(self, path: str | os.PathLike) -> bool:
         """Open a project file (asking about unsaved work first); False if it cannot be read."""
@@ -1007,7 +890,7 @@ class MainWindow(QMainWindow):
         return self.save_project_as(self.path)
 
     def save_as_dialog(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", self._last_folder(),
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", self.last_folder(),
                                               "NetCanvas projects (*.json)")
         if not path:
             return False
@@ -1033,7 +916,8 @@ class MainWindow(QMainWindow):
         self.project_saved.emit(previous, str(self.path))
         return True
 
-    def _last_folder(self) -> str:
+    def last_folder(self) -> str:
+        """The folder of the most recent project (home when there is none): where file dialogs start."""
         recent = self.recent.paths()
         return str(Path(recent[0]).parent) if recent else str(Path.home())
 
@@ -1217,8 +1101,7 @@ class MainWindow(QMainWindow):
         self.autosave.discard()
         if self._warmup is not None:
             self._warmup.wait()
-        if self._import_job is not None:
-            self._import_job.wait()
+        self.imports.wait()
         self.scene.detach()
         self.inspector.detach()
         if self._graph is not None:

@@ -54,7 +54,7 @@ g = Graph()
 a = g.add_node("Input", params={"shape": [4]}); b = g.add_node("ReLU"); g.connect(a.id, b.id)
 w = MainWindow(Project(g))
 w.scene.nodes[b.id].setSelected(True)
-print("COPIED", w.copy())
+print("COPIED", w.clipboard.copy())
 """
     env = {"QT_QPA_PLATFORM": "offscreen", "NETCANVAS_SETTINGS_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,

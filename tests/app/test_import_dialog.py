@@ -54,12 +54,12 @@ def test_importing_runs_in_the_background_opens_the_project_and_a_refusal_lists_
     assert "Import" in window.actions_by_text
     path = model_file(tmp_path)
     out = tmp_path / "tiny.json"
-    job = window.import_model(ImportRequest(str(path), "Tiny", (3, 8, 8), out))
+    job = window.imports.start(ImportRequest(str(path), "Tiny", (3, 8, 8), out))
     qtbot.waitUntil(lambda: window.project_path() == out.resolve(), timeout=120000)
     job.wait()
     assert [n.type_id for n in window.project.graph.nodes.values()].count("Conv2d") == 1
     assert window.project.meta["weights"]["file"] == "tiny.safetensors"
-    job = window.import_model(ImportRequest(str(path), "Odd", (3, 8, 8), tmp_path / "odd.json"))
+    job = window.imports.start(ImportRequest(str(path), "Odd", (3, 8, 8), tmp_path / "odd.json"))
     qtbot.waitUntil(lambda: window.last_dialog is not None, timeout=120000)
     job.wait()
     assert "torch.cumsum" in window.last_dialog.text()
@@ -78,7 +78,7 @@ def test_a_hostile_model_file_is_refused_in_a_message_box_and_the_open_project_s
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "claim.onnx"))
     window = make_window()
     before = window.project.to_dict()
-    job = window.import_model(ImportRequest(str(tmp_path / "claim.onnx"), None, None, tmp_path / "claim.json"))
+    job = window.imports.start(ImportRequest(str(tmp_path / "claim.onnx"), None, None, tmp_path / "claim.json"))
     qtbot.waitUntil(lambda: window.last_dialog is not None, timeout=120000)
     job.wait()
     text = window.last_dialog.text()

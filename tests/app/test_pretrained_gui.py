@@ -103,17 +103,17 @@ def test_offline_the_import_shows_where_to_put_the_weights_and_cancel_reaches_th
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     window = make_window()
     out = tmp_path / "r18.json"
-    job = window.import_model(ImportRequest("resnet18", None, (3, 64, 64), out, "DEFAULT"))
-    assert window.import_progress is not None and window.import_progress.isVisible()
+    job = window.imports.start(ImportRequest("resnet18", None, (3, 64, 64), out, "DEFAULT"))
+    assert window.imports.progress is not None and window.imports.progress.isVisible()
     qtbot.waitUntil(lambda: window.last_dialog is not None, timeout=120000)
     job.wait()
     text = window.last_dialog.text()
     assert "https://download.pytorch.org/models/resnet18-f37072fd.pth" in text
     assert str(tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-f37072fd.pth") in text
     assert "Traceback" not in text and not out.exists()
-    qtbot.waitUntil(lambda: not window.import_progress.isVisible())
+    qtbot.waitUntil(lambda: not window.imports.progress.isVisible())
     window.last_dialog.close()
-    window.import_progress.canceled.emit()  # the dialog's Cancel sets the job's stop flag
+    window.imports.progress.canceled.emit()  # the dialog's Cancel sets the job's stop flag
     assert job._stop.is_set()
 
 
