@@ -255,7 +255,7 @@ def _values(shape: tuple | None) -> float:
 
 
 def _dtype_bytes(shapes: ShapeReport, node_id: str) -> int:
-    return DTYPE_BYTES.get(shapes.dtype.get(node_id, "float32"), FLOAT)
+    return DTYPE_BYTES.get(shapes.dtype.get(node_id) or "float32", FLOAT)
 
 
 def _working_values(type_id: str, shapes: ShapeReport, node_id: str) -> float:
@@ -298,7 +298,7 @@ def estimate_project(project: Any, batch_size: int | None = None,
     per_param = state_per_param(training)
     spec = resolve(training, None, project.graph)
     names = spec.networks(project)
-    graphs = {names[role]: g for role, g in spec.graphs(project).items() if g is not None} \
+    graphs = {name: g for role, g in spec.graphs(project).items() if g is not None and (name := names[role])} \
         or {project.networks.main: project.graph}
     rows: list[NodeMemory] = []
     outputs = backward = resident = inputs = 0
@@ -339,5 +339,5 @@ def memory_issues(estimate: MemoryEstimate, free: int | None, total: int | None,
                       f"{where}; make the layers or the input smaller, or lower the batch size",
                       tuple(r.node_id for r in biggest))]
     return [Issue(WARNING, "memory", f"training needs about {size_text(estimate.peak)} at batch size "
-                  f"{estimate.batch_size} ({parts}), more than the {size_text(free)} free on {device} now"
+                  f"{estimate.batch_size} ({parts}), more than the {size_text(limit)} free on {device} now"
                   f"{where}; lower the batch size or close other programs", tuple(r.node_id for r in biggest))]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from graph_builder.errors import ShapeError
 from graph_builder.layer_spec import LayerSpec, ParamSpec, PortSpec, register
 from graph_builder.layers.merge import broadcast_rule
@@ -27,7 +29,7 @@ def _clip_rule(p, ins):
     return ins[0]
 
 
-_BOUND = {"min": -1e9, "max": 1e9, "optional": True, "torch_default": None}
+_BOUND: dict[str, Any] = {"min": -1e9, "max": 1e9, "optional": True, "torch_default": None}
 
 register(
     _math("Exp", "eˣ, element by element."),
