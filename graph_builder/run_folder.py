@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -247,7 +248,7 @@ class RunFolder:
                 final = {"type": kind, "kind": event.get("kind"), "message": event.get("message"),
                          "test": _numbers(event.get("test"))}
         weights = self.weights()
-        return RunSummary(self.path, self.name + self.part(), epochs, last_val, final,
+        return RunSummary(os.fspath(self.path), self.name + self.part(), epochs, last_val, final,
                           dataset.get("name") if isinstance(dataset, dict) else None, has_project,
                           weights.relative_to(self.path).as_posix() if weights else None, stamp)
 
@@ -256,7 +257,7 @@ class RunFolder:
 class RunSummary:
     """What a list of runs shows of one run; the journal and the snapshot are read when asked for."""
 
-    path: Path
+    folder: str  # the run folder as text: its Path is made when asked for (a thousand cost what the rest does)
     name: str  # with the trial or fold it is part of
     epochs: int = 0
     last_val: dict = field(default_factory=dict)  # the last epoch's validation measures (numbers)
@@ -266,24 +267,32 @@ class RunSummary:
     weights: str | None = None  # the weights' name in the run folder (best, else last)
     stamp: list = field(default_factory=list)
 
+    @cached_property
+    def path(self) -> Path:
+        return Path(self.folder)
+
     @property
     def ended(self) -> str | None:
         """finished, failed or stopped; None for a run that has not ended (or was killed)."""
         return self.final.get("type")
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "path": None}
+        return {"name": self.name, "epochs": self.epochs, "last_val": self.last_val, "final": self.final,
+                "dataset": self.dataset, "has_project": self.has_project, "weights": self.weights, "stamp": self.stamp}
 
     @classmethod
-    def from_dict(cls, path: Path, data: dict) -> RunSummary:
+    def from_dict(cls, folder: str, data: dict) -> RunSummary:
         """The summary an index entry holds; TypeError for an entry of another shape (that run is read again)."""
-        summary = cls(**{**data, "path": path})
-        kinds = ((summary.name, str), (summary.epochs, int), (summary.last_val, dict), (summary.final, dict),
-                 (summary.dataset, (str, type(None))), (summary.has_project, bool),
-                 (summary.weights, (str, type(None))), (summary.stamp, list))
-        if not all(isinstance(value, kind) for value, kind in kinds):
+        try:
+            s = cls(folder, data["name"], data["epochs"], data["last_val"], data["final"], data["dataset"],
+                    data["has_project"], data["weights"], data["stamp"])
+        except (KeyError, TypeError):
+            raise TypeError(f"an index entry of another shape: {data!r:.200}") from None
+        if not (type(s.name) is str and type(s.epochs) is int and type(s.last_val) is dict  # noqa: E721 — exact
+                and type(s.final) is dict and type(s.has_project) is bool and type(s.stamp) is list
+                and (s.dataset is None or type(s.dataset) is str) and (s.weights is None or type(s.weights) is str)):
             raise TypeError(f"an index entry of another shape: {data!r:.200}")
-        return summary
+        return s
 
 
 class RunsIndex:
@@ -333,10 +342,10 @@ class RunsIndex:
             return {}  # no index yet, or a damaged one: every run is read again
         if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT or not isinstance(data.get("runs"), dict):
             return {}
-        out = {}
+        out, root = {}, os.fspath(self.root)
         for name, entry in data["runs"].items():
             try:
-                out[name] = RunSummary.from_dict(self.root / name, entry)
+                out[name] = RunSummary.from_dict(os.path.join(root, name), entry)
             except TypeError:
                 continue  # an entry of another shape: read that run again
         return out

@@ -23,12 +23,20 @@ class RunInfo:
 
     def __init__(self, summary: RunSummary) -> None:
         self.summary = summary
-        self.path = summary.path
+        self.folder = summary.folder  # the row's key, as text
         self.name = summary.name
-        self.weights = str(summary.path / summary.weights) if summary.weights else None
         self.final = summary.final  # the ending event's type, kind, message and test measures
         kind = summary.ended
         self.outcome = "diverged" if kind == "failed" and self.final.get("kind") in DIVERGED else kind or "unfinished"
+
+    @property
+    def path(self) -> Path:
+        return self.summary.path
+
+    @property
+    def weights(self) -> str | None:
+        """The run's weights file (best, else last), None before its first epoch."""
+        return str(self.path / self.summary.weights) if self.summary.weights else None
 
     @cached_property
     def project(self) -> dict | None:
@@ -163,10 +171,10 @@ class RunsPanel(QWidget):
         root = Path(self.controller.runs_root())
         if self._index is None or self._index.root != root:
             self._index = RunsIndex(root)
-        known = {info.path: info for info in self.runs}
+        known = {info.folder: info for info in self.runs}
         out = []
         for summary in self._index.runs():
-            info = known.get(summary.path)
+            info = known.get(summary.folder)
             out.append(info if info is not None and info.summary.stamp == summary.stamp and summary.stamp
                        else RunInfo(summary))  # the same run unchanged keeps the journal it has read
         return out
@@ -202,9 +210,9 @@ class RunsPanel(QWidget):
             test = info.final.get("test") or {}
             item = QTreeWidgetItem([info.name, self.outcome(info), str(info.summary.epochs), _fmt(val.get("loss")),
                                     headline(val), headline(test), str(info.summary.dataset or "")])
-            item.setData(0, Qt.UserRole, str(info.path))
-            item.setToolTip(0, info.final.get("message") or f"{info.path}")
-            self._items[str(info.path)] = item
+            item.setData(0, Qt.UserRole, info.folder)
+            item.setToolTip(0, info.final.get("message") or info.folder)
+            self._items[info.folder] = item
             rows.append(item)
         self.tree.addTopLevelItems(rows)  # at once: a thousand runs are one insertion, not a thousand
         for path in kept:
