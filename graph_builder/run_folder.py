@@ -353,7 +353,7 @@ class RunsIndex:
     def _save(self) -> None:
         from graph_builder.files import write_atomic
 
-        data = {"format": INDEX_FORMAT, "runs": {n: s.to_dict() for n, s in self._entries.items()}}
+        data = {"format": INDEX_FORMAT, "runs": {n: s.to_dict() for n, s in (self._entries or {}).items()}}
         try:
             write_atomic(self.path, json.dumps(data, separators=(",", ":")).encode())
         except OSError:
@@ -362,7 +362,7 @@ class RunsIndex:
 
 def holds_anything(root: str | os.PathLike) -> bool:
     """Whether a runs folder holds anything but its index."""
-    with os.scandir(root) as it:
+    with os.scandir(os.fspath(root)) as it:
         return any(e.name != INDEX for e in it)
 
 
@@ -412,7 +412,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _stamp(folder: str) -> list:
-    out = []
+    out: list = []
     for path in (folder, os.path.join(folder, METRICS)):
         try:
             st = os.stat(path)
