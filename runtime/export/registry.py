@@ -100,6 +100,9 @@ def export(key: str, request: Request) -> Written:
 def _about(run: Path, prep) -> str:
     """What a run's export is, after the sentence that says what was written."""
     raw = " It takes raw inputs: the model normalises them itself." if prep.mean is not None else ""
+    if prep.text is not None:
+        raw = (" It takes token ids: tokenizer.json, written beside it, turns raw text into them (the Python "
+               "file's tokenize() reads it).")
     return f" It is run {run.name}'s model.{raw}"
 
 
@@ -173,6 +176,11 @@ def write_weights(request: Request) -> Written:
 
     module, note = _module(request)
     path = export_weights(module, request.out)
+    if request.run is not None:  # a text run's weights mean nothing without its vocabulary
+        from runtime.export.preprocess import read_preprocessing, write_tokenizer
+
+        if write_tokenizer(read_preprocessing(request.run), path) is not None:
+            note += " and the run's tokenizer.json beside them"
     return Written(path, f"Wrote the weights to {path}{note}.")
 
 
