@@ -147,3 +147,22 @@ def test_the_sentiment_template_beats_the_majority_class_and_predicts_raw_lines(
                           timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["['positive', 'negative']"] * 2 + ["True"]  # torch, ONNX, and the metadata
+
+
+def test_an_embedding_smaller_than_the_vocabulary_is_a_problem_with_a_fix(tmp_path):
+    from graph_builder.datafit import check_fit
+    from graph_builder.shapes import infer_shapes
+    from runtime.data import describe_data
+
+    project = load_project(ROOT / "resources" / "templates" / "sentiment_lstm.json")
+    project.dataset.update(text_config(write_reviews(tmp_path / "r.csv"), max_length=48))
+    g = project.graph
+    emb = g.node_by_name("embedding")
+    g.set_param(emb.id, "num_embeddings", 20)
+    description = describe_data(dict(project.dataset))
+    (issue,) = check_fit(g, infer_shapes(g), description, dict(project.training))
+    assert issue.code == "fit-vocabulary" and issue.node_ids == (emb.id,)
+    assert f"embedding has 20 rows (num_embeddings) but the data in r.csv has a vocabulary of {description.vocab}" \
+        in issue.message
+    g.apply(issue.fix.command)
+    assert check_fit(g, infer_shapes(g), description, dict(project.training)) == []
