@@ -162,6 +162,7 @@ def write_pt2(request: Request) -> Written:
     from runtime.export.preprocess import export_run_pt2, read_preprocessing
 
     graph = request.project.network(request.network)
+    _refuse_packed(graph)
     if request.run is not None and request.weights:
         prep = read_preprocessing(request.run)
         path = export_run_pt2(graph, prep, request.weights, request.out)
@@ -169,6 +170,18 @@ def write_pt2(request: Request) -> Written:
     module, note = _module(request)
     path = export_pt2(module, None, request.out)
     return Written(path, f"Wrote a torch.export program to {path}{note}.")
+
+
+def _refuse_packed(graph) -> None:
+    """torch.export cannot trace a packed sequence (its lengths are data): say so before it tries."""
+    from runtime.export.formats import ExportError
+
+    for node in graph.nodes.values():
+        output = node.params.get("output")
+        if isinstance(output, str) and output.endswith("_unpadded"):
+            raise ExportError(f"{node.name} packs its padded sequences (output {output}), which torch.export cannot "
+                              "trace; export as Python or ONNX, or set its output to "
+                              f"{output.removesuffix('_unpadded')}")
 
 
 def write_weights(request: Request) -> Written:

@@ -166,3 +166,13 @@ def test_an_embedding_smaller_than_the_vocabulary_is_a_problem_with_a_fix(tmp_pa
         in issue.message
     g.apply(issue.fix.command)
     assert check_fit(g, infer_shapes(g), description, dict(project.training)) == []
+
+
+def test_a_pt2_export_of_a_packed_recurrent_layer_is_refused_in_one_line(tmp_path, capsys):
+    project = load_project(ROOT / "resources" / "templates" / "sentiment_lstm.json")
+    save_project(project, tmp_path / "p.json")
+    assert main(["export", str(tmp_path / "p.json"), "--format", "pt2", "--out", str(tmp_path / "m.pt2")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == ("export failed, nothing was written: lstm packs its padded sequences (output last_unpadded), "
+                   "which torch.export cannot trace; export as Python or ONNX, or set its output to last")
+    assert not (tmp_path / "m.pt2").exists()
