@@ -91,6 +91,8 @@ def describe_text(desc: dict) -> str:
         parts.append(f"<b>{desc.get('title') or desc.get('name')}</b>")
     if desc.get("input_shape") is not None:
         parts.append(f"input {tuple(desc['input_shape'])}")
+    if desc.get("vocabulary"):
+        parts.append(f"token ids of a {desc['vocabulary']}-token vocabulary, learnt on the training split")
     counts = desc.get("counts") or {}
     if counts:
         total = sum(v for v in counts.values() if isinstance(v, int))

@@ -222,6 +222,7 @@ def describe_dataset(config: dict | None = None) -> dict:
         "counts": s.counts,
         "class_counts": counts,
         "normalized": s.mean is not None,
+        "vocabulary": s.info["tokenizer"]["vocab_size"] if "tokenizer" in s.info else None,
     }
 
 

@@ -206,9 +206,11 @@ def test_a_text_csv_is_chosen_its_settings_shown_and_described_as_token_ids(app_
     pick_file(qtbot, data, path)
     dataset = app_window.project.dataset
     assert dataset["name"] == "text" and dataset["max_length"] == 20 and dataset["tokenizer"] == "bpe"
-    qtbot.waitUntil(lambda: "2 classes" in data.summary.text(), timeout=30000)
+    # run alone, this is the window's first load (torch and scikit-learn imported on the worker): 20 s on a busy CPU
+    qtbot.waitUntil(lambda: "2 classes" in data.summary.text(), timeout=90000)
     wait_loaded(qtbot, data)
     assert "input (20,)" in data.summary.text() and "100 samples" in data.summary.text()
+    assert "-token vocabulary, learnt on the training split" in data.summary.text()
     assert data.samples.shown > 0 and "Traceback" not in data.summary.text()
 
 
