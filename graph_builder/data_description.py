@@ -23,6 +23,7 @@ class DataDescription:
     classes: tuple[str, ...] = ()
     target_shape: tuple[int, ...] = ()  # per-sample value target; () for class labels
     image: bool = False
+    vocab: int | None = None  # token ids (a text dataset's): every id is below this
 
     @property
     def num_classes(self) -> int:

@@ -37,8 +37,8 @@ def _row(name: str, kind: str, default: Any, label: str, help: str = "", choices
 
 # Names must match runtime.data's registry (a test checks they do; graph_builder cannot import runtime).
 DATASET_NAMES = ("digits", "iris", "wine", "breast_cancer", "moons", "spirals", "sine", "waveforms",
-                 "csv", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
-FILE_DATASETS = ("csv", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
+                 "csv", "text", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
+FILE_DATASETS = ("csv", "text", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
 DOWNLOADABLE = ("mnist", "fashion_mnist", "cifar10")  # no path: the copy downloaded on request (runtime.data)
 SYNTHETIC_DATASETS = ("moons", "spirals", "sine", "waveforms")
 SEQUENCE_DATASETS = ("sine", "waveforms")
@@ -48,8 +48,20 @@ DATASET_FIELDS = (
                 DATASET_NAMES),
     _row("path", "str", None, "file or folder", "Where the data lives (file datasets only).",
                 optional=True, max_length=4096, visible_when={"name": FILE_DATASETS}),
-    _row("target", "str", None, "target column", "CSV column holding the target (name or 0-based index); "
-                "the last column when empty.", optional=True, max_length=4096, visible_when={"name": ("csv",)}),
+    _row("target", "str", None, "target column", "CSV column holding the target or label (name or 0-based "
+                "index); empty: the last column (for text, a column named label or sentiment first).",
+                optional=True, max_length=4096, visible_when={"name": ("csv", "text")}),
+    _row("text_column", "str", None, "text column", "Column holding the text (name or 0-based index); empty: a "
+                "column named text or review, else the first.", optional=True, max_length=4096,
+                visible_when={"name": ("text",)}),
+    _row("tokenizer", "choice", "word", "tokenizer", "word: one token per lower-cased word; bpe: byte-pair "
+                "pieces, so unseen words still split into known parts. Learnt on the training split only.",
+                ("word", "bpe"), visible_when={"name": ("text",)}),
+    _row("vocab_size", "int", 5000, "vocabulary size", "Most tokens the vocabulary keeps (with [PAD] = 0 and "
+                "[UNK] = 1); the Embedding's num_embeddings must be at least this.", min=10, max=1_000_000,
+                visible_when={"name": ("text",)}),
+    _row("max_length", "int", 128, "maximum length", "Tokens per text: longer texts are cut, shorter ones padded "
+                "with 0 at the end.", min=1, max=8192, visible_when={"name": ("text",)}),
     _row("target_type", "choice", "auto", "target type", "classes: labels to predict; values: numbers "
                 "to regress; auto decides from the column.", ("auto", "classes", "values"),
                 visible_when={"name": ("csv",)}),
@@ -185,6 +197,7 @@ TRAINING_FIELDS = (
 )
 
 _DATASET_SPECS = {s.name: s for s in DATASET_FIELDS}
+_PATH_KIND = {"csv": "file", "npz": "file", "text": "CSV/TSV file or class folder"}
 
 
 def training_fields() -> tuple[Field, ...]:
@@ -244,7 +257,7 @@ def validate_dataset_section(data: Any, path: str = "$.dataset", fill_defaults: 
             raise SettingsError(str(exc), f"{path}.classes") from None
     if d["name"] in FILE_DATASETS and d["name"] not in DOWNLOADABLE and not d["path"]:
         raise SettingsError(f"the {d['name']} dataset reads your files: set path to the "
-                            f"{'file' if d['name'] in ('csv', 'npz') else 'folder'}", f"{path}.path")
+                            f"{_PATH_KIND.get(d['name'], 'folder')}", f"{path}.path")
     from graph_builder.input_adapter import AdapterError, InputAdapter
 
     try:

@@ -72,3 +72,31 @@ def place_downloaded(name: str) -> None:
     else:
         for file, data in mnist_files().items():
             (root / file).write_bytes(data)
+
+
+GOOD = ("great", "wonderful", "excellent", "loved", "superb", "delightful", "brilliant", "enjoyable")
+BAD = ("terrible", "awful", "boring", "hated", "dreadful", "dull", "poor", "disappointing")
+NEUTRAL = ("the", "film", "movie", "plot", "acting", "story", "was", "and", "it", "a", "really", "quite", "with",
+           "cast", "ending", "scenes", "music")
+
+
+def review(r, positive: bool) -> str:
+    """A made-up review: neutral words, one to three of its side's words, and one of the other's 20 % of the time."""
+    words = [r.choice(NEUTRAL) for _ in range(r.randint(3, 12))]
+    for _ in range(r.randint(1, 3)):
+        words.insert(r.randrange(len(words) + 1), r.choice(GOOD if positive else BAD))
+    if r.random() < 0.2:
+        words.insert(r.randrange(len(words) + 1), r.choice(BAD if positive else GOOD))
+    return " ".join(words)
+
+
+def review_rows(rows: int = 600, positive_share: float = 0.6, seed: int = 0) -> list[tuple[str, str]]:
+    """(text, label) pairs: positive with probability `positive_share`, so the majority class is positive."""
+    import random
+
+    r = random.Random(seed)
+    out = []
+    for _ in range(rows):
+        positive = r.random() < positive_share
+        out.append((review(r, positive), "positive" if positive else "negative"))
+    return out

@@ -31,7 +31,8 @@ REFRESH_DELAY_MS = 150
 IDLE_TEXT = ("Press “Show samples” to see the dataset's size, classes and a few samples; "
              "from then on they follow your edits.")
 # File datasets and what the "Choose…" dialog picks for each: a file, or a folder
-FILE_FILTERS = {"csv": "CSV tables (*.csv *.txt)", "npz": "NumPy archives (*.npz)"}
+FILE_FILTERS = {"csv": "CSV tables (*.csv *.txt)", "npz": "NumPy archives (*.npz)",
+                "text": "Texts and labels (*.csv *.tsv)"}  # a folder of class folders is typed into the path
 FOLDER_DATASETS = ("image_folder", "mnist", "fashion_mnist", "cifar10")
 
 
@@ -90,6 +91,8 @@ def describe_text(desc: dict) -> str:
         parts.append(f"<b>{desc.get('title') or desc.get('name')}</b>")
     if desc.get("input_shape") is not None:
         parts.append(f"input {tuple(desc['input_shape'])}")
+    if desc.get("vocabulary"):
+        parts.append(f"token ids of a {desc['vocabulary']}-token vocabulary, learnt on the training split")
     counts = desc.get("counts") or {}
     if counts:
         total = sum(v for v in counts.values() if isinstance(v, int))

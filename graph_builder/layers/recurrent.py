@@ -13,7 +13,7 @@ def _rnn_rule(p, ins):
     (x,) = ins
     require_rank(x, 3, what="(N, L, features)", fix="Permute" if len(x) == 4 else None)
     width = p["hidden_size"] * (2 if p["bidirectional"] else 1)
-    if p["output"] == "last":
+    if p["output"] in ("last", "last_unpadded"):
         return (None, width)
     return (None, x[1], width)
 
@@ -56,8 +56,11 @@ def _rnn(kind: str, help: str) -> LayerSpec:
                   min=0.0, max=1.0, torch_default=0.0),
         ParamSpec("bidirectional", "bool", False, "Also read the sequence backwards; doubles the output width.",
                   torch_default=False, key=True),
-        ParamSpec("output", "choice", "last", "'sequence': every step (N, L, H); 'last': the last step (N, H).",
-                  choices=("sequence", "last"), arg="none", key=True),
+        ParamSpec("output", "choice", "last", "'sequence': every step (N, L, H); 'last': the last step (N, H). "
+                  "The _unpadded kinds skip the padding at the end of each sequence (steps whose input is all "
+                  "zeros, as an Embedding with padding_idx=0 gives for padded token ids) by packing it: "
+                  "'last_unpadded' is each sequence's last real step.",
+                  choices=("sequence", "last", "sequence_unpadded", "last_unpadded"), arg="none", key=True),
     ]
     return LayerSpec(
         kind, kind, "Recurrent", help + " Input (N, L, features); input_size is read from the input.",

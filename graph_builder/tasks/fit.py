@@ -42,6 +42,23 @@ def input_issues(graph: Graph, data: DataDescription) -> list[Issue]:
         issues.append(Issue(ERROR, "fit-input-dtype", f"{node.name} is {dtype} but {data.label} gives {what} "
                             f"({data.dtype}); set the dtype of {node.name} to {data.dtype}", (node.id,),
                             Fix(f"Set the dtype of {node.name} to {data.dtype}", SetParam(node.id, "dtype", data.dtype))))
+    return issues + vocabulary_issues(graph, node.id, data)
+
+
+def vocabulary_issues(graph: Graph, input_id: str, data: DataDescription) -> list[Issue]:
+    """Each Embedding the Input feeds against the data's vocabulary: every token id needs a row."""
+    if data.vocab is None:
+        return []
+    issues = []
+    for e in graph.out_edges(input_id):
+        emb = graph.nodes[e.dst]
+        size = emb.params.get("num_embeddings", 1000) if emb.type_id == "Embedding" else None
+        if size is not None and size < data.vocab:
+            issues.append(Issue(ERROR, "fit-vocabulary", f"{emb.name} has {size} rows (num_embeddings) but "
+                                f"{data.label} has a vocabulary of {data.vocab} tokens; set num_embeddings of "
+                                f"{emb.name} to {data.vocab} or lower the vocabulary size", (emb.id,),
+                                Fix(f"Set num_embeddings of {emb.name} to {data.vocab}",
+                                    SetParam(emb.id, "num_embeddings", data.vocab))))
     return issues
 
 

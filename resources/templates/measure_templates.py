@@ -55,8 +55,12 @@ def train_on_cpu(project: Project) -> tuple[dict, dict]:
     """Train `project` with its own settings on the CPU; its started and finished events."""
     import torch
 
+    from graph_builder.settings import dataset_beside
     from runtime.train.trainer import train
 
+    if project.dataset.get("path"):  # bundled data (a relative path) is read from beside the templates
+        project = project.copy()
+        project.dataset.replace(dataset_beside(project.dataset, FOLDER / "template.json"))
     before = torch.get_num_threads()
     torch.set_num_threads(APP_THREADS)
     try:

@@ -1,7 +1,8 @@
 """`netcanvas predict FILE --run RUN_DIR INPUT… [--json]`: a run's predictions for raw inputs.
 
 Inputs are image files (for image data), CSV files of one sample per row (for tables) or
-.npz/.npy arrays of one sample or a batch. They are read as raw data, as the dataset was
+.npz/.npy arrays of one sample or a batch; a text run reads raw text, one sample per line of a file
+or of stdin (`-`), tokenised by the tokenizer the run learnt. They are read as raw data, as the dataset was
 loaded, and go through the run's exported model, which normalises them as training did
 (runtime.export.preprocess). A run of another network is refused (graph_builder.runs.check_run_fits).
 
@@ -30,7 +31,8 @@ def register(sub) -> None:
     p.add_argument("file", help="the .json project file the run trained")
     p.add_argument("--run", required=True, metavar="RUN_DIR", help="a run folder of this project's network")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="image files, CSV files (one sample per row) or .npz/.npy arrays, as raw as the dataset")
+                   help="image files, CSV files (one sample per row) or .npz/.npy arrays, as raw as the dataset; "
+                   "for a text run, text files of one text per line, or - for lines on stdin")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON")
     p.set_defaults(func=run)
 

@@ -156,6 +156,8 @@ def _select_step(ctx: NodeContext) -> list[str]:
 
 
 def _recurrent(ctx: NodeContext) -> list[str]:
+    if ctx.params["output"].endswith("_unpadded"):
+        return _recurrent_packed(ctx)
     call = f"self.{ctx.attr}({_one(ctx)})"
     if ctx.params["output"] == "sequence":
         return [f"{ctx.var}, _ = {call}"]
@@ -165,6 +167,26 @@ def _recurrent(ctx: NodeContext) -> list[str]:
     # (output[:, -1] would hold the backward pass after a single step).
     hidden = f"({ctx.var}, _)" if ctx.type_id == "LSTM" else ctx.var
     return [f"_, {hidden} = {call}", f"{ctx.var} = torch.cat([{ctx.var}[-2], {ctx.var}[-1]], dim=1)"]
+
+
+def _recurrent_packed(ctx: NodeContext) -> list[str]:
+    # A sequence's length is its steps before the all-zero padding (an Embedding's padding_idx row);
+    # packing runs each sequence only that far. The last real step is gathered from the padded-back
+    # sequence rather than read from the final hidden state, which ONNX export cannot follow.
+    x, v, rnn = _one(ctx), ctx.var, f"self.{ctx.attr}"
+    lengths = f"{x}.ne(0).any(dim=-1).sum(dim=1).clamp(min=1)"
+    lines = [f"{v} = nn.utils.rnn.pack_padded_sequence({x}, {lengths}.cpu(), batch_first=True, "
+             "enforce_sorted=False)",
+             f"{v}, _ = {rnn}({v})",
+             f"{v}, _ = nn.utils.rnn.pad_packed_sequence({v}, batch_first=True, total_length={x}.shape[1])"]
+    if ctx.params["output"] == "sequence_unpadded":
+        return lines
+    last = f"{v}[torch.arange({v}.shape[0], device={v}.device), {lengths} - 1"
+    if not ctx.params["bidirectional"]:
+        return lines + [f"{v} = {last}]"]
+    # the backward direction ends at step 0
+    hidden = literal(ctx.params["hidden_size"])
+    return lines + [f"{v} = torch.cat([{last}, :{hidden}], {v}[:, 0, {hidden}:]], dim=1)"]
 
 
 def _self_attention(ctx: NodeContext) -> list[str]:

@@ -17,5 +17,7 @@ def describe_splits(splits, config: dict | None = None) -> DataDescription:
         label = f"the data in {Path(config['path']).name}"
     else:
         label = f"the {splits.title} data"
+    tokenizer = splits.info.get("tokenizer")
     return DataDescription(label, splits.input_shape, splits.dtype, splits.kind, tuple(splits.classes),
-                           () if splits.kind == CLASSES else splits.target_shape, splits.image)
+                           () if splits.kind == CLASSES else splits.target_shape, splits.image,
+                           tokenizer["vocab_size"] if tokenizer else None)

@@ -46,7 +46,10 @@ def read_inputs(path: Path, prep) -> Samples:
 
     Every size the file declares (its bytes, an array header's shape, an image's dimensions) is
     checked against the limits before anything is decoded (graph_builder.limits).
+    A text run reads raw text instead: one sample per non-empty line of a file, or of stdin for "-".
     """
+    if getattr(prep, "text", None) is not None:
+        return read_text_lines(path, prep)
     problem = not_regular(path)
     if problem:  # a FIFO would block and /dev/zero read for ever
         raise PredictInputError(f"{problem}; give image files, CSV files or .npz/.npy arrays"
@@ -111,6 +114,39 @@ def read_image(path: Path, prep) -> np.ndarray:
         im = im.resize((width, height), Image.BILINEAR)
     a = np.asarray(im, dtype=np.float32) / 255.0 * prep.pixel_max
     return a[None] if channels == 1 else a.transpose(2, 0, 1)
+
+
+TEXT_LINE_FACTOR = 2 * 8  # each line's characters as a string, then its max_length token ids per ~8 characters
+
+
+def read_text_lines(path: Path, prep) -> Samples:
+    """Raw text for a text run: every non-empty line is one sample, tokenised by the run's own tokenizer."""
+    import sys
+
+    if str(path) == "-":
+        name, text = "stdin", sys.stdin.read()
+    else:
+        problem = not_regular(path)
+        if problem or not path.is_file():
+            raise PredictInputError(problem or f"there is no file {str(path)!r}; give text files (one text per "
+                                    "line) or - to read the lines from stdin")
+        check_size(path.stat().st_size * TEXT_LINE_FACTOR, f"{path.name} (text lines)", PredictInputError,
+                   "predict fewer lines at once")
+        name = path.name
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise PredictInputError(f"{path.name} is not UTF-8 text (at byte {exc.start}); run {prep.run}'s model "
+                                    "reads text lines: save them as UTF-8") from None
+        except OSError as exc:
+            raise PredictInputError(f"{path.name} cannot be read ({exc.strerror or exc})") from None
+    numbered = [(i + 1, line) for i, line in enumerate(text.splitlines()) if line.strip()]
+    if not numbered:
+        raise PredictInputError(f"{name} has no lines of text; run {prep.run}'s model classifies one text per line")
+    from runtime.data.text import encode
+
+    x = encode(prep.tokenizer(), [line for _, line in numbered])
+    return Samples(name, x, lines=np.asarray([i for i, _ in numbered]))
 
 
 def read_csv_rows(path: Path, prep) -> Samples:

@@ -119,6 +119,9 @@ def _build_splits(config: dict) -> Splits:
         raise DatasetSettingError(f"no samples are left for training ({len(raw.x)} in all, validation "
                                   f"{val_f:g}, test {test_f:g}); lower the validation and test fractions")
     parts["train"] = train_subset(*parts["train"], config.get("train_fraction", 1.0), classification, seed)
+    tokenizer = None
+    if raw.text is not None:  # the vocabulary is learnt on the training split only, then every split encoded
+        parts, tokenizer = _tokenised(parts, raw.text)
     mean = std = None
     backbone = _backbone_stats(adapter, raw, entry)
     if backbone is not None:  # the backbone's normalisation replaces the split's own statistics
@@ -132,7 +135,20 @@ def _build_splits(config: dict) -> Splits:
         y.flags.writeable = False
     info = {"source": entry.source, "path": config.get("path"), "description": entry.description,
             "adapter": adapter.describe()}
+    if tokenizer is not None:
+        info["tokenizer"] = tokenizer
     return Splits(entry.name, entry.title, raw.kind, raw.classes, raw.image, parts, mean, std, info)
+
+
+def _tokenised(parts: dict, settings: dict) -> tuple[dict, dict]:
+    """Every split's texts as token ids, and the tokenizer's record: its JSON and the padded length."""
+    from runtime.data.text import encode, fit_tokenizer
+
+    tok = fit_tokenizer(parts["train"][0], settings["tokenizer"], settings["vocab_size"], settings["max_length"])
+    parts = {k: (encode(tok, x), y) for k, (x, y) in parts.items()}
+    record = {"json": json.loads(tok.to_str()), "max_length": settings["max_length"], "kind": settings["tokenizer"],
+              "vocab_size": tok.get_vocab_size()}
+    return parts, record
 
 
 def _adapted(raw: RawData, config: dict, entry: DatasetEntry):
@@ -181,7 +197,7 @@ def _class_subset(raw: RawData, text: str | None, title: str) -> RawData:
         raise DatasetSettingError(f"{title} has no class{'es' * (len(unknown) > 1)} {missing}; its classes are "
                                   f"{', '.join(raw.classes)}; change the classes setting")
     x, y, x_test, y_test = select_classes(raw.x, raw.y, raw.x_test, raw.y_test, raw.classes, picked)
-    return RawData(x, y, raw.kind, picked, raw.image, x_test, y_test)
+    return RawData(x, y, raw.kind, picked, raw.image, x_test, y_test, raw.text)
 
 
 def describe_dataset(config: dict | None = None) -> dict:
@@ -206,6 +222,7 @@ def describe_dataset(config: dict | None = None) -> dict:
         "counts": s.counts,
         "class_counts": counts,
         "normalized": s.mean is not None,
+        "vocabulary": s.info["tokenizer"]["vocab_size"] if "tokenizer" in s.info else None,
     }
 
 

@@ -18,6 +18,7 @@ class RawData:
     image: bool = False  # samples are (C, H, W)
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
+    text: dict | None = None  # x holds strings, tokenised after the split with these settings (runtime.data.text)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -25,6 +26,8 @@ class RawData:
 
     @property
     def dtype(self) -> str:
+        if self.text is not None:
+            return "int64"  # token ids, once tokenised
         return "int64" if np.issubdtype(self.x.dtype, np.integer) else "float32"
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from graph_builder.data_description import CLASSES, VALUES
 
-from runtime.data import bundled, files, synthetic
+from runtime.data import bundled, files, synthetic, text
 from runtime.data.errors import UnknownDatasetError
 from runtime.data.raw import RawData
 
@@ -97,6 +97,11 @@ ENTRIES = (
                  "(synthetic).", _waveforms, "synthetic", "make_waveforms"),
     DatasetEntry("csv", "CSV file", "A table: numeric feature columns and a target column.",
                  lambda c: files.load_csv(c.get("path"), c.get("target"), c.get("target_type", "auto")), "file"),
+    DatasetEntry("text", "Text classification", "Texts and labels: a CSV/TSV file with a text and a label column, "
+                 "or a folder with one sub-folder of .txt files per class; tokenised on the training split.",
+                 lambda c: text.load_text(c.get("path"), c.get("text_column"), c.get("target"),
+                                          c.get("tokenizer", "word"), c.get("vocab_size", 5000),
+                                          c.get("max_length", 128)), "file"),
     DatasetEntry("npz", "NumPy .npz", "Arrays x (inputs) and y (labels or targets) in one .npz file.",
                  lambda c: files.load_npz(c.get("path")), "file"),
     DatasetEntry("image_folder", "Image folder", "One sub-folder of images per class, resized to a square.",

@@ -25,6 +25,9 @@ import numpy as np
 from runtime.codetext import comment_text, text_literal
 from runtime.errors import NetCanvasRuntimeError
 
+TOKENIZER_FILE = "tokenizer.json"  # beside every export of a text run
+
+
 class PreprocessError(NetCanvasRuntimeError):
     """A run whose record of its inputs cannot be read."""
 
@@ -45,6 +48,19 @@ class Preprocessing:
     run: str | None = None
     adapter: object | None = None  # graph_builder.input_adapter.InputAdapter of the run's dataset, when active
     raw_image_size: int | None = None  # an image folder's image_size: files were read at this size, then adapted
+    text: dict | None = None  # a text run's tokenizer: {"json": tokenizer.json's content, "max_length", ...}
+
+    def tokenizer(self):
+        """The run's `tokenizers.Tokenizer` (padding and truncation to its max_length set); None for non-text runs."""
+        if self.text is None:
+            return None
+        from runtime.data.text import read_tokenizer
+
+        return read_tokenizer(json.dumps(self.text["json"]))
+
+    def tokenizer_json(self) -> str:
+        """tokenizer.json's text, as an export writes it beside the model."""
+        return json.dumps(self.text["json"], ensure_ascii=False, indent=2)
 
     def adapt(self, x: np.ndarray) -> np.ndarray:
         """Raw images (N, C, H, W) of the dataset's own size through the run's input adapter (resize, channels).
@@ -89,6 +105,8 @@ class Preprocessing:
         shape = "(N, " + ", ".join(map(str, self.input_shape)) + ")"
         text = f"{name} {shape} {self.dtype}"
         source = f"the {self.dataset} data" if self.dataset else "the training data"
+        if self.text is not None:
+            return text + f", token ids of raw text from {TOKENIZER_FILE} (padded with 0 at the end)"
         if self.image:
             text += f", raw pixel values as in {source} (0-{self.pixel_max:g})"
         else:
@@ -116,6 +134,8 @@ class Preprocessing:
                  "netcanvas_version": netcanvas}
         if self.adapter is not None:  # resizing and channels happen before the model (runtime.data.adapter)
             props["input_adapter"] = self.adapter.describe()
+        if self.text is not None:  # the tokenizer travels inside the file too, not only beside it
+            props["tokenizer"] = json.dumps(self.text["json"], ensure_ascii=False)
         if self.dataset:
             props["dataset"] = self.dataset
         if self.run:
@@ -167,7 +187,16 @@ def read_preprocessing(run: str | os.PathLike) -> Preprocessing:
 
     return Preprocessing(run_task(config).id, tuple(str(c) for c in resolved.get("classes", ())),
                          shape, dtype, dataset, image, mean, std, resolved.get("loss"), run.name, adapter,
-                         raw_size if adapter is not None else None)
+                         raw_size if adapter is not None else None, _text_record(resolved.get("text"), run))
+
+
+def _text_record(record, run: Path) -> dict | None:
+    if record is None:
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("json"), dict):
+        raise PreprocessError(f"the config.json of run {run.name} has a damaged tokenizer record; train the "
+                              "network again")
+    return record
 
 
 # ---------------------------------------------------------------- the exported source
@@ -210,6 +239,18 @@ def run_source(graph, prep: Preprocessing, weights_name: str = "model.safetensor
     lines.append(f"CLASSES = [{', '.join(text_literal(c) for c in prep.classes)}]  # the outputs' order")
     lines.append(f"TASK = {text_literal(prep.task)}")
     lines.append(f"WEIGHTS = {text_literal(weights_name)}  # the run's weights (safetensors), beside this file")
+    if prep.text is not None:
+        lines += [f"TOKENIZER = {text_literal(TOKENIZER_FILE)}  # the run's vocabulary (HuggingFace tokenizers), "
+                  "beside this file", "", "",
+                  "def tokenize(texts) -> torch.Tensor:",
+                  f'    """Token ids (N, {int(prep.text["max_length"])}) int64 of raw texts, cut or padded with 0 at '
+                  'the end, as in training."""',
+                  "    from pathlib import Path",
+                  "",
+                  "    from tokenizers import Tokenizer",
+                  "",
+                  "    tokenizer = Tokenizer.from_file(str(Path(__file__).with_name(TOKENIZER)))",
+                  "    return torch.tensor([e.ids for e in tokenizer.encode_batch(list(texts))], dtype=torch.int64)"]
     if prep.adapter is not None:  # resizing and channels happen before the model: say so where it is used
         lines.append(f"# Inputs: {comment_text(prep.describe_input(inp.name))}")
     if prep.mean is not None:
@@ -272,7 +313,9 @@ def _demo(prep: Preprocessing, inp, n_outputs: int, out_values: int) -> list[str
     entry = DATASETS.get(prep.dataset or "")
     lines = ["", "", 'if __name__ == "__main__":', "    model = load_model()"]
     real = entry is not None and entry.sklearn is not None
-    if real:
+    if prep.text is not None:
+        lines.append(f'    {inp.name} = tokenize(["What a wonderful film."])  # raw text, one string per sample')
+    elif real:
         field = "images[:1, None]" if prep.image else "data[:1]"
         lines += [f"    from sklearn.datasets import {entry.sklearn}", "",
                   f"    data = {entry.sklearn}()",
@@ -316,8 +359,20 @@ def export_run_python(graph, prep: Preprocessing, weights: str | os.PathLike, pa
     module = build_run_module(graph, prep, weights, class_name)  # proves the weights fit before writing
     source = run_source(graph, prep, weights_path.name, class_name)
     export_weights(module.net if prep.mean is not None else module, weights_path)
+    write_tokenizer(prep, path)
     write_atomic(path, source.text.encode("utf-8"))
     return path, weights_path
+
+
+def write_tokenizer(prep: Preprocessing, beside: Path) -> Path | None:
+    """A text run's tokenizer.json written beside the export at `beside` (nothing for other runs)."""
+    if prep.text is None:
+        return None
+    from graph_builder.files import write_atomic
+
+    target = Path(beside).with_name(TOKENIZER_FILE)
+    write_atomic(target, prep.tokenizer_json().encode("utf-8"))
+    return target
 
 
 def export_run_onnx(graph, prep: Preprocessing, weights, path, **options):
@@ -326,7 +381,9 @@ def export_run_onnx(graph, prep: Preprocessing, weights, path, **options):
 
     module = build_run_module(graph, prep, weights)
     name = module.netcanvas_interface.inputs[0].export_name
-    return export_onnx(module, path, graph=graph, metadata=prep.metadata(name), **options)
+    report = export_onnx(module, path, graph=graph, metadata=prep.metadata(name), **options)
+    write_tokenizer(prep, Path(path))
+    return report
 
 
 def export_run_pt2(graph, prep: Preprocessing, weights, path) -> Path:
@@ -334,4 +391,9 @@ def export_run_pt2(graph, prep: Preprocessing, weights, path) -> Path:
     from runtime.export.formats import export_pt2
 
     module = build_run_module(graph, prep, weights)
-    return export_pt2(module, None, path, extra_files={"netcanvas.json": json.dumps(prep.metadata(module.netcanvas_interface.inputs[0].name))})
+    extra = {"netcanvas.json": json.dumps(prep.metadata(module.netcanvas_interface.inputs[0].name))}
+    if prep.text is not None:
+        extra[TOKENIZER_FILE] = prep.tokenizer_json()
+    written = export_pt2(module, None, path, extra_files=extra)
+    write_tokenizer(prep, Path(path))
+    return written

@@ -100,6 +100,9 @@ def export(key: str, request: Request) -> Written:
 def _about(run: Path, prep) -> str:
     """What a run's export is, after the sentence that says what was written."""
     raw = " It takes raw inputs: the model normalises them itself." if prep.mean is not None else ""
+    if prep.text is not None:
+        raw = (" It takes token ids: tokenizer.json, written beside it, turns raw text into them (the Python "
+               "file's tokenize() reads it).")
     return f" It is run {run.name}'s model.{raw}"
 
 
@@ -178,6 +181,7 @@ def write_pt2(request: Request) -> Written:
     from runtime.export.preprocess import export_run_pt2, read_preprocessing
 
     graph = request.project.network(request.network)
+    _refuse_packed(graph)
     if request.run is not None and request.weights:
         prep = read_preprocessing(request.run)
         path = export_run_pt2(graph, prep, request.weights, request.out)
@@ -187,11 +191,28 @@ def write_pt2(request: Request) -> Written:
     return Written(path, f"Wrote a torch.export program to {path}{note}.")
 
 
+def _refuse_packed(graph) -> None:
+    """torch.export cannot trace a packed sequence (its lengths are data): say so before it tries."""
+    from runtime.export.formats import ExportError
+
+    for node in graph.nodes.values():
+        output = node.params.get("output")
+        if isinstance(output, str) and output.endswith("_unpadded"):
+            raise ExportError(f"{node.name} packs its padded sequences (output {output}), which torch.export cannot "
+                              "trace; export as Python or ONNX, or set its output to "
+                              f"{output.removesuffix('_unpadded')}")
+
+
 def write_weights(request: Request) -> Written:
     from runtime.export.formats import export_weights
 
     module, note = _module(request)
     path = export_weights(module, request.out)
+    if request.run is not None:  # a text run's weights mean nothing without its vocabulary
+        from runtime.export.preprocess import read_preprocessing, write_tokenizer
+
+        if write_tokenizer(read_preprocessing(request.run), path) is not None:
+            note += " and the run's tokenizer.json beside them"
     return Written(path, f"Wrote the weights to {path}{note}.")
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
 import os
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from runtime.compile import compiler
 from runtime.compile.codegen import generate_source
 from runtime.data import adapter, augment, dataset_config, get_dataset, load_splits, loading, splits, synthetic
 from runtime.errors import NetCanvasRuntimeError
+from runtime.export.preprocess import TOKENIZER_FILE
 from runtime.train import loop, metrics, objectives, optim
 
 
@@ -140,6 +142,10 @@ def _adapter_settings(d: dict) -> dict:
 
 def _write_data_file(d: dict, path: Path) -> None:
     raw = get_dataset(d["name"]).load(d)
+    if raw.text is not None:  # texts as the token ids of the app's tokenizer (learnt on its training split)
+        from runtime.data.text import encode, read_tokenizer
+
+        raw.x = encode(read_tokenizer(json.dumps(load_splits(d).info["tokenizer"]["json"])), raw.x)
     arrays = {"x": raw.x, "y": raw.y, "kind": np.array(raw.kind), "classes": np.array(list(raw.classes), dtype=str),
               "image": np.array(raw.image)}
     if raw.x_test is not None:
@@ -198,6 +204,9 @@ def export_training_script(project: ProjectLike, path: str | os.PathLike, projec
     if get_dataset(d["name"]).source == "file":
         data_file = f"{path.stem}_data.npz"
         _write_data_file(d, path.with_name(data_file))
+    tokenizer = load_splits(d).info.get("tokenizer")
+    if tokenizer is not None:  # what turns new texts into the ids the trained model reads
+        write_atomic(path.with_name(TOKENIZER_FILE), json.dumps(tokenizer["json"], ensure_ascii=False).encode())
     if part.starting:
         starting_file = f"{path.stem}_start.pt"
         with atomic_path(path.with_name(starting_file)) as tmp:
@@ -206,8 +215,10 @@ def export_training_script(project: ProjectLike, path: str | os.PathLike, projec
     roles = ", ".join(f"{data_literal(role)}: {cls}" for role, cls in part.classes.items())
     parts = [  # every text from the project reaches the script through runtime.codetext
         HEADER.format(title=doc_text(title), script=doc_text(path.name),
-                      data_note=f"\nIt reads its data from {doc_text(data_file)}, written beside it.\n" if data_file
-                      else "",
+                      data_note=(f"\nIt reads its data from {doc_text(data_file)}, written beside it" +
+                                 (f" (texts as the token ids of {TOKENIZER_FILE}, the vocabulary learnt on the "
+                                  "training split; tokenise new texts with it)" if tokenizer else "") + ".\n")
+                      if data_file else "",
                       start_note=f"\nIt starts from the pretrained weights in {doc_text(starting_file)}, written "
                       "beside it.\n" if starting_file else ""),
         "# ---------------------------------------------------------------- the model (NetCanvas codegen)\n\n",

@@ -319,6 +319,8 @@ class _Run:
                     "mean": splits.mean.reshape(-1).tolist(), "std": splits.std.reshape(-1).tolist(),
                     "shape": list(splits.mean.shape)},  # broadcasts against one sample (runtime.export.preprocess)
                 "dataset": splits.name, "image": splits.image, "dtype": splits.dtype,
+                # a text dataset's tokenizer (learnt on this run's training split): predict and every export use it
+                **({"text": splits.info["tokenizer"]} if "tokenizer" in splits.info else {}),
             },
         }
 

@@ -188,6 +188,32 @@ def test_a_csv_file_with_a_target_column_is_described_and_tabulated(app_window, 
     assert targets <= {"rose", "tulip", "lily"} and len(targets) >= 2
 
 
+def test_a_text_csv_is_chosen_its_settings_shown_and_described_as_token_ids(app_window, data, qtbot, tmp_path):
+    import csv
+
+    from tests.datasets import review_rows
+
+    path = tmp_path / "reviews.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("review", "sentiment"), *review_rows(100)])
+    choose(qtbot, editor(data, "name"), "text")
+    rows = data.form._layout
+    assert all(rows.isRowVisible(editor(data, n)) for n in ("path", "target", "text_column", "tokenizer",
+                                                            "vocab_size", "max_length"))
+    assert not rows.isRowVisible(editor(data, "image_size")) and not rows.isRowVisible(editor(data, "target_type"))
+    type_into(qtbot, editor(data, "max_length"), "20")
+    choose(qtbot, editor(data, "tokenizer"), "bpe")
+    pick_file(qtbot, data, path)
+    dataset = app_window.project.dataset
+    assert dataset["name"] == "text" and dataset["max_length"] == 20 and dataset["tokenizer"] == "bpe"
+    # run alone, this is the window's first load (torch and scikit-learn imported on the worker): 20 s on a busy CPU
+    qtbot.waitUntil(lambda: "2 classes" in data.summary.text(), timeout=90000)
+    wait_loaded(qtbot, data)
+    assert "input (20,)" in data.summary.text() and "100 samples" in data.summary.text()
+    assert "-token vocabulary, learnt on the training split" in data.summary.text()
+    assert data.samples.shown > 0 and "Traceback" not in data.summary.text()
+
+
 def test_an_npz_of_images_shows_its_grid(app_window, data, qtbot, tmp_path):
     rng = np.random.default_rng(1)
     x = rng.integers(0, 256, size=(50, 12, 12), dtype=np.uint8)

@@ -148,6 +148,9 @@ VARIANTS = [
     ("LSTM", {"bidirectional": True, "output": "last", "num_layers": 2}),
     ("GRU", {"bidirectional": True, "output": "last"}),
     ("RNN", {"output": "sequence", "nonlinearity": "relu"}),
+    ("LSTM", {"output": "last_unpadded"}),
+    ("GRU", {"output": "last_unpadded", "bidirectional": True}),
+    ("LSTM", {"output": "sequence_unpadded", "bidirectional": True}),
     ("Upsample", {"mode": "bilinear", "align_corners": True}),
     ("Reduce", {"op": "max", "keepdim": True}),
     ("Reduce", {"op": "sum", "dim": 2}),
@@ -189,3 +192,26 @@ def test_bidirectional_last_joins_both_final_hidden_states():
     # forward half: the last step; backward half: step 0 (where the reversed pass ends)
     assert torch.equal(got[:, :hidden], seq[:, -1, :hidden])
     assert torch.equal(got[:, hidden:], seq[:, 0, hidden:])
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_last_unpadded_is_the_last_real_step_as_if_the_padding_were_not_there(kind):
+    module = build_module(variant_graph(kind, {"output": "last_unpadded", "bidirectional": True})).eval()
+    x = torch.randn(3, 7, 8)
+    x[0, 4:] = 0  # four real steps, then padding (an Embedding's padding_idx row is all zeros)
+    x[1, 1:] = 0
+    hidden = module.layer.hidden_size
+    got = module(x)
+    for i, steps in enumerate((4, 1, 7)):
+        alone, _ = module.layer(x[i:i + 1, :steps])
+        assert torch.allclose(got[i, :hidden], alone[0, -1, :hidden], atol=1e-6)
+        assert torch.allclose(got[i, hidden:], alone[0, 0, hidden:], atol=1e-6)
+
+
+def test_sequence_unpadded_keeps_zeros_where_the_padding_was():
+    module = build_module(variant_graph("GRU", {"output": "sequence_unpadded"})).eval()
+    x = torch.randn(2, 7, 8)
+    x[0, 3:] = 0
+    got = module(x)
+    assert got.shape == (2, 7, module.layer.hidden_size)
+    assert torch.count_nonzero(got[0, 3:]) == 0 and torch.count_nonzero(got[1]) > 0

@@ -35,8 +35,8 @@ def test_every_reader_gives_a_result_or_its_own_error_under_a_memory_cap(tmp_pat
 
 # ---------------------------------------------------------------- the child: seeds, readers, mutations
 
-READERS = ("project", "csv", "npz", "idx", "image_folder", "npy_predict", "png_predict", "safetensors", "pth", "pt2",
-           "onnx", "study")
+READERS = ("project", "csv", "text", "npz", "idx", "image_folder", "npy_predict", "png_predict", "safetensors",
+           "pth", "pt2", "onnx", "study")
 
 
 def _seeds(folder: Path) -> dict[str, bytes]:
@@ -61,6 +61,8 @@ def _seeds(folder: Path) -> dict[str, bytes]:
     seeds = {"project": dumps_project(Project(g, {"name": "iris"}, {"epochs": 1})).encode()}
     seeds["csv"] = b"a,b,c,d,label\n" + b"".join(f"{i},{i % 3},{i % 5},{i % 7},{'xy'[i % 2]}\n".encode()
                                                  for i in range(20))
+    seeds["text"] = b"review,sentiment\n" + b"".join(f'"a {"good" if i % 2 else "bad"} film, {i}",{"+-"[i % 2]}\n'
+                                                    .encode() for i in range(20))
     buffer = io.BytesIO()
     np.savez(buffer, x=np.random.default_rng(0).random((10, 4), dtype=np.float32), y=np.arange(10) % 2)
     seeds["npz"] = buffer.getvalue()
@@ -96,6 +98,7 @@ def _readers(folder: Path):
     from runtime.data.inputs import PredictInputError, read_inputs
     from runtime.data.errors import DataError
     from runtime.data.files import load_csv, load_image_folder, load_npz, read_idx
+    from runtime.data.text import encode, fit_tokenizer, load_text
     from runtime.export.formats import WeightsFileError, read_weights
     from runtime.importers import ModelImportError, read_source
     from runtime.export.preprocess import Preprocessing
@@ -108,6 +111,7 @@ def _readers(folder: Path):
     return {
         "project": (".json", load_project, (GraphBuilderError,)),
         "csv": (".csv", lambda p: load_csv(p), (DataError,)),
+        "text": (".csv", lambda p: encode(fit_tokenizer(load_text(p).x, "bpe", 50, 8), load_text(p).x), (DataError,)),
         "npz": (".npz", load_npz, (DataError,)),
         "idx": ("-images-idx3-ubyte", read_idx, (DataError,)),
         "image_folder": (".png", lambda p: load_image_folder(_image_folder(p), image_size=8), (DataError,)),
