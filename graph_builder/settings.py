@@ -36,12 +36,14 @@ def _row(name: str, kind: str, default: Any, label: str, help: str = "", choices
 
 
 # Names must match runtime.data's registry (a test checks they do; graph_builder cannot import runtime).
-DATASET_NAMES = ("digits", "iris", "wine", "breast_cancer", "moons", "spirals", "sine", "waveforms",
-                 "csv", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
-FILE_DATASETS = ("csv", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
+DATASET_NAMES = ("digits", "iris", "wine", "breast_cancer", "moons", "spirals", "sine", "waveforms", "sunspots",
+                 "csv", "series_csv", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
+FILE_DATASETS = ("csv", "series_csv", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
 DOWNLOADABLE = ("mnist", "fashion_mnist", "cifar10")  # no path: the copy downloaded on request (runtime.data)
 SYNTHETIC_DATASETS = ("moons", "spirals", "sine", "waveforms")
-SEQUENCE_DATASETS = ("sine", "waveforms")
+SEQUENCE_DATASETS = ("sine", "waveforms", "sunspots", "series_csv")
+FORECAST_DATASETS = ("sine", "sunspots", "series_csv")  # a horizon of future values to predict
+SERIES_DATASETS = ("sunspots", "series_csv")  # real series: split in time order (runtime/data/series.py)
 
 DATASET_FIELDS = (
     _row("name", "choice", "digits", "dataset", "Which data to train on: bundled, synthetic or your files.",
@@ -49,7 +51,14 @@ DATASET_FIELDS = (
     _row("path", "str", None, "file or folder", "Where the data lives (file datasets only).",
                 optional=True, max_length=4096, visible_when={"name": FILE_DATASETS}),
     _row("target", "str", None, "target column", "CSV column holding the target (name or 0-based index); "
-                "the last column when empty.", optional=True, max_length=4096, visible_when={"name": ("csv",)}),
+                "the last (value) column when empty.", optional=True, max_length=4096,
+                visible_when={"name": ("csv", "series_csv")}),
+    _row("time_column", "str", None, "time column", "The series' time column (name or 0-based index): labels the "
+                "steps, and numeric times must rise row by row. Empty: the rows are the steps, in file order.",
+                optional=True, max_length=4096, visible_when={"name": ("series_csv",)}),
+    _row("value_columns", "str", None, "value columns", "The columns the model reads at each step, separated by "
+                "commas (the target is always one). Empty: every numeric column but the time.",
+                optional=True, max_length=4096, visible_when={"name": ("series_csv",)}),
     _row("target_type", "choice", "auto", "target type", "classes: labels to predict; values: numbers "
                 "to regress; auto decides from the column.", ("auto", "classes", "values"),
                 visible_when={"name": ("csv",)}),
@@ -59,16 +68,16 @@ DATASET_FIELDS = (
                 visible_when={"name": SYNTHETIC_DATASETS}),
     _row("noise", "float", None, "noise", "Noise added to the generated data (empty: the dataset's "
                 "default).", min=0.0, max=10.0, optional=True, visible_when={"name": SYNTHETIC_DATASETS}),
-    _row("seq_len", "int", 32, "sequence length", "Time steps per sequence.", min=4, max=4096,
-                visible_when={"name": SEQUENCE_DATASETS}),
+    _row("seq_len", "int", 32, "sequence length", "Time steps per sequence (a series: the window of past steps "
+                "the model reads).", min=1, max=4096, visible_when={"name": SEQUENCE_DATASETS}),
     _row("horizon", "int", 1, "forecast horizon", "How many future values to predict.", min=1, max=256,
-                visible_when={"name": ("sine",)}),
+                visible_when={"name": FORECAST_DATASETS}),
     _row("seed", "int", 0, "generator seed", "Seed of the synthetic data.", min=0, max=2**31 - 1,
                 visible_when={"name": SYNTHETIC_DATASETS}),
     _row("val_fraction", "float", 0.2, "validation fraction", "Share of the data held out to validate "
-                "each epoch.", min=0.0, max=0.9),
+                "each epoch (a series: the steps before the test part).", min=0.0, max=0.9),
     _row("test_fraction", "float", 0.2, "test fraction", "Share held out for the final test (ignored "
-                "when the source has its own test set).", min=0.0, max=0.9),
+                "when the source has its own test set; a series: its last steps).", min=0.0, max=0.9),
     _row("split_seed", "int", 0, "split seed", "Seed of the stratified split.", min=0, max=2**31 - 1),
     _row("normalize", "bool", True, "normalise", "Standardise inputs with the training split's mean and "
                 "standard deviation (per channel or feature)."),
