@@ -121,7 +121,8 @@ INITS = ("default", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal"
 
 TRAINING_FIELDS = (
     _row("task", "choice", "auto", "task", "auto: the dataset's own task; reconstruction trains an "
-                "autoencoder (the target is the input).", SELECTABLE),
+                "autoencoder (the target is the input); forecasting is regression on a time series, shown against "
+                "the naive last-value forecast.", SELECTABLE),
     _row("denoise", "float", 0.0, "denoising noise", "Std of Gaussian noise added to the input of an "
                 "autoencoder; the clean input stays the target (0: off).", min=0.0, max=10.0,
                 tags=frozenset({"autoencoder"})),

@@ -398,7 +398,7 @@ TEMPLATES = (
              "62 years are the test part) and standardised on its training years; the dashboard's Forecast tab "
              "sets the test forecast against the truth and the naive last-value forecast.", sunspots_forecaster,
              {"name": "sunspots", "seq_len": 12},
-             {"task": "regression", "epochs": 20, "batch_size": 16, "lr": 0.01, "loss": "mse"}),
+             {"task": "forecasting", "epochs": 20, "batch_size": 16, "lr": 0.01, "loss": "mse"}),
     Template("conv_autoencoder_digits", "Convolutional autoencoder on digits", "An encoder squeezes each digit "
              "to an 8x4x4 code and a decoder rebuilds it; trained to reproduce its input.", conv_autoencoder,
              {"name": "digits"}, {"task": "reconstruction", "epochs": 20, "batch_size": 32, "lr": 0.003}),
