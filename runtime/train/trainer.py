@@ -319,6 +319,7 @@ class _Run:
                     "mean": splits.mean.reshape(-1).tolist(), "std": splits.std.reshape(-1).tolist(),
                     "shape": list(splits.mean.shape)},  # broadcasts against one sample (runtime.export.preprocess)
                 "dataset": splits.name, "image": splits.image, "dtype": splits.dtype,
+                "target_normalization": _target_normalization(splits),  # a series' target, standardised
             },
         }
 
@@ -352,3 +353,11 @@ def _augmentation(d: dict):
     from runtime.data import Augmentation
 
     return Augmentation.from_config(d)
+
+
+def _target_normalization(splits) -> dict | None:
+    """The mean and std a standardised series' target was divided by (exports multiply them back), or None."""
+    series = splits.info.get("series")
+    if not series or splits.mean is None:
+        return None
+    return {"mean": series["target_mean"], "std": series["target_std"]}
