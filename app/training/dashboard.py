@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QP
 
 from app.tasks import tab_views
 from app.training.confusion import ClassMetricsTable, ConfusionView
-from app.training.forecast import ForecastView
+from app.training.forecast import PAST_RUN, ForecastView
 from app.training.generative import GenerativeView
 from app.training.plots import EXTRA, TRAIN, TRAIN_EPOCH, VALID, LivePlot, Series, write_metrics_csv
 from graph_builder.tasks import CLASSIFICATION, TASKS, TaskSpec
@@ -222,6 +222,7 @@ class Dashboard(QWidget):
         (nothing changes while a run trains: the live run keeps the pane)."""
         spec = self.generative.show_run(run_dir)
         if spec is not None:
+            self.forecast.reset(PAST_RUN)  # never another run's forecast under this one's name
             self.show_task(spec)
 
     # ----- events

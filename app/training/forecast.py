@@ -16,6 +16,8 @@ from app.training.plots import OVERLAY, TRAIN, VALID
 SPLIT_WORDS = {"test": "Test", "val": "Validation"}
 WAITING = ("The test forecast shows here when the run ends: the model's forecast against the truth and the naive "
            "last-value forecast.")
+PAST_RUN = ("A past run's forecast is not read back yet: it is the forecast line of the run's metrics.jsonl. Train "
+            "again to see it here.")
 
 
 class ForecastView(QWidget):
@@ -45,11 +47,11 @@ class ForecastView(QWidget):
         layout.addWidget(self.caption)
         self.shown: dict | None = None  # the forecast event on show
 
-    def reset(self) -> None:
-        """A new run: no forecast yet."""
+    def reset(self, words: str = WAITING) -> None:
+        """A new run (or a past one chosen): no forecast shown, and `words` say why."""
         for curve in self.curves.values():
             curve.setData([], [])
-        self.caption.setText(WAITING)
+        self.caption.setText(words)
         self.shown = None
 
     def show_forecast(self, ev: dict) -> None:

@@ -20,7 +20,7 @@ def test_the_sunspot_template_trains_and_its_forecast_tab_beats_the_naive_foreca
     assert dash.side_tabs.currentWidget() is dash.forecast
     assert "when the run ends" in dash.forecast.caption.text()
 
-    train_once(qtbot, app_window, 20)
+    run = train_once(qtbot, app_window, 20)
     qtbot.waitUntil(lambda: dash.forecast.shown is not None, timeout=10000)
     ev = dash.forecast.shown
     truth_x, truth_y = dash.forecast.curves["truth"].getData()
@@ -38,3 +38,8 @@ def test_the_sunspot_template_trains_and_its_forecast_tab_beats_the_naive_foreca
     bar = dash.side_tabs.tabBar()
     qtbot.mouseClick(bar, Qt.LeftButton, pos=bar.tabRect(0).center())
     assert dash.side_tabs.currentWidget() is dash.forecast and dash.forecast.plot.isVisible()
+
+    # A past run chosen in Runs: never the forecast of the run trained here under its name.
+    dash.show_run(str(run))
+    assert dash.forecast.shown is None and len(dash.forecast.curves["forecast"].getData()[0] or ()) == 0
+    assert "past run" in dash.forecast.caption.text() and tab_titles(dash) == ["Forecast"]
