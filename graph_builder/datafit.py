@@ -46,6 +46,8 @@ BUILTIN: dict[str, Callable[[Mapping], DataDescription]] = {
     "spirals": _fixed(DataDescription("the spirals data", (2,), classes=("arm 0", "arm 1", "arm 2"))),
     "sine": lambda d: DataDescription("the sine-wave data", (d.get("seq_len", 32), 1), kind=VALUES,
                                       target_shape=(d.get("horizon", 1),)),
+    "sunspots": lambda d: DataDescription("the sunspots data", (d.get("seq_len", 32), 1), kind=VALUES,
+                                          target_shape=(d.get("horizon", 1),)),
     "waveforms": lambda d: DataDescription("the waveforms data", (d.get("seq_len", 32), 1),
                                            classes=WAVEFORM_KINDS),
     "mnist": _fixed(DataDescription("the MNIST data", (1, 28, 28), classes=DIGITS, image=True)),

@@ -36,12 +36,14 @@ def _row(name: str, kind: str, default: Any, label: str, help: str = "", choices
 
 
 # Names must match runtime.data's registry (a test checks they do; graph_builder cannot import runtime).
-DATASET_NAMES = ("digits", "iris", "wine", "breast_cancer", "moons", "spirals", "sine", "waveforms",
-                 "csv", "text", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
-FILE_DATASETS = ("csv", "text", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
+DATASET_NAMES = ("digits", "iris", "wine", "breast_cancer", "moons", "spirals", "sine", "waveforms", "sunspots",
+                 "csv", "series_csv", "text", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
+FILE_DATASETS = ("csv", "series_csv", "text", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
 DOWNLOADABLE = ("mnist", "fashion_mnist", "cifar10")  # no path: the copy downloaded on request (runtime.data)
 SYNTHETIC_DATASETS = ("moons", "spirals", "sine", "waveforms")
-SEQUENCE_DATASETS = ("sine", "waveforms")
+SEQUENCE_DATASETS = ("sine", "waveforms", "sunspots", "series_csv")
+FORECAST_DATASETS = ("sine", "sunspots", "series_csv")  # a horizon of future values to predict
+SERIES_DATASETS = ("sunspots", "series_csv")  # real series: split in time order (runtime/data/series.py)
 
 DATASET_FIELDS = (
     _row("name", "choice", "digits", "dataset", "Which data to train on: bundled, synthetic or your files.",
@@ -49,8 +51,8 @@ DATASET_FIELDS = (
     _row("path", "str", None, "file or folder", "Where the data lives (file datasets only).",
                 optional=True, max_length=4096, visible_when={"name": FILE_DATASETS}),
     _row("target", "str", None, "target column", "CSV column holding the target or label (name or 0-based "
-                "index); empty: the last column (for text, a column named label or sentiment first).",
-                optional=True, max_length=4096, visible_when={"name": ("csv", "text")}),
+                "index); empty: the last (value) column (for text, a column named label or sentiment first).",
+                optional=True, max_length=4096, visible_when={"name": ("csv", "series_csv", "text")}),
     _row("text_column", "str", None, "text column", "Column holding the text (name or 0-based index); empty: a "
                 "column named text or review, else the first.", optional=True, max_length=4096,
                 visible_when={"name": ("text",)}),
@@ -62,6 +64,12 @@ DATASET_FIELDS = (
                 visible_when={"name": ("text",)}),
     _row("max_length", "int", 128, "maximum length", "Tokens per text: longer texts are cut, shorter ones padded "
                 "with 0 at the end.", min=1, max=8192, visible_when={"name": ("text",)}),
+    _row("time_column", "str", None, "time column", "The series' time column (name or 0-based index): labels the "
+                "steps, and numeric times must rise row by row. Empty: the rows are the steps, in file order.",
+                optional=True, max_length=4096, visible_when={"name": ("series_csv",)}),
+    _row("value_columns", "str", None, "value columns", "The columns the model reads at each step, separated by "
+                "commas (the target is always one). Empty: every numeric column but the time.",
+                optional=True, max_length=4096, visible_when={"name": ("series_csv",)}),
     _row("target_type", "choice", "auto", "target type", "classes: labels to predict; values: numbers "
                 "to regress; auto decides from the column.", ("auto", "classes", "values"),
                 visible_when={"name": ("csv",)}),
@@ -71,16 +79,16 @@ DATASET_FIELDS = (
                 visible_when={"name": SYNTHETIC_DATASETS}),
     _row("noise", "float", None, "noise", "Noise added to the generated data (empty: the dataset's "
                 "default).", min=0.0, max=10.0, optional=True, visible_when={"name": SYNTHETIC_DATASETS}),
-    _row("seq_len", "int", 32, "sequence length", "Time steps per sequence.", min=4, max=4096,
-                visible_when={"name": SEQUENCE_DATASETS}),
+    _row("seq_len", "int", 32, "sequence length", "Time steps per sequence (a series: the window of past steps "
+                "the model reads).", min=1, max=4096, visible_when={"name": SEQUENCE_DATASETS}),
     _row("horizon", "int", 1, "forecast horizon", "How many future values to predict.", min=1, max=256,
-                visible_when={"name": ("sine",)}),
+                visible_when={"name": FORECAST_DATASETS}),
     _row("seed", "int", 0, "generator seed", "Seed of the synthetic data.", min=0, max=2**31 - 1,
                 visible_when={"name": SYNTHETIC_DATASETS}),
     _row("val_fraction", "float", 0.2, "validation fraction", "Share of the data held out to validate "
-                "each epoch.", min=0.0, max=0.9),
+                "each epoch (a series: the steps before the test part).", min=0.0, max=0.9),
     _row("test_fraction", "float", 0.2, "test fraction", "Share held out for the final test (ignored "
-                "when the source has its own test set).", min=0.0, max=0.9),
+                "when the source has its own test set; a series: its last steps).", min=0.0, max=0.9),
     _row("split_seed", "int", 0, "split seed", "Seed of the stratified split.", min=0, max=2**31 - 1),
     _row("normalize", "bool", True, "normalise", "Standardise inputs with the training split's mean and "
                 "standard deviation (per channel or feature)."),
@@ -124,7 +132,8 @@ INITS = ("default", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal"
 
 TRAINING_FIELDS = (
     _row("task", "choice", "auto", "task", "auto: the dataset's own task; reconstruction trains an "
-                "autoencoder (the target is the input).", SELECTABLE),
+                "autoencoder (the target is the input); forecasting is regression on a time series, shown against "
+                "the naive last-value forecast.", SELECTABLE),
     _row("denoise", "float", 0.0, "denoising noise", "Std of Gaussian noise added to the input of an "
                 "autoencoder; the clean input stays the target (0: off).", min=0.0, max=10.0,
                 tags=frozenset({"autoencoder"})),

@@ -55,6 +55,9 @@ SPECS = (
     EventSpec("latent", ("epoch", "points", "labels", "method", "dims"), logged=False),
     # reconstruction runs, once at the end: the worst-reconstructed samples of the test (else validation) split
     EventSpec("anomaly", ("split", "count", "indices", "scores", "labels", "shape", "thumbnails", "mean")),
+    # forecasting runs, once at the end, in the series' own units: the test (else validation) windows' first
+    # forecast step against the truth and the naive last-value forecast, with both mean absolute errors
+    EventSpec("forecast", ("split", "target", "times", "truth", "forecast", "naive", "horizon", "mae", "naive_mae")),
     EventSpec("paused", ("epoch", "batch")),
     EventSpec("resumed", ("epoch", "batch")),
     EventSpec("finished", ("message", "epochs_run", "stopped_early", "best_epoch", "best_value", "restored_best",

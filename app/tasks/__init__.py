@@ -67,5 +67,6 @@ for _view in (
     TabView("reconstructions", "Generative", lambda dash: dash.generative, page="autoencoder", wide=True),
     TabView("samples", "Generative", lambda dash: dash.generative, page="gan", wide=True),
     TabView("anomaly", "Anomaly scores", lambda dash: dash.generative.anomaly_page),
+    TabView("forecast", "Forecast", lambda dash: dash.forecast, wide=True),
 ):
     register_view(_view)

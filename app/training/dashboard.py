@@ -1,7 +1,8 @@
 """The live dashboard: status and progress, loss / metric / LR / throughput plots, and a side pane
 with the views of the task it shows (app.tasks: a classifier's confusion matrix and per-class
-table, a generative run's pictures, an autoencoder's anomaly scores). It consumes the trainer's
-event dicts (docs/events.md) and redraws only when the bridge's timer tick says new events arrived.
+table, a generative run's pictures, an autoencoder's anomaly scores, a forecast against the naive one).
+It consumes the trainer's event dicts (docs/events.md) and redraws only when the bridge's timer tick says
+new events arrived.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QP
 
 from app.tasks import tab_views
 from app.training.confusion import ClassMetricsTable, ConfusionView
+from app.training.forecast import PAST_RUN, ForecastView
 from app.training.generative import GenerativeView
 from app.training.plots import EXTRA, TRAIN, TRAIN_EPOCH, VALID, LivePlot, Series, write_metrics_csv
 from app.training.runs_panel import RunInfo
@@ -91,6 +93,7 @@ class Dashboard(QWidget):
         self.confusion.cell_clicked.connect(self.cell_clicked)
         self.class_table = ClassMetricsTable()
         self.class_table.setObjectName("class_metrics")
+        self.forecast = ForecastView()  # forecasting runs (app/training/forecast.py)
 
         export_png = QPushButton("Save plots as PNG…")
         export_png.setObjectName("export_plots_png")
@@ -164,6 +167,7 @@ class Dashboard(QWidget):
         self.folds.setText("")
         self.folds.hide()
         self.generative.reset()
+        self.forecast.reset()
 
     def clear(self, spec: TaskSpec) -> None:
         """Nothing of any run: what a project shows before its first (or without a chosen) run, under the views
@@ -187,6 +191,7 @@ class Dashboard(QWidget):
             return
         self.clear(self.task or CLASSIFICATION)
         spec = self.generative.show_run(str(info.path))  # the task the run recorded
+        self.forecast.reset(PAST_RUN)  # never another run's forecast under this one's name
         self.show_task(spec or CLASSIFICATION, info.started.get("metric"))
         self.epochs_total, self.batches_per_epoch = info.started.get("epochs"), info.started.get("batches_per_epoch")
         self.class_names = [str(c) for c in (info.started.get("classes") or [])]  # what Evaluate's bars are named
@@ -315,6 +320,9 @@ class Dashboard(QWidget):
         """Show a confusion matrix of the data `split` and its per-class table."""
         self.confusion.set_matrix(matrix, names, caption, split)
         self.class_table.set_matrix(matrix, self.confusion.class_names)
+
+    def _on_forecast_event(self, ev: dict) -> None:
+        self.forecast.show_forecast(ev)
 
     def _on_progress_event(self, ev: dict) -> None:
         epoch, epochs = ev.get("epoch"), ev.get("epochs") or self.epochs_total

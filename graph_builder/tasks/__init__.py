@@ -1,4 +1,4 @@
-"""The task registry: classification, regression, reconstruction, VAE and GAN, each declared in its module.
+"""The task registry: classification, regression, forecasting, reconstruction, VAE and GAN, each in its module.
 
     spec = project_task(project)           # what this project trains
     spec.monitors(num_classes=10)          # the `monitor` values it accepts
@@ -6,7 +6,7 @@
 
 Resolution is the only code that reads `task`, `generator`, `discriminator` and looks for a latent
 layer: tasks are tried highest `priority` first and the first that claims the project is it. The
-stored settings keep their old vocabulary (`task` is auto, classification, regression or
+stored settings keep their old vocabulary (`task` is auto, classification, regression, forecasting or
 reconstruction; a GAN is its roles set; a VAE is reconstruction with a Gaussian latent layer), so
 older files open unchanged.
 """
@@ -20,6 +20,7 @@ from graph_builder.graph import Graph
 from graph_builder.protocols import ProjectLike
 from graph_builder.tasks.base import LOSS, MAIN, Metric, Role, SupervisedTask, TaskSettingError, TaskSpec
 from graph_builder.tasks.classification import CLASSIFICATION
+from graph_builder.tasks.forecasting import FORECASTING
 from graph_builder.tasks.gan import GAN, GanTask
 from graph_builder.tasks.reconstruction import RECONSTRUCTION, has_latent
 from graph_builder.tasks.regression import REGRESSION
@@ -41,11 +42,11 @@ def unregister(task_id: str) -> None:
     TASKS.pop(task_id, None)
 
 
-for _spec in (CLASSIFICATION, REGRESSION, RECONSTRUCTION, VAE, GAN):
+for _spec in (CLASSIFICATION, REGRESSION, FORECASTING, RECONSTRUCTION, VAE, GAN):
     register(_spec)
 
 # The stored `task` setting's vocabulary: what project files have always held.
-SELECTABLE = ("auto", "classification", "regression", "reconstruction")
+SELECTABLE = ("auto", "classification", "regression", "forecasting", "reconstruction")
 
 
 def by_priority() -> list[TaskSpec]:
@@ -125,7 +126,7 @@ def lower_is_better(key: str) -> bool:
 
 
 __all__ = [
-    "CLASSIFICATION", "GAN", "LOSS", "MAIN", "RECONSTRUCTION", "REGRESSION", "ROLE_TAG", "SELECTABLE", "TASKS", "VAE",
+    "CLASSIFICATION", "FORECASTING", "GAN", "LOSS", "MAIN", "RECONSTRUCTION", "REGRESSION", "ROLE_TAG", "SELECTABLE", "TASKS", "VAE",
     "GanTask", "Metric", "Role", "SupervisedTask", "TaskSettingError", "TaskSpec", "all_monitors", "by_priority",
     "has_latent", "lower_is_better", "offered_tags", "project_task", "register", "resolve", "run_task",
     "unregister",

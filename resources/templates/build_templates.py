@@ -247,6 +247,15 @@ def sine_forecaster() -> Graph:
     return c.graph
 
 
+def sunspots_forecaster() -> Graph:
+    c = Chain()
+    c.add("Input", "past_years", after=None, shape=(12, 1))
+    c.add("GRU", "gru", hidden_size=16, output="last")
+    c.add("Linear", "head", out_features=1)
+    c.add("Output", "next_year")
+    return c.graph
+
+
 def conv_autoencoder() -> Graph:
     c = Chain()
     c.add("Input", "digit", after=None, shape=(1, 8, 8))
@@ -439,6 +448,12 @@ TEMPLATES = (
     Template("sine_forecaster", "Sine-wave forecaster", "A GRU reads 32 noisy values of a sine wave and "
              "predicts the next one (regression).", sine_forecaster, {"name": "sine"},
              {"epochs": 20, "batch_size": 32, "lr": 0.005}),
+    Template("sunspots_forecaster", "Sunspot forecaster (GRU)", "A GRU reads 12 years of the real yearly "
+             "sunspot series (1700–2008) and forecasts the next year. The series is split in time order (the last "
+             "62 years are the test part) and standardised on its training years; the dashboard's Forecast tab "
+             "sets the test forecast against the truth and the naive last-value forecast.", sunspots_forecaster,
+             {"name": "sunspots", "seq_len": 12},
+             {"task": "forecasting", "epochs": 20, "batch_size": 16, "lr": 0.01, "loss": "mse"}),
     Template("conv_autoencoder_digits", "Convolutional autoencoder on digits", "An encoder squeezes each digit "
              "to an 8x4x4 code and a decoder rebuilds it; trained to reproduce its input.", conv_autoencoder,
              {"name": "digits"}, {"task": "reconstruction", "epochs": 20, "batch_size": 32, "lr": 0.003}),

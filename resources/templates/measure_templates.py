@@ -37,6 +37,7 @@ from graph_builder import Project, save_project  # noqa: E402
 # The figure a card shows per task, and the others kept beside it.
 HEADLINE = {"classification": ("accuracy", ("f1_macro",)),
             "regression": ("r2", ("mse", "mae")),
+            "forecasting": ("r2", ("mse", "mae")),  # scale-free: the data are standardised
             "reconstruction": ("mse", ("r2",)),  # reconstruction error of the test digits
             "vae": ("mse", ("r2", "reconstruction", "kl")),
             "gan": ("diversity", ("d_real", "d_fake"))}  # no accuracy: a generator is judged by its samples

@@ -74,9 +74,10 @@ def _is_float(text: str) -> bool:
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # 1e39 would become inf in the float32 tensors
 
 
-def load_csv(path: str | Path, target: str | int | None = None, target_type: str = "auto") -> RawData:
-    """A CSV table: numeric feature columns and one target column (by header name or 0-based index)."""
-    p = _existing(path, "CSV")
+def read_table(path: str | Path, what: str = "CSV") -> tuple[Path, list[str], list[list[str]], bool]:
+    """(the file, its header, its data rows, whether the file has a header) of a CSV table of at least two
+    columns whose rows all have one cell per column; DataError naming the file and line otherwise."""
+    p = _existing(path, what)
     check_file_size(p, "CSV, parsed into rows of cells", factor=CSV_PARSE_FACTOR)
     try:
         text = p.read_text(encoding="utf-8-sig")
@@ -106,6 +107,13 @@ def load_csv(path: str | Path, target: str | int | None = None, target_type: str
             line = i + 1 + has_header
             raise DatasetFormatError(f"{p.name} line {line} has {len(row)} values but the header has {width}; "
                                      "every row needs one value per column")
+    return p, header, body, has_header
+
+
+def load_csv(path: str | Path, target: str | int | None = None, target_type: str = "auto") -> RawData:
+    """A CSV table: numeric feature columns and one target column (by header name or 0-based index)."""
+    p, header, body, has_header = read_table(path)
+    width = len(header)
     col = _target_column(target, header, p.name)
     features = [j for j in range(width) if j != col]
     x = np.empty((len(body), len(features)), dtype=np.float32)
@@ -150,16 +158,22 @@ def load_csv(path: str | Path, target: str | int | None = None, target_type: str
 def _target_column(target, header: list[str], name: str) -> int:
     if target is None or target == "":
         return len(header) - 1
-    if isinstance(target, str) and target in header:
-        return header.index(target)
+    return column_index(target, header, name, "target")
+
+
+def column_index(column, header: list[str], name: str, setting: str) -> int:
+    """The 0-based index of `column` (a header name or an index) in file `name`; DatasetSettingError naming the
+    dataset `setting` that gave it when the file has no such column."""
+    if isinstance(column, str) and column.strip() in header:
+        return header.index(column.strip())
     try:
-        index = int(target)
+        index = int(column)
     except (TypeError, ValueError):
-        raise DatasetSettingError(f"{name} has no column {target!r}; its columns are "
+        raise DatasetSettingError(f"dataset setting {setting}: {name} has no column {column!r}; its columns are "
                                   f"{', '.join(repr(h) for h in header)}") from None
     if not -len(header) <= index < len(header):
-        raise DatasetSettingError(f"{name} has {len(header)} columns, so target column {index} does not exist; "
-                                  f"use 0..{len(header) - 1} or a column name")
+        raise DatasetSettingError(f"dataset setting {setting}: {name} has {len(header)} columns, so column "
+                                  f"{index} does not exist; use 0..{len(header) - 1} or a column name")
     return index % len(header)
 
 

@@ -114,7 +114,8 @@ def _build_splits(config: dict) -> Splits:
     classification = raw.kind == CLASSES
     val_f, test_f, seed = config["val_fraction"], config["test_fraction"], config["split_seed"]
     raw, adapter = _adapted(raw, config, entry)  # the input adapter: resize, channels (graph_builder.input_adapter)
-    parts = split_parts(raw.x, raw.y, raw.x_test, raw.y_test, classification, val_f, test_f, seed)
+    parts = split_parts(raw.x, raw.y, raw.x_test, raw.y_test, classification, val_f, test_f, seed, raw.x_val,
+                        raw.y_val)
     if len(parts["train"][0]) < 1:
         raise DatasetSettingError(f"no samples are left for training ({len(raw.x)} in all, validation "
                                   f"{val_f:g}, test {test_f:g}); lower the validation and test fractions")
@@ -127,6 +128,8 @@ def _build_splits(config: dict) -> Splits:
     if backbone is not None:  # the backbone's normalisation replaces the split's own statistics
         mean, std = backbone
         parts = normalised(parts, mean, std)
+    elif raw.scale is not None:  # the source standardised itself (a series, on its training part)
+        mean, std = raw.scale
     elif config["normalize"] and raw.dtype == "float32":
         mean, std = feature_stats(parts["train"][0], raw.image)
         parts = normalised(parts, mean, std)
@@ -134,7 +137,7 @@ def _build_splits(config: dict) -> Splits:
         x.flags.writeable = False  # shared through the cache
         y.flags.writeable = False
     info = {"source": entry.source, "path": config.get("path"), "description": entry.description,
-            "adapter": adapter.describe()}
+            "adapter": adapter.describe(), "series": raw.series}
     if tokenizer is not None:
         info["tokenizer"] = tokenizer
     return Splits(entry.name, entry.title, raw.kind, raw.classes, raw.image, parts, mean, std, info)

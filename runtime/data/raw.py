@@ -9,7 +9,8 @@ import numpy as np
 
 @dataclass
 class RawData:
-    """Inputs and targets of one dataset; `x_test`/`y_test` when the source ships its own test split."""
+    """Inputs and targets of one dataset; `x_test`/`y_test` (and `x_val`/`y_val`) when the source ships its own
+    test (and validation) split."""
 
     x: np.ndarray
     y: np.ndarray
@@ -19,6 +20,10 @@ class RawData:
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
     text: dict | None = None  # x holds strings, tokenised after the split with these settings (runtime.data.text)
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    scale: tuple[np.ndarray, np.ndarray] | None = None  # (mean, std) the source standardised its values with itself
+    series: dict | None = None  # a time series' columns, target statistics and times (runtime.data.series)
 
     @property
     def input_shape(self) -> tuple[int, ...]:

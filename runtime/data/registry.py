@@ -9,7 +9,7 @@ import numpy as np
 
 from graph_builder.data_description import CLASSES, VALUES
 
-from runtime.data import bundled, files, synthetic, text
+from runtime.data import bundled, files, series, synthetic, text
 from runtime.data.errors import UnknownDatasetError
 from runtime.data.raw import RawData
 
@@ -78,6 +78,14 @@ def _waveforms(c: dict) -> RawData:
     return RawData(x, y, CLASSES, synthetic.WAVEFORM_KINDS)
 
 
+def _sunspots(c: dict) -> RawData:
+    from importlib import resources
+
+    path = resources.files("resources").joinpath("datasets", "sunspots.csv")  # resources/datasets/README.md
+    return series.load_series_csv(str(path), {**c, "time_column": "YEAR", "value_columns": None,
+                                              "target": "SUNACTIVITY"})
+
+
 ENTRIES = (
     DatasetEntry("digits", "Digits (8x8)", "1,797 handwritten digits, 8x8 grey images, 10 classes (scikit-learn).",
                  _digits, "bundled", sklearn="load_digits", pixel_max=16.0),
@@ -95,6 +103,9 @@ ENTRIES = (
                  "sequences, synthetic).", _sine, "synthetic", "make_sine"),
     DatasetEntry("waveforms", "Waveform kinds", "Classify sequences as sine, square, sawtooth or pulse waves "
                  "(synthetic).", _waveforms, "synthetic", "make_waveforms"),
+    DatasetEntry("sunspots", "Sunspots (yearly)", "Yearly sunspot activity 1700–2008, 309 years: forecast the "
+                 "next years from the past ones (NOAA's series, public domain, as statsmodels ships it).",
+                 _sunspots, "bundled"),
     DatasetEntry("csv", "CSV file", "A table: numeric feature columns and a target column.",
                  lambda c: files.load_csv(c.get("path"), c.get("target"), c.get("target_type", "auto")), "file"),
     DatasetEntry("text", "Text classification", "Texts and labels: a CSV/TSV file with a text and a label column, "
@@ -102,6 +113,9 @@ ENTRIES = (
                  lambda c: text.load_text(c.get("path"), c.get("text_column"), c.get("target"),
                                           c.get("tokenizer", "word"), c.get("vocab_size", 5000),
                                           c.get("max_length", 128)), "file"),
+    DatasetEntry("series_csv", "Time series (CSV)", "A table with one row per time step: windows of past values "
+                 "forecast a target column, split in time order.",
+                 lambda c: series.load_series_csv(c.get("path"), c), "file"),
     DatasetEntry("npz", "NumPy .npz", "Arrays x (inputs) and y (labels or targets) in one .npz file.",
                  lambda c: files.load_npz(c.get("path")), "file"),
     DatasetEntry("image_folder", "Image folder", "One sub-folder of images per class, resized to a square.",

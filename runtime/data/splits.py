@@ -105,8 +105,10 @@ def select_classes(x, y, x_test, y_test, classes, picked):
     return x, y, x_test, y_test
 
 
-def split_parts(x, y, x_test, y_test, classification, val_fraction, test_fraction, seed):
-    """{"train", "val", "test"}: (x, y) each; a source's own test set stays the test split."""
+def split_parts(x, y, x_test, y_test, classification, val_fraction, test_fraction, seed, x_val=None, y_val=None):
+    """{"train", "val", "test"}: (x, y) each; a source's own test (and validation) set stays that split."""
+    if x_val is not None:  # the source split itself (a time series, in time order)
+        return {"train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test)}
     if x_test is not None:  # the source ships its own test set: split validation off the training part
         train, val, _ = split_indices(y if classification else None, len(x), val_fraction, 0.0, seed)
         return {"train": (x[train], y[train]), "val": (x[val], y[val]), "test": (x_test, y_test)}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,8 @@ class Preprocessing:
     adapter: object | None = None  # graph_builder.input_adapter.InputAdapter of the run's dataset, when active
     raw_image_size: int | None = None  # an image folder's image_size: files were read at this size, then adapted
     text: dict | None = None  # a text run's tokenizer: {"json": tokenizer.json's content, "max_length", ...}
+    target_mean: float | None = None  # a series' target was standardised: outputs times std plus mean are raw
+    target_std: float | None = None
 
     def tokenizer(self):
         """The run's `tokenizers.Tokenizer` (padding and truncation to its max_length set); None for non-text runs."""
@@ -185,9 +188,18 @@ def read_preprocessing(run: str | os.PathLike) -> Preprocessing:
         adapter = adapter if adapter is not None and adapter.active else None
     from graph_builder.tasks import run_task
 
+    target = resolved.get("target_normalization") or {}
+    try:
+        target_mean, target_std = (float(target["mean"]), float(target["std"])) if target else (None, None)
+        if target and not (math.isfinite(target_mean) and math.isfinite(target_std)):
+            raise ValueError("not finite")
+    except (KeyError, TypeError, ValueError):
+        raise PreprocessError(f"the config.json of run {run.name} records its target's scale unreadably; train the "
+                              "network again") from None
     return Preprocessing(run_task(config).id, tuple(str(c) for c in resolved.get("classes", ())),
                          shape, dtype, dataset, image, mean, std, resolved.get("loss"), run.name, adapter,
-                         raw_size if adapter is not None else None, _text_record(resolved.get("text"), run))
+                         raw_size if adapter is not None else None, _text_record(resolved.get("text"), run),
+                         target_mean, target_std)
 
 
 def _text_record(record, run: Path) -> dict | None:
@@ -275,6 +287,10 @@ def run_source(graph, prep: Preprocessing, weights_name: str = "model.safetensor
         if task_runtime(prep.task).raw_output(prep) and len(iface.outputs) == 1:  # it learnt the normalised input
             lines += [f"        restored = self.net(({inp.name} - self.mean) / self.std)",
                       "        return restored * self.std + self.mean  # in raw values, like its input"]
+        elif prep.target_mean is not None and len(iface.outputs) == 1:  # it learnt a standardised series' target
+            lines += [f"        scaled = self.net(({inp.name} - self.mean) / self.std)",
+                      f"        return scaled * {prep.target_std!r} + {prep.target_mean!r}  # the training part's "
+                      "std and mean: the series' own units"]
         else:
             lines.append(f"        return self.net(({inp.name} - self.mean) / self.std)")
     target = "model.net" if prep.mean is not None else "model"

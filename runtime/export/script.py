@@ -92,7 +92,8 @@ def _engine_source(extra: tuple) -> str:
 
 
 def _data_source(d: dict, data_file: str | None) -> str:
-    """A `load_data()` returning x, y, x_test, y_test, kind, classes, image for the dataset `d`, as its source has them."""
+    """A `load_data()` returning the dataset `d` as its source has it: a dict of x, y, kind, classes and image, and
+    x_val, y_val, x_test, y_test and scale where the source split or standardised it itself."""
     name = d["name"]
     entry = get_dataset(name)
     if name in SKLEARN_LOADERS:
@@ -102,8 +103,8 @@ def _data_source(d: dict, data_file: str | None) -> str:
                 f"    from sklearn.datasets import {SKLEARN_LOADERS[name]}\n\n"
                 f"    bunch = {SKLEARN_LOADERS[name]}()\n"
                 f"    classes = [str(c) for c in bunch.target_names]\n"
-                f"    return {x}.astype(np.float32), bunch.target.astype(np.int64), None, None, "
-                f"\"classes\", classes, {image}\n")
+                f"    return dict(x={x}.astype(np.float32), y=bunch.target.astype(np.int64), kind=\"classes\", "
+                f"classes=classes, image={image})\n")
     if entry.synthetic:
         fn = getattr(synthetic, entry.synthetic)
         raw = entry.load(d)  # for the kind and class names
@@ -116,16 +117,17 @@ def _data_source(d: dict, data_file: str | None) -> str:
         return (_function_source(fn) + "\n\n"
                 f"def load_data():\n"
                 f"    x, y = {call}\n"
-                f"    return x, y, None, None, {text_literal(raw.kind)}, {data_literal(list(raw.classes))}, False\n")
+                f"    return dict(x=x, y=y, kind={text_literal(raw.kind)}, classes={data_literal(list(raw.classes))}, "
+                "image=False)\n")
     return (f"def load_data():\n"
             f"    # Decoded from {comment_text(d['name'])} ({comment_text(d.get('path'))}) when the script was "
             "exported.\n"
             f"    here = os.path.dirname(os.path.abspath(__file__))\n"
             f"    with np.load(os.path.join(here, {text_literal(data_file)}), allow_pickle=False) as f:\n"
-            f"        x_test = f[\"x_test\"] if \"x_test\" in f.files else None\n"
-            f"        y_test = f[\"y_test\"] if \"y_test\" in f.files else None\n"
-            f"        classes = [str(c) for c in f[\"classes\"]]\n"
-            f"        return (f[\"x\"], f[\"y\"], x_test, y_test, str(f[\"kind\"]), classes, bool(f[\"image\"]))\n")
+            f"        data = {{k: f[k] for k in f.files if k.startswith((\"x\", \"y\"))}}\n"
+            f"        data[\"scale\"] = (f[\"mean\"], f[\"std\"]) if \"mean\" in f.files else None\n"
+            f"        return dict(data, kind=str(f[\"kind\"]), classes=[str(c) for c in f[\"classes\"]], "
+            f"image=bool(f[\"image\"]))\n")
 
 
 def _adapter_settings(d: dict) -> dict:
@@ -150,6 +152,10 @@ def _write_data_file(d: dict, path: Path) -> None:
               "image": np.array(raw.image)}
     if raw.x_test is not None:
         arrays["x_test"], arrays["y_test"] = raw.x_test, raw.y_test
+    if raw.x_val is not None:
+        arrays["x_val"], arrays["y_val"] = raw.x_val, raw.y_val
+    if raw.scale is not None:
+        arrays["mean"], arrays["std"] = raw.scale
     with atomic_path(path) as tmp:
         np.savez_compressed(tmp, **arrays)
 
@@ -201,7 +207,7 @@ def export_training_script(project: ProjectLike, path: str | os.PathLike, projec
     except (PretrainedError, DownloadError) as exc:
         raise ScriptExportError(f"the pretrained starting weights cannot be read: {exc}") from None
     data_file = starting_file = None
-    if get_dataset(d["name"]).source == "file":
+    if d["name"] not in SKLEARN_LOADERS and not get_dataset(d["name"]).synthetic:  # files, bundled series
         data_file = f"{path.stem}_data.npz"
         _write_data_file(d, path.with_name(data_file))
     tokenizer = load_splits(d).info.get("tokenizer")
@@ -301,21 +307,23 @@ BODY = '''
 
 def prepare_data(device):
     """The app's data: its classes, split (stratified, seeded), training fraction and normalisation, on the device."""
-    x, y, x_test, y_test, kind, classes, image = load_data()
-    classification = kind == "classes"
+    data = load_data()
+    x, y, x_test, y_test, classes, image = (data.get(k) for k in ("x", "y", "x_test", "y_test", "classes", "image"))
+    classification = data["kind"] == "classes"
     if PICKED:
         x, y, x_test, y_test = select_classes(x, y, x_test, y_test, classes, PICKED)
     if ADAPTER["size"] or ADAPTER["gray_to_rgb"]:
         x = adapt_pixels(x, ADAPTER["size"], ADAPTER["gray_to_rgb"])
         x_test = adapt_pixels(x_test, ADAPTER["size"], ADAPTER["gray_to_rgb"]) if x_test is not None else None
     seed = DATASET["split_seed"]
-    parts = split_parts(x, y, x_test, y_test, classification, DATASET["val_fraction"], DATASET["test_fraction"], seed)
+    parts = split_parts(x, y, x_test, y_test, classification, DATASET["val_fraction"], DATASET["test_fraction"], seed,
+                        data.get("x_val"), data.get("y_val"))
     parts["train"] = train_subset(*parts["train"], DATASET["train_fraction"], classification, seed)
     if ADAPTER["mean"] is not None:  # the backbone's normalisation replaces the split's statistics
         mean = np.asarray(ADAPTER["mean"], np.float32).reshape(-1, 1, 1)
         std = np.asarray(ADAPTER["std"], np.float32).reshape(-1, 1, 1)
         parts = normalised(parts, mean, std)
-    elif DATASET["normalize"] and x.dtype.kind == "f":
+    elif DATASET["normalize"] and x.dtype.kind == "f" and data.get("scale") is None:  # a series came standardised
         parts = normalised(parts, *feature_stats(parts["train"][0], image))
     return {k: DeviceSplit.from_arrays(a, b, device, TARGET_DTYPE) for k, (a, b) in parts.items()}, image
 

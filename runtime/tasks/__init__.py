@@ -13,6 +13,7 @@ from __future__ import annotations
 from graph_builder.tasks import TASKS, TaskSpec
 from runtime.tasks.base import Objective, Sampler, ScriptPart, Setup, TaskRuntime, Views
 from runtime.tasks.classification import ClassificationRuntime
+from runtime.tasks.forecasting import ForecastingRuntime
 from runtime.tasks.gan import GANRuntime
 from runtime.tasks.reconstruction import ReconstructionRuntime
 from runtime.tasks.regression import RegressionRuntime
@@ -50,7 +51,8 @@ def task_runtime(task: TaskSpec | str) -> TaskRuntime:
         raise UnknownTaskError(f"task {task_id!r} has no runtime; known: {', '.join(RUNTIMES)}") from None
 
 
-for _runtime in (ClassificationRuntime(), RegressionRuntime(), ReconstructionRuntime(), VAERuntime(), GANRuntime()):
+for _runtime in (ClassificationRuntime(), RegressionRuntime(), ForecastingRuntime(), ReconstructionRuntime(),
+                 VAERuntime(), GANRuntime()):
     register_runtime(_runtime)
 
 __all__ = ["RUNTIMES", "Objective", "Sampler", "ScriptPart", "Setup", "TaskRuntime", "UnknownTaskError", "Views",

@@ -321,6 +321,7 @@ class _Run:
                 "dataset": splits.name, "image": splits.image, "dtype": splits.dtype,
                 # a text dataset's tokenizer (learnt on this run's training split): predict and every export use it
                 **({"text": splits.info["tokenizer"]} if "tokenizer" in splits.info else {}),
+                "target_normalization": _target_normalization(splits),  # a series' target, standardised
             },
         }
 
@@ -354,3 +355,11 @@ def _augmentation(d: dict):
     from runtime.data import Augmentation
 
     return Augmentation.from_config(d)
+
+
+def _target_normalization(splits) -> dict | None:
+    """The mean and std a standardised series' target was divided by (exports multiply them back), or None."""
+    series = splits.info.get("series")
+    if not series or splits.mean is None:
+        return None
+    return {"mean": series["target_mean"], "std": series["target_std"]}

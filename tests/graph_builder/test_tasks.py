@@ -8,8 +8,8 @@ from graph_builder.graph import Graph
 from graph_builder.networks import AddNetwork
 from graph_builder.project import Project, load_project
 from graph_builder.settings import TRAINING_FIELDS, SettingsError, validate_training_section
-from graph_builder.tasks import (CLASSIFICATION, GAN, RECONSTRUCTION, REGRESSION, VAE, Metric, SupervisedTask,
-                                 TaskSettingError, project_task, resolve, run_task)
+from graph_builder.tasks import (CLASSIFICATION, FORECASTING, GAN, RECONSTRUCTION, REGRESSION, VAE, Metric,
+                                 SupervisedTask, TaskSettingError, project_task, resolve, run_task)
 from runtime.templates import template_paths
 
 TEMPLATE_TASKS = {
@@ -17,7 +17,8 @@ TEMPLATE_TASKS = {
     "gru_waveforms": "classification", "lenet_digits": "classification", "lstm_waveforms": "classification",
     "mlp_digits": "classification", "mlp_iris": "classification", "mlp_vae_digits": "vae",
     "residual_cnn_digits": "classification", "resnet18_features_image_folder": "classification",
-    "sine_forecaster": "regression", "transformer_waveforms": "classification", "mnist_mlp": "classification",
+    "sine_forecaster": "regression", "sunspots_forecaster": "forecasting",
+    "transformer_waveforms": "classification", "mnist_mlp": "classification",
     "cifar10_cnn": "classification",
 }
 
@@ -27,7 +28,7 @@ def test_every_template_resolves_to_the_task_it_trains():
     for name, path in template_paths().items():
         project = load_project(path)
         assert project.task().id == TEMPLATE_TASKS[name], name  # the built-in data's kind is known
-        kind = VALUES if project.dataset.get("name") == "sine" else CLASSES
+        kind = VALUES if project.dataset.get("name") in ("sine", "sunspots") else CLASSES
         assert project_task(project, kind).id == TEMPLATE_TASKS[name], name
 
 
@@ -37,6 +38,7 @@ def test_a_gan_is_claimed_by_either_role_so_the_missing_one_can_be_named():
     assert resolve({"task": "auto"}, VALUES) is REGRESSION
     assert resolve({"task": "auto"}) is CLASSIFICATION  # the data is not known: a classifier
     assert resolve({"task": "regression"}, CLASSES) is REGRESSION  # named: the data's fit check says no
+    assert resolve({"task": "forecasting"}, VALUES) is FORECASTING  # named only: auto on values stays regression
 
 
 def test_a_latent_layer_inside_a_block_makes_a_reconstruction_a_vae():

@@ -120,3 +120,25 @@ def test_training_a_template_from_the_command_line_imports_no_scikit_learn(tmp_p
     imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert {"torch", "runtime.data.bundled"} <= imported  # the listing is real: it names what the run did import
     assert not {name for name in imported if name.split(".")[0] in ("sklearn", "scipy")}
+
+
+def test_the_sunspot_template_validates_and_trains_and_bad_series_settings_fail_in_one_line(tmp_path, capsys):
+    path = tmp_path / "sunspots.json"
+    assert main(["new", "--template", "sunspots_forecaster", str(path)]) == 0
+    assert main(["validate", str(path)]) == 0
+    assert "valid: 4 nodes" in capsys.readouterr().out
+    assert main(["train", str(path), "--epochs", "2", "--out", str(tmp_path / "run")]) == 0
+    assert "Training finished 2 epochs; test MSE" in capsys.readouterr().out
+    csv = ROOT / "resources" / "datasets" / "sunspots.csv"
+    for dataset, words in [
+        ({"name": "series_csv", "path": str(csv), "time_column": "YEAR", "target": "sunspots"},
+         "dataset setting target: sunspots.csv has no column 'sunspots'; its columns are 'YEAR', 'SUNACTIVITY'"),
+        ({"name": "series_csv", "path": str(csv), "seq_len": 400},
+         "dataset setting seq_len: the series has 309 steps, fewer than a window of seq_len 400 plus horizon 1"),
+    ]:
+        p = load_project(path)
+        p.dataset.replace(dataset)
+        save_project(p, path)
+        assert main(["train", str(path), "--out", str(tmp_path / "bad")]) == 1
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err and err.count("\n") == 1, err

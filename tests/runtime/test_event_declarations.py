@@ -54,6 +54,7 @@ def real_events(tmp_path) -> list[dict]:
 
     vae = load_project(TEMPLATES / "mlp_vae_digits.json")
     seen += list(train(vae, training={"epochs": 1}, live=False))
+    seen += list(train(load_project(TEMPLATES / "sunspots_forecaster.json"), training={"epochs": 1}, live=False))
     seen += crossval_events(tmp_path / "cv")  # fold and crossval: the app's cross-validation child
     return seen
 

@@ -84,6 +84,24 @@ def test_forecaster_and_autoencoder_halve_their_validation_loss(name):
     assert events[0]["task"] == ("regression" if name == "sine_forecaster" else "reconstruction")
 
 
+def test_the_sunspot_forecaster_beats_the_naive_last_value_forecast_on_the_test_years():
+    import numpy as np
+
+    from runtime.data import load_splits
+    from runtime.data.series import naive_forecast
+
+    project = load_project(FOLDER / "sunspots_forecaster.json")
+    final = run_template("sunspots_forecaster")[-1]
+    splits = load_splits(dict(project.dataset))
+    x, y = splits["test"]
+    series = splits.info["series"]
+    naive = naive_forecast(x, series["target_index"], y.shape[1])
+    naive_mae, naive_mse = float(np.abs(naive - y).mean()), float(((naive - y) ** 2).mean())
+    assert len(y) == 50  # the 62 test years, less the 12 the first window reads
+    assert final["test"]["mae"] < 0.8 * naive_mae, (final["test"], naive_mae)  # both in the standardised units
+    assert final["test"]["mse"] < 0.8 * naive_mse, (final["test"], naive_mse)
+
+
 def measure_script():
     build_script()  # measure_templates imports it by name
     spec = importlib.util.spec_from_file_location("measure_templates", FOLDER / "measure_templates.py")
