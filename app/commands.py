@@ -10,7 +10,8 @@ merge into one undo step.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Hashable, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable, Hashable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack

@@ -242,8 +242,8 @@ def time_hand_gan(epochs: int, device: str) -> tuple[float, float]:
 
 def generative_rows(epochs: int, repeats: int, device: str) -> None:
     for name, template, hand in (("VAE", "mlp_vae_digits", time_hand_vae), ("GAN", "dcgan_digits", time_hand_gan)):
-        t = interleaved({"ours": lambda: time_objective(template, epochs, device),
-                         "hand": lambda: hand(epochs, device)}, repeats)
+        t = interleaved({"ours": lambda template=template: time_objective(template, epochs, device),
+                         "hand": lambda hand=hand: hand(epochs, device)}, repeats)
         ours, theirs = t["ours"][0], t["hand"][0]
         print(f"\n{name} objective ({template})")
         print(f"  NetCanvas trainer, live events  {ours:8.3f} s   val loss {t['ours'][1]:.3f}")
@@ -275,9 +275,9 @@ def main() -> None:
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     for kind in () if args.only_generative else ("mlp", "cnn"):
         engines = {
-            "live": lambda: time_netcanvas(kind, args.epochs, args.device, True),
-            "quiet": lambda: time_netcanvas(kind, args.epochs, args.device, False),
-            "loader": lambda: time_dataloader(kind, args.epochs, args.device),
+            "live": lambda kind=kind: time_netcanvas(kind, args.epochs, args.device, True),
+            "quiet": lambda kind=kind: time_netcanvas(kind, args.epochs, args.device, False),
+            "loader": lambda kind=kind: time_dataloader(kind, args.epochs, args.device),
         }
         keras_note = ""
         if not args.no_keras:
@@ -286,7 +286,7 @@ def main() -> None:
             except ImportError:
                 keras_note = "not installed: pip install keras"
             else:
-                engines["keras"] = lambda: time_keras(kind, args.epochs)
+                engines["keras"] = lambda kind=kind: time_keras(kind, args.epochs)
         t = interleaved(engines, args.repeats)
         ours, quiet, loader = t["live"][0], t["quiet"][0], t["loader"][0]
         print(f"\n{kind.upper()}")

@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from psygnal import Signal, SignalGroup
 
@@ -275,7 +276,7 @@ class SetExperimentSetting(ExperimentCommand):
     def title(self) -> str:
         return f"Set experiment {self.name}"
 
-    def apply(self, experiment: "Experiment") -> ExperimentCommand:
+    def apply(self, experiment: Experiment) -> ExperimentCommand:
         value = _setting_field(self.name).coerce(self.value)
         before = experiment._settings.get(self.name)
         had = self.name in experiment._settings
@@ -287,7 +288,7 @@ class SetExperimentSetting(ExperimentCommand):
 class _Unset(ExperimentCommand):
     name: str
 
-    def apply(self, experiment: "Experiment") -> ExperimentCommand:
+    def apply(self, experiment: Experiment) -> ExperimentCommand:
         value = experiment._settings.pop(self.name)
         return SetExperimentSetting(self.name, value)
 
@@ -301,7 +302,7 @@ class AddDimension(ExperimentCommand):
 
     title = "Search over this"
 
-    def apply(self, experiment: "Experiment") -> ExperimentCommand:
+    def apply(self, experiment: Experiment) -> ExperimentCommand:
         raw = self.dimension.to_dict() if isinstance(self.dimension, Dimension) else self.dimension
         dim = read_dimension(raw, "$.experiment.space[-]", experiment.project)
         before = list(experiment._space)
@@ -321,7 +322,7 @@ class RemoveDimension(ExperimentCommand):
 
     title = "Remove from search"
 
-    def apply(self, experiment: "Experiment") -> ExperimentCommand:
+    def apply(self, experiment: Experiment) -> ExperimentCommand:
         before = list(experiment._space)
         if self.key not in {d.key for d in before}:
             raise EditError(f"the search does not vary {self.key}; it varies "
@@ -339,7 +340,7 @@ class _SetSpace(ExperimentCommand):
     def title(self) -> str:
         return self.label
 
-    def apply(self, experiment: "Experiment") -> ExperimentCommand:
+    def apply(self, experiment: Experiment) -> ExperimentCommand:
         before = list(experiment._space)
         experiment._space = list(self.space)
         return _SetSpace(before, self.label)
@@ -356,7 +357,7 @@ class ReplaceExperiment(ExperimentCommand):
     def title(self) -> str:
         return self.label
 
-    def apply(self, experiment: "Experiment") -> ExperimentCommand:
+    def apply(self, experiment: Experiment) -> ExperimentCommand:
         settings, space = read_experiment(self.data, "$.experiment", experiment.project, strict=False)
         before = experiment.to_dict()
         experiment._settings, experiment._space = settings, space
@@ -560,7 +561,7 @@ class ApplyTrial:
     def title(self) -> str:
         return self.label
 
-    def apply(self, project: Any) -> "ApplyTrial":
+    def apply(self, project: Any) -> ApplyTrial:
         from graph_builder.graph import SetParam
         from graph_builder.settings import ReplaceSettings, SetSetting
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
 
 from psygnal import Signal, SignalGroup
 
@@ -91,7 +92,7 @@ class AddNode(Command):
     def title(self) -> str:
         return f"Add {self.name}"
 
-    def apply(self, graph: "Graph") -> Command:
+    def apply(self, graph: Graph) -> Command:
         x, y = self.pos
         graph._insert_node(Node(self.node_id, self.type_id, self.name, dict(self.params), (float(x), float(y)),
                                 bool(self.frozen)), self.index)
@@ -106,7 +107,7 @@ class RemoveNode(Command):
     def title(self) -> str:
         return f"Delete {self.node_id}"
 
-    def apply(self, graph: "Graph") -> Command:
+    def apply(self, graph: Graph) -> Command:
         node = graph.node(self.node_id)
         index = list(graph.nodes).index(self.node_id)
         touching = [(i, e) for i, e in enumerate(graph.edges) if self.node_id in (e.src, e.dst)]
@@ -127,7 +128,7 @@ class Connect(Command):
 
     title = "Connect"
 
-    def apply(self, graph: "Graph") -> Command:
+    def apply(self, graph: Graph) -> Command:
         if self.check:
             graph.check_connect(self.edge)
         graph._insert_edge(self.edge, self.index)
@@ -140,7 +141,7 @@ class Disconnect(Command):
 
     title = "Disconnect"
 
-    def apply(self, graph: "Graph") -> Command:
+    def apply(self, graph: Graph) -> Command:
         index = graph.edges.index(self.edge) if self.edge in graph.edges else None
         if index is None:
             raise EditError(f"there is no wire {graph.describe_edge(self.edge)}")
@@ -158,7 +159,7 @@ class SetParam(Command):
     def title(self) -> str:
         return f"Set {self.name}"
 
-    def apply(self, graph: "Graph") -> Command:
+    def apply(self, graph: Graph) -> Command:
         node = graph.node(self.node_id)
         spec = node.spec
         try:
@@ -181,7 +182,7 @@ class Rename(Command):
 
     title = "Rename"
 
-    def apply(self, graph: "Graph") -> Command:
+    def apply(self, graph: Graph) -> Command:
         node = graph.node(self.node_id)
         name = graph.check_name(self.name, exclude=self.node_id)
         old = node.name
@@ -199,7 +200,7 @@ class Move(Command):
 
     title = "Move"
 
-    def apply(self, graph: "Graph") -> Command:
+    def apply(self, graph: Graph) -> Command:
         node = graph.node(self.node_id)
         old = node.pos
         node.pos = (float(self.pos[0]), float(self.pos[1]))
@@ -221,7 +222,7 @@ class SetFrozen(Command):
             return f"{'Freeze' if self.frozen else 'Unfreeze'} {count} node{'s' * (count != 1)}"
         return "Change frozen nodes"
 
-    def apply(self, graph: "Graph") -> Command:
+    def apply(self, graph: Graph) -> Command:
         ids = tuple(self.node_ids)
         values = (self.frozen,) * len(ids) if isinstance(self.frozen, bool) else tuple(self.frozen)
         if len(values) != len(ids):
@@ -249,7 +250,7 @@ class Batch(Command):
     def title(self) -> str:
         return self.label
 
-    def apply(self, graph: "Graph") -> Command:
+    def apply(self, graph: Graph) -> Command:
         inverses: list[Command] = []
         try:
             for command in self.commands:
@@ -425,7 +426,7 @@ class Graph:
     def out_edges(self, node_id: str) -> list[Edge]:
         return [e for e in self.edges if e.src == node_id]
 
-    def block_network(self, node_id: str) -> "Graph | None":
+    def block_network(self, node_id: str) -> Graph | None:
         """The network a Block node stands for (None for other nodes, or when it is not in the project)."""
         node = self.node(node_id)
         if node.type_id != "Block" or self.library is None:
@@ -508,7 +509,7 @@ class Graph:
                     stack.append(e.dst)
         return False
 
-    def _wiring(self) -> "_Wiring":
+    def _wiring(self) -> _Wiring:
         """The edges by node, rebuilt when `edges` was changed other than by an edit (file loading)."""
         wires = self._wires
         if wires is None or wires.count != len(self.edges):
@@ -576,7 +577,7 @@ class Graph:
             i += 1
         return f"{stem}_{i}"
 
-    def _names(self) -> "_Names":
+    def _names(self) -> _Names:
         """The node names, rebuilt when `nodes` was changed other than by an edit (file loading)."""
         names = self._name_index
         if names is None or names.count != len(self.nodes):

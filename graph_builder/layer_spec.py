@@ -4,7 +4,7 @@ that the layer modules (graph_builder.layers) fill when they are imported."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from graph_builder.errors import ParamError
 from graph_builder.schema import FIELD_KINDS, REQUIRED, Field  # noqa: F401  (REQUIRED: re-exported)

@@ -202,7 +202,7 @@ class Networks(Mapping):
 
     # ------------------------------------------------------------ editing
 
-    def apply(self, command: "NetworkCommand | Command") -> Command:
+    def apply(self, command: NetworkCommand | Command) -> Command:
         """Perform a project-level command and return its inverse."""
         self._depth += 1
         try:

@@ -72,7 +72,7 @@ class Project:
     def to_dict(self) -> dict:
         return project_to_dict(self)
 
-    def copy(self) -> "Project":
+    def copy(self) -> Project:
         """An independent copy (through the JSON form, so it is exactly what a save and load would give)."""
         return project_from_dict(project_to_dict(self))
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable, Iterator
 
 from psygnal import Signal, SignalGroup
 
@@ -369,7 +370,7 @@ class SetSetting(SettingsCommand):
     def title(self) -> str:
         return f"Set {self.name}"
 
-    def apply(self, section: "SettingsSection") -> SettingsCommand:
+    def apply(self, section: SettingsSection) -> SettingsCommand:
         value = section.field(self.name).coerce(self.value)
         before = dict(section)
         # A setting the change makes inapplicable would make the file contradict itself (and
@@ -392,7 +393,7 @@ class ReplaceSettings(SettingsCommand):
     def title(self) -> str:
         return self.label
 
-    def apply(self, section: "SettingsSection") -> SettingsCommand:
+    def apply(self, section: SettingsSection) -> SettingsCommand:
         after = {name: section.field(name).coerce(value) for name, value in dict(self.values).items()}
         before = dict(section)
         section._assign(after)
@@ -499,13 +500,13 @@ class SettingsSection(Mapping):
     def __repr__(self) -> str:
         return f"<{self.name} settings {self._values!r}>"
 
-    def copy(self) -> "SettingsSection":
+    def copy(self) -> SettingsSection:
         """A new section (with its own events) holding the same values."""
         return SettingsSection(self.name, tuple(self.fields.values()), self._check, self._values)
 
     __copy__ = copy
 
-    def __deepcopy__(self, memo: dict) -> "SettingsSection":
+    def __deepcopy__(self, memo: dict) -> SettingsSection:
         return self.copy()
 
     # ------------------------------------------------------------ primitive mutation (commands only)

@@ -31,7 +31,7 @@ class ShapeReport:
     in_shapes: dict[str, list] = field(default_factory=dict)
     port_out: dict[tuple[str, str], tuple] = field(default_factory=dict)  # a block's outputs, by port
     port_dtype: dict[tuple[str, str], str | None] = field(default_factory=dict)
-    blocks: dict[str, "ShapeReport"] = field(default_factory=dict)  # network name -> its report
+    blocks: dict[str, ShapeReport] = field(default_factory=dict)  # network name -> its report
 
     @property
     def total_params(self) -> int:
@@ -144,7 +144,7 @@ def infer_shapes(graph: Graph, _blocks: dict | None = None) -> ShapeReport:
     return report
 
 
-def block_report(graph: Graph, name: str, blocks: dict) -> "ShapeReport":
+def block_report(graph: Graph, name: str, blocks: dict) -> ShapeReport:
     """The shape report of network `name` (used as a block), computed once per pass in `blocks`."""
     if name not in blocks:
         blocks[name] = None  # in progress: meeting it again means the network contains itself

@@ -71,7 +71,7 @@ def validate(graph: Graph) -> list[Issue]:
     return check(graph).issues
 
 
-def check(graph: Graph, _memo: "_Memo | None" = None, _shapes: ShapeReport | None = None) -> Validation:
+def check(graph: Graph, _memo: _Memo | None = None, _shapes: ShapeReport | None = None) -> Validation:
     """Validate and keep the shape report (one inference pass for both).
 
     Blocks are checked through their networks: a network with errors gives its Block nodes an

@@ -13,7 +13,8 @@ which re-resolves as the task, the networks, the data or the latent layers chang
 
 from __future__ import annotations
 
-from typing import Any, Callable, Hashable
+from typing import Any
+from collections.abc import Callable, Hashable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QWidget

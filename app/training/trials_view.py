@@ -172,7 +172,7 @@ class ParallelAxis:
     choices: tuple = ()
 
     @classmethod
-    def of(cls, name: str, values: list, dimension=None) -> "ParallelAxis":
+    def of(cls, name: str, values: list, dimension=None) -> ParallelAxis:
         """The axis for `values`, over the searched range of `dimension` when there is one."""
         if dimension is not None and dimension.choices:
             return cls(name, choices=tuple(dimension.choices))

@@ -151,7 +151,7 @@ class LoweredModel:
     statements: list[Statement] = field(default_factory=list)
     helpers: list[str] = field(default_factory=list)
     layer_count: int = 0
-    dependencies: list["LoweredModel"] = field(default_factory=list)  # the block classes, users last
+    dependencies: list[LoweredModel] = field(default_factory=list)  # the block classes, users last
 
 
 # ---------------------------------------------------------------- lowering

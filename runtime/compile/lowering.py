@@ -10,7 +10,8 @@ per-file namespace (runtime.compile.codegen), so nothing a user typed can become
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from runtime.errors import NetCanvasRuntimeError
 

@@ -25,7 +25,7 @@ class Augmentation:
     noise: float = 0.0  # std of added Gaussian noise (in normalised units)
 
     @classmethod
-    def from_config(cls, config: dict) -> "Augmentation":
+    def from_config(cls, config: dict) -> Augmentation:
         return cls(bool(config.get("augment_flip", False)), float(config.get("augment_rotation", 0.0) or 0.0),
                    int(config.get("augment_crop_padding", 0) or 0), float(config.get("augment_noise", 0.0) or 0.0))
 

@@ -16,16 +16,15 @@ from graph_builder.data_description import CLASSES
 
 from runtime.data.augment import Augmentation
 from runtime.data.description import describe_splits
-from runtime.data.errors import (DataError, DatasetFileNotFoundError, DatasetFormatError, DatasetSettingError,
-                                 DatasetTooLargeError, UnknownDatasetError)
+from runtime.data.errors import DatasetSettingError
 from runtime.data.raw import RawData
-from runtime.data.registry import DATASETS, ENTRIES, DatasetEntry, get_dataset, pixel_max
+from runtime.data.registry import DatasetEntry, get_dataset, pixel_max
 from runtime.data.splits import feature_stats, normalised, select_classes, split_parts, train_subset
 
 
 SPLITS = ("train", "val", "test")
 _CACHE_SIZE = 4
-_cache: OrderedDict[str, "Splits"] = OrderedDict()
+_cache: OrderedDict[str, Splits] = OrderedDict()
 _cache_lock = threading.Lock()  # the app describes data on a worker thread
 
 
@@ -257,7 +256,7 @@ class DeviceSplit:
 
     @classmethod
     def from_arrays(cls, x: np.ndarray, y: np.ndarray, device: torch.device,
-                    target_dtype: torch.dtype | None = None) -> "DeviceSplit":
+                    target_dtype: torch.dtype | None = None) -> DeviceSplit:
         """Tensors for `x`, `y`, placed on `device` when they fit in half its free memory."""
         xt = torch.from_numpy(np.array(x, copy=True))  # the cached arrays are read-only
         yt = torch.from_numpy(np.array(y, copy=True))

@@ -138,7 +138,7 @@ class Reference:
 
     @classmethod
     def of(cls, data: dict, sample_shape: tuple, has_classes: bool, device: torch.device,
-           amp: torch.dtype | None = None) -> "Reference":
+           amp: torch.dtype | None = None) -> Reference:
         split = data["val"] if len(data["val"]) else data["train"]
         n = min(len(split), LATENT_POINTS)
         x = split.x[:n].to(device).float()

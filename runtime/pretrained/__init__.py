@@ -20,7 +20,7 @@ from runtime.pretrained.registry import (
     RESOLVERS, PretrainedError, Resolver, load_initial_weights, register, sources, target_network,
 )
 # The resolvers that ship with NetCanvas register themselves (torch is imported only when one runs).
-from runtime.pretrained import local_file as _local_file, runs as _runs, torchvision_hub as _hub  # noqa: E402,I001
+from runtime.pretrained import local_file as _local_file, runs as _runs, torchvision_hub as _hub  # noqa: E402,F401
 from runtime.download import DownloadCancelled, DownloadError, TextProgress
 from runtime.pretrained.files import MisfitError, WeightsFileError, read_state_dict
 from runtime.pretrained.local_file import fit_file

@@ -19,11 +19,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from graph_builder.files import write_atomic
 from graph_builder.run_folder import RunFolder, crossval_summary_path
+
+if TYPE_CHECKING:  # imported where used: reading data imports what the run needs
+    from runtime.data import Splits
 
 
 @dataclass
@@ -83,7 +87,7 @@ class CrossValResult:
                 "test_mean": {k: float(np.mean(v)) for k, v in self._values("test").items()}}
 
 
-def fold_splits(dataset: dict, folds: int, fold: int) -> "Splits":
+def fold_splits(dataset: dict, folds: int, fold: int) -> Splits:
     """The Splits of fold `fold` (0-based) of `folds`: validation is that fold, test as the settings say."""
     from sklearn.model_selection import KFold, StratifiedKFold
 

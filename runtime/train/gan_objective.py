@@ -80,7 +80,7 @@ class GAN:
         self._params = {"discriminator": list(self.pair.discriminator.parameters()),
                         "generator": list(self.pair.generator.parameters())}
 
-    def bind(self, model: nn.Module) -> "GAN":
+    def bind(self, model: nn.Module) -> GAN:
         return self
 
     def begin_epoch(self, epoch: int) -> None:

@@ -31,7 +31,7 @@ EVAL_BATCH = 1024
 class Objective:
     """What every objective does unless it says otherwise: the model's output against a target."""
 
-    def bind(self, model: nn.Module) -> "Objective":
+    def bind(self, model: nn.Module) -> Objective:
         """Called once with the model it trains (the VAE finds its latent layers)."""
         return self
 
@@ -190,7 +190,7 @@ class VAE(Reconstruction):
     latents: list = field(default_factory=list)
     terms: dict = field(default_factory=dict)
 
-    def bind(self, model: nn.Module) -> "VAE":
+    def bind(self, model: nn.Module) -> VAE:
         self.latents = [m for m in model.modules() if is_latent(m)]
         self.weight = self.beta
         return self
@@ -340,6 +340,6 @@ class RunState:
                 "step": self.step, **states}
 
     @classmethod
-    def from_checkpoint(cls, state: dict) -> "RunState":
+    def from_checkpoint(cls, state: dict) -> RunState:
         return cls(int(state["epoch"]), int(state["step"]), state["best"]["epoch"], state["best"]["value"],
                    int(state["wait"]))

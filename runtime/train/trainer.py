@@ -57,7 +57,7 @@ class Control:
     pause: Any = field(default_factory=threading.Event)
 
     @classmethod
-    def of(cls, control: Any) -> "Control":
+    def of(cls, control: Any) -> Control:
         """A Control from None, a Control, or a dict {"stop": Event, "pause": Event} (the app's form)."""
         if control is None:
             return cls()
@@ -99,7 +99,7 @@ def run_in_child(project_dict: dict, run_dir: str, queue, control, resume: bool 
 def last_event(events: Iterator[dict]) -> dict:
     """Drain an event generator and return its final event."""
     event: dict = {}
-    for event in events:
+    for event in events:  # noqa: B007 — only the last one is wanted
         pass
     return event
 

@@ -19,7 +19,7 @@ import operator
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 import torch
