@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from collections.abc import Iterable
 
 from psygnal import Signal, SignalGroup
@@ -17,8 +17,18 @@ from psygnal import Signal, SignalGroup
 from graph_builder.catalog import LayerSpec, PortSpec, get_spec
 from graph_builder.errors import CycleError, EditError, NodeNameError, PortError
 
-if TYPE_CHECKING:  # the project's networks hold their graphs: named here for the checker only
-    from graph_builder.networks import Networks
+
+class Library(Protocol):
+    """What a graph asks of the project's networks it belongs to (graph_builder.networks.Networks): a block's
+    network by name, and whether a block may name it. Declared here so graph.py imports nothing above it."""
+
+    def get(self, name: str) -> Graph | None: ...
+
+    def __getitem__(self, name: str) -> Graph: ...
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def check_block(self, graph: Graph, target: str) -> None: ...
 
 MAX_NAME_LENGTH = 100
 
@@ -331,7 +341,7 @@ class Graph:
         self._wires: _Wiring | None = None  # edges by node, so an edit need not scan every edge
         self._name_index: _Names | None = None  # node ids by name, so naming a node need not scan them all
         self.events = GraphEvents()
-        self.library: Networks | None = None  # the project's Networks when this graph is one of them (blocks resolve there)
+        self.library: Library | None = None  # the project's Networks when this graph is one of them (blocks resolve there)
         self._next_id = 1
         self._depth = 0  # nesting of apply(); `changed` fires at depth 0 only
 

@@ -38,7 +38,7 @@ def _row(name: str, kind: str, default: Any, label: str, help: str = "", choices
 
 # Names must match runtime.data's registry (a test checks they do; graph_builder cannot import runtime).
 DATASET_NAMES = ("digits", "iris", "wine", "breast_cancer", "moons", "spirals", "sine", "waveforms", "sunspots",
-                 "csv", "series_csv", "text", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
+                 "csv", "text", "series_csv", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
 FILE_DATASETS = ("csv", "series_csv", "text", "npz", "image_folder", "mnist", "fashion_mnist", "cifar10")
 DOWNLOADABLE = ("mnist", "fashion_mnist", "cifar10")  # no path: the copy downloaded on request (runtime.data)
 SYNTHETIC_DATASETS = ("moons", "spirals", "sine", "waveforms")

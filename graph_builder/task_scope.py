@@ -10,15 +10,12 @@ networks or a network's layers change, and tells the section only when the offer
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graph_builder.datafit import describe_builtin
 from graph_builder.errors import GraphBuilderError
 from graph_builder.protocols import ProjectLike
 from graph_builder.tasks import TaskSpec, offered_tags, project_task
-
-if TYPE_CHECKING:  # the document whose sections it watches (graph_builder.project imports this module)
-    from graph_builder.project import Project
 
 
 def data_kind(dataset: Mapping[str, Any]) -> str | None:
@@ -38,14 +35,15 @@ def task_of(project: ProjectLike, training: Mapping[str, Any] | None = None) -> 
 class TaskScope:
     """The task of one project's training section (`tags` for any values), watching the document."""
 
-    def __init__(self, project: Project, events: Any = None) -> None:
+    def __init__(self, project: ProjectLike, events: Any = None) -> None:
         self.project = project
         self._events = events  # the training section's SettingsEvents: offered_changed is emitted there
         self._watched: set[int] = set()
         self._offer = self._current()
-        project.dataset.events.changed.connect(self._refresh)
-        project.training.events.changed.connect(self._refresh)
-        project.networks.events.changed.connect(self._on_networks)
+        document: Any = project  # the document's sections and networks signal their edits (ProjectLike reads only)
+        document.dataset.events.changed.connect(self._refresh)
+        document.training.events.changed.connect(self._refresh)
+        document.networks.events.changed.connect(self._on_networks)
         self._on_networks()
 
     def task(self, training: Mapping[str, Any] | None = None) -> TaskSpec:

@@ -16,7 +16,7 @@ from app.training.plots import OVERLAY, TRAIN, VALID
 SPLIT_WORDS = {"test": "Test", "val": "Validation"}
 WAITING = ("The test forecast shows here when the run ends: the model's forecast against the truth and the naive "
            "last-value forecast.")
-PAST_RUN = ("A past run's forecast is not read back yet: it is the forecast line of the run's metrics.jsonl. Train "
+PAST_RUN = ("A past run's forecast is not read back yet: it is the forecast line of the run's journal. Train "
             "again to see it here.")
 
 

@@ -194,7 +194,7 @@ def read_preprocessing(run: str | os.PathLike) -> Preprocessing:
         if target and not (math.isfinite(target_mean) and math.isfinite(target_std)):
             raise ValueError("not finite")
     except (KeyError, TypeError, ValueError):
-        raise PreprocessError(f"the config.json of run {run.name} records its target's scale unreadably; train the "
+        raise PreprocessError(f"the {CONFIG} of run {run.name} records its target's scale unreadably; train the "
                               "network again") from None
     return Preprocessing(run_task(config).id, tuple(str(c) for c in resolved.get("classes", ())),
                          shape, dtype, dataset, image, mean, std, resolved.get("loss"), run.name, adapter,
@@ -205,8 +205,10 @@ def read_preprocessing(run: str | os.PathLike) -> Preprocessing:
 def _text_record(record, run: Path) -> dict | None:
     if record is None:
         return None
+    from graph_builder.run_folder import CONFIG
+
     if not isinstance(record, dict) or not isinstance(record.get("json"), dict):
-        raise PreprocessError(f"the config.json of run {run.name} has a damaged tokenizer record; train the "
+        raise PreprocessError(f"the {CONFIG} of run {run.name} has a damaged tokenizer record; train the "
                               "network again")
     return record
 

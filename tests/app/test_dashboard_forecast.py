@@ -40,6 +40,6 @@ def test_the_sunspot_template_trains_and_its_forecast_tab_beats_the_naive_foreca
     assert dash.side_tabs.currentWidget() is dash.forecast and dash.forecast.plot.isVisible()
 
     # A past run chosen in Runs: never the forecast of the run trained here under its name.
-    dash.show_run(str(run))
+    c.select_run(str(run))
     assert dash.forecast.shown is None and len(dash.forecast.curves["forecast"].getData()[0] or ()) == 0
     assert "past run" in dash.forecast.caption.text() and tab_titles(dash) == ["Forecast"]

@@ -18,6 +18,7 @@ TEMPLATE_TASKS = {
     "mlp_digits": "classification", "mlp_iris": "classification", "mlp_vae_digits": "vae",
     "residual_cnn_digits": "classification", "resnet18_features_image_folder": "classification",
     "sine_forecaster": "regression", "sunspots_forecaster": "forecasting",
+    "sentiment_lstm": "classification",
     "transformer_waveforms": "classification", "mnist_mlp": "classification",
     "cifar10_cnn": "classification",
 }

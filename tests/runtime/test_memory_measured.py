@@ -14,9 +14,14 @@ from graph_builder.project import load_project
 from runtime.train import measure_step
 
 TEMPLATES = sorted((Path(__file__).parents[2] / "resources" / "templates").glob("*.json"))
+# A packed recurrent layer (output last_unpadded, the sentiment template) keeps only the real steps of each
+# text; the estimate counts every padded step, about 2.5x the measured peak. Known, not yet modelled: the
+# mark is strict, so this test fails once the estimate learns packing and the mark must go.
+PACKED = pytest.mark.xfail(strict=True, reason="the estimate does not model packed sequences yet")
 
 
-@pytest.mark.parametrize("path", TEMPLATES, ids=[p.stem for p in TEMPLATES])
+@pytest.mark.parametrize("path", [pytest.param(p, marks=PACKED) if p.stem == "sentiment_lstm" else p
+                                  for p in TEMPLATES], ids=[p.stem for p in TEMPLATES])
 def test_the_estimate_is_within_a_quarter_of_the_measured_step_peak(path):
     project = load_project(path)
     measured = measure_step(project, project_path=path)
