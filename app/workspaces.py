@@ -37,6 +37,11 @@ class Workspace:
     right_share: float = 0.24
     bottom_share: float | None = 0.24
 
+    def area(self, side: str) -> tuple[Groups, float | None]:
+        """The dock groups of one side ("left", "right" or "bottom") and its share of the window."""
+        return {"left": (self.left, self.left_share), "right": (self.right, self.right_share),
+                "bottom": (self.bottom, self.bottom_share)}[side]
+
 
 WORKSPACES = (
     Workspace("Design", "Build the network: layers, inspector, problems and the model summary",
@@ -145,7 +150,7 @@ class Workspaces(QObject):
         shown = set()
         for attr, area, split in _AREAS:
             previous = None
-            for group in getattr(workspace, attr):
+            for group in workspace.area(attr)[0]:
                 docks = [self.docks[n] for n in group if n in self.docks]
                 if not docks:
                     continue
@@ -171,8 +176,9 @@ class Workspaces(QObject):
         if workspace is None or dock is None or not dock.isVisible() or dock.isFloating():
             return
         for attr, _area, _split in _AREAS:
-            groups = [g for g in getattr(workspace, attr) if g and g[0] in self.docks]
-            if groups and groups[0][0] == dock_name and getattr(workspace, f"{attr}_share") is None:
+            found, share = workspace.area(attr)
+            groups = [g for g in found if g and g[0] in self.docks]
+            if groups and groups[0][0] == dock_name and share is None:
                 self._size_area(workspace, attr)
 
     def _size(self, workspace: Workspace) -> None:
@@ -181,11 +187,11 @@ class Workspaces(QObject):
 
     def _size_area(self, workspace: Workspace, attr: str) -> None:
         w = self.window
-        groups = [g for g in getattr(workspace, attr) if g and g[0] in self.docks]
+        found, share = workspace.area(attr)
+        groups = [g for g in found if g and g[0] in self.docks]
         if not groups:
             return
         first = self.docks[groups[0][0]]
-        share = getattr(workspace, f"{attr}_share")
         vertical = attr == "bottom"
         whole = w.height() if vertical else w.width()
         if share is None:
