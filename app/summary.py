@@ -123,6 +123,10 @@ class SummaryPanel(QWidget):
         self.totals = QLabel()
         self.totals.setWordWrap(True)  # the trainable/frozen split made one line wider than a 1366-px window's dock
         self.totals.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.epoch_time = QLabel()  # Train ▸ Estimate Epoch Time's answer, until the next change
+        self.epoch_time.setObjectName("epoch_time")
+        self.epoch_time.setWordWrap(True)
+        self.epoch_time.setVisible(False)
         self.model = SummaryModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -145,6 +149,7 @@ class SummaryPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.table)
         layout.addWidget(self.totals)
+        layout.addWidget(self.epoch_time)
         self.summary: Summary | None = None
         self._graph: Graph | None = None
         self._shapes: ShapeReport | None = None
@@ -167,7 +172,13 @@ class SummaryPanel(QWidget):
         self._graph, self._shapes, self._estimate_at, self._network = graph, shapes, estimate_at, network
         return self._refresh()
 
+    def show_epoch_time(self, text: str) -> None:
+        """Show a dry run's answer (Train ▸ Estimate Epoch Time) under the totals; "" hides it."""
+        self.epoch_time.setText(text)
+        self.epoch_time.setVisible(bool(text))
+
     def _refresh(self) -> Summary | None:
+        self.show_epoch_time("")  # a change to the network or the batch size makes the last answer stale
         if self._graph is None:
             return None
         memory = self._estimate_at(self.batch.value()) if self._estimate_at else None

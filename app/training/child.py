@@ -91,3 +91,15 @@ def _train(project_dict: dict, run_dir: str, queue, control, project_path: str |
         queue.put(make("failed", kind=type(exc).__name__, message=f"Training stopped because of an unexpected error: "
                        f"{exc}", epoch=None, batch=None))
         raise
+
+
+def time_epoch_child(project_dict: dict, project_path: str | None) -> tuple[str, object]:
+    """("ok", runtime.train.EpochTime) or ("error", words) for Train ▸ Estimate Epoch Time (runs in the child)."""
+    from runtime.errors import NetCanvasRuntimeError
+    from runtime.train import time_epoch
+
+    try:
+        device = str((project_dict.get("training") or {}).get("device", "auto"))
+        return "ok", time_epoch(project_dict, None, device, project_path)
+    except NetCanvasRuntimeError as exc:
+        return "error", str(exc)

@@ -79,6 +79,7 @@ class TrainingController(QObject):
         self.bodies: dict[str, _DockBody] = {}
         self._tensorboard = None  # the TensorBoard server Train ▸ Open in TensorBoard started
         self.field_menu = None  # the last Search over this menu shown
+        self._epoch_timer = None  # Train ▸ Estimate Epoch Time, made when first used
         self.docks = {}
         for object_name, title, area in DOCKS:
             body = _DockBody()
@@ -104,6 +105,7 @@ class TrainingController(QObject):
             ("pause_action", "&Pause / Resume", "Ctrl+Shift+P", self.toggle_pause),
             ("stop_action", "&Stop", "Ctrl+.", self.stop),
             ("tensorboard_action", "Open in Tensor&Board", "", self.open_tensorboard),
+            ("epoch_time_action", "&Estimate Epoch Time", "", self.estimate_epoch_time),
         )
         for attr, text, shortcut, slot in rows:
             action = QAction(text, self.window)
@@ -113,6 +115,14 @@ class TrainingController(QObject):
             menu.addAction(action)
             setattr(self, attr, action)
         self._on_state_changed("idle")
+
+    def estimate_epoch_time(self) -> None:
+        """Time three real training steps in a child process and show what one epoch takes (app/training/epoch_time)."""
+        from app.training.epoch_time import EpochTimer
+
+        if self._epoch_timer is None:
+            self._epoch_timer = EpochTimer(self)
+        self._epoch_timer.start()
 
     def open_tensorboard(self) -> None:
         """Show this project's runs in TensorBoard (started on 127.0.0.1), or say how to install it."""
@@ -347,6 +357,7 @@ class TrainingController(QObject):
     def _on_state_changed(self, state: str) -> None:
         active = state != "idle"
         self.train_action.setEnabled(not active)
+        self.epoch_time_action.setEnabled(not active)  # a dry run beside a run would time neither
         self.pause_action.setEnabled(state in ("running", "paused"))
         self.stop_action.setEnabled(state in ("starting", "running", "paused"))
         if self.built:

@@ -1,7 +1,8 @@
-"""`netcanvas memory FILE [--batch-size N] [--json]`: what one training step needs, per node and in all.
+"""`netcanvas memory FILE [--batch-size N] [--time] [--json]`: what one training step needs, per node and in all.
 
 Parameters, gradients, optimiser state and saved activations for the project's batch size and
-optimiser (graph_builder.memory), the step's peak, and the training device's free memory. Exit 0
+optimiser (graph_builder.memory), the step's peak, and the training device's free memory; with
+--time, what one epoch takes from a dry run of three real steps (runtime.train.time_epoch). Exit 0
 when it fits, 1 when the project has errors or the peak exceeds the free memory, 2 unreadable.
 """
 
@@ -21,6 +22,8 @@ def register(sub) -> None:
     p = sub.add_parser("memory", help="estimate the memory of one training step, per node and in all")
     p.add_argument("file", help="a .json project file")
     p.add_argument("--batch-size", help="the batch size to estimate for (default: the project's)")
+    p.add_argument("--time", action="store_true",
+                   help="also time three real training steps on the training device and estimate one epoch")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -62,17 +65,38 @@ def run(args) -> int:
         print(f"netcanvas memory: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     issues = memory_issues(estimate, free, total, device)
+    timing = None
+    if args.time and not issues:  # a step that does not fit is not run
+        timing = dry_run(project, batch, args.file)
+        if timing is None:
+            return EXIT_UNREADABLE
     if args.json:
         print(json.dumps({**estimate.to_dict(), "device": device, "free": free, "total": total,
-                          "fits": not issues, "issues": [i.to_dict() for i in issues]}, indent=2))
+                          "fits": not issues, "issues": [i.to_dict() for i in issues],
+                          **({"time": timing.to_dict()} if timing else {})}, indent=2))
         return EXIT_INVALID if issues else EXIT_OK
     print(table(estimate))
     where = f"; {size_text(free)} free on {device}" if free else ""
     print(f"peak of one training step ≈ {size_text(estimate.peak)} at batch size {estimate.batch_size} "
           f"with {estimate.optimizer}{where}")
+    if timing is not None:
+        print(timing.text())
     for issue in issues:
         print(f"{issue.severity}: {issue.message}")
     return EXIT_INVALID if issues else EXIT_OK
+
+
+def dry_run(project, batch: int | None, path: str):
+    """The dry run's EpochTime, or None after printing why it could not run (a data or setting problem)."""
+    from runtime.errors import NetCanvasRuntimeError
+    from runtime.train import time_epoch
+
+    try:
+        return time_epoch(project, batch, str(project.training.get("device", "auto")), path)
+    except NetCanvasRuntimeError as exc:
+        print(f"netcanvas memory: the dry run could not start: {exc}", file=sys.stderr)
+        return None
+
 
 
 def table(estimate) -> str:

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
+
+from runtime.train.dry_run import prepare_step
 
 # the step's model-resident part: parameters, their gradients, the optimiser's state tensors
 RESIDENT = ("params", "grads", "state")
@@ -46,23 +47,8 @@ class StepMemory:
 def measure_step(project: Any, batch_size: int | None = None, device: str = "cpu",
                  project_path: str | Path | None = None) -> StepMemory:
     """The peak bytes of one steady-state training step of `project` at `batch_size` (the project's by default)."""
-    from runtime.train.loop import Loop
-    from runtime.train.setup import prepare, read_settings
-
-    training = {"device": device, "mixed_precision": False, **({"batch_size": batch_size} if batch_size else {})}
-    settings = read_settings(_without_weight_sources(project), None, None, training)
-    folder = Path(project_path).parent if project_path else None
-    ready = prepare(settings, splits=_splits(settings.d, folder))
-    s = ready.setup
-    loop = Loop(ready.built, s.data, s.t, s.device, s.amp)
-    built, bs = ready.built, s.t["batch_size"]
-    xb, yb = next(s.data["train"].batches(bs, torch.arange(min(bs, len(s.data["train"])))))
-    built.model.train()
-    built.objective.begin_epoch(1)
-
-    def step() -> None:
-        built.step(built.objective, xb.clone(), yb.clone(), None, loop.noise, s.splits.image)
-
+    prepared = prepare_step(project, batch_size, device, project_path)
+    s, built, bs, step = prepared.setup, prepared.built, prepared.batch_size, prepared.step
     if s.device.type == "cuda":
         step()  # the gradients and the optimiser's state now exist, as in every step after the first
         torch.cuda.synchronize(s.device)
@@ -111,15 +97,6 @@ def _profiled_peak(step, resident) -> tuple[int, tuple]:
 _MARK = "netcanvas.measured_step"
 
 
-def _without_weight_sources(project: Any) -> Any:
-    """A copy of `project` that starts from random weights: memory depends on shapes, not on values."""
-    from graph_builder.project import project_from_dict, project_to_dict
-
-    data = project_to_dict(project)
-    data.get("meta", {}).pop("pretrained", None)
-    return project_from_dict(data)
-
-
 def _resident(built) -> tuple[int, int, int]:
     """Bytes of the parameters, their gradients and every optimiser's state (each storage once)."""
     seen: set[int] = set()
@@ -142,29 +119,3 @@ def _optimizers(built) -> list:
 
     opt = built.optimizer
     return list(opt.optimizers.values()) if isinstance(opt, Optimizers) else [opt]
-
-
-def _splits(dataset: dict, folder: Path | None):
-    """The dataset's splits; random ones of its shape when its files are not here (memory needs shapes only)."""
-    from graph_builder.datafit import describe_builtin
-    from runtime.data import DataError, Splits, load_splits
-
-    config = dict(dataset)
-    if config.get("path") and folder is not None and not Path(config["path"]).is_absolute():
-        config["path"] = str(folder / config["path"])
-    try:
-        return load_splits(config)
-    except DataError:
-        description = describe_builtin(config)
-        if description is None:
-            raise
-    rng = np.random.default_rng(0)
-    n = 64
-    x = rng.standard_normal((n, *description.input_shape)).astype(np.float32)
-    if description.classes:
-        y = rng.integers(0, len(description.classes), n)
-    else:
-        y = rng.standard_normal((n, *description.target_shape)).astype(np.float32)
-    arrays = {"train": (x, y), "val": (x[:8], y[:8]), "test": (x[:8], y[:8])}
-    return Splits(config["name"], description.label, description.kind, tuple(description.classes or ()),
-                  description.image, arrays)
