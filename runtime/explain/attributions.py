@@ -23,10 +23,8 @@ from graph_builder.shapes import format_shape, topological_order
 from runtime.compile.codegen import lower
 from runtime.explain.activations import node_submodules
 from runtime.explain.errors import ExplainInputError, ExplainMethodError
+from runtime.explain.methods import METHODS
 
-METHODS = ("saliency", "integrated_gradients", "gradcam", "occlusion")
-METHOD_TITLES = {"saliency": "Saliency", "integrated_gradients": "Integrated Gradients", "gradcam": "Grad-CAM",
-                 "occlusion": "Occlusion"}
 IG_STEPS = 64  # Integrated Gradients' path steps: completeness holds to about 1 % at this count on the templates
 CAM_LAYERS = ("Conv2d",)  # Grad-CAM needs a map with a spatial layout to upsample onto the image
 
@@ -119,7 +117,7 @@ def _sample(graph: Graph, x: np.ndarray | torch.Tensor) -> torch.Tensor:
     if spec.dtype != "float32":
         raise ExplainInputError(f"input {spec.name} takes {spec.dtype} values (token ids), which have no gradient; "
                                 "attributions need a float input such as an image or a table row")
-    tensor = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    tensor = torch.from_numpy(np.array(x, dtype=np.float32))  # a copy: cached splits are read-only
     want = tuple(spec.shape[1:])
     if tuple(tensor.shape) == want:
         tensor = tensor[None]
