@@ -20,7 +20,7 @@ _LAZY = {
     "attributions": ("Attribution", "attribute", "conv_nodes"),
     "errors": ("ExplainError", "ExplainInputError", "ExplainMethodError"),
     "features": ("feature_names",),
-    "pictures": ("feature_bars", "heat_colours", "overlay", "write_png"),
+    "pictures": ("feature_bars", "feature_grid", "heat_colours", "overlay", "write_png"),
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 

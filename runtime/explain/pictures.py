@@ -41,6 +41,23 @@ def overlay(sample: np.ndarray, heat: np.ndarray) -> np.ndarray:
     return np.round(picture * 255).astype(np.uint8)
 
 
+def feature_grid(maps: np.ndarray, gap: int = 1) -> np.ndarray:
+    """Feature maps (C, H, W) tiled in a near-square grid, each scaled to 0..1 on its own; gaps are 0."""
+    maps = np.asarray(maps, dtype=np.float32)
+    maps = maps.reshape(maps.shape[0], maps.shape[1], -1) if maps.ndim > 3 else maps
+    count, height, width = maps.shape
+    columns = int(np.ceil(np.sqrt(count)))
+    rows = -(-count // columns)
+    grid = np.zeros((rows * (height + gap) - gap, columns * (width + gap) - gap), dtype=np.float32)
+    low = maps.min(axis=(1, 2), keepdims=True)
+    span = maps.max(axis=(1, 2), keepdims=True) - low
+    scaled = np.where(span > 0, (maps - low) / np.where(span > 0, span, 1), 0)
+    for k in range(count):
+        r, c = divmod(k, columns)
+        grid[r * (height + gap): r * (height + gap) + height, c * (width + gap): c * (width + gap) + width] = scaled[k]
+    return grid
+
+
 def feature_bars(values: np.ndarray) -> np.ndarray:
     """Signed per-feature attributions as horizontal bars from a middle line: an (F·20, 480, 3) uint8 picture.
 
