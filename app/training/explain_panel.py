@@ -1,7 +1,7 @@
 """Inside the model (Evaluate): one sample's output at every node, and which of its inputs drove the prediction.
 
-The sample comes from a split of the chosen run's data by index, or is the Inference panel's
-current one. The run's model is the one the Inference panel loads (its `with_predictor`), so both
+The sample comes from a split of the chosen run's data by index, is the Inference panel's
+current one, or the most confident sample of the confusion cell it shows. The run's model is the one the Inference panel loads (its `with_predictor`), so both
 use the selected run alike. The node outputs and attributions are computed on a worker thread
 (Captum's first import takes seconds), on a copy of the model so a prediction meanwhile is untouched.
 """
@@ -113,6 +113,7 @@ class ExplainPanel(QWidget):
         layout.setRowStretch(1, 3)
         layout.setRowStretch(2, 3)
         self._on_method_changed()
+        inference.cell_shown.connect(self._on_cell_shown)
 
     def clear(self) -> None:
         """Show nothing of a previous project's run (called when the document is replaced)."""
@@ -128,6 +129,15 @@ class ExplainPanel(QWidget):
     def _on_use_predict(self) -> None:
         self.split.setCurrentText(self.inference.split.currentText())
         self.index.setValue(self.inference.index.value())
+
+    def _on_cell_shown(self, true: int, pred: int, count: int) -> None:
+        """A confusion-matrix cell was opened: its most confident sample is the one to explain."""
+        if not count:
+            return
+        self.split.setCurrentText(self.inference.cell_split)
+        self.index.setValue(int(self.inference.cell_indices[0]))
+        self.message.setText(f"The clicked cell's most confident sample ({self.split.currentText()} sample "
+                             f"{self.index.value()}) is chosen: press Explain.")
 
     def _on_method_changed(self, *_args) -> None:
         self.layer.setEnabled(self.method.currentData() == "gradcam")

@@ -187,6 +187,7 @@ class InferencePanel(QWidget):
         self._jobs = []
         self.cell_indices = np.zeros(0, dtype=np.int64)  # the shown cell's samples, in display order
         self.cell_confidences = np.zeros(0, dtype=np.float32)
+        self.cell_split = "val"  # the split the shown cell's samples come from
 
     def set_split_sizes(self, sizes: dict[str, int]) -> None:
         """Let the sample index cover each split (from the run's started event or its data)."""
@@ -303,6 +304,7 @@ class InferencePanel(QWidget):
             chosen = np.flatnonzero((y == true) & (probs.argmax(1) == pred))
             order = chosen[np.argsort(-probs[chosen, pred], kind="stable")]
             self.cell_indices = order
+            self.cell_split = split
             self.cell_confidences = probs[order, pred]
             if len(order):
                 self.cell_samples.show_samples(x[order], y[order], names, columns=6)

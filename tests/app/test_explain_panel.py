@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 
 from runtime.cli import main
 
@@ -80,6 +80,20 @@ def test_an_image_run_shows_feature_maps_and_a_grad_cam_overlay(window, qtbot, t
     explain(qtbot, panel)
     assert "Saliency" in panel.message.text() and panel.nodes.currentItem().text().startswith("fc1")
     assert not np.array_equal(panel.map_image.image, overlay)
+
+    c = window.training  # a confusion cell's most confident sample is the next one to explain
+    c.docks["dashboard_dock"].raise_()
+    view = c.dashboard.confusion
+    qtbot.waitUntil(lambda: view.matrix is not None and view.isVisible(), timeout=10000)
+    true = int(np.argmax(np.diag(view.matrix)))  # a diagonal cell that holds samples
+    point = view._widget.mapFromScene(view.image.mapToScene(QPointF(true + 0.5, true + 0.5)))
+    with qtbot.waitSignal(c.inference_panel.cell_shown, timeout=60000):
+        qtbot.mouseClick(view._widget.viewport(), Qt.LeftButton, pos=point)
+    first = int(c.inference_panel.cell_indices[0])
+    assert panel.index.value() == first and panel.split.currentText() == c.inference_panel.cell_split
+    c.docks["explain_dock"].raise_()
+    explain(qtbot, panel)
+    assert panel.message.text().startswith(f"{panel.split.currentText()} sample {first} (true {true})")
 
 
 def test_a_table_run_shows_per_feature_attributions_by_name(window, qtbot, tmp_path):
