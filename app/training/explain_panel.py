@@ -146,7 +146,7 @@ class ExplainPanel(QWidget):
     def explain(self) -> None:
         """Compute the chosen sample's node outputs and attributions with the chosen run's model."""
         split, i, method = self.split.currentText(), self.index.value(), self.method.currentData()
-        layer = self.layer.currentText() or None if method == "gradcam" else None
+        layer = (self.layer.currentText() or None) if method == "gradcam" else None
 
         def go(predictor) -> None:
             from runtime.explain import conv_nodes

@@ -43,8 +43,8 @@ class Attribution:
 
     def heat(self) -> np.ndarray:
         """A non-negative map over the sample's last axes: (H, W) for an image, (F,) for a table row."""
-        values = np.abs(self.values) if self.method != "gradcam" else np.maximum(self.values, 0)
-        return values.sum(axis=0) if values.ndim == 3 else values.reshape(-1) if values.ndim <= 1 else values
+        values = np.maximum(self.values, 0) if self.method == "gradcam" else np.abs(self.values)
+        return values.sum(axis=0) if values.ndim == 3 else values  # an image's channels add up
 
 
 def conv_nodes(graph: Graph) -> list[str]:
