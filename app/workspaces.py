@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar, QToolBar
 
-STATE_VERSION = 2  # bump when the rows below change enough that old saved layouts mislead
+STATE_VERSION = 3  # bump when the rows below change enough that old saved layouts mislead
 FIT_LIMIT = 0.4  # an area sized to its content takes at most this share of the window
 
 Groups = tuple[tuple[str, ...], ...]  # dock groups in one area; the docks of a group share tabs
@@ -53,8 +53,8 @@ WORKSPACES = (
     Workspace("Train", "Set the training options, train and watch the curves",
               right=(("training_dock",),), bottom=(("dashboard_dock", "runs_dock"),),
               right_share=0.27, bottom_share=0.56),
-    Workspace("Evaluate", "Compare runs, read the confusion matrix and try the model on samples",
-              right=(("inference_dock",),), bottom=(("runs_dock", "dashboard_dock"),),
+    Workspace("Evaluate", "Compare runs, read the confusion matrix, try the model on samples and look inside it",
+              right=(("inference_dock", "explain_dock"),), bottom=(("runs_dock", "dashboard_dock"),),
               right_share=0.4, bottom_share=0.55),
     Workspace("Experiments", "Search hyperparameters: the study's settings and ranges, its trials and plots",
               right=(("training_dock",),), bottom=(("experiments_dock", "runs_dock"),),

@@ -1,5 +1,5 @@
 """The headless `netcanvas` command line (no Qt): layers, validate, export, train, templates, predict, import,
-sample, tune, weights, freeze, data, memory.
+sample, tune, weights, freeze, data, memory, explain.
 
 Each subcommand lives in runtime/commands/<name>.py with a `register(subparsers)` that adds its
 parser and sets `func(args) -> exit code`. Exit codes: 0 success, 1 the project has errors or
@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "runtime.commands.freeze",
     "runtime.commands.data",
     "runtime.commands.memory",
+    "runtime.commands.explain",
 ]
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2

@@ -26,6 +26,7 @@ DOCKS = (  # object name, title, area — one row per dock (declarative)
     ("dashboard_dock", "Dashboard", Qt.BottomDockWidgetArea),
     ("runs_dock", "Runs", Qt.BottomDockWidgetArea),
     ("inference_dock", "Inference", Qt.BottomDockWidgetArea),
+    ("explain_dock", "Inside", Qt.BottomDockWidgetArea),
     ("experiments_dock", "Experiments", Qt.BottomDockWidgetArea),
 )
 
@@ -180,6 +181,7 @@ class TrainingController(QObject):
         self.built = True
         from app.training.dashboard import Dashboard
         from app.training.data_panel import DataPanel
+        from app.training.explain_panel import ExplainPanel
         from app.training.experiments_panel import ExperimentsPanel
         from app.training.inference_panel import InferencePanel
         from app.training.runs_panel import RunsPanel
@@ -190,6 +192,7 @@ class TrainingController(QObject):
         self.data_panel = DataPanel(self)
         self.runs_panel = RunsPanel(self)
         self.inference_panel = InferencePanel(self)
+        self.explain_panel = ExplainPanel(self, self.inference_panel)
         self.experiments_panel = ExperimentsPanel(self)
         self.training_panel.form.field_menu_requested.connect(self._on_setting_menu)
         self.bodies["data_dock"].put(self.data_panel)
@@ -197,6 +200,7 @@ class TrainingController(QObject):
         self.bodies["dashboard_dock"].put(self.dashboard)
         self.bodies["runs_dock"].put(self.runs_panel)
         self.bodies["inference_dock"].put(self.inference_panel)
+        self.bodies["explain_dock"].put(self.explain_panel)
         self.bodies["experiments_dock"].put(self.experiments_panel)
 
         self.training_panel.train_clicked.connect(self.train)
@@ -242,6 +246,7 @@ class TrainingController(QObject):
         self.data_panel.follow(self.project.dataset, self.window.editor.push_on)
         self.runs_panel.reload()
         self.experiments_panel.follow(self.project)
+        self.explain_panel.clear()
         self.project.training.events.offered_changed.connect(self._on_task_changed)
         self.show_newest_run()
 

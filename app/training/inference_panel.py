@@ -33,6 +33,7 @@ class Predictor:
         from runtime.export import load_weights
 
         project = project_from_dict(project_dict)
+        self.graph = project.graph  # the run's network, as it trained
         self.module = build_module(project.graph)
         if weights:
             load_weights(self.module, weights)
@@ -186,6 +187,7 @@ class InferencePanel(QWidget):
         self._jobs = []
         self.cell_indices = np.zeros(0, dtype=np.int64)  # the shown cell's samples, in display order
         self.cell_confidences = np.zeros(0, dtype=np.float32)
+        self.cell_split = "val"  # the split the shown cell's samples come from
 
     def set_split_sizes(self, sizes: dict[str, int]) -> None:
         """Let the sample index cover each split (from the run's started event or its data)."""
@@ -197,33 +199,37 @@ class InferencePanel(QWidget):
         self.index.setMaximum(max(size - 1, 0))
 
     # ----- model
-    def _with_predictor(self, then) -> None:
-        """Load (or reuse) the chosen run's model off the GUI thread, then call `then(predictor)`."""
+    def with_predictor(self, then, say=None) -> None:
+        """Load (or reuse) the chosen run's model off the GUI thread, then call `then(predictor)`.
+
+        `say` shows why there is none (default: this panel's message line); the Inside panel passes its own.
+        """
+        say = say or self.message.setText
         run = self.controller.current_run
         if run is None:
-            self.message.setText("There is no run yet: train the model first, or choose a run in the Runs panel.")
+            say("There is no run yet: train the model first, or choose a run in the Runs panel.")
             return
         from app.training.runs_panel import read_run
 
         info = read_run(run)
         if info.project is None or info.weights is None:
-            self.message.setText(f"Run {info.name} has no saved weights yet; wait for its first epoch to finish.")
+            say(f"Run {info.name} has no saved weights yet; wait for its first epoch to finish.")
             return
         refused = refuse_wrong_run(self.controller, run, "Inference")
         if refused:
-            self.message.setText(f"Inference was not done: {refused}.")
+            say(f"Inference was not done: {refused}.")
             return
         # The weights' time too: a live run rewrites its best weights whenever it improves.
         try:
             key = (info.weights, Path(info.weights).stat().st_mtime_ns,
                    RunFolder(info.path).config.stat().st_mtime_ns)
         except OSError:  # replaced between listing and reading
-            self.message.setText(f"Run {info.name}'s weights are being written; try again in a moment.")
+            say(f"Run {info.name}'s weights are being written; try again in a moment.")
             return
         if self._predictor is not None and self._predictor_key == key:
             then(self._predictor)
             return
-        self.message.setText(f"Loading the model of run {info.name}…")
+        say(f"Loading the model of run {info.name}…")
 
         def loaded(predictor):
             self._predictor, self._predictor_key = predictor, key
@@ -231,10 +237,8 @@ class InferencePanel(QWidget):
             then(predictor)
 
         self._jobs.append(run_in_background(Predictor, info.project, info.weights, on_done=loaded,
-                                            on_error=self._on_error, parent=self))
-
-    def _on_error(self, exc: BaseException) -> None:
-        self.message.setText(f"The model could not be run: {exc}")
+                                            on_error=lambda exc: say(f"The model could not be run: {exc}"),
+                                            parent=self))
 
     def _show_probabilities(self, probs: np.ndarray, caption: str) -> None:
         probs = np.asarray(probs).reshape(-1)
@@ -261,7 +265,7 @@ class InferencePanel(QWidget):
             self.cell_samples.show_samples(x[k: k + 1], y[k: k + 1], self.controller.dashboard.class_names)
             self._show_probabilities(p.probabilities(x[k: k + 1])[0], f"{split} sample {k} (true {y[k]})")
 
-        self._with_predictor(go)
+        self.with_predictor(go)
 
     def predict_drawing(self) -> None:
         """Predict the digit drawn on the canvas, prepared as the digits were made, then normalised as in training."""
@@ -282,7 +286,7 @@ class InferencePanel(QWidget):
                 raw = np.broadcast_to(self.canvas.pixels(width)[:height] * prep.pixel_max, (channels, height, width))
             self._show_probabilities(p.probabilities(prep.normalise(raw[None]))[0], "your drawing")
 
-        self._with_predictor(go)
+        self.with_predictor(go)
 
     def show_cell(self, true: int, pred: int) -> None:
         """Show the samples of the shown matrix's split with this (true, predicted) pair, most confident first."""
@@ -300,6 +304,7 @@ class InferencePanel(QWidget):
             chosen = np.flatnonzero((y == true) & (probs.argmax(1) == pred))
             order = chosen[np.argsort(-probs[chosen, pred], kind="stable")]
             self.cell_indices = order
+            self.cell_split = split
             self.cell_confidences = probs[order, pred]
             if len(order):
                 self.cell_samples.show_samples(x[order], y[order], names, columns=6)
@@ -323,7 +328,7 @@ class InferencePanel(QWidget):
             self.cell_shown.emit(true, pred, len(order))
 
         self.controller.show_beside_dashboard("inference_dock")  # the matrix stays in view for the next click
-        self._with_predictor(go)
+        self.with_predictor(go)
 
 
 # The confusion events' split names, and the keys of runtime.data's splits.

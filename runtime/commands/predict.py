@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,43 +39,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from graph_builder.run_folder import WEIGHTS, RunFolder
-    from graph_builder.runs import RunsError, check_run_fits
-
-    project = read_project(args.file)
-    if project is None:
-        return EXIT_UNREADABLE
-    run_dir = Path(args.run)
-    try:
-        check_run_fits(run_dir, project)
-    except RunsError as exc:
-        print(f"cannot predict with run {run_dir.name}: {exc}", file=sys.stderr)
-        return EXIT_INVALID if RunFolder(run_dir).is_run() else EXIT_UNREADABLE
-    weights = RunFolder(run_dir).weights()
-    if weights is None:
-        print(f"run {run_dir.name} has no weights yet ({WEIGHTS['best']}); let it finish an epoch", file=sys.stderr)
-        return EXIT_UNREADABLE
-
-    from runtime.data import check_inputs_total, read_inputs
-    from runtime.export import build_run_module, read_preprocessing
-
-    try:
-        prep = read_preprocessing(run_dir)
-        inputs = [read_inputs(Path(path), prep) for path in args.inputs]
-        check_inputs_total(inputs)
-    except NetCanvasRuntimeError as exc:
-        print(f"cannot predict: {exc}", file=sys.stderr)
-        return EXIT_UNREADABLE
+    opened = open_run(args.file, args.run, args.inputs, "predict")
+    if isinstance(opened, int):
+        return opened
     import torch
 
-    try:
-        module = build_run_module(project.graph, prep, weights)
-    except GraphBuilderError as exc:
-        print(f"{args.file}: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    except NetCanvasRuntimeError as exc:
-        print(f"cannot predict with run {run_dir.name}: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+    run_dir, prep, inputs, module = opened.run_dir, opened.prep, opened.inputs, opened.module
     outputs = []
     try:
         with torch.no_grad():
@@ -101,6 +71,61 @@ def run(args) -> int:
 
 
 CHUNK = 1024  # samples through the model, and rows described, at a time
+
+
+@dataclass(frozen=True)
+class OpenedRun:
+    """A run's model on raw inputs, with what it was trained on and the inputs read for it."""
+
+    project: object
+    run_dir: Path
+    prep: object  # runtime.export.Preprocessing
+    inputs: list  # runtime.data.Samples, one per input file
+    module: object  # the run's raw-input module (runtime.export.build_run_module), in eval mode
+
+
+def open_run(file: str, run: str, paths: list[str], verb: str) -> OpenedRun | int:
+    """The project's run and its inputs, read within the limits; or an exit code after one line on stderr.
+
+    A run of another network, a run without weights, an unreadable input or a model that does not
+    build each say so (`cannot <verb> with run …`), as `netcanvas predict` and `netcanvas explain` share.
+    """
+    from graph_builder.run_folder import WEIGHTS, RunFolder
+    from graph_builder.runs import RunsError, check_run_fits
+
+    project = read_project(file)
+    if project is None:
+        return EXIT_UNREADABLE
+    run_dir = Path(run)
+    try:
+        check_run_fits(run_dir, project)
+    except RunsError as exc:
+        print(f"cannot {verb} with run {run_dir.name}: {exc}", file=sys.stderr)
+        return EXIT_INVALID if RunFolder(run_dir).is_run() else EXIT_UNREADABLE
+    weights = RunFolder(run_dir).weights()
+    if weights is None:
+        print(f"run {run_dir.name} has no weights yet ({WEIGHTS['best']}); let it finish an epoch", file=sys.stderr)
+        return EXIT_UNREADABLE
+
+    from runtime.data import check_inputs_total, read_inputs
+    from runtime.export import build_run_module, read_preprocessing
+
+    try:
+        prep = read_preprocessing(run_dir)
+        inputs = [read_inputs(Path(path), prep) for path in paths]
+        check_inputs_total(inputs)
+    except NetCanvasRuntimeError as exc:
+        print(f"cannot {verb}: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    try:
+        module = build_run_module(project.graph, prep, weights)
+    except GraphBuilderError as exc:
+        print(f"{file}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except NetCanvasRuntimeError as exc:
+        print(f"cannot {verb} with run {run_dir.name}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    return OpenedRun(project, run_dir, prep, inputs, module)
 
 
 def _first(out) -> np.ndarray:

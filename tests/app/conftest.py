@@ -101,7 +101,7 @@ def app_window(make_window, qtbot, tmp_path, monkeypatch):
     yield w
     c = w.training
     c.bridge.kill()
-    for job in list(c.inference_panel._jobs) + list(c.exports._jobs):
+    for job in list(c.inference_panel._jobs) + list(c.explain_panel._jobs) + list(c.exports._jobs):
         job.wait(60)
     job = c.data_panel._job
     if job is not None:

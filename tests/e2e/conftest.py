@@ -22,7 +22,7 @@ def window(qtbot, tmp_path, monkeypatch):
     bridge = w.training.bridge
     bridge.kill()
     assert bridge.pid is None, "a training child was left running"
-    for job in list(w.training.inference_panel._jobs) + list(w.training.exports._jobs):
+    for job in [*w.training.inference_panel._jobs, *w.training.explain_panel._jobs, *w.training.exports._jobs]:
         job.wait(30)
     w.discard_changes()
     w.close()
