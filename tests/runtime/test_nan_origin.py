@@ -7,9 +7,10 @@ import json
 
 import torch
 
-from graph_builder import Project
+from graph_builder import Project, save_project
 from graph_builder.run_folder import RunFolder
 from graph_builder.settings import validate_training_section
+from runtime.cli import main
 from runtime.compile import build_module
 from runtime.data import DeviceSplit
 from runtime.train.loop import Loop, NonFiniteLoss, assemble_single
@@ -88,3 +89,14 @@ def test_a_float16_model_whose_values_pass_65504_names_the_overflow():
     assert origin.cause == "fp16_overflow"
     assert "float16 overflow (values beyond 65504)" in origin.message(g)
     assert "node 'big' (Rescaling) produced inf" in origin.message(g)
+
+
+def test_netcanvas_train_prints_the_node_and_where_the_evidence_is(tmp_path, capsys):
+    path = tmp_path / "log.json"
+    save_project(Project(log_fed_negatives(), {"name": "iris"}, {"epochs": 2}), path)
+    assert main(["train", str(path), "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert "training failed: The loss became NaN at epoch 1, batch 1: node 'log1' (Log) produced NaN" in err
+    evidence = RunFolder(tmp_path / "run").nan_origin
+    assert f"the NaN started at node 'log1'; the evidence is in {evidence}" in err
+    assert json.loads(evidence.read_text())["node"] == "log1"
