@@ -84,6 +84,7 @@ class Origin:
             if record[key] is not None:
                 record[key]["node"] = _node_label(graph, record[key]["node_id"])[0]
         record["node"] = _node_label(graph, self.node_id)[0] if self.node_id else None
+        record["node_id"] = self.node_id
         return {"format": "netcanvas-nan-origin", "version": 1, **record, "message": self.message(graph)}
 
     def message(self, graph: Any = None) -> str:
