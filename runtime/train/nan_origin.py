@@ -17,7 +17,6 @@ training goes well (docs/design.md, "NaN origin").
 
 from __future__ import annotations
 
-import copy
 import math
 import sys
 from dataclasses import asdict, dataclass, field
@@ -137,8 +136,20 @@ def _said(graph: Any, found: Finding, verb: str) -> str:
 # ---------------------------------------------------------------- the state an epoch started from
 
 def keep(loop: Loop) -> dict:
-    """A copy of what the next batches start from (model, optimizer, schedule, scaler, random numbers)."""
-    return copy.deepcopy(checkpoint_of(loop, loop.state.epoch))
+    """A copy of what the next batches start from (model, optimizer, schedule, scaler, random numbers), held in
+    host memory: the device keeps no second optimizer state."""
+    return _on_host(checkpoint_of(loop, loop.state.epoch))
+
+
+def _on_host(value: Any) -> Any:
+    """A copy of `value`, its tensors copied to host memory and its containers rebuilt (state dicts share both)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {k: _on_host(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_host(v) for v in value)
+    return value
 
 
 # ---------------------------------------------------------------- watching every op
