@@ -106,7 +106,8 @@ class Origin:
 _WORDS = {
     "log": ("log of a non-positive value",
             "Make its input positive (e.g. a ReLU or Softplus and a small offset before it), or check the data."),
-    "sqrt": ("square root of a negative value", "Make its input non-negative (e.g. an Abs or Softplus before it)."),
+    "sqrt": ("square root of a non-positive value (NaN below 0, an infinite gradient at 0)",
+             "Keep its input above zero (e.g. a Softplus, or a small offset, before it)."),
     "division": ("division by zero", "Keep the divisor away from zero (add a small offset)."),
     "fp16_overflow": ("float16 overflow (values beyond 65504)",
                       "Scale the values down (a normalisation layer, a smaller scale) or turn off mixed precision."),
@@ -170,7 +171,8 @@ class Watch(TorchFunctionMode):
         outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
         name = getattr(func, "__name__", str(func))
         node = node_on_stack(sys._getframe(1))
-        if self.output is None and any(not _finite(t) for t in outs) and all(_finite(t) for t in ins):
+        if self.output is None and ins and any(not _finite(t) for t in outs) and all(_finite(t) for t in ins) \
+                and name not in ("__get__", "__set__"):  # reading a tensor's attribute (a .grad) computes nothing
             self.output = _finding(node, name, ins, outs)
         grads = [t for t in outs if t.requires_grad and t.is_floating_point()]
         if grads and torch.is_grad_enabled():
@@ -268,6 +270,7 @@ def _watched(loop: Loop, epoch: int, b: int, xb: torch.Tensor, yb: torch.Tensor,
              lr: float) -> Origin:
     """Batch `b` once more under Watch (its state and random numbers as before)."""
     built = loop.built
+    built.optimizer.zero_grad(set_to_none=True)
     watch = Watch()
     with watch:
         _, _, _, total = built.step.backward(built.objective, xb, yb, loop.augment, loop.noise, loop.image)

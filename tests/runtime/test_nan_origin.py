@@ -65,25 +65,52 @@ def test_a_huge_learning_rate_names_exploding_gradients_and_a_node(tmp_path):
     assert evidence["cause"] == "exploding" and evidence["grad_norms"][-1] > 1e3 * evidence["grad_norms"][0]
 
 
+def loop_over(model, x, y, objective, **training) -> Loop:
+    """The real loop over `model` on (x, y), one epoch, nothing held out."""
+    t = validate_training_section(training, fill_defaults=True)
+    settings = {"frozen": [], "pretrained": [], "monitor": ("train", "loss"), "lower_is_better": True}
+    device = torch.device("cpu")
+    built = assemble_single(model, objective, settings, t, device, None, steps=4)
+    split = DeviceSplit(x, y, device, resident=True)
+    empty = DeviceSplit(x[:0], y[:0], device, resident=True)
+    return Loop(built, {"train": split, "val": empty, "test": empty}, t, device)
+
+
+def replayed(loop: Loop):
+    """Train until the loss goes non-finite, then replay from the start: the Origin."""
+    state = keep(loop)
+    try:
+        loop.fit()
+    except NonFiniteLoss as exc:
+        return replay(loop, state, exc.epoch, exc.batch - 1)
+    raise AssertionError("the loss should have gone non-finite")
+
+
+def test_a_gradient_that_goes_infinite_under_a_finite_loss_names_the_node_whose_backward_made_it():
+    # sqrt's gradient at 0 is infinite: a Linear that gives exactly 0 feeds it, the loss stays finite, the
+    # update makes the weights NaN and the next batch's loss NaN; the replay finds the first batch's gradient
+    g = chain(("Input", {"shape": (4,)}), ("Linear", "lin", {"out_features": 8}), ("Sqrt", "root", {}),
+              ("Linear", "head", {"out_features": 1}), ("Output", {}))
+    model = build_module(g, seed=0)
+    with torch.no_grad():
+        model.lin.weight.zero_()
+        model.lin.bias.zero_()
+    x = torch.rand(32, 4)
+    origin = replayed(loop_over(model, x, x.sum(1, keepdim=True), Regression("mse"), batch_size=8))
+    assert origin.batch == 1 and origin.loss_value == "finite" and origin.output is None
+    assert origin.gradient.node_id == g.node_by_name("root").id and origin.gradient.op == "sqrt"
+    assert origin.gradient.input_min == 0.0 and origin.cause == "sqrt"
+    assert origin.message(g).startswith("A gradient became NaN or infinite at epoch 1, batch 1: node 'root' (Sqrt) "
+                                        "made a gradient of inf from inputs in [0, 0]")
+
+
 def test_a_float16_model_whose_values_pass_65504_names_the_overflow():
     # Rescaling by 1e5 of inputs in [-2, 2] in float16: finite inputs, an infinite output
     g = chain(("Input", {"shape": (4,)}), ("Linear", "lin", {"out_features": 8}),
               ("Rescaling", "big", {"scale": 1e5}), ("Linear", "head", {"out_features": 1}), ("Output", {}))
     model = build_module(g, seed=0).half()
-    t = validate_training_section({"batch_size": 8}, fill_defaults=True)
-    settings = {"frozen": [], "pretrained": [], "monitor": ("train", "loss"), "lower_is_better": True}
-    device = torch.device("cpu")
-    built = assemble_single(model, Regression("mse"), settings, t, device, None, steps=4)
     x = torch.rand(32, 4) * 4 - 2
-    split = DeviceSplit(x.half(), x.sum(1, keepdim=True), device, resident=True)
-    empty = DeviceSplit(x[:0].half(), x[:0, :1], device, resident=True)
-    loop = Loop(built, {"train": split, "val": empty, "test": empty}, t, device)
-    state = keep(loop)
-    try:
-        loop.fit()
-        raise AssertionError("the float16 model should have overflowed")
-    except NonFiniteLoss as exc:
-        origin = replay(loop, state, exc.epoch, exc.batch - 1)
+    origin = replayed(loop_over(model, x.half(), x.sum(1, keepdim=True), Regression("mse"), batch_size=8))
     assert origin is not None and origin.node_id == g.node_by_name("big").id
     assert origin.output.dtype == "float16" and origin.output.value == "inf"
     assert origin.cause == "fp16_overflow"
