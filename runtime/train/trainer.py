@@ -181,10 +181,12 @@ class _Run:
 
     def _nonfinite(self, exc: NonFiniteLoss) -> NonFiniteLossError:
         role = exc.network
-        if role is None and self.last_good is not None:
+        # a graph's model only: its generated lines name the nodes (a module given in code has none)
+        graph = self.settings.project.graph if self.settings.project is not None and self.module_in is None else None
+        if role is None and self.last_good is not None and graph is not None:
             origin = self._origin(exc)
             if origin is not None:
-                graph = self.settings.project.graph if self.settings.project and self.module_in is None else None
+                self.loop.batch = origin.batch - 1  # the failed event names the batch the message names
                 self.journal.save_nan_origin(origin.to_dict(graph))
                 node = graph.nodes[origin.node_id] if graph is not None and origin.node_id in graph.nodes else None
                 return NonFiniteLossError(origin.message(graph), node.name if node else None,

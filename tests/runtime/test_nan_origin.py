@@ -32,6 +32,7 @@ def test_a_log_fed_negatives_is_named_with_its_inputs_range_and_cause(tmp_path):
     assert final["type"] == "failed" and final["kind"] == "nan", final
     log1 = g.node_by_name("log1")
     assert final["node"] == "log1" and final["node_id"] == log1.id
+    assert (final["epoch"], final["batch"]) == (1, 0)  # the batch the message names, 0-based
     message = final["message"]
     assert message.startswith("The loss became NaN at epoch 1, batch 1: node 'log1' (Log) produced NaN from inputs in [")
     low, high = (float(v) for v in message.split("inputs in [")[1].split("]")[0].split(", "))
@@ -60,6 +61,7 @@ def test_a_huge_learning_rate_names_exploding_gradients_and_a_node(tmp_path):
     node = g.nodes[final["node_id"]]
     assert node.type_id == "Linear" and final["node"] == node.name
     assert f"node {node.name!r} (Linear) produced" in final["message"]
+    assert f"at epoch {final['epoch']}, batch {final['batch'] + 1}: node " in final["message"]
     assert "exploding gradients" in final["message"] and "Lower the learning rate (now 10)" in final["message"]
     evidence = RunFolder(tmp_path).read_nan_origin()
     assert evidence["cause"] == "exploding" and evidence["grad_norms"][-1] > 1e3 * evidence["grad_norms"][0]
