@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.validation: Validation | None = None
         self.loaded_data: LoadedData | None = None  # the Data panel's last load (file datasets); not saved
         self.fit_issues: list = []  # the main network against the data, from the latest validation
+        self.run_issues = lambda: []  # the chosen run's problems on the main network (app/training sets it)
         self.recovery_box: QMessageBox | None = None
         self.last_dialog: QMessageBox | None = None
         self._unsaved_outside_history = False  # recovered or template projects count as unsaved
@@ -404,7 +405,7 @@ class MainWindow(QMainWindow):
         memory = self._memory_at(None, {self.project.networks.main: main_shapes})
         if graph is main:
             memory_problems = self._memory_problems(memory) if validation.ok else []
-            validation.issues = [*validation.errors, *self.fit_issues, *memory_problems,
+            validation.issues = [*validation.errors, *self.fit_issues, *memory_problems, *self.run_issues(),
                                  *validation.issues[len(validation.errors):]]
         self.validation = validation
         rows = memory.of_network(network) if memory else {}

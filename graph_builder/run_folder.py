@@ -37,6 +37,7 @@ OLD_WEIGHTS = {"best": "weights/best.safetensors", "last": "weights/last.safeten
 LOCK = ".writer.lock"  # graph_builder.runs.RunLock: one writer per run folder
 FOLD = "fold.json"  # in a cross-validation fold's run folder: which fold of how many
 TRIAL = "trial.json"  # in a study trial's run folder: which trial, with which values
+NAN_ORIGIN = "nan_origin.json"  # a run that failed with a NaN: where it started (runtime/train/nan_origin.py)
 CROSSVAL_SUFFIX = ".crossval.json"  # <stamp>.crossval.json in the runs folder: the folds and their mean ± std
 INDEX = ".runs-index.json"  # in the runs folder: RunsIndex
 INDEX_FORMAT = 1
@@ -115,6 +116,10 @@ class RunFolder:
     @property
     def trial(self) -> Path:
         return self.path / TRIAL
+
+    @property
+    def nan_origin(self) -> Path:
+        return self.path / NAN_ORIGIN
 
     def confusion(self, split: str, epoch: int) -> Path:
         """Where the confusion matrix of `split` after `epoch` is kept (the test split's once)."""
@@ -211,6 +216,16 @@ class RunFolder:
         from graph_builder.files import write_atomic
 
         write_atomic(self.trial, json.dumps(record, indent=2).encode())
+
+    def write_nan_origin(self, record: dict) -> None:
+        from graph_builder.files import write_atomic
+
+        write_atomic(self.nan_origin, json.dumps(record, indent=2).encode())
+
+    def read_nan_origin(self) -> dict | None:
+        """Where a run's NaN started, as its replay found it (None when the run kept none)."""
+        record = _read_json(self.nan_origin)
+        return record if isinstance(record, dict) else None
 
     def part(self) -> str:
         """' (trial 3)' for a study's trial, ' (fold 2/5)' for a cross-validation fold, else ''."""

@@ -290,3 +290,21 @@ def _project_of(snapshot: dict):
         return project_from_dict(data) if "networks" in data else Project(graph=read_graph(data["graph"], "$.graph"))
     except (GraphBuilderError, KeyError):
         return None
+
+
+def nan_problem(run: str | os.PathLike | None, project: Any):
+    """The NaN `run` failed with, as a warning on the node where it started, while the open network is the one
+    it trained (an edit that changes the network, or another run chosen, and it is gone); else None."""
+    from graph_builder.validation import WARNING, Issue
+
+    if run is None:
+        return None
+    record = RunFolder(run).read_nan_origin()
+    if record is None or not isinstance(record.get("node_id"), str) or record["node_id"] not in project.graph.nodes:
+        return None
+    node_id = record["node_id"]
+    try:
+        check_run_fits(run, project)
+    except GraphBuilderError:  # another network's run, or a network that cannot be fingerprinted mid-edit
+        return None
+    return Issue(WARNING, "nan_origin", str(record.get("message")), (node_id,))

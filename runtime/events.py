@@ -63,7 +63,9 @@ SPECS = (
     EventSpec("finished", ("message", "epochs_run", "stopped_early", "best_epoch", "best_value", "restored_best",
                            "test", "elapsed_s", "run_dir")),
     EventSpec("stopped", ("message", "epoch", "batch", "best_epoch")),
-    EventSpec("failed", ("kind", "message", "epoch", "batch"), optional=("batch_size_to_try", "traceback")),
+    # node, node_id: kind "nan", the node where the NaN started (runtime/train/nan_origin.py), when a replay found one
+    EventSpec("failed", ("kind", "message", "epoch", "batch"),
+              optional=("batch_size_to_try", "traceback", "node", "node_id")),
     # runtime/train/crossval.py in the app's child, around each fold's own events: a fold starting (state "running")
     # or ending (its best epoch's validation metrics), then the mean ± std of all folds.
     EventSpec("fold", ("fold", "folds", "state", "run_dir", "val", "message"), logged=False),

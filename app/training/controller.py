@@ -90,6 +90,7 @@ class TrainingController(QObject):
         from app.training.export_actions import ExportActions
 
         self.exports = ExportActions(self)
+        window.run_issues = self.run_issues
         window.project_replaced.connect(self._on_project_replaced)
         window.project_saved.connect(self._on_project_saved)
         app = QApplication.instance()
@@ -269,6 +270,7 @@ class TrainingController(QObject):
         self.current_run = None
         self.runs_panel.mark_current()
         self.dashboard.clear(self.project.task())  # before its first run: the tabs of what it trains
+        self.window.validate_now()
 
     def _on_task_changed(self) -> None:
         # An edit made the document another task (a Gaussian latent layer, the task setting, a second
@@ -318,6 +320,7 @@ class TrainingController(QObject):
         self.current_run = run_dir if folds == 1 else None
         self.alarms = []
         self.bridge.start(self.snapshot(), str(run_dir), self.project_path())
+        self.window.validate_now()  # the previous run's problems leave the canvas
         self._show("dashboard_dock")
         self._give_dashboard_room()
         self.status(f"{folds}-fold cross-validation started" if folds > 1 else f"Training started: {run_dir.name}")
@@ -429,7 +432,16 @@ class TrainingController(QObject):
         self.dashboard.refresh()
         self.status(self.dashboard.status.text())
         self.runs_panel.reload()
+        self.window.validate_now()  # a NaN's node is marked from the run's outcome
         self.run_finished.emit(outcome, message)
+
+    def run_issues(self) -> list:
+        """The chosen run's problems on the open network, derived from its folder at each check: the node where
+        its NaN started (graph_builder.runs.nan_problem), while the network is the one it trained."""
+        from graph_builder.runs import nan_problem
+
+        issue = nan_problem(self.current_run, self.project)
+        return [issue] if issue is not None else []
 
     def select_run(self, run_dir: str) -> None:
         """Use `run_dir`'s weights for export and inference, and show its results."""
@@ -437,6 +449,7 @@ class TrainingController(QObject):
         if not self.built:
             return
         self.runs_panel.mark_current()
+        self.window.validate_now()  # the chosen run's problems (a NaN's node) on the canvas
         if not self.live_shown:  # a live run keeps the dashboard
             from app.training.runs_panel import read_run
 

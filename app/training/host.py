@@ -24,6 +24,7 @@ class TrainingHost(Protocol):
     validation: Validation | None
     loaded_data: LoadedData | None  # the Data panel's last load; file datasets are checked against it
     fit_issues: list  # the main network against the data (graph_builder.datafit), whichever network is shown
+    run_issues: Any  # () -> the chosen run's problems on the main network; the training controller sets it
     # Signals: first_painted(), project_replaced(Project), validated(Validation)
     first_painted: Any
     project_replaced: Any

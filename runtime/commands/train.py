@@ -14,6 +14,7 @@ from pathlib import Path
 
 from graph_builder.errors import ProjectError
 from graph_builder.project import load_project
+from graph_builder.run_folder import RunFolder
 from graph_builder.runs import new_run_dir, runs_folder
 from graph_builder.settings import dataset_beside
 from graph_builder.validation import validate
@@ -139,6 +140,7 @@ class _TextPrinter:
         self.bar_shown = False
         self.metric = "loss"  # the started event names the task's headline metric
         self.epochs = 0
+        self.run_dir: str | None = None
 
     def _clear_bar(self) -> None:
         if self.bar_shown:
@@ -153,7 +155,7 @@ class _TextPrinter:
             handler(event)
 
     def _on_started(self, e: dict) -> None:
-        self.metric, self.epochs = e["metric"], e["epochs"]
+        self.metric, self.epochs, self.run_dir = e["metric"], e["epochs"], e["run_dir"]
         amp = f", mixed precision {e['amp']}" if e["amp"] else ""
         where = f", resuming at epoch {e['start_epoch']}" if e["resumed"] else ""
         print(f"training on {e['device_name']}{amp}: {e['dataset']} ({e['train_size']} train, {e['val_size']} "
@@ -196,6 +198,9 @@ class _TextPrinter:
     def _on_failed(self, e: dict) -> None:
         self._clear_bar()
         print(f"training failed: {e['message']}", file=sys.stderr, flush=True)
+        if e.get("node") and self.run_dir:
+            evidence = RunFolder(self.run_dir).nan_origin
+            print(f"the NaN started at node {e['node']!r}; the evidence is in {evidence}", file=sys.stderr, flush=True)
 
 
 def _fmt(v) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import linecache
 import traceback
-from types import TracebackType
+from types import FrameType, TracebackType
 
 import torch
 from torch import nn
@@ -66,6 +66,16 @@ def failing_node(exc: BaseException) -> tuple[str, int, str] | None:
         if nodes and lineno in nodes:
             found = (nodes[lineno], lineno, linecache.getline(filename, lineno).strip())
     return found
+
+
+def node_on_stack(frame: FrameType | None) -> str | None:
+    """The node id of the innermost generated line on the call stack from `frame` outward, else None."""
+    while frame is not None:
+        nodes = _LINE_NODES.get(frame.f_code.co_filename)
+        if nodes and frame.f_lineno in nodes:
+            return nodes[frame.f_lineno]
+        frame = frame.f_back
+    return None
 
 
 def explain_failure(exc: BaseException, graph: Graph) -> str | None:

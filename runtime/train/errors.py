@@ -8,6 +8,10 @@ class TrainingError(NetCanvasRuntimeError):
 
     kind = "error"
 
+    def fields(self) -> dict:
+        """What the failed event carries beside its kind and message (declared in runtime/events.py)."""
+        return {}
+
 
 class TrainingSettingError(TrainingError, ValueError):
     """A training setting that cannot work with this model or data."""
@@ -28,9 +32,16 @@ class ModelDataMismatchError(TrainingError):
 
 
 class NonFiniteLossError(TrainingError):
-    """The loss became NaN or infinite."""
+    """The loss became NaN or infinite; `node` (name) and `node_id`: where it started, when a replay found it."""
 
     kind = "nan"
+
+    def __init__(self, message: str, node: str | None = None, node_id: str | None = None) -> None:
+        super().__init__(message)
+        self.node, self.node_id = node, node_id
+
+    def fields(self) -> dict:
+        return {"node": self.node, "node_id": self.node_id} if self.node_id is not None else {}
 
 
 class TrainingMemoryError(TrainingError, MemoryError):

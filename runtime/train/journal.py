@@ -131,6 +131,11 @@ class Journal:
         if latest:
             write_atomic(self.folder.views, json.dumps(latest).encode())
 
+    def save_nan_origin(self, record: dict) -> None:
+        """The evidence of where a NaN started (runtime.train.nan_origin)."""
+        if self.folder is not None:
+            self.folder.write_nan_origin(record)
+
     # ------------------------------------------------------------ checkpoints
 
     def save_checkpoint(self, state: dict) -> None:

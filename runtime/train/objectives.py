@@ -283,6 +283,13 @@ class Step:
     def __call__(self, objective, xb: torch.Tensor, yb: torch.Tensor, augment=None,
                  generator: torch.Generator | None = None, image: bool = False):
         """Train on one batch; returns (output, target, loss, loss with penalties) without a host sync."""
+        out, target, loss, total = self.backward(objective, xb, yb, augment, generator, image)
+        self.update()
+        return out, target, loss, total
+
+    def backward(self, objective, xb: torch.Tensor, yb: torch.Tensor, augment=None,
+                 generator: torch.Generator | None = None, image: bool = False):
+        """The batch's forward and backward, the weights untouched: what `update` then applies."""
         target = objective.target(xb, yb)
         if augment is not None and augment.enabled:
             xb = augment(xb, generator, image=image)
@@ -292,19 +299,24 @@ class Step:
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(total).backward()
+        else:
+            total.backward()
+        return out, target, loss.detach(), total.detach()
+
+    def update(self) -> None:
+        """Clip the gradients `backward` left, step the optimizer (and a one-cycle schedule)."""
+        if self.scaler is not None:
             if self.clip is not None:
                 self.scaler.unscale_(self.optimizer)
                 nn.utils.clip_grad_norm_(self.params, self.clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
         else:
-            total.backward()
             if self.clip is not None:
                 nn.utils.clip_grad_norm_(self.params, self.clip)
             self.optimizer.step()
         if self.one_cycle:
             self.scheduler.step()
-        return out, target, loss.detach(), total.detach()
 
 
 # ---------------------------------------------------------------- the run's state

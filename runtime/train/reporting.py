@@ -99,7 +99,7 @@ class Reporter:
         if isinstance(exc, WriteError):
             return self.emit("failed", kind="disk", message=f"Training stopped: {exc}.", **where)
         if isinstance(exc, TrainingError):
-            return self.emit("failed", kind=exc.kind, message=str(exc), **where)
+            return self.emit("failed", kind=exc.kind, message=str(exc), **exc.fields(), **where)
         from runtime.download import DownloadError
 
         if isinstance(exc, DownloadError):  # torchvision's starting weights: the message says where to put them

@@ -39,6 +39,7 @@ from runtime.train.errors import (CheckpointError, DeviceUnavailableError, Model
                                   TrainingError, TrainingMemoryError, TrainingSettingError)
 from runtime.train.journal import CHECKPOINT, Journal, checkpoint_of, restore
 from runtime.train.loop import Epoch, Loop, NonFiniteLoss
+from runtime.train.nan_origin import Origin, keep, replay
 from runtime.train.optim import amp_dtype
 from runtime.train.reporting import Reporter, Where
 from runtime.train.sanity import SanityWatch, settings_warnings
@@ -124,6 +125,7 @@ class _Run:
         self.settings: Settings | None = None
         self.ready: Ready | None = None
         self.loop: Loop | None = None
+        self.last_good: dict | None = None  # the state the current epoch started from (runtime.train.nan_origin)
         self._lock = None  # the run folder's RunLock, held for the run's whole life
         self._t0 = time.perf_counter()
 
@@ -179,10 +181,27 @@ class _Run:
 
     def _nonfinite(self, exc: NonFiniteLoss) -> NonFiniteLossError:
         role = exc.network
+        # a graph's model only: its generated lines name the nodes (a module given in code has none)
+        graph = self.settings.project.graph if self.settings.project is not None and self.module_in is None else None
+        if role is None and self.last_good is not None and graph is not None:
+            origin = self._origin(exc)
+            if origin is not None:
+                self.loop.batch = origin.batch - 1  # the failed event names the batch the message names
+                self.journal.save_nan_origin(origin.to_dict(graph))
+                node = graph.nodes[origin.node_id] if graph is not None and origin.node_id in graph.nodes else None
+                return NonFiniteLossError(origin.message(graph), node.name if node else None,
+                                          node.id if node else None)
         whose = f"The {role} network {self.t[role]!r}'s loss" if role else "The loss"
         return NonFiniteLossError(
             f"{whose} became NaN or infinite at epoch {exc.epoch}, batch {exc.batch}. Lower the learning rate "
             f"(now {self.t['lr']:g}), turn on gradient clipping, or check the data for extreme values.")
+
+    def _origin(self, exc: NonFiniteLoss) -> Origin | None:
+        """Where the NaN started, from a replay of its epoch; None when the replay cannot say."""
+        try:
+            return replay(self.loop, self.last_good, exc.epoch, exc.batch - 1)
+        except Exception:  # noqa: BLE001 — the replay explains a failure; it never becomes a second one
+            return None
 
     # ----- the run
     def _hold_folder(self) -> None:
@@ -214,6 +233,7 @@ class _Run:
         sanity = SanityWatch(len(ready.s["classes"]), t["lr"])
         for warning in settings_warnings(t, loop.samples):
             yield self.report.emit("alarm", kind="settings", message=warning, epoch=0)
+        self.last_good = keep(loop)
         for point in loop.run(start):
             if point[0] == "before":
                 yield from self._obey_control(loop.epoch, point[1])
@@ -255,6 +275,7 @@ class _Run:
         self.journal.keep(shown)
         yield from shown
         self.journal.save_checkpoint(checkpoint_of(loop, end.epoch))
+        self.last_good = keep(loop)  # once an epoch: a NaN in the next one is replayed from here
 
     def _started(self, start: int) -> dict:
         t, ready, s = self.t, self.ready, self.ready.setup

@@ -84,7 +84,7 @@ def test_train_exit_codes_for_unreadable_invalid_and_failing_projects(tmp_path, 
     path = iris_project(tmp_path, lr=10.0, optimizer="sgd", batch_size=4)
     assert main(["train", str(path), "--epochs", "5", "--out", str(tmp_path / "nan")]) == 1
     err = capsys.readouterr().err
-    assert "training failed: The loss became NaN or infinite at epoch" in err
+    assert "training failed: The loss became " in err and "Lower the learning rate" in err
     assert main(["train", str(path), "--device", "cuda", "--out", str(tmp_path / "gpu")]) == (0 if _has_cuda() else 1)
 
 
