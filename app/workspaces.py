@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar, QToolBar
 
-STATE_VERSION = 2  # bump when the rows below change enough that old saved layouts mislead
+STATE_VERSION = 3  # bump when the rows below change enough that old saved layouts mislead
 FIT_LIMIT = 0.4  # an area sized to its content takes at most this share of the window
 
 Groups = tuple[tuple[str, ...], ...]  # dock groups in one area; the docks of a group share tabs
@@ -51,8 +51,9 @@ WORKSPACES = (
     Workspace("Data", "Choose and inspect the dataset the network trains on",
               right=(("data_dock",),), bottom=(("problemsDock",),), right_share=0.46, bottom_share=None),
     Workspace("Train", "Set the training options, train and watch the curves",
+              # The network stays in sight above the curves: at 1366×768 the canvas keeps over a third.
               right=(("training_dock",),), bottom=(("dashboard_dock", "runs_dock"),),
-              right_share=0.27, bottom_share=0.56),
+              right_share=0.27, bottom_share=0.48),
     Workspace("Evaluate", "Compare runs, read the confusion matrix and try the model on samples",
               right=(("inference_dock",),), bottom=(("runs_dock", "dashboard_dock"),),
               right_share=0.4, bottom_share=0.55),
