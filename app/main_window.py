@@ -311,6 +311,8 @@ class MainWindow(QMainWindow):
             for dock in self._docks.values():
                 dock.hide()
             self.workspaces.bar.hide()
+            for label in (self.problem_label, self.summary_label):  # the canvas's verdict: not the page's
+                label.hide()
         if self.start_page is None:
             self.start_page = StartPage(self.recent.paths())
             self.start_page.blank_requested.connect(self.files.new_project)
@@ -334,6 +336,8 @@ class MainWindow(QMainWindow):
             self.pages.setCurrentIndex(0)
             self.restoreState(self._state_before_start)
             self.workspaces.bar.show()
+            for label in (self.problem_label, self.summary_label):
+                label.show()
 
     def offer_tour(self) -> None:
         """Start the first-run tour once a project is open, unless it was finished or closed before."""
