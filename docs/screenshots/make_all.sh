@@ -24,7 +24,8 @@ take() {  # SIZE NAME PROJECT WORKSPACE [window_state options]
   [ "$project" = - ] || project="$work/$project.json"
   rm -rf "$NETCANVAS_SETTINGS_DIR"  # each shot a first start at its size: the workspace's default layout
   timeout 600 xvfb-run -a -s "-screen 0 ${size}x24 -nolisten tcp" \
-    "$py" docs/screenshots/window_state.py "$project" "$@" --out "$out/$name-$size.png"
+    "$py" docs/screenshots/window_state.py "$project" "$@" --out "$out/$name-$size.png" \
+    || echo "make_all.sh: $name-$size.png was taken before the window was ready (or not at all): look at it" >&2
 }
 
 for size in 1366x768 1920x1080; do

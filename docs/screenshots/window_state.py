@@ -61,9 +61,13 @@ def main() -> int:
     studied = []
 
     def ready() -> bool:
-        if args.study and not studied:
-            return False
+        if args.study and not (studied or completed_trials() >= min(2, args.study)):
+            return False  # a study shows its table and plots once two trials are in (the rest may still run)
         return not args.train or bool(finished and (predicted or args.workspace != "Evaluate"))
+
+    def completed_trials() -> int:
+        table = window.training.experiments_panel.table
+        return sum(1 for row in range(table.rowCount()) if table.item(row, 1) and table.item(row, 1).text() == "complete")
 
     def run_study() -> None:
         """A study of `args.study` two-epoch trials over the learning rate (log) and the batch size."""
