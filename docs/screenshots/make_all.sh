@@ -5,6 +5,7 @@
 # a busy machine gives a later shot, never a half-drawn one. Xvfb and the X libraries Qt's xcb plugin
 # loads come with the team's ../shared/tools/screenshot.sh (it installs them on first use).
 # The templates are copied to a scratch folder first, so the runs the shots train stay out of the repo.
+# usage: make_all.sh [NAME...]   (names such as train or start: retake only those; none: every shot)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 py=${PYTHON:-.venv/bin/python}
@@ -19,8 +20,10 @@ cp resources/templates/*.json "$work/"
 export NETCANVAS_SETTINGS_DIR="$work/settings"  # no recent files or tour state of the user's own
 export QT_QPA_PLATFORM=xcb
 
+only=" $* "
 take() {  # SIZE NAME PROJECT WORKSPACE [window_state options]
   local size=$1 name=$2 project=$3; shift 3
+  [ "$only" = "  " ] || [[ "$only" == *" $name "* ]] || return 0
   [ "$project" = - ] || project="$work/$project.json"
   rm -rf "$NETCANVAS_SETTINGS_DIR"  # each shot a first start at its size: the workspace's default layout
   timeout 600 xvfb-run -a -s "-screen 0 ${size}x24 -nolisten tcp" \
