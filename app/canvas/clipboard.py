@@ -111,7 +111,7 @@ class Clipboard(QObject):
     def cut(self) -> None:
         """Copy the selected layers, then delete them (one undo step)."""
         if self.copy():
-            self.window.delete_selection()
+            self.window.design.delete_selection()
 
     def paste(self, text: str | None = None) -> list[str]:
         """Paste copied layers next to the originals; returns the new ids (selected afterwards)."""

@@ -149,6 +149,10 @@ def shared_widths(wanted: list[int], room: int, least: int) -> list[int]:
 class IntegerAxis(pg.AxisItem):
     """An axis of counts (trials): ticks only at whole numbers, never at 0.5 trials."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.enableAutoSIPrefix(False)  # one trial's narrow range would read "trial (x0.001)"
+
     def tickValues(self, minVal, maxVal, size):
         levels = [(spacing, [v for v in values if float(v).is_integer()])
                   for spacing, values in super().tickValues(minVal, maxVal, size) if spacing >= 1]

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from graph_builder.graph import Graph
-from graph_builder.protocols import ProjectLike
+from graph_builder.protocols import NetworksLike, ProjectLike
 from graph_builder.tasks.base import LOSS, MAIN, Metric, Role, SupervisedTask, TaskSettingError, TaskSpec
 from graph_builder.tasks.classification import CLASSIFICATION
 from graph_builder.tasks.forecasting import FORECASTING
@@ -69,18 +69,25 @@ def project_task(project: ProjectLike, data_kind: str | None = None,
     return resolve(project.training if training is None else training, data_kind, project.graph)
 
 
-ROLE_TAG = "gan_roles"  # the settings that name a task's networks: offered once there is a second network
+ROLE_TAG = "gan_roles"  # the settings that name a task's networks: offered once a second network stands alone
 
 
 def offered_tags(project: ProjectLike, training: Mapping[str, Any] | None = None,
                  data_kind: str | None = None) -> frozenset[str]:
     """The Field.tags whose settings apply to `project` with these training values (its own by default).
 
-    Its task's tags, plus the network roles once the project has two networks: a user can make a GAN
-    from scratch while a one-network classifier's form stays free of them.
+    Its task's tags, plus the network roles once two networks stand alone (no Block uses them): a user
+    can make a GAN from scratch while a classifier's form stays free of them, its block networks included.
     """
     spec = project_task(project, data_kind, training)
-    return spec.setting_tags | ({ROLE_TAG} if len(project.networks) >= 2 else frozenset())
+    return spec.setting_tags | ({ROLE_TAG} if _standing_alone(project.networks) >= 2 else frozenset())
+
+
+def _standing_alone(networks: NetworksLike) -> int:
+    """How many networks no Block stands for: those a run could give a role of its own."""
+    used = {node.params.get("network") for name in networks for node in networks[name].nodes.values()
+            if node.type_id == "Block"}
+    return sum(1 for name in networks if name not in used)
 
 
 def run_task(config: Mapping[str, Any]) -> TaskSpec:

@@ -68,6 +68,20 @@ def test_the_7_node_mlp_template_opens_whole_and_readable_at_1366x768(sized, qtb
     assert window.view.zoom() >= 0.6 - 1e-9
 
 
+def test_the_train_workspace_shares_the_height_between_canvas_and_dashboard_at_1366x768(sized, qtbot):
+    window = sized(1366, 768)
+    window.set_project(seven_layers(), None)
+    window.workspaces.show("Train")
+    window.workspaces.reset()
+    dashboard = window._docks["dashboard_dock"]
+    qtbot.waitUntil(dashboard.isVisible)
+    # The network being trained stays in sight (a strip of a node or two is no view of it), and the
+    # curves keep the larger part.
+    qtbot.waitUntil(lambda: window.view.viewport().height() >= 0.35 * window.height())
+    assert dashboard.height() >= 0.4 * window.height()
+    assert dashboard.height() >= dashboard.minimumSizeHint().height()
+
+
 def test_the_problems_dock_is_as_tall_as_what_it_lists(sized, qtbot):
     window = sized(1366, 768)
     window.set_project(seven_layers(), None)

@@ -237,6 +237,8 @@ def test_the_best_so_far_plot_counts_trials_in_whole_numbers(window, qtbot):
         ticks = [v for _spacing, values in axis.tickValues(low, high, 400) for v in values]
         assert ticks and all(float(v).is_integer() for v in ticks), ticks
         assert all(s.isdigit() for s in axis.tickStrings(ticks, 1.0, 1.0))
+    axis.setRange(-0.001, 0.001)  # one trial: a range of nothing, which pyqtgraph would scale by 1/1000
+    assert "x0.001" not in axis.labelString() and "trial" in axis.labelString()
 
 
 def test_trials_in_training_are_listed_row_by_row_before_they_end(window, qtbot):

@@ -48,7 +48,7 @@ def test_the_canvas_menu_freezes_and_unfreezes_the_selection(make_window, mlp_gr
     point = window.view.mapFromScene(item.sceneBoundingRect().center())
     viewport = window.view.viewport()
     QApplication.sendEvent(viewport, QContextMenuEvent(QContextMenuEvent.Mouse, point, viewport.mapToGlobal(point)))
-    menu = window.last_canvas_menu
+    menu = window.design.last_canvas_menu
     qtbot.waitUntil(menu.isVisible)
     freeze = next(a for a in menu.actions() if a.text() == "Freeze")
     qtbot.mouseClick(menu, Qt.LeftButton, pos=menu.actionGeometry(freeze).center())

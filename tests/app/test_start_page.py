@@ -92,6 +92,7 @@ def test_file_and_help_menus_show_the_start_page_again_and_back_returns_to_the_p
         page = window.start_page
         assert window.pages.currentWidget() is page
         assert not window._docks["inspectorDock"].isVisible() and not window.workspaces.bar.isVisible()
+        assert not window.summary_label.isVisible()  # the canvas's parameter count is no part of the page
         assert page.recent.item(0).data(Qt.UserRole) == str(saved.resolve())  # the list is today's, not the first one's
         assert page.back_button.isVisible() and page.back_button.text() == "Back to mine.json"
         if menu == "&File":
@@ -101,6 +102,7 @@ def test_file_and_help_menus_show_the_start_page_again_and_back_returns_to_the_p
         assert window.pages.currentIndex() == 0  # the canvas again, the project as it was
         assert window.project is project and window.path == saved.resolve() and not window.is_dirty()
         assert window._docks["inspectorDock"].isVisible() and window.workspaces.bar.isVisible()
+        assert window.summary_label.isVisible()
 
 
 def test_new_from_template_shows_the_start_pages_cards_and_a_click_opens_one(window, qtbot):

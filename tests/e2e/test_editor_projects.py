@@ -103,7 +103,7 @@ def test_discarding_unsaved_work_asks_first(make_window):
     window = make_window()
     window.add_layer("ReLU", QPointF(0, 0))
     answers = ["cancel", "discard"]
-    window.confirm_discard = lambda: answers.pop(0)
+    window.files.confirm_discard = lambda: answers.pop(0)
     window.new_project()
     assert len(window.project.graph.nodes) == 1  # cancelled: nothing lost
     window.new_project()
@@ -123,7 +123,7 @@ def test_a_killed_session_is_offered_for_recovery(make_window, settings_dir, qtb
     window = make_window()
     offered = window.offer_recovery()
     assert offered is not None
-    box = window.recovery_box
+    box = window.files.recovery_box
     qtbot.waitUntil(box.isVisible)
     assert "did not close normally" in box.text()
     recover = next(b for b in box.buttons() if b.text() == "Recover")

@@ -41,6 +41,13 @@ def test_the_gan_roles_are_offered_once_there_is_a_second_network():
     assert not project.training.applies("optimizer")  # a GAN's two Adams take their own settings
 
 
+def test_a_network_used_as_a_block_offers_no_gan_roles():
+    project = template("residual_cnn_digits")  # its ResidualBlock network is a block of the main one
+    assert len(project.networks) == 2 and not project.training.applies("generator")
+    project.networks.apply(AddNetwork("Critic", Graph()))  # a network standing alone: a GAN can be made
+    assert project.training.applies("generator")
+
+
 def test_a_study_refuses_settings_its_task_ignores_or_that_change_the_task():
     project = template("mlp_digits")
     experiment = project.experiment
