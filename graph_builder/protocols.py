@@ -31,6 +31,8 @@ class NetworksLike(Protocol):
 
     def network(self, name: str) -> Graph: ...
 
+    def get(self, name: str | None) -> Graph | None: ...  # None (no name) has no network either
+
 
 @runtime_checkable
 class ProjectLike(Protocol):
