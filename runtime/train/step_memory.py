@@ -18,10 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from graph_builder.project import Project
 
 # the step's model-resident part: parameters, their gradients, the optimiser's state tensors
 RESIDENT = ("params", "grads", "state")
@@ -43,7 +46,7 @@ class StepMemory:
         return self.params + self.grads + self.state
 
 
-def measure_step(project: Any, batch_size: int | None = None, device: str = "cpu",
+def measure_step(project: Project, batch_size: int | None = None, device: str = "cpu",
                  project_path: str | Path | None = None) -> StepMemory:
     """The peak bytes of one steady-state training step of `project` at `batch_size` (the project's by default)."""
     from runtime.train.loop import Loop
@@ -111,7 +114,7 @@ def _profiled_peak(step, resident) -> tuple[int, tuple]:
 _MARK = "netcanvas.measured_step"
 
 
-def _without_weight_sources(project: Any) -> Any:
+def _without_weight_sources(project: Project) -> Project:
     """A copy of `project` that starts from random weights: memory depends on shapes, not on values."""
     from graph_builder.project import project_from_dict, project_to_dict
 
