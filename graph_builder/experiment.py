@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from collections.abc import Iterator
 
 from psygnal import Signal, SignalGroup
@@ -26,7 +26,7 @@ from psygnal import Signal, SignalGroup
 from graph_builder.errors import EditError, ParamError, ProjectError
 from graph_builder.schema import Field
 from graph_builder.settings import training_fields
-from graph_builder.protocols import ProjectLike
+from graph_builder.protocols import ProjectLike, TrialSource, TrialTarget
 from graph_builder.task_scope import data_kind, task_of
 from graph_builder.tasks import all_monitors, lower_is_better, offered_tags
 
@@ -522,7 +522,10 @@ def experiment_section(data: Any = None, project: ProjectLike | None = None) -> 
     return Experiment(data or {}, project)
 
 
-def apply_values(project: Any, values: Mapping[str, Any]) -> Any:
+P = TypeVar("P", bound=TrialSource)
+
+
+def apply_values(project: P, values: Mapping[str, Any]) -> P:
     """A copy of `project` with a trial's values set (keys as Dimension.key); the original is untouched.
 
     A value the parameter or setting refuses raises ExperimentError naming it.
@@ -561,7 +564,7 @@ class ApplyTrial:
     def title(self) -> str:
         return self.label
 
-    def apply(self, project: Any) -> ApplyTrial:
+    def apply(self, project: TrialTarget) -> ApplyTrial:
         from graph_builder.graph import SetParam
         from graph_builder.settings import ReplaceSettings, SetSetting
 
