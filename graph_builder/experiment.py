@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from collections.abc import Iterator
 
 from psygnal import Signal, SignalGroup
@@ -26,7 +26,7 @@ from psygnal import Signal, SignalGroup
 from graph_builder.errors import EditError, ParamError, ProjectError
 from graph_builder.schema import Field
 from graph_builder.settings import training_fields
-from graph_builder.protocols import ProjectLike
+from graph_builder.protocols import ProjectLike, TrialSource, TrialTarget
 from graph_builder.task_scope import data_kind, task_of
 from graph_builder.tasks import all_monitors, lower_is_better, offered_tags
 
@@ -91,7 +91,7 @@ class Dimension:
             return "choice"
         return "int" if isinstance(self.low, int) and isinstance(self.high, int) else "float"
 
-    def label(self, project: Any = None) -> str:
+    def label(self, project: ProjectLike | None = None) -> str:
         """What people read: `lr`, `hidden.out_features` (the node's current name when the project has it)."""
         if self.setting:
             return self.setting
@@ -103,7 +103,7 @@ class Dimension:
         prefix = "" if project is None or len(project.networks) == 1 else f"{self.network}."
         return f"{prefix}{name}.{self.param}"
 
-    def field(self, project: Any) -> Field:
+    def field(self, project: ProjectLike) -> Field:
         """The schema Field of what this dimension varies; ExperimentError when it no longer exists."""
         if self.setting:
             return _training()[self.setting]
@@ -111,12 +111,12 @@ class Dimension:
         if graph is None:
             raise ExperimentError(f"the search varies {self.label()}, but the project has no network "
                                   f"{self.network!r} any more; remove it from the search space", "$.experiment")
-        node = graph.nodes.get(self.node)
+        node = graph.nodes.get(self.node) if self.node is not None else None
         if node is None:
             raise ExperimentError(f"the search varies {self.param} of node {self.node}, which is no longer in "
                                   f"network {self.network}; remove it from the search space", "$.experiment")
         try:
-            return node.spec.param(self.param)
+            return node.spec.param(str(self.param))  # a node's dimension names its parameter (read_dimension)
         except KeyError:
             raise ExperimentError(f"the search varies {node.name}.{self.param}, but {node.name} ({node.type_id}) "
                                   f"has no parameter {self.param!r}; remove it from the search space",
@@ -163,7 +163,7 @@ class Dimension:
         return out
 
 
-def read_dimension(raw: Any, path: str = "$.experiment.space[0]", project: Any = None,
+def read_dimension(raw: Any, path: str = "$.experiment.space[0]", project: ProjectLike | None = None,
                    strict: bool = True) -> Dimension:
     """A Dimension from its JSON form, its range checked (against what it varies when `project` is given).
 
@@ -384,7 +384,7 @@ class Experiment(Mapping):
     """The experiment section: its settings read like a dict (`experiment["trials"]`, defaults filled in),
     `space` the searched dimensions. `project`, when set, is what dimensions are checked against."""
 
-    def __init__(self, data: Mapping | None = None, project: Any = None) -> None:
+    def __init__(self, data: Mapping | None = None, project: ProjectLike | None = None) -> None:
         self.project = project
         self.events = ExperimentEvents()
         self._settings: dict = {}
@@ -416,7 +416,7 @@ class Experiment(Mapping):
         """How many combinations a grid over the space has."""
         return math.prod(len(d.values()) for d in self._space) if self._space else 0
 
-    def problems(self, project: Any = None) -> list[str]:
+    def problems(self, project: ProjectLike | None = None) -> list[str]:
         """What keeps the search from running on `project` (its own when None): each with what to do."""
         project = project if project is not None else self.project
         out = []
@@ -486,7 +486,7 @@ class Experiment(Mapping):
         return f"<experiment {self.to_dict()!r}>"
 
 
-def read_experiment(data: Any, path: str = "$.experiment", project: Any = None,
+def read_experiment(data: Any, path: str = "$.experiment", project: ProjectLike | None = None,
                     strict: bool = True) -> tuple[dict, list[Dimension]]:
     """The settings and dimensions of an experiment section's JSON; raises ExperimentError naming the path."""
     if not isinstance(data, Mapping):
@@ -514,7 +514,7 @@ def read_experiment(data: Any, path: str = "$.experiment", project: Any = None,
     return settings, space
 
 
-def experiment_section(data: Any = None, project: Any = None) -> Experiment:
+def experiment_section(data: Any = None, project: ProjectLike | None = None) -> Experiment:
     """An Experiment from its JSON form (an Experiment is kept, rebound to `project`)."""
     if isinstance(data, Experiment):
         data.project = project
@@ -522,7 +522,10 @@ def experiment_section(data: Any = None, project: Any = None) -> Experiment:
     return Experiment(data or {}, project)
 
 
-def apply_values(project: Any, values: Mapping[str, Any]) -> Any:
+P = TypeVar("P", bound=TrialSource)
+
+
+def apply_values(project: P, values: Mapping[str, Any]) -> P:
     """A copy of `project` with a trial's values set (keys as Dimension.key); the original is untouched.
 
     A value the parameter or setting refuses raises ExperimentError naming it.
@@ -561,7 +564,7 @@ class ApplyTrial:
     def title(self) -> str:
         return self.label
 
-    def apply(self, project: Any) -> ApplyTrial:
+    def apply(self, project: TrialTarget) -> ApplyTrial:
         from graph_builder.graph import SetParam
         from graph_builder.settings import ReplaceSettings, SetSetting
 

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from collections.abc import Iterable
 
-from psygnal import Signal, SignalGroup
-
-from graph_builder.catalog import LayerSpec, PortSpec, get_spec
+from graph_builder.catalog import PortSpec, get_spec
 from graph_builder.errors import CycleError, EditError, NodeNameError, PortError
+from graph_builder.graph_parts import MAX_NAME_LENGTH, Edge, GraphEvents, NameIndex, Node, Wiring
+
+# Node, Edge, GraphEvents and MAX_NAME_LENGTH live in graph_parts; the document's modules import them from here.
+__all__ = ["MAX_NAME_LENGTH", "AddNode", "Batch", "Command", "Connect", "Disconnect", "Edge", "Graph", "GraphEvents",
+           "Library", "Move", "Node", "RemoveNode", "Rename", "SetFrozen", "SetParam"]
 
 
 class Library(Protocol):
@@ -29,48 +32,6 @@ class Library(Protocol):
     def __contains__(self, name: object) -> bool: ...
 
     def check_block(self, graph: Graph, target: str) -> None: ...
-
-MAX_NAME_LENGTH = 100
-
-
-@dataclass
-class Node:
-    """One layer instance placed on the canvas."""
-
-    id: str
-    type_id: str
-    name: str
-    params: dict
-    pos: tuple[float, float] = (0.0, 0.0)
-    frozen: bool = False  # its weights (a block's: all of them) are not trained
-
-    @property
-    def spec(self) -> LayerSpec:
-        return get_spec(self.type_id)
-
-
-@dataclass(frozen=True)
-class Edge:
-    """A wire from an output port to an input port."""
-
-    src: str
-    dst: str
-    src_port: str = "out"
-    dst_port: str = "in"
-
-
-class GraphEvents(SignalGroup):
-    """What views listen to; `changed` fires once after every applied command."""
-
-    node_added = Signal(object)
-    node_removed = Signal(object)
-    edge_added = Signal(object)
-    edge_removed = Signal(object)
-    param_changed = Signal(str, str, object)
-    node_renamed = Signal(str, str)
-    node_moved = Signal(str, object)
-    frozen_changed = Signal(str, bool)
-    changed = Signal()
 
 
 # ---------------------------------------------------------------- commands
@@ -279,67 +240,14 @@ class Batch(Command):
 _NAME_TAIL = re.compile(r"^(.*?)(?:_(\d+))?$")
 
 
-class _Wiring:
-    """Edges into and out of each node, and which edges exist; kept in step with Graph.edges."""
-
-    def __init__(self, edges: list[Edge]) -> None:
-        self.into: dict[str, list[Edge]] = {}
-        self.out: dict[str, list[Edge]] = {}
-        self.present: dict[Edge, int] = {}
-        self.count = 0
-        for edge in edges:
-            self.add(edge)
-
-    def add(self, edge: Edge) -> None:
-        self.into.setdefault(edge.dst, []).append(edge)
-        self.out.setdefault(edge.src, []).append(edge)
-        self.present[edge] = self.present.get(edge, 0) + 1
-        self.count += 1
-
-    def remove(self, edge: Edge) -> None:
-        self.into[edge.dst].remove(edge)
-        self.out[edge.src].remove(edge)
-        self.present[edge] -= 1
-        if not self.present[edge]:
-            del self.present[edge]
-        self.count -= 1
-
-
-class _Names:
-    """Node ids by name, and per name stem the first `stem_<i>` that may be free; kept in step with Graph.nodes."""
-
-    def __init__(self, nodes) -> None:
-        self.ids: dict[str, set[str]] = {}
-        self.first_free: dict[str, int] = {}
-        self.count = 0
-        for node in nodes:
-            self.add(node.id, node.name)
-
-    def add(self, node_id: str, name: str) -> None:
-        self.ids.setdefault(name, set()).add(node_id)
-        self.count += 1
-
-    def remove(self, node_id: str, name: str) -> None:
-        holders = self.ids.get(name, set())
-        holders.discard(node_id)
-        if not holders:
-            self.ids.pop(name, None)
-        self.count -= 1
-        self.first_free.clear()  # a name came free: the first free suffix may be lower now
-
-    def rename(self, node_id: str, old: str, new: str) -> None:
-        self.remove(node_id, old)
-        self.add(node_id, new)
-
-
 class Graph:
     """Nodes (in insertion order) and edges (ordered), changed only through commands."""
 
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {}
         self.edges: list[Edge] = []
-        self._wires: _Wiring | None = None  # edges by node, so an edit need not scan every edge
-        self._name_index: _Names | None = None  # node ids by name, so naming a node need not scan them all
+        self._wires: Wiring | None = None  # edges by node, so an edit need not scan every edge
+        self._name_index: NameIndex | None = None  # node ids by name, so naming a node need not scan them all
         self.events = GraphEvents()
         self.library: Library | None = None  # the project's Networks when this graph is one of them (blocks resolve there)
         self._next_id = 1
@@ -519,11 +427,11 @@ class Graph:
                     stack.append(e.dst)
         return False
 
-    def _wiring(self) -> _Wiring:
+    def _wiring(self) -> Wiring:
         """The edges by node, rebuilt when `edges` was changed other than by an edit (file loading)."""
         wires = self._wires
         if wires is None or wires.count != len(self.edges):
-            wires = self._wires = _Wiring(self.edges)
+            wires = self._wires = Wiring(self.edges)
         return wires
 
     # ------------------------------------------------------------ checks shared with the editor
@@ -587,11 +495,11 @@ class Graph:
             i += 1
         return f"{stem}_{i}"
 
-    def _names(self) -> _Names:
+    def _names(self) -> NameIndex:
         """The node names, rebuilt when `nodes` was changed other than by an edit (file loading)."""
         names = self._name_index
         if names is None or names.count != len(self.nodes):
-            names = self._name_index = _Names(self.nodes.values())
+            names = self._name_index = NameIndex(self.nodes.values())
         return names
 
     def new_id(self) -> str:

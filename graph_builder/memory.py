@@ -30,6 +30,7 @@ from typing import Any
 
 from graph_builder.footprint import size_text
 from graph_builder.graph import Graph
+from graph_builder.protocols import ProjectLike
 from graph_builder.shapes import ShapeReport, incoming, infer_shapes
 from graph_builder.validation import ERROR, WARNING, Issue
 
@@ -286,7 +287,7 @@ def _inner_values(graph: Graph, shapes: ShapeReport, node_id: str) -> float:
 
 # ---------------------------------------------------------------- a project
 
-def estimate_project(project: Any, batch_size: int | None = None,
+def estimate_project(project: ProjectLike, batch_size: int | None = None,
                      known: Mapping[str, ShapeReport] | None = None) -> MemoryEstimate:
     """The step's memory for the networks `project`'s task trains, at `batch_size` (the project's by default).
 

@@ -7,8 +7,8 @@ only has to offer them too.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Protocol, Self, runtime_checkable
 
 from graph_builder.graph import Graph
 
@@ -31,6 +31,8 @@ class NetworksLike(Protocol):
 
     def network(self, name: str) -> Graph: ...
 
+    def get(self, name: str | None) -> Graph | None: ...  # None (no name) has no network either
+
 
 @runtime_checkable
 class ProjectLike(Protocol):
@@ -51,3 +53,29 @@ class ProjectLike(Protocol):
 
     @property
     def graph(self) -> Graph: ...
+
+
+class EditableSection(Protocol):
+    """A settings section, read as a mapping and edited by commands (graph_builder.settings.SettingsSection)."""
+
+    def keys(self) -> Iterable[str]: ...
+
+    def __getitem__(self, name: str) -> Any: ...
+
+    def apply(self, command: Any) -> Any: ...
+
+
+class TrialTarget(Protocol):
+    """What a trial's values are set in: its networks' node parameters and its training section (a Project)."""
+
+    @property
+    def networks(self) -> NetworksLike: ...
+
+    @property
+    def training(self) -> EditableSection: ...
+
+
+class TrialSource(TrialTarget, Protocol):
+    """A TrialTarget that copies itself, so a trial's values are set in a copy (a Project)."""
+
+    def copy(self) -> Self: ...

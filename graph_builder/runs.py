@@ -23,10 +23,11 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 from graph_builder.errors import GraphBuilderError
 from graph_builder.fingerprint import project_fingerprint, short
+from graph_builder.protocols import ProjectLike
 from graph_builder.run_folder import FOLD, LOCK, RunFolder, RunsError, RunsIndex, holds_anything
 
 SUFFIX = ".runs"
@@ -210,15 +211,15 @@ class RunNetwork:
         return _describe(self.parameters, self.fingerprint)
 
 
-def network_record(project: Any, parameters: int | None) -> dict:
+def network_record(project: ProjectLike, parameters: int | None) -> dict:
     """The `network` section a run's configuration holds: fingerprint, parameter count, title."""
     return {"fingerprint": project_fingerprint(project), "parameters": parameters,
             "title": network_title(project)}
 
 
-def network_title(project: Any) -> str:
+def network_title(project: ProjectLike) -> str:
     """A readable name for the project's network: its title, else its layers in brief."""
-    title = (getattr(project, "meta", None) or {}).get("title")
+    title = (project.meta or {}).get("title")
     if isinstance(title, str) and title.strip():
         return title.strip()
     return f"an untitled network of {len(project.graph.nodes)} nodes"
@@ -244,7 +245,7 @@ def read_run_network(run: str | os.PathLike) -> RunNetwork:
     return RunNetwork(run, fingerprint, parameters, title, snapshot if has_networks else None)
 
 
-def check_run_fits(run: str | os.PathLike, project: Any) -> RunNetwork:
+def check_run_fits(run: str | os.PathLike, project: ProjectLike) -> RunNetwork:
     """The run's record when it trained `project`'s network; raises RunMismatchError otherwise."""
     trained = read_run_network(run)
     if trained.fingerprint is None:
@@ -266,7 +267,7 @@ def _describe(parameters: int | None, fingerprint: str | None) -> str:
     return f"{count}, fingerprint {short(fingerprint)}"
 
 
-def _parameters(project: Any) -> int | None:
+def _parameters(project: ProjectLike) -> int | None:
     from graph_builder.shapes import infer_shapes
 
     try:

@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
 
 from graph_builder.errors import EditError
+from graph_builder.protocols import ProjectLike
 
 KINDS = ("file", "torchvision", "run")  # "run": the best weights of a run (runtime.pretrained, transfer side)
 
 
-def weight_sources(project: Any) -> list[dict]:
+def weight_sources(project: ProjectLike) -> list[dict]:
     """The project's weight-source records, in order."""
     records = project.meta.get("pretrained") if isinstance(project.meta, dict) else None
     return [r for r in records or [] if isinstance(r, dict) and isinstance(r.get("source"), dict)]
 
 
-def weight_source(project: Any, target: str | None = None) -> dict | None:
+def weight_source(project: ProjectLike, target: str | None = None) -> dict | None:
     """The source recorded for `target` (None: the main network), or None."""
     for record in weight_sources(project):
         if (record.get("target") or None) == (target or None):
@@ -69,7 +69,7 @@ class SetWeightSource:
             return f"Remove pretrained weights of {where}"
         return f"Load pretrained weights into {where}"
 
-    def apply(self, project: Any) -> SetWeightSource:
+    def apply(self, project: ProjectLike) -> SetWeightSource:
         target = self.target or None
         if target is not None:
             try:

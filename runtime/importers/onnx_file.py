@@ -5,7 +5,8 @@ external data files beside it) and its inputs' test run are checked against the 
 anything is allocated (graph_builder.limits). External data is read from the model's own folder,
 never from elsewhere, and a location outside that folder is refused. An older opset is first converted to the one NetCanvas exports (onnx's version converter);
 nodes whose inputs are all stored tensors are evaluated (onnx's reference evaluator, within
-the same limits); patterns of several nodes that one layer expresses are joined (`_fuse`).
+the same limits); patterns of several nodes that one layer expresses are joined
+(runtime.importers.onnx_patterns).
 Each ONNX node becomes a catalog layer whose tensors come from the file's initializers; the
 original is checked with onnxruntime (which evaluates the graph; nothing in the file is code).
 Exporters often fold BatchNorm into the convolution before it, so the imported graph holds
@@ -16,7 +17,6 @@ modules become blocks again (runtime.importers.regions).
 
 from __future__ import annotations
 
-import ast
 import os
 from pathlib import Path
 
@@ -30,6 +30,8 @@ from runtime.importers.model import (
     ImportedModel, ImportSourceError, ModelImportError, NetworkBuilder, Unsupported, UnsupportedModelError,
     assemble_networks, check_test_run,
 )
+from runtime.importers.onnx_patterns import FUSED, fuse, module_scope, root_class
+from runtime.importers.onnx_source import check_external_data, converted, first_line, onnxruntime_reference, opset
 from runtime.importers.regions import regroup
 
 _ACTIVATIONS = {"Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "HardSwish": "Hardswish",
@@ -40,7 +42,6 @@ _MERGES = {"Add": "Add", "Sum": "Add", "Mul": "Multiply", "Max": "Maximum", "Min
 _PASS_THROUGH = {"Identity", "Dropout"}  # Dropout is the identity in an inference graph
 _NOT_FOLDED = {"Constant", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
                "Bernoulli", "Dropout"}  # random ops differ run to run; Constant is read directly
-_FUSED = "netcanvas.fused"  # the domain of nodes _fuse writes for a pattern of several ONNX nodes
 
 
 class _Refused(Exception):
@@ -53,7 +54,7 @@ class _OnnxReader:
 
         self.model = model
         self.source = source
-        self.opset = _opset(model)
+        self.opset = opset(model)
         self.init = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in model.graph.initializer}
         for node in model.graph.node:  # Constant nodes are data too (ReduceMean's axes, Reshape's shape)
             if node.op_type == "Constant":
@@ -105,7 +106,7 @@ class _OnnxReader:
                                                            "(NetCanvas inputs are float or int64)"))
                 continue
             self.env[inp.name] = (self.b.add("Input", inp.name, {"shape": tuple(dims[1:]), "dtype": dtype}), "out")
-        for node in _fuse(list(graph.node), self.init, self.consumers):
+        for node in fuse(list(graph.node), self.init, self.consumers):
             if node.op_type == "Constant":
                 continue
             attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
@@ -116,26 +117,26 @@ class _OnnxReader:
                 if value is not None:
                     self.env[node.output[0]] = value
                     if value[0] not in self.stacks:
-                        self.stacks[value[0]] = tuple(_scope(node))
+                        self.stacks[value[0]] = tuple(module_scope(node))
             except _Refused as exc:
-                self.problems.append(Unsupported(_scope(node)[-1][0] if _scope(node) else node.name or node.output[0],
-                                                 f"{node.op_type}: {exc}"))
+                self.problems.append(Unsupported(module_scope(node)[-1][0] if module_scope(node)
+                                                 else node.name or node.output[0], f"{node.op_type}: {exc}"))
             except (GraphBuilderError, TypeError, ValueError) as exc:
-                self.problems.append(Unsupported(_scope(node)[-1][0] if _scope(node) else node.name or node.output[0],
-                                                 f"{node.op_type}: {exc}"))
+                self.problems.append(Unsupported(module_scope(node)[-1][0] if module_scope(node)
+                                                 else node.name or node.output[0], f"{node.op_type}: {exc}"))
         for out in graph.output:
             if out.name in self.env:
                 self.b.add("Output", out.name, inputs=[self.env[out.name]])
         if self.problems:
             raise UnsupportedModelError(self.problems, self.source)
-        main = _root_class(graph) or "Imported"
+        main = root_class(graph) or "Imported"
         graphs, weights = regroup(self.b.graph, self.stacks, self.weights, main)
         networks = assemble_networks(graphs, main)
-        return ImportedModel(networks, weights, self.source, reference=_onnxruntime_reference(self.model, path))
+        return ImportedModel(networks, weights, self.source, reference=onnxruntime_reference(self.model, path))
 
     def name(self, node) -> str:
         """The module path of a torch layer (`layer1_0_conv1`), the path and op of anything else, else the ONNX name."""
-        scope = _scope(node)
+        scope = module_scope(node)
         if not scope:
             return node.name or node.output[0]
         path, cls = scope[-1]
@@ -362,7 +363,7 @@ class _OnnxReader:
             w = w if a.get("transB", 0) else w.t().contiguous()
             return self.layer(node, "Linear", {"out_features": w.shape[0], "bias": b is not None},
                               {"weight": w, "bias": b})
-        if op in ("MatMul", "Linear") and node.domain in ("", _FUSED):
+        if op in ("MatMul", "Linear") and node.domain in ("", FUSED):
             w, b = self.const(node, 1), self.const(node, 2)
             if w is None or w.dim() != 2:
                 raise _Refused("a product with a tensor that is not a stored matrix (a Linear's weight)")
@@ -381,9 +382,9 @@ class _OnnxReader:
             return (node_id, "out")
         if op == "Pad":
             return self.pad(node, a)
-        if op == "Softmin" and node.domain == _FUSED:
+        if op == "Softmin" and node.domain == FUSED:
             return self.layer(node, "Softmin", {"dim": a.get("axis", -1)})
-        if op == "GLU" and node.domain == _FUSED:
+        if op == "GLU" and node.domain == FUSED:
             return self.layer(node, "GLU", {"dim": a["axis"]})
         if op == "Concat":
             node_id = self.b.add("Concatenate", self.name(node), {"dim": a["axis"]},
@@ -392,235 +393,6 @@ class _OnnxReader:
         if op in ("Softmax", "LogSoftmax"):
             return self.layer(node, op, {"dim": a.get("axis", -1)})
         raise _Refused("no catalog layer")
-
-
-def _fuse(nodes: list, init: dict, consumers: dict[str, int]) -> list:
-    """`nodes` with the multi-node patterns that one catalog layer expresses written as one node each.
-
-    MatMul by a stored matrix then Add of a stored vector is one Linear with a bias; Neg then
-    Softmax a Softmin; x / (|x| + 1) a Softsign; Split in halves, Sigmoid of the second and Mul
-    a GLU. A pattern matches only where its inner results feed nothing else.
-    """
-    producer = {out: n for n in nodes for out in n.output}
-    inner = lambda name: consumers.get(name, 0) == 1 and name in producer  # noqa: E731
-    replaced: dict[int, object] = {}
-    dropped: set[int] = set()
-    for n in nodes:
-        if n.op_type == "Add" and len(n.input) == 2:
-            for mm_out, bias in (n.input, reversed(n.input)):
-                mm = producer.get(mm_out)
-                if (mm is not None and mm.op_type == "MatMul" and inner(mm_out) and bias in init
-                        and init[bias].dim() == 1 and mm.input[1] in init and init[mm.input[1]].dim() == 2
-                        and init[bias].shape[0] == init[mm.input[1]].shape[1]):
-                    replaced[id(n)] = _fused("Linear", [mm.input[0], mm.input[1], bias], n, mm)
-                    dropped.add(id(mm))
-                    break
-        if n.op_type == "Softmax" and producer.get(n.input[0]) is not None and inner(n.input[0]):
-            neg = producer[n.input[0]]
-            if neg.op_type == "Neg":
-                replaced[id(n)] = _fused("Softmin", [neg.input[0]], n, neg, axis=_attr(n, "axis", -1))
-                dropped.add(id(neg))
-        if n.op_type == "Div" and len(n.input) == 2 and inner(n.input[1]):
-            add = producer[n.input[1]]
-            one = [i for i in add.input if i in init and init[i].numel() == 1 and float(init[i]) == 1.0]
-            rest = [i for i in add.input if i not in one]
-            absolute = producer.get(rest[0]) if add.op_type == "Add" and len(one) == 1 and len(rest) == 1 else None
-            if absolute is not None and absolute.op_type == "Abs" and inner(rest[0]) and \
-                    absolute.input[0] == n.input[0]:
-                replaced[id(n)] = _fused("Softsign", [n.input[0]], n, absolute)
-                dropped.update((id(add), id(absolute)))
-        if n.op_type == "Mul" and len(n.input) == 2:
-            for a_name, s_name in (n.input, reversed(n.input)):
-                sig = producer.get(s_name)
-                split = producer.get(sig.input[0]) if sig is not None and sig.op_type == "Sigmoid" else None
-                if (split is not None and split.op_type == "Split" and list(split.output) == [a_name, sig.input[0]]
-                        and inner(s_name) and inner(sig.input[0]) and inner(a_name)):
-                    halves = _attr(split, "split", None)
-                    if halves is None and len(split.input) > 1 and split.input[1] in init:
-                        halves = init[split.input[1]].tolist()
-                    if halves is None or len(set(halves)) == 1:
-                        replaced[id(n)] = _fused("GLU", [split.input[0]], n, split, axis=_attr(split, "axis", 0))
-                        dropped.update((id(sig), id(split)))
-                    break
-    return [replaced.get(id(n), n) for n in nodes if id(n) not in dropped]
-
-
-def _attr(node, name: str, default):
-    from onnx import helper
-
-    return next((helper.get_attribute_value(a) for a in node.attribute if a.name == name), default)
-
-
-def _fused(op: str, inputs: list, last, first, **attrs):
-    """One node standing for a pattern from `first` to `last` (named and scoped like the first)."""
-    from onnx import helper
-
-    fused = helper.make_node(op, inputs, list(last.output), name=first.name, domain=_FUSED, **attrs)
-    fused.metadata_props.extend(first.metadata_props)
-    return fused
-
-
-def _opset(model) -> int:
-    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
-
-
-def converted(model, source: str):
-    """`model` at the opset NetCanvas reads and exports (runtime.export.formats.ONNX_OPSET), when it is older."""
-    from onnx import version_converter
-
-    from runtime.export.formats import ONNX_OPSET
-
-    found = _opset(model)
-    if found >= ONNX_OPSET:
-        return model
-    if found < 7:
-        _channel_slopes(model)
-    try:
-        return version_converter.convert_version(model, ONNX_OPSET)
-    except Exception as exc:  # noqa: BLE001 — the converter raises many kinds; its words name the op
-        raise ImportSourceError(f"{source} uses ONNX opset {found}, which NetCanvas reads by converting it to opset "
-                                f"{ONNX_OPSET}, and the conversion failed ({_first_line(exc)}); re-export the "
-                                f"model at opset {ONNX_OPSET}") from None
-
-
-def _channel_slopes(model) -> None:
-    """Before opset 7 a PRelu slope of shape (C,) meant one per channel; give it the shape that says so."""
-    from onnx import numpy_helper, shape_inference
-
-    ranks = {v.name: len(v.type.tensor_type.shape.dim)
-             for v in [*shape_inference.infer_shapes(model).graph.value_info, *model.graph.input]}
-    stored = {t.name: t for t in model.graph.initializer}
-    for node in model.graph.node:
-        slope = stored.get(node.input[1]) if node.op_type == "PRelu" and len(node.input) > 1 else None
-        if slope is not None and len(slope.dims) == 1 and slope.dims[0] > 1 and ranks.get(node.input[0], 0) > 2:
-            rank = ranks[node.input[0]]
-            value = numpy_helper.to_array(slope).reshape(slope.dims[0], *[1] * (rank - 2))
-            slope.CopyFrom(numpy_helper.from_array(value, slope.name))
-            for i in model.graph.input:
-                if i.name == slope.name:
-                    del i.type.tensor_type.shape.dim[1:]
-                    for _ in range(rank - 2):
-                        i.type.tensor_type.shape.dim.add().dim_value = 1
-
-
-def _metadata(node) -> dict[str, str]:
-    return {p.key: p.value for p in node.metadata_props}
-
-
-def _scope(node) -> list[tuple[str, str]]:
-    """The module calls a torch (dynamo) export recorded for `node`: [(path, class), …], outermost first."""
-    meta = _metadata(node)
-    try:  # Python-literal lists of strings; literal_eval reads data and never runs anything
-        scopes = ast.literal_eval(meta.get("pkg.torch.onnx.name_scopes", "[]"))
-        classes = ast.literal_eval(meta.get("pkg.torch.onnx.class_hierarchy", "[]"))
-    except (ValueError, SyntaxError):
-        return []
-    if not (isinstance(scopes, list) and isinstance(classes, list)) or len(scopes) != len(classes):
-        return []
-    pairs = list(zip(scopes, classes))[1:-1]  # neither the root module nor the op itself
-    return [(p, c) for p, c in pairs if isinstance(p, str) and isinstance(c, str) and p]
-
-
-def _root_class(graph) -> str | None:
-    for node in graph.node:
-        try:
-            classes = ast.literal_eval(_metadata(node).get("pkg.torch.onnx.class_hierarchy", "[]"))
-        except (ValueError, SyntaxError):
-            continue
-        if classes and isinstance(classes[0], str):
-            name = classes[0].rsplit(".", 1)[-1]
-            return name if name.isidentifier() else None
-    return None
-
-
-def _onnxruntime_reference(model, path: Path):
-    """onnxruntime's session of the model as read (its external data loaded), as the reference to match."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # its warnings about old opsets are not the user's to act on
-    try:
-        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001 - onnxruntime refuses what it cannot run, in its own words
-        raise ImportSourceError(f"onnxruntime cannot load {path.name} to check the import against it "
-                                f"({_first_line(exc)})") from None
-    names = [i.name for i in session.get_inputs()]
-    wide = {i.name for i in session.get_inputs() if i.type == "tensor(double)"}
-
-    def run(*xs):
-        try:
-            outs = session.run(None, {n: (x.double() if n in wide else x).numpy() for n, x in zip(names, xs)})
-        except Exception as exc:  # noqa: BLE001
-            raise ModelImportError(f"onnxruntime could not run {path.name} on a test input ({_first_line(exc)}); "
-                                   "nothing was written") from None
-        return tuple(torch.from_numpy(o) for o in outs) if len(outs) > 1 else torch.from_numpy(outs[0])
-    return run
-
-
-def _tensors(graph) -> list:
-    """Every tensor a graph holds: initializers, and those in node attributes (Constant), in subgraphs too."""
-    found = list(graph.initializer)
-    for node in graph.node:
-        for a in node.attribute:
-            found += ([a.t] if a.HasField("t") else []) + list(a.tensors)
-            for sub in ([a.g] if a.HasField("g") else []) + list(a.graphs):
-                found += _tensors(sub)
-    return found
-
-
-def _declared_bytes(tensor) -> int:
-    from onnx import helper
-
-    count = 1
-    for d in tensor.dims:
-        count *= max(0, int(d))
-    try:
-        size = helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
-    except (KeyError, ValueError, TypeError):
-        size = 16  # an unknown type counts as the widest there is
-    return count * size
-
-
-def check_external_data(model, path: Path) -> int:
-    """The bytes the model's tensors declare, checked: external data must lie in a regular file beside the model,
-    within the file, and everything within the model limit; ImportSourceError naming the file otherwise."""
-    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
-
-    folder = path.resolve().parent
-    declared = 0
-    for tensor in _tensors(model.graph):
-        need = _declared_bytes(tensor)
-        declared += need
-        if not uses_external_data(tensor):
-            continue
-        try:
-            info = ExternalDataInfo(tensor)
-        except (ValueError, TypeError) as exc:
-            raise ImportSourceError(f"{path.name}: the tensor {tensor.name[:60]!r} has damaged external data "
-                                    f"entries ({exc})") from None
-        where = Path(info.location)
-        target = (folder / where).resolve()
-        if not info.location or where.is_absolute() or ".." in where.parts or folder not in target.parents:
-            raise ImportSourceError(f"{path.name}: the tensor {tensor.name[:60]!r} keeps its data at "
-                                    f"{info.location[:80]!r}, outside the model's folder; external data is read "
-                                    "only from files beside the model")
-        problem = not_regular(target)
-        if problem or not target.is_file():
-            raise ImportSourceError(f"{path.name}: the data of tensor {tensor.name[:60]!r} should be in "
-                                    f"{info.location!r} beside it, but " + (problem or "there is no such file")
-                                    + f"; keep the model's external data files next to {path.name}")
-        offset, length = int(info.offset or 0), info.length
-        available = target.stat().st_size - offset
-        if length is not None and (int(length) > available or int(length) < 0) or available < 0:
-            raise ImportSourceError(f"{path.name}: the data of tensor {tensor.name[:60]!r} runs past the end of "
-                                    f"{info.location!r}; the external data file is truncated")
-        if length is not None and int(length) != need:
-            raise ImportSourceError(f"{path.name}: the tensor {tensor.name[:60]!r} declares {need:,} bytes but its "
-                                    f"external data holds {int(length):,}; the files do not belong together")
-    limits.check(declared, f"{path.name} (the tensors it declares)", limits.MODEL, ImportSourceError,
-                 "import a smaller model")
-    return declared
-
 
 def import_onnx(path: str | os.PathLike):
     """The ImportedModel of an ONNX file and an example input of its shape."""
@@ -638,7 +410,7 @@ def import_onnx(path: str | os.PathLike):
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001 — a damaged or foreign file
-        raise ImportSourceError(f"{path.name} is not an ONNX model: {type(exc).__name__}: {_first_line(exc)}") \
+        raise ImportSourceError(f"{path.name} is not an ONNX model: {type(exc).__name__}: {first_line(exc)}") \
             from None
     check_external_data(model, path)
     try:
@@ -649,7 +421,7 @@ def import_onnx(path: str | os.PathLike):
         raise
     except Exception as exc:  # noqa: BLE001 — onnx's own checks of a damaged file, in its words
         raise ImportSourceError(f"{path.name} cannot be read as an ONNX model ({type(exc).__name__}: "
-                                f"{_first_line(exc)})") from None
+                                f"{first_line(exc)})") from None
     dims = model.graph.input[0].type.tensor_type.shape.dim
     batch = max(1, dims[0].dim_value) if dims and dims[0].HasField("dim_value") else 2
     check_test_run(imported.networks, batch, path.name)
@@ -658,7 +430,3 @@ def import_onnx(path: str | os.PathLike):
                     for i in imported.networks.main_graph.inputs())
     return imported, example
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from graph_builder.project import Project, save_project
+from graph_builder.protocols import ProjectLike
 from graph_builder.validation import ERROR, validate
 
 from runtime.compile.compiler import build_module
@@ -121,7 +122,7 @@ def write_imported_project(imported: ImportedModel, out: str | os.PathLike,
     return ImportReport(out, weights_path, list(imported.networks), count, diff, list(imported.notes))
 
 
-def project_weights_path(project: Project, project_path: str | os.PathLike) -> Path | None:
+def project_weights_path(project: ProjectLike, project_path: str | os.PathLike) -> Path | None:
     """The weights file a project references (beside it), or None when it references none."""
     ref = project.meta.get("weights") if isinstance(project.meta, dict) else None
     if not isinstance(ref, dict) or not isinstance(ref.get("file"), str):
@@ -130,7 +131,7 @@ def project_weights_path(project: Project, project_path: str | os.PathLike) -> P
     return Path(project_path).resolve().parent / name
 
 
-def load_project_weights(project: Project, project_path: str | os.PathLike, module: torch.nn.Module) -> Path | None:
+def load_project_weights(project: ProjectLike, project_path: str | os.PathLike, module: torch.nn.Module) -> Path | None:
     """Load the project's referenced weights into `module`; ProjectWeightsError saying what to do if they are gone."""
     from runtime.export.formats import ExportError, load_weights
 

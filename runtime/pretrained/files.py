@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from graph_builder.protocols import ProjectLike
 
 from runtime.pretrained.registry import PretrainedError
 
@@ -110,7 +111,7 @@ def read_state_dict(path: str | os.PathLike) -> dict:
     return {str(k).removeprefix("module."): v for k, v in obj.items()}  # DataParallel's prefix
 
 
-def network_state(project: Any, network: str) -> dict:
+def network_state(project: ProjectLike, network: str) -> dict:
     """The state dict of the module NetCanvas compiles from `network` (its keys and shapes)."""
     from runtime.compile.compiler import build_module
 

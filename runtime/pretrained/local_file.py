@@ -7,15 +7,16 @@ importer first, as torchvision's own weights are.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+
+from graph_builder.protocols import ProjectLike
 
 from runtime.pretrained.files import Fit, MisfitError, WeightsFileError, fit_state, network_state, read_state_dict
 from runtime.pretrained.registry import register
 
 
-def imported_torchvision_name(project: Any) -> str | None:
+def imported_torchvision_name(project: ProjectLike) -> str | None:
     """The torchvision model a project was imported from (`meta["imported_from"]`), if it was."""
-    meta = project.meta if isinstance(getattr(project, "meta", None), dict) else {}
+    meta = project.meta if isinstance(project.meta, dict) else {}
     source = meta.get("imported_from")
     if isinstance(source, str) and source.startswith("torchvision "):
         return source.removeprefix("torchvision ").strip()
@@ -33,7 +34,7 @@ def source_path(source: dict, project_path: Path | None) -> Path:
     return p
 
 
-def fit_file(source: dict, project: Any, project_path: Path | None, network: str) -> Fit:
+def fit_file(source: dict, project: ProjectLike, project_path: Path | None, network: str) -> Fit:
     """How the file of `source` fits `network` (mapped from torchvision's keys when that fits better)."""
     path = source_path(source, project_path)
     state = read_state_dict(path)
@@ -56,6 +57,6 @@ def fit_file(source: dict, project: Any, project_path: Path | None, network: str
 
 
 @register("file")
-def resolve_file(source: dict, project: Any, project_path: Path | None, network: str) -> dict:
+def resolve_file(source: dict, project: ProjectLike, project_path: Path | None, network: str) -> dict:
     """The state dict of a local weights file, fitted to `network`."""
     return fit_file(source, project, project_path, network).state

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from graph_builder.errors import GraphBuilderError
+from graph_builder.protocols import ProjectLike
 
 
 class PretrainedError(GraphBuilderError):
@@ -28,20 +29,20 @@ def register(kind: str) -> Callable[[Resolver], Resolver]:
     return wrap
 
 
-def sources(project: Any) -> list[dict]:
+def sources(project: ProjectLike) -> list[dict]:
     """The project's `meta["pretrained"]` records (an empty list when it has none)."""
-    meta = project.meta if isinstance(getattr(project, "meta", None), dict) else {}
+    meta = project.meta if isinstance(project.meta, dict) else {}
     records = meta.get("pretrained") or []
     return [r for r in records if isinstance(r, dict) and isinstance(r.get("source"), dict)]
 
 
-def load_initial_weights(project: Any, project_path: str | os.PathLike | None, module) -> list[str]:
+def load_initial_weights(project: ProjectLike, project_path: str | os.PathLike | None, module) -> list[str]:
     """Load the project's imported weights and pretrained sources into `module` (the compiled main network).
 
     Returns the state-dict keys that were filled (empty when the project names no weights).
     """
     filled: list[str] = []
-    if project_path is not None and isinstance(getattr(project, "meta", None), dict) and project.meta.get("weights"):
+    if project_path is not None and isinstance(project.meta, dict) and project.meta.get("weights"):
         from runtime.export.formats import WeightsMismatchError, read_weights
         from runtime.importers.project_files import ProjectWeightsError, load_project_weights, project_weights_path
 
@@ -80,12 +81,12 @@ def load_initial_weights(project: Any, project_path: str | os.PathLike | None, m
     return list(dict.fromkeys(filled))
 
 
-def target_network(project: Any, target: str | None) -> str:
+def target_network(project: ProjectLike, target: str | None) -> str:
     """The network a record's target loads into: the main network, or the block node's network."""
     return _target(project, target)[1]
 
 
-def _target(project: Any, target: str | None) -> tuple[str, str]:
+def _target(project: ProjectLike, target: str | None) -> tuple[str, str]:
     """(state-dict prefix, network name) of a record's target."""
     main = project.networks.main
     if not target:

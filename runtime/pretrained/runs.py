@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from graph_builder.fingerprint import network_fingerprint, short
+from graph_builder.protocols import ProjectLike
 from graph_builder.run_folder import WEIGHTS, RunFolder
 from graph_builder.runs import RunsError, _project_of, read_run_network
 
@@ -24,7 +24,7 @@ from runtime.pretrained.registry import PretrainedError, register
 
 
 @register("run")
-def run_weights(source: dict, project: Any, project_path: Path | None, network: str) -> dict:
+def run_weights(source: dict, project: ProjectLike, project_path: Path | None, network: str) -> dict:
     """The state dict of `network` (keyed like its own module) from the run `source["run"]` names."""
     run = _run_folder(source, project_path)
     try:

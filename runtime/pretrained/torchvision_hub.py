@@ -10,7 +10,8 @@ uses), so the weights fit a project imported from that model, however its head w
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+
+from graph_builder.protocols import ProjectLike
 
 from runtime.pretrained.registry import PretrainedError, register, sources
 from runtime.download import Progress, download, file_name, hub_checkpoints, offline_advice
@@ -109,15 +110,15 @@ def torchvision_with(model: str, state: dict, what: str, choice: str | None = No
     return module.eval()
 
 
-def _input_shape(project: Any) -> tuple[int, ...]:
+def _input_shape(project: ProjectLike) -> tuple[int, ...]:
     from runtime.importers.model import DEFAULT_IMAGE_SHAPE
 
-    inputs = project.graph.inputs() if hasattr(project.graph, "inputs") else []
+    inputs = project.graph.inputs()
     shape = tuple(inputs[0].params.get("shape") or ()) if inputs else ()
     return shape if len(shape) == 3 and all(isinstance(d, int) and d >= 32 for d in shape[1:]) else DEFAULT_IMAGE_SHAPE
 
 
-def imported_state(module, project: Any, model: str) -> dict:
+def imported_state(module, project: ProjectLike, model: str) -> dict:
     """`module`'s weights under the keys of the project NetCanvas imports from torchvision's `model`."""
     from runtime.importers.fx_module import import_module
     from runtime.importers.model import ModelImportError, state_dict_for
@@ -143,7 +144,7 @@ def advice(model: str, choice: str | None = DEFAULT) -> str:
 
 
 @register("torchvision")
-def resolve_torchvision(source: dict, project: Any, project_path: Path | None, network: str) -> dict:
+def resolve_torchvision(source: dict, project: ProjectLike, project_path: Path | None, network: str) -> dict:
     """torchvision's weights for `network`, mapped by the importer and fitted by key and shape."""
     from runtime.pretrained.files import fit_state, network_state
 
@@ -157,7 +158,7 @@ def resolve_torchvision(source: dict, project: Any, project_path: Path | None, n
                      f"network {network!r}").state
 
 
-def missing_weights(project: Any) -> str | None:
+def missing_weights(project: ProjectLike) -> str | None:
     """What `project` starts from that this machine has not downloaded (torchvision's weights), or None."""
     for record in sources(project):
         source = record["source"]

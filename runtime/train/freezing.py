@@ -9,9 +9,9 @@ nodes that own the state-dict keys the pretrained weights filled.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from graph_builder.graph import Graph
+from graph_builder.protocols import ProjectLike
 
 from runtime.compile.codegen import node_attributes
 
@@ -56,7 +56,7 @@ def nodes_of_keys(graph: Graph, keys) -> set[str]:
     return {by_attr[k.split(".", 1)[0]] for k in keys if k.split(".", 1)[0] in by_attr}
 
 
-def pretrained_nodes(project: Any, project_path: str | os.PathLike | None) -> set[str]:
+def pretrained_nodes(project: ProjectLike, project_path: str | os.PathLike | None) -> set[str]:
     """The main-network nodes whose weights come from the project's pretrained weights (loads them)."""
     from runtime.compile.compiler import build_module
     from runtime.pretrained.registry import load_initial_weights

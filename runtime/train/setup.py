@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -28,6 +28,7 @@ from runtime.train.optim import amp_dtype
 from runtime.train.runlog import read_config
 
 if TYPE_CHECKING:  # runtime.tasks builds on this package's engine: imported where it is used
+    from graph_builder.project import Project
     from runtime.tasks import Setup, TaskRuntime
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -37,13 +38,13 @@ SPLIT_NAMES = ("train", "val", "test")
 class Settings:
     """A run's project and its settings, every default filled in, and the snapshot the run's configuration records."""
 
-    project: Any  # graph_builder.project.Project, or None for a module given in code
+    project: Project | None  # None for a module given in code
     t: dict
     d: dict
     snapshot: dict
 
 
-def read_settings(project: Any, module: nn.Module | None, dataset: dict | None, training: dict | None,
+def read_settings(project: Project | dict | None, module: nn.Module | None, dataset: dict | None, training: dict | None,
                   resume: bool = False, run_dir: Path | None = None) -> Settings:
     """The project (a Project or its dict; on resume, the run's own) with `dataset`/`training` overrides applied."""
     from graph_builder.errors import ProjectError

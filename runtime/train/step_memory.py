@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 
 from runtime.train.dry_run import prepare_step
+
+if TYPE_CHECKING:
+    from graph_builder.project import Project
 
 # the step's model-resident part: parameters, their gradients, the optimiser's state tensors
 RESIDENT = ("params", "grads", "state")
@@ -44,7 +47,7 @@ class StepMemory:
         return self.params + self.grads + self.state
 
 
-def measure_step(project: Any, batch_size: int | None = None, device: str = "cpu",
+def measure_step(project: Project, batch_size: int | None = None, device: str = "cpu",
                  project_path: str | Path | None = None) -> StepMemory:
     """The peak bytes of one steady-state training step of `project` at `batch_size` (the project's by default)."""
     prepared = prepare_step(project, batch_size, device, project_path)

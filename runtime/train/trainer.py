@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
@@ -44,6 +44,9 @@ from runtime.train.optim import amp_dtype
 from runtime.train.reporting import Reporter, Where
 from runtime.train.sanity import SanityWatch, settings_warnings
 from runtime.train.setup import Ready, Settings, prepare, read_settings
+
+if TYPE_CHECKING:  # the trainer imports the document where it uses it
+    from graph_builder.project import Project
 
 __all__ = ["CHECKPOINT", "CheckpointError", "Control", "DeviceUnavailableError", "ModelDataMismatchError",
            "NonFiniteLossError", "TrainingError", "TrainingMemoryError", "TrainingSettingError", "amp_dtype",
@@ -71,7 +74,7 @@ class Control:
 
 # ---------------------------------------------------------------- public entry points
 
-def train(project: Any = None, *, module: nn.Module | None = None, dataset: dict | None = None,
+def train(project: Project | dict | None = None, *, module: nn.Module | None = None, dataset: dict | None = None,
           training: dict | None = None, run_dir: str | os.PathLike | None = None, control: Any = None,
           resume: bool = False, live: bool = True, splits: Splits | None = None,
           project_path: str | os.PathLike | None = None) -> Iterator[dict]:

@@ -15,21 +15,18 @@ A study killed mid-way resumes where it stopped: trials that were running are co
 their own numbers, in their own run folders (from the checkpoint of their last epoch), so the
 numbers stay contiguous and no trial is lost or run twice. Only one tune process works on a
 runs folder at a time (a lock the operating system releases when the process dies).
+
+This module is the orchestration; its parts are records.py (what a study reports), storage.py (the
+study file, its checks and the runs folder's lock) and worker.py (the training processes).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import multiprocessing as mp
 import os
-import queue as queue_module
 import threading
 import time
-import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,161 +37,17 @@ from graph_builder.run_folder import TRIAL, RunFolder
 from graph_builder.runs import new_run_dir, runs_folder
 from graph_builder.validation import validate
 
-from runtime.errors import NetCanvasRuntimeError
+from runtime.tune.records import StudyResult, TrialRecord, TuneError, first_line
+from runtime.tune.storage import (
+    STUDY_FILE, check_study_file, close_study, lock_runs_folder, open_study, storage_failure, stored_trials, study_name,
+)
+from runtime.tune.worker import Task, Worker, watch_parent
 
-STUDY_FILE = "study.db"
-LOCK_FILE = "study.lock"
 TRIAL_FILE = TRIAL  # in each trial's run folder (graph_builder.run_folder)
-WORKER_POLL_S = 0.5
 
-
-class TuneError(NetCanvasRuntimeError):
-    """A search that cannot start: a bad experiment, an unreadable study file, a busy runs folder."""
-
-
-@dataclass
-class TrialRecord:
-    """One finished trial as the CLI and the Experiments view show it."""
-
-    trial: int
-    state: str  # complete | pruned | failed, or running (a trial still training: its epochs and best so far)
-    value: float | None
-    params: dict  # label -> value
-    run_dir: str | None
-    duration_s: float | None
-    epochs: int = 0
-    reason: str | None = None
-    values: dict = field(default_factory=dict)  # Dimension.key -> value (what ApplyTrial sets)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class StudyResult:
-    """Every trial of the study (finished ones, in trial order) and the best."""
-
-    study: str
-    storage: Path
-    metric: str
-    direction: str
-    trials: list[TrialRecord] = field(default_factory=list)
-    resumed: int = 0  # trials a killed study had running, continued here
-    stopped: bool = False  # ended by the stop flag: the trials in flight resume on the next run
-
-    @property
-    def best(self) -> TrialRecord | None:
-        done = [t for t in self.trials if t.state == "complete" and t.value is not None]
-        if not done:
-            return None
-        pick = max if self.direction == "maximize" else min
-        return pick(done, key=lambda t: t.value)
-
-
-# ---------------------------------------------------------------- the study
-
-
-def study_name(experiment: Experiment) -> str:
-    """A name for the study of what `experiment` searches (space, metric, method): same search, same study."""
-    what = {"space": [d.to_dict() for d in experiment.space], "metric": experiment["metric"],
-            "direction": experiment.direction, "method": experiment["method"], "seed": experiment["seed"]}
-    digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:10]
-    return f"netcanvas-{digest}"
-
-
-def open_study(experiment: Experiment, root: Path):
-    """The Optuna study of `experiment` in `root`/study.db (created or loaded); TuneError when unreadable."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / STUDY_FILE
-    check_study_file(path, root)  # before Optuna opens it: it would add its tables to any SQLite file
-    sampler = _sampler(experiment)
-    pruner = (optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
-              if experiment["pruner"] == "median" else optuna.pruners.NopPruner())
-    try:
-        storage = optuna.storages.RDBStorage(f"sqlite:///{path}", engine_kwargs={"connect_args": {"timeout": 30}})
-        return optuna.create_study(study_name=study_name(experiment), storage=storage, sampler=sampler,
-                                   pruner=pruner, direction=experiment.direction, load_if_exists=True)
-    except Exception as exc:  # sqlalchemy's DatabaseError, Optuna's own storage errors
-        raise TuneError(f"the study file {path} cannot be read ({type(exc).__name__}: {_first_line(exc)}); "
-                        f"move it aside or delete it to start a new study — the runs in {root} are kept") from None
-
-
-OPTUNA_TABLES = frozenset({
-    "studies", "version_info", "study_directions", "study_user_attributes", "study_system_attributes", "trials",
-    "trial_user_attributes", "trial_system_attributes", "trial_params", "trial_values", "trial_intermediate_values",
-    "trial_heartbeats", "alembic_version"})
-
-
-def check_study_file(path: Path, root: Path) -> None:
-    """Refuse (TuneError) a study file that is not Optuna's, before anything writes to it.
-
-    A missing or empty file is a new study; an SQLite file must hold Optuna's tables and no others.
-    The file is opened read-only, so a refused one is left byte for byte as it was.
-    """
-    import sqlite3
-
-    from graph_builder.files import not_regular
-
-    problem = not_regular(path)
-    if problem:
-        raise TuneError(f"the study file {problem}; move it aside to start a new study — the runs in {root} "
-                        "are kept")
-    try:
-        if not path.exists() or path.stat().st_size == 0:
-            return
-        with open(path, "rb") as f:
-            header = f.read(16)
-    except OSError as exc:
-        raise TuneError(f"the study file {path} cannot be read ({exc.strerror or exc})") from None
-    if header != b"SQLite format 3\x00":
-        raise TuneError(f"the study file {path} cannot be read: it is not an SQLite database, so not an Optuna "
-                        f"study; move it aside or delete it to start a new study — the runs in {root} are kept")
-    try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-        try:
-            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        finally:
-            connection.close()
-    except (sqlite3.Error, ValueError) as exc:  # ValueError: table names that are not UTF-8
-        raise TuneError(f"the study file {path} cannot be read ({type(exc).__name__}: {_first_line(exc)}); "
-                        f"move it aside or delete it to start a new study — the runs in {root} are kept") from None
-    foreign = sorted(tables - OPTUNA_TABLES)
-    if foreign or (tables and "studies" not in tables):
-        listed = ", ".join(foreign[:6]) + (" …" if len(foreign) > 6 else "")
-        raise TuneError(f"the study file {path} is an SQLite database but not an Optuna study (it holds the tables "
-                        f"{listed or ', '.join(sorted(tables))}); it was left as it was: move it aside to start a "
-                        f"new study — the runs in {root} are kept")
-
-
-def _sampler(experiment: Experiment):
-    import optuna
-
-    seed = experiment["seed"]
-    method = experiment["method"]
-    if method == "grid":
-        return _grid_sampler({d.key: d.values() for d in experiment.space}, seed)
-    if method == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    with warnings.catch_warnings():  # constant_liar is marked experimental
-        warnings.simplefilter("ignore")
-        # constant_liar: trials still training (other jobs, the one queued next) count as proposals already made
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(8, max(2, experiment["trials"] // 3)),
-                                          constant_liar=True)
-
-
-def _grid_sampler(space: dict, seed: int):
-    """Optuna's grid, minus its `study.stop()` once the grid is covered: this study counts its trials
-    itself (ask/tell has no optimize loop to stop, and stop() raises outside one)."""
-    import optuna
-
-    class Grid(optuna.samplers.GridSampler):
-        def after_trial(self, study, trial, state, values) -> None:
-            pass
-
-    return Grid(space, seed=seed)
+# What the tests and the faces import from here, though it lives in the study's parts.
+__all__ = ["STUDY_FILE", "TRIAL_FILE", "StudyResult", "TrialRecord", "TuneError", "check_study_file", "default_jobs",
+           "open_study", "read_study", "run_project_study", "run_study", "study_child", "study_name"]
 
 
 def suggest(trial, dim: Dimension) -> Any:
@@ -258,8 +111,8 @@ def run_project_study(project: Project, root: Path, *, method: str | None = None
     problems = experiment.problems(project)
     if problems:
         raise TuneError("the experiment cannot run: " + "; ".join(problems))
-    lock = _lock(root)
-    workers: list[_Worker] = []
+    lock = lock_runs_folder(root)
+    workers: list[Worker] = []
     study = None
     try:
         total = experiment["trials"]
@@ -268,7 +121,7 @@ def run_project_study(project: Project, root: Path, *, method: str | None = None
         jobs = max(1, min(jobs or default_jobs(), total))
         threads = threads or max(1, (os.cpu_count() or 1) // jobs)
         # Start the workers first: each imports torch while this process imports Optuna and opens the study.
-        workers = [_Worker(threads) for _ in range(jobs)]
+        workers = [Worker(threads) for _ in range(jobs)]
         study = open_study(experiment, root)
         from optuna.trial import TrialState
 
@@ -308,7 +161,7 @@ def read_study(project: Project, root: Path) -> tuple[StudyResult, dict[str, flo
     except KeyError:  # the file holds studies of other searches, not of this one
         return None
     except Exception as exc:
-        raise TuneError(f"the study file {path} cannot be read ({type(exc).__name__}: {_first_line(exc)}); "
+        raise TuneError(f"the study file {path} cannot be read ({type(exc).__name__}: {first_line(exc)}); "
                         f"move it aside to start a new study — the runs in {root} are kept") from None
     try:
         return _read_results(study, project, experiment, root, path)
@@ -335,57 +188,10 @@ def _read_results(study, project: Project, experiment: Experiment, root: Path,
     return result, importances
 
 
-def close_study(study) -> None:
-    """Close the study's database connections (the file is no longer held open once a search ends)."""
-    storage = getattr(study, "_storage", None)
-    engine = getattr(getattr(storage, "_backend", storage), "engine", None)
-    if engine is not None:
-        engine.dispose()
-
-
-def stored_trials(study, root: Path) -> list:
-    """The study's trials as Optuna reads them back; TuneError when what is stored is damaged (a range whose
-    low is above its high, a value that is not JSON), naming the file."""
-    try:
-        return study.get_trials(deepcopy=False)
-    except Exception as exc:  # noqa: BLE001 - Optuna's ValueError, sqlalchemy's errors, JSON errors
-        raise TuneError(f"the study file {root / STUDY_FILE} holds trials that cannot be read "
-                        f"({type(exc).__name__}: {_first_line(exc)}); move it aside or delete it to start a new "
-                        f"study — the runs in {root} are kept") from None
-
-
-def storage_failure(exc: BaseException, path: Path) -> TuneError | None:
-    """The TuneError for a study file that could not be written (a full disk, a read-only folder), else None."""
-    chain, seen = [], exc
-    while seen is not None and len(chain) < 10:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    names = {type(e).__name__ for e in chain}
-    if not names & {"StorageInternalError", "OperationalError", "DatabaseError"}:
-        return None
-    root_cause = chain[-1]
-    return TuneError(f"cannot write the study file {path} ({_first_line(root_cause)}); free some space (or make it "
-                     "writable) and run tune again: the finished trials are kept and it resumes where it stopped")
-
-
 def _set(name: str, value: Any):
     from graph_builder.experiment import SetExperimentSetting
 
     return SetExperimentSetting(name, value)
-
-
-def _lock(root: Path):
-    import fcntl
-
-    root.mkdir(parents=True, exist_ok=True)
-    handle = open(root / LOCK_FILE, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise TuneError(f"another tune process is working on {root}; wait for it to end (or stop it) and "
-                        "run again") from None
-    return handle
 
 
 def _record(t, project: Project, experiment: Experiment) -> TrialRecord:
@@ -403,19 +209,6 @@ def _record(t, project: Project, experiment: Experiment) -> TrialRecord:
 
 
 # ---------------------------------------------------------------- running trials
-
-
-@dataclass
-class _Task:
-    """A trial made ready to train: its values set, its run folder made, its snapshot taken."""
-
-    trial: Any
-    frozen: Any  # the FrozenTrial of a trial a killed study had running, else None
-    run_dir: Path
-    resume: bool
-    snapshot: dict
-    project_path: str | None
-    started: float = field(default_factory=time.perf_counter)
 
 
 class _StudyStopped(Exception):
@@ -493,7 +286,7 @@ class _Scheduler:
                 upcoming = self._prepare(index, ahead=True)  # queued behind `current` in the same worker
                 record = self._follow(index, current)
                 if not self.workers[index].alive():  # it died with the trial: a fresh one, and the queued trial again
-                    self.workers[index] = _Worker(self.workers[index].threads)
+                    self.workers[index] = Worker(self.workers[index].threads)
                     if upcoming is not None:
                         self.workers[index].submit(upcoming)
                 if upcoming is not None:
@@ -513,7 +306,7 @@ class _Scheduler:
             if self.on_progress:
                 self.on_progress(len(self.result.trials), self.total, record)
 
-    def _prepare(self, index: int, ahead: bool = False) -> _Task | None:
+    def _prepare(self, index: int, ahead: bool = False) -> Task | None:
         """The next trial, queued in worker `index`; trials whose values cannot work are told failed here."""
         from optuna.trial import TrialState
 
@@ -541,11 +334,11 @@ class _Scheduler:
                 "params": {self.labels.get(k, k): v for k, v in values.items()}, "values": values})
             snapshot = project_to_dict(trial_project)
             snapshot["training"].update({k: v for k, v in self.overrides.items() if v is not None})
-            task = _Task(trial, frozen, run_dir, resume, snapshot, self.project_path, started)
+            task = Task(trial, frozen, run_dir, resume, snapshot, self.project_path, started)
             self.workers[index].submit(task)
             return task
 
-    def _follow(self, index: int, task: _Task) -> TrialRecord:
+    def _follow(self, index: int, task: Task) -> TrialRecord:
         """Follow `task`'s training to its end: report epochs (pruning), then tell the study its outcome."""
         from optuna.trial import TrialState
 
@@ -588,7 +381,7 @@ class _Scheduler:
                               reason=f"no epoch reported {metric}", curve=curve)
         return self._tell(trial, TrialState.COMPLETE, best, task.started, task.run_dir, curve=curve)
 
-    def _running(self, task: _Task, curve: dict) -> None:
+    def _running(self, task: Task, curve: dict) -> None:
         """Tell on_running that `task` trains: its epochs so far, its best value, the time it has taken."""
         if self.on_running is None:
             return
@@ -634,113 +427,6 @@ def _logged_values(run_dir: Path, metric: str) -> dict[int, float]:
     return out
 
 
-class _TrialStop:
-    """The stop flag of one trial in a worker: set when the parent names this trial (pruned)."""
-
-    def __init__(self, shared, number: int) -> None:
-        self.shared, self.number = shared, number
-
-    def is_set(self) -> bool:
-        return self.shared.value == self.number
-
-    def wait(self, timeout: float) -> bool:
-        time.sleep(timeout)
-        return self.is_set()
-
-
-class _Worker:
-    """A spawned training process that trains one queued trial after another (torch imported once)."""
-
-    def __init__(self, threads: int) -> None:
-        ctx = mp.get_context("spawn")
-        self.threads = threads
-        self.tasks = ctx.Queue()
-        self.events = ctx.Queue()
-        self.stop_trial = ctx.Value("q", -1, lock=False)
-        self.process = ctx.Process(target=worker_main, args=(self.tasks, self.events, self.stop_trial, os.getpid(),
-                                                             threads), daemon=True, name="netcanvas-trial")
-        self.process.start()
-
-    def alive(self) -> bool:
-        return self.process.is_alive()
-
-    def stop(self, number: int) -> None:
-        """Stop trial `number` (its run ends with a stopped event); the trials queued after it still run."""
-        self.stop_trial.value = number
-
-    def submit(self, task: _Task) -> None:
-        self.tasks.put((task.trial.number, task.snapshot, str(task.run_dir), task.resume, task.project_path))
-
-    def events_of(self, number: int, stopping: Callable[[], bool]):
-        """The events of trial `number`'s run as the trainer yields them; None when `stopping()` turns true."""
-        while True:
-            if stopping():
-                yield None
-                return
-            try:
-                whose, event = self.events.get(timeout=WORKER_POLL_S)
-            except queue_module.Empty:
-                if not self.alive():
-                    yield {"type": "failed", "kind": "error", "message": "the training process died "
-                           f"(exit code {self.process.exitcode}); out of memory?"}
-                    return
-                continue
-            if whose != number:
-                continue  # cannot happen (one trial at a time, in order); never mistaken for this trial's
-            yield event
-            if event["type"] in ("finished", "stopped", "failed"):
-                return
-
-    def kill(self) -> None:
-        self.tasks.cancel_join_thread()  # tasks it never read must not hold this process at its exit
-        if self.alive():
-            self.process.kill()
-            self.process.join(5)
-
-    def close(self) -> None:
-        """End the worker. Every trial it was given has ended (or stays running in the study, to be resumed),
-        and it sends a trial's end only after the run's files are closed, so nothing is lost by not waiting
-        for a clean interpreter exit."""
-        self.kill()
-
-
-def worker_main(tasks, events, stop_trial, parent_pid: int, threads: int) -> None:
-    """The worker process: train each task it is given, streaming epoch and terminal events back."""
-    _watch_parent(parent_pid)
-    import torch
-
-    from runtime.train.trainer import train
-
-    torch.set_num_threads(threads)
-    while True:
-        task = tasks.get()
-        if task is None:
-            return
-        number, snapshot, run_dir, resume, project_path = task
-        control = {"stop": _TrialStop(stop_trial, number)}
-        last = None
-        for event in train(snapshot, run_dir=run_dir, resume=resume, control=control, live=False,
-                           project_path=project_path):
-            if event["type"] == "epoch":
-                events.put((number, event))
-            elif event["type"] in ("finished", "stopped", "failed"):
-                last = event
-        # Sent once the trainer has closed the run's files: from here the worker may be ended at any time.
-        events.put((number, last or {"type": "failed", "kind": "error", "message": "the trainer ended without a result"}))
-
-
-def _watch_parent(parent_pid: int) -> None:
-    """End this process when the tune process is gone (a SIGKILLed study must not leave trials training)."""
-
-    def watch() -> None:
-        while True:
-            if os.getppid() != parent_pid:
-                os._exit(3)
-            time.sleep(WORKER_POLL_S)
-
-    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
-
-
 def study_child(project_dict: dict, root: str, queue, stop, project_path: str | None = None) -> None:
     """Entry point of the app's study process: messages go to `queue` as (kind, data) tuples.
 
@@ -748,7 +434,7 @@ def study_child(project_dict: dict, root: str, queue, stop, project_path: str | 
     trial starts and after each of its epochs, ("trial", TrialRecord dict) per finished trial, then
     ("done", {stopped, trials}) or ("error", plain-words message).
     """
-    _watch_parent(os.getppid())
+    watch_parent(os.getppid())
     try:
         project = project_from_dict(project_dict)
 
@@ -767,9 +453,6 @@ def study_child(project_dict: dict, root: str, queue, stop, project_path: str | 
         queue.put(("error", f"the project cannot be searched: {exc}"))
     except Exception as exc:  # the last net: the window shows words, never a traceback
         queue.put(("error", f"the study stopped because of an unexpected error ({type(exc).__name__}: "
-                            f"{_first_line(exc)})"))
+                            f"{first_line(exc)})"))
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
