@@ -24,6 +24,8 @@ class DataDescription:
     target_shape: tuple[int, ...] = ()  # per-sample value target; () for class labels
     image: bool = False
     vocab: int | None = None  # token ids (a text dataset's): every id is below this
+    value_range: tuple[float, float] | None = None  # every input value as the network sees it, when the settings
+    # fix it (pixels scaled to 0–1 by the input adapter's normalisation); None: not fixed (standardised, raw)
 
     @property
     def num_classes(self) -> int:

@@ -66,13 +66,14 @@ def describe_builtin(dataset: Mapping | None) -> DataDescription | None:
 
 
 def adapted(description: DataDescription, dataset: Mapping | None) -> DataDescription:
-    """`description` with the input adapter's sample shape (graph_builder.input_adapter)."""
+    """`description` with the input adapter's sample shape and value range (graph_builder.input_adapter)."""
     from graph_builder.input_adapter import InputAdapter
 
     adapter = InputAdapter.from_dataset(dataset)
     if not adapter.active:
         return description
-    return replace(description, input_shape=adapter.shape(description.input_shape, description.label))
+    return replace(description, input_shape=adapter.shape(description.input_shape, description.label),
+                   value_range=adapter.value_range() if description.image else None)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,9 @@ def fit_issues(issues: list[Issue]) -> list[Issue]:
 
 def check_fit(graph: Graph, shapes: ShapeReport, description: DataDescription | None,
               training: Mapping | None = None, project: ProjectLike | None = None) -> list[Issue]:
-    """Every way `graph` does not fit the described data (ERROR issues tied to the nodes); [] when unknown.
+    """Every way `graph` does not fit the described data (issues tied to the nodes); [] when unknown.
+
+    Once it fits, a generative task warns where its samples can leave or cannot fill the data's range.
 
     The task the training section makes of it decides what fits (graph_builder.tasks: a
     reconstruction trains on the input, bce_with_logits lets two classes use one output, a GAN
@@ -146,4 +149,7 @@ def check_fit(graph: Graph, shapes: ShapeReport, description: DataDescription | 
         return []
     training = training or {}
     spec = resolve(training, description.kind, graph)
-    return spec.fit_problems(graph, shapes, description, training, project)
+    issues = spec.fit_problems(graph, shapes, description, training, project)
+    if issues:
+        return issues
+    return spec.range_problems(graph, description, project)

@@ -113,6 +113,14 @@ class InputAdapter:
             height, width = self.size
         return (channels, height, width)
 
+    def value_range(self) -> tuple[float, float] | None:
+        """The lowest and highest value a normalised pixel (0–1) can take, over the channels; None unnormalised."""
+        if self.mean is None or self.std is None:
+            return None
+        lows = [(0.0 - m) / s for m, s in zip(self.mean, self.std)]
+        highs = [(1.0 - m) / s for m, s in zip(self.mean, self.std)]
+        return (min(lows), max(highs))
+
     def describe(self) -> str:
         """`resized to 64×64, grey repeated to 3 channels, normalised with ImageNet's mean and std` (or '')."""
         parts = []

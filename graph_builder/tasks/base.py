@@ -16,7 +16,7 @@ from graph_builder.errors import GraphBuilderError
 from graph_builder.graph import Graph
 from graph_builder.protocols import ProjectLike
 from graph_builder.shapes import ShapeReport
-from graph_builder.tasks.fit import class_output_issues, input_issues, value_output_issues
+from graph_builder.tasks.fit import class_output_issues, input_issues, range_issues, value_output_issues
 from graph_builder.validation import ERROR, Issue
 
 
@@ -76,6 +76,7 @@ class TaskSpec:
     summary_keys: tuple[str, ...] = ()  # the test metrics a finished run's one-line summary names
     per_class: tuple[str, ...] = ()  # list-valued keys its metric dicts also hold, one value per class
     own_settings: tuple = ()  # schema Fields it adds to the training section (tagged with its setting_tags)
+    sample_role: str | None = None  # the role whose Output imitates the data (an autoencoder's, a generator's)
 
     # ------------------------------------------------------------ metrics
 
@@ -177,6 +178,16 @@ class TaskSpec:
             issues += value_output_issues(graph, shapes, description, description.input_shape,
                                               "reconstruction target (the input)")
         return issues
+
+    def range_problems(self, graph: Graph, description: DataDescription,
+                       project: ProjectLike | None = None) -> list[Issue]:
+        """Warnings where the samples this task makes can leave, or cannot fill, the data's range (none when it
+        makes no samples)."""
+        if self.sample_role is None:
+            return []
+        made = graph if self.sample_role == MAIN[0].name else \
+            self.graphs(project).get(self.sample_role) if project is not None else None
+        return range_issues(made, description, tied=made is graph) if made is not None else []
 
     def data_problem(self, description: DataDescription) -> str | None:
         """Why this task cannot train on data of this kind at all (a classifier on values), or None."""

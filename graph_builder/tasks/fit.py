@@ -10,9 +10,10 @@ import math
 
 from graph_builder.data_description import DataDescription
 from graph_builder.graph import Graph, SetParam
+from graph_builder.layout import insert_on_edge
 from graph_builder.shape_math import format_shape
 from graph_builder.shapes import ShapeReport
-from graph_builder.validation import ERROR, Fix, Issue
+from graph_builder.validation import ERROR, WARNING, Fix, Issue
 
 
 def input_issues(graph: Graph, data: DataDescription) -> list[Issue]:
@@ -109,6 +110,70 @@ def value_output_issues(graph: Graph, shapes: ShapeReport, data: DataDescription
            and len(shape) == 1 else f"make the last layer produce {size} value{'s' * (size != 1)} per sample")
     return [Issue(ERROR, "fit-target", f"{node.name} gives {format_shape((None, *shape))} but the {what} of "
                   f"{data.label} is {format_shape((None, *target))}; {fix}", (node.id,))]
+
+
+# What a last layer's outputs can be. A layer not listed is unbounded (Linear, a convolution); the layers in
+# KEEPS_RANGE move or pick values without making new ones, so the range is the layer's before them.
+SQUASHES = {"Sigmoid": (0.0, 1.0), "Hardsigmoid": (0.0, 1.0), "Softmax": (0.0, 1.0), "Tanh": (-1.0, 1.0),
+            "Softsign": (-1.0, 1.0), "ReLU": (0.0, math.inf), "ReLU6": (0.0, 6.0), "Softplus": (0.0, math.inf)}
+KEEPS_RANGE = {"Flatten", "Unflatten", "Reshape", "Permute", "Identity", "Dropout", "Upsample", "MaxPool2d"}
+SLACK = 0.05  # share of the data's span a squash may overshoot it by, either side
+PIXELS_0_1 = "backbone normalisation custom, mean 0, std 1"  # the dataset settings that scale pixels to 0–1
+
+
+def last_layer(graph: Graph, output_id: str):
+    """The layer that decides the range of Output `output_id`'s values (through reshapes and the like), or None."""
+    node = _feeder(graph, output_id)
+    seen = set()
+    while node is not None and node.type_id in KEEPS_RANGE and node.id not in seen:
+        seen.add(node.id)
+        node = _feeder(graph, node.id)
+    return node
+
+
+def _interval(lo: float, hi: float) -> str:
+    return f"[{lo:.3g}, {hi:.3g}]"
+
+
+def range_issues(graph: Graph, data: DataDescription, tied: bool = True) -> list[Issue]:
+    """Warnings where the samples `graph`'s Output makes can leave, or cannot fill, the range of the data it
+    imitates (as the network sees them); `tied`: the issues name `graph`'s nodes (it is the network shown)."""
+    outputs = graph.outputs()
+    if not outputs or not data.image:
+        return []
+    node = outputs[0]
+    layer = last_layer(graph, node.id)
+    ids = (node.id,) if tied else ()
+    if data.value_range is None:
+        return [Issue(WARNING, "fit-output-range", f"{node.name}'s samples cannot be kept to the pixels' range: "
+                      f"{data.label} are not scaled to a fixed range (they are standardised or raw); scale them "
+                      f"to 0–1 (dataset: {PIXELS_0_1}) and end with a Sigmoid", ids)]
+    lo, hi = data.value_range
+    low, high = SQUASHES.get(layer.type_id, (-math.inf, math.inf)) if layer is not None else (-math.inf, math.inf)
+    wanted = next((t for t in ("Sigmoid", "Tanh") if _fits(SQUASHES[t], lo, hi)), None)
+    fix = (f"end with a {wanted}" if wanted else f"scale the pixels to 0–1 (dataset: {PIXELS_0_1}) and end "
+           "with a Sigmoid")
+    what = f"{layer.name} ({layer.type_id})" if layer is not None else "its last layer"
+    seen = f"{data.label} lie in {_interval(lo, hi)} as the network sees them"
+    if low > lo + 1e-6 * (hi - lo) or high < hi - 1e-6 * (hi - lo):
+        return [Issue(WARNING, "fit-output-range", f"{node.name} can only give values in {_interval(low, high)} "
+                      f"after {what}, but {seen}, so samples cannot reach all of it; {fix}", ids)]
+    if _fits((low, high), lo, hi):
+        return []
+    repair = None
+    edges = graph.in_edges(node.id)
+    if wanted and tied and layer is not None and layer.type_id not in SQUASHES and len(edges) == 1:
+        repair = Fix(f"Insert a {wanted} before {node.name}", insert_on_edge(graph, edges[0], wanted))
+    bound = "unbounded" if math.isinf(low) or math.isinf(high) else f"in {_interval(low, high)}"
+    return [Issue(WARNING, "fit-output-range", f"{node.name}'s values are {bound} after {what}, but {seen}, so "
+                  f"samples can fall outside the data's range; {fix}", ids, repair)]
+
+
+def _fits(squash: tuple[float, float], lo: float, hi: float) -> bool:
+    """Whether `squash` covers [lo, hi] and overshoots it by at most SLACK of its span on either side."""
+    slack = SLACK * (hi - lo)
+    low, high = squash
+    return lo - slack <= low <= lo + 1e-6 and hi - 1e-6 <= high <= hi + slack
 
 
 def _feeder(graph: Graph, node_id: str):

@@ -109,4 +109,5 @@ GAN = GanTask(
     roles=ROLES,
     epochs_ranked=False,
     summary_keys=("d_real", "d_fake", "diversity"),
+    sample_role="generator",
 )

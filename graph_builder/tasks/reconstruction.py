@@ -58,4 +58,5 @@ RECONSTRUCTION = ReconstructionTask(
     setting_tags=frozenset({"loss", "optimizer", "autoencoder"}),
     losses=VALUE_LOSSES,
     summary_keys=("mse", "mae", "r2"),
+    sample_role="model",
 )

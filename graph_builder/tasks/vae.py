@@ -19,4 +19,5 @@ VAE = ReconstructionTask(
     losses=VALUE_LOSSES,
     summary_keys=("mse", "mae", "r2"),
     needs_latent=True,
+    sample_role="model",
 )

@@ -268,6 +268,7 @@ def conv_autoencoder() -> Graph:
     c.add("Conv2d", "dec_conv1", out_channels=16, kernel_size=3, padding=1)
     c.add("ReLU", "dec_relu1")
     c.add("Conv2d", "dec_out", out_channels=1, kernel_size=3, padding=1)
+    c.add("Sigmoid", "dec_pixels")  # the pixels are scaled to 0–1 (PIXELS_0_1)
     c.add("Output", "reconstruction")
     return c.graph
 
@@ -293,6 +294,7 @@ def mlp_vae() -> Graph:
     c.add("Linear", "dec_hidden", out_features=256)
     c.add("ReLU", "dec_relu")
     c.add("Linear", "dec_out", out_features=64)
+    c.add("Sigmoid", "dec_pixels")  # the pixels are scaled to 0–1 (PIXELS_0_1)
     c.add("Unflatten", "to_image", dim=1, unflattened_size=(1, 8, 8))
     c.add("Output", "reconstruction")
     return c.graph
@@ -313,6 +315,7 @@ def conv_vae() -> Graph:
     c.add("ConvTranspose2d", "dec_up1", out_channels=32, kernel_size=4, stride=2, padding=1)  # 32x4x4
     c.add("ReLU", "dec_relu1")
     c.add("ConvTranspose2d", "dec_up2", out_channels=1, kernel_size=4, stride=2, padding=1)  # 1x8x8
+    c.add("Sigmoid", "dec_pixels")  # the pixels are scaled to 0–1 (PIXELS_0_1)
     c.add("Output", "reconstruction")
     return c.graph
 
@@ -329,6 +332,7 @@ def dcgan() -> Networks:
     g.add("BatchNorm2d", "bn1")
     g.add("ReLU", "relu1")
     g.add("ConvTranspose2d", "up2", out_channels=1, kernel_size=4, stride=2, padding=1)  # 1x8x8
+    g.add("Tanh", "pixels")  # the pixels are scaled to -1..1 (PIXELS_PLUS_MINUS_1), as DCGAN's paper has them
     g.add("Output", "sample")
     d = Chain(networks["Discriminator"])
     d.add("Input", "image", after=None, shape=(1, 8, 8))
@@ -402,6 +406,10 @@ class Template:
 
 
 SEQ = {"samples": 1200}
+# A generative template's samples must stay in the data's range: its pixels scaled to a fixed range (the input
+# adapter's normalisation) and a last layer that squashes to it (graph_builder.tasks.fit.range_issues).
+PIXELS_0_1 = {"input_normalization": "custom", "input_mean": "0", "input_std": "1"}  # Sigmoid
+PIXELS_PLUS_MINUS_1 = {"input_normalization": "custom", "input_mean": "0.5", "input_std": "0.5"}  # Tanh
 TEMPLATES = (
     Template("mlp_digits", "MLP on digits", "A two-layer perceptron classifying 8x8 handwritten digits.",
              mlp_digits, {"name": "digits", "val_fraction": 0.1},
@@ -455,22 +463,26 @@ TEMPLATES = (
              {"name": "sunspots", "seq_len": 12},
              {"task": "forecasting", "epochs": 20, "batch_size": 16, "lr": 0.01, "loss": "mse"}),
     Template("conv_autoencoder_digits", "Convolutional autoencoder on digits", "An encoder squeezes each digit "
-             "to an 8x4x4 code and a decoder rebuilds it; trained to reproduce its input.", conv_autoencoder,
-             {"name": "digits"}, {"task": "reconstruction", "epochs": 20, "batch_size": 32, "lr": 0.003}),
+             "to an 8x4x4 code and a decoder rebuilds it; trained to reproduce its input. The pixels are scaled to "
+             "0–1 and a Sigmoid keeps the reconstruction there.", conv_autoencoder,
+             {"name": "digits", **PIXELS_0_1},
+             {"task": "reconstruction", "epochs": 20, "batch_size": 32, "lr": 0.003}),
     Template("mlp_vae_digits", "Variational autoencoder (MLP) on digits", "An encoder gives the mean and "
              "log-variance of an 8-number code, a Gaussian latent layer samples it, and a decoder rebuilds the "
              "digit; the loss is the reconstruction error plus β times the KL divergence from N(0, I), so "
-             "decoding random codes draws new digits.", mlp_vae,
-             {"name": "digits"}, {"task": "reconstruction", "epochs": 60, "batch_size": 64, "lr": 0.002,
-                                  "beta": 1.0, "beta_warmup": 10}),
+             "decoding random codes draws new digits. The pixels are scaled to 0–1 and a Sigmoid keeps every "
+             "sample there.", mlp_vae,
+             {"name": "digits", **PIXELS_0_1},
+             {"task": "reconstruction", "epochs": 60, "batch_size": 64, "lr": 0.002, "beta": 1.0, "beta_warmup": 10}),
     Template("conv_vae_digits", "Variational autoencoder (convolutional) on digits", "Strided convolutions "
              "encode each digit to the mean and log-variance of an 8-number code; transposed convolutions decode "
-             "a sample of it. Reconstruction error plus β·KL.", conv_vae,
-             {"name": "digits"}, {"task": "reconstruction", "epochs": 60, "batch_size": 64, "lr": 0.002,
-                                  "beta": 1.0, "beta_warmup": 10}),
+             "a sample of it, and a Sigmoid keeps it in the pixels' 0–1. Reconstruction error plus β·KL.", conv_vae,
+             {"name": "digits", **PIXELS_0_1},
+             {"task": "reconstruction", "epochs": 60, "batch_size": 64, "lr": 0.002, "beta": 1.0, "beta_warmup": 10}),
     Template("dcgan_digits", "DCGAN on digits", "Two networks: a Generator turns 32 random numbers into a digit "
              "with transposed convolutions and batch norm, a Discriminator (strided convolutions, LeakyReLU) tells "
-             "real digits from generated ones; they train in turns.", dcgan, {"name": "digits"},
+             "real digits from generated ones; they train in turns. The pixels are scaled to -1..1 and the "
+             "Generator ends in a Tanh, so its samples stay there.", dcgan, {"name": "digits", **PIXELS_PLUS_MINUS_1},
              {"generator": "Generator", "discriminator": "Discriminator", "epochs": 60, "batch_size": 64,
               "lr": 0.0005, "lr_d": 0.0005, "gan_beta1": 0.5, "label_smoothing": 0.1, "restore_best": False}),
     Template("resnet18_features_image_folder", "ResNet-18 feature extraction on an image folder",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from graph_builder.data_description import CLASSES, DataDescription
 from graph_builder.datafit import BUILTIN
+from graph_builder.input_adapter import InputAdapter
 
 
 def describe_splits(splits, config: dict | None = None) -> DataDescription:
@@ -18,6 +19,7 @@ def describe_splits(splits, config: dict | None = None) -> DataDescription:
     else:
         label = f"the {splits.title} data"
     tokenizer = splits.info.get("tokenizer")
+    value_range = InputAdapter.from_dataset(config).value_range() if splits.image else None
     return DataDescription(label, splits.input_shape, splits.dtype, splits.kind, tuple(splits.classes),
                            () if splits.kind == CLASSES else splits.target_shape, splits.image,
-                           tokenizer["vocab_size"] if tokenizer else None)
+                           tokenizer["vocab_size"] if tokenizer else None, value_range)

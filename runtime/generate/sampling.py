@@ -1,11 +1,15 @@
-"""Samples from a trained generative run (a VAE's prior or a GAN's generator), and a PNG grid of them.
+"""Samples from a trained generative run (a VAE's prior or a GAN's generator): a PNG grid of them, or the raw
+values in an .npz.
 
     images = generate(project, "runs/3", n=64)      # (64, C, H, W) in the data's own units
     grid_image(images).save("grid.png")
+    Path("samples.npz").write_bytes(samples_file(project, "runs/3", "npz", n=64))
 """
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import os
 from pathlib import Path
@@ -78,14 +82,51 @@ def denormalize(x: torch.Tensor, config: dict) -> torch.Tensor:
 
 def generate(project, run_dir: str | os.PathLike, n: int = 64, seed: int = 0, normalized: bool = False) -> torch.Tensor:
     """`n` samples of the run; in the data's units unless `normalized` (the model's own input units)."""
+    return _generated(project, run_dir, n, seed, normalized)[0]
+
+
+def _generated(project, run_dir, n: int, seed: int, normalized: bool = False) -> tuple[torch.Tensor, dict]:
     sample, config = load_sampler(project, run_dir)
     with torch.no_grad():
         x = first_output(sample(n, torch.Generator().manual_seed(seed))).float().cpu()
-    return x if normalized else denormalize(x, config)
+    return (x if normalized else denormalize(x, config)), config
 
 
-def grid_image(images: torch.Tensor, scale: int = 4, pad: int = 1):
-    """A Pillow image tiling (N, C, H, W) samples (C = 1 or 3) in a near-square grid, each scaled to 0..255."""
+SAMPLE_FORMATS = ("png", "npz")
+
+
+def pixel_range(config: dict) -> tuple[float, float] | None:
+    """(black, full intensity) of a run's images in the data's own units; None when it trained on no images."""
+    from runtime.data import pixel_max
+
+    resolved = config.get("resolved", {})
+    return (0.0, pixel_max(resolved.get("dataset"))) if resolved.get("image") else None
+
+
+def samples_file(project, run_dir: str | os.PathLike, fmt: str, n: int = 64, seed: int = 0) -> bytes:
+    """The bytes of a file of `n` samples of the run: a PNG grid ("png"), or ("npz") the raw samples in the data's
+    own units with their metadata (the `netcanvas sample` command and any export of samples call this)."""
+    if fmt not in SAMPLE_FORMATS:
+        raise SamplingError(f"samples are written as {' or '.join(SAMPLE_FORMATS)}, not {fmt!r}; choose one of those")
+    x, config = _generated(project, run_dir, n, seed)
+    pixels = pixel_range(config)
+    buffer = io.BytesIO()
+    if fmt == "png":
+        grid_image(x, value_range=pixels).save(buffer, format="PNG")
+        return buffer.getvalue()
+    resolved = config.get("resolved", {})
+    metadata = {"format": "netcanvas-samples", "version": 1, "run": Path(run_dir).name, "task": resolved.get("task"),
+                "dataset": resolved.get("dataset"), "seed": seed, "count": n, "shape": list(x.shape[1:]),
+                "units": "the data's own (raw) units", "pixel_range": list(pixels) if pixels else None,
+                "normalization": resolved.get("normalization"),
+                "to_network_units": "(samples - mean) / std, mean and std shaped as normalization.shape"}
+    np.savez(buffer, samples=x.numpy().astype(np.float32), metadata=np.array(json.dumps(metadata)))
+    return buffer.getvalue()
+
+
+def grid_image(images: torch.Tensor, scale: int = 4, pad: int = 1, value_range: tuple[float, float] | None = None):
+    """A Pillow image tiling (N, C, H, W) samples (C = 1 or 3) in a near-square grid: `value_range` (black, white)
+    mapped to 0..255, or without one each sample stretched to it."""
     from PIL import Image
 
     x = images.detach().float().cpu()
@@ -94,8 +135,11 @@ def grid_image(images: torch.Tensor, scale: int = 4, pad: int = 1):
     if x.dim() != 4 or x.shape[1] not in (1, 3):
         raise SamplingError(f"samples of shape {tuple(x.shape[1:])} are not images; a grid needs (1 or 3, H, W)")
     n, c, h, w = x.shape
-    lo, hi = x.amin(dim=(1, 2, 3), keepdim=True), x.amax(dim=(1, 2, 3), keepdim=True)
-    x = (x - lo) / (hi - lo).clamp(min=1e-8)
+    if value_range is not None:
+        lo, hi = torch.tensor(value_range[0]), torch.tensor(value_range[1])
+    else:
+        lo, hi = x.amin(dim=(1, 2, 3), keepdim=True), x.amax(dim=(1, 2, 3), keepdim=True)
+    x = ((x - lo) / (hi - lo).clamp(min=1e-8)).clamp(0, 1)
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
     cell_h, cell_w = h * scale + pad, w * scale + pad

@@ -1,7 +1,8 @@
-"""`netcanvas sample`: a PNG grid of samples from a trained VAE or GAN run."""
+"""`netcanvas sample`: a PNG grid of samples from a trained VAE or GAN run, or their raw values in an .npz."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -46,3 +47,29 @@ def test_sample_writes_gan_samples_and_refuses_a_classifier_run(tmp_path, capsys
     assert not (tmp_path / "no.png").exists()
     shutil.rmtree(lenet_run)
     assert main(["sample", str(lenet), "--run", str(lenet_run), "--out", str(tmp_path / "no.png")]) == 1
+
+
+def test_sample_npz_holds_raw_samples_in_the_datas_units_and_their_metadata(tmp_path, capsys):
+    path, run = trained(tmp_path, "mlp_vae_digits")
+    out = tmp_path / "samples.npz"
+    assert main(["sample", str(path), "--run", str(run), "--n", "20", "--seed", "5", "--format", "npz",
+                 "--out", str(out)]) == 0
+    assert "wrote 20 samples" in capsys.readouterr().out
+    with np.load(out, allow_pickle=False) as f:
+        samples, metadata = f["samples"], json.loads(str(f["metadata"]))
+    assert samples.shape == (20, 1, 8, 8) and samples.dtype == np.float32
+    assert samples.min() >= 0.0 and samples.max() <= 16.0  # the digits' raw pixels
+    assert samples.max() > 1.0  # the data's units, not the 0-1 the network was fed
+    assert metadata["task"] == "vae" and metadata["seed"] == 5 and metadata["count"] == 20
+    assert metadata["pixel_range"] == [0.0, 16.0] and metadata["shape"] == [1, 8, 8]
+    norm = metadata["normalization"]
+    scaled = (samples - np.reshape(norm["mean"], norm["shape"])) / np.reshape(norm["std"], norm["shape"])
+    assert scaled.min() >= 0.0 and scaled.max() <= 1.0  # back in the network's units: the Sigmoid's range
+    again = tmp_path / "again.npz"  # the suffix picks the format; the seed fixes the samples
+    assert main(["sample", str(path), "--run", str(run), "--n", "20", "--seed", "5", "--out", str(again)]) == 0
+    with np.load(again, allow_pickle=False) as f:
+        assert np.array_equal(f["samples"], samples)
+    assert main(["sample", str(path), "--run", str(run), "--format", "jpg", "--out", str(tmp_path / "x.jpg")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "'jpg'" in err and "png or npz" in err
+    assert not (tmp_path / "x.jpg").exists()

@@ -27,7 +27,7 @@ def dcgan(**training):
 def hand_generator():
     return nn.Sequential(nn.Linear(32, 512), nn.Unflatten(1, (128, 2, 2)), nn.BatchNorm2d(128), nn.ReLU(),
                          nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
-                         nn.ConvTranspose2d(64, 1, 4, 2, 1))
+                         nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
 
 
 def hand_discriminator():

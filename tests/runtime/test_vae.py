@@ -24,7 +24,8 @@ class HandVAE(nn.Module):
         super().__init__()
         self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(64, 256), nn.ReLU())
         self.mean, self.log_var = nn.Linear(256, 8), nn.Linear(256, 8)
-        self.decoder = nn.Sequential(nn.Linear(8, 256), nn.ReLU(), nn.Linear(256, 64), nn.Unflatten(1, (1, 8, 8)))
+        self.decoder = nn.Sequential(nn.Linear(8, 256), nn.ReLU(), nn.Linear(256, 64), nn.Sigmoid(),
+                                     nn.Unflatten(1, (1, 8, 8)))
 
     def forward(self, x):
         h = self.encoder(x)
