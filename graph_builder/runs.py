@@ -293,7 +293,7 @@ def _project_of(snapshot: dict):
         return None
 
 
-def nan_problem(run: str | os.PathLike | None, project: Any):
+def nan_problem(run: str | os.PathLike | None, project: ProjectLike):
     """The NaN `run` failed with, as a warning on the node where it started, while the open network is the one
     it trained (an edit that changes the network, or another run chosen, and it is gone); else None."""
     from graph_builder.validation import WARNING, Issue

@@ -21,12 +21,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from runtime.train.objectives import EVAL_BATCH
+
+if TYPE_CHECKING:
+    from graph_builder.project import Project
 
 TIMED_STEPS = 3
 
@@ -80,7 +83,7 @@ class EpochTime:
                 "epoch_seconds": self.epoch_seconds, "batch_size": self.batch_size, "device": self.device}
 
 
-def prepare_step(project: Any, batch_size: int | None = None, device: str = "cpu",
+def prepare_step(project: Project | dict, batch_size: int | None = None, device: str = "cpu",
                  project_path: str | Path | None = None, mixed_precision: bool = False) -> PreparedStep:
     """The trainer's step of `project` at `batch_size` (the project's by default) on its first training batch."""
     from runtime.train.loop import Loop
@@ -105,7 +108,7 @@ def prepare_step(project: Any, batch_size: int | None = None, device: str = "cpu
     return PreparedStep(step, built, s, loop, bs, stand_in)
 
 
-def time_epoch(project: Any, batch_size: int | None = None, device: str = "auto",
+def time_epoch(project: Project | dict, batch_size: int | None = None, device: str = "auto",
                project_path: str | Path | None = None) -> EpochTime:
     """How long one epoch of `project` takes on `device`, from three timed steps (see the module's words)."""
     project = _as_project(project)
@@ -176,14 +179,14 @@ def _timed(fn: Callable[[], None], device: torch.device, repeats: int) -> float:
     return statistics.median(times)
 
 
-def _as_project(project: Any) -> Any:
+def _as_project(project: Project | dict) -> Project:
     """A Project from a Project or its dict (the app's snapshot)."""
     from graph_builder.project import project_from_dict
 
     return project_from_dict(project) if isinstance(project, dict) else project
 
 
-def _without_weight_sources(project: Any) -> Any:
+def _without_weight_sources(project: Project | dict) -> Project:
     """A copy of `project` that starts from random weights: time and memory depend on shapes, not on values."""
     from graph_builder.project import project_from_dict, project_to_dict
 
