@@ -20,8 +20,9 @@ def built(window, qtbot):
 def test_window_has_training_docks_and_menus(window, qtbot):
     c = built(window, qtbot)
     titles = {d.windowTitle() for d in c.docks.values()}
-    assert titles == {"Data", "Training", "Dashboard", "Runs", "Inference", "Experiments"}
-    assert [a.text() for a in window.menu("&Train").actions()] == ["&Train", "&Pause / Resume", "&Stop", "Open in Tensor&Board"]
+    assert titles == {"Data", "Training", "Dashboard", "Runs", "Inference", "Inside", "Experiments"}
+    assert [a.text() for a in window.menu("&Train").actions()] == ["&Train", "&Pause / Resume", "&Stop", "Open in Tensor&Board",
+                                                                   "&Estimate Epoch Time"]
     assert {a.objectName() for a in window.menu("E&xport").actions()} == {
         "export_python", "export_script", "export_onnx", "export_onnx-int8", "export_weights", "export_pt2"}
     assert c.training_panel.train_button.isEnabled() and not c.training_panel.stop_button.isEnabled()
